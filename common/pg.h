@@ -1,0 +1,62 @@
+/* pg: PostgreSQL connection helpers shared by every binary: connect with an
+ * application_name, tell retryable errors from fatal ones, back off between tries. */
+#ifndef TVSYNC_COMMON_PG_H
+#define TVSYNC_COMMON_PG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+typedef enum pg_connect_mode {
+    PG_CONNECT_NORMAL,       /* an ordinary session */
+    PG_CONNECT_REPLICATION,  /* replication=database: walsender commands + SQL */
+} pg_connect_mode;
+
+typedef enum pg_error_kind {
+    PG_ERROR_NONE,
+    PG_ERROR_RETRYABLE,  /* connection lost/refused, server starting or shutting down, too many clients, serialization failure, deadlock */
+    PG_ERROR_FATAL,      /* bad URL, authentication, missing database, permission, SQL error */
+} pg_error_kind;
+
+/* Connects (blocking) to url (a libpq URI or conninfo string; "" or NULL means
+ * libpq's defaults) with application_name set, connect_timeout_ms applied
+ * unless the URL sets its own, and client_encoding UTF8.
+ * Returns the connection, or NULL with a one-line reason in error[]
+ * (host and port named, password never shown) and *kind set.
+ * The caller owns the connection (PQfinish). */
+PGconn *pg_connect(const char *url, const char *application_name, pg_connect_mode mode,
+                   int connect_timeout_ms, pg_error_kind *kind, char *error, size_t error_size);
+
+/* Classifies a failed result (NULL result: look at the connection). */
+pg_error_kind pg_error_classify(const PGconn *conn, const PGresult *result);
+
+/* The error of a result or connection as one line: "message (SQLSTATE xxxxx)"
+ * with newlines and the "ERROR:  " prefix removed. Writes into buffer. */
+const char *pg_error_line(const PGconn *conn, const PGresult *result, char *buffer, size_t buffer_size);
+
+/* Runs a command that returns no rows (or rows nobody reads); on failure logs
+ * `what` with the error line and returns false. Blocking: not for event loops. */
+bool pg_exec_ok(PGconn *conn, const char *sql, const char *what);
+
+/* Quotes an identifier or literal with libpq; the caller frees with PQfreemem.
+ * NULL on error (already logged). */
+char *pg_quote_identifier(PGconn *conn, const char *identifier);
+
+/* Capped exponential backoff with jitter for reconnect loops. */
+typedef struct pg_backoff {
+    int initial_ms;  /* first delay */
+    int max_ms;      /* cap */
+    int attempt;     /* delays handed out since the last reset */
+} pg_backoff;
+
+void pg_backoff_init(pg_backoff *backoff, int initial_ms, int max_ms);
+/* The next delay: initial * 2^attempt capped at max, with up to 20% jitter
+ * removed, never below 1 ms. */
+int pg_backoff_next_ms(pg_backoff *backoff);
+void pg_backoff_reset(pg_backoff *backoff);
+
+/* A URL/conninfo with any password replaced by "***", for logs. Caller frees. */
+char *pg_redact_url(const char *url);
+
+#endif
