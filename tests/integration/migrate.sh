@@ -125,6 +125,7 @@ assert_eq "$file_count" "$(migration_count tvsync_concurrent)" "each migration i
 applied_lines=$(cat "$WORK/run1.log" "$WORK/run2.log" | grep -c "applied 001_tvsync_engine.sql")
 assert_eq "1" "$applied_lines" "exactly one run applied the first migration"
 assert_contains "$(cat "$WORK/run1.log" "$WORK/run2.log")" "nothing to do" "the other run found nothing to do"
+assert_contains "$(cat "$WORK/run1.log")" "holds the migration lock; waiting" "a run that has to wait says so"
 
 # --- seed ------------------------------------------------------------------------------------
 assert_exit 0 "seed loads the example data" -- migrate seed
