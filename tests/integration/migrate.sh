@@ -20,6 +20,14 @@ migration_count() {
     pgcluster_psql -d "${1:-tvsync_test}" -c "SELECT count(*) FROM tvsync.schema_migrations"
 }
 
+# --- every migration file is installed ---------------------------------------------------
+# make install only copies what migrations/include.am lists: a file left out would be
+# applied from the source tree but missing from every installation.
+listed=$(sed -n '/^dist_migrations_DATA/,/^$/p' "$SRC_MIGRATIONS/include.am" |
+    grep -o '[0-9][0-9A-Za-z_.-]*\.sql' | sort | tr '\n' ' ')
+present=$(cd "$SRC_MIGRATIONS" && ls [0-9]*_*.sql | sort | tr '\n' ' ')
+assert_eq "$present" "$listed" "every migrations/*.sql file is listed in dist_migrations_DATA"
+
 # --- up, twice -------------------------------------------------------------------------
 file_count=$(ls "$SRC_MIGRATIONS"/[0-9]*_*.sql | wc -l)
 assert_exit 0 "status on an empty database succeeds" -- migrate status
