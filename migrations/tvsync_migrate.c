@@ -43,8 +43,8 @@ static const cli_program migrate_program = {
         "  up      apply the pending migrations; refuses when an applied file changed (exit 1);\n"
         "          a failing migration is rolled back whole and named with its line (exit 4)\n"
         "  status  list applied and pending migrations (exit 1 when an applied file changed)\n"
-        "  verify  rebuild every entity in memory and compare with its tv_* table; prints\n"
-        "          'ENTITY ID: missing|extra|different' per differing row (exit 1 if any)\n"
+        "  verify  build every entity in full (in one snapshot) and compare with its tv_* table;\n"
+        "          prints 'ENTITY ID: missing|extra|different' per differing row (exit 1 if any)\n"
         "  seed    load the blog example data (DIR/seed/" SEED_FILE " or DIR/../seed/" SEED_FILE ");\n"
         "          rows that exist are kept (exit 1 when the migrations are not applied)\n",
     .options = migrate_options,
