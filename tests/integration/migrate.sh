@@ -119,9 +119,9 @@ both_waiting() {
     [ "$(pgcluster_psql -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")" = 2 ]
 }
 if wait_for 20 both_waiting; then
-    assert__pass "both runs wait for the advisory lock"
+    assert_pass "both runs wait for the advisory lock"
 else
-    assert__fail "both runs wait for the advisory lock"
+    assert_fail "both runs wait for the advisory lock"
 fi
 echo "SELECT pg_advisory_unlock($LOCK_KEY);" >&3
 exec 3>&-
@@ -178,7 +178,7 @@ assert_contains "$ASSERT_OUTPUT" "$WORK/nowhere" "the error names the directory"
 assert_exit 3 "a malformed URL is a configuration error" -- migrate --database "postgresql://[oops" up
 assert_contains "$ASSERT_OUTPUT" "invalid database URL" "the error says the URL is invalid"
 assert_eq "1" "$(printf '%s\n' "$ASSERT_OUTPUT" | wc -l)" "the URL error is one line"
-closed_port=$(pgcluster__free_port)
+closed_port=$(pgcluster_free_port)
 assert_exit 4 "an unreachable server is a database error" -- \
     migrate --database "postgresql://postgres@127.0.0.1:$closed_port/tvsync_test" up
 assert_contains "$ASSERT_OUTPUT" "cannot connect to postgresql://postgres@127.0.0.1:$closed_port" \
