@@ -274,6 +274,30 @@ GRANT EXECUTE ON FUNCTION tvsync.heartbeat(), tvsync.apply(text, uuid[]),
     tvsync.rebuild_chunk(text, uuid, int) TO tvsync_cdc;
 GRANT SELECT, INSERT ON tvsync.sync_log, tvsync.dead_letter TO tvsync_cdc;
 GRANT USAGE ON SEQUENCE tvsync.sync_log_id_seq, tvsync.dead_letter_id_seq TO tvsync_cdc;
+-- tvsync-cdc records its progress with a replication origin (DESIGN.md invariant 2);
+-- PostgreSQL lets only superusers run the origin functions until they are granted.
+-- Granting needs a superuser: a migration run by a mere database owner warns instead,
+-- and tvsync-slot check names what is missing.
+DO $origin$
+BEGIN
+    GRANT EXECUTE ON FUNCTION
+        pg_catalog.pg_replication_origin_create(text),
+        pg_catalog.pg_replication_origin_drop(text),
+        pg_catalog.pg_replication_origin_oid(text),
+        pg_catalog.pg_replication_origin_session_setup(text),
+        pg_catalog.pg_replication_origin_session_reset(),
+        pg_catalog.pg_replication_origin_session_is_setup(),
+        pg_catalog.pg_replication_origin_session_progress(boolean),
+        pg_catalog.pg_replication_origin_xact_setup(pg_lsn, timestamptz),
+        pg_catalog.pg_replication_origin_xact_reset(),
+        pg_catalog.pg_replication_origin_advance(text, pg_lsn),
+        pg_catalog.pg_replication_origin_progress(text, boolean)
+    TO tvsync_cdc;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE WARNING 'tvsync: cannot grant the replication origin functions to tvsync_cdc (%); '
+                  'a superuser must grant them, or tvsync-cdc must run as a superuser', SQLERRM;
+END
+$origin$;
 -- The server's syncMetrics reads sync_log; operators read dead letters.
 GRANT SELECT ON tvsync.sync_log TO tvsync_app;
 GRANT SELECT ON tvsync.schema_migrations TO tvsync_app, tvsync_cdc;
