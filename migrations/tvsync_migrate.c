@@ -227,6 +227,13 @@ static bool run_script(PGconn *conn, const char *name, const char *text, size_t 
             const char *position = PQresultErrorField(result, PG_DIAG_STATEMENT_POSITION);
             int line = sql_script_line_at(text, statement, position ? strtol(position, NULL, 10) : 0);
             const char *context = PQresultErrorField(result, PG_DIAG_CONTEXT);
+            /* An error raised inside this statement's own DO block (directly or in a
+             * function it called; the block is the outermost frame): point at its line. */
+            const char *frame = context ? strstr(context, "inline_code_block line ") : NULL;
+            int body_line;
+            if (!position && frame && sscanf(frame, "inline_code_block line %d", &body_line) == 1 &&
+                body_line > 0)
+                line = sql_script_body_line(text, statement) + body_line - 1;
             char message[1024];
             pg_error_line(conn, result, message, sizeof message);
             if (context) {

@@ -93,6 +93,19 @@ assert_contains "$ASSERT_OUTPUT" "004_broken.sql:3:" "a run-time error names the
 assert_contains "$ASSERT_OUTPUT" "division by zero" "a run-time error carries the message"
 assert_eq "" "$(pgcluster_psql -c "SELECT to_regclass('broken_first')")" "the run-time failure left nothing"
 
+cat >"$WORK/broken/004_broken.sql" <<'EOF'
+CREATE TABLE broken_first (x int);
+DO $$
+BEGIN
+    PERFORM 1;
+    RAISE EXCEPTION 'raised in a DO block';
+END
+$$;
+EOF
+assert_exit 4 "up fails on an exception in a DO block" -- "$MIGRATE" --dir "$WORK/broken" up
+assert_contains "$ASSERT_OUTPUT" "004_broken.sql:5: raised in a DO block" "the error names the line inside the DO block"
+assert_eq "" "$(pgcluster_psql -c "SELECT to_regclass('broken_first')")" "the DO block failure left nothing"
+
 printf 'BEGIN;\nCREATE TABLE broken_first (x int);\nCOMMIT;\n' >"$WORK/broken/004_broken.sql"
 assert_exit 4 "up refuses transaction control inside a migration" -- "$MIGRATE" --dir "$WORK/broken" up
 assert_contains "$ASSERT_OUTPUT" "004_broken.sql:1: transaction control" "the refusal names file and line"
