@@ -85,7 +85,7 @@ const char *slot_error_fix(const char *sqlstate, const char *message, const char
     if (contains(message, "Connection refused") || contains(message, "could not translate host name") ||
         contains(message, "timeout expired"))
         return "is PostgreSQL running there? check --database or TVSYNC_DATABASE_URL";
-    if (contains(message, "invalid URI") || contains(message, "invalid connection option") ||
+    if (contains(message, "invalid URI") || contains(message, "in URI") || contains(message, "invalid connection option") ||
         contains(message, "missing \"=\"") || contains(message, "invalid integer value") ||
         contains(message, "invalid port number"))
         return "fix --database or TVSYNC_DATABASE_URL (a postgresql:// URI or a conninfo string)";

@@ -98,7 +98,8 @@ static const char *text_or(const PGresult *result, int column, const char *absen
     return PQgetisnull(result, 0, column) ? absent : PQgetvalue(result, 0, column);
 }
 
-static void status_print_text(const PGresult *result, const char *origin_name, const char *origin_progress)
+static void status_print_text(const PGresult *result, const char *origin_name, const char *origin_progress,
+                              bool progress_known)
 {
     bool active = strcmp(PQgetvalue(result, 0, STATUS_ACTIVE), "t") == 0;
     printf("%-20s %s\n", "slot", PQgetvalue(result, 0, STATUS_SLOT));
@@ -115,7 +116,8 @@ static void status_print_text(const PGresult *result, const char *origin_name, c
     printf("%-20s %s\n", "lag_bytes", text_or(result, STATUS_LAG_BYTES, "-"));
     printf("%-20s %s\n", "current_wal_lsn", text_or(result, STATUS_CURRENT_LSN, "-"));
     printf("%-20s %s\n", "origin", origin_name ? origin_name : "missing (run tvsync-slot drop, then create)");
-    printf("%-20s %s\n", "origin_progress", origin_progress ? origin_progress : "-");
+    printf("%-20s %s\n", "origin_progress",
+           origin_progress ? origin_progress : progress_known ? "-" : "unknown (see the error above)");
 }
 
 int slot_status(const tvsync_config *config, bool json)
@@ -140,11 +142,13 @@ int slot_status(const tvsync_config *config, bool json)
 
     const char *origin_name = NULL;
     char *origin_progress = NULL;
+    bool progress_known = true;
     if (strcmp(PQgetvalue(result, 0, STATUS_ORIGIN_EXISTS), "t") == 0) {
         origin_name = name;
         /* false: the progress as last recorded, without forcing a flush. */
         PGresult *progress = slot_query(conn, name, "reading the replication origin's progress",
                                         "SELECT pg_replication_origin_progress($1, false)", 1, params, NULL);
+        progress_known = progress != NULL;
         if (progress && !PQgetisnull(progress, 0, 0)) {
             origin_progress = strdup(PQgetvalue(progress, 0, 0));
             if (!origin_progress)
@@ -163,7 +167,7 @@ int slot_status(const tvsync_config *config, bool json)
     if (json)
         status_print_json(result, origin_name, origin_progress);
     else
-        status_print_text(result, origin_name, origin_progress);
+        status_print_text(result, origin_name, origin_progress, progress_known);
     free(origin_progress);
     PQclear(result);
     PQfinish(conn);
