@@ -149,12 +149,14 @@ static void check_replication_slots(check_run *run)
     PQclear(result);
 }
 
+/* pg_stat_get_wal_senders() rather than pg_stat_activity: the latter hides
+ * other roles' backend_type from unprivileged roles. */
 static void check_wal_senders(check_run *run)
 {
     const char *params[] = {run->config->slot.name};
     PGresult *result = check_query(run, "wal senders",
                                    "SELECT current_setting('max_wal_senders')::int, "
-                                   "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'), "
+                                   "(SELECT count(*) FROM pg_stat_get_wal_senders()), "
                                    "(SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 AND active)",
                                    1, params);
     if (!result)

@@ -296,7 +296,13 @@ int slot_rebuild(const tvsync_config *config, const char *entity)
         }
     }
 
-    /* All requests or none: one transaction. */
+    /* All requests or none: one transaction; the LSNs are printed once it
+     * has committed. */
+    char *report = NULL;
+    size_t report_size = 0;
+    FILE *report_stream = open_memstream(&report, &report_size);
+    if (!report_stream)
+        oom_exit();
     bool ok = pg_exec_ok(conn, "BEGIN", "starting the rebuild requests");
     for (int row = 0; ok && row < count; row++) {
         const char *current = PQgetvalue(entities, row, 0);
@@ -311,10 +317,14 @@ int slot_rebuild(const tvsync_config *config, const char *entity)
             ok = false;
             break;
         }
-        printf("rebuild of %s requested at %s\n", current, PQgetvalue(result, 0, 0));
+        fprintf(report_stream, "rebuild of %s requested at %s\n", current, PQgetvalue(result, 0, 0));
         PQclear(result);
     }
     ok = ok && pg_exec_ok(conn, "COMMIT", "committing the rebuild requests");
+    fclose(report_stream);
+    if (ok)
+        fputs(report, stdout);
+    free(report);
     PQclear(entities);
     PQfinish(conn);
     return ok ? TVSYNC_EXIT_OK : TVSYNC_EXIT_DATABASE;

@@ -73,6 +73,7 @@ typedef struct create_state {
     bool origin_existed;
     char consistent_point[64];
     char snapshot_name[128];
+    int failure_status;        /* exit status when the create fails */
 } create_state;
 
 /* What is already there, and whether the rest can work, before anything is made. */
@@ -135,10 +136,16 @@ static bool create_slot(create_state *state)
     char what[128];
     snprintf(what, sizeof what, "creating replication slot \"%s\"", state->name);
     create_watch(state->replication);
-    PGresult *result = slot_query(state->replication, state->name, what, command, 0, NULL, NULL);
+    PGresult *failed = NULL;
+    PGresult *result = slot_query(state->replication, state->name, what, command, 0, NULL, &failed);
     create_watch(NULL);
-    if (!result)
+    if (!result) {
+        /* Another create won the race for the name. */
+        if (strcmp(slot_sqlstate(failed), "42710") == 0)
+            state->failure_status = TVSYNC_EXIT_FAILURE;
+        PQclear(failed);
         return false;
+    }
     if (PQntuples(result) != 1 || PQnfields(result) < 3) {
         log_error("%s: unexpected reply (%d rows, %d columns)", what, PQntuples(result), PQnfields(result));
         PQclear(result);
@@ -266,9 +273,9 @@ static bool create_build_and_record(create_state *state)
         return false;
     PQclear(result);
 
+    /* Past the advance there is nothing left worth undoing for a signal:
+     * finish. */
     create_watch(NULL);
-    if (create_interrupted)
-        return false;
     if (!pg_exec_ok(state->sql, "COMMIT", "committing the build"))
         return false;
     state->in_transaction = false;
@@ -324,7 +331,7 @@ static void create_undo(create_state *state)
 int slot_create(const tvsync_config *config, bool if_not_exists)
 {
     int status = TVSYNC_EXIT_OK;
-    create_state state = {.config = config, .name = config->slot.name};
+    create_state state = {.config = config, .name = config->slot.name, .failure_status = TVSYNC_EXIT_DATABASE};
     state.sql = slot_connect(config, PG_CONNECT_NORMAL, &status);
     if (!state.sql)
         return status;
@@ -347,8 +354,7 @@ int slot_create(const tvsync_config *config, bool if_not_exists)
         if (create_interrupted)
             log_error("interrupted while creating replication slot \"%s\"", state.name);
         create_undo(&state);
-        /* A slot that already exists was found by another create racing this one. */
-        status = create_interrupted ? TVSYNC_EXIT_FAILURE : TVSYNC_EXIT_DATABASE;
+        status = create_interrupted ? TVSYNC_EXIT_FAILURE : state.failure_status;
     } else {
         printf("replication slot \"%s\" is ready: tvsync-cdc streams from %s\n", state.name,
                state.consistent_point);
