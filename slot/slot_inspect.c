@@ -171,7 +171,8 @@ int slot_status(const tvsync_config *config, bool json)
     free(origin_progress);
     PQclear(result);
     PQfinish(conn);
-    return TVSYNC_EXIT_OK;
+    /* A slot without its origin is as unusable to tvsync-cdc as no slot. */
+    return origin_name ? TVSYNC_EXIT_OK : TVSYNC_EXIT_SLOT;
 }
 
 int slot_peek(const tvsync_config *config, int limit)

@@ -11,7 +11,8 @@
  * LSNs, wal_status, safe_wal_size, retained WAL and lag in bytes, the
  * origin's progress) as "key value" lines, or as one JSON object when json is
  * set. Returns TVSYNC_EXIT_SLOT with one line ("replication slot "x" does not
- * exist: run tvsync-slot create") when the slot is missing,
+ * exist: run tvsync-slot create") when the slot is missing, and also (after
+ * printing, with a warning) when the slot's replication origin is missing;
  * TVSYNC_EXIT_DATABASE on a database error. */
 int slot_status(const tvsync_config *config, bool json);
 

@@ -12,6 +12,7 @@
 #include "slot/slot_common.h"
 #include "slot/slot_inspect.h"
 #include "slot/slot_lifecycle.h"
+#include "slot/slot_watch.h"
 
 #define PEEK_DEFAULT_LIMIT 100
 
@@ -19,6 +20,7 @@ static const cli_option slot_options[] = {
     {"slot", "NAME", "slot.name", "replication slot and origin name (default: tvsync)"},
     {"if-not-exists", NULL, NULL, "create: succeed, doing nothing, when the slot exists"},
     {"json", NULL, NULL, "status: print one JSON object"},
+    {"watch", NULL, NULL, "status: redraw lag every second with a sparkline, until Ctrl-C"},
     {"limit", "N", NULL, "peek: show at most N intents (default 100)"},
     {NULL, NULL, NULL, NULL},
 };
@@ -35,6 +37,7 @@ static const cli_program slot_program = {
         "                   and set the replication origin to its consistent point\n"
         "  drop             drop the slot and the replication origin\n"
         "  status           slot, plugin, activity, LSNs, wal_status, retained WAL, lag, origin\n"
+        "                   (--json: one object; --watch: redrawn every second)\n"
         "  peek             print pending intents without consuming them\n"
         "  rebuild [ENTITY] ask tvsync-cdc, through the log, to rebuild one or every entity\n",
     .options = slot_options,
@@ -54,14 +57,14 @@ static const struct {
     const char *name;
     slot_command command;
     int max_operands;          /* after the command word */
-    const char *own_option;    /* the one command-specific option it accepts, or NULL */
+    const char *own_options[2]; /* the command-specific options it accepts */
 } slot_commands[] = {
-    {"check", SLOT_COMMAND_CHECK, 0, NULL},
-    {"create", SLOT_COMMAND_CREATE, 0, "if-not-exists"},
-    {"drop", SLOT_COMMAND_DROP, 0, NULL},
-    {"status", SLOT_COMMAND_STATUS, 0, "json"},
-    {"peek", SLOT_COMMAND_PEEK, 0, "limit"},
-    {"rebuild", SLOT_COMMAND_REBUILD, 1, NULL},
+    {"check", SLOT_COMMAND_CHECK, 0, {NULL, NULL}},
+    {"create", SLOT_COMMAND_CREATE, 0, {"if-not-exists", NULL}},
+    {"drop", SLOT_COMMAND_DROP, 0, {NULL, NULL}},
+    {"status", SLOT_COMMAND_STATUS, 0, {"json", "watch"}},
+    {"peek", SLOT_COMMAND_PEEK, 0, {"limit", NULL}},
+    {"rebuild", SLOT_COMMAND_REBUILD, 1, {NULL, NULL}},
 };
 
 #define SLOT_COMMAND_COUNT (sizeof slot_commands / sizeof slot_commands[0])
@@ -70,14 +73,20 @@ static const struct {
  * misplaced one is not silently ignored. */
 static int validate_command_options(const cli_state *state, size_t command_index)
 {
-    static const char *const command_options[] = {"if-not-exists", "json", "limit"};
+    static const char *const command_options[] = {"if-not-exists", "json", "watch", "limit"};
     for (size_t i = 0; i < sizeof command_options / sizeof command_options[0]; i++) {
         const char *option = command_options[i];
-        const char *own = slot_commands[command_index].own_option;
-        if (cli_option_value(state, option) && !(own && strcmp(own, option) == 0))
+        bool own = false;
+        for (size_t j = 0; j < 2; j++) {
+            const char *candidate = slot_commands[command_index].own_options[j];
+            own = own || (candidate && strcmp(candidate, option) == 0);
+        }
+        if (cli_option_value(state, option) && !own)
             return cli_usage_error(state, "--%s does not apply to the %s command", option,
                                    slot_commands[command_index].name);
     }
+    if (cli_option_value(state, "json") && cli_option_value(state, "watch"))
+        return cli_usage_error(state, "--json and --watch cannot be combined");
     return -1;
 }
 
@@ -103,6 +112,8 @@ static int run_command(const cli_state *state, const tvsync_config *config, size
     case SLOT_COMMAND_DROP:
         return slot_drop(config);
     case SLOT_COMMAND_STATUS:
+        if (cli_option_value(state, "watch"))
+            return slot_watch_run(config);
         return slot_status(config, cli_option_value(state, "json") != NULL);
     case SLOT_COMMAND_PEEK:
         if (cli_option_value(state, "limit") && !parse_limit(cli_option_value(state, "limit"), &limit))

@@ -1,11 +1,12 @@
 /* test_slot_common: unit tests for tvsync-slot's pure parts: slot-name rules,
- * the fixes suggested for PostgreSQL errors, wal2json message parsing. */
+ * the fixes suggested for PostgreSQL errors, wal2json message parsing, sparklines. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <check.h>
 
 #include "slot/slot_common.h"
+#include "slot/slot_watch.h"
 
 START_TEST(test_slot_name_accepts_postgresql_names)
 {
@@ -113,6 +114,51 @@ START_TEST(test_message_content_refuses_other_objects)
 }
 END_TEST
 
+START_TEST(test_sparkline_scales_from_zero_to_the_largest)
+{
+    const double values[] = {0, 4, 8, -3};
+    char out[64];
+    slot_sparkline(values, 4, out, sizeof out);
+    ck_assert_str_eq(out, "\u2581\u2585\u2588\u2581");
+}
+END_TEST
+
+START_TEST(test_sparkline_of_zeros_is_flat)
+{
+    const double values[] = {0, 0, 0};
+    char out[64];
+    slot_sparkline(values, 3, out, sizeof out);
+    ck_assert_str_eq(out, "\u2581\u2581\u2581");
+}
+END_TEST
+
+START_TEST(test_sparkline_keeps_the_newest_that_fit)
+{
+    const double values[] = {100, 1, 2, 4};
+    char out[3 * 2 + 1];
+    slot_sparkline(values, 4, out, sizeof out);
+    /* Only 2 and 4 fit; scaled to 4, not to the dropped 100. */
+    ck_assert_str_eq(out, "\u2585\u2588");
+    char empty[1];
+    slot_sparkline(values, 4, empty, sizeof empty);
+    ck_assert_str_eq(empty, "");
+}
+END_TEST
+
+START_TEST(test_format_bytes_uses_binary_units)
+{
+    char out[32];
+    slot_format_bytes(0, out, sizeof out);
+    ck_assert_str_eq(out, "0 B");
+    slot_format_bytes(1023, out, sizeof out);
+    ck_assert_str_eq(out, "1023 B");
+    slot_format_bytes(12.5 * 1024, out, sizeof out);
+    ck_assert_str_eq(out, "12.5 kB");
+    slot_format_bytes(3.0 * 1024 * 1024 * 1024, out, sizeof out);
+    ck_assert_str_eq(out, "3.0 GB");
+}
+END_TEST
+
 static Suite *slot_common_suite(void)
 {
     Suite *suite = suite_create("slot_common");
@@ -132,6 +178,12 @@ static Suite *slot_common_suite(void)
     tcase_add_test(messages, test_message_content_extracts_the_intent);
     tcase_add_test(messages, test_message_content_refuses_other_objects);
     suite_add_tcase(suite, messages);
+    TCase *drawing = tcase_create("watch drawing");
+    tcase_add_test(drawing, test_sparkline_scales_from_zero_to_the_largest);
+    tcase_add_test(drawing, test_sparkline_of_zeros_is_flat);
+    tcase_add_test(drawing, test_sparkline_keeps_the_newest_that_fit);
+    tcase_add_test(drawing, test_format_bytes_uses_binary_units);
+    suite_add_tcase(suite, drawing);
     return suite;
 }
 

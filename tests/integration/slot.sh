@@ -112,6 +112,15 @@ assert_contains "$ASSERT_OUTPUT" "already exists" "create --if-not-exists says i
 assert_eq "$consistent" "$(sql "SELECT pg_replication_origin_progress('tvsync', false)")" \
     "create --if-not-exists leaves the origin alone"
 
+# ---- a slot made by hand, without its origin, is not taken for a tvsync slot
+sql "SELECT pg_create_logical_replication_slot('bare', 'wal2json')" >/dev/null
+assert_exit 5 "status of a slot without its origin exits 5" -- "$SLOT" --slot bare status
+assert_contains "$ASSERT_OUTPUT" 'replication origin "bare" does not exist' "status warns that the origin is missing"
+assert_exit 5 "create --if-not-exists refuses a slot without its origin" -- "$SLOT" --slot bare create --if-not-exists
+assert_contains "$ASSERT_OUTPUT" "run tvsync-slot drop, then create" "create says how to recover"
+assert_exit 0 "drop removes the bare slot" -- "$SLOT" --slot bare drop
+assert_eq 'dropped replication slot "bare"' "$ASSERT_OUTPUT" "drop says it dropped only the slot"
+
 # ---- verify notices a hand-made tv_* change, and names the id
 sql "UPDATE tv_post SET data = jsonb_set(data, '{title}', '\"tampered\"') WHERE id = '$post2'"
 assert_exit 1 "verify exits 1 after a hand-made tv_post change" -- migrate verify
@@ -217,6 +226,22 @@ kill "$recv_pid"
 wait "$recv_pid" 2>/dev/null
 slot_inactive() { [ "$(sql "SELECT active FROM pg_replication_slots WHERE slot_name = 'tvsync'")" = f ]; }
 wait_for 20 slot_inactive || echo "not ok - the slot stayed active"
+
+# ---- status --watch: one line a second when not on a terminal, until SIGINT
+watch_log=$(mktemp "${TMPDIR:-/tmp}/tvsync-slot-watch.XXXXXX")
+"$SLOT" status --watch >"$watch_log" 2>&1 &
+watch_pid=$!
+pgcluster_on_exit "kill $watch_pid 2>/dev/null; rm -f '$watch_log'"
+two_samples() { [ "$(grep -c 'lag_bytes=' "$watch_log")" -ge 2 ]; }
+wait_for 20 two_samples || echo "not ok - status --watch printed fewer than 2 samples"
+kill -INT "$watch_pid"
+wait "$watch_pid"
+assert_eq "0" "$?" "status --watch ends with exit 0 on SIGINT"
+assert_contains "$(head -n 1 "$watch_log")" "slot=tvsync active=no active_pid=- wal_status=reserved lag_bytes=" \
+    "status --watch prints the slot's lag each second"
+assert_contains "$(sed -n 2p "$watch_log")" "lag_trend=" "status --watch draws the lag trend"
+assert_exit 5 "status --watch of a missing slot exits 5" -- "$SLOT" --slot nosuchslot status --watch
+assert_exit 2 "status --json --watch is refused" -- "$SLOT" status --json --watch
 
 # ---- drop
 assert_exit 0 "drop succeeds" -- "$SLOT" drop
