@@ -31,7 +31,8 @@ pgcluster__as_owner() {
 pgcluster__free_port() {
     local port tries=0
     while [ $tries -lt 100 ]; do
-        port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+        # od, not $RANDOM: the harness must also run under a POSIX sh
+        port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
         if perl -MIO::Socket::INET -e \
             'exit(IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $ARGV[0], Proto => "tcp", ReuseAddr => 0, Listen => 1) ? 0 : 1)' \
             "$port" 2>/dev/null; then
