@@ -255,6 +255,22 @@ assert_contains "$ASSERT_OUTPUT" 'replication slot "tvsync" does not exist: run 
 assert_exit 5 "peek of a missing slot exits 5" -- "$SLOT" peek
 assert_exit 5 "rebuild without a slot exits 5" -- "$SLOT" rebuild
 
+# ---- the slot name comes from --slot, TVSYNC_SLOT_NAME or the [slot] section
+config_file=$(mktemp "${TMPDIR:-/tmp}/tvsync-slot-conf.XXXXXX")
+pgcluster_on_exit "rm -f '$config_file'"
+printf '[slot]\nname = from_file\n' >"$config_file"
+assert_exit 5 "status with the name from the config file" -- "$SLOT" --config "$config_file" status
+assert_contains "$ASSERT_OUTPUT" '"from_file" does not exist' "the [slot] name key is used"
+assert_exit 5 "status with the name from TVSYNC_SLOT_NAME" -- env TVSYNC_SLOT_NAME=from_env "$SLOT" --config "$config_file" status
+assert_contains "$ASSERT_OUTPUT" '"from_env" does not exist' "TVSYNC_SLOT_NAME overrides the file"
+assert_exit 5 "status with the name from --slot" -- env TVSYNC_SLOT_NAME=from_env "$SLOT" --config "$config_file" --slot from_flag status
+assert_contains "$ASSERT_OUTPUT" '"from_flag" does not exist' "--slot overrides the environment"
+printf '[slot]\nname = Not-Valid\n' >"$config_file"
+assert_exit 3 "an invalid slot name in the file is a configuration error" -- "$SLOT" --config "$config_file" status
+assert_contains "$ASSERT_OUTPUT" 'slot.name "Not-Valid" is not a valid slot name' "the error names the key and the rule"
+printf '[slot]\nnmae = x\n' >"$config_file"
+assert_exit 3 "a misspelled key is a configuration error" -- "$SLOT" --config "$config_file" status
+
 # ---- bad input: one clear line, the documented exit code
 assert_exit 2 "an unknown command is a usage error" -- "$SLOT" frobnicate
 assert_contains "$ASSERT_OUTPUT" 'unknown command "frobnicate"' "the usage error names the command"
