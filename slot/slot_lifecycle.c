@@ -100,9 +100,13 @@ static int create_preflight(create_state *state, bool if_not_exists, bool *done)
                       "made by tvsync-slot create or not completely: run tvsync-slot drop, then create",
                       state->name, state->name);
             status = TVSYNC_EXIT_SLOT;
+        } else if (PQgetisnull(result, 0, 4) || strcmp(PQgetvalue(result, 0, 4), "wal2json") != 0) {
+            log_error("replication slot \"%s\" exists with plugin %s, but tvsync needs wal2json: run "
+                      "tvsync-slot drop, then create, or choose another name with --slot",
+                      state->name, PQgetisnull(result, 0, 4) ? "none (a physical slot)" : PQgetvalue(result, 0, 4));
+            status = TVSYNC_EXIT_FAILURE;
         } else if (if_not_exists) {
-            printf("replication slot \"%s\" already exists (plugin %s): nothing done\n", state->name,
-                   PQgetisnull(result, 0, 4) ? "none" : PQgetvalue(result, 0, 4));
+            printf("replication slot \"%s\" already exists (wal2json): nothing done\n", state->name);
             *done = true;
         } else {
             log_error("replication slot \"%s\" already exists: use --if-not-exists, or run tvsync-slot drop first",
