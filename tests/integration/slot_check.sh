@@ -65,6 +65,12 @@ sql "SELECT pg_drop_replication_slot('someone_else')" >/dev/null
 
 # ---- and once all is fixed, check passes and create works
 assert_exit 0 "check passes once the server is fixed" -- "$SLOT" check
+assert_contains "$ASSERT_OUTPUT" "note  max_slot_wal_keep_size = -1: WAL is kept for the slot without limit" \
+    "check notes that nothing limits the slot's WAL"
+reconfigure "max_slot_wal_keep_size = 1GB"
+assert_exit 0 "check passes with a WAL limit for slots" -- "$SLOT" check
+assert_contains "$ASSERT_OUTPUT" "note  max_slot_wal_keep_size = 1GB: if tvsync-cdc stops for longer" \
+    "check notes that the slot can be lost past the limit"
 assert_exit 0 "create works once the server is fixed" -- "$SLOT" create
 # tvsync's own slot took the last free one: that is not a problem.
 assert_exit 0 "check passes when tvsync's slot uses the last free one" -- "$SLOT" check
