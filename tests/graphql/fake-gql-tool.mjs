@@ -35,6 +35,15 @@ function parseArgs(argv) {
   return { command, options };
 }
 
+// Every object's keys in reverse order: a response whose field order is wrong.
+function reverseKeys(value) {
+  if (Array.isArray(value)) return value.map(reverseKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const reversed = {};
+  for (const key of Object.keys(value).reverse()) reversed[key] = reverseKeys(value[key]);
+  return reversed;
+}
+
 // Faults the self-test injects; each one is a difference the runner must report.
 function breakResult(kind, result) {
   const mode = process.env.GQL_FAKE_BREAK;
@@ -43,12 +52,7 @@ function breakResult(kind, result) {
   if (mode === 'message' && firstError) firstError.message += ' (changed)';
   if (mode === 'location' && firstError && firstError.locations) firstError.locations[0].column += 1;
   if (mode === 'accept' && kind === 'validate') result.errors = [];
-  if (mode === 'order' && result.data && typeof result.data === 'object') {
-    const keys = Object.keys(result.data).reverse();
-    const data = {};
-    for (const key of keys) data[key] = result.data[key];
-    result.data = keys.length > 1 ? data : result.data;
-  }
+  if (mode === 'order' && result.data) result.data = reverseKeys(result.data);
   if (mode === 'introspection' && kind === 'introspect' && result.data) {
     result.data.__schema.types[0].description = 'changed';
   }
