@@ -25,6 +25,17 @@ typedef enum bench_mode {
 
 static const char *const bench_mode_names[] = {"cold", "cached", "cache-lookup"};
 
+/* Out of memory ends a benchmark: nothing sensible can be measured after it. */
+static void *bench_realloc(void *pointer, size_t size)
+{
+    void *result = realloc(pointer, size);
+    if (result == NULL) {
+        fprintf(stderr, "bench_graphql: out of memory\n");
+        exit(1);
+    }
+    return result;
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -38,12 +49,12 @@ static char *read_file(const char *path, size_t *length)
     if (file == NULL)
         return NULL;
     size_t capacity = 4096, used = 0;
-    char *text = gql_xmalloc(capacity);
+    char *text = bench_realloc(NULL, capacity);
     size_t n;
     while ((n = fread(text + used, 1, capacity - used - 1, file)) > 0) {
         used += n;
         if (capacity - used < 2)
-            text = gql_xrealloc(text, capacity *= 2);
+            text = bench_realloc(text, capacity *= 2);
     }
     bool failed = ferror(file) != 0;
     fclose(file);
@@ -181,7 +192,7 @@ int main(int argc, char **argv)
         /* variables: the same path with .json instead of .graphql */
         size_t path_length = strlen(argv[i]);
         if (path_length > 8 && strcmp(argv[i] + path_length - 8, ".graphql") == 0) {
-            char *json_path = gql_xmalloc(path_length + 1);
+            char *json_path = bench_realloc(NULL, path_length + 1);
             memcpy(json_path, argv[i], path_length - 8);
             strcpy(json_path + path_length - 8, ".json");
             document.variables = read_file(json_path, NULL);
