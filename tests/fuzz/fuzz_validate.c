@@ -17,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #endif
 
 static gql_schema *schema;
+static gql_plan_cache *cache;
 
 static char *read_file(const char *path, size_t *length)
 {
@@ -61,6 +62,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "fuzz_validate: %s: %s\n", path, error ? error : "schema error");
         exit(1);
     }
+    /* Small, so that eviction runs too. */
+    cache = gql_plan_cache_new(schema, 16, NULL);
     return 0;
 }
 
@@ -130,6 +133,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         gql_prepared_release(prepared);
     }
 
+    /* The plan cache: it accepts what gql_prepare accepts, and a document it accepted once is
+     * a hit the second time. */
+    for (int round = 0; round < 2; round++) {
+        bool hit = false;
+        errors = NULL;
+        gql_prepared *cached = gql_plan_cache_get(cache, document, size, NULL, &errors, &hit);
+        if ((cached != NULL) != valid || (round == 1 && valid && !hit))
+            __builtin_trap();
+        if (cached != NULL)
+            gql_prepared_release(cached);
+        else
+            cJSON_Delete(errors);
+    }
     free(document);
     return 0;
 }

@@ -610,7 +610,9 @@ const serialization = [
   ['enum-unknown-value', '{ echoColor }', { echoColor: 'PURPLE' }],
   ['enum-not-string', '{ echoColor }', { echoColor: 3 }],
   ['list-not-iterable', '{ numbers }', { numbers: 5 }],
-  ['string-escapes-out', '{ echoString }', { echoString: 'quote " backslash \\ nul \u0000 ctl \u001f del \u007f é 😀 \u2028' }],
+  // No U+0000 here: root values come from PostgreSQL jsonb, which cannot hold it (NUL bytes
+  // inside document strings are covered by string-printed-in-error).
+  ['string-escapes-out', '{ echoString }', { echoString: 'quote " backslash \\ ctl \u0001 \u001f del \u007f é 😀 \u2028' }],
   ['json-scalar-any', '{ echoJson me { metadata } }', { echoJson: [1, 'a', null, { b: [true, 2.5] }], me: { metadata: 'text' } }],
   ['abstract-missing-typename', '{ node(id: 1) { id } }', { node: { id: 'x' } }],
   ['abstract-impossible-type', '{ node(id: 1) { id } content { __typename } }', { node: { __typename: 'Tag', id: 'x' }, content: [{ __typename: 'User' }] }],
