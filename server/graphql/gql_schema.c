@@ -369,8 +369,6 @@ typedef struct pending_default {
     size_t source_length;
 } pending_default;
 
-static gql_vec pending_defaults; /* only used during one build, under the builder's thread */
-
 static void build_input_values(builder *b, const ast_input_value_def *in, size_t count,
                                gql_input_value **out, size_t *out_count, gql_vec *defaults)
 {
@@ -734,7 +732,6 @@ gql_schema *gql_schema_parse(const char *sdl, size_t length, char **error)
     gql_map_init(&b.all_types);
     gql_map_init(&b.all_directives);
     gql_vec schema_defs = {0}, defaults = {0};
-    (void)pending_defaults;
 
     gql_limits limits = {SIZE_MAX / 4, SIZE_MAX / 4, 512};
     gql_parse_error perr;
