@@ -666,6 +666,15 @@ invalid('mutation-input-bad-variables', 'mutation ($p: NewPost!) { createPost(in
 valid('response-key-order-with-typename-first', '{ me { __typename id ... on User { __typename name } } }\n');
 valid('aliased-introspection-roots', '{ s: __schema { queryType { name } } t: __type(name: "Query") { name } x: __typename }\n');
 
+// Found by running the fuzzer's corpus through the differential runner (--documents).
+const nulMessage = 'engine error messages stop at a U+0000 inside a string value';
+invalid('found-unknown-directive-on-schema-extension', 'query Q { version }\nextend schema @unknownDirective(name: "x")\n', 'Unknown directive "@unknownDirective".', {
+  knownDifference: 'engine does not run KnownDirectives on non-executable definitions',
+});
+invalid('found-nul-in-syntax-error-token', '{ echoInt(value: 1) "a\\u0000b" }\n', 'Syntax Error: Expected Name, found String "a', { knownDifference: nulMessage });
+invalid('found-nul-in-printed-block-string', '{ echoInt(value: """a\u0000b""") }\n', 'Int cannot represent non-integer value: """a', { knownDifference: nulMessage });
+invalid('found-nul-escape-in-printed-string', '{ echoInt(value: "a\\u0000b") }\n', 'Int cannot represent non-integer value: "a');
+
 // ---- write and check -----------------------------------------------------------
 
 async function verify(testCase) {
