@@ -27,6 +27,7 @@ void batch_free(batch *value)
     for (size_t i = 0; i < value->entity_count; i++) {
         free(value->entities[i].ids);
         free(value->entities[i].index);
+        free(value->entities[i].error);
     }
     free(value->entities);
     for (size_t i = 0; i < value->note_count; i++)
@@ -165,6 +166,15 @@ void batch_add_rebuild(batch *value, lsn_t lsn, const char *entity)
     note->kind = BATCH_NOTE_REBUILD;
     note->lsn = lsn;
     snprintf(note->entity, sizeof note->entity, "%s", entity);
+    entity_get(value, entity)->open_intents++;
+    value->open_intents_total++;
+}
+
+void batch_entity_set_error(batch_entity *entity, const char *error)
+{
+    entity->failed = true;
+    if (!entity->error)
+        entity->error = alloc_string(error);
 }
 
 void batch_commit_transaction(batch *value, lsn_t end_lsn, const char *commit_time,
@@ -240,6 +250,10 @@ void batch_reset(batch *value)
     size_t kept = 0;
     for (size_t i = 0; i < value->entity_count; i++) {
         batch_entity *entity = &value->entities[i];
+        free(entity->error);
+        entity->error = NULL;
+        entity->failed = false;
+        entity->upserted = entity->deleted = 0;
         if (entity->open_intents == 0) {
             free(entity->ids);
             free(entity->index);

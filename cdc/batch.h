@@ -22,6 +22,9 @@ typedef struct batch_entity {
     size_t index_capacity;    /* a power of two, at least twice id_count */
     long intents;             /* intents of complete source transactions (for sync_log) */
     long open_intents;        /* intents of the source transaction still being read */
+    long upserted, deleted;   /* filled by apply */
+    bool failed;              /* apply: some ids of it went to dead_letter */
+    char *error;              /* apply: the first build error, owned */
 } batch_entity;
 
 typedef enum batch_note_kind {
@@ -53,6 +56,9 @@ typedef struct batch {
     long open_intents_total;
 } batch;
 
+/* Records the first apply error of an entity. */
+void batch_entity_set_error(batch_entity *entity, const char *error);
+
 /* Dead-letter content longer than this is cut (the LSN finds the original). */
 #define BATCH_DEAD_LETTER_CONTENT_MAX 8192
 
@@ -73,7 +79,8 @@ void batch_add_cascaded_ids(batch *value, const char *entity, const intent_uuid 
 /* The entity's entry, NULL when the batch has none. */
 batch_entity *batch_find_entity(batch *value, const char *entity);
 
-/* Notes a malformed intent or a rebuild request of the open transaction. */
+/* Notes a malformed intent or a rebuild request of the open transaction (a
+ * rebuild request counts as one intent of its entity). */
 void batch_add_dead_letter(batch *value, lsn_t lsn, const char *content, size_t content_length,
                            const char *reason);
 void batch_add_rebuild(batch *value, lsn_t lsn, const char *entity);
