@@ -31,7 +31,8 @@ pgcluster__as_owner() {
 pgcluster__free_port() {
     local port tries=0
     while [ $tries -lt 100 ]; do
-        port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
+        # od, not $RANDOM: the harness must also run under a POSIX sh
+        port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
         if perl -MIO::Socket::INET -e \
             'exit(IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $ARGV[0], Proto => "tcp", ReuseAddr => 0, Listen => 1) ? 0 : 1)' \
             "$port" 2>/dev/null; then
@@ -94,7 +95,12 @@ pgcluster_start() {
         echo "pgcluster: wal2json is missing; install it with: apt-get install postgresql-15-wal2json" >&2
         return 1
     fi
-    PGCLUSTER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tvsync-pg.XXXXXX") || return 1
+    # The server runs as postgres: its directory must sit where postgres can reach it.
+    local parent=${TMPDIR:-/tmp}
+    if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$parent"; then
+        parent=/tmp
+    fi
+    PGCLUSTER_DIR=$(mktemp -d "$parent/tvsync-pg.XXXXXX") || return 1
     trap pgcluster__cleanup EXIT
     trap 'pgcluster__interrupted 130' INT
     trap 'pgcluster__interrupted 143' TERM
