@@ -50,11 +50,22 @@ struct apply_engine {
     pair_range *stack;        /* bisection: ranges still to try */
     size_t stack_count, stack_capacity;
 
-    /* cascade iteration */
+    /* cascade iteration: round 0 expands every id; later rounds expand ids that
+     * cascades added to an entity after its turn, but only those whose document
+     * would change (rows rebuilt from a newer state lose the old references their
+     * own, later intent would need) */
     const char **order;
     size_t order_count;
     size_t order_index;
     size_t edge_index;
+    int round;
+    bool round_added;         /* some entity got ids after its turn in this round */
+    bool diffed;              /* later rounds: the changed ids of the current entity are known */
+    bool in_entity;           /* the current entity's range is fixed */
+    size_t range_from, range_to;
+    intent_uuid *changed;
+    size_t changed_count, changed_capacity;
+    char diff_sql[1024];
     /* apply iteration */
     size_t entity_index;
     /* notes iteration */
@@ -220,29 +231,107 @@ static void begin_transaction(apply_engine *engine)
 {
     engine->step = STEP_BEGIN;
     engine->order_index = engine->edge_index = 0;
+    engine->in_entity = false;
+    engine->round = 0;
+    for (size_t i = 0; i < engine->work->entity_count; i++)
+        engine->work->entities[i].expanded = 0;
     engine->entity_index = 0;
     engine->note_index = 0;
     if (!send_query(engine, "BEGIN", 0, NULL))
         finish(engine);
 }
 
-/* Advances the cascade iteration to the next (entity, edge) with work; false when done. */
-static bool next_cascade(apply_engine *engine, const batch_entity **source, size_t *edge)
+#define CASCADE_MAX_ROUNDS 16
+
+/* What the cascade iteration wants next. */
+typedef enum cascade_action {
+    CASCADE_DONE,
+    CASCADE_QUERY,    /* run edge with the entity's ids (round 0) or changed ids */
+    CASCADE_DIFF,     /* later round: find which new ids would change */
+} cascade_action;
+
+static bool entity_has_edges(const registry *reg, const char *name)
+{
+    for (size_t e = 0; e < reg->cascade_count; e++)
+        if (strcmp(reg->edges[e].source, name) == 0)
+            return true;
+    return false;
+}
+
+/* Advances the cascade iteration. */
+static cascade_action next_cascade(apply_engine *engine, batch_entity **source, size_t *edge)
 {
     const registry *reg = engine->reg;
-    for (; engine->order_index < engine->order_count; engine->order_index++, engine->edge_index = 0) {
-        const batch_entity *entity = batch_find_entity(engine->work, engine->order[engine->order_index]);
-        if (!entity || entity->id_count == 0)
-            continue;
-        for (; engine->edge_index < reg->cascade_count; engine->edge_index++) {
-            if (strcmp(reg->edges[engine->edge_index].source, entity->name) == 0) {
-                *source = entity;
-                *edge = engine->edge_index++;
-                return true;
+    for (;;) {
+        for (; engine->order_index < engine->order_count; engine->order_index++) {
+            batch_entity *entity = batch_find_entity(engine->work, engine->order[engine->order_index]);
+            if (!entity || !entity_has_edges(reg, entity->name)) {
+                if (entity)
+                    entity->expanded = entity->id_count;
+                continue;
             }
+            if (!engine->in_entity) {
+                /* Entering this entity: fix the range of ids to expand. */
+                if (entity->expanded >= entity->id_count)
+                    continue;
+                engine->in_entity = true;
+                engine->range_from = entity->expanded;
+                engine->range_to = entity->id_count;
+                engine->diffed = engine->round == 0;
+                engine->edge_index = 0;
+                if (engine->round > 0)
+                    engine->round_added = true;
+            }
+            if (!engine->diffed) {
+                *source = entity;
+                return CASCADE_DIFF;
+            }
+            for (; engine->edge_index < reg->cascade_count; engine->edge_index++) {
+                if (strcmp(reg->edges[engine->edge_index].source, entity->name) == 0 &&
+                    (engine->round == 0 || engine->changed_count > 0)) {
+                    *source = entity;
+                    *edge = engine->edge_index++;
+                    return CASCADE_QUERY;
+                }
+            }
+            entity->expanded = engine->range_to;
+            engine->edge_index = 0;
+            engine->in_entity = false;
         }
+        /* End of a round: another one when some entity got ids after its turn. */
+        bool late = false;
+        for (size_t i = 0; i < engine->work->entity_count; i++)
+            if (engine->work->entities[i].expanded < engine->work->entities[i].id_count &&
+                entity_has_edges(reg, engine->work->entities[i].name))
+                late = true;
+        if (!late)
+            return CASCADE_DONE;
+        if (++engine->round >= CASCADE_MAX_ROUNDS) {
+            log_warning("apply: cascades still growing after %d rounds; applying what was found", CASCADE_MAX_ROUNDS);
+            return CASCADE_DONE;
+        }
+        engine->order_index = 0;
+        engine->edge_index = 0;
+        engine->in_entity = false;
+        engine->round_added = false;
     }
-    return false;
+}
+
+/* "{uuid,...}" of an array of ids. */
+static const char *uuid_list(apply_engine *engine, const intent_uuid *ids, size_t count)
+{
+    text_reserve(engine, 3 + count * INTENT_UUID_TEXT_SIZE);
+    char *p = engine->text;
+    *p++ = '{';
+    for (size_t i = 0; i < count; i++) {
+        if (i > 0)
+            *p++ = ',';
+        intent_uuid_format(&ids[i], p);
+        p += INTENT_UUID_TEXT_SIZE - 1;
+    }
+    *p++ = '}';
+    *p = '\0';
+    return engine->text;
 }
 
 /* Next entity with pairs inside engine->range; false when done. */
@@ -334,10 +423,27 @@ static void run_step(apply_engine *engine)
         /* fall through */
     case STEP_CASCADE:
         if (!engine->bisecting && !engine->final_only) {
-            const batch_entity *source;
-            size_t edge;
-            if (next_cascade(engine, &source, &edge)) {
-                const char *values[1] = {ids_array(engine, source, 0, source->id_count)};
+            batch_entity *source = NULL;
+            size_t edge = 0;
+            cascade_action action = next_cascade(engine, &source, &edge);
+            if (action == CASCADE_DIFF) {
+                size_t r = 0;
+                while (r < engine->reg->entity_count && strcmp(engine->reg->entities[r], source->name) != 0)
+                    r++;
+                snprintf(engine->diff_sql, sizeof engine->diff_sql,
+                         "SELECT coalesce(b.id, t.id) FROM %s($1::uuid[]) AS b "
+                         "FULL JOIN (SELECT id, data FROM %s WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
+                         "WHERE b.data IS DISTINCT FROM t.data",
+                         engine->reg->build_functions[r], engine->reg->tv_tables[r]);
+                const char *values[1] = {uuid_list(engine, source->ids + engine->range_from,
+                                                   engine->range_to - engine->range_from)};
+                sent = send_query(engine, engine->diff_sql, 1, values);
+                break;
+            }
+            if (action == CASCADE_QUERY) {
+                const char *values[1] = {engine->round == 0
+                    ? uuid_list(engine, source->ids + engine->range_from, engine->range_to - engine->range_from)
+                    : uuid_list(engine, engine->changed, engine->changed_count)};
                 sent = send_query(engine, engine->reg->queries[edge], 1, values);
                 break;
             }
@@ -529,8 +635,24 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
     }
     switch (engine->step) {
     case STEP_CASCADE: {
-        const char *target = engine->reg->edges[engine->edge_index - 1].target;
         int rows = PQntuples(outcome->result);
+        if (!engine->diffed) {
+            /* The diff of a later round: keep the ids whose document would change. */
+            engine->changed_count = 0;
+            if ((size_t) rows > engine->changed_capacity) {
+                engine->changed_capacity = (size_t) rows;
+                engine->changed = alloc_resize(engine->changed, engine->changed_capacity, sizeof *engine->changed);
+            }
+            for (int row = 0; row < rows; row++)
+                if (!PQgetisnull(outcome->result, row, 0) &&
+                    intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &engine->changed[engine->changed_count]))
+                    engine->changed_count++;
+            engine->diffed = true;
+            log_debug("apply: cascade round %d: %zu of %zu new ids would change", engine->round,
+                      engine->changed_count, engine->range_to - engine->range_from);
+            break;
+        }
+        const char *target = engine->reg->edges[engine->edge_index - 1].target;
         log_debug("apply: cascade to %s: %d ids", target, rows);
         for (int row = 0; row < rows; row++) {
             intent_uuid id;
@@ -587,6 +709,7 @@ void apply_engine_free(apply_engine *engine)
     free(engine->order);
     free(engine->stack);
     free(engine->text);
+    free(engine->changed);
     free(engine);
 }
 
@@ -633,6 +756,10 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
 
     engine->step = STEP_BEGIN;
     engine->order_index = engine->edge_index = engine->entity_index = engine->note_index = 0;
+    engine->in_entity = false;
+    engine->round = 0;
+    for (size_t i = 0; i < work->entity_count; i++)
+        work->entities[i].expanded = 0;
     if (!send_query(engine, "BEGIN", 0, NULL)) {
         engine->busy = false;
         free(engine->order);

@@ -23,6 +23,7 @@ typedef struct batch_entity {
     long intents;             /* intents of complete source transactions (for sync_log) */
     long open_intents;        /* intents of the source transaction still being read */
     long upserted, deleted;   /* filled by apply */
+    size_t expanded;          /* apply: ids[0..expanded) had their cascades expanded */
     bool failed;              /* apply: some ids of it went to dead_letter */
     char *error;              /* apply: the first build error, owned */
 } batch_entity;

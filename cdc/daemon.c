@@ -869,6 +869,12 @@ static void connect_now(cdc_daemon *d)
         fatal_exit(d, TVSYNC_EXIT_SLOT);
         break;
     case SESSION_FATAL:
+        if (d->ready_sent) {
+            /* It worked before: a server coming back can refuse for a while in ways
+             * that look permanent (recovery, a restarted pooler); keep trying. */
+            schedule_reconnect(d, error);
+            break;
+        }
         log_error("cannot stream: %s", error);
         fatal_exit(d, TVSYNC_EXIT_DATABASE);
         break;

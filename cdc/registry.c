@@ -11,7 +11,7 @@
 #include "common/log.h"
 
 const char *const REGISTRY_QUERY =
-    "SELECT 'e', name, NULL, NULL FROM tvsync.entity "
+    "SELECT 'e', e.name, e.tv_table::text, tvsync.build_function_name(e) FROM tvsync.entity e "
     "UNION ALL SELECT 'c', source_entity, target_entity, query FROM tvsync.cascade "
     "ORDER BY 1 DESC, 2, 3";
 
@@ -24,6 +24,8 @@ bool registry_from_result(const PGresult *result, registry *out)
     }
     int rows = PQntuples(result);
     out->entities = alloc_zeroed((size_t) rows + 1, sizeof *out->entities);
+    out->tv_tables = alloc_zeroed((size_t) rows + 1, sizeof *out->tv_tables);
+    out->build_functions = alloc_zeroed((size_t) rows + 1, sizeof *out->build_functions);
     out->edges = alloc_zeroed((size_t) rows + 1, sizeof *out->edges);
     out->sources = alloc_zeroed((size_t) rows + 1, sizeof *out->sources);
     out->targets = alloc_zeroed((size_t) rows + 1, sizeof *out->targets);
@@ -31,6 +33,8 @@ bool registry_from_result(const PGresult *result, registry *out)
     for (int row = 0; row < rows; row++) {
         const char *kind = PQgetvalue(result, row, 0);
         if (kind[0] == 'e') {
+            out->tv_tables[out->entity_count] = alloc_string(PQgetvalue(result, row, 2));
+            out->build_functions[out->entity_count] = alloc_string(PQgetvalue(result, row, 3));
             out->entities[out->entity_count++] = alloc_string(PQgetvalue(result, row, 1));
         } else {
             size_t i = out->cascade_count++;
@@ -54,8 +58,13 @@ bool registry_has_entity(const registry *value, const char *entity)
 
 void registry_free(registry *value)
 {
-    for (size_t i = 0; i < value->entity_count; i++)
+    for (size_t i = 0; i < value->entity_count; i++) {
         free(value->entities[i]);
+        free(value->tv_tables[i]);
+        free(value->build_functions[i]);
+    }
+    free(value->tv_tables);
+    free(value->build_functions);
     for (size_t i = 0; i < value->cascade_count; i++) {
         free(value->sources[i]);
         free(value->targets[i]);

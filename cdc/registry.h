@@ -13,6 +13,8 @@
 typedef struct registry {
     size_t entity_count;
     char **entities;              /* sorted names */
+    char **tv_tables;             /* per entity: its read model, quoted (regclass text) */
+    char **build_functions;       /* per entity: its build function, quoted, without arguments */
     size_t cascade_count;
     cascade_edge *edges;          /* source/target point into queries' strings below */
     char **sources, **targets, **queries;
