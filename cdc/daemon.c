@@ -70,6 +70,7 @@ typedef struct cdc_daemon {
 
     PGconn *stream;
     struct event *stream_read, *stream_write;
+    bool reading_paused;       /* batch full: let the socket, not libpq's buffer, hold the rest */
     pg_async *apply_conn;
     apply_engine *engine;
     pg_async *misc;
@@ -504,15 +505,35 @@ static void handle_copy_data(cdc_daemon *d, const char *buffer, int length)
     handle_record(d, message.payload, message.payload_length, message.data_start);
 }
 
+/* While the batch is full, PQconsumeInput would pull the rest of a huge
+ * transaction into libpq's buffer: stop watching the socket until there is room. */
+static void pause_reading(cdc_daemon *d)
+{
+    if (!d->reading_paused && d->stream_read) {
+        event_del(d->stream_read);
+        d->reading_paused = true;
+    }
+}
+
+static void resume_reading(cdc_daemon *d)
+{
+    if (d->reading_paused && d->stream_read) {
+        event_add(d->stream_read, NULL);
+        d->reading_paused = false;
+    }
+}
+
 static void stream_pump(cdc_daemon *d)
 {
     for (int budget = PUMP_BUDGET; budget > 0; budget--) {
         if (d->state != STATE_STREAMING)
             return;
         if (d->held_active && !held_consume(d)) {
+            pause_reading(d);
             maybe_apply(d, true);   /* full: apply, then go on */
             return;
         }
+        resume_reading(d);
         char *buffer = NULL;
         int length = PQgetCopyData(d->stream, &buffer, 1);
         if (length == 0) {
@@ -815,6 +836,7 @@ static session_result session_open(cdc_daemon *d, char *error, size_t error_size
     d->stream = stream;
     stream = NULL;
     d->stream_read = event_new(d->base, PQsocket(d->stream), EV_READ | EV_PERSIST, stream_read_cb, d);
+    d->reading_paused = false;
     d->stream_write = event_new(d->base, PQsocket(d->stream), EV_WRITE, stream_write_cb, d);
     event_add(d->stream_read, NULL);
     d->origin_progress = progress;
