@@ -103,6 +103,7 @@ typedef struct cdc_daemon {
 
     pending_rebuild *rebuilds;
     size_t rebuild_count;
+    bool rebuild_turn;         /* a chunk runs before the next live batch */
 
     double heartbeat_rtt_seconds;
     bool have_heartbeat;
@@ -305,6 +306,7 @@ static void batch_applied_cb(void *arg, const apply_outcome *outcome)
             }
     }
     batch_reset(done);
+    d->rebuild_turn = d->rebuild_count > 0;
     if (d->next_reg_ready) {
         registry_free(&d->reg);
         d->reg = d->next_reg;
@@ -340,6 +342,13 @@ static void maybe_apply(cdc_daemon *d, bool drained)
 {
     if (!d->engine || d->batch_in_flight || apply_engine_busy(d->engine))
         return;
+    if (d->rebuild_turn && d->rebuild_count > 0 && d->state == STATE_STREAMING) {
+        /* Live batches and rebuild chunks take turns: a full rebuild neither
+         * starves under load nor holds live intents for more than one chunk. */
+        d->rebuild_turn = false;
+        maybe_rebuild(d);
+        return;
+    }
     if (!batch_ready(d, drained)) {
         if (d->filling->has_progress && !evtimer_pending(d->batch_timer, NULL)) {
             struct timeval delay = ms_to_timeval(d->config->cdc.batch_max_delay_ms);
@@ -1065,6 +1074,7 @@ static void finish_stop(cdc_daemon *d)
     }
     PQflush(d->stream);
     event_add(d->stream_write, NULL);
+    resume_reading(d);
     d->state = STATE_DRAINING;
     struct timeval timeout = ms_to_timeval(DRAIN_TIMEOUT_MS);
     evtimer_add(d->drain_timer, &timeout);
