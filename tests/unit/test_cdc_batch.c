@@ -141,10 +141,14 @@ START_TEST(test_reset_keeps_open_transaction_counts)
     intent_uuid id = make_uuid(9);
     batch_add_ids(&b, "post", &id, 1, 10);
     batch_commit_transaction(&b, 0x40, "t", 5, true);
+    batch_add_xid(&b, 741);
+    batch_add_xid(&b, 0);   /* no xid (wal2json without include-xids): nothing to wait for */
+    ck_assert_uint_eq(b.xid_count, 1);
     intent_uuid other = make_uuid(10);
     batch_add_ids(&b, "user", &other, 1, 10);
     batch_reset(&b);
     ck_assert_uint_eq(b.id_count, 0);
+    ck_assert_uint_eq(b.xid_count, 0);
     ck_assert(!b.has_progress);
     ck_assert_ptr_null(batch_find_entity(&b, "post"));
     ck_assert_int_eq(batch_find_entity(&b, "user")->open_intents, 1);

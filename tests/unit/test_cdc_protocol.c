@@ -94,12 +94,13 @@ END_TEST
 
 START_TEST(test_wal2json_begin_object)
 {
-    const char *text = "{\"action\":\"B\",\"timestamp\":\"2026-11-24 01:15:35.507741+00\","
+    const char *text = "{\"action\":\"B\",\"xid\":727,\"timestamp\":\"2026-11-24 01:15:35.507741+00\","
                        "\"lsn\":\"0/15282A8\",\"nextlsn\":\"0/15282D8\"}";
     wal2json_record record;
     char error[128];
     ck_assert(wal2json_parse(text, strlen(text), &record, error, sizeof error));
     ck_assert_int_eq(record.action, WAL2JSON_BEGIN);
+    ck_assert_uint_eq(record.xid, 727);
     ck_assert_uint_eq(record.lsn, 0x15282A8);
     ck_assert_uint_eq(record.next_lsn, 0x15282D8);
     ck_assert(record.has_timestamp);
