@@ -175,6 +175,7 @@ typedef enum gql_directive_location {
     GQL_DL_ENUM_VALUE = 1u << 16,
     GQL_DL_INPUT_OBJECT = 1u << 17,
     GQL_DL_INPUT_FIELD_DEFINITION = 1u << 18,
+    GQL_DL_DIRECTIVE_DEFINITION = 1u << 19,
 } gql_directive_location;
 
 /* A directive definition (built-in @skip, @include, @deprecated, @specifiedBy, or SDL). */
