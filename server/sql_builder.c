@@ -109,28 +109,30 @@ static bool is_graphql_name(const char *name)
     return true;
 }
 
-/* data #> '{a,b}' (jsonb) or data #>> '{a,b}' (text). */
+/* (data -> 'a' -> 'b') as jsonb, or (data -> 'a' ->> 'b') as text: the same chained form
+ * as the expression indexes of the tv_* tables, so the planner can use them. */
 static void append_path(gql_buf *out, const doc_path *path, bool as_text)
 {
-    gql_buf_puts(out, as_text ? "(data #>> '{" : "(data #> '{");
-    for (int i = 0; i < path->length; i++) {
-        if (i > 0)
-            gql_buf_puts(out, ",");
-        gql_buf_puts(out, path->keys[i]);
-    }
-    gql_buf_puts(out, "}')");
+    gql_buf_puts(out, "(data");
+    for (int i = 0; i < path->length; i++)
+        gql_buf_printf(out, " %s '%s'", as_text && i == path->length - 1 ? "->>" : "->", path->keys[i]);
+    gql_buf_puts(out, ")");
 }
 
-/* {"a":{"b":value}} for containment (data @> $n), which a GIN index on data can answer. */
-static cJSON *nest_value(const doc_path *path, const cJSON *value)
+/* Strings, IDs and DateTimes (ISO 8601 in UTC, fixed width) compare as text; numbers and
+ * booleans as jsonb, which orders numbers by value. */
+static bool is_text_scalar(const gql_type *type)
 {
-    cJSON *inner = cJSON_Duplicate(value, true);
-    for (int i = path->length - 1; i >= 0; i--) {
-        cJSON *object = cJSON_CreateObject();
-        cJSON_AddItemToObject(object, path->keys[i], inner);
-        inner = object;
-    }
-    return inner;
+    const char *name = gql_type_named(type)->name;
+    return strcmp(name, "Int") != 0 && strcmp(name, "Float") != 0 && strcmp(name, "Boolean") != 0;
+}
+
+/* A JSON value as a text parameter: strings as they are, anything else as JSON text. */
+static int add_text_param(sql_statement *statement, const cJSON *value)
+{
+    if (cJSON_IsString(value))
+        return sql_statement_add_param(statement, value->valuestring);
+    return add_json_param(statement, value);
 }
 
 static bool compile_where(sql_statement *statement, const gql_type *type, const cJSON *where,
@@ -146,7 +148,7 @@ static bool is_leaf_filter(const gql_type *type)
 
 /* One operator of a leaf filter such as {gt: 3}; appends a condition. */
 static bool compile_operator(sql_statement *statement, const char *op, const cJSON *value,
-                             const doc_path *path, char *error, size_t error_size)
+                             const doc_path *path, bool text, char *error, size_t error_size)
 {
     gql_buf *out = &statement->text;
     if (strcmp(op, "isNull") == 0) {
@@ -164,21 +166,14 @@ static bool compile_operator(sql_statement *statement, const char *op, const cJS
         gql_buf_puts(out, "true");
         return true;
     }
-    if (strcmp(op, "eq") == 0) {
-        cJSON *nested = nest_value(path, value);
-        int n = add_json_param(statement, nested);
-        cJSON_Delete(nested);
-        gql_buf_printf(out, "data @> $%d::jsonb", n);
-        return true;
-    }
     static const struct { const char *name; const char *sql; } comparisons[] = {
-        {"neq", "IS DISTINCT FROM"}, {"gt", ">"}, {"gte", ">="}, {"lt", "<"}, {"lte", "<="},
+        {"eq", "="}, {"neq", "IS DISTINCT FROM"}, {"gt", ">"}, {"gte", ">="}, {"lt", "<"}, {"lte", "<="},
     };
     for (size_t i = 0; i < sizeof comparisons / sizeof comparisons[0]; i++) {
         if (strcmp(op, comparisons[i].name) == 0) {
-            int n = add_json_param(statement, value);
-            append_path(out, path, false);
-            gql_buf_printf(out, " %s $%d::jsonb", comparisons[i].sql, n);
+            int n = text ? add_text_param(statement, value) : add_json_param(statement, value);
+            append_path(out, path, text);
+            gql_buf_printf(out, " %s $%d::%s", comparisons[i].sql, n, text ? "text" : "jsonb");
             return true;
         }
     }
@@ -188,11 +183,12 @@ static bool compile_operator(sql_statement *statement, const char *op, const cJS
             return false;
         }
         int n = add_json_param(statement, value);
-        /* jsonb_build_array(NULL) is [null], never NULL: a missing field is "not in"
-         * any list of non-null values. */
-        gql_buf_printf(out, "%s($%d::jsonb @> jsonb_build_array", op[0] == 'n' ? "NOT " : "", n);
-        append_path(out, path, false);
-        gql_buf_puts(out, ")");
+        /* A missing field is "not in" any list of non-null values. */
+        gql_buf_puts(out, op[0] == 'n' ? "coalesce(" : "");
+        append_path(out, path, text);
+        gql_buf_printf(out, " %sIN (SELECT %s($%d::jsonb))", op[0] == 'n' ? "NOT " : "",
+                       text ? "jsonb_array_elements_text" : "jsonb_array_elements", n);
+        gql_buf_puts(out, op[0] == 'n' ? ", true)" : "");
         return true;
     }
     if (strcmp(op, "contains") == 0 || strcmp(op, "startsWith") == 0) {
@@ -216,9 +212,13 @@ static bool compile_operator(sql_statement *statement, const char *op, const cJS
     return false;
 }
 
-static bool compile_leaf(sql_statement *statement, const cJSON *filter, const doc_path *path,
-                         char *error, size_t error_size)
+static bool compile_leaf(sql_statement *statement, const gql_type *filter_type, const cJSON *filter,
+                         const doc_path *path, char *error, size_t error_size)
 {
+    bool text = true;
+    for (size_t i = 0; i < filter_type->input_field_count; i++)
+        if (strcmp(filter_type->input_fields[i].name, "eq") == 0)
+            text = is_text_scalar(filter_type->input_fields[i].type);
     gql_buf *out = &statement->text;
     bool first = true;
     gql_buf_puts(out, "(");
@@ -226,7 +226,7 @@ static bool compile_leaf(sql_statement *statement, const cJSON *filter, const do
         if (!first)
             gql_buf_puts(out, " AND ");
         first = false;
-        if (!compile_operator(statement, item->string, item, path, error, error_size))
+        if (!compile_operator(statement, item->string, item, path, text, error, error_size))
             return false;
     }
     if (first)
@@ -317,7 +317,7 @@ static bool compile_where(sql_statement *statement, const gql_type *type, const 
         }
         path->keys[path->length++] = key;
         bool ok = field_type->kind == GQL_KIND_INPUT_OBJECT && is_leaf_filter(field_type)
-                      ? compile_leaf(statement, item, path, error, error_size)
+                      ? compile_leaf(statement, field_type, item, path, error, error_size)
                       : field_type->kind == GQL_KIND_INPUT_OBJECT
                             ? compile_where(statement, field_type, item, path, depth + 1, error, error_size)
                             : false;
@@ -350,7 +350,8 @@ static bool read_int_argument(const cJSON *arguments, const char *name, long fal
     return true;
 }
 
-static bool append_order(sql_statement *statement, const cJSON *order_by, char *error, size_t error_size)
+static bool append_order(sql_statement *statement, const gql_type *object_type, const cJSON *order_by,
+                         char *error, size_t error_size)
 {
     gql_buf *out = &statement->text;
     gql_buf_puts(out, " ORDER BY ");
@@ -369,9 +370,10 @@ static bool append_order(sql_statement *statement, const cJSON *order_by, char *
             return false;
         }
         bool descending = cJSON_IsString(direction) && strcmp(direction->valuestring, "DESC") == 0;
-        /* jsonb orders numbers numerically and strings by collation; ISO 8601 times in
-         * one zone order as times. */
-        gql_buf_printf(out, "(data -> '%s') %s, ", field->valuestring, descending ? "DESC" : "ASC");
+        const gql_field *definition = gql_type_field(object_type, field->valuestring);
+        bool text = definition == NULL || is_text_scalar(definition->type);
+        gql_buf_printf(out, "(data %s '%s') %s, ", text ? "->>" : "->", field->valuestring,
+                       descending ? "DESC" : "ASC");
     }
     cJSON_Delete(single);
     gql_buf_puts(out, "id");
@@ -400,14 +402,16 @@ bool sql_build_list(const schema_map_field *field, const cJSON *arguments, int m
     if (field->when_true_argument != NULL) {
         const cJSON *flag = cJSON_GetObjectItemCaseSensitive(arguments, field->when_true_argument);
         if (cJSON_IsTrue(flag)) {
-            cJSON *match = cJSON_CreateObject();
-            cJSON_AddTrueToObject(match, field->when_true_field);
-            int n = add_json_param(out, match);
-            cJSON_Delete(match);
-            gql_buf_printf(&out->text, " AND data @> $%d::jsonb", n);
+            /* As text, to match an index on (data ->> 'published'). */
+            int n = sql_statement_add_param(out, "true");
+            gql_buf_puts(&out->text, " AND ");
+            doc_path flag_path = {.keys = {field->when_true_field}, .length = 1};
+            append_path(&out->text, &flag_path, true);
+            gql_buf_printf(&out->text, " = $%d::text", n);
         }
     }
-    if (!append_order(out, cJSON_GetObjectItemCaseSensitive(arguments, "orderBy"), error, error_size))
+    if (!append_order(out, field->table->type, cJSON_GetObjectItemCaseSensitive(arguments, "orderBy"), error,
+                      error_size))
         return false;
     char number[32];
     snprintf(number, sizeof number, "%ld", limit);
