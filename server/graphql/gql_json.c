@@ -209,3 +209,39 @@ void gql_buf_json_value(gql_buf *buf, const cJSON *value)
         gql_buf_puts(buf, "null");
     }
 }
+
+/* ------------------------------------------------------------------ errors */
+
+#include "server/graphql/gql_errors.h"
+
+cJSON *gql_error_append(cJSON *errors, const char *message)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "message", message);
+    cJSON_AddItemToArray(errors, e);
+    return e;
+}
+
+void gql_error_add_location(cJSON *error, gql_location location)
+{
+    cJSON *locations = cJSON_GetObjectItemCaseSensitive(error, "locations");
+    if (!locations)
+        locations = cJSON_AddArrayToObject(error, "locations");
+    cJSON *loc = cJSON_CreateObject();
+    cJSON_AddNumberToObject(loc, "line", location.line);
+    cJSON_AddNumberToObject(loc, "column", location.column);
+    cJSON_AddItemToArray(locations, loc);
+}
+
+void gql_error_set_path(cJSON *error, const cJSON *path)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(error, "path");
+    cJSON_AddItemToObject(error, "path", cJSON_Duplicate(path, true));
+}
+
+void gql_errors_write_response(const cJSON *errors, gql_buf *out)
+{
+    gql_buf_puts(out, "{\"errors\":");
+    gql_buf_json_value(out, errors);
+    gql_buf_puts(out, "}");
+}

@@ -1113,6 +1113,7 @@ static ast_definition *parse_type_system(parser *p, bool extension, const token 
         d->repeatable = expect_optional_keyword(p, "repeatable");
         expect_keyword(p, "on");
         expect_optional(p, TOK_PIPE);
+        avec order = {0};
         do {
             token t = expect(p, TOK_NAME);
             unsigned bit = 0;
@@ -1123,7 +1124,10 @@ static ast_definition *parse_type_system(parser *p, bool extension, const token 
             if (!bit)
                 unexpected(p, &t);
             d->locations |= bit;
+            *(unsigned *)avec_push(p, &order, sizeof(unsigned)) = bit;
         } while (expect_optional(p, TOK_PIPE));
+        d->location_order = order.data;
+        d->location_count = order.count;
         return d;
     }
     d->name = parse_name(p, &d->name_pos);

@@ -188,6 +188,8 @@ typedef struct ast_definition {
     size_t enum_value_count;
     /* DIRECTIVE */
     unsigned locations;
+    unsigned *location_order;
+    size_t location_count;
     bool repeatable;
 } ast_definition;
 

@@ -696,6 +696,11 @@ static bool build_definitions(builder *b, const ast_document *doc, bool builtin,
                 continue;
             dd->description = arena_str(b, d->description);
             dd->locations = d->locations;
+            dd->location_count = d->location_count;
+            unsigned *order = gql_arena_alloc(&b->schema->arena,
+                                              (d->location_count + 1) * sizeof(unsigned));
+            memcpy(order, d->location_order, d->location_count * sizeof(unsigned));
+            dd->location_order = order;
             dd->repeatable = d->repeatable;
             dd->location = gql_source_location(b->source, b->source_length, d->pos);
             build_input_values(b, d->input_values, d->input_value_count, &dd->arguments,

@@ -185,6 +185,8 @@ typedef struct gql_directive_def {
     gql_input_value *arguments;
     size_t argument_count;
     unsigned locations; /* gql_directive_location bits */
+    const unsigned *location_order; /* the same bits, in declaration order */
+    size_t location_count;
     bool repeatable;
     bool builtin;
     gql_location location;
@@ -358,9 +360,9 @@ void gql_response_set_root(gql_response *response, size_t index, const cJSON *va
 /* Records that resolving root field `index` failed with `message` (graphql-js: the field is
  * null and the error carries its location and path). */
 void gql_response_set_root_error(gql_response *response, size_t index, const char *message);
-/* Writes {"data":{...}} or {"errors":[...],"data":...} as graphql-js's graphql() result would
- * be printed by JSON.stringify ("errors" first only as graphql-js orders it: data, then
- * errors). Root fields never set are null. */
+/* Writes {"data":{...}} or {"errors":[...],"data":...} exactly as JSON.stringify prints
+ * graphql-js's graphql() result (errors first when there are any). Root fields never set are
+ * null; introspection root fields are resolved here when not set. */
 void gql_response_finish(gql_response *response, gql_buf *out);
 
 /* Convenience: resolves every root field from the properties of `root_value` (a JSON object)
