@@ -238,8 +238,8 @@ static bool start_query_field(exec_request *exec, size_t index)
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(arguments, "id");
         if (!cJSON_IsString(id) || !sql_is_uuid(id->valuestring)) {
             char message[200];
-            snprintf(message, sizeof message, "id %s is not a valid UUID",
-                     cJSON_IsString(id) ? "given" : "missing");
+            snprintf(message, sizeof message, "id \"%.64s\" is not a valid UUID",
+                     cJSON_IsString(id) ? id->valuestring : "");
             field_error(exec, index, "VALIDATION_FAILED", message);
             started = false;
             break;

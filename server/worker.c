@@ -245,8 +245,8 @@ static void graphql_cb(struct evhttp_request *request, void *arg)
     }
     app_schema *schema = app_schema_acquire(w->server);
     cJSON *errors = NULL;
-    gql_prepared *prepared = gql_plan_cache_get(schema->cache, params.query, strlen(params.query),
-                                                params.operation_name, &errors, NULL);
+    gql_prepared *prepared = app_schema_prepare(schema, params.query, strlen(params.query), params.operation_name,
+                                                &errors);
     if (prepared == NULL) {
         app_schema_release(schema);
         graphql_http_params_free(&params);
@@ -327,16 +327,6 @@ static void metrics_cb(struct evhttp_request *request, void *arg)
     http_call *call = call_begin(w, request);
     call->operation = "metrics";
     update_pool_gauges(w);
-    app_schema *schema = app_schema_acquire(w->server);
-    gql_plan_cache_stats cache;
-    gql_plan_cache_get_stats(schema->cache, &cache);
-    app_schema_release(schema);
-    app_metrics *metrics = &w->server->metrics;
-    const char *hits[] = {"hits"}, *misses[] = {"misses"}, *evictions[] = {"evictions"}, *entries[] = {"entries"};
-    prom_gauge_set(metrics->plan_cache, hits, (double) cache.hits);
-    prom_gauge_set(metrics->plan_cache, misses, (double) cache.misses);
-    prom_gauge_set(metrics->plan_cache, evictions, (double) cache.evictions);
-    prom_gauge_set(metrics->plan_cache, entries, (double) cache.entries);
     size_t length = 0;
     char *text = prom_render(w->server->registry, &length);
     if (text == NULL) {
