@@ -1,4 +1,4 @@
--- 021_server: SQL that tvsync-server calls for any schema: the mutation wrapper that keeps
+-- 031_server: SQL that tvsync-server calls for any schema: the mutation wrapper that keeps
 -- writes and intents in one transaction, and the syncMetrics query over tvsync.sync_log.
 
 -- Calls a mutation function (regproc from the SDL's @sql directive) with the field's

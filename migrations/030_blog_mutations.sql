@@ -1,7 +1,7 @@
--- 020_blog_mutations: the blog's write side for tvsync-server. Each function takes the
+-- 030_blog_mutations: the blog's write side for tvsync-server. Each function takes the
 -- GraphQL field's arguments as one jsonb object and returns tvsync.mutation_result.
 --
--- Contract (relied on by tvsync.run_mutation in 021_server.sql and by the server):
+-- Contract (relied on by tvsync.run_mutation in 031_server.sql and by the server):
 --   status  'ok' | 'not_found' | 'conflict' | 'validation_failed'
 --   message a sentence for the client when status is not 'ok'
 --   entity, id   the entity the GraphQL field returns (read back from its tv_* table)
