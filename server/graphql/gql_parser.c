@@ -880,7 +880,7 @@ static ast_selection *parse_selection(parser *p)
             s->kind = AST_SELECTION_FRAGMENT_SPREAD;
             if (token_is_keyword(&p->tok, "on"))
                 unexpected(p, NULL);
-            s->name = parse_name(p, NULL);
+            s->name = parse_name(p, &s->name_pos);
             parse_directives(p, false, &s->directives, &s->directive_count);
             return s;
         }
@@ -892,10 +892,10 @@ static ast_selection *parse_selection(parser *p)
         return s;
     }
     s->kind = AST_SELECTION_FIELD;
-    const char *name_or_alias = parse_name(p, NULL);
+    const char *name_or_alias = parse_name(p, &s->name_pos);
     if (expect_optional(p, TOK_COLON)) {
         s->alias = name_or_alias;
-        s->name = parse_name(p, NULL);
+        s->name = parse_name(p, &s->name_pos);
     } else {
         s->name = name_or_alias;
     }
@@ -966,7 +966,7 @@ static ast_definition *parse_operation(parser *p)
             parse_description(p);
             v->pos = p->tok.start;
             expect(p, TOK_DOLLAR);
-            v->name = parse_name(p, NULL);
+            v->name = parse_name(p, &v->name_pos);
             expect(p, TOK_COLON);
             v->type = parse_type(p);
             if (expect_optional(p, TOK_EQUALS))

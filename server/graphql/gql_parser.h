@@ -79,6 +79,7 @@ typedef struct ast_selection {
     uint32_t pos;
     const char *alias;          /* FIELD, NULL when none */
     const char *name;           /* FIELD name, FRAGMENT_SPREAD fragment name */
+    uint32_t name_pos;          /* of the name (FRAGMENT_SPREAD: after "...") */
     ast_argument *arguments;    /* FIELD */
     size_t argument_count;
     ast_directive *directives;
@@ -97,6 +98,7 @@ struct ast_selection_set {
 typedef struct ast_variable_definition {
     const char *name;
     uint32_t pos;          /* of the definition (= of the variable) */
+    uint32_t name_pos;     /* of the name after "$" */
     ast_type *type;
     ast_value *default_value;
     ast_directive *directives;
