@@ -66,6 +66,7 @@ struct db_pool {
     db_pool_connect_fn connect_fn;
     void *connect_arg;
     char last_error[512];
+    struct timeval last_demand_connect; /* when a statement last forced a reconnect */
 };
 
 static void *checked_malloc(size_t size)
@@ -525,6 +526,23 @@ void db_pool_set_connect(db_pool *pool, db_pool_connect_fn fn, void *arg)
     pool->connect_arg = arg;
 }
 
+/* Every connection waits out its backoff: a statement that arrives now tries one connection
+ * at once (at most every 250 ms), so a database that came back is used without delay. */
+static void pool_connect_on_demand(db_pool *pool)
+{
+    struct timeval now, elapsed;
+    event_base_gettimeofday_cached(pool->base, &now);
+    evutil_timersub(&now, &pool->last_demand_connect, &elapsed);
+    if (elapsed.tv_sec == 0 && elapsed.tv_usec < 250000)
+        return;
+    pool->last_demand_connect = now;
+    db_conn *conn = &pool->conns[0];
+    if (conn->state != CONN_DOWN)
+        return;
+    evtimer_del(conn->retry_timer);
+    conn_start_connect(conn);
+}
+
 void db_pool_submit(db_pool *pool, const char *statement_name, const char *sql,
                     int param_count, const char *const *params, unsigned flags,
                     db_pool_result_fn fn, void *arg)
@@ -540,6 +558,8 @@ void db_pool_submit(db_pool *pool, const char *statement_name, const char *sql,
     job->flags = flags;
     job->fn = fn;
     job->arg = arg;
+    if (!pool_any_usable(pool))
+        pool_connect_on_demand(pool);
     if (!pool_any_usable(pool)) {
         char error[600];
         snprintf(error, sizeof error, "database unavailable: %s",

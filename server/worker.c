@@ -116,6 +116,13 @@ static http_call *call_begin(worker *w, struct evhttp_request *request)
     return call;
 }
 
+static void reply_sent_cb(struct evhttp_request *request, void *arg)
+{
+    worker *w = arg;
+    w->in_flight--;
+    maybe_exit(w);
+}
+
 /* Sends the response, records metrics and frees the call. */
 static void call_reply(http_call *call, int status, const char *reason, const char *content_type,
                        const char *body, size_t length)
@@ -131,6 +138,8 @@ static void call_reply(http_call *call, int status, const char *reason, const ch
         abort();
     }
     evbuffer_add(buffer, body, length);
+    /* A draining worker exits only once the reply is written, not merely queued. */
+    evhttp_request_set_on_complete_cb(call->request, reply_sent_cb, w);
     evhttp_send_reply(call->request, status, reason, buffer);
     evbuffer_free(buffer);
 
@@ -144,8 +153,6 @@ static void call_reply(http_call *call, int status, const char *reason, const ch
     prom_gauge_add(w->server->metrics.in_flight, NULL, -1);
     log_debug("request %s: %s %d in %.3f ms", call->request_id, call->operation, status, seconds * 1000);
     free(call);
-    w->in_flight--;
-    maybe_exit(w);
 }
 
 /* A request-level error: {"errors":[{"message":...}]} (400, 405, 406, 413, 415, 503). */
