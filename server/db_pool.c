@@ -66,7 +66,6 @@ struct db_pool {
     db_pool_connect_fn connect_fn;
     void *connect_arg;
     char last_error[512];
-    struct timeval last_demand_connect; /* when a statement last forced a reconnect */
 };
 
 static void *checked_malloc(size_t size)
@@ -527,15 +526,10 @@ void db_pool_set_connect(db_pool *pool, db_pool_connect_fn fn, void *arg)
 }
 
 /* Every connection waits out its backoff: a statement that arrives now tries one connection
- * at once (at most every 250 ms), so a database that came back is used without delay. */
+ * at once and waits for it, so a database that came back is used without delay (and one
+ * that is still down fails the statement as soon as the attempt fails). */
 static void pool_connect_on_demand(db_pool *pool)
 {
-    struct timeval now, elapsed;
-    event_base_gettimeofday_cached(pool->base, &now);
-    evutil_timersub(&now, &pool->last_demand_connect, &elapsed);
-    if (elapsed.tv_sec == 0 && elapsed.tv_usec < 250000)
-        return;
-    pool->last_demand_connect = now;
     db_conn *conn = &pool->conns[0];
     if (conn->state != CONN_DOWN)
         return;

@@ -157,7 +157,7 @@ int main(int argc, char **argv)
     state.worker_count = config->server.threads > 0 ? config->server.threads : online_cpus();
     state.workers = calloc((size_t) state.worker_count, sizeof *state.workers);
     for (int i = 0; i < state.worker_count; i++) {
-        state.workers[i] = worker_new(server, i, host, port);
+        state.workers[i] = worker_new(server, i, state.worker_count, host, port);
         if (state.workers[i] == NULL) {
             exit_code = TVSYNC_EXIT_FAILURE;
             goto done_workers;

@@ -50,7 +50,12 @@ struct worker {
     struct event *stats_timer;
     struct event *force_exit_timer;
     int in_flight;
-    int connections;
+    /* Connections that sent a request and are still open (evhttp 2.1 has no limit of its
+     * own); a connection is counted at its first request and forgotten by its close
+     * callback. Connections that never send a request end with the request timeout. */
+    struct evhttp_connection **connections;
+    int connection_count;
+    int connection_limit;
     bool draining;
     bool lag_in_flight;
     unsigned ticks;
@@ -98,6 +103,36 @@ static void choose_request_id(worker *w, struct evhttp_request *request, char *o
     snprintf(out, size, "%s-%d-%lu", w->id_prefix, w->index, ++w->request_counter);
 }
 
+static void call_reply_error(http_call *call, int status, const char *reason, const char *message,
+                             const char *code);
+
+static void connection_closed_cb(struct evhttp_connection *connection, void *arg)
+{
+    worker *w = arg;
+    for (int i = 0; i < w->connection_count; i++) {
+        if (w->connections[i] == connection) {
+            w->connections[i] = w->connections[--w->connection_count];
+            return;
+        }
+    }
+}
+
+/* Counts the request's connection; false when it is a new one over the limit. */
+static bool connection_admit(worker *w, struct evhttp_request *request)
+{
+    struct evhttp_connection *connection = evhttp_request_get_connection(request);
+    if (connection == NULL)
+        return true;
+    for (int i = 0; i < w->connection_count; i++)
+        if (w->connections[i] == connection)
+            return true;
+    if (w->connection_count >= w->connection_limit)
+        return false;
+    w->connections[w->connection_count++] = connection;
+    evhttp_connection_set_closecb(connection, connection_closed_cb, w);
+    return true;
+}
+
 static http_call *call_begin(worker *w, struct evhttp_request *request)
 {
     http_call *call = calloc(1, sizeof *call);
@@ -113,6 +148,15 @@ static http_call *call_begin(worker *w, struct evhttp_request *request)
     choose_request_id(w, request, call->request_id, sizeof call->request_id);
     w->in_flight++;
     prom_gauge_add(w->server->metrics.in_flight, NULL, 1);
+    if (!connection_admit(w, request)) {
+        /* Answer, then close: the client learns why instead of seeing a reset. */
+        evhttp_add_header(evhttp_request_get_output_headers(request), "Connection", "close");
+        evhttp_add_header(evhttp_request_get_output_headers(request), "Retry-After", "1");
+        call->operation = "rejected";
+        call_reply_error(call, 503, "Service Unavailable",
+                         "Too many connections (server.max_connections); retry later.", "TOO_MANY_CONNECTIONS");
+        return NULL;
+    }
     return call;
 }
 
@@ -200,6 +244,8 @@ static void graphql_cb(struct evhttp_request *request, void *arg)
 {
     worker *w = arg;
     http_call *call = call_begin(w, request);
+    if (call == NULL)
+        return;
     enum evhttp_cmd_type method = evhttp_request_get_command(request);
     struct evkeyvalq *input = evhttp_request_get_input_headers(request);
     if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_POST) {
@@ -288,6 +334,8 @@ static void health_cb(struct evhttp_request *request, void *arg)
 {
     worker *w = arg;
     http_call *call = call_begin(w, request);
+    if (call == NULL)
+        return;
     call->operation = "health";
     db_pool_stats stats;
     db_pool_get_stats(w->pool, &stats);
@@ -332,6 +380,8 @@ static void metrics_cb(struct evhttp_request *request, void *arg)
 {
     worker *w = arg;
     http_call *call = call_begin(w, request);
+    if (call == NULL)
+        return;
     call->operation = "metrics";
     update_pool_gauges(w);
     size_t length = 0;
@@ -348,6 +398,8 @@ static void other_cb(struct evhttp_request *request, void *arg)
 {
     worker *w = arg;
     http_call *call = call_begin(w, request);
+    if (call == NULL)
+        return;
     call_reply_error(call, 404, "Not Found", "Not found: tvsync-server answers /graphql, /health and /metrics.",
                      NULL);
 }
@@ -448,7 +500,7 @@ static int bound_port(evutil_socket_t fd)
     return ntohs(((struct sockaddr_in *) &address)->sin_port);
 }
 
-worker *worker_new(app *server, int index, const char *host, int port)
+worker *worker_new(app *server, int index, int worker_count, const char *host, int port)
 {
     worker *w = calloc(1, sizeof *w);
     if (w == NULL) {
@@ -473,6 +525,13 @@ worker *worker_new(app *server, int index, const char *host, int port)
         return NULL;
     }
     w->port = bound_port(fd);
+    /* The kernel spreads connections evenly over the SO_REUSEPORT sockets. */
+    w->connection_limit = (server->config->server.max_connections + worker_count - 1) / worker_count;
+    w->connections = calloc((size_t) w->connection_limit, sizeof *w->connections);
+    if (w->connections == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        abort();
+    }
     w->bound = evhttp_accept_socket_with_handle(w->http, fd);
     const tvsync_config *config = server->config;
     struct timeval timeout = {config->server.request_timeout_ms / 1000, (config->server.request_timeout_ms % 1000) * 1000};
@@ -548,5 +607,6 @@ void worker_join_free(worker *w)
     db_pool_free(w->pool);
     evhttp_free(w->http);
     event_base_free(w->base);
+    free(w->connections);
     free(w);
 }

@@ -213,6 +213,28 @@ assert_contains "$metrics" 'tvsync_server_requests_total{operation="mutation",st
 assert_contains "$metrics" 'tvsync_server_sync_waits_total{result="timeout"} 1' "metrics count sync timeouts"
 assert_contains "$metrics" 'tvsync_server_request_duration_seconds_bucket{operation="query"' "metrics have latency histograms"
 
+# ---------------------------------------------------------------- connection limit
+# A second server admitting 2 connections: two idle keep-alive clients hold them.
+MAIN_PID=$SERVER_PID MAIN_URL=$SERVER_URL MAIN_BASE=$SERVER_BASE MAIN_LOG=$SERVER_LOG
+server_start --set server.threads=1 --set server.max_connections=2 || { echo "second server did not start"; exit 1; }
+LIMITED_PID=$SERVER_PID
+port=${SERVER_BASE##*:}
+# The descriptors are opened in this shell (not in a $(...) subshell) so they stay open.
+exec 7<>"/dev/tcp/127.0.0.1/$port" 8<>"/dev/tcp/127.0.0.1/$port"
+keepalive() {  # sends one keep-alive request on fd $1, prints the answer's status line
+    printf 'GET /health HTTP/1.1\r\nHost: test\r\n\r\n' >&"$1"
+    head -1 <&"$1" | tr -d '\r'
+}
+assert_eq "HTTP/1.1 200 OK" "$(keepalive 7)" "first connection admitted"
+assert_eq "HTTP/1.1 200 OK" "$(keepalive 8)" "second connection admitted"
+assert_eq "503" "$(curl -s -o /dev/null -w '%{http_code}' "$SERVER_BASE/health")" "a third connection gets 503 (server.max_connections)"
+exec 7<&- 8<&-
+wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' $SERVER_BASE/health)\" = 200 ]"
+assert_eq 0 $? "closing connections frees their places"
+server_stop
+rm -f "$SERVER_LOG"
+SERVER_PID=$MAIN_PID SERVER_URL=$MAIN_URL SERVER_BASE=$MAIN_BASE SERVER_LOG=$MAIN_LOG
+
 # ---------------------------------------------------------------- losing the database
 sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name LIKE 'tvsync-server%'" >/dev/null
 out=$(gql_query '{ users(where: {username: {eq: "alice"}}) { username } }')
