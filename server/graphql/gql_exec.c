@@ -1463,10 +1463,15 @@ void gql_response_finish(gql_response *resp, gql_buf *out)
             data_null = true;
     }
     cJSON *errors = cJSON_CreateArray();
-    for (size_t i = 0; i < resp->root_count; i++)
+    /* graphql-js stops executing root fields at the first non-null failure: later fields'
+     * errors never happen */
+    for (size_t i = 0; i < resp->root_count; i++) {
         if (resp->roots[i].errors)
             for (cJSON *e = resp->roots[i].errors->child; e; e = e->next)
                 cJSON_AddItemToArray(errors, cJSON_Duplicate(e, true));
+        if (resp->roots[i].failed)
+            break;
+    }
     /* graphql-js's buildResponse: { errors, data } when there are errors, else { data } */
     gql_buf_puts(out, "{");
     if (cJSON_GetArraySize(errors) > 0) {

@@ -910,8 +910,9 @@ static ast_selection_set *parse_selection_set(parser *p)
 {
     ast_selection_set *set = gql_arena_alloc(p->arena, sizeof(*set));
     set->pos = p->tok.start;
+    if (peek(p, TOK_BRACE_L))
+        enter_depth(p);
     expect(p, TOK_BRACE_L);
-    enter_depth(p);
     avec items = {0};
     do {
         *(ast_selection **)avec_push(p, &items, sizeof(ast_selection *)) = parse_selection(p);

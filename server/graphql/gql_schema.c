@@ -796,18 +796,10 @@ gql_schema *gql_schema_parse(const char *sdl, size_t length, char **error)
         if (!pd->target->type)
             continue;
         cJSON *v = NULL;
-        if (!gql_value_from_ast(pd->literal, pd->target->type, NULL, &v)) {
-            b.source = pd->source;
-            b.source_length = pd->source_length;
-            gql_buf lit;
-            gql_buf_init(&lit);
-            gql_print_value(pd->literal, &lit);
-            fail_at(&b, pd->literal->pos, "Invalid default value %s for \"%s\".", lit.data,
-                    pd->target->name);
-            gql_buf_free(&lit);
-            gql_vec_free(&builtin_directives);
-            goto failed;
-        }
+        /* graphql-js's buildASTSchema keeps no default when the literal does not coerce
+         * (valueFromAST gives undefined); so does this */
+        if (!gql_value_from_ast(pd->literal, pd->target->type, NULL, &v))
+            v = NULL;
         pd->target->default_value = v;
     }
     /* root types */
