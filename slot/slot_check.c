@@ -75,7 +75,7 @@ static void check_skip(check_run *run, const char *format, ...)
 static PGresult *check_query(check_run *run, const char *what, const char *sql, int param_count,
                              const char *const *params)
 {
-    PGresult *result = slot_query(run->conn, run->config->slot.name, what, sql, param_count, params, NULL);
+    PGresult *result = slot_query(run->conn, what, sql, param_count, params, NULL);
     if (!result)
         check_fail(run, "%s: the query failed (see the error above)", what);
     return result;
@@ -300,7 +300,7 @@ static void check_wal2json(check_run *run)
         const char *sqlstate = slot_sqlstate(result);
         const char *primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
         char fix_buffer[256];
-        const char *fix = slot_error_fix(sqlstate, primary, run->config->slot.name, PQuser(run->conn),
+        const char *fix = slot_error_fix(sqlstate, primary, PQuser(run->conn),
                                          fix_buffer, sizeof fix_buffer);
         if (strcmp(sqlstate, "57014") == 0)
             check_fail(run,

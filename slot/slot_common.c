@@ -33,11 +33,10 @@ static bool sqlstate_is(const char *sqlstate, const char *expected)
     return sqlstate && strcmp(sqlstate, expected) == 0;
 }
 
-const char *slot_error_fix(const char *sqlstate, const char *message, const char *slot_name,
-                           const char *role, char *buffer, size_t buffer_size)
+const char *slot_error_fix(const char *sqlstate, const char *message, const char *role, char *buffer,
+                           size_t buffer_size)
 {
     const char *role_text = role && *role ? role : "<role>";
-    (void) slot_name;
 
     /* Debian's PostgreSQL (15.19 and later) only lets whitelisted output plugins
      * decode; wal2json must be added by the administrator. */
@@ -106,7 +105,7 @@ PGconn *slot_connect(const tvsync_config *config, pg_connect_mode mode, int *exi
     if (conn)
         return conn;
     /* The role is only known from the URL here; libpq's defaults apply when absent. */
-    const char *fix = slot_error_fix(NULL, error, config->slot.name, NULL, fix_buffer, sizeof fix_buffer);
+    const char *fix = slot_error_fix(NULL, error, NULL, fix_buffer, sizeof fix_buffer);
     if (contains(error, "must be superuser or replication role")) {
         PQconninfoOption *options = PQconninfoParse(config->database.url ? config->database.url : "", NULL);
         const char *user = NULL;
@@ -116,7 +115,7 @@ PGconn *slot_connect(const tvsync_config *config, pg_connect_mode mode, int *exi
         }
         if (!user)
             user = getenv("PGUSER");
-        fix = slot_error_fix(NULL, error, config->slot.name, user, fix_buffer, sizeof fix_buffer);
+        fix = slot_error_fix(NULL, error, user, fix_buffer, sizeof fix_buffer);
         log_error("%s connection: %s: %s", mode == PG_CONNECT_REPLICATION ? "replication" : "database",
                   error, fix);
         PQconninfoFree(options);
@@ -140,8 +139,8 @@ int slot_query_exit_status(const PGresult *failed_result)
     return strcmp(slot_sqlstate(failed_result), "42704") == 0 ? TVSYNC_EXIT_SLOT : TVSYNC_EXIT_DATABASE;
 }
 
-PGresult *slot_query(PGconn *conn, const char *slot_name, const char *what, const char *sql,
-                     int param_count, const char *const *params, PGresult **failed_result)
+PGresult *slot_query(PGconn *conn, const char *what, const char *sql, int param_count,
+                     const char *const *params, PGresult **failed_result)
 {
     /* Walsender sessions speak only the simple query protocol. */
     PGresult *result = param_count == 0 ? PQexec(conn, sql)
@@ -155,7 +154,7 @@ PGresult *slot_query(PGconn *conn, const char *slot_name, const char *what, cons
     pg_error_line(conn, result, line, sizeof line);
     const char *primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     const char *fix = slot_error_fix(result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL,
-                                     primary ? primary : line, slot_name, PQuser(conn),
+                                     primary ? primary : line, PQuser(conn),
                                      fix_buffer, sizeof fix_buffer);
     if (fix)
         log_error("%s: %s: %s", what, line, fix);

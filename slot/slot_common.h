@@ -21,11 +21,11 @@ bool slot_name_valid(const char *name);
 /* The fix for a PostgreSQL error that users meet while setting tvsync up
  * ("set wal_level = logical in postgresql.conf and restart PostgreSQL"), or
  * NULL when there is none to suggest. sqlstate may be NULL (connection
- * errors have none); message is the primary error text. slot_name and role
- * (either may be NULL) fill the fixes that name them. The returned text is static or written into
+ * errors have none); message is the primary error text; role (may be NULL)
+ * fills the fixes that name it. The returned text is static or written into
  * buffer. */
-const char *slot_error_fix(const char *sqlstate, const char *message, const char *slot_name,
-                           const char *role, char *buffer, size_t buffer_size);
+const char *slot_error_fix(const char *sqlstate, const char *message, const char *role, char *buffer,
+                           size_t buffer_size);
 
 /* Connects to config->database.url. On failure logs one line (what failed,
  * where, and the fix when one is known), sets *exit_status to
@@ -39,8 +39,8 @@ PGconn *slot_connect(const tvsync_config *config, pg_connect_mode mode, int *exi
  * failed_result is not NULL the failed result is handed over there instead of
  * being cleared (the caller PQclear()s it), so the caller can look at the
  * SQLSTATE. */
-PGresult *slot_query(PGconn *conn, const char *slot_name, const char *what, const char *sql,
-                     int param_count, const char *const *params, PGresult **failed_result);
+PGresult *slot_query(PGconn *conn, const char *what, const char *sql, int param_count,
+                     const char *const *params, PGresult **failed_result);
 
 /* The SQLSTATE of a failed result, or "" when it has none. */
 const char *slot_sqlstate(const PGresult *result);

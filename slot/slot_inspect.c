@@ -128,7 +128,7 @@ int slot_status(const tvsync_config *config, bool json)
     if (!conn)
         return status;
     const char *params[] = {name};
-    PGresult *result = slot_query(conn, name, "reading pg_replication_slots", STATUS_SQL, 1, params, NULL);
+    PGresult *result = slot_query(conn, "reading pg_replication_slots", STATUS_SQL, 1, params, NULL);
     if (!result) {
         PQfinish(conn);
         return TVSYNC_EXIT_DATABASE;
@@ -146,7 +146,7 @@ int slot_status(const tvsync_config *config, bool json)
     if (strcmp(PQgetvalue(result, 0, STATUS_ORIGIN_EXISTS), "t") == 0) {
         origin_name = name;
         /* false: the progress as last recorded, without forcing a flush. */
-        PGresult *progress = slot_query(conn, name, "reading the replication origin's progress",
+        PGresult *progress = slot_query(conn, "reading the replication origin's progress",
                                         "SELECT pg_replication_origin_progress($1, false)", 1, params, NULL);
         progress_known = progress != NULL;
         if (progress && !PQgetisnull(progress, 0, 0)) {
@@ -183,7 +183,7 @@ int slot_peek(const tvsync_config *config, int limit)
     if (!conn)
         return status;
     const char *params[] = {name};
-    PGresult *result = slot_query(conn, name, "reading pg_replication_slots",
+    PGresult *result = slot_query(conn, "reading pg_replication_slots",
                                   "SELECT plugin, active_pid FROM pg_replication_slots WHERE slot_name = $1", 1,
                                   params, NULL);
     if (!result) {
@@ -216,7 +216,7 @@ int slot_peek(const tvsync_config *config, int limit)
     PGresult *failed = NULL;
     char what[160];
     snprintf(what, sizeof what, "peeking at replication slot \"%s\"", name);
-    result = slot_query(conn, name, what,
+    result = slot_query(conn, what,
                         "SELECT lsn, data FROM pg_logical_slot_peek_changes($1, NULL, $2::int, "
                         "'format-version', '2', 'include-transaction', 'false', 'actions', '', "
                         "'add-msg-prefixes', 'tvsync')",
@@ -253,7 +253,7 @@ int slot_rebuild(const tvsync_config *config, const char *entity)
     if (!conn)
         return status;
     const char *params[] = {name};
-    PGresult *slot = slot_query(conn, name, "reading pg_replication_slots",
+    PGresult *slot = slot_query(conn, "reading pg_replication_slots",
                                 "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", 1, params, NULL);
     if (!slot) {
         PQfinish(conn);
@@ -270,7 +270,7 @@ int slot_rebuild(const tvsync_config *config, const char *entity)
         return TVSYNC_EXIT_SLOT;
     }
 
-    PGresult *entities = slot_query(conn, name, "listing the registered entities",
+    PGresult *entities = slot_query(conn, "listing the registered entities",
                                     "SELECT name, string_agg(name, ', ') OVER (ORDER BY name ROWS BETWEEN UNBOUNDED "
                                     "PRECEDING AND UNBOUNDED FOLLOWING) FROM tvsync.entity ORDER BY name",
                                     0, NULL, NULL);
@@ -312,7 +312,7 @@ int slot_rebuild(const tvsync_config *config, const char *entity)
         const char *rebuild_params[] = {current};
         char what[160];
         snprintf(what, sizeof what, "requesting a rebuild of \"%s\"", current);
-        PGresult *result = slot_query(conn, name, what, "SELECT tvsync.request_rebuild($1)", 1, rebuild_params,
+        PGresult *result = slot_query(conn, what, "SELECT tvsync.request_rebuild($1)", 1, rebuild_params,
                                       NULL);
         if (!result) {
             ok = false;

@@ -80,7 +80,7 @@ typedef struct create_state {
 static int create_preflight(create_state *state, bool if_not_exists, bool *done)
 {
     const char *params[] = {state->name};
-    PGresult *result = slot_query(state->sql, state->name, "checking the server",
+    PGresult *result = slot_query(state->sql, "checking the server",
                                   "SELECT current_setting('wal_level'), "
                                   "(SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user), "
                                   "current_user, "
@@ -100,9 +100,13 @@ static int create_preflight(create_state *state, bool if_not_exists, bool *done)
                       "made by tvsync-slot create or not completely: run tvsync-slot drop, then create",
                       state->name, state->name);
             status = TVSYNC_EXIT_SLOT;
+        } else if (PQgetisnull(result, 0, 4) || strcmp(PQgetvalue(result, 0, 4), "wal2json") != 0) {
+            log_error("replication slot \"%s\" exists with plugin %s, but tvsync needs wal2json: run "
+                      "tvsync-slot drop, then create, or choose another name with --slot",
+                      state->name, PQgetisnull(result, 0, 4) ? "none (a physical slot)" : PQgetvalue(result, 0, 4));
+            status = TVSYNC_EXIT_FAILURE;
         } else if (if_not_exists) {
-            printf("replication slot \"%s\" already exists (plugin %s): nothing done\n", state->name,
-                   PQgetisnull(result, 0, 4) ? "none" : PQgetvalue(result, 0, 4));
+            printf("replication slot \"%s\" already exists (wal2json): nothing done\n", state->name);
             *done = true;
         } else {
             log_error("replication slot \"%s\" already exists: use --if-not-exists, or run tvsync-slot drop first",
@@ -137,7 +141,7 @@ static bool create_slot(create_state *state)
     snprintf(what, sizeof what, "creating replication slot \"%s\"", state->name);
     create_watch(state->replication);
     PGresult *failed = NULL;
-    PGresult *result = slot_query(state->replication, state->name, what, command, 0, NULL, &failed);
+    PGresult *result = slot_query(state->replication, what, command, 0, NULL, &failed);
     create_watch(NULL);
     if (!result) {
         /* Another create won the race for the name. */
@@ -181,7 +185,7 @@ static bool create_build_entity(create_state *state, const char *entity)
             break;
         }
         const char *params[] = {entity, after, chunk_rows};
-        PGresult *result = slot_query(state->sql, state->name, what,
+        PGresult *result = slot_query(state->sql, what,
                                       "SELECT last_id, upserted, deleted "
                                       "FROM tvsync.rebuild_chunk($1, $2::uuid, $3::int)",
                                       3, params, NULL);
@@ -193,6 +197,8 @@ static bool create_build_entity(create_state *state, const char *entity)
         upserted += atoll(PQgetvalue(result, 0, 1));
         deleted += atoll(PQgetvalue(result, 0, 2));
         bool finished = PQgetisnull(result, 0, 0);
+        log_debug("building %s: chunk %lld up to %s: %s upserted, %s deleted", entity, chunks,
+                  finished ? "the end" : PQgetvalue(result, 0, 0), PQgetvalue(result, 0, 1), PQgetvalue(result, 0, 2));
         free(after);
         after = finished ? NULL : strdup(PQgetvalue(result, 0, 0));
         PQclear(result);
@@ -226,14 +232,14 @@ static bool create_build_and_record(create_state *state)
     char command[256];
     snprintf(command, sizeof command, "SET TRANSACTION SNAPSHOT %s", snapshot);
     PQfreemem(snapshot);
-    PGresult *imported = slot_query(state->sql, state->name, "importing the slot's snapshot", command, 0, NULL, NULL);
+    PGresult *imported = slot_query(state->sql, "importing the slot's snapshot", command, 0, NULL, NULL);
     if (!imported)
         return false;
     PQclear(imported);
 
     /* The registry is read inside the snapshot too, so build and log agree on
      * which entities exist. */
-    PGresult *entities = slot_query(state->sql, state->name, "listing the registered entities",
+    PGresult *entities = slot_query(state->sql, "listing the registered entities",
                                     "SELECT name FROM tvsync.entity ORDER BY name", 0, NULL, NULL);
     if (!entities)
         return false;
@@ -258,7 +264,7 @@ static bool create_build_and_record(create_state *state)
     char what[160];
     snprintf(what, sizeof what, "creating replication origin \"%s\"", state->name);
     if (!state->origin_existed) {
-        PGresult *result = slot_query(state->sql, state->name, what, "SELECT pg_replication_origin_create($1)", 1,
+        PGresult *result = slot_query(state->sql, what, "SELECT pg_replication_origin_create($1)", 1,
                                       origin_params, NULL);
         if (!result)
             return false;
@@ -267,7 +273,7 @@ static bool create_build_and_record(create_state *state)
     if (create_interrupted)
         return false;
     snprintf(what, sizeof what, "setting the progress of replication origin \"%s\"", state->name);
-    PGresult *result = slot_query(state->sql, state->name, what,
+    PGresult *result = slot_query(state->sql, what,
                                   "SELECT pg_replication_origin_advance($1, $2::pg_lsn)", 2, origin_params, NULL);
     if (!result)
         return false;
@@ -301,14 +307,14 @@ static void create_undo(create_state *state)
     if (state->replication && PQstatus(state->replication) == CONNECTION_OK) {
         char command[256];
         snprintf(command, sizeof command, "DROP_REPLICATION_SLOT \"%s\"", state->name);
-        PGresult *result = slot_query(state->replication, state->name, "dropping the new replication slot",
+        PGresult *result = slot_query(state->replication, "dropping the new replication slot",
                                       command, 0, NULL, NULL);
         dropped = result != NULL;
         PQclear(result);
     }
     if (!dropped && PQstatus(state->sql) == CONNECTION_OK) {
         const char *params[] = {state->name};
-        PGresult *result = slot_query(state->sql, state->name, "dropping the new replication slot",
+        PGresult *result = slot_query(state->sql, "dropping the new replication slot",
                                       "SELECT pg_drop_replication_slot($1)", 1, params, NULL);
         dropped = result != NULL;
         PQclear(result);
@@ -376,7 +382,7 @@ int slot_drop(const tvsync_config *config)
     if (!conn)
         return status;
     const char *params[] = {name};
-    PGresult *result = slot_query(conn, name, "looking up the slot and origin",
+    PGresult *result = slot_query(conn, "looking up the slot and origin",
                                   "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1), "
                                   "(SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 AND active), "
                                   "EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1)",
@@ -399,7 +405,7 @@ int slot_drop(const tvsync_config *config)
     if (slot_exists) {
         char what[160];
         snprintf(what, sizeof what, "dropping replication slot \"%s\"", name);
-        result = slot_query(conn, name, what, "SELECT pg_drop_replication_slot($1)", 1, params, NULL);
+        result = slot_query(conn, what, "SELECT pg_drop_replication_slot($1)", 1, params, NULL);
         if (!result) {
             PQfinish(conn);
             return TVSYNC_EXIT_DATABASE;
@@ -410,7 +416,7 @@ int slot_drop(const tvsync_config *config)
     if (origin_exists) {
         char what[160];
         snprintf(what, sizeof what, "dropping replication origin \"%s\"", name);
-        result = slot_query(conn, name, what, "SELECT pg_replication_origin_drop($1)", 1, params, NULL);
+        result = slot_query(conn, what, "SELECT pg_replication_origin_drop($1)", 1, params, NULL);
         if (!result) {
             PQfinish(conn);
             return TVSYNC_EXIT_DATABASE;

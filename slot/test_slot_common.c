@@ -38,7 +38,7 @@ END_TEST
 START_TEST(test_fix_for_wal_level)
 {
     char buffer[256];
-    const char *fix = slot_error_fix("55000", "logical decoding requires wal_level >= logical", "tvsync", NULL,
+    const char *fix = slot_error_fix("55000", "logical decoding requires wal_level >= logical", NULL,
                                      buffer, sizeof buffer);
     ck_assert_ptr_nonnull(fix);
     ck_assert_str_eq(fix, "set wal_level = logical in postgresql.conf and restart PostgreSQL");
@@ -49,7 +49,7 @@ START_TEST(test_fix_for_missing_wal2json_names_the_package)
 {
     char buffer[256];
     const char *fix = slot_error_fix("58P01", "could not access file \"wal2json\": No such file or directory",
-                                     "tvsync", NULL, buffer, sizeof buffer);
+                                     NULL, buffer, sizeof buffer);
     ck_assert_ptr_nonnull(fix);
     ck_assert_ptr_nonnull(strstr(fix, "postgresql-15-wal2json"));
 }
@@ -58,8 +58,8 @@ END_TEST
 START_TEST(test_fix_for_plugin_not_allowed_names_the_setting)
 {
     char buffer[256];
-    const char *fix = slot_error_fix("42501", "library \"wal2json\" may not be used as an output plugin", "tvsync",
-                                     "app", buffer, sizeof buffer);
+    const char *fix = slot_error_fix("42501", "library \"wal2json\" may not be used as an output plugin", "app",
+                                     buffer, sizeof buffer);
     ck_assert_ptr_nonnull(fix);
     ck_assert_ptr_nonnull(strstr(fix, "output_plugin_libraries"));
 }
@@ -71,7 +71,7 @@ START_TEST(test_fix_for_missing_replication_privilege_names_the_role)
     const char *fix = slot_error_fix(NULL,
                                      "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  must be "
                                      "superuser or replication role to start walsender",
-                                     "tvsync", "app", buffer, sizeof buffer);
+                                     "app", buffer, sizeof buffer);
     ck_assert_ptr_nonnull(fix);
     ck_assert_ptr_nonnull(strstr(fix, "ALTER ROLE \"app\" REPLICATION"));
 }
@@ -80,7 +80,7 @@ END_TEST
 START_TEST(test_fix_for_missing_schema_says_migrate)
 {
     char buffer[256];
-    const char *fix = slot_error_fix("3F000", "schema \"tvsync\" does not exist", "tvsync", NULL, buffer,
+    const char *fix = slot_error_fix("3F000", "schema \"tvsync\" does not exist", NULL, buffer,
                                      sizeof buffer);
     ck_assert_ptr_nonnull(fix);
     ck_assert_ptr_nonnull(strstr(fix, "tvsync-migrate up"));
@@ -90,7 +90,7 @@ END_TEST
 START_TEST(test_no_fix_for_unknown_errors)
 {
     char buffer[256];
-    ck_assert_ptr_null(slot_error_fix("22012", "division by zero", "tvsync", NULL, buffer, sizeof buffer));
+    ck_assert_ptr_null(slot_error_fix("22012", "division by zero", NULL, buffer, sizeof buffer));
 }
 END_TEST
 

@@ -120,6 +120,10 @@ assert_exit 5 "create --if-not-exists refuses a slot without its origin" -- "$SL
 assert_contains "$ASSERT_OUTPUT" "run tvsync-slot drop, then create" "create says how to recover"
 assert_exit 0 "drop removes the bare slot" -- "$SLOT" --slot bare drop
 assert_eq 'dropped replication slot "bare"' "$ASSERT_OUTPUT" "drop says it dropped only the slot"
+sql "SELECT pg_create_logical_replication_slot('decoder', 'test_decoding'); SELECT pg_replication_origin_create('decoder')" >/dev/null
+assert_exit 1 "create --if-not-exists refuses a slot with another plugin" -- "$SLOT" --slot decoder create --if-not-exists
+assert_contains "$ASSERT_OUTPUT" 'exists with plugin test_decoding, but tvsync needs wal2json' "create names the wrong plugin"
+assert_exit 0 "drop removes the other plugin's slot and origin" -- "$SLOT" --slot decoder drop
 
 # ---- verify notices a hand-made tv_* change, and names the id
 sql "UPDATE tv_post SET data = jsonb_set(data, '{title}', '\"tampered\"') WHERE id = '$post2'"
@@ -254,6 +258,22 @@ assert_exit 5 "status of a missing slot exits 5" -- "$SLOT" status
 assert_contains "$ASSERT_OUTPUT" 'replication slot "tvsync" does not exist: run tvsync-slot create' "status says how to create the slot"
 assert_exit 5 "peek of a missing slot exits 5" -- "$SLOT" peek
 assert_exit 5 "rebuild without a slot exits 5" -- "$SLOT" rebuild
+
+# ---- the slot name comes from --slot, TVSYNC_SLOT_NAME or the [slot] section
+config_file=$(mktemp "${TMPDIR:-/tmp}/tvsync-slot-conf.XXXXXX")
+pgcluster_on_exit "rm -f '$config_file'"
+printf '[slot]\nname = from_file\n' >"$config_file"
+assert_exit 5 "status with the name from the config file" -- "$SLOT" --config "$config_file" status
+assert_contains "$ASSERT_OUTPUT" '"from_file" does not exist' "the [slot] name key is used"
+assert_exit 5 "status with the name from TVSYNC_SLOT_NAME" -- env TVSYNC_SLOT_NAME=from_env "$SLOT" --config "$config_file" status
+assert_contains "$ASSERT_OUTPUT" '"from_env" does not exist' "TVSYNC_SLOT_NAME overrides the file"
+assert_exit 5 "status with the name from --slot" -- env TVSYNC_SLOT_NAME=from_env "$SLOT" --config "$config_file" --slot from_flag status
+assert_contains "$ASSERT_OUTPUT" '"from_flag" does not exist' "--slot overrides the environment"
+printf '[slot]\nname = Not-Valid\n' >"$config_file"
+assert_exit 3 "an invalid slot name in the file is a configuration error" -- "$SLOT" --config "$config_file" status
+assert_contains "$ASSERT_OUTPUT" 'slot.name "Not-Valid" is not a valid slot name' "the error names the key and the rule"
+printf '[slot]\nnmae = x\n' >"$config_file"
+assert_exit 3 "a misspelled key is a configuration error" -- "$SLOT" --config "$config_file" status
 
 # ---- bad input: one clear line, the documented exit code
 assert_exit 2 "an unknown command is a usage error" -- "$SLOT" frobnicate

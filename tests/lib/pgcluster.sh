@@ -13,6 +13,8 @@
 #   pgcluster_datadir                 prints the data directory
 #   pgcluster_on_exit COMMAND         runs COMMAND (eval'd) at exit, before the cluster goes away
 #   pgcluster_log_tail [N]            prints the last N lines (default 40) of the server log
+#   pgcluster_free_port               prints a TCP port of 127.0.0.1 nobody listens on (for "unreachable" tests)
+#   pgcluster_as_owner COMMAND...     runs COMMAND as the cluster's owner (postgres when we are root)
 
 PGCLUSTER_BINDIR=${PGCLUSTER_BINDIR:-/usr/lib/postgresql/15/bin}
 PGCLUSTER_DIR=
@@ -95,7 +97,12 @@ pgcluster_start() {
         echo "pgcluster: wal2json is missing; install it with: apt-get install postgresql-15-wal2json" >&2
         return 1
     fi
-    PGCLUSTER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tvsync-pg.XXXXXX") || return 1
+    # The server runs as postgres: its directory must sit where postgres can reach it.
+    local parent=${TMPDIR:-/tmp}
+    if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$parent"; then
+        parent=/tmp
+    fi
+    PGCLUSTER_DIR=$(mktemp -d "$parent/tvsync-pg.XXXXXX") || return 1
     trap pgcluster__cleanup EXIT
     trap 'pgcluster__interrupted 130' INT
     trap 'pgcluster__interrupted 143' TERM
@@ -159,6 +166,14 @@ pgcluster_start() {
         pgcluster_log_tail 40
         return 1
     fi
+}
+
+pgcluster_free_port() {
+    pgcluster__free_port
+}
+
+pgcluster_as_owner() {
+    pgcluster__as_owner "$@"
 }
 
 pgcluster_datadir() {
