@@ -15,6 +15,7 @@
 
 typedef enum apply_step {
     STEP_BEGIN,
+    STEP_VISIBLE,
     STEP_CASCADE,
     STEP_APPLY,
     STEP_NOTES,
@@ -109,6 +110,19 @@ static const char *ids_array(apply_engine *engine, const batch_entity *entity, s
     return engine->text;
 }
 
+/* "{xid,xid,...}" of the batch's source transactions. */
+static const char *xids_array(apply_engine *engine, const batch *work)
+{
+    text_reserve(engine, 3 + work->xid_count * 11);
+    char *p = engine->text;
+    *p++ = '{';
+    for (size_t i = 0; i < work->xid_count; i++)
+        p += sprintf(p, "%s%u", i ? "," : "", (unsigned) work->xids[i]);
+    *p++ = '}';
+    *p = '\0';
+    return engine->text;
+}
+
 /* A PostgreSQL array literal element, quoted; NULL for a NULL element. */
 static void append_element(char **buffer, size_t *length, size_t *capacity, const char *value)
 {
@@ -178,6 +192,9 @@ static size_t entity_first_pair(const batch *work, size_t e)
 
 static bool send_query(apply_engine *engine, const char *sql, int count, const char *const *values)
 {
+    if (log_get_level() >= LOG_LEVEL_DEBUG)
+        log_debug("apply: step %d: %.60s [%s%s]", (int) engine->step, sql, count > 0 ? values[0] : "",
+                  count > 1 ? ", ..." : "");
     if (pg_async_send(engine->conn, sql, count, values, step_done_cb, engine))
         return true;
     /* The send failed: the connection is unusable. */
@@ -287,7 +304,7 @@ static bool send_final(apply_engine *engine)
         "FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $7::bool[], $8::text[]) AS t(e, i, u, d, ok, err) "
         "RETURNING 1) "
         "SELECT pg_replication_origin_xact_setup($6::pg_lsn, coalesce($9::timestamptz, now())), "
-        "pg_notify('tvsync_applied', $6), (SELECT count(*) FROM logged)";
+        "pg_notify('tvsync_applied', $6::text), (SELECT count(*) FROM logged)";
     bool sent = send_query(engine, sql, 9, values);
     free(names.text);
     free(intents.text);
@@ -305,6 +322,14 @@ static void run_step(apply_engine *engine)
     bool sent = false;
     switch (engine->step) {
     case STEP_BEGIN:
+        engine->step = STEP_VISIBLE;
+        if (work->xid_count > 0 && !engine->final_only) {
+            sent = send_query(engine, "SELECT tvsync.cdc_wait_visible($1::bigint[])", 1,
+                              (const char *const[]){xids_array(engine, work)});
+            break;
+        }
+        /* fall through */
+    case STEP_VISIBLE:
         engine->step = STEP_CASCADE;
         /* fall through */
     case STEP_CASCADE:
@@ -364,7 +389,6 @@ static void run_step(apply_engine *engine)
     case STEP_FINAL:
         if (work->has_progress) {
             sent = send_final(engine);
-            engine->step = STEP_COMMIT;
             break;
         }
         engine->step = STEP_COMMIT;
@@ -507,6 +531,7 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
     case STEP_CASCADE: {
         const char *target = engine->reg->edges[engine->edge_index - 1].target;
         int rows = PQntuples(outcome->result);
+        log_debug("apply: cascade to %s: %d ids", target, rows);
         for (int row = 0; row < rows; row++) {
             intent_uuid id;
             if (!PQgetisnull(outcome->result, row, 0) && intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &id))
@@ -526,6 +551,9 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
         if (work->notes[engine->note_index].kind == BATCH_NOTE_DEAD_LETTER)
             engine->outcome.dead_letters++;
         engine->note_index++;
+        break;
+    case STEP_FINAL:
+        engine->step = STEP_COMMIT;
         break;
     case STEP_COMMIT:
         if (engine->bisecting) {
@@ -594,9 +622,11 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
     /* Cascade order over the entities that have ids now. */
     const char **start = alloc_bytes((work->entity_count + 1) * sizeof *start);
     size_t start_count = 0;
+    /* Names from the registry: cascades grow work->entities, which moves its names. */
     for (size_t i = 0; i < work->entity_count; i++)
-        if (work->entities[i].id_count > 0)
-            start[start_count++] = work->entities[i].name;
+        for (size_t r = 0; r < reg->entity_count; r++)
+            if (work->entities[i].id_count > 0 && strcmp(reg->entities[r], work->entities[i].name) == 0)
+                start[start_count++] = reg->entities[r];
     engine->order = alloc_bytes((start_count + reg->cascade_count + 1) * sizeof *engine->order);
     engine->order_count = cascade_order(start, start_count, reg->edges, reg->cascade_count, engine->order);
     free(start);

@@ -33,7 +33,19 @@ void batch_free(batch *value)
     for (size_t i = 0; i < value->note_count; i++)
         note_free(&value->notes[i]);
     free(value->notes);
+    free(value->xids);
     memset(value, 0, sizeof *value);
+}
+
+void batch_add_xid(batch *value, uint32_t xid)
+{
+    if (xid == 0)
+        return;
+    if (value->xid_count == value->xid_capacity) {
+        value->xid_capacity = value->xid_capacity ? value->xid_capacity * 2 : 64;
+        value->xids = alloc_resize(value->xids, value->xid_capacity, sizeof *value->xids);
+    }
+    value->xids[value->xid_count++] = xid;
 }
 
 static uint32_t uuid_hash(const intent_uuid *uuid)
@@ -270,6 +282,7 @@ void batch_reset(batch *value)
     value->id_count = 0;
     remove_notes(value, false);
     value->transactions = 0;
+    value->xid_count = 0;
     value->has_progress = false;
     value->progress_lsn = LSN_INVALID;
     value->progress_time[0] = '\0';

@@ -54,6 +54,8 @@ typedef struct batch {
     char progress_time[48];   /* its commit time, as wal2json printed it */
     int64_t oldest_commit_unix_us; /* commit time of the first complete transaction, 0 if none */
     long open_intents_total;
+    uint32_t *xids;           /* source transactions with work: apply waits until they are visible */
+    size_t xid_count, xid_capacity;
 } batch;
 
 /* Records the first apply error of an entity. */
@@ -90,6 +92,9 @@ void batch_add_rebuild(batch *value, lsn_t lsn, const char *entity);
  * had_work says whether it counts against batch_max_transactions. */
 void batch_commit_transaction(batch *value, lsn_t end_lsn, const char *commit_time,
                               int64_t commit_unix_us, bool had_work);
+
+/* Remembers the xid of a complete source transaction with work. */
+void batch_add_xid(batch *value, uint32_t xid);
 
 /* Drops what the open source transaction added to the counts and notes (its ids
  * stay: rebuilding them is harmless). Used when a connection breaks mid-transaction. */

@@ -94,6 +94,7 @@ typedef struct cdc_daemon {
     lsn_t transaction_end;
     char transaction_time[WAL2JSON_TIMESTAMP_SIZE];
     int64_t transaction_commit_us;
+    uint32_t transaction_xid;
 
     bool held_active;          /* an ids intent not yet all in the batch (batch full) */
     intent held;
@@ -366,12 +367,24 @@ static void batch_timer_cb(evutil_socket_t fd, short events, void *arg)
 
 /* ---- reading the stream ----------------------------------------------- */
 
+/* The batch that gets work from the current source transaction must wait until
+ * that transaction is visible: its commit record can reach us before the
+ * committing backend has left the proc array. */
+static void note_transaction_xid(cdc_daemon *d)
+{
+    batch *f = d->filling;
+    if (f->xid_count == 0 || f->xids[f->xid_count - 1] != d->transaction_xid)
+        batch_add_xid(f, d->transaction_xid);
+}
+
 /* Moves the held intent's ids into the batch; false when the batch is full. */
 static bool held_consume(cdc_daemon *d)
 {
     size_t remaining = d->held.id_count - d->held_offset;
     size_t taken = batch_add_ids(d->filling, d->held.entity, d->held.ids + d->held_offset, remaining,
                                  (size_t) d->config->cdc.batch_max_ids);
+    if (taken > 0)
+        note_transaction_xid(d);
     d->held_offset += taken;
     if (d->held_offset < d->held.id_count)
         return false;
@@ -414,6 +427,7 @@ static void handle_message(cdc_daemon *d, const wal2json_record *record)
         return;
     }
     d->transaction_had_work = true;
+    note_transaction_xid(d);
     if (value.kind == INTENT_REBUILD) {
         batch_add_rebuild(d->filling, record->lsn, value.entity);
         intent_free(&value);
@@ -445,6 +459,7 @@ static void handle_record(cdc_daemon *d, const char *payload, size_t length, lsn
         /* Exactly once: a transaction at or before the origin's progress was applied. */
         d->transaction_skip = record.next_lsn <= d->origin_progress;
         d->transaction_had_work = false;
+        d->transaction_xid = record.xid;
         snprintf(d->transaction_time, sizeof d->transaction_time, "%s", record.has_timestamp ? record.timestamp : "");
         d->transaction_commit_us = record.has_timestamp ? record.timestamp_unix_us : now_unix_us();
         break;
@@ -462,6 +477,7 @@ static void handle_record(cdc_daemon *d, const char *payload, size_t length, lsn
         }
         batch_commit_transaction(d->filling, record.next_lsn, d->transaction_time,
                                  d->transaction_commit_us, d->transaction_had_work);
+
         break;
     case WAL2JSON_OTHER:
         break;
@@ -626,7 +642,8 @@ static void slot_lost_message(const char *slot)
 static PGresult *setup_query(PGconn *conn, const char *sql, int count, const char *const *values,
                              ExecStatusType expected, char *error, size_t error_size)
 {
-    PGresult *result = PQexecParams(conn, sql, count, NULL, values, NULL, NULL, 0);
+    /* Walsender connections speak the simple protocol only. */
+    PGresult *result = count == 0 ? PQexec(conn, sql) : PQexecParams(conn, sql, count, NULL, values, NULL, NULL, 0);
     if (PQresultStatus(result) != expected) {
         pg_error_line(conn, result, error, error_size);
         return result;
@@ -759,6 +776,7 @@ static session_result session_open(cdc_daemon *d, char *error, size_t error_size
     char command[512], lsn_text[LSN_FORMAT_SIZE];
     snprintf(command, sizeof command,
              "START_REPLICATION SLOT %s LOGICAL %s (\"format-version\" '2', \"include-transaction\" 'true', "
+             "\"include-xids\" 'true', "
              "\"include-lsn\" 'true', \"include-timestamp\" 'true', \"actions\" '', \"add-msg-prefixes\" 'tvsync')",
              quoted, lsn_format(progress, lsn_text));
     PQfreemem(quoted);

@@ -136,6 +136,9 @@ bool wal2json_parse(const char *text, size_t length, wal2json_record *out,
         return false;
     }
     bool ok = false;
+    const cJSON *xid = cJSON_GetObjectItemCaseSensitive(root, "xid");
+    if (cJSON_IsNumber(xid) && xid->valuedouble >= 0 && xid->valuedouble <= 4294967295.0)
+        out->xid = (uint32_t) xid->valuedouble;
     const cJSON *action = cJSON_GetObjectItemCaseSensitive(root, "action");
     if (!cJSON_IsString(action) || strlen(action->valuestring) != 1) {
         snprintf(error, error_size, "\"action\" is missing or not one letter");

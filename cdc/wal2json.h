@@ -22,6 +22,7 @@ typedef enum wal2json_action {
 
 typedef struct wal2json_record {
     wal2json_action action;
+    uint32_t xid;                /* with include-xids; 0 when absent or null */
     lsn_t lsn;                   /* LSN_INVALID when absent */
     lsn_t next_lsn;              /* B and C; LSN_INVALID when absent */
     bool has_timestamp;
