@@ -11,6 +11,9 @@
 
 #include "common/log.h"
 
+/* Distinct (document, operation name) pairs kept prepared per schema. */
+#define APP_PLAN_CACHE_ENTRIES 1024
+
 static char *read_file(const char *path, size_t *length, char *error, size_t error_size)
 {
     FILE *file = fopen(path, "rb");
@@ -74,9 +77,7 @@ app_schema *app_schema_load(const char *path, char *error, size_t error_size)
     }
     loaded->schema = schema;
     loaded->map = map;
-    /* The engine's plan cache (gql_plan_cache_new) is not implemented on the graphql
-     * branch yet; documents are prepared on every request until it is. */
-    loaded->cache = NULL;
+    loaded->cache = gql_plan_cache_new(schema, APP_PLAN_CACHE_ENTRIES, NULL);
     atomic_init(&loaded->references, 1);
     return loaded;
 }
@@ -94,6 +95,7 @@ void app_schema_release(app_schema *schema)
 {
     if (schema == NULL || atomic_fetch_sub(&schema->references, 1) != 1)
         return;
+    gql_plan_cache_free(schema->cache);
     schema_map_free(schema->map);
     gql_schema_free(schema->schema);
     free(schema);
@@ -111,7 +113,7 @@ void app_schema_replace(app *server, app_schema *schema)
 gql_prepared *app_schema_prepare(app_schema *schema, const char *document, size_t length,
                                  const char *operation_name, cJSON **errors)
 {
-    return gql_prepare(schema->schema, document, length, operation_name, NULL, errors);
+    return gql_plan_cache_get(schema->cache, document, length, operation_name, errors, NULL);
 }
 
 void app_metrics_init(app_metrics *metrics, prom_registry *registry)

@@ -18,7 +18,7 @@
 typedef struct app_schema {
     gql_schema *schema;
     schema_map *map;
-    gql_plan_cache *cache;          /* NULL until the engine's plan cache is linked */
+    gql_plan_cache *cache;
     atomic_int references;
 } app_schema;
 
@@ -57,8 +57,8 @@ void app_schema_release(app_schema *schema);
 /* Makes schema current (takes over the caller's reference). */
 void app_schema_replace(app *server, app_schema *schema);
 
-/* Parses, validates and selects the operation, from the schema's plan cache when there is
- * one. Same contract as gql_plan_cache_get. */
+/* Parses, validates and selects the operation through the schema's plan cache (a repeated
+ * document skips lexing, parsing and validation). Same contract as gql_plan_cache_get. */
 gql_prepared *app_schema_prepare(app_schema *schema, const char *document, size_t length,
                                  const char *operation_name, cJSON **errors);
 

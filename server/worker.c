@@ -384,6 +384,16 @@ static void metrics_cb(struct evhttp_request *request, void *arg)
         return;
     call->operation = "metrics";
     update_pool_gauges(w);
+    app_schema *schema = app_schema_acquire(w->server);
+    gql_plan_cache_stats cache;
+    gql_plan_cache_get_stats(schema->cache, &cache);
+    app_schema_release(schema);
+    app_metrics *metrics = &w->server->metrics;
+    const char *hits[] = {"hits"}, *misses[] = {"misses"}, *evictions[] = {"evictions"}, *entries[] = {"entries"};
+    prom_gauge_set(metrics->plan_cache, hits, (double) cache.hits);
+    prom_gauge_set(metrics->plan_cache, misses, (double) cache.misses);
+    prom_gauge_set(metrics->plan_cache, evictions, (double) cache.evictions);
+    prom_gauge_set(metrics->plan_cache, entries, (double) cache.entries);
     size_t length = 0;
     char *text = prom_render(w->server->registry, &length);
     if (text == NULL) {
@@ -458,7 +468,7 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
     maybe_exit(w);
 }
 
-static evutil_socket_t bind_reuseport(const char *host, int port)
+static evutil_socket_t bind_reuseport(const char *host, int port, bool exclusive_probe)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *addresses = NULL;
@@ -476,6 +486,22 @@ static evutil_socket_t bind_reuseport(const char *host, int port)
             continue;
         int on = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+        if (exclusive_probe && port != 0) {
+            /* SO_REUSEPORT would let us share the port with another process of the same
+             * user (a stale tvsync-server) that would then get half the connections:
+             * bind once without it first, so a port in use is an error. */
+            if (bind(fd, a->ai_addr, a->ai_addrlen) != 0) {
+                log_error("cannot listen on %s:%d: %s", host, port, strerror(errno));
+                close(fd);
+                fd = -1;
+                break;
+            }
+            close(fd);
+            fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+            if (fd < 0)
+                continue;
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+        }
         /* Each worker binds its own socket to the same port; the kernel spreads connections. */
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 ||
             bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
@@ -517,7 +543,7 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
         fprintf(stderr, "tvsync-server: out of memory\n");
         abort();
     }
-    evutil_socket_t fd = bind_reuseport(host, port);
+    evutil_socket_t fd = bind_reuseport(host, port, index == 0);
     if (fd < 0) {
         evhttp_free(w->http);
         event_base_free(w->base);
