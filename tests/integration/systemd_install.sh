@@ -10,14 +10,18 @@ dest="$work/dest"
 
 # The value of a make variable of the build tree (install paths are made of
 # ${prefix} and friends, which only make expands).
+# Run from `make check`, the parent's MAKEFLAGS would add "Entering directory"
+# lines and jobserver warnings: each make here starts clean.
+submake() {
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$TVSYNC_BUILDDIR" "$@"
+}
 make_var() {
-    printf 'include Makefile\nprint-tvsync-var:\n\t@echo $(%s)\n' "$1" |
-        make -s --no-print-directory -C "$TVSYNC_BUILDDIR" -f - print-tvsync-var
+    printf 'include Makefile\nprint-tvsync-var:\n\t@echo $(%s)\n' "$1" | submake -f - print-tvsync-var
 }
 
 exists() { test -e "$1" && echo yes || echo "no ($1)"; }
 
-make -s --no-print-directory -C "$TVSYNC_BUILDDIR" install DESTDIR="$dest" >"$work/install.log" 2>&1
+submake install DESTDIR="$dest" >"$work/install.log" 2>&1
 status=$?
 [ $status -eq 0 ] || cat "$work/install.log"
 assert_eq 0 "$status" "make install DESTDIR=... succeeds"
@@ -60,6 +64,15 @@ for page in tvsync-server.8 tvsync-cdc.8 tvsync-slot.8 tvsync-migrate.8 tvsync.c
     fi
 done
 
+for file in index.html graphiql.min.js graphiql.min.css react.production.min.js react-dom.production.min.js; do
+    assert_eq yes "$(exists "$dest$pkgdatadir/graphiql/$file")" "GraphiQL $file installed"
+done
+assert_contains "$(cat "$dest$pkgdatadir/graphiql/index.html" 2>/dev/null)" "GraphiQL.createFetcher" \
+    "the installed GraphiQL page is the real page"
+for file in prometheus.yml tvsync-alerts.yml tvsync-alerts.test.yml grafana-dashboard.json; do
+    assert_eq yes "$(exists "$dest$pkgdatadir/monitoring/$file")" "monitoring/$file installed"
+done
+
 # Migrations and the blog schema belong to other parts of the tree; whatever
 # the source tree has must be installed.
 migration_count=0
@@ -69,6 +82,10 @@ for migration in "$TVSYNC_SRCDIR"/migrations/*.sql; do
     assert_eq yes "$(exists "$dest$pkgdatadir/migrations/${migration##*/}")" "migration ${migration##*/} installed"
 done
 echo "migrations in the source tree: $migration_count"
+for seed in "$TVSYNC_SRCDIR"/migrations/seed/*.sql; do
+    [ -e "$seed" ] || continue
+    assert_eq yes "$(exists "$dest$pkgdatadir/seed/${seed##*/}")" "seed ${seed##*/} installed"
+done
 schema=$(find "$TVSYNC_SRCDIR/server" -name schema.graphql 2>/dev/null | head -1)
 if [ -n "$schema" ]; then
     assert_eq yes "$(exists "$dest$pkgdatadir/schema.graphql")" "blog schema installed as $pkgdatadir/schema.graphql"
@@ -76,7 +93,7 @@ else
     echo "note: no schema.graphql in this source tree yet"
 fi
 
-make -s --no-print-directory -C "$TVSYNC_BUILDDIR" uninstall DESTDIR="$dest" >"$work/uninstall.log" 2>&1
+submake uninstall DESTDIR="$dest" >"$work/uninstall.log" 2>&1
 assert_eq 0 "$?" "make uninstall DESTDIR=... succeeds"
 left=$(find "$dest" -type f -o -type l)
 assert_eq "" "$left" "make uninstall leaves no file behind"
