@@ -1,10 +1,12 @@
-/* graphiql: the GraphiQL page and assets for tvsync-server, loaded once into
- * memory so that serving them never touches the file system on an event loop. */
+/* graphiql: the GraphiQL page for tvsync-server, loaded once into memory so that
+ * serving it never touches the file system on an event loop. */
 #include "config.h"
 
 #include "server/graphiql/graphiql.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,29 +22,19 @@
 #define GRAPHIQL_BUILD_ASSET_DIR "server/graphiql/assets"
 #endif
 
-#define GRAPHIQL_PAGE_PATH "/graphql"
-#define GRAPHIQL_ASSET_PREFIX "/graphiql/"
+#define GRAPHIQL_PATH "/graphql"
 
-/* The only files served: a fixed list, so no request path reaches the file system. */
-static const struct graphiql_file_kind {
-    const char *name;
-    const char *content_type;
-} graphiql_files[] = {
-    {"index.html", "text/html; charset=utf-8"},
-    {"graphiql.min.js", "text/javascript; charset=utf-8"},
-    {"graphiql.min.css", "text/css; charset=utf-8"},
-    {"react.production.min.js", "text/javascript; charset=utf-8"},
-    {"react-dom.production.min.js", "text/javascript; charset=utf-8"},
+struct graphiql_page {
+    char *html;
+    size_t length;
+    char etag[24];  /* "\"" 16 hex digits "\"" */
 };
-#define GRAPHIQL_FILE_COUNT (sizeof graphiql_files / sizeof graphiql_files[0])
-#define GRAPHIQL_INDEX 0
 
-struct graphiql_assets {
-    struct graphiql_file {
-        char *data;     /* NULL when the file was missing */
-        size_t length;
-    } files[GRAPHIQL_FILE_COUNT];
-};
+static void graphiql_out_of_memory(void)
+{
+    fputs("tvsync: out of memory\n", stderr);
+    abort();
+}
 
 static bool graphiql_dir_has_index(const char *dir)
 {
@@ -59,69 +51,60 @@ const char *graphiql_default_asset_dir(void)
     return GRAPHIQL_BUILD_ASSET_DIR;
 }
 
-/* Reads a whole file. Returns false with errno set when it cannot. */
-static bool graphiql_read_file(const char *path, struct graphiql_file *file)
+/* FNV-1a: the ETag only has to change when the page does. */
+static uint64_t graphiql_hash(const char *data, size_t length)
 {
-    FILE *stream = fopen(path, "rb");
-    if (!stream)
-        return false;
-    struct stat info;
-    if (fstat(fileno(stream), &info) != 0 || !S_ISREG(info.st_mode)) {
-        fclose(stream);
-        errno = EINVAL;
-        return false;
+    uint64_t hash = 14695981039346656037ULL;
+    for (size_t i = 0; i < length; i++) {
+        hash ^= (unsigned char) data[i];
+        hash *= 1099511628211ULL;
     }
-    size_t length = (size_t) info.st_size;
-    char *data = malloc(length ? length : 1);
-    if (!data) {
-        fputs("tvsync: out of memory\n", stderr);
-        abort();
-    }
-    size_t got = fread(data, 1, length, stream);
-    int read_error = ferror(stream);
-    fclose(stream);
-    if (got != length || read_error) {
-        free(data);
-        errno = EIO;
-        return false;
-    }
-    file->data = data;
-    file->length = length;
-    return true;
+    return hash;
 }
 
-graphiql_assets *graphiql_assets_load(const char *asset_dir)
+graphiql_page *graphiql_page_load(const char *asset_dir)
 {
     if (!asset_dir)
         asset_dir = graphiql_default_asset_dir();
-    graphiql_assets *assets = calloc(1, sizeof *assets);
-    if (!assets) {
-        fputs("tvsync: out of memory\n", stderr);
-        abort();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/index.html", asset_dir);
+    FILE *stream = fopen(path, "rb");
+    if (!stream) {
+        log_error("graphiql: cannot read %s: %s; GraphiQL is disabled", path, strerror(errno));
+        return NULL;
     }
-    for (size_t i = 0; i < GRAPHIQL_FILE_COUNT; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", asset_dir, graphiql_files[i].name);
-        if (graphiql_read_file(path, &assets->files[i]))
-            continue;
-        if (i == GRAPHIQL_INDEX) {
-            log_error("graphiql: cannot read %s: %s; GraphiQL is disabled", path, strerror(errno));
-            graphiql_assets_free(assets);
-            return NULL;
-        }
-        log_warning("graphiql: cannot read %s: %s; it will be answered with 404", path, strerror(errno));
+    struct stat info;
+    if (fstat(fileno(stream), &info) != 0 || !S_ISREG(info.st_mode) || info.st_size == 0) {
+        log_error("graphiql: %s is not a page (empty or not a regular file); GraphiQL is disabled", path);
+        fclose(stream);
+        return NULL;
     }
-    log_debug("graphiql: assets loaded from %s", asset_dir);
-    return assets;
+    graphiql_page *page = calloc(1, sizeof *page);
+    if (!page)
+        graphiql_out_of_memory();
+    page->length = (size_t) info.st_size;
+    page->html = malloc(page->length);
+    if (!page->html)
+        graphiql_out_of_memory();
+    size_t got = fread(page->html, 1, page->length, stream);
+    bool failed = got != page->length || ferror(stream);
+    fclose(stream);
+    if (failed) {
+        log_error("graphiql: cannot read %s: short read; GraphiQL is disabled", path);
+        graphiql_page_free(page);
+        return NULL;
+    }
+    snprintf(page->etag, sizeof page->etag, "\"%016" PRIx64 "\"", graphiql_hash(page->html, page->length));
+    log_debug("graphiql: page loaded from %s (%zu bytes)", path, page->length);
+    return page;
 }
 
-void graphiql_assets_free(graphiql_assets *assets)
+void graphiql_page_free(graphiql_page *page)
 {
-    if (!assets)
+    if (!page)
         return;
-    for (size_t i = 0; i < GRAPHIQL_FILE_COUNT; i++)
-        free(assets->files[i].data);
-    free(assets);
+    free(page->html);
+    free(page);
 }
 
 /* The q-value the Accept list gives to media_type when it names it
@@ -173,79 +156,52 @@ bool graphiql_accept_prefers_html(const char *accept)
     return html >= json && html >= graphql_json;
 }
 
-static struct evbuffer *graphiql_buffer_new(void)
+/* If-None-Match: a list of ETags, or "*". */
+static bool graphiql_etag_matches(const char *if_none_match, const char *etag)
 {
-    struct evbuffer *buffer = evbuffer_new();
-    if (!buffer) {
-        fputs("tvsync: out of memory\n", stderr);
-        abort();
-    }
-    return buffer;
+    if (!if_none_match)
+        return false;
+    return strstr(if_none_match, etag) != NULL || strcmp(if_none_match, "*") == 0;
 }
 
-static void graphiql_reply_not_found(struct evhttp_request *request, const char *message)
+bool graphiql_serve(struct evhttp_request *request, const graphiql_page *page)
 {
-    evhttp_add_header(evhttp_request_get_output_headers(request), "Content-Type", "text/plain; charset=utf-8");
-    struct evbuffer *body = graphiql_buffer_new();
-    evbuffer_add_printf(body, "%s\n", message);
-    evhttp_send_reply(request, HTTP_NOTFOUND, "Not Found", body);
-    evbuffer_free(body);
-}
-
-static void graphiql_reply(struct evhttp_request *request, const graphiql_assets *assets, size_t index,
-                           bool immutable)
-{
-    struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
-    const struct graphiql_file *file = &assets->files[index];
-    if (!file->data) {
-        graphiql_reply_not_found(request, "this GraphiQL asset was not built; see server/graphiql/README.md");
-        return;
-    }
-    evhttp_add_header(headers, "Content-Type", graphiql_files[index].content_type);
-    evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
-    /* The assets' versions are pinned at build time; the page itself follows
-     * the server's content negotiation, so caches must key it on Accept. */
-    if (immutable) {
-        evhttp_add_header(headers, "Cache-Control", "public, max-age=86400");
-    } else {
-        evhttp_add_header(headers, "Cache-Control", "no-cache");
-        evhttp_add_header(headers, "Vary", "Accept");
-    }
-    struct evbuffer *body = graphiql_buffer_new();
-    /* No copy: the assets outlive the request (see graphiql_assets_load). */
-    evbuffer_add_reference(body, file->data, file->length, NULL, NULL);
-    evhttp_send_reply(request, HTTP_OK, "OK", body);
-    evbuffer_free(body);
-}
-
-bool graphiql_serve(struct evhttp_request *request, const graphiql_assets *assets)
-{
-    if (!assets || !request)
+    if (!page || !request)
         return false;
     enum evhttp_cmd_type command = evhttp_request_get_command(request);
     if (command != EVHTTP_REQ_GET && command != EVHTTP_REQ_HEAD)
         return false;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(request);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    if (!path)
+    if (!path || strcmp(path, GRAPHIQL_PATH) != 0)
+        return false;
+    struct evkeyvalq *input = evhttp_request_get_input_headers(request);
+    if (!graphiql_accept_prefers_html(evhttp_find_header(input, "Accept")))
         return false;
 
-    if (strcmp(path, GRAPHIQL_PAGE_PATH) == 0) {
-        const char *accept = evhttp_find_header(evhttp_request_get_input_headers(request), "Accept");
-        if (!graphiql_accept_prefers_html(accept))
-            return false;
-        graphiql_reply(request, assets, GRAPHIQL_INDEX, false);
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
+    /* The same URL answers JSON to other clients: caches must key on Accept,
+     * and revalidate (the page is large; the ETag makes that a 304). */
+    evhttp_add_header(headers, "Vary", "Accept");
+    evhttp_add_header(headers, "Cache-Control", "no-cache");
+    evhttp_add_header(headers, "ETag", page->etag);
+    if (graphiql_etag_matches(evhttp_find_header(input, "If-None-Match"), page->etag)) {
+        evhttp_send_reply(request, HTTP_NOTMODIFIED, "Not Modified", NULL);
         return true;
     }
-    if (strncmp(path, GRAPHIQL_ASSET_PREFIX, strlen(GRAPHIQL_ASSET_PREFIX)) != 0)
-        return false;
-    const char *name = path + strlen(GRAPHIQL_ASSET_PREFIX);
-    for (size_t i = 0; i < GRAPHIQL_FILE_COUNT; i++) {
-        if (i != GRAPHIQL_INDEX && strcmp(name, graphiql_files[i].name) == 0) {
-            graphiql_reply(request, assets, i, true);
-            return true;
-        }
-    }
-    graphiql_reply_not_found(request, "no such GraphiQL asset");
+    evhttp_add_header(headers, "Content-Type", "text/html; charset=utf-8");
+    evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
+    struct evbuffer *body = evbuffer_new();
+    if (!body)
+        graphiql_out_of_memory();
+    /* No copy: the page outlives the request (see graphiql_page_load). */
+    evbuffer_add_reference(body, page->html, page->length, NULL, NULL);
+    evhttp_send_reply(request, HTTP_OK, "OK", body);
+    evbuffer_free(body);
     return true;
+}
+
+bool graphiql_serve_hook(void *request, void *arg)
+{
+    return graphiql_serve(request, arg);
 }

@@ -64,7 +64,7 @@ for page in tvsync-server.8 tvsync-cdc.8 tvsync-slot.8 tvsync-migrate.8 tvsync.c
     fi
 done
 
-for file in index.html graphiql.min.js graphiql.min.css react.production.min.js react-dom.production.min.js; do
+for file in index.html LICENSE.graphiql LICENSE.react LICENSE.react-dom; do
     assert_eq yes "$(exists "$dest$pkgdatadir/graphiql/$file")" "GraphiQL $file installed"
 done
 assert_contains "$(cat "$dest$pkgdatadir/graphiql/index.html" 2>/dev/null)" "GraphiQL.createFetcher" \
