@@ -36,7 +36,8 @@ static const cli_program migrate_program = {
     .synopsis = "[OPTION]... up|status|verify|seed",
     .description =
         "Applies tvsync's SQL migrations (NNN_name.sql, in name order, each in its own\n"
-        "transaction, under an advisory lock), and checks the read models.",
+        "transaction, under an advisory lock), and checks the read models. A migration\n"
+        "must not contain BEGIN/COMMIT or commands that cannot run in a transaction.",
     .commands_help =
         "Commands:\n"
         "  up      apply the pending migrations; refuses when an applied file changed (exit 1);\n"
@@ -45,7 +46,7 @@ static const cli_program migrate_program = {
         "  verify  rebuild every entity in memory and compare with its tv_* table; prints\n"
         "          'ENTITY ID: missing|extra|different' per differing row (exit 1 if any)\n"
         "  seed    load the blog example data (DIR/seed/" SEED_FILE " or DIR/../seed/" SEED_FILE ");\n"
-        "          rows that exist are kept\n",
+        "          rows that exist are kept (exit 1 when the migrations are not applied)\n",
     .options = migrate_options,
     .log_section = NULL,
 };
@@ -277,8 +278,17 @@ static bool check_applied_unchanged(const migration_set *set, const applied_list
 
 static int command_up(PGconn *conn, const migration_set *set)
 {
-    if (!pg_exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "cannot take the migration lock"))
+    PGresult *locked = query(conn, "SELECT pg_try_advisory_lock(" MIGRATE_LOCK_KEY ")", 0, NULL,
+                             "cannot take the migration lock");
+    if (!locked)
         return TVSYNC_EXIT_DATABASE;
+    bool have_lock = strcmp(PQgetvalue(locked, 0, 0), "t") == 0;
+    PQclear(locked);
+    if (!have_lock) {
+        log_info("another tvsync-migrate holds the migration lock; waiting for it");
+        if (!pg_exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "cannot take the migration lock"))
+            return TVSYNC_EXIT_DATABASE;
+    }
     /* Created under the lock: concurrent CREATE ... IF NOT EXISTS can still collide. */
     if (!bootstrap_migrations_table(conn))
         return TVSYNC_EXIT_DATABASE;

@@ -20,6 +20,14 @@ migration_count() {
     pgcluster_psql -d "${1:-tvsync_test}" -c "SELECT count(*) FROM tvsync.schema_migrations"
 }
 
+# --- every migration file is installed ---------------------------------------------------
+# make install only copies what migrations/include.am lists: a file left out would be
+# applied from the source tree but missing from every installation.
+listed=$(sed -n '/^dist_migrations_DATA/,/^$/p' "$SRC_MIGRATIONS/include.am" |
+    grep -o '[0-9][0-9A-Za-z_.-]*\.sql' | sort | tr '\n' ' ')
+present=$(cd "$SRC_MIGRATIONS" && ls [0-9]*_*.sql | sort | tr '\n' ' ')
+assert_eq "$present" "$listed" "every migrations/*.sql file is listed in dist_migrations_DATA"
+
 # --- up, twice -------------------------------------------------------------------------
 file_count=$(ls "$SRC_MIGRATIONS"/[0-9]*_*.sql | wc -l)
 assert_exit 0 "status on an empty database succeeds" -- migrate status
@@ -125,6 +133,7 @@ assert_eq "$file_count" "$(migration_count tvsync_concurrent)" "each migration i
 applied_lines=$(cat "$WORK/run1.log" "$WORK/run2.log" | grep -c "applied 001_tvsync_engine.sql")
 assert_eq "1" "$applied_lines" "exactly one run applied the first migration"
 assert_contains "$(cat "$WORK/run1.log" "$WORK/run2.log")" "nothing to do" "the other run found nothing to do"
+assert_contains "$(cat "$WORK/run1.log")" "holds the migration lock; waiting" "a run that has to wait says so"
 
 # --- seed ------------------------------------------------------------------------------------
 assert_exit 0 "seed loads the example data" -- migrate seed

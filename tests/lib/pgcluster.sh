@@ -95,7 +95,12 @@ pgcluster_start() {
         echo "pgcluster: wal2json is missing; install it with: apt-get install postgresql-15-wal2json" >&2
         return 1
     fi
-    PGCLUSTER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tvsync-pg.XXXXXX") || return 1
+    # The server runs as postgres: its directory must sit where postgres can reach it.
+    local parent=${TMPDIR:-/tmp}
+    if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$parent"; then
+        parent=/tmp
+    fi
+    PGCLUSTER_DIR=$(mktemp -d "$parent/tvsync-pg.XXXXXX") || return 1
     trap pgcluster__cleanup EXIT
     trap 'pgcluster__interrupted 130' INT
     trap 'pgcluster__interrupted 143' TERM
