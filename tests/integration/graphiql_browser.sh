@@ -8,6 +8,9 @@ SLOT="$TVSYNC_BUILDDIR/slot/tvsync-slot"
 MIGRATE="$TVSYNC_BUILDDIR/migrations/tvsync-migrate"
 DRIVER="$TVSYNC_SRCDIR/tests/integration/graphiql_browser.py"
 
+# Debian's python3 starts at once; a pyenv shim earlier in PATH can take seconds.
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=python3
 # Debian's chromium and its driver; installed here when missing (CI machines start without).
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
     echo "installing chromium and chromium-driver"
@@ -37,7 +40,7 @@ pgcluster_migrate >/dev/null || { echo "migrations failed"; exit 1; }
 # The slot's initial build fills tv_* from the seeded tb_* rows.
 "$SLOT" create >/dev/null
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 schema=$(find "$TVSYNC_SRCDIR/server" -name schema.graphql | head -1)
 "$SERVER" --listen "127.0.0.1:$port" --schema "$schema" >"$WORK/server.log" 2>&1 &
@@ -55,10 +58,10 @@ DRIVER_PID=$!
 wait_for 30 curl -fs -o /dev/null "http://127.0.0.1:$driver_port/status"
 
 query='{ users(limit: 3) { username } }'
-encoded=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$query")
+encoded=$("$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$query")
 screenshot="$TVSYNC_BUILDDIR/tests/integration/graphiql_browser.png"
 mkdir -p "$(dirname "$screenshot")"
-output=$(python3 "$DRIVER" "http://127.0.0.1:$driver_port" "http://127.0.0.1:$port/graphql?query=$encoded" \
+output=$("$PYTHON" "$DRIVER" "http://127.0.0.1:$driver_port" "http://127.0.0.1:$port/graphql?query=$encoded" \
     '"username": "alice"' "$screenshot" 2>&1)
 status=$?
 printf '%s\n' "$output"

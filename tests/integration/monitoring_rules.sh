@@ -4,6 +4,9 @@
 set -u
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 
+# Debian's python3 starts at once; a pyenv shim earlier in PATH can take seconds.
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=python3
 if ! command -v promtool >/dev/null 2>&1; then
     echo "promtool is missing: installing Debian's prometheus package"
     if [ "$(id -u)" -eq 0 ]; then
@@ -37,7 +40,7 @@ assert_eq 0 "$status" "promtool test rules tvsync-alerts.test.yml"
 
 # The dashboard's queries, with its template variables filled in, parsed by
 # promtool as recording rules.
-python3 - grafana-dashboard.json >dashboard-rules.yml <<'PY'
+"$PYTHON" - grafana-dashboard.json >dashboard-rules.yml <<'PY'
 import json, sys
 dashboard = json.load(open(sys.argv[1]))
 print("groups:\n  - name: dashboard\n    rules:")

@@ -13,6 +13,9 @@ LISTENER="$TVSYNC_SRCDIR/tests/integration/notify_listener.py"
 # 1 s: the daemons must ping every 0.5 s.
 WATCHDOG_TEST_USEC=1000000
 
+# Debian's python3 starts at once; a pyenv shim earlier in PATH can take seconds.
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=python3
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tvsync-notify-test.XXXXXX")
 LISTENER_PID=
 DAEMON_PID=
@@ -33,9 +36,9 @@ listener_start() {
     SOCKET="$WORK/$1.sock"
     LOG="$WORK/$1.log"
     : >"$LOG"
-    python3 "$LISTENER" "$SOCKET" "$LOG" "${2:-}" &
+    "$PYTHON" "$LISTENER" "$SOCKET" "$LOG" "${2:-}" &
     LISTENER_PID=$!
-    wait_for 10 grep -q LISTENING "$LOG" || { echo "notify listener did not start"; return 1; }
+    wait_for 30 grep -q LISTENING "$LOG" || { echo "notify listener did not start"; return 1; }
 }
 
 listener_stop() {
@@ -176,8 +179,8 @@ if in_tree "$SERVER"; then
     tested=$((tested + 1))
     assert_eq yes "$([ -x "$SERVER" ] && echo yes || echo no)" "tvsync-server is built"
     schema=$(find "$TVSYNC_SRCDIR/server" -name schema.graphql | head -1)
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    listener_start server "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", $port), 1)'"
+    port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    listener_start server "$PYTHON -c 'import socket; socket.create_connection((\"127.0.0.1\", $port), 1)'"
     NOTIFY_SOCKET="$SOCKET" WATCHDOG_USEC=$WATCHDOG_TEST_USEC "$SERVER" --listen "127.0.0.1:$port" \
         --schema "$schema" --set server.threads=2 >"$WORK/server.out" 2>&1 &
     DAEMON_PID=$!
