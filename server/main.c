@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/notify.h"
 #include "server/app.h"
+#include "server/graphiql/graphiql.h"
 #include "server/worker.h"
 
 static const cli_option server_options[] = {
@@ -144,7 +145,15 @@ int main(int argc, char **argv)
         abort();
     }
     app_metrics_init(&server->metrics, server->registry);
-    /* GraphiQL plugs in here: set server->graphiql_serve (see app.h). */
+    /* GraphiQL for browsers (GET /graphql with Accept: text/html); without its page the
+     * server still answers GraphQL. */
+    graphiql_page *graphiql = graphiql_page_load(NULL);
+    if (graphiql != NULL) {
+        server->graphiql_serve = graphiql_serve_hook;
+        server->graphiql_arg = graphiql;
+    } else {
+        log_warning("GraphiQL page not found: GET /graphql from a browser is answered as GraphQL");
+    }
 
     /* 2. The listeners: worker 0 binds (port 0 picks one), the others share its port. */
     char host[256];
@@ -215,6 +224,7 @@ done_workers:
             worker_join_free(state.workers[i]);
     free(state.workers);
 done_server:
+    graphiql_page_free(server->graphiql_arg);
     app_schema_release(server->schema);
     prom_registry_free(server->registry);
     pthread_mutex_destroy(&server->schema_lock);
