@@ -57,6 +57,7 @@ struct db_pool {
     char *url;
     char *application_name;
     int connect_timeout_ms;
+    char *setup_sql;           /* run on each new connection before it takes work, or NULL */
     int size;
     db_conn *conns;
     db_job *head, *tail;
@@ -132,6 +133,7 @@ static db_job *queue_pop(db_pool *pool)
 
 static void conn_start_connect(db_conn *conn);
 static void conn_dispatch(db_conn *conn);
+static void conn_send(db_conn *conn);
 static void pool_dispatch(db_pool *pool);
 
 static void conn_set_io(db_conn *conn, short what, event_callback_fn fn)
@@ -251,6 +253,24 @@ static void conn_lost(db_conn *conn, const char *reason, bool was_connected)
 
 static void conn_connect_cb(evutil_socket_t fd, short what, void *arg);
 
+static void conn_ready(db_conn *conn)
+{
+    conn->state = CONN_IDLE;
+    if (conn->pool->connect_fn != NULL)
+        conn->pool->connect_fn(conn->pool->connect_arg);
+    conn_dispatch(conn);
+}
+
+/* The setup statement finished; conn_command_done then makes the connection idle. */
+static void setup_done_cb(void *arg, const PGresult *result, const char *error)
+{
+    db_conn *conn = arg;
+    if (error != NULL)
+        log_warning("database connection %d: session setup failed: %s", conn->index, error);
+    if (conn->pool->connect_fn != NULL)
+        conn->pool->connect_fn(conn->pool->connect_arg);
+}
+
 static void conn_poll_connect(db_conn *conn)
 {
     PostgresPollingStatusType status = PQconnectPoll(conn->pg);
@@ -277,11 +297,21 @@ static void conn_poll_connect(db_conn *conn)
     }
     pg_backoff_reset(&conn->backoff);
     conn->pool->last_error[0] = '\0';
-    conn->state = CONN_IDLE;
     log_debug("database connection %d ready", conn->index);
-    if (conn->pool->connect_fn != NULL)
-        conn->pool->connect_fn(conn->pool->connect_arg);
-    conn_dispatch(conn);
+    if (conn->pool->setup_sql != NULL) {
+        /* The session settings go first, on this connection only. */
+        db_job *job = checked_malloc(sizeof *job);
+        memset(job, 0, sizeof *job);
+        job->sql = checked_strdup(conn->pool->setup_sql);
+        job->params = checked_malloc(1);
+        job->fn = setup_done_cb;
+        job->arg = conn;
+        conn->job = job;
+        conn->state = CONN_BUSY;
+        conn_send(conn);
+        return;
+    }
+    conn_ready(conn);
 }
 
 static void conn_connect_cb(evutil_socket_t fd, short what, void *arg)
@@ -458,7 +488,7 @@ static void pool_dispatch(db_pool *pool)
 }
 
 db_pool *db_pool_new(struct event_base *base, const char *url, const char *application_name,
-                     int size, int connect_timeout_ms)
+                     int size, int connect_timeout_ms, const char *setup_sql)
 {
     db_pool *pool = checked_malloc(sizeof *pool);
     memset(pool, 0, sizeof *pool);
@@ -466,6 +496,7 @@ db_pool *db_pool_new(struct event_base *base, const char *url, const char *appli
     pool->url = checked_strdup(url ? url : "");
     pool->application_name = checked_strdup(application_name);
     pool->connect_timeout_ms = connect_timeout_ms > 0 ? connect_timeout_ms : 5000;
+    pool->setup_sql = setup_sql ? checked_strdup(setup_sql) : NULL;
     pool->size = size > 0 ? size : 1;
     pool->conns = checked_malloc((size_t) pool->size * sizeof *pool->conns);
     memset(pool->conns, 0, (size_t) pool->size * sizeof *pool->conns);
@@ -510,6 +541,7 @@ void db_pool_free(db_pool *pool)
     free(pool->conns);
     free(pool->url);
     free(pool->application_name);
+    free(pool->setup_sql);
     free(pool);
 }
 

@@ -30,9 +30,11 @@ typedef struct db_pool_stats {
 } db_pool_stats;
 
 /* Creates the pool and starts connecting every connection (url: libpq URI or conninfo).
- * Never blocks. The caller frees with db_pool_free before freeing base. */
+ * setup_sql (may be NULL) runs on each new connection before it takes work (session
+ * settings such as statement_timeout). Never blocks. The caller frees with db_pool_free
+ * before freeing base. */
 db_pool *db_pool_new(struct event_base *base, const char *url, const char *application_name,
-                     int size, int connect_timeout_ms);
+                     int size, int connect_timeout_ms, const char *setup_sql);
 void db_pool_free(db_pool *pool);
 
 void db_pool_set_notify(db_pool *pool, db_pool_notify_fn fn, void *arg);

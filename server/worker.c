@@ -182,9 +182,15 @@ static void call_reply(http_call *call, int status, const char *reason, const ch
         abort();
     }
     evbuffer_add(buffer, body, length);
-    /* A draining worker exits only once the reply is written, not merely queued. */
-    evhttp_request_set_on_complete_cb(call->request, reply_sent_cb, w);
+    /* A draining worker exits only once the reply is written, not merely queued. When the
+     * client is already gone evhttp frees the request without writing (and without the
+     * completion callback), so count it done here. */
+    bool client_gone = evhttp_request_get_connection(call->request) == NULL;
+    if (!client_gone)
+        evhttp_request_set_on_complete_cb(call->request, reply_sent_cb, w);
     evhttp_send_reply(call->request, status, reason, buffer);
+    if (client_gone)
+        reply_sent_cb(NULL, w);
     evbuffer_free(buffer);
 
     char status_text[8];
@@ -576,8 +582,11 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
 
     char application_name[64];
     snprintf(application_name, sizeof application_name, "tvsync-server w%d", index);
+    /* No statement may outlive the request it serves. */
+    char setup_sql[96];
+    snprintf(setup_sql, sizeof setup_sql, "SET statement_timeout = %d", config->server.request_timeout_ms);
     w->pool = db_pool_new(w->base, config->database.url, application_name, config->server.pool_size,
-                          config->database.connect_timeout_ms);
+                          config->database.connect_timeout_ms, setup_sql);
     w->sync = sync_wait_new(w->base, config->database.url, config->slot.name, config->database.connect_timeout_ms);
     w->env.server = server;
     w->env.pool = w->pool;

@@ -245,7 +245,7 @@ out=$(gql_query "mutation { updateUser(id: \"$ALICE\", bio: \"after reconnect\")
 assert_eq '{"data":{"updateUser":{"bio":"after reconnect"}}}' "$out" "read your writes after the listener reconnected"
 applier_stop
 pgcluster_stop
-wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' $SERVER_BASE/health)\" = 503 ]"
+wait_for 30 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' $SERVER_BASE/health)\" = 503 ]"
 assert_eq 0 $? "database down: /health is 503"
 out=$(gql_query '{ users { id } }')
 assert_eq "DATABASE_UNAVAILABLE" "$(jq -r '.errors[0].extensions.code' <<<"$out")" "database down: a clear error"
