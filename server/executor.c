@@ -415,6 +415,8 @@ static void mutation_result_cb(void *arg, const PGresult *result, const char *er
         return;
     }
     clock_gettime(CLOCK_MONOTONIC, &exec->wait_started);
+    log_debug("request %s: %s waits for %s", exec->request_id, exec->fields[exec->current].response_key,
+              PQgetvalue(result, 0, 4));
     sync_wait_until(exec->env.sync, target, exec->env.server->config->server.sync_wait_timeout_ms, sync_done_cb,
                     exec);
 }

@@ -80,6 +80,7 @@ static void advance(sync_wait *wait, const char *text)
     }
     if (lsn > wait->applied) {
         wait->applied = lsn;
+        log_debug("tvsync-cdc applied up to %s (%d waiting)", text, wait->pending);
         release_reached(wait);
     }
 }
