@@ -77,7 +77,8 @@ assert_exit() {
 wait_for() {
     local timeout=$1 deadline
     shift
-    deadline=$(( $(date +%s%N) + $(awk -v t="$timeout" 'BEGIN { printf "%d", t * 1000000000 }') ))
+    # %.0f, not %d: Debian's mawk caps %d at 2^31, about two seconds of nanoseconds.
+    deadline=$(( $(date +%s%N) + $(awk -v t="$timeout" 'BEGIN { printf "%.0f", t * 1000000000 }') ))
     while :; do
         if "$@" >/dev/null 2>&1; then
             return 0

@@ -19,6 +19,7 @@
 PGCLUSTER_BINDIR=${PGCLUSTER_BINDIR:-/usr/lib/postgresql/15/bin}
 PGCLUSTER_DIR=
 PGCLUSTER_EXIT_HOOKS=
+PGCLUSTER_REAPER=
 
 # Runs a server-side binary as the cluster owner: PostgreSQL refuses to run as root.
 pgcluster__as_owner() {
@@ -66,6 +67,10 @@ pgcluster_on_exit() {
 pgcluster__cleanup() {
     local status=$?
     trap - EXIT INT TERM
+    if [ -n "$PGCLUSTER_REAPER" ]; then
+        kill "$PGCLUSTER_REAPER" 2>/dev/null || true
+        PGCLUSTER_REAPER=
+    fi
     if [ -n "$PGCLUSTER_EXIT_HOOKS" ]; then
         eval "$PGCLUSTER_EXIT_HOOKS" || true
     fi
@@ -81,6 +86,25 @@ pgcluster__cleanup() {
     fi
     PGCLUSTER_DIR=
     exit "$status"
+}
+
+# A watcher that outlives a test killed with SIGKILL (a timeout): when the test's shell
+# is gone and the cluster is still there, it stops the server and removes the directory.
+pgcluster__start_reaper() {
+    local owner=$$ dir=$PGCLUSTER_DIR
+    (
+        trap '' INT TERM HUP
+        while kill -0 "$owner" 2>/dev/null; do
+            sleep 1
+        done
+        if [ -d "$dir" ]; then
+            if [ -f "$dir/data/postmaster.pid" ]; then
+                pgcluster__as_owner "$PGCLUSTER_BINDIR/pg_ctl" -D "$dir/data" stop -m immediate -w
+            fi
+            rm -rf "$dir"
+        fi
+    ) </dev/null >/dev/null 2>&1 &
+    PGCLUSTER_REAPER=$!
 }
 
 pgcluster__interrupted() {
@@ -106,6 +130,7 @@ pgcluster_start() {
     trap pgcluster__cleanup EXIT
     trap 'pgcluster__interrupted 130' INT
     trap 'pgcluster__interrupted 143' TERM
+    pgcluster__start_reaper
     chmod 755 "$PGCLUSTER_DIR"
     if [ "$(id -u)" = 0 ]; then
         chown postgres: "$PGCLUSTER_DIR"
