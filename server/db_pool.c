@@ -19,6 +19,7 @@ typedef struct db_job {
     char **params;
     unsigned flags;
     bool retried;
+    struct timeval queued_at;
     db_pool_result_fn fn;
     void *arg;
 } db_job;
@@ -58,6 +59,8 @@ struct db_pool {
     char *application_name;
     int connect_timeout_ms;
     char *setup_sql;           /* run on each new connection before it takes work, or NULL */
+    int queue_timeout_ms;      /* a statement waiting longer for a connection fails */
+    struct event *queue_timer;
     int size;
     db_conn *conns;
     db_job *head, *tail;
@@ -197,6 +200,14 @@ static bool pool_any_usable(const db_pool *pool)
     return false;
 }
 
+static bool pool_any_connected(const db_pool *pool)
+{
+    for (int i = 0; i < pool->size; i++)
+        if (pool->conns[i].state == CONN_IDLE || pool->conns[i].state == CONN_BUSY)
+            return true;
+    return false;
+}
+
 /* Every queued statement fails: no connection can serve it now. */
 static void pool_fail_queue(db_pool *pool)
 {
@@ -247,7 +258,9 @@ static void conn_lost(db_conn *conn, const char *reason, bool was_connected)
             job_finish(job, NULL, error);
         }
     }
-    if (!pool_any_usable(pool))
+    /* A failed attempt means the database is not there now: unless a connection is still
+     * working, the queued statements fail instead of waiting for the next attempts. */
+    if (!pool_any_usable(pool) || (!was_connected && !pool_any_connected(pool)))
         pool_fail_queue(pool);
 }
 
@@ -487,8 +500,24 @@ static void pool_dispatch(db_pool *pool)
         conn_dispatch(&pool->conns[i]);
 }
 
+/* Fails the statements that waited longer than queue_timeout_ms for a connection (all
+ * connections busy with slow statements, or connecting to a database that does not answer). */
+static void queue_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    db_pool *pool = arg;
+    struct timeval now, age;
+    event_base_gettimeofday_cached(pool->base, &now);
+    while (pool->head != NULL) {
+        evutil_timersub(&now, &pool->head->queued_at, &age);
+        if (age.tv_sec * 1000 + age.tv_usec / 1000 < pool->queue_timeout_ms)
+            break;
+        db_job *job = queue_pop(pool);
+        job_finish(job, NULL, "database unavailable: no connection became free in time");
+    }
+}
+
 db_pool *db_pool_new(struct event_base *base, const char *url, const char *application_name,
-                     int size, int connect_timeout_ms, const char *setup_sql)
+                     int size, int connect_timeout_ms, const char *setup_sql, int queue_timeout_ms)
 {
     db_pool *pool = checked_malloc(sizeof *pool);
     memset(pool, 0, sizeof *pool);
@@ -497,6 +526,14 @@ db_pool *db_pool_new(struct event_base *base, const char *url, const char *appli
     pool->application_name = checked_strdup(application_name);
     pool->connect_timeout_ms = connect_timeout_ms > 0 ? connect_timeout_ms : 5000;
     pool->setup_sql = setup_sql ? checked_strdup(setup_sql) : NULL;
+    pool->queue_timeout_ms = queue_timeout_ms > 0 ? queue_timeout_ms : 10000;
+    pool->queue_timer = event_new(base, -1, EV_PERSIST, queue_timer_cb, pool);
+    if (pool->queue_timer == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        abort();
+    }
+    struct timeval tick = {0, 100000};
+    event_add(pool->queue_timer, &tick);
     pool->size = size > 0 ? size : 1;
     pool->conns = checked_malloc((size_t) pool->size * sizeof *pool->conns);
     memset(pool->conns, 0, (size_t) pool->size * sizeof *pool->conns);
@@ -538,6 +575,7 @@ void db_pool_free(db_pool *pool)
     db_job *job;
     while ((job = queue_pop(pool)) != NULL)
         job_finish(job, NULL, "server shutting down");
+    event_free(pool->queue_timer);
     free(pool->conns);
     free(pool->url);
     free(pool->application_name);
@@ -593,6 +631,7 @@ void db_pool_submit(db_pool *pool, const char *statement_name, const char *sql,
         job_finish(job, NULL, error);
         return;
     }
+    event_base_gettimeofday_cached(pool->base, &job->queued_at);
     queue_push(pool, job, (flags & DB_POOL_FRONT) != 0);
     pool_dispatch(pool);
 }

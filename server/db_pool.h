@@ -31,10 +31,12 @@ typedef struct db_pool_stats {
 
 /* Creates the pool and starts connecting every connection (url: libpq URI or conninfo).
  * setup_sql (may be NULL) runs on each new connection before it takes work (session
- * settings such as statement_timeout). Never blocks. The caller frees with db_pool_free
- * before freeing base. */
+ * settings such as statement_timeout). A statement that waits longer than
+ * queue_timeout_ms for a connection fails ("database unavailable: ..."), and so do the
+ * queued ones when a connection attempt fails while none is connected. Never blocks. The
+ * caller frees with db_pool_free before freeing base. */
 db_pool *db_pool_new(struct event_base *base, const char *url, const char *application_name,
-                     int size, int connect_timeout_ms, const char *setup_sql);
+                     int size, int connect_timeout_ms, const char *setup_sql, int queue_timeout_ms);
 void db_pool_free(db_pool *pool);
 
 void db_pool_set_notify(db_pool *pool, db_pool_notify_fn fn, void *arg);

@@ -162,7 +162,7 @@ sync_wait *sync_wait_new(struct event_base *base, const char *url, const char *o
     wait->base = base;
     wait->progress_readable = true;
     wait->poll_timer = evtimer_new(base, poll_timer_cb, wait);
-    wait->pool = db_pool_new(base, url, "tvsync-server listener", 1, connect_timeout_ms, NULL);
+    wait->pool = db_pool_new(base, url, "tvsync-server listener", 1, connect_timeout_ms, NULL, 0);
     db_pool_set_notify(wait->pool, notify_cb, wait);
     db_pool_set_connect(wait->pool, connect_cb, wait);
     return wait;

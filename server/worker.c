@@ -586,7 +586,7 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
     char setup_sql[96];
     snprintf(setup_sql, sizeof setup_sql, "SET statement_timeout = %d", config->server.request_timeout_ms);
     w->pool = db_pool_new(w->base, config->database.url, application_name, config->server.pool_size,
-                          config->database.connect_timeout_ms, setup_sql);
+                          config->database.connect_timeout_ms, setup_sql, config->server.request_timeout_ms);
     w->sync = sync_wait_new(w->base, config->database.url, config->slot.name, config->database.connect_timeout_ms);
     w->env.server = server;
     w->env.pool = w->pool;

@@ -19,7 +19,7 @@ done
 
 pgcluster_start "max_connections = 200" "shared_buffers = 256MB" "synchronous_commit = on"
 pgcluster_on_exit server_lib_cleanup
-pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null; wait 2>/dev/null'
+pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null && wait "$CDC_PID" 2>/dev/null'
 pgcluster_migrate >/dev/null 2>&1 || { echo "migrate failed" >&2; exit 1; }
 "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" \
     --dir "$TVSYNC_SRCDIR/migrations" seed >/dev/null 2>&1

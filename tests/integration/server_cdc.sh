@@ -9,7 +9,7 @@ set -u
 
 pgcluster_start
 pgcluster_on_exit server_lib_cleanup
-pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null; wait 2>/dev/null; rm -f "${CDC_LOG:-}"'
+pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null && wait "$CDC_PID" 2>/dev/null; rm -f "${CDC_LOG:-}"'
 migrate() {
     "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" --dir "$TVSYNC_SRCDIR/migrations" "$@"
 }

@@ -39,7 +39,8 @@ server_stop() {
 gql() {
     local body=$1
     shift
-    curl -s -H 'Content-Type: application/json' "$@" --data-binary "$body" "$SERVER_URL"
+    # Bounded: a request that hangs fails its assertion instead of stalling the suite.
+    curl -s --max-time 60 -H 'Content-Type: application/json' "$@" --data-binary "$body" "$SERVER_URL"
 }
 
 # gql_query QUERY [VARIABLES_JSON]: wraps a document into a request body.
