@@ -250,6 +250,12 @@ assert_eq 0 $? "database down: /health is 503"
 out=$(gql_query '{ users { id } }')
 assert_eq "DATABASE_UNAVAILABLE" "$(jq -r '.errors[0].extensions.code' <<<"$out")" "database down: a clear error"
 echo "    (database down: $(jq -r '.errors[0].message' <<<"$out"))"
+for attempt in 1 2 3 4; do  # several, so both workers and their reconnect timers are exercised
+    took=$(curl -s -o /dev/null -w '%{time_total}' --max-time 60 -H 'Content-Type: application/json' \
+        -d '{"query":"{ users { id } }"}' "$SERVER_URL")
+    assert_eq 1 "$(awk -v t="$took" 'BEGIN { print (t < 12) ? 1 : 0 }')" \
+        "database down: request $attempt answered within server.request_timeout_ms (${took}s)"
+done
 pgcluster_restart >/dev/null 2>&1 || pgcluster__as_owner "$PGCLUSTER_BINDIR/pg_ctl" -D "$PGCLUSTER_DIR/data" -l "$PGCLUSTER_DIR/postgres.log" start -w >/dev/null
 wait_for 20 server_healthy
 assert_eq 0 $? "database back: /health is 200 again without a restart"
