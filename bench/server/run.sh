@@ -1,0 +1,83 @@
+#!/bin/bash
+# bench/server/run.sh: one run of the tvsync-server benchmark (issue 5), printed as a table:
+# post(id) requests/s against pgbench reading tv_post directly (and PostGraphile v5 over
+# tb_* when BENCH_POSTGRAPHILE=1 and npm can install it), latency at half the peak rate,
+# and createComment with read-your-writes (tvsync-cdc applying the intents).
+# Usage: bench/server/run.sh  (from a built tree; BENCH_DURATION=seconds, default 10)
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+export TVSYNC_SRCDIR=${TVSYNC_SRCDIR:-$(cd "$here/../.." && pwd)}
+export TVSYNC_BUILDDIR=${TVSYNC_BUILDDIR:-$TVSYNC_SRCDIR}
+DURATION=${BENCH_DURATION:-10}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+. "$TVSYNC_SRCDIR/tests/lib/assert.sh"
+. "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
+. "$TVSYNC_SRCDIR/tests/integration/server_lib.sh"
+for tool in wrk jq; do
+    command -v "$tool" >/dev/null || { echo "bench needs $tool (apt-get install $tool)" >&2; exit 1; }
+done
+
+pgcluster_start "max_connections = 200" "shared_buffers = 256MB" "synchronous_commit = on"
+pgcluster_on_exit server_lib_cleanup
+pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null && wait "$CDC_PID" 2>/dev/null'
+pgcluster_migrate >/dev/null 2>&1 || { echo "migrate failed" >&2; exit 1; }
+"$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" \
+    --dir "$TVSYNC_SRCDIR/migrations" seed >/dev/null 2>&1
+"$TVSYNC_BUILDDIR/slot/tvsync-slot" --database "$TVSYNC_DATABASE_URL" create >/dev/null 2>&1 ||
+    { echo "tvsync-slot create failed" >&2; exit 1; }
+CDC_LOG=$(mktemp /tmp/tvsync-bench-cdc.XXXXXX)
+"$TVSYNC_BUILDDIR/cdc/tvsync-cdc" --database "$TVSYNC_DATABASE_URL" --metrics-listen 127.0.0.1:0 >"$CDC_LOG" 2>&1 &
+CDC_PID=$!
+server_start --log-level info --set server.pool_size=8 --set server.max_connections=4096 || exit 1
+
+# wrk's summary in milliseconds: "Requests/sec:" and the --latency percentiles.
+wrk_rps() { sed -n 's/^Requests\/sec:[[:space:]]*\([0-9.]*\)/\1/p' <<<"$1"; }
+wrk_ms() {  # $1 output, $2 percentile ("50%", "99%")
+    awk -v p="$2" '$1 == p { v = $2; u = v; gsub(/[0-9.]/, "", u); gsub(/[a-z]/, "", v);
+        if (u == "us") v /= 1000; else if (u == "s") v *= 1000; printf "%.2f", v }' <<<"$1"
+}
+
+echo "warming up..."
+wrk -t2 -c"$CONNECTIONS" -d2s -s "$here/post_query.lua" "$SERVER_URL" >/dev/null
+check=$(curl -s -H 'Content-Type: application/json' --data-binary "$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$here/post_query.lua")" "$SERVER_URL")
+case "$check" in *'"comments"'*) ;; *) echo "post(id) does not answer: $check" >&2; exit 1 ;; esac
+
+peak=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/post_query.lua" "$SERVER_URL")
+server_rps=$(wrk_rps "$peak")
+pgbench_out=$("$PGCLUSTER_BINDIR/pgbench" -n -M prepared -c "$CONNECTIONS" -j 2 -T "$DURATION" \
+    -f "$here/tv_post.sql" "$TVSYNC_DATABASE_URL" 2>&1)
+pgbench_tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$pgbench_out" | head -1)
+
+# Half the peak rate: each connection waits so that CONNECTIONS connections together send
+# about server_rps / 2 requests per second.
+delay=$(awk -v c="$CONNECTIONS" -v r="$server_rps" 'BEGIN { d = c * 1000 / (r / 2); printf "%d", d < 1 ? 1 : d }')
+half=$(BENCH_DELAY_MS=$delay wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/post_query.lua" "$SERVER_URL")
+
+mutation=$(wrk -t1 -c1 -d"${DURATION}s" --latency -s "$here/create_comment.lua" "$SERVER_URL" 2>&1)
+mutation_errors=$(grep -c "unexpected answer" <<<"$mutation")
+
+postgraphile_rps=
+if [ "${BENCH_POSTGRAPHILE:-0}" = 1 ]; then
+    postgraphile_rps=$("$here/postgraphile.sh" "$DURATION" "$CONNECTIONS" 2>/dev/null | tail -1)
+fi
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
+printf '\n%-58s %12s %10s\n' "measure" "value" "target"
+printf '%-58s %12.0f %10s\n' "tvsync-server post(id) requests/s ($CONNECTIONS connections)" "$server_rps" ""
+printf '%-58s %12.0f %10s\n' "pgbench SELECT data FROM tv_post WHERE id = ... tps" "$pgbench_tps" ""
+printf '%-58s %12s %10s\n' "  ratio tvsync-server / pgbench" "$(ratio "$server_rps" "$pgbench_tps")" ">= 0.6x"
+if [ -n "$postgraphile_rps" ]; then
+    printf '%-58s %12.0f %10s\n' "PostGraphile v5 same question over tb_* requests/s" "$postgraphile_rps" ""
+    printf '%-58s %12s %10s\n' "  ratio tvsync-server / PostGraphile" "$(ratio "$server_rps" "$postgraphile_rps")" ">= 8x"
+else
+    printf '%-58s %12s %10s\n' "PostGraphile v5 (BENCH_POSTGRAPHILE=1 to include)" "not run" ">= 8x"
+fi
+printf '%-58s %12s %10s\n' "post(id) p50 ms at half peak ($(wrk_rps "$half" | cut -d. -f1) req/s)" "$(wrk_ms "$half" 50%)" ""
+printf '%-58s %12s %10s\n' "post(id) p99 ms at half peak" "$(wrk_ms "$half" 99%)" ""
+printf '%-58s %12s %10s\n' "createComment + read-your-writes p50 ms (1 client)" "$(wrk_ms "$mutation" 50%)" "<= 3 ms"
+printf '%-58s %12s %10s\n' "createComment + read-your-writes p99 ms" "$(wrk_ms "$mutation" 99%)" ""
+printf '%-58s %12s %10s\n' "createComment requests/s (1 client), failed answers" "$(wrk_rps "$mutation" | cut -d. -f1), $mutation_errors" ""
+sync_sum=$(curl -s "$SERVER_BASE/metrics" | sed -n 's/^tvsync_server_sync_wait_seconds_sum //p')
+sync_count=$(curl -s "$SERVER_BASE/metrics" | sed -n 's/^tvsync_server_sync_wait_seconds_count //p')
+printf '%-58s %12s %10s\n' "  of which waiting for tvsync-cdc, mean ms" "$(awk -v s="$sync_sum" -v c="$sync_count" 'BEGIN { if (c > 0) printf "%.2f", s * 1000 / c }')" ""
+rm -f "$CDC_LOG"

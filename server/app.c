@@ -1,0 +1,146 @@
+/* app: shared server state: schema loading and swapping under a mutex with reference
+ * counts, so a SIGHUP never pulls a schema from under a running request. */
+#include <config.h>
+
+#include "server/app.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+/* Distinct (document, operation name) pairs kept prepared per schema. */
+#define APP_PLAN_CACHE_ENTRIES 1024
+
+static char *read_file(const char *path, size_t *length, char *error, size_t error_size)
+{
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) {
+        snprintf(error, error_size, "cannot open schema %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t capacity = 65536, used = 0;
+    char *data = malloc(capacity);
+    for (;;) {
+        if (data == NULL) {
+            fprintf(stderr, "tvsync-server: out of memory\n");
+            abort();
+        }
+        size_t got = fread(data + used, 1, capacity - used - 1, file);
+        used += got;
+        if (got == 0)
+            break;
+        if (capacity - used < 2) {
+            capacity *= 2;
+            data = realloc(data, capacity);
+        }
+    }
+    bool failed = ferror(file);
+    fclose(file);
+    if (failed) {
+        snprintf(error, error_size, "cannot read schema %s", path);
+        free(data);
+        return NULL;
+    }
+    data[used] = '\0';
+    *length = used;
+    return data;
+}
+
+app_schema *app_schema_load(const char *path, char *error, size_t error_size)
+{
+    size_t length;
+    char *sdl = read_file(path, &length, error, error_size);
+    if (sdl == NULL)
+        return NULL;
+    char *parse_error = NULL;
+    gql_schema *schema = gql_schema_parse(sdl, length, &parse_error);
+    free(sdl);
+    if (schema == NULL) {
+        snprintf(error, error_size, "schema %s: %s", path, parse_error ? parse_error : "invalid");
+        free(parse_error);
+        return NULL;
+    }
+    char map_error[512];
+    schema_map *map = schema_map_new(schema, map_error, sizeof map_error);
+    if (map == NULL) {
+        snprintf(error, error_size, "schema %s: %s", path, map_error);
+        gql_schema_free(schema);
+        return NULL;
+    }
+    app_schema *loaded = calloc(1, sizeof *loaded);
+    if (loaded == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        abort();
+    }
+    loaded->schema = schema;
+    loaded->map = map;
+    loaded->cache = gql_plan_cache_new(schema, APP_PLAN_CACHE_ENTRIES, NULL);
+    atomic_init(&loaded->references, 1);
+    return loaded;
+}
+
+app_schema *app_schema_acquire(app *server)
+{
+    pthread_mutex_lock(&server->schema_lock);
+    app_schema *schema = server->schema;
+    atomic_fetch_add(&schema->references, 1);
+    pthread_mutex_unlock(&server->schema_lock);
+    return schema;
+}
+
+void app_schema_release(app_schema *schema)
+{
+    if (schema == NULL || atomic_fetch_sub(&schema->references, 1) != 1)
+        return;
+    gql_plan_cache_free(schema->cache);
+    schema_map_free(schema->map);
+    gql_schema_free(schema->schema);
+    free(schema);
+}
+
+void app_schema_replace(app *server, app_schema *schema)
+{
+    pthread_mutex_lock(&server->schema_lock);
+    app_schema *old = server->schema;
+    server->schema = schema;
+    pthread_mutex_unlock(&server->schema_lock);
+    app_schema_release(old);
+}
+
+gql_prepared *app_schema_prepare(app_schema *schema, const char *document, size_t length,
+                                 const char *operation_name, cJSON **errors)
+{
+    return gql_plan_cache_get(schema->cache, document, length, operation_name, errors, NULL);
+}
+
+void app_metrics_init(app_metrics *metrics, prom_registry *registry)
+{
+    static const double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                             0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    size_t bucket_count = sizeof latency_buckets / sizeof latency_buckets[0];
+    metrics->requests = prom_counter(registry, "tvsync_server_requests_total",
+        "GraphQL HTTP requests by operation type (query, mutation, none) and HTTP status.", "operation,status");
+    metrics->request_seconds = prom_histogram(registry, "tvsync_server_request_duration_seconds",
+        "Time from a request's arrival to its response, by operation type.", "operation",
+        latency_buckets, bucket_count);
+    metrics->in_flight = prom_gauge(registry, "tvsync_server_requests_in_flight",
+        "Requests being answered now.", NULL);
+    metrics->pool_connections = prom_gauge(registry, "tvsync_server_pool_connections",
+        "Database connections per worker: size, connected, busy.", "worker,state");
+    metrics->pool_queued = prom_gauge(registry, "tvsync_server_pool_queued_statements",
+        "Statements waiting for a free database connection, per worker.", "worker");
+    metrics->sync_waits = prom_counter(registry, "tvsync_server_sync_waits_total",
+        "Read-your-writes waits by result: applied, timeout, skipped (client opted out), none (nothing published).",
+        "result");
+    metrics->sync_wait_seconds = prom_histogram(registry, "tvsync_server_sync_wait_seconds",
+        "Time a mutation waited for tvsync-cdc to apply its intents.", NULL, latency_buckets, bucket_count);
+    metrics->slot_lag_bytes = prom_gauge(registry, "tvsync_server_slot_lag_bytes",
+        "WAL bytes between the current position and the slot's confirmed_flush_lsn.", NULL);
+    metrics->plan_cache = prom_gauge(registry, "tvsync_server_plan_cache",
+        "Plan cache counters of the current schema: hits, misses, evictions, entries.", "event");
+    metrics->schema_reloads = prom_counter(registry, "tvsync_server_schema_reloads_total",
+        "Schema reloads on SIGHUP by result (ok, failed).", "result");
+}

@@ -1,0 +1,68 @@
+/* app: what every worker thread of tvsync-server shares: the configuration, the current
+ * schema (swapped on SIGHUP, reference-counted), the metrics, and the drain flag. */
+#ifndef TVSYNC_SERVER_APP_H
+#define TVSYNC_SERVER_APP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/prom.h"
+#include "server/graphql/graphql.h"
+#include "server/schema_map.h"
+
+/* A loaded schema: SDL, its database mapping and its plan cache, shared by the requests
+ * that started while it was current. */
+typedef struct app_schema {
+    gql_schema *schema;
+    schema_map *map;
+    gql_plan_cache *cache;
+    atomic_int references;
+} app_schema;
+
+typedef struct app_metrics {
+    prom_metric *requests;          /* counter {operation, status} */
+    prom_metric *request_seconds;   /* histogram {operation} */
+    prom_metric *in_flight;         /* gauge */
+    prom_metric *pool_connections;  /* gauge {worker, state} */
+    prom_metric *pool_queued;       /* gauge {worker} */
+    prom_metric *sync_waits;        /* counter {result} */
+    prom_metric *sync_wait_seconds; /* histogram */
+    prom_metric *slot_lag_bytes;    /* gauge */
+    prom_metric *plan_cache;        /* gauge {event} */
+    prom_metric *schema_reloads;    /* counter {result} */
+} app_metrics;
+
+typedef struct app {
+    tvsync_config *config;          /* read-only after start */
+    prom_registry *registry;
+    app_metrics metrics;
+    pthread_mutex_t schema_lock;
+    app_schema *schema;             /* current; guarded by schema_lock */
+    atomic_bool draining;
+    atomic_llong slot_lag_bytes;    /* -1 when unknown */
+    /* GET /graphql with Accept: text/html. NULL: no GraphiQL (the request is answered as
+     * GraphQL). Returns true when it sent a response. */
+    bool (*graphiql_serve)(void *request /* struct evhttp_request * */, void *arg);
+    void *graphiql_arg;
+} app;
+
+/* Reads and checks the SDL file. NULL with a message (file, line, column or field) in
+ * error[] when it cannot be used. The result has one reference. */
+app_schema *app_schema_load(const char *path, char *error, size_t error_size);
+app_schema *app_schema_acquire(app *server);
+void app_schema_release(app_schema *schema);
+/* Makes schema current (takes over the caller's reference). */
+void app_schema_replace(app *server, app_schema *schema);
+
+/* Parses, validates and selects the operation through the schema's plan cache (a repeated
+ * document skips lexing, parsing and validation). Same contract as gql_plan_cache_get. */
+gql_prepared *app_schema_prepare(app_schema *schema, const char *document, size_t length,
+                                 const char *operation_name, cJSON **errors);
+
+/* Declares the metrics in registry. */
+void app_metrics_init(app_metrics *metrics, prom_registry *registry);
+
+#endif

@@ -1,0 +1,62 @@
+/* db_pool: a worker's PostgreSQL connections, driven without blocking on its libevent
+ * loop (libpq non-blocking mode, PQsocket events), with a FIFO of queued statements. */
+#ifndef TVSYNC_SERVER_DB_POOL_H
+#define TVSYNC_SERVER_DB_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+typedef struct db_pool db_pool;
+
+/* Called once per submitted statement, on the loop. On success error is NULL and result
+ * is the statement's last result (TUPLES_OK or COMMAND_OK). On failure error is one line
+ * for logs and clients (SQLSTATE included) and result is the failed result, or NULL when
+ * the connection was lost or never came up. The pool clears result after the call. */
+typedef void (*db_pool_result_fn)(void *arg, const PGresult *result, const char *error);
+
+/* Called for each NOTIFY received on any connection of the pool. */
+typedef void (*db_pool_notify_fn)(void *arg, const char *channel, const char *payload);
+/* Called when a connection has (re)connected, before it takes queued work. */
+typedef void (*db_pool_connect_fn)(void *arg);
+
+typedef struct db_pool_stats {
+    int size;        /* connections configured */
+    int connected;   /* idle + busy */
+    int busy;
+    size_t queued;   /* statements waiting for a connection */
+} db_pool_stats;
+
+/* Creates the pool and starts connecting every connection (url: libpq URI or conninfo).
+ * setup_sql (may be NULL) runs on each new connection before it takes work (session
+ * settings such as statement_timeout). A statement that waits longer than
+ * queue_timeout_ms for a connection fails ("database unavailable: ..."), and so do the
+ * queued ones when a connection attempt fails while none is connected. Never blocks. The
+ * caller frees with db_pool_free before freeing base. */
+db_pool *db_pool_new(struct event_base *base, const char *url, const char *application_name,
+                     int size, int connect_timeout_ms, const char *setup_sql, int queue_timeout_ms);
+void db_pool_free(db_pool *pool);
+
+void db_pool_set_notify(db_pool *pool, db_pool_notify_fn fn, void *arg);
+void db_pool_set_connect(db_pool *pool, db_pool_connect_fn fn, void *arg);
+
+/* Flags for db_pool_submit. */
+#define DB_POOL_RETRY_ON_LOSS 1u  /* resend once on a fresh connection if the connection drops
+                                     (only for statements that are safe to repeat: reads) */
+#define DB_POOL_FRONT 2u          /* queue ahead of other work (connection setup statements) */
+
+/* Queues a statement; params are copied. statement_name non-NULL: prepared once per
+ * connection under that name and then executed with PQsendQueryPrepared; NULL: sent with
+ * PQsendQueryParams. fn is always called exactly once, possibly before this returns
+ * (when no connection can be made). */
+void db_pool_submit(db_pool *pool, const char *statement_name, const char *sql,
+                    int param_count, const char *const *params, unsigned flags,
+                    db_pool_result_fn fn, void *arg);
+
+void db_pool_get_stats(const db_pool *pool, db_pool_stats *stats);
+/* The last connection error (for /health), "" when none since the last success. */
+const char *db_pool_last_error(const db_pool *pool);
+
+#endif

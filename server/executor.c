@@ -1,0 +1,472 @@
+/* executor: turns plan root fields into SQL on the worker's pool and completes the response
+ * with the engine; mutation fields run one after the other, as GraphQL requires. */
+#include <config.h>
+
+#include "server/executor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/lsn.h"
+#include "server/sql_builder.h"
+
+#define RUN_MUTATION_STATEMENT "tvsync_run_mutation"
+#define RUN_MUTATION_SQL \
+    "SELECT status, message, entity, id::text, publish_lsn::text FROM tvsync.run_mutation($1::regproc, $2::jsonb)"
+
+typedef struct exec_request {
+    executor_env env;
+    app_schema *schema;
+    gql_request *request;
+    gql_response *response;
+    const gql_plan_field *fields;
+    size_t field_count;
+    const char **codes;        /* extensions.code per root field error, or NULL */
+    size_t pending;            /* query: root fields still running */
+    size_t current;            /* mutation: the field running now */
+    bool wait_for_sync;
+    bool read_model_behind;    /* a wait was skipped or timed out */
+    char *mutation_id;         /* id returned by the running mutation */
+    struct timespec wait_started;
+    char request_id[80];
+    executor_done_fn done;
+    void *done_arg;
+} exec_request;
+
+static void *checked_calloc(size_t count, size_t size)
+{
+    void *memory = calloc(count ? count : 1, size);
+    if (memory == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        abort();
+    }
+    return memory;
+}
+
+static void field_error(exec_request *exec, size_t index, const char *code, const char *message)
+{
+    gql_response_set_root_error(exec->response, index, message);
+    exec->codes[index] = code;
+}
+
+/* The engine has no API for error extensions yet: add extensions.code to the root field
+ * errors recorded in codes[], and the response extensions, by rewriting the JSON. */
+static void decorate_response(exec_request *exec, gql_buf *body)
+{
+    bool any_code = false;
+    for (size_t i = 0; i < exec->field_count; i++)
+        any_code = any_code || exec->codes[i] != NULL;
+    if (!any_code && !exec->read_model_behind)
+        return;
+    cJSON *document = cJSON_ParseWithLength(body->data, body->len);
+    if (document == NULL)
+        return;
+    cJSON *errors = cJSON_GetObjectItemCaseSensitive(document, "errors");
+    for (cJSON *error = errors ? errors->child : NULL; error; error = error->next) {
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(error, "path");
+        if (cJSON_GetArraySize(path) != 1 || !cJSON_IsString(path->child) ||
+            cJSON_GetObjectItemCaseSensitive(error, "extensions") != NULL)
+            continue;
+        for (size_t i = 0; i < exec->field_count; i++) {
+            if (exec->codes[i] != NULL && strcmp(exec->fields[i].response_key, path->child->valuestring) == 0) {
+                cJSON *extensions = cJSON_AddObjectToObject(error, "extensions");
+                cJSON_AddStringToObject(extensions, "code", exec->codes[i]);
+                break;
+            }
+        }
+    }
+    if (exec->read_model_behind) {
+        cJSON *extensions = cJSON_AddObjectToObject(document, "extensions");
+        cJSON *tvsync = cJSON_AddObjectToObject(extensions, "tvsync");
+        cJSON_AddBoolToObject(tvsync, "readModelMayBeBehind", true);
+        cJSON_AddBoolToObject(tvsync, "waitedForSync", exec->wait_for_sync);
+    }
+    gql_buf_reset(body);
+    gql_buf_json_value(body, document);
+    cJSON_Delete(document);
+}
+
+static void finish(exec_request *exec)
+{
+    gql_buf body;
+    gql_buf_init(&body);
+    gql_response_finish(exec->response, &body);
+    decorate_response(exec, &body);
+    exec->done(exec->done_arg, &body);
+    gql_buf_free(&body);
+    gql_response_free(exec->response);
+    gql_request_free(exec->request);
+    app_schema_release(exec->schema);
+    free(exec->codes);
+    free(exec->mutation_id);
+    free(exec);
+}
+
+/* ----------------------------------------------------------------- queries */
+
+typedef struct field_job {
+    exec_request *exec;
+    size_t index;
+    const schema_map_field *mapping;
+} field_job;
+
+static void query_field_done(exec_request *exec)
+{
+    if (--exec->pending == 0)
+        finish(exec);
+}
+
+static cJSON *parse_document(const char *text)
+{
+    cJSON *value = cJSON_Parse(text);
+    if (value == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory or invalid JSON from the database\n");
+        abort();
+    }
+    return value;
+}
+
+static void database_error(exec_request *exec, size_t index, const char *error)
+{
+    log_warning("request %s: %s: %s", exec->request_id, exec->fields[index].response_key, error);
+    bool unavailable = strncmp(error, "database unavailable", 20) == 0 ||
+                       strncmp(error, "database connection lost", 24) == 0;
+    char message[700];
+    snprintf(message, sizeof message, "%s", error);
+    field_error(exec, index, unavailable ? "DATABASE_UNAVAILABLE" : "DATABASE_ERROR", message);
+}
+
+static void lookup_result_cb(void *arg, const PGresult *result, const char *error)
+{
+    field_job *job = arg;
+    exec_request *exec = job->exec;
+    if (error != NULL) {
+        database_error(exec, job->index, error);
+    } else if (PQntuples(result) == 0) {
+        gql_response_set_root(exec->response, job->index, NULL);
+    } else {
+        cJSON *document = parse_document(PQgetvalue(result, 0, 0));
+        gql_response_set_root(exec->response, job->index, document);
+        cJSON_Delete(document);
+    }
+    free(job);
+    query_field_done(exec);
+}
+
+static void list_result_cb(void *arg, const PGresult *result, const char *error)
+{
+    field_job *job = arg;
+    exec_request *exec = job->exec;
+    if (error != NULL) {
+        database_error(exec, job->index, error);
+    } else {
+        cJSON *list = cJSON_CreateArray();
+        int rows = PQntuples(result);
+        for (int row = 0; row < rows; row++)
+            cJSON_AddItemToArray(list, parse_document(PQgetvalue(result, row, 0)));
+        gql_response_set_root(exec->response, job->index, list);
+        cJSON_Delete(list);
+    }
+    free(job);
+    query_field_done(exec);
+}
+
+static void function_result_cb(void *arg, const PGresult *result, const char *error)
+{
+    field_job *job = arg;
+    exec_request *exec = job->exec;
+    if (error != NULL) {
+        database_error(exec, job->index, error);
+    } else if (PQntuples(result) == 0 || PQgetisnull(result, 0, 0)) {
+        gql_response_set_root(exec->response, job->index, NULL);
+    } else {
+        cJSON *value = parse_document(PQgetvalue(result, 0, 0));
+        gql_response_set_root(exec->response, job->index, value);
+        cJSON_Delete(value);
+    }
+    free(job);
+    query_field_done(exec);
+}
+
+/* The field's arguments as JSON text (caller frees), or NULL after recording an error. */
+static char *arguments_json(exec_request *exec, size_t index, const cJSON **arguments_out)
+{
+    char *error = NULL;
+    const cJSON *arguments = gql_request_arguments(exec->request, &exec->fields[index], &error);
+    if (arguments == NULL) {
+        field_error(exec, index, "BAD_USER_INPUT", error ? error : "invalid arguments");
+        free(error);
+        return NULL;
+    }
+    if (arguments_out)
+        *arguments_out = arguments;
+    char *text = cJSON_PrintUnformatted(arguments);
+    if (text == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        abort();
+    }
+    return text;
+}
+
+/* Starts one query root field; returns false when it finished at once (error or engine field). */
+static bool start_query_field(exec_request *exec, size_t index)
+{
+    const gql_plan_field *field = &exec->fields[index];
+    if (field->kind != GQL_FIELD_NORMAL) {
+        gql_response_set_root(exec->response, index, NULL);
+        return false;
+    }
+    const schema_map_field *mapping = schema_map_find(exec->schema->map, field->definition);
+    if (mapping == NULL) {
+        field_error(exec, index, "INTERNAL_SERVER_ERROR", "this field is not mapped to the database");
+        return false;
+    }
+    const cJSON *arguments = NULL;
+    char *arguments_text = arguments_json(exec, index, &arguments);
+    if (arguments_text == NULL)
+        return false;
+    field_job *job = checked_calloc(1, sizeof *job);
+    job->exec = exec;
+    job->index = index;
+    job->mapping = mapping;
+    bool started = true;
+    switch (mapping->kind) {
+    case SCHEMA_MAP_LOOKUP: {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(arguments, "id");
+        if (!cJSON_IsString(id) || !sql_is_uuid(id->valuestring)) {
+            char message[200];
+            snprintf(message, sizeof message, "id \"%.64s\" is not a valid UUID",
+                     cJSON_IsString(id) ? id->valuestring : "");
+            field_error(exec, index, "VALIDATION_FAILED", message);
+            started = false;
+            break;
+        }
+        const char *params[] = {id->valuestring};
+        db_pool_submit(exec->env.pool, mapping->table->statement_name, mapping->table->lookup_sql, 1, params,
+                       DB_POOL_RETRY_ON_LOSS, lookup_result_cb, job);
+        break;
+    }
+    case SCHEMA_MAP_LIST: {
+        sql_statement statement;
+        sql_statement_init(&statement);
+        char error[300];
+        if (!sql_build_list(mapping, arguments, exec->env.server->config->server.max_limit, &statement, error,
+                            sizeof error)) {
+            field_error(exec, index, "VALIDATION_FAILED", error);
+            started = false;
+        } else {
+            db_pool_submit(exec->env.pool, NULL, statement.text.data, statement.param_count,
+                           (const char *const *) statement.params, DB_POOL_RETRY_ON_LOSS, list_result_cb, job);
+        }
+        sql_statement_free(&statement);
+        break;
+    }
+    case SCHEMA_MAP_FUNCTION: {
+        const char *params[] = {arguments_text};
+        db_pool_submit(exec->env.pool, mapping->statement_name, mapping->function_sql, 1, params,
+                       DB_POOL_RETRY_ON_LOSS, function_result_cb, job);
+        break;
+    }
+    case SCHEMA_MAP_MUTATION:
+        field_error(exec, index, "INTERNAL_SERVER_ERROR", "a mutation field in a query");
+        started = false;
+        break;
+    }
+    free(arguments_text);
+    if (!started)
+        free(job);
+    return started;
+}
+
+static void run_query(exec_request *exec)
+{
+    /* pending counts one extra until every field is started, so a field that completes
+     * synchronously cannot finish the request early. */
+    exec->pending = exec->field_count + 1;
+    for (size_t i = 0; i < exec->field_count; i++)
+        if (!start_query_field(exec, i))
+            exec->pending--;
+    query_field_done(exec);
+}
+
+/* ----------------------------------------------------------------- mutations */
+
+static void run_next_mutation(exec_request *exec);
+
+static void mutation_field_done(exec_request *exec)
+{
+    free(exec->mutation_id);
+    exec->mutation_id = NULL;
+    exec->current++;
+    run_next_mutation(exec);
+}
+
+static void mutation_read_cb(void *arg, const PGresult *result, const char *error)
+{
+    exec_request *exec = arg;
+    if (error != NULL) {
+        database_error(exec, exec->current, error);
+    } else if (PQntuples(result) == 0) {
+        /* Without the wait, a created row may not be in its tv_* table yet. */
+        gql_response_set_root(exec->response, exec->current, NULL);
+    } else {
+        cJSON *document = parse_document(PQgetvalue(result, 0, 0));
+        gql_response_set_root(exec->response, exec->current, document);
+        cJSON_Delete(document);
+    }
+    mutation_field_done(exec);
+}
+
+/* The write is applied (or the client did not wait): answer with the entity. */
+static void mutation_read(exec_request *exec)
+{
+    const gql_plan_field *field = &exec->fields[exec->current];
+    const schema_map_field *mapping = schema_map_find(exec->schema->map, field->definition);
+    if (mapping->table == NULL || exec->mutation_id == NULL) {
+        cJSON *id = exec->mutation_id ? cJSON_CreateString(exec->mutation_id) : cJSON_CreateNull();
+        gql_response_set_root(exec->response, exec->current, id);
+        cJSON_Delete(id);
+        mutation_field_done(exec);
+        return;
+    }
+    const char *params[] = {exec->mutation_id};
+    db_pool_submit(exec->env.pool, mapping->table->statement_name, mapping->table->lookup_sql, 1, params,
+                   DB_POOL_RETRY_ON_LOSS, mutation_read_cb, exec);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double) (now.tv_sec - start->tv_sec) + (double) (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static void sync_done_cb(void *arg, bool applied)
+{
+    exec_request *exec = arg;
+    app_metrics *metrics = &exec->env.server->metrics;
+    const char *result[] = {applied ? "applied" : "timeout"};
+    prom_counter_add(metrics->sync_waits, result, 1);
+    prom_histogram_observe(metrics->sync_wait_seconds, NULL, seconds_since(&exec->wait_started));
+    if (applied) {
+        mutation_read(exec);
+        return;
+    }
+    exec->read_model_behind = true;
+    log_warning("request %s: %s committed but tvsync-cdc did not apply it within %d ms",
+                exec->request_id, exec->fields[exec->current].response_key,
+                exec->env.server->config->server.sync_wait_timeout_ms);
+    field_error(exec, exec->current, "SYNC_TIMEOUT",
+                "The write was committed but the read model did not catch up in time; it will appear shortly.");
+    mutation_field_done(exec);
+}
+
+static const char *status_code(const char *status)
+{
+    if (strcmp(status, "not_found") == 0)
+        return "NOT_FOUND";
+    if (strcmp(status, "conflict") == 0)
+        return "CONFLICT";
+    if (strcmp(status, "validation_failed") == 0)
+        return "VALIDATION_FAILED";
+    return "INTERNAL_SERVER_ERROR";
+}
+
+static void mutation_result_cb(void *arg, const PGresult *result, const char *error)
+{
+    exec_request *exec = arg;
+    if (error != NULL) {
+        database_error(exec, exec->current, error);
+        mutation_field_done(exec);
+        return;
+    }
+    const char *status = PQgetvalue(result, 0, 0);
+    if (strcmp(status, "ok") != 0) {
+        const char *message = PQgetisnull(result, 0, 1) ? status : PQgetvalue(result, 0, 1);
+        log_info("request %s: %s: %s: %s", exec->request_id, exec->fields[exec->current].response_key, status,
+                 message);
+        field_error(exec, exec->current, status_code(status), message);
+        mutation_field_done(exec);
+        return;
+    }
+    if (!PQgetisnull(result, 0, 3)) {
+        exec->mutation_id = strdup(PQgetvalue(result, 0, 3));
+        if (exec->mutation_id == NULL) {
+            fprintf(stderr, "tvsync-server: out of memory\n");
+            abort();
+        }
+    }
+    app_metrics *metrics = &exec->env.server->metrics;
+    lsn_t target;
+    if (PQgetisnull(result, 0, 4) || !lsn_parse(PQgetvalue(result, 0, 4), &target)) {
+        const char *label[] = {"none"};
+        prom_counter_add(metrics->sync_waits, label, 1);
+        mutation_read(exec);
+        return;
+    }
+    if (!exec->wait_for_sync) {
+        const char *label[] = {"skipped"};
+        prom_counter_add(metrics->sync_waits, label, 1);
+        exec->read_model_behind = true;
+        mutation_read(exec);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &exec->wait_started);
+    log_debug("request %s: %s waits for %s", exec->request_id, exec->fields[exec->current].response_key,
+              PQgetvalue(result, 0, 4));
+    sync_wait_until(exec->env.sync, target, exec->env.server->config->server.sync_wait_timeout_ms, sync_done_cb,
+                    exec);
+}
+
+static void run_next_mutation(exec_request *exec)
+{
+    while (exec->current < exec->field_count) {
+        size_t index = exec->current;
+        const gql_plan_field *field = &exec->fields[index];
+        if (field->kind != GQL_FIELD_NORMAL) {
+            gql_response_set_root(exec->response, index, NULL);
+            exec->current++;
+            continue;
+        }
+        const schema_map_field *mapping = schema_map_find(exec->schema->map, field->definition);
+        if (mapping == NULL || mapping->kind != SCHEMA_MAP_MUTATION) {
+            field_error(exec, index, "INTERNAL_SERVER_ERROR", "this field is not mapped to a SQL function");
+            exec->current++;
+            continue;
+        }
+        char *arguments_text = arguments_json(exec, index, NULL);
+        if (arguments_text == NULL) {
+            exec->current++;
+            continue;
+        }
+        const char *params[] = {mapping->function, arguments_text};
+        db_pool_submit(exec->env.pool, RUN_MUTATION_STATEMENT, RUN_MUTATION_SQL, 2, params, 0, mutation_result_cb,
+                       exec);
+        free(arguments_text);
+        return;
+    }
+    finish(exec);
+}
+
+void executor_run(const executor_env *env, app_schema *schema, gql_request *request,
+                  bool wait_for_sync, const char *request_id, executor_done_fn done, void *arg)
+{
+    exec_request *exec = checked_calloc(1, sizeof *exec);
+    exec->env = *env;
+    exec->schema = schema;
+    exec->request = request;
+    exec->response = gql_response_new(request);
+    exec->fields = gql_request_fields(request, &exec->field_count);
+    exec->codes = checked_calloc(exec->field_count, sizeof *exec->codes);
+    exec->wait_for_sync = wait_for_sync;
+    exec->done = done;
+    exec->done_arg = arg;
+    snprintf(exec->request_id, sizeof exec->request_id, "%s", request_id ? request_id : "-");
+    if (gql_request_operation_type(request) == GQL_OPERATION_MUTATION)
+        run_next_mutation(exec);
+    else
+        run_query(exec);
+}

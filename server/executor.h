@@ -1,0 +1,31 @@
+/* executor: answers a planned GraphQL request from the database without blocking: one
+ * statement per root field for queries; for mutations the SQL function, the sync wait, then
+ * the read of the written entity from its tv_* table. */
+#ifndef TVSYNC_SERVER_EXECUTOR_H
+#define TVSYNC_SERVER_EXECUTOR_H
+
+#include <stdbool.h>
+
+#include "server/app.h"
+#include "server/db_pool.h"
+#include "server/graphql/graphql.h"
+#include "server/sync_wait.h"
+
+typedef struct executor_env {
+    app *server;
+    db_pool *pool;
+    sync_wait *sync;
+} executor_env;
+
+/* body: the whole GraphQL response ({"data":...,"errors":[...],"extensions":...});
+ * the callee may take body->data (then set it to NULL) or leave it to be freed. */
+typedef void (*executor_done_fn)(void *arg, gql_buf *body);
+
+/* Executes request (taking ownership of it and of one reference to schema) and calls done
+ * exactly once on the loop, possibly before returning. wait_for_sync false skips the
+ * read-your-writes wait (the response's extensions then say the read model may be
+ * behind). request_id is copied and used in logs. */
+void executor_run(const executor_env *env, app_schema *schema, gql_request *request,
+                  bool wait_for_sync, const char *request_id, executor_done_fn done, void *arg);
+
+#endif

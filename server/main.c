@@ -1,0 +1,236 @@
+/* tvsync-server: GraphQL over HTTP for the tvsync read models. Reads come from tv_*,
+ * writes go through SQL functions and are answered after tvsync-cdc applied them. */
+#include <config.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "common/cli.h"
+#include "common/config.h"
+#include "common/exit_codes.h"
+#include "common/log.h"
+#include "common/notify.h"
+#include "server/app.h"
+#include "server/graphiql/graphiql.h"
+#include "server/worker.h"
+
+static const cli_option server_options[] = {
+    {"listen", "HOST:PORT", "server.listen", "address to serve HTTP on (default 127.0.0.1:8080)"},
+    {"schema", "FILE", "server.schema", "GraphQL SDL file (default: the installed blog schema.graphql)"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const cli_program server_program = {
+    .name = "tvsync-server",
+    .synopsis = "[OPTION]...",
+    .description =
+        "Serves GraphQL over HTTP on /graphql (POST, and GET for queries), with /health and /metrics.\n"
+        "Queries read the tv_* read models; mutations call the SQL functions named in the schema,\n"
+        "publish their sync intents in the same transaction and answer once tvsync-cdc applied them.\n"
+        "A request may skip that wait with \"extensions\": {\"tvsync\": {\"waitForSync\": false}}.\n"
+        "Signals: SIGHUP reloads the schema (a bad one is logged and the old one kept);\n"
+        "SIGTERM and SIGINT stop accepting, answer the requests in flight, then exit 0.",
+    .commands_help = NULL,
+    .options = server_options,
+    .log_section = "server",
+};
+
+typedef struct server_main {
+    app server;
+    cli_state cli;
+    worker **workers;
+    int worker_count;
+    struct event_base *base;
+    struct event *watchdog_timer;
+    bool stopping;
+} server_main;
+
+static void reload_cb(evutil_socket_t signal_number, short what, void *arg)
+{
+    server_main *main_state = arg;
+    notify_reloading();
+    const char *path = main_state->server.config->server.schema;
+    char error[1024];
+    app_schema *schema = app_schema_load(path, error, sizeof error);
+    if (schema == NULL) {
+        log_error("SIGHUP: keeping the current schema: %s", error);
+        const char *label[] = {"failed"};
+        prom_counter_add(main_state->server.metrics.schema_reloads, label, 1);
+    } else {
+        app_schema_replace(&main_state->server, schema);
+        log_info("SIGHUP: schema reloaded from %s", path);
+        const char *label[] = {"ok"};
+        prom_counter_add(main_state->server.metrics.schema_reloads, label, 1);
+    }
+    notify_ready();
+}
+
+static void stop_cb(evutil_socket_t signal_number, short what, void *arg)
+{
+    server_main *main_state = arg;
+    if (main_state->stopping)
+        return;
+    main_state->stopping = true;
+    log_info("received %s: answering the requests in flight, then exiting",
+             signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    notify_stopping();
+    atomic_store(&main_state->server.draining, true);
+    for (int i = 0; i < main_state->worker_count; i++)
+        worker_drain(main_state->workers[i]);
+    event_base_loopexit(main_state->base, NULL);
+}
+
+static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+    notify_watchdog();
+}
+
+static int online_cpus(void)
+{
+    long count = sysconf(_SC_NPROCESSORS_ONLN);
+    return count > 0 ? (int) count : 1;
+}
+
+int main(int argc, char **argv)
+{
+    log_init("tvsync-server");
+    server_main state;
+    memset(&state, 0, sizeof state);
+    tvsync_config *config = calloc(1, sizeof *config);
+    if (config == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        return TVSYNC_EXIT_SOFTWARE;
+    }
+    int exit_code = cli_load(&server_program, argc, argv, &state.cli, config);
+    if (exit_code >= 0) {
+        free(config);
+        return exit_code;
+    }
+    if (state.cli.operand_count > 0) {
+        exit_code = cli_usage_error(&state.cli, "unexpected argument '%s'", state.cli.operands[0]);
+        goto done_config;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    /* Workers are woken from the main thread (drain), so libevent needs its locks. */
+    if (evthread_use_pthreads() != 0) {
+        log_error("libevent has no pthreads support");
+        exit_code = TVSYNC_EXIT_SOFTWARE;
+        goto done_config;
+    }
+
+    /* 1. The schema: a bad one is a configuration error, before anything listens. */
+    app *server = &state.server;
+    server->config = config;
+    char error[1024];
+    app_schema *schema = app_schema_load(config->server.schema, error, sizeof error);
+    if (schema == NULL) {
+        log_error("%s", error);
+        exit_code = TVSYNC_EXIT_CONFIG;
+        goto done_config;
+    }
+    pthread_mutex_init(&server->schema_lock, NULL);
+    server->schema = schema;
+    atomic_init(&server->draining, false);
+    atomic_init(&server->slot_lag_bytes, -1);
+    server->registry = prom_registry_new();
+    if (server->registry == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        abort();
+    }
+    app_metrics_init(&server->metrics, server->registry);
+    /* GraphiQL for browsers (GET /graphql with Accept: text/html); without its page the
+     * server still answers GraphQL. */
+    graphiql_page *graphiql = graphiql_page_load(NULL);
+    if (graphiql != NULL) {
+        server->graphiql_serve = graphiql_serve_hook;
+        server->graphiql_arg = graphiql;
+    } else {
+        log_warning("GraphiQL page not found: GET /graphql from a browser is answered as GraphQL");
+    }
+
+    /* 2. The listeners: worker 0 binds (port 0 picks one), the others share its port. */
+    char host[256];
+    int port;
+    if (!config_parse_listen(config->server.listen, host, sizeof host, &port)) {
+        log_error("server.listen: \"%s\" is not HOST:PORT", config->server.listen);
+        exit_code = TVSYNC_EXIT_CONFIG;
+        goto done_server;
+    }
+    state.worker_count = config->server.threads > 0 ? config->server.threads : online_cpus();
+    state.workers = calloc((size_t) state.worker_count, sizeof *state.workers);
+    for (int i = 0; i < state.worker_count; i++) {
+        state.workers[i] = worker_new(server, i, state.worker_count, host, port);
+        if (state.workers[i] == NULL) {
+            exit_code = TVSYNC_EXIT_FAILURE;
+            goto done_workers;
+        }
+        port = worker_port(state.workers[i]);
+    }
+
+    /* 3. Signals and the watchdog on the main thread's own loop. */
+    state.base = event_base_new();
+    struct event *hup = evsignal_new(state.base, SIGHUP, reload_cb, &state);
+    struct event *term = evsignal_new(state.base, SIGTERM, stop_cb, &state);
+    struct event *interrupt = evsignal_new(state.base, SIGINT, stop_cb, &state);
+    event_add(hup, NULL);
+    event_add(term, NULL);
+    event_add(interrupt, NULL);
+    uint64_t watchdog_usec = notify_watchdog_usec();
+    if (watchdog_usec > 0) {
+        state.watchdog_timer = event_new(state.base, -1, EV_PERSIST, watchdog_cb, NULL);
+        struct timeval half = {(time_t) (watchdog_usec / 2 / 1000000), (suseconds_t) (watchdog_usec / 2 % 1000000)};
+        event_add(state.watchdog_timer, &half);
+    }
+
+    /* 4. Start serving. */
+    for (int i = 0; i < state.worker_count; i++) {
+        if (!worker_start(state.workers[i])) {
+            exit_code = TVSYNC_EXIT_SOFTWARE;
+            for (int j = 0; j < i; j++)
+                worker_drain(state.workers[j]);
+            goto done_loop;
+        }
+    }
+    log_info("listening on http://%s:%d/graphql with %d worker threads, schema %s", host, port,
+             state.worker_count, config->server.schema);
+    notify_ready();
+    notify_status("serving on %s:%d", host, port);
+    event_base_dispatch(state.base);
+    exit_code = TVSYNC_EXIT_OK;
+
+done_loop:
+    for (int i = 0; i < state.worker_count; i++) {
+        worker_join_free(state.workers[i]);
+        state.workers[i] = NULL;
+    }
+    event_free(hup);
+    event_free(term);
+    event_free(interrupt);
+    if (state.watchdog_timer)
+        event_free(state.watchdog_timer);
+    event_base_free(state.base);
+    if (exit_code == TVSYNC_EXIT_OK)
+        log_info("stopped");
+done_workers:
+    for (int i = 0; i < state.worker_count; i++)
+        if (state.workers[i] != NULL)
+            worker_join_free(state.workers[i]);
+    free(state.workers);
+done_server:
+    graphiql_page_free(server->graphiql_arg);
+    app_schema_release(server->schema);
+    prom_registry_free(server->registry);
+    pthread_mutex_destroy(&server->schema_lock);
+done_config:
+    cli_state_free(&state.cli);
+    config_free(config);
+    free(config);
+    return exit_code;
+}

@@ -1,0 +1,647 @@
+/* worker: a tvsync-server thread. It owns an event base with the HTTP listener, the
+ * GraphQL-over-HTTP handling, a pool of non-blocking database connections and a LISTEN
+ * connection; nothing here blocks the loop. */
+#include <config.h>
+
+#include "server/worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/util.h>
+
+#include "common/log.h"
+#include "server/db_pool.h"
+#include "server/executor.h"
+#include "server/graphql_http.h"
+#include "server/sync_wait.h"
+
+#define WORKER_STATS_INTERVAL_MS 1000
+/* The slot lag is read every this many stats ticks, by worker 0 only. */
+#define WORKER_LAG_EVERY_TICKS 5
+#define WORKER_MAX_HEADERS_BYTES 65536
+
+struct worker {
+    app *server;
+    int index;
+    char index_text[16];
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    int port;
+    db_pool *pool;
+    sync_wait *sync;
+    executor_env env;
+    struct event *drain_event;
+    struct event *stats_timer;
+    struct event *force_exit_timer;
+    int in_flight;
+    /* Connections that sent a request and are still open (evhttp 2.1 has no limit of its
+     * own); a connection is counted at its first request and forgotten by its close
+     * callback. Connections that never send a request end with the request timeout. */
+    struct evhttp_connection **connections;
+    int connection_count;
+    int connection_limit;
+    bool draining;
+    bool lag_in_flight;
+    unsigned ticks;
+    unsigned long request_counter;
+    char id_prefix[16];         /* differs between runs, so ids do not repeat after a restart */
+    pthread_t thread;
+    bool started;
+};
+
+typedef struct http_call {
+    worker *owner;
+    struct evhttp_request *request;
+    graphql_http_media media;
+    const char *operation;  /* "query", "mutation" or "none" */
+    struct timespec started;
+    char request_id[80];
+} http_call;
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double) (now.tv_sec - start->tv_sec) + (double) (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static void maybe_exit(worker *w)
+{
+    if (w->draining && w->in_flight == 0)
+        event_base_loopexit(w->base, NULL);
+}
+
+/* A client-supplied X-Request-Id is echoed when it is short and printable. */
+static void choose_request_id(worker *w, struct evhttp_request *request, char *out, size_t size)
+{
+    const char *given = evhttp_find_header(evhttp_request_get_input_headers(request), "X-Request-Id");
+    if (given != NULL && *given != '\0' && strlen(given) < size) {
+        bool printable = true;
+        for (const char *p = given; *p; p++)
+            printable = printable && *p > 0x20 && *p < 0x7f;
+        if (printable) {
+            snprintf(out, size, "%s", given);
+            return;
+        }
+    }
+    snprintf(out, size, "%s-%d-%lu", w->id_prefix, w->index, ++w->request_counter);
+}
+
+static void call_reply_error(http_call *call, int status, const char *reason, const char *message,
+                             const char *code);
+
+static void connection_closed_cb(struct evhttp_connection *connection, void *arg)
+{
+    worker *w = arg;
+    for (int i = 0; i < w->connection_count; i++) {
+        if (w->connections[i] == connection) {
+            w->connections[i] = w->connections[--w->connection_count];
+            return;
+        }
+    }
+}
+
+/* Counts the request's connection; false when it is a new one over the limit. */
+static bool connection_admit(worker *w, struct evhttp_request *request)
+{
+    struct evhttp_connection *connection = evhttp_request_get_connection(request);
+    if (connection == NULL)
+        return true;
+    for (int i = 0; i < w->connection_count; i++)
+        if (w->connections[i] == connection)
+            return true;
+    if (w->connection_count >= w->connection_limit)
+        return false;
+    w->connections[w->connection_count++] = connection;
+    evhttp_connection_set_closecb(connection, connection_closed_cb, w);
+    return true;
+}
+
+static http_call *call_begin(worker *w, struct evhttp_request *request)
+{
+    http_call *call = calloc(1, sizeof *call);
+    if (call == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        abort();
+    }
+    call->owner = w;
+    call->request = request;
+    call->operation = "none";
+    call->media = GRAPHQL_HTTP_MEDIA_JSON;
+    clock_gettime(CLOCK_MONOTONIC, &call->started);
+    choose_request_id(w, request, call->request_id, sizeof call->request_id);
+    w->in_flight++;
+    prom_gauge_add(w->server->metrics.in_flight, NULL, 1);
+    if (!connection_admit(w, request)) {
+        /* Answer, then close: the client learns why instead of seeing a reset. */
+        evhttp_add_header(evhttp_request_get_output_headers(request), "Connection", "close");
+        evhttp_add_header(evhttp_request_get_output_headers(request), "Retry-After", "1");
+        call->operation = "rejected";
+        call_reply_error(call, 503, "Service Unavailable",
+                         "Too many connections (server.max_connections); retry later.", "TOO_MANY_CONNECTIONS");
+        return NULL;
+    }
+    return call;
+}
+
+static void reply_sent_cb(struct evhttp_request *request, void *arg)
+{
+    worker *w = arg;
+    w->in_flight--;
+    maybe_exit(w);
+}
+
+/* Sends the response, records metrics and frees the call. */
+static void call_reply(http_call *call, int status, const char *reason, const char *content_type,
+                       const char *body, size_t length)
+{
+    worker *w = call->owner;
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(call->request);
+    evhttp_add_header(headers, "Content-Type", content_type);
+    evhttp_add_header(headers, "X-Request-Id", call->request_id);
+    evhttp_add_header(headers, "Cache-Control", "no-store");
+    struct evbuffer *buffer = evbuffer_new();
+    if (buffer == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        abort();
+    }
+    evbuffer_add(buffer, body, length);
+    /* A draining worker exits only once the reply is written, not merely queued. When the
+     * client is already gone evhttp frees the request without writing (and without the
+     * completion callback), so count it done here. */
+    bool client_gone = evhttp_request_get_connection(call->request) == NULL;
+    if (!client_gone)
+        evhttp_request_set_on_complete_cb(call->request, reply_sent_cb, w);
+    evhttp_send_reply(call->request, status, reason, buffer);
+    if (client_gone)
+        reply_sent_cb(NULL, w);
+    evbuffer_free(buffer);
+
+    char status_text[8];
+    snprintf(status_text, sizeof status_text, "%d", status);
+    const char *labels[] = {call->operation, status_text};
+    prom_counter_add(w->server->metrics.requests, labels, 1);
+    const char *operation[] = {call->operation};
+    double seconds = seconds_since(&call->started);
+    prom_histogram_observe(w->server->metrics.request_seconds, operation, seconds);
+    prom_gauge_add(w->server->metrics.in_flight, NULL, -1);
+    log_debug("request %s: %s %d in %.3f ms", call->request_id, call->operation, status, seconds * 1000);
+    free(call);
+}
+
+/* A request-level error: {"errors":[{"message":...}]} (400, 405, 406, 413, 415, 503). */
+static void call_reply_error(http_call *call, int status, const char *reason, const char *message,
+                             const char *code)
+{
+    gql_buf body;
+    gql_buf_init(&body);
+    gql_buf_puts(&body, "{\"errors\":[{\"message\":");
+    gql_buf_json_string(&body, message, strlen(message));
+    if (code != NULL) {
+        gql_buf_puts(&body, ",\"extensions\":{\"code\":");
+        gql_buf_json_string(&body, code, strlen(code));
+        gql_buf_puts(&body, "}");
+    }
+    gql_buf_puts(&body, "}]}");
+    /* 406 and 415 answer in application/json: the client accepts nothing better. */
+    const char *type = status == 406 || status == 415 ? GRAPHQL_HTTP_JSON_TYPE : graphql_http_media_type(call->media);
+    log_info("request %s: %d %s", call->request_id, status, message);
+    call_reply(call, status, reason, type, body.data, body.len);
+    gql_buf_free(&body);
+}
+
+static void executor_done_cb(void *arg, gql_buf *body)
+{
+    http_call *call = arg;
+    call_reply(call, 200, "OK", graphql_http_media_type(call->media), body->data, body->len);
+}
+
+/* Errors before execution (syntax, validation, variables): 400 under
+ * application/graphql-response+json, 200 under application/json (GraphQL over HTTP). */
+static void reply_graphql_errors(http_call *call, cJSON *errors)
+{
+    gql_buf body;
+    gql_buf_init(&body);
+    gql_errors_write_response(errors, &body);
+    cJSON_Delete(errors);
+    bool strict = call->media == GRAPHQL_HTTP_MEDIA_GRAPHQL_RESPONSE;
+    call_reply(call, strict ? 400 : 200, strict ? "Bad Request" : "OK", graphql_http_media_type(call->media),
+               body.data, body.len);
+    gql_buf_free(&body);
+}
+
+static void graphql_cb(struct evhttp_request *request, void *arg)
+{
+    worker *w = arg;
+    http_call *call = call_begin(w, request);
+    if (call == NULL)
+        return;
+    enum evhttp_cmd_type method = evhttp_request_get_command(request);
+    struct evkeyvalq *input = evhttp_request_get_input_headers(request);
+    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_POST) {
+        evhttp_add_header(evhttp_request_get_output_headers(request), "Allow", "GET, POST");
+        call_reply_error(call, 405, "Method Not Allowed", "Use GET or POST for /graphql.", NULL);
+        return;
+    }
+    bool wants_html = false;
+    call->media = graphql_http_negotiate(evhttp_find_header(input, "Accept"), &wants_html);
+    if (method == EVHTTP_REQ_GET && wants_html && w->server->graphiql_serve != NULL &&
+        w->server->graphiql_serve(request, w->server->graphiql_arg)) {
+        /* The page was sent by the GraphiQL module. */
+        const char *labels[] = {"graphiql", "200"};
+        prom_counter_add(w->server->metrics.requests, labels, 1);
+        prom_gauge_add(w->server->metrics.in_flight, NULL, -1);
+        free(call);
+        w->in_flight--;
+        maybe_exit(w);
+        return;
+    }
+    if (call->media == GRAPHQL_HTTP_MEDIA_NONE) {
+        call_reply_error(call, 406, "Not Acceptable",
+                         "Accept must allow application/graphql-response+json or application/json.", NULL);
+        return;
+    }
+    graphql_http_params params;
+    char error[300];
+    bool parsed;
+    if (method == EVHTTP_REQ_POST) {
+        if (!graphql_http_content_type_ok(evhttp_find_header(input, "Content-Type"))) {
+            call_reply_error(call, 415, "Unsupported Media Type",
+                             "POST /graphql needs Content-Type: application/json (UTF-8).", NULL);
+            return;
+        }
+        struct evbuffer *body = evhttp_request_get_input_buffer(request);
+        size_t length = evbuffer_get_length(body);
+        if ((int64_t) length > w->server->config->server.max_body_bytes) {
+            call_reply_error(call, 413, "Payload Too Large", "The request body exceeds server.max_body_bytes.", NULL);
+            return;
+        }
+        const char *data = length ? (const char *) evbuffer_pullup(body, -1) : "";
+        parsed = graphql_http_params_from_json(data, length, &params, error, sizeof error);
+    } else {
+        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(request));
+        parsed = graphql_http_params_from_query(query, &params, error, sizeof error);
+    }
+    if (!parsed) {
+        call_reply_error(call, 400, "Bad Request", error, "BAD_REQUEST");
+        return;
+    }
+    app_schema *schema = app_schema_acquire(w->server);
+    cJSON *errors = NULL;
+    gql_prepared *prepared = app_schema_prepare(schema, params.query, strlen(params.query), params.operation_name,
+                                                &errors);
+    if (prepared == NULL) {
+        app_schema_release(schema);
+        graphql_http_params_free(&params);
+        reply_graphql_errors(call, errors);
+        return;
+    }
+    gql_operation_type type = gql_prepared_operation_type(prepared);
+    call->operation = type == GQL_OPERATION_MUTATION ? "mutation"
+                      : type == GQL_OPERATION_QUERY  ? "query"
+                                                     : "subscription";
+    if (method == EVHTTP_REQ_GET && type == GQL_OPERATION_MUTATION) {
+        gql_prepared_release(prepared);
+        app_schema_release(schema);
+        graphql_http_params_free(&params);
+        evhttp_add_header(evhttp_request_get_output_headers(request), "Allow", "POST");
+        call_reply_error(call, 405, "Method Not Allowed", "Mutations must be sent with POST.", NULL);
+        return;
+    }
+    gql_request *planned = gql_request_new(prepared, params.variables, &errors);
+    gql_prepared_release(prepared);
+    bool wait_for_sync = graphql_http_wait_for_sync(&params);
+    graphql_http_params_free(&params);
+    if (planned == NULL) {
+        app_schema_release(schema);
+        reply_graphql_errors(call, errors);
+        return;
+    }
+    executor_run(&w->env, schema, planned, wait_for_sync, call->request_id, executor_done_cb, call);
+}
+
+static void health_cb(struct evhttp_request *request, void *arg)
+{
+    worker *w = arg;
+    http_call *call = call_begin(w, request);
+    if (call == NULL)
+        return;
+    call->operation = "health";
+    db_pool_stats stats;
+    db_pool_get_stats(w->pool, &stats);
+    bool database_up = stats.connected > 0;
+    char applied[LSN_FORMAT_SIZE];
+    lsn_format(sync_wait_applied(w->sync), applied);
+    gql_buf body;
+    gql_buf_init(&body);
+    gql_buf_printf(&body, "{\"status\":\"%s\",\"database\":\"%s\"", database_up ? "ok" : "unavailable",
+                   database_up ? "up" : "down");
+    if (!database_up && db_pool_last_error(w->pool)[0] != '\0') {
+        const char *error = db_pool_last_error(w->pool);
+        gql_buf_puts(&body, ",\"error\":");
+        gql_buf_json_string(&body, error, strlen(error));
+    }
+    gql_buf_printf(&body, ",\"listener\":\"%s\",\"applied_lsn\":\"%s\",\"slot_lag_bytes\":%lld,"
+                          "\"pool\":{\"size\":%d,\"connected\":%d,\"busy\":%d,\"queued\":%zu}}",
+                   sync_wait_listening(w->sync) ? "up" : "down", applied,
+                   (long long) atomic_load(&w->server->slot_lag_bytes), stats.size, stats.connected, stats.busy,
+                   stats.queued);
+    call_reply(call, database_up ? 200 : 503, database_up ? "OK" : "Service Unavailable", GRAPHQL_HTTP_JSON_TYPE,
+               body.data, body.len);
+    gql_buf_free(&body);
+}
+
+static void update_pool_gauges(worker *w)
+{
+    db_pool_stats stats;
+    db_pool_get_stats(w->pool, &stats);
+    app_metrics *metrics = &w->server->metrics;
+    const char *size[] = {w->index_text, "size"};
+    const char *connected[] = {w->index_text, "connected"};
+    const char *busy[] = {w->index_text, "busy"};
+    const char *worker_label[] = {w->index_text};
+    prom_gauge_set(metrics->pool_connections, size, stats.size);
+    prom_gauge_set(metrics->pool_connections, connected, stats.connected);
+    prom_gauge_set(metrics->pool_connections, busy, stats.busy);
+    prom_gauge_set(metrics->pool_queued, worker_label, (double) stats.queued);
+}
+
+static void metrics_cb(struct evhttp_request *request, void *arg)
+{
+    worker *w = arg;
+    http_call *call = call_begin(w, request);
+    if (call == NULL)
+        return;
+    call->operation = "metrics";
+    update_pool_gauges(w);
+    app_schema *schema = app_schema_acquire(w->server);
+    gql_plan_cache_stats cache;
+    gql_plan_cache_get_stats(schema->cache, &cache);
+    app_schema_release(schema);
+    app_metrics *metrics = &w->server->metrics;
+    const char *hits[] = {"hits"}, *misses[] = {"misses"}, *evictions[] = {"evictions"}, *entries[] = {"entries"};
+    prom_gauge_set(metrics->plan_cache, hits, (double) cache.hits);
+    prom_gauge_set(metrics->plan_cache, misses, (double) cache.misses);
+    prom_gauge_set(metrics->plan_cache, evictions, (double) cache.evictions);
+    prom_gauge_set(metrics->plan_cache, entries, (double) cache.entries);
+    size_t length = 0;
+    char *text = prom_render(w->server->registry, &length);
+    if (text == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        abort();
+    }
+    call_reply(call, 200, "OK", PROM_CONTENT_TYPE, text, length);
+    free(text);
+}
+
+static void other_cb(struct evhttp_request *request, void *arg)
+{
+    worker *w = arg;
+    http_call *call = call_begin(w, request);
+    if (call == NULL)
+        return;
+    call_reply_error(call, 404, "Not Found", "Not found: tvsync-server answers /graphql, /health and /metrics.",
+                     NULL);
+}
+
+static void lag_cb(void *arg, const PGresult *result, const char *error)
+{
+    worker *w = arg;
+    w->lag_in_flight = false;
+    long long lag = -1;
+    if (error == NULL && PQntuples(result) == 1 && !PQgetisnull(result, 0, 0))
+        lag = strtoll(PQgetvalue(result, 0, 0), NULL, 10);
+    atomic_store(&w->server->slot_lag_bytes, lag);
+    if (lag >= 0)
+        prom_set(w->server->metrics.slot_lag_bytes, (double) lag);
+}
+
+static void stats_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    worker *w = arg;
+    update_pool_gauges(w);
+    if (w->index == 0 && w->ticks++ % WORKER_LAG_EVERY_TICKS == 0 && !w->lag_in_flight) {
+        db_pool_stats stats;
+        db_pool_get_stats(w->pool, &stats);
+        if (stats.connected > 0) {
+            const char *params[] = {w->server->config->slot.name};
+            w->lag_in_flight = true;
+            db_pool_submit(w->pool, NULL,
+                           "SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint "
+                           "FROM pg_replication_slots WHERE slot_name = $1",
+                           1, params, 0, lag_cb, w);
+        }
+    }
+}
+
+static void force_exit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    worker *w = arg;
+    log_warning("worker %d: %d requests still running after the drain timeout; stopping anyway", w->index,
+                w->in_flight);
+    event_base_loopexit(w->base, NULL);
+}
+
+static void drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+    worker *w = arg;
+    if (w->draining)
+        return;
+    w->draining = true;
+    if (w->bound != NULL) {
+        evhttp_del_accept_socket(w->http, w->bound);
+        w->bound = NULL;
+    }
+    int limit_ms = w->server->config->server.request_timeout_ms + w->server->config->server.sync_wait_timeout_ms;
+    struct timeval limit = {limit_ms / 1000, (limit_ms % 1000) * 1000};
+    evtimer_add(w->force_exit_timer, &limit);
+    maybe_exit(w);
+}
+
+static evutil_socket_t bind_reuseport(const char *host, int port, bool exclusive_probe)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *addresses = NULL;
+    char port_text[16];
+    snprintf(port_text, sizeof port_text, "%d", port);
+    int rc = getaddrinfo(*host ? host : NULL, port_text, &hints, &addresses);
+    if (rc != 0) {
+        log_error("cannot resolve listen address %s:%d: %s", host, port, gai_strerror(rc));
+        return -1;
+    }
+    evutil_socket_t fd = -1;
+    for (struct addrinfo *a = addresses; a != NULL && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0)
+            continue;
+        int on = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+        if (exclusive_probe && port != 0) {
+            /* SO_REUSEPORT would let us share the port with another process of the same
+             * user (a stale tvsync-server) that would then get half the connections:
+             * bind once without it first, so a port in use is an error. */
+            if (bind(fd, a->ai_addr, a->ai_addrlen) != 0) {
+                log_error("cannot listen on %s:%d: %s", host, port, strerror(errno));
+                close(fd);
+                fd = -1;
+                break;
+            }
+            close(fd);
+            fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+            if (fd < 0)
+                continue;
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+        }
+        /* Each worker binds its own socket to the same port; the kernel spreads connections. */
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 ||
+            bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+            log_error("cannot listen on %s:%d: %s", host, port, strerror(errno));
+            close(fd);
+            fd = -1;
+            break;
+        }
+    }
+    freeaddrinfo(addresses);
+    return fd;
+}
+
+static int bound_port(evutil_socket_t fd)
+{
+    struct sockaddr_storage address;
+    socklen_t length = sizeof address;
+    if (getsockname(fd, (struct sockaddr *) &address, &length) != 0)
+        return -1;
+    if (address.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *) &address)->sin6_port);
+    return ntohs(((struct sockaddr_in *) &address)->sin_port);
+}
+
+worker *worker_new(app *server, int index, int worker_count, const char *host, int port)
+{
+    worker *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        abort();
+    }
+    w->server = server;
+    w->index = index;
+    snprintf(w->index_text, sizeof w->index_text, "%d", index);
+    snprintf(w->id_prefix, sizeof w->id_prefix, "%06lx", ((unsigned long) time(NULL) ^ (unsigned long) getpid() << 8) & 0xffffff);
+    w->base = event_base_new();
+    w->http = w->base ? evhttp_new(w->base) : NULL;
+    if (w->http == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        abort();
+    }
+    evutil_socket_t fd = bind_reuseport(host, port, index == 0);
+    if (fd < 0) {
+        evhttp_free(w->http);
+        event_base_free(w->base);
+        free(w);
+        return NULL;
+    }
+    w->port = bound_port(fd);
+    /* The kernel spreads connections evenly over the SO_REUSEPORT sockets. */
+    w->connection_limit = (server->config->server.max_connections + worker_count - 1) / worker_count;
+    w->connections = calloc((size_t) w->connection_limit, sizeof *w->connections);
+    if (w->connections == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        abort();
+    }
+    w->bound = evhttp_accept_socket_with_handle(w->http, fd);
+    const tvsync_config *config = server->config;
+    struct timeval timeout = {config->server.request_timeout_ms / 1000, (config->server.request_timeout_ms % 1000) * 1000};
+    evhttp_set_timeout_tv(w->http, &timeout);
+    /* A little above the limit so that our own 413 (JSON) answers bodies just over it;
+     * evhttp refuses much larger ones itself before reading them. */
+    evhttp_set_max_body_size(w->http, (ev_ssize_t) config->server.max_body_bytes);
+    evhttp_set_max_headers_size(w->http, WORKER_MAX_HEADERS_BYTES);
+    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+    evhttp_set_default_content_type(w->http, "text/html; charset=utf-8");
+    evhttp_set_cb(w->http, "/graphql", graphql_cb, w);
+    evhttp_set_cb(w->http, "/health", health_cb, w);
+    evhttp_set_cb(w->http, "/metrics", metrics_cb, w);
+    evhttp_set_gencb(w->http, other_cb, w);
+
+    char application_name[64];
+    snprintf(application_name, sizeof application_name, "tvsync-server w%d", index);
+    /* No statement may outlive the request it serves. */
+    char setup_sql[96];
+    snprintf(setup_sql, sizeof setup_sql, "SET statement_timeout = %d", config->server.request_timeout_ms);
+    w->pool = db_pool_new(w->base, config->database.url, application_name, config->server.pool_size,
+                          config->database.connect_timeout_ms, setup_sql, config->server.request_timeout_ms);
+    w->sync = sync_wait_new(w->base, config->database.url, config->slot.name, config->database.connect_timeout_ms);
+    w->env.server = server;
+    w->env.pool = w->pool;
+    w->env.sync = w->sync;
+    w->drain_event = event_new(w->base, -1, 0, drain_cb, w);
+    w->force_exit_timer = evtimer_new(w->base, force_exit_cb, w);
+    w->stats_timer = event_new(w->base, -1, EV_PERSIST, stats_timer_cb, w);
+    struct timeval interval = {WORKER_STATS_INTERVAL_MS / 1000, (WORKER_STATS_INTERVAL_MS % 1000) * 1000};
+    event_add(w->stats_timer, &interval);
+    return w;
+}
+
+int worker_port(const worker *w)
+{
+    return w->port;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+bool worker_start(worker *w)
+{
+    int rc = pthread_create(&w->thread, NULL, worker_main, w);
+    if (rc != 0) {
+        log_error("cannot start worker thread %d: %s", w->index, strerror(rc));
+        return false;
+    }
+    w->started = true;
+    return true;
+}
+
+void worker_drain(worker *w)
+{
+    event_active(w->drain_event, EV_TIMEOUT, 0);
+}
+
+void worker_join_free(worker *w)
+{
+    if (w == NULL)
+        return;
+    if (w->started)
+        pthread_join(w->thread, NULL);
+    event_free(w->drain_event);
+    event_free(w->force_exit_timer);
+    event_free(w->stats_timer);
+    /* Waiters first (a timed-out mutation still queues its read), then the pool (its
+     * statements fail and their requests are answered), then HTTP. */
+    sync_wait_free(w->sync);
+    db_pool_free(w->pool);
+    evhttp_free(w->http);
+    event_base_free(w->base);
+    free(w->connections);
+    free(w);
+}

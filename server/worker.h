@@ -1,0 +1,25 @@
+/* worker: one tvsync-server thread: its own event base, an evhttp on a SO_REUSEPORT socket,
+ * a database pool and a LISTEN connection; it answers /graphql, /health and /metrics. */
+#ifndef TVSYNC_SERVER_WORKER_H
+#define TVSYNC_SERVER_WORKER_H
+
+#include <stdbool.h>
+
+#include "server/app.h"
+
+typedef struct worker worker;
+
+/* Binds host:port with SO_REUSEPORT (port 0: a free port; read it back with
+ * worker_port and give it to the next workers) and prepares the loop; does not start the
+ * thread. Each worker admits server.max_connections / worker_count connections. NULL on error (logged, naming the address). */
+worker *worker_new(app *server, int index, int worker_count, const char *host, int port);
+int worker_port(const worker *w);
+/* Starts the thread. */
+bool worker_start(worker *w);
+/* Asks the worker to stop accepting and to exit once its in-flight requests are answered
+ * (thread-safe). */
+void worker_drain(worker *w);
+/* Waits for the thread and frees the worker. */
+void worker_join_free(worker *w);
+
+#endif

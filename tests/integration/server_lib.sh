@@ -1,0 +1,118 @@
+# server_lib.sh: helpers for the tvsync-server integration tests: start the server on a
+# free port, send GraphQL over HTTP with curl, and (when tvsync-cdc is not wanted) a small
+# SQL applier that plays tvsync-cdc's part: apply intents, then NOTIFY tvsync_applied.
+
+SERVER_BIN="$TVSYNC_BUILDDIR/tvsync-server"
+SERVER_SCHEMA="$TVSYNC_SRCDIR/server/blog/schema.graphql"
+SERVER_PID=
+SERVER_LOG=
+SERVER_URL=
+
+# server_start [tvsync-server options...]: starts it on a free port, waits until it listens.
+server_start() {
+    SERVER_LOG=$(mktemp /tmp/tvsync-server-log.XXXXXX)
+    "$SERVER_BIN" --database "$TVSYNC_DATABASE_URL" --listen 127.0.0.1:0 --schema "$SERVER_SCHEMA" \
+        --log-level debug "$@" >"$SERVER_LOG" 2>&1 &
+    SERVER_PID=$!
+    if ! wait_for 20 grep -q "listening on http://" "$SERVER_LOG"; then
+        cat "$SERVER_LOG" >&2
+        return 1
+    fi
+    SERVER_URL=$(sed -n 's|.*listening on \(http://[^ ]*/graphql\).*|\1|p' "$SERVER_LOG" | head -1)
+    SERVER_BASE=${SERVER_URL%/graphql}
+    wait_for 20 server_healthy
+}
+
+server_healthy() {
+    curl -sf "$SERVER_BASE/health" >/dev/null
+}
+
+server_stop() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID"
+        wait "$SERVER_PID" 2>/dev/null
+    fi
+    SERVER_PID=
+}
+
+# gql BODY_JSON [curl options...]: POSTs the body, prints the response body.
+gql() {
+    local body=$1
+    shift
+    # Bounded: a request that hangs fails its assertion instead of stalling the suite.
+    curl -s --max-time 60 -H 'Content-Type: application/json' "$@" --data-binary "$body" "$SERVER_URL"
+}
+
+# gql_query QUERY [VARIABLES_JSON]: wraps a document into a request body.
+gql_query() {
+    local variables=${2:-null}
+    gql "$(jq -cn --arg q "$1" --argjson v "$variables" '{query: $q, variables: $v}')"
+}
+
+# A SQL stand-in for tvsync-cdc: consumes the intents from its own slot, rebuilds the
+# listed rows and their cascades with tvsync.apply, then notifies the applied LSN.
+applier_install() {
+    pgcluster_psql >/dev/null <<'SQL'
+SELECT pg_create_logical_replication_slot('server_test_applier', 'wal2json');
+CREATE FUNCTION public.server_test_apply() RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    m record;
+    intent jsonb;
+    ids uuid[];
+    c record;
+    targets uuid[];
+    pending jsonb;
+    applied int := 0;
+BEGIN
+    FOR m IN SELECT data FROM pg_logical_slot_get_changes('server_test_applier', NULL, NULL,
+            'format-version', '2', 'actions', '', 'add-msg-prefixes', 'tvsync') LOOP
+        intent := (m.data::jsonb ->> 'content')::jsonb;
+        CONTINUE WHEN intent IS NULL OR NOT intent ? 'ids';
+        ids := ARRAY(SELECT jsonb_array_elements_text(intent -> 'ids'))::uuid[];
+        -- Cascade targets first: the queries also read the old documents.
+        pending := '[]';
+        FOR c IN SELECT target_entity, query FROM tvsync.cascade WHERE source_entity = intent ->> 'entity' LOOP
+            EXECUTE 'SELECT array_agg(t) FROM (' || c.query || ') AS q(t)' INTO targets USING ids;
+            IF targets IS NOT NULL THEN
+                pending := pending || jsonb_build_array(jsonb_build_object('entity', c.target_entity, 'ids', to_jsonb(targets)));
+            END IF;
+        END LOOP;
+        PERFORM tvsync.apply(intent ->> 'entity', ids);
+        FOR c IN SELECT value AS target FROM jsonb_array_elements(pending) LOOP
+            PERFORM tvsync.apply(c.target ->> 'entity', ARRAY(SELECT jsonb_array_elements_text(c.target -> 'ids'))::uuid[]);
+        END LOOP;
+        applied := applied + 1;
+    END LOOP;
+    IF applied > 0 THEN
+        PERFORM pg_notify('tvsync_applied', pg_current_wal_lsn()::text);
+    END IF;
+    RETURN applied;
+END
+$$;
+SQL
+}
+
+APPLIER_PID=
+applier_start() {
+    (
+        while :; do
+            pgcluster_psql -c "SELECT public.server_test_apply()" >/dev/null 2>&1
+            sleep 0.05
+        done
+    ) &
+    APPLIER_PID=$!
+}
+
+applier_stop() {
+    if [ -n "$APPLIER_PID" ]; then
+        kill "$APPLIER_PID" 2>/dev/null
+        wait "$APPLIER_PID" 2>/dev/null
+    fi
+    APPLIER_PID=
+}
+
+server_lib_cleanup() {
+    applier_stop
+    server_stop
+    [ -n "$SERVER_LOG" ] && rm -f "$SERVER_LOG"
+}
