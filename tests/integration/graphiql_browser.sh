@@ -3,9 +3,10 @@
 # served by a running tvsync-server, clicks Run, and finds the query's answer on the page.
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 
-SERVER="$TVSYNC_BUILDDIR/server/tvsync-server"
-SLOT="$TVSYNC_BUILDDIR/slot/tvsync-slot"
-MIGRATE="$TVSYNC_BUILDDIR/migrations/tvsync-migrate"
+. "$TVSYNC_SRCDIR/tests/integration/programs.sh"
+SERVER=$(program_path tvsync-server)
+SLOT=$(program_path tvsync-slot)
+MIGRATE=$(program_path tvsync-migrate)
 DRIVER="$TVSYNC_SRCDIR/tests/integration/graphiql_browser.py"
 
 # Debian's python3 starts at once; a pyenv shim earlier in PATH can take seconds.
@@ -23,7 +24,7 @@ fi
 assert_eq yes "$(command -v chromium >/dev/null && command -v chromedriver >/dev/null && echo yes || echo no)" \
     "chromium and chromedriver are installed (apt-get install chromium chromium-driver)"
 
-if ! grep -qF "server/tvsync-server\$(EXEEXT)" "$TVSYNC_BUILDDIR/Makefile"; then
+if [ -z "$SERVER" ]; then
     echo "note: tvsync-server is not part of this tree yet; GraphiQL is not opened in a browser"
     test_summary
     exit

@@ -3,6 +3,7 @@
 # hardening issue 6 asks for, and keeps `systemd-analyze security` exposure <= 2.0.
 set -u
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
+. "$TVSYNC_SRCDIR/tests/integration/programs.sh"
 
 command -v systemd-analyze >/dev/null 2>&1 || {
     echo "systemd-analyze is missing: apt-get install systemd" >&2; exit 1; }
@@ -63,13 +64,8 @@ for unit in tvsync-cdc.service tvsync-cdc@.service tvsync-server.service; do
     # executable. Point it at the binary this build produced.
     program=$(sed -n 's|^ExecStart=\([^ ]*\).*|\1|p' "$built")
     name=${program##*/}
-    case $name in
-        tvsync-cdc) local_binary="$TVSYNC_BUILDDIR/cdc/tvsync-cdc" ;;
-        tvsync-server) local_binary="$TVSYNC_BUILDDIR/server/tvsync-server" ;;
-        *) local_binary="" ;;
-    esac
-    if grep -qF "${local_binary#"$TVSYNC_BUILDDIR/"}\$(EXEEXT)" "$TVSYNC_BUILDDIR/Makefile" ||
-       [ -e "$local_binary" ]; then
+    local_binary=$(program_path "$name")
+    if [ -n "$local_binary" ]; then
         assert_eq yes "$(test -x "$local_binary" && echo yes || echo no)" "$unit: $name is built at $local_binary"
         [ -x "$local_binary" ] || continue
     else
