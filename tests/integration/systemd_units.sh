@@ -92,4 +92,20 @@ for unit in tvsync-cdc.service tvsync-cdc@.service tvsync-server.service; do
         "$instance_unit exposure $score <= 2.0"
 done
 
+# sysusers.d and tmpfiles.d entries, applied to an empty root the way package
+# installation applies them: the user exists, the state directory is its own.
+root="$work/root"
+mkdir -p "$root/etc"
+output=$(systemd-sysusers --root="$root" "$TVSYNC_SRCDIR/systemd/sysusers.d/tvsync.conf" 2>&1)
+assert_eq 0 "$?" "systemd-sysusers accepts sysusers.d/tvsync.conf ($output)"
+passwd_line=$(grep '^tvsync:' "$root/etc/passwd" 2>/dev/null)
+assert_contains "$passwd_line" ":/var/lib/tvsync:" "the tvsync user's home is /var/lib/tvsync"
+assert_contains "$passwd_line" "nologin" "the tvsync user cannot log in"
+uid=$(printf '%s\n' "$passwd_line" | cut -d: -f3)
+output=$(systemd-tmpfiles --root="$root" --create "$TVSYNC_SRCDIR/systemd/tmpfiles.d/tvsync.conf" 2>&1)
+assert_eq 0 "$?" "systemd-tmpfiles accepts tmpfiles.d/tvsync.conf ($output)"
+assert_eq "750 $uid" "$(stat -c '%a %u' "$root/var/lib/tvsync" 2>/dev/null)" \
+    "/var/lib/tvsync is created mode 0750, owned by tvsync"
+assert_eq yes "$([ -d "$root/etc/tvsync" ] && echo yes || echo no)" "/etc/tvsync is created"
+
 test_summary
