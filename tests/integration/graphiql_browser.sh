@@ -56,7 +56,7 @@ assert_eq "200 text/html; charset=utf-8" "$page_status" "GET /graphql with Accep
 driver_port=$(free_port)
 chromedriver --port="$driver_port" >"$WORK/chromedriver.log" 2>&1 &
 DRIVER_PID=$!
-wait_for 30 curl -fs -o /dev/null "http://127.0.0.1:$driver_port/status"
+wait_for 60 curl -fs -o /dev/null "http://127.0.0.1:$driver_port/status"
 
 query='{ users(limit: 3) { username } }'
 encoded=$("$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$query")
