@@ -175,6 +175,26 @@ static void check_wal_senders(check_run *run)
     PQclear(result);
 }
 
+/* Not a failure either way, but worth knowing before the daemon is ever
+ * stopped for long: with no limit a stopped tvsync-cdc makes PostgreSQL keep
+ * WAL until the disk fills; with one the slot can be lost. */
+static void check_wal_keep_size(check_run *run)
+{
+    PGresult *result = check_query(run, "max_slot_wal_keep_size",
+                                   "SELECT current_setting('max_slot_wal_keep_size'), setting::bigint < 0 "
+                                   "FROM pg_settings WHERE name = 'max_slot_wal_keep_size'",
+                                   0, NULL);
+    if (!result)
+        return;
+    if (strcmp(PQgetvalue(result, 0, 1), "t") == 0)
+        printf("%-6smax_slot_wal_keep_size = -1: WAL is kept for the slot without limit while tvsync-cdc is "
+               "stopped; watch the disk (tvsync-slot status shows retained_wal_bytes)\n", "note");
+    else
+        printf("%-6smax_slot_wal_keep_size = %s: if tvsync-cdc stops for longer than that much WAL, the slot is "
+               "lost and must be dropped and created again\n", "note", PQgetvalue(result, 0, 0));
+    PQclear(result);
+}
+
 static void check_role(check_run *run)
 {
     PGresult *result = check_query(run, "replication privilege",
@@ -360,6 +380,7 @@ int slot_check_run(const tvsync_config *config)
     check_wal_level(&run);
     check_replication_slots(&run);
     check_wal_senders(&run);
+    check_wal_keep_size(&run);
     check_role(&run);
     check_plugin_allowed(&run);
     check_wal2json(&run);

@@ -63,6 +63,8 @@ const char *slot_error_fix(const char *sqlstate, const char *message, const char
         return "a process is streaming from the slot (tvsync-cdc?): stop it first";
     if (sqlstate_is(sqlstate, "55006") && contains(message, "replication origin"))
         return "a process is using the replication origin (tvsync-cdc?): stop it first";
+    if (contains(message, "can no longer get changes from replication slot"))
+        return "its WAL was removed (wal_status lost): run tvsync-slot drop, then tvsync-slot create";
     if (sqlstate_is(sqlstate, "42704") && contains(message, "replication slot"))
         return "run tvsync-slot create";
     if (sqlstate_is(sqlstate, "42710") && contains(message, "replication slot"))
@@ -136,7 +138,11 @@ const char *slot_sqlstate(const PGresult *result)
 
 int slot_query_exit_status(const PGresult *failed_result)
 {
-    return strcmp(slot_sqlstate(failed_result), "42704") == 0 ? TVSYNC_EXIT_SLOT : TVSYNC_EXIT_DATABASE;
+    const char *primary = failed_result ? PQresultErrorField(failed_result, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (strcmp(slot_sqlstate(failed_result), "42704") == 0 ||
+        contains(primary, "can no longer get changes from replication slot"))
+        return TVSYNC_EXIT_SLOT;
+    return TVSYNC_EXIT_DATABASE;
 }
 
 PGresult *slot_query(PGconn *conn, const char *what, const char *sql, int param_count,

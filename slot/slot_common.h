@@ -46,7 +46,8 @@ PGresult *slot_query(PGconn *conn, const char *what, const char *sql, int param_
 const char *slot_sqlstate(const PGresult *result);
 
 /* Exit status for a failed query: TVSYNC_EXIT_SLOT when the slot or origin
- * does not exist (SQLSTATE 42704), TVSYNC_EXIT_DATABASE otherwise. */
+ * does not exist (SQLSTATE 42704) or the slot's WAL was removed,
+ * TVSYNC_EXIT_DATABASE otherwise. */
 int slot_query_exit_status(const PGresult *failed_result);
 
 /* Extracts the intent from one row of wal2json format-version 2 output

@@ -164,6 +164,18 @@ int slot_status(const tvsync_config *config, bool json)
         log_warning("replication slot \"%s\" uses plugin %s, not wal2json: tvsync-cdc cannot stream from it", name,
                     PQgetvalue(result, 0, STATUS_PLUGIN));
 
+    /* 'unreserved' still works but is about to lose WAL; 'lost' cannot resume. */
+    const char *wal_status = text_or(result, STATUS_WAL_STATUS, "");
+    bool wal_lost = strcmp(wal_status, "lost") == 0;
+    if (wal_lost)
+        log_error("replication slot \"%s\" lost WAL it still needed (wal_status lost): tvsync-cdc cannot resume; "
+                  "stop it, run tvsync-slot drop, then tvsync-slot create (it rebuilds every tv_* table)",
+                  name);
+    else if (strcmp(wal_status, "unreserved") == 0)
+        log_warning("replication slot \"%s\" is past max_slot_wal_keep_size (wal_status unreserved): its WAL "
+                    "goes at the next checkpoint unless tvsync-cdc catches up",
+                    name);
+
     if (json)
         status_print_json(result, origin_name, origin_progress);
     else
@@ -171,8 +183,9 @@ int slot_status(const tvsync_config *config, bool json)
     free(origin_progress);
     PQclear(result);
     PQfinish(conn);
-    /* A slot without its origin is as unusable to tvsync-cdc as no slot. */
-    return origin_name ? TVSYNC_EXIT_OK : TVSYNC_EXIT_SLOT;
+    /* A slot without its origin, or without its WAL, is as unusable to
+     * tvsync-cdc as no slot. */
+    return origin_name && !wal_lost ? TVSYNC_EXIT_OK : TVSYNC_EXIT_SLOT;
 }
 
 int slot_peek(const tvsync_config *config, int limit)

@@ -12,7 +12,8 @@
  * origin's progress) as "key value" lines, or as one JSON object when json is
  * set. Returns TVSYNC_EXIT_SLOT with one line ("replication slot "x" does not
  * exist: run tvsync-slot create") when the slot is missing, and also (after
- * printing, with a warning) when the slot's replication origin is missing;
+ * printing, with one line saying what to do) when the slot's replication
+ * origin is missing or its WAL was removed (wal_status lost);
  * TVSYNC_EXIT_DATABASE on a database error. */
 int slot_status(const tvsync_config *config, bool json);
 

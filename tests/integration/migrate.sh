@@ -93,6 +93,19 @@ assert_contains "$ASSERT_OUTPUT" "004_broken.sql:3:" "a run-time error names the
 assert_contains "$ASSERT_OUTPUT" "division by zero" "a run-time error carries the message"
 assert_eq "" "$(pgcluster_psql -c "SELECT to_regclass('broken_first')")" "the run-time failure left nothing"
 
+cat >"$WORK/broken/004_broken.sql" <<'EOF'
+CREATE TABLE broken_first (x int);
+DO $$
+BEGIN
+    PERFORM 1;
+    RAISE EXCEPTION 'raised in a DO block';
+END
+$$;
+EOF
+assert_exit 4 "up fails on an exception in a DO block" -- "$MIGRATE" --dir "$WORK/broken" up
+assert_contains "$ASSERT_OUTPUT" "004_broken.sql:5: raised in a DO block" "the error names the line inside the DO block"
+assert_eq "" "$(pgcluster_psql -c "SELECT to_regclass('broken_first')")" "the DO block failure left nothing"
+
 printf 'BEGIN;\nCREATE TABLE broken_first (x int);\nCOMMIT;\n' >"$WORK/broken/004_broken.sql"
 assert_exit 4 "up refuses transaction control inside a migration" -- "$MIGRATE" --dir "$WORK/broken" up
 assert_contains "$ASSERT_OUTPUT" "004_broken.sql:1: transaction control" "the refusal names file and line"
@@ -119,9 +132,9 @@ both_waiting() {
     [ "$(pgcluster_psql -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")" = 2 ]
 }
 if wait_for 20 both_waiting; then
-    assert__pass "both runs wait for the advisory lock"
+    assert_pass "both runs wait for the advisory lock"
 else
-    assert__fail "both runs wait for the advisory lock"
+    assert_fail "both runs wait for the advisory lock"
 fi
 echo "SELECT pg_advisory_unlock($LOCK_KEY);" >&3
 exec 3>&-
@@ -178,7 +191,7 @@ assert_contains "$ASSERT_OUTPUT" "$WORK/nowhere" "the error names the directory"
 assert_exit 3 "a malformed URL is a configuration error" -- migrate --database "postgresql://[oops" up
 assert_contains "$ASSERT_OUTPUT" "invalid database URL" "the error says the URL is invalid"
 assert_eq "1" "$(printf '%s\n' "$ASSERT_OUTPUT" | wc -l)" "the URL error is one line"
-closed_port=$(pgcluster__free_port)
+closed_port=$(pgcluster_free_port)
 assert_exit 4 "an unreachable server is a database error" -- \
     migrate --database "postgresql://postgres@127.0.0.1:$closed_port/tvsync_test" up
 assert_contains "$ASSERT_OUTPUT" "cannot connect to postgresql://postgres@127.0.0.1:$closed_port" \

@@ -245,5 +245,15 @@ assert_exit 0 "tvsync_cdc applies and logs" -- as_role tvsync_cdc \
     "SELECT tvsync.apply('post', '{$POST2}'); INSERT INTO tvsync.sync_log (entity, intents, success) VALUES ('post', 1, true); INSERT INTO tvsync.dead_letter (reason) VALUES ('test')"
 assert_exit 1 "tvsync_cdc cannot write tb_*" -- as_role tvsync_cdc "DELETE FROM tb_comment"
 assert_eq "t" "$(pgcluster_psql -c "SELECT rolreplication FROM pg_roles WHERE rolname = 'tvsync_cdc'")" "tvsync_cdc may replicate"
+pgcluster_psql -c "CREATE ROLE cdc_login LOGIN IN ROLE tvsync_cdc"
+assert_exit 0 "a member of tvsync_cdc records progress with a replication origin" -- \
+    pgcluster_psql -U cdc_login -c "SELECT pg_replication_origin_create('member_origin')" \
+        -c "BEGIN; SELECT pg_replication_origin_session_setup('member_origin');
+            SELECT pg_replication_origin_xact_setup('0/1234', now());
+            INSERT INTO tvsync.sync_log (entity, success) VALUES ('post', true); COMMIT;"
+assert_eq "0/1234" "$(pgcluster_psql -c "SELECT pg_replication_origin_progress('member_origin', true)")" \
+    "the member's origin progress is recorded"
+assert_exit 1 "tvsync_reader may not touch replication origins" -- \
+    as_role tvsync_reader "SELECT pg_replication_origin_create('reader_origin')"
 
 test_summary

@@ -65,8 +65,32 @@ sql "SELECT pg_drop_replication_slot('someone_else')" >/dev/null
 
 # ---- and once all is fixed, check passes and create works
 assert_exit 0 "check passes once the server is fixed" -- "$SLOT" check
+assert_contains "$ASSERT_OUTPUT" "note  max_slot_wal_keep_size = -1: WAL is kept for the slot without limit" \
+    "check notes that nothing limits the slot's WAL"
+reconfigure "max_slot_wal_keep_size = 1GB"
+assert_exit 0 "check passes with a WAL limit for slots" -- "$SLOT" check
+assert_contains "$ASSERT_OUTPUT" "note  max_slot_wal_keep_size = 1GB: if tvsync-cdc stops for longer" \
+    "check notes that the slot can be lost past the limit"
 assert_exit 0 "create works once the server is fixed" -- "$SLOT" create
 # tvsync's own slot took the last free one: that is not a problem.
 assert_exit 0 "check passes when tvsync's slot uses the last free one" -- "$SLOT" check
 assert_contains "$ASSERT_OUTPUT" 'ok    wal2json: used by replication slot "tvsync"' "check accepts the slot's own wal2json"
+# ---- a slot whose WAL was removed: status says so and how to recover
+reconfigure "max_slot_wal_keep_size = 1MB"
+sql "CREATE TABLE filler (x text)"
+for round in 1 2 3 4; do
+    sql "INSERT INTO filler SELECT repeat('w', 1000) FROM generate_series(1, 3000)" >/dev/null
+    sql "SELECT pg_switch_wal()" >/dev/null
+done
+sql "CHECKPOINT"
+slot_lost() { [ "$(sql "SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'tvsync'")" = lost ]; }
+wait_for 20 slot_lost || sql "SELECT slot_name, wal_status, restart_lsn, pg_current_wal_lsn() FROM pg_replication_slots"
+assert_exit 5 "status of a slot that lost its WAL exits 5" -- "$SLOT" status
+assert_contains "$ASSERT_OUTPUT" "(wal_status lost): tvsync-cdc cannot resume; stop it, run tvsync-slot drop, then tvsync-slot create" \
+    "status says how to recover a lost slot"
+assert_contains "$ASSERT_OUTPUT" "wal_status           lost" "status shows wal_status lost"
+assert_exit 5 "peek of a slot that lost its WAL exits 5" -- "$SLOT" peek
+assert_contains "$ASSERT_OUTPUT" "run tvsync-slot drop, then tvsync-slot create" "peek says how to recover a lost slot"
+assert_exit 0 "a lost slot can be dropped" -- "$SLOT" drop
+assert_exit 0 "a lost slot can be created again after the drop" -- "$SLOT" create
 test_summary

@@ -13,10 +13,13 @@
 #   pgcluster_datadir                 prints the data directory
 #   pgcluster_on_exit COMMAND         runs COMMAND (eval'd) at exit, before the cluster goes away
 #   pgcluster_log_tail [N]            prints the last N lines (default 40) of the server log
+#   pgcluster_free_port               prints a TCP port of 127.0.0.1 nobody listens on (for "unreachable" tests)
+#   pgcluster_as_owner COMMAND...     runs COMMAND as the cluster's owner (postgres when we are root)
 
 PGCLUSTER_BINDIR=${PGCLUSTER_BINDIR:-/usr/lib/postgresql/15/bin}
 PGCLUSTER_DIR=
 PGCLUSTER_EXIT_HOOKS=
+PGCLUSTER_REAPER=
 
 # Runs a server-side binary as the cluster owner: PostgreSQL refuses to run as root.
 pgcluster__as_owner() {
@@ -64,6 +67,10 @@ pgcluster_on_exit() {
 pgcluster__cleanup() {
     local status=$?
     trap - EXIT INT TERM
+    if [ -n "$PGCLUSTER_REAPER" ]; then
+        kill "$PGCLUSTER_REAPER" 2>/dev/null || true
+        PGCLUSTER_REAPER=
+    fi
     if [ -n "$PGCLUSTER_EXIT_HOOKS" ]; then
         eval "$PGCLUSTER_EXIT_HOOKS" || true
     fi
@@ -79,6 +86,25 @@ pgcluster__cleanup() {
     fi
     PGCLUSTER_DIR=
     exit "$status"
+}
+
+# A watcher that outlives a test killed with SIGKILL (a timeout): when the test's shell
+# is gone and the cluster is still there, it stops the server and removes the directory.
+pgcluster__start_reaper() {
+    local owner=$$ dir=$PGCLUSTER_DIR
+    (
+        trap '' INT TERM HUP
+        while kill -0 "$owner" 2>/dev/null; do
+            sleep 1
+        done
+        if [ -d "$dir" ]; then
+            if [ -f "$dir/data/postmaster.pid" ]; then
+                pgcluster__as_owner "$PGCLUSTER_BINDIR/pg_ctl" -D "$dir/data" stop -m immediate -w
+            fi
+            rm -rf "$dir"
+        fi
+    ) </dev/null >/dev/null 2>&1 &
+    PGCLUSTER_REAPER=$!
 }
 
 pgcluster__interrupted() {
@@ -104,6 +130,7 @@ pgcluster_start() {
     trap pgcluster__cleanup EXIT
     trap 'pgcluster__interrupted 130' INT
     trap 'pgcluster__interrupted 143' TERM
+    pgcluster__start_reaper
     chmod 755 "$PGCLUSTER_DIR"
     if [ "$(id -u)" = 0 ]; then
         chown postgres: "$PGCLUSTER_DIR"
@@ -164,6 +191,14 @@ pgcluster_start() {
         pgcluster_log_tail 40
         return 1
     fi
+}
+
+pgcluster_free_port() {
+    pgcluster__free_port
+}
+
+pgcluster_as_owner() {
+    pgcluster__as_owner "$@"
 }
 
 pgcluster_datadir() {

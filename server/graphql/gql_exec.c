@@ -1,0 +1,1528 @@
+/* gql_exec: prepared documents, operation selection, variable coercion, field collection into
+ * plans, and execution of plans over JSON sources and the schema itself (introspection). */
+#include "config.h"
+
+#include "server/graphql/graphql.h"
+#include "server/graphql/gql_arena.h"
+#include "server/graphql/gql_errors.h"
+#include "server/graphql/gql_map.h"
+#include "server/graphql/gql_parser.h"
+#include "server/graphql/gql_schema.h"
+#include "server/graphql/gql_validate.h"
+#include "server/graphql/gql_values.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A plan hostile documents cannot blow up: abstract types multiply plan nodes. */
+#define PLAN_MAX_FIELDS 200000
+
+typedef struct gql_plan {
+    gql_plan_selection root;
+    const ast_selection **nodes; /* first field node, by gql_plan_field.index */
+    size_t field_total;
+} gql_plan;
+
+struct gql_prepared {
+    atomic_int refs;
+    gql_arena arena;
+    char *source;
+    const gql_schema *schema;
+    ast_document *document;
+    const ast_definition *operation;
+    const gql_type *root_type;
+    gql_map fragments;
+    bool variable_directives; /* @skip/@include with variables: plan per request */
+    gql_plan *static_plan;
+};
+
+struct gql_request {
+    gql_prepared *prepared;
+    gql_arena arena;
+    cJSON *variables;
+    const gql_plan *plan;
+    cJSON **arguments; /* by field index, lazily */
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+static gql_location location_of(const gql_prepared *p, uint32_t pos)
+{
+    return gql_source_location(p->document->source, p->document->source_length, pos);
+}
+
+static cJSON *error_at(cJSON *errors, const char *message, const gql_prepared *p, uint32_t pos)
+{
+    cJSON *e = gql_error_append(errors, message);
+    gql_error_add_location(e, location_of(p, pos));
+    return e;
+}
+
+/* ------------------------------------------------------------------ prepare */
+
+gql_prepared *gql_prepared_ref(gql_prepared *prepared)
+{
+    atomic_fetch_add(&prepared->refs, 1);
+    return prepared;
+}
+
+void gql_prepared_release(gql_prepared *p)
+{
+    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    gql_map_free(&p->fragments);
+    gql_arena_free(&p->arena);
+    free(p->source);
+    free(p);
+}
+
+gql_operation_type gql_prepared_operation_type(const gql_prepared *p)
+{
+    return p->operation->operation;
+}
+
+const char *gql_prepared_operation_name(const gql_prepared *p)
+{
+    return p->operation->name;
+}
+
+const gql_schema *gql_prepared_schema(const gql_prepared *p)
+{
+    return p->schema;
+}
+
+static bool directives_use_variables(const ast_directive *dirs, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(dirs[i].name, "skip") && strcmp(dirs[i].name, "include"))
+            continue;
+        for (size_t a = 0; a < dirs[i].argument_count; a++)
+            if (dirs[i].arguments[a].value->kind == AST_VALUE_VARIABLE)
+                return true;
+    }
+    return false;
+}
+
+static bool selection_set_uses_variable_directives(const ast_selection_set *set)
+{
+    if (!set)
+        return false;
+    for (size_t i = 0; i < set->count; i++) {
+        const ast_selection *s = set->items[i];
+        if (directives_use_variables(s->directives, s->directive_count))
+            return true;
+        if (selection_set_uses_variable_directives(s->selection_set))
+            return true;
+    }
+    return false;
+}
+
+static gql_plan *build_plan(gql_prepared *p, gql_arena *arena, const cJSON *variables,
+                            cJSON *errors);
+
+/* Parse + validate + select; with `errors_out` collecting everything (tool) when `collect`. */
+static gql_prepared *prepare(const gql_schema *schema, const char *document, size_t length,
+                             const char *operation_name, const gql_limits *limits,
+                             cJSON *errors)
+{
+    gql_prepared *p = gql_xcalloc(1, sizeof(*p));
+    atomic_init(&p->refs, 1);
+    gql_arena_init(&p->arena);
+    gql_map_init(&p->fragments);
+    p->schema = schema;
+    p->source = gql_xmalloc(length + 1);
+    memcpy(p->source, document, length);
+    p->source[length] = '\0';
+    gql_parse_error perr;
+    p->document = gql_parse(&p->arena, p->source, length, limits, &perr);
+    if (!p->document) {
+        cJSON *e = gql_error_append(errors, perr.message);
+        if (perr.has_pos)
+            gql_error_add_location(e, gql_source_location(p->source, length, perr.pos));
+        goto fail;
+    }
+    if (!gql_validate(schema, p->document, limits, errors))
+        goto fail;
+    /* operation selection (graphql-js buildExecutionContext) */
+    const ast_definition *operation = NULL;
+    for (size_t i = 0; i < p->document->count; i++) {
+        const ast_definition *d = p->document->definitions[i];
+        if (d->kind == AST_DEF_FRAGMENT) {
+            gql_map_put(&p->fragments, d->name, (void *)d);
+        } else if (d->kind == AST_DEF_OPERATION) {
+            if (!operation_name || !*operation_name) {
+                if (operation) {
+                    gql_error_append(errors, "Must provide operation name if query contains "
+                                             "multiple operations.");
+                    goto fail;
+                }
+                operation = d;
+            } else if (d->name && strcmp(d->name, operation_name) == 0) {
+                operation = d;
+            }
+        }
+    }
+    if (!operation) {
+        if (operation_name && *operation_name) {
+            gql_buf msg;
+            gql_buf_init(&msg);
+            gql_buf_printf(&msg, "Unknown operation named \"%s\".", operation_name);
+            gql_error_append(errors, msg.data);
+            gql_buf_free(&msg);
+        } else {
+            gql_error_append(errors, "Must provide an operation.");
+        }
+        goto fail;
+    }
+    p->operation = operation;
+    p->root_type = operation->operation == GQL_OPERATION_QUERY      ? schema->query
+                   : operation->operation == GQL_OPERATION_MUTATION ? schema->mutation
+                                                                   : schema->subscription;
+    p->variable_directives = selection_set_uses_variable_directives(operation->selection_set);
+    for (size_t i = 0; i < p->document->count && !p->variable_directives; i++) {
+        const ast_definition *d = p->document->definitions[i];
+        if (d->kind == AST_DEF_FRAGMENT &&
+            (selection_set_uses_variable_directives(d->selection_set) ||
+             directives_use_variables(d->directives, d->directive_count)))
+            p->variable_directives = true;
+    }
+    if (p->root_type && operation->operation != GQL_OPERATION_SUBSCRIPTION &&
+        !p->variable_directives) {
+        p->static_plan = build_plan(p, &p->arena, NULL, errors);
+        if (!p->static_plan)
+            goto fail;
+    }
+    return p;
+fail:
+    gql_prepared_release(p);
+    return NULL;
+}
+
+gql_prepared *gql_prepare(const gql_schema *schema, const char *document, size_t length,
+                          const char *operation_name, const gql_limits *limits, cJSON **errors)
+{
+    cJSON *errs = cJSON_CreateArray();
+    gql_prepared *p = prepare(schema, document, length, operation_name, limits, errs);
+    if (p) {
+        cJSON_Delete(errs);
+        if (errors)
+            *errors = NULL;
+        return p;
+    }
+    if (errors)
+        *errors = errs;
+    else
+        cJSON_Delete(errs);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ variables */
+
+typedef struct var_error_ctx {
+    cJSON *errors;
+    const gql_prepared *prepared;
+    const ast_variable_definition *definition;
+} var_error_ctx;
+
+static void variable_coerce_error(void *context, const cJSON *path, const cJSON *invalid,
+                                  const char *message)
+{
+    var_error_ctx *c = context;
+    gql_buf msg;
+    gql_buf_init(&msg);
+    gql_buf_printf(&msg, "Variable \"$%s\" got invalid value ", c->definition->name);
+    gql_inspect(invalid, &msg);
+    if (cJSON_GetArraySize(path) > 0) {
+        gql_buf_printf(&msg, " at \"%s", c->definition->name);
+        gql_print_path_array(path, &msg);
+        gql_buf_puts(&msg, "\"");
+    }
+    gql_buf_puts(&msg, "; ");
+    gql_buf_puts(&msg, message);
+    error_at(c->errors, msg.data, c->prepared, c->definition->pos);
+    gql_buf_free(&msg);
+}
+
+/* coerceVariableValues; returns NULL (errors appended) on failure. */
+static cJSON *coerce_variables(const gql_prepared *p, gql_arena *arena, const cJSON *inputs,
+                               cJSON *errors)
+{
+    cJSON *coerced = cJSON_CreateObject();
+    int before = cJSON_GetArraySize(errors);
+    const ast_definition *op = p->operation;
+    for (size_t i = 0; i < op->variable_count; i++) {
+        const ast_variable_definition *vd = &op->variables[i];
+        gql_buf msg;
+        gql_buf_init(&msg);
+        const gql_type *type = gql_type_from_ast(p->schema, arena, vd->type);
+        if (!type || !gql_type_is_input(type)) {
+            /* validation rejects this; kept for completeness */
+            gql_buf_printf(&msg, "Variable \"$%s\" expected value of type \"", vd->name);
+            gql_buf_puts(&msg, "\" which cannot be used as an input type.");
+            error_at(errors, msg.data, p, vd->type->pos);
+            gql_buf_free(&msg);
+            continue;
+        }
+        const cJSON *value = inputs ? cJSON_GetObjectItemCaseSensitive(inputs, vd->name) : NULL;
+        if (!value) {
+            if (vd->default_value) {
+                cJSON *v = NULL;
+                if (gql_value_from_ast(vd->default_value, type, NULL, &v))
+                    cJSON_AddItemToObject(coerced, vd->name, v);
+            } else if (type->kind == GQL_KIND_NON_NULL) {
+                gql_buf_printf(&msg, "Variable \"$%s\" of required type \"", vd->name);
+                gql_type_print(type, &msg);
+                gql_buf_puts(&msg, "\" was not provided.");
+                error_at(errors, msg.data, p, vd->pos);
+            }
+            gql_buf_free(&msg);
+            continue;
+        }
+        if (cJSON_IsNull(value) && type->kind == GQL_KIND_NON_NULL) {
+            gql_buf_printf(&msg, "Variable \"$%s\" of non-null type \"", vd->name);
+            gql_type_print(type, &msg);
+            gql_buf_puts(&msg, "\" must not be null.");
+            error_at(errors, msg.data, p, vd->pos);
+            gql_buf_free(&msg);
+            continue;
+        }
+        gql_buf_free(&msg);
+        var_error_ctx ctx = {errors, p, vd};
+        cJSON *v = gql_coerce_input_value(value, type, variable_coerce_error, &ctx);
+        if (v)
+            cJSON_AddItemToObject(coerced, vd->name, v);
+    }
+    if (cJSON_GetArraySize(errors) != before) {
+        cJSON_Delete(coerced);
+        return NULL;
+    }
+    return coerced;
+}
+
+/* ------------------------------------------------------------------ field collection */
+
+typedef struct plan_builder {
+    gql_prepared *prepared;
+    gql_arena *arena;
+    const cJSON *variables;
+    gql_vec nodes; /* by field index */
+    size_t total;
+    bool too_big;
+} plan_builder;
+
+/* shouldIncludeNode: @skip(if: true) excludes, @include(if: false) excludes. */
+static bool should_include(plan_builder *b, const ast_directive *dirs, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        bool skip = strcmp(dirs[i].name, "skip") == 0;
+        bool include = strcmp(dirs[i].name, "include") == 0;
+        if (!skip && !include)
+            continue;
+        for (size_t a = 0; a < dirs[i].argument_count; a++) {
+            if (strcmp(dirs[i].arguments[a].name, "if"))
+                continue;
+            const ast_value *v = dirs[i].arguments[a].value;
+            bool value = false;
+            if (v->kind == AST_VALUE_BOOLEAN) {
+                value = v->boolean;
+            } else if (v->kind == AST_VALUE_VARIABLE && b->variables) {
+                const cJSON *vv = cJSON_GetObjectItemCaseSensitive(b->variables, v->text);
+                value = cJSON_IsTrue(vv);
+            }
+            if (skip && value)
+                return false;
+            if (include && !value)
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool fragment_condition_matches(plan_builder *b, const char *condition,
+                                       const gql_type *type)
+{
+    if (!condition)
+        return true;
+    const gql_type *ct = gql_schema_type(b->prepared->schema, condition);
+    if (!ct)
+        return false;
+    if (ct == type)
+        return true;
+    if (gql_type_is_abstract(ct))
+        return gql_schema_is_sub_type(ct, type);
+    return false;
+}
+
+/* An ordered multimap response key -> field nodes. */
+typedef struct field_group {
+    const char *key;
+    gql_vec nodes;
+} field_group;
+
+typedef struct field_groups {
+    gql_vec groups; /* field_group* */
+    gql_map by_key;
+} field_groups;
+
+static void collect_fields(plan_builder *b, const gql_type *type, const ast_selection_set *set,
+                           field_groups *out, gql_map *visited_fragments, unsigned depth)
+{
+    if (!set || depth > 10000)
+        return;
+    for (size_t i = 0; i < set->count; i++) {
+        const ast_selection *s = set->items[i];
+        if (!should_include(b, s->directives, s->directive_count))
+            continue;
+        if (s->kind == AST_SELECTION_FIELD) {
+            const char *key = s->alias ? s->alias : s->name;
+            field_group *g = gql_map_get(&out->by_key, key);
+            if (!g) {
+                g = gql_arena_alloc(b->arena, sizeof(*g));
+                g->key = key;
+                gql_map_put(&out->by_key, key, g);
+                gql_vec_push(&out->groups, g);
+            }
+            gql_vec_push(&g->nodes, (void *)s);
+        } else if (s->kind == AST_SELECTION_INLINE_FRAGMENT) {
+            if (!fragment_condition_matches(b, s->type_condition, type))
+                continue;
+            collect_fields(b, type, s->selection_set, out, visited_fragments, depth + 1);
+        } else {
+            if (gql_map_get(visited_fragments, s->name))
+                continue;
+            gql_map_put(visited_fragments, s->name, (void *)1);
+            const ast_definition *f = gql_map_get(&b->prepared->fragments, s->name);
+            if (!f || !fragment_condition_matches(b, f->type_condition, type))
+                continue;
+            collect_fields(b, type, f->selection_set, out, visited_fragments, depth + 1);
+        }
+    }
+}
+
+static void free_groups(field_groups *g)
+{
+    for (size_t i = 0; i < g->groups.count; i++)
+        gql_vec_free(&((field_group *)g->groups.items[i])->nodes);
+    gql_vec_free(&g->groups);
+    gql_map_free(&g->by_key);
+}
+
+static void plan_selection(plan_builder *b, const gql_type *object_type, const gql_vec *sets,
+                           gql_plan_selection *out, unsigned depth);
+
+static void plan_fields(plan_builder *b, const gql_type *object_type, field_groups *groups,
+                        gql_plan_selection *out, unsigned depth)
+{
+    const gql_schema *schema = b->prepared->schema;
+    gql_plan_field *fields = groups->groups.count
+                                 ? gql_arena_alloc(b->arena, groups->groups.count *
+                                                                 sizeof(gql_plan_field))
+                                 : NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < groups->groups.count; i++) {
+        field_group *g = groups->groups.items[i];
+        const ast_selection *first = g->nodes.items[0];
+        const gql_field *def = gql_schema_field_def(schema, object_type, first->name);
+        if (!def)
+            continue; /* graphql-js skips unknown fields (validation rejects them anyway) */
+        gql_plan_field *f = &fields[n++];
+        f->response_key = g->key;
+        f->name = first->name;
+        f->definition = def;
+        f->kind = def == &schema->typename_field ? GQL_FIELD_TYPENAME
+                  : def == &schema->schema_field ? GQL_FIELD_SCHEMA
+                  : def == &schema->type_field   ? GQL_FIELD_TYPE
+                                                 : GQL_FIELD_NORMAL;
+        if (f->kind == GQL_FIELD_TYPENAME)
+            f->definition = NULL;
+        f->parent_type = object_type;
+        f->return_type = def->type;
+        f->location = location_of(b->prepared, first->pos);
+        f->index = b->total++;
+        gql_vec_push(&b->nodes, (void *)first);
+        if (b->total > PLAN_MAX_FIELDS) {
+            b->too_big = true;
+            return;
+        }
+        const gql_type *named = gql_type_named(def->type);
+        if (!gql_type_is_composite(named))
+            continue;
+        gql_vec sets = {0};
+        for (size_t k = 0; k < g->nodes.count; k++) {
+            const ast_selection *node = g->nodes.items[k];
+            if (node->selection_set)
+                gql_vec_push(&sets, node->selection_set);
+        }
+        size_t possible = named->kind == GQL_KIND_OBJECT ? 1 : named->possible_type_count;
+        gql_plan_selection *sels =
+            possible ? gql_arena_alloc(b->arena, possible * sizeof(gql_plan_selection)) : NULL;
+        for (size_t k = 0; k < possible && !b->too_big; k++) {
+            const gql_type *concrete =
+                named->kind == GQL_KIND_OBJECT ? named : named->possible_types[k];
+            plan_selection(b, concrete, &sets, &sels[k], depth + 1);
+        }
+        gql_vec_free(&sets);
+        f->selections = sels;
+        f->selection_count = possible;
+        if (b->too_big)
+            return;
+    }
+    out->object_type = object_type;
+    out->fields = fields;
+    out->field_count = n;
+}
+
+static void plan_selection(plan_builder *b, const gql_type *object_type, const gql_vec *sets,
+                           gql_plan_selection *out, unsigned depth)
+{
+    field_groups groups = {0};
+    gql_map visited = {0};
+    out->object_type = object_type;
+    if (depth <= 10000)
+        for (size_t i = 0; i < sets->count; i++)
+            collect_fields(b, object_type, sets->items[i], &groups, &visited, 0);
+    plan_fields(b, object_type, &groups, out, depth);
+    free_groups(&groups);
+    gql_map_free(&visited);
+}
+
+static gql_plan *build_plan(gql_prepared *p, gql_arena *arena, const cJSON *variables,
+                            cJSON *errors)
+{
+    plan_builder b = {0};
+    b.prepared = p;
+    b.arena = arena;
+    b.variables = variables;
+    gql_plan *plan = gql_arena_alloc(arena, sizeof(*plan));
+    gql_vec sets = {0};
+    gql_vec_push(&sets, p->operation->selection_set);
+    plan_selection(&b, p->root_type, &sets, &plan->root, 0);
+    gql_vec_free(&sets);
+    if (b.too_big) {
+        gql_buf msg;
+        gql_buf_init(&msg);
+        gql_buf_printf(&msg, "The operation selects more than %d fields once fragments on "
+                             "abstract types are expanded.", PLAN_MAX_FIELDS);
+        error_at(errors, msg.data, p, p->operation->pos);
+        gql_buf_free(&msg);
+        gql_vec_free(&b.nodes);
+        return NULL;
+    }
+    plan->field_total = b.total;
+    plan->nodes = (const ast_selection **)gql_vec_to_arena(&b.nodes, arena);
+    return plan;
+}
+
+/* ------------------------------------------------------------------ requests */
+
+gql_request *gql_request_new(gql_prepared *prepared, const cJSON *variables, cJSON **errors)
+{
+    cJSON *errs = cJSON_CreateArray();
+    if (errors)
+        *errors = NULL;
+    gql_request *r = gql_xcalloc(1, sizeof(*r));
+    r->prepared = gql_prepared_ref(prepared);
+    gql_arena_init(&r->arena);
+    r->variables = coerce_variables(prepared, &r->arena, variables, errs);
+    if (!r->variables)
+        goto fail;
+    if (!prepared->root_type) {
+        const char *op = prepared->operation->operation == GQL_OPERATION_MUTATION
+                             ? "mutation" : "subscription";
+        gql_buf msg;
+        gql_buf_init(&msg);
+        gql_buf_printf(&msg, "Schema is not configured to execute %s operation.", op);
+        error_at(errs, msg.data, prepared, prepared->operation->pos);
+        gql_buf_free(&msg);
+        goto fail;
+    }
+    if (prepared->operation->operation == GQL_OPERATION_SUBSCRIPTION) {
+        error_at(errs, "Subscription operations are not supported by this server.", prepared,
+                 prepared->operation->pos);
+        goto fail;
+    }
+    if (prepared->static_plan) {
+        r->plan = prepared->static_plan;
+    } else {
+        r->plan = build_plan(prepared, &r->arena, r->variables, errs);
+        if (!r->plan)
+            goto fail;
+    }
+    r->arguments = gql_xcalloc(r->plan->field_total + 1, sizeof(cJSON *));
+    cJSON_Delete(errs);
+    return r;
+fail:
+    if (errors)
+        *errors = errs;
+    else
+        cJSON_Delete(errs);
+    gql_request_free(r);
+    return NULL;
+}
+
+gql_request *gql_request_new_json(gql_prepared *prepared, const char *variables_json,
+                                  cJSON **errors)
+{
+    cJSON *vars = NULL;
+    if (variables_json && *variables_json) {
+        vars = cJSON_Parse(variables_json);
+        if (!vars || (!cJSON_IsObject(vars) && !cJSON_IsNull(vars))) {
+            cJSON_Delete(vars);
+            if (errors) {
+                *errors = cJSON_CreateArray();
+                gql_error_append(*errors, "Variables are invalid JSON.");
+            }
+            return NULL;
+        }
+    }
+    gql_request *r = gql_request_new(prepared, cJSON_IsObject(vars) ? vars : NULL, errors);
+    cJSON_Delete(vars);
+    return r;
+}
+
+void gql_request_free(gql_request *r)
+{
+    if (!r)
+        return;
+    if (r->arguments && r->plan)
+        for (size_t i = 0; i < r->plan->field_total; i++)
+            cJSON_Delete(r->arguments[i]);
+    free(r->arguments);
+    cJSON_Delete(r->variables);
+    gql_arena_free(&r->arena);
+    gql_prepared_release(r->prepared);
+    free(r);
+}
+
+gql_operation_type gql_request_operation_type(const gql_request *r)
+{
+    return r->prepared->operation->operation;
+}
+
+const gql_type *gql_request_root_type(const gql_request *r)
+{
+    return r->prepared->root_type;
+}
+
+const gql_plan_field *gql_request_fields(const gql_request *r, size_t *count)
+{
+    *count = r->plan->root.field_count;
+    return r->plan->root.fields;
+}
+
+const cJSON *gql_request_variables(const gql_request *r)
+{
+    return r->variables;
+}
+
+static const ast_argument *argument_node(const ast_selection *node, const char *name)
+{
+    for (size_t i = 0; i < node->argument_count; i++)
+        if (strcmp(node->arguments[i].name, name) == 0)
+            return &node->arguments[i];
+    return NULL;
+}
+
+/* getArgumentValues */
+const cJSON *gql_request_arguments(gql_request *r, const gql_plan_field *field, char **error)
+{
+    if (error)
+        *error = NULL;
+    if (r->arguments[field->index])
+        return r->arguments[field->index];
+    cJSON *args = cJSON_CreateObject();
+    const ast_selection *node = r->plan->nodes[field->index];
+    const gql_field *def = field->definition;
+    gql_buf msg;
+    gql_buf_init(&msg);
+    for (size_t i = 0; def && i < def->argument_count; i++) {
+        const gql_input_value *ad = &def->arguments[i];
+        const ast_argument *an = argument_node(node, ad->name);
+        if (!an) {
+            if (ad->default_value)
+                cJSON_AddItemToObject(args, ad->name, cJSON_Duplicate(ad->default_value, true));
+            else if (ad->type->kind == GQL_KIND_NON_NULL) {
+                gql_buf_printf(&msg, "Argument \"%s\" of required type \"", ad->name);
+                gql_type_print(ad->type, &msg);
+                gql_buf_puts(&msg, "\" was not provided.");
+                goto fail;
+            }
+            continue;
+        }
+        bool is_null = an->value->kind == AST_VALUE_NULL;
+        if (an->value->kind == AST_VALUE_VARIABLE) {
+            const cJSON *vv = cJSON_GetObjectItemCaseSensitive(r->variables, an->value->text);
+            if (!vv) {
+                if (ad->default_value)
+                    cJSON_AddItemToObject(args, ad->name,
+                                          cJSON_Duplicate(ad->default_value, true));
+                else if (ad->type->kind == GQL_KIND_NON_NULL) {
+                    gql_buf_printf(&msg, "Argument \"%s\" of required type \"", ad->name);
+                    gql_type_print(ad->type, &msg);
+                    gql_buf_printf(&msg, "\" was provided the variable \"$%s\" which was not "
+                                         "provided a runtime value.", an->value->text);
+                    goto fail;
+                }
+                continue;
+            }
+            is_null = cJSON_IsNull(vv);
+        }
+        if (is_null && ad->type->kind == GQL_KIND_NON_NULL) {
+            gql_buf_printf(&msg, "Argument \"%s\" of non-null type \"", ad->name);
+            gql_type_print(ad->type, &msg);
+            gql_buf_puts(&msg, "\" must not be null.");
+            goto fail;
+        }
+        cJSON *v = NULL;
+        if (!gql_value_from_ast(an->value, ad->type, r->variables, &v)) {
+            gql_buf_printf(&msg, "Argument \"%s\" has invalid value ", ad->name);
+            gql_print_value(an->value, &msg);
+            gql_buf_puts(&msg, ".");
+            goto fail;
+        }
+        cJSON_AddItemToObject(args, ad->name, v);
+    }
+    gql_buf_free(&msg);
+    r->arguments[field->index] = args;
+    return args;
+fail:
+    if (error)
+        *error = gql_xstrdup(msg.data);
+    gql_buf_free(&msg);
+    cJSON_Delete(args);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ values being completed */
+
+typedef enum intro_kind {
+    INTRO_SCHEMA,
+    INTRO_TYPE,
+    INTRO_FIELD,
+    INTRO_INPUT_VALUE,
+    INTRO_ENUM_VALUE,
+    INTRO_DIRECTIVE,
+} intro_kind;
+
+typedef enum xvalue_kind { XV_NULL, XV_JSON, XV_INTRO, XV_LIST } xvalue_kind;
+
+typedef struct xvalue {
+    xvalue_kind kind;
+    const cJSON *json;
+    intro_kind intro;
+    const void *ptr;
+    struct xvalue *items;
+    size_t count;
+} xvalue;
+
+typedef enum completion { COMPLETED, NULLED, FAILED } completion;
+
+typedef struct exec_ctx {
+    gql_request *request;
+    gql_buf *out;
+    cJSON *errors;
+    cJSON *path;
+    cJSON *trash; /* temporary JSON leaves made by introspection */
+    gql_arena scratch;
+} exec_ctx;
+
+static void path_push_key(exec_ctx *c, const char *key)
+{
+    cJSON_AddItemToArray(c->path, cJSON_CreateString(key));
+}
+
+static void path_push_index(exec_ctx *c, size_t index)
+{
+    cJSON_AddItemToArray(c->path, cJSON_CreateNumber((double)index));
+}
+
+static void path_pop(exec_ctx *c)
+{
+    cJSON_DeleteItemFromArray(c->path, cJSON_GetArraySize(c->path) - 1);
+}
+
+static void field_error(exec_ctx *c, const gql_plan_field *f, const char *message)
+{
+    cJSON *e = gql_error_append(c->errors, message);
+    gql_error_add_location(e, f->location);
+    gql_error_set_path(e, c->path);
+}
+
+static void truncate_to(exec_ctx *c, size_t mark)
+{
+    c->out->len = mark;
+    if (c->out->data)
+        c->out->data[mark] = 0;
+}
+
+static const cJSON *keep(exec_ctx *c, cJSON *leaf)
+{
+    cJSON_AddItemToArray(c->trash, leaf);
+    return leaf;
+}
+
+static xvalue xv_json(const cJSON *json)
+{
+    xvalue v = {0};
+    v.kind = json && !cJSON_IsNull(json) ? XV_JSON : XV_NULL;
+    v.json = json;
+    return v;
+}
+
+static xvalue xv_intro(intro_kind kind, const void *ptr)
+{
+    xvalue v = {0};
+    v.kind = ptr ? XV_INTRO : XV_NULL;
+    v.intro = kind;
+    v.ptr = ptr;
+    return v;
+}
+
+static xvalue xv_string(exec_ctx *c, const char *s)
+{
+    return s ? xv_json(keep(c, cJSON_CreateString(s))) : xv_json(NULL);
+}
+
+static xvalue xv_bool(exec_ctx *c, bool b)
+{
+    return xv_json(keep(c, cJSON_CreateBool(b)));
+}
+
+static xvalue xv_list(exec_ctx *c, size_t count)
+{
+    xvalue v = {0};
+    v.kind = XV_LIST;
+    v.count = count;
+    v.items = count ? gql_arena_alloc(&c->scratch, count * sizeof(xvalue)) : NULL;
+    return v;
+}
+
+/* ------------------------------------------------------------------ introspection */
+
+static const char *const type_kind_names[] = {"SCALAR", "OBJECT",       "INTERFACE", "UNION",
+                                              "ENUM",   "INPUT_OBJECT", "LIST",      "NON_NULL"};
+
+static bool include_deprecated(exec_ctx *c, const gql_plan_field *f)
+{
+    const cJSON *args = gql_request_arguments(c->request, f, NULL);
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(args, "includeDeprecated"));
+}
+
+static xvalue input_value_list(exec_ctx *c, const gql_input_value *values, size_t count,
+                               bool with_deprecated)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++)
+        if (with_deprecated || !values[i].deprecation_reason)
+            n++;
+    xvalue list = xv_list(c, n);
+    n = 0;
+    for (size_t i = 0; i < count; i++)
+        if (with_deprecated || !values[i].deprecation_reason)
+            list.items[n++] = xv_intro(INTRO_INPUT_VALUE, &values[i]);
+    return list;
+}
+
+static xvalue type_list(exec_ctx *c, const gql_type *const *types, size_t count)
+{
+    xvalue list = xv_list(c, count);
+    for (size_t i = 0; i < count; i++)
+        list.items[i] = xv_intro(INTRO_TYPE, types[i]);
+    return list;
+}
+
+static xvalue intro_resolve(exec_ctx *c, const xvalue *src, const gql_plan_field *f)
+{
+    const gql_schema *s = c->request->prepared->schema;
+    const char *name = f->name;
+    switch (src->intro) {
+    case INTRO_SCHEMA:
+        if (!strcmp(name, "description"))
+            return xv_string(c, s->description);
+        if (!strcmp(name, "types"))
+            return type_list(c, (const gql_type *const *)s->types, s->type_count);
+        if (!strcmp(name, "queryType"))
+            return xv_intro(INTRO_TYPE, s->query);
+        if (!strcmp(name, "mutationType"))
+            return xv_intro(INTRO_TYPE, s->mutation);
+        if (!strcmp(name, "subscriptionType"))
+            return xv_intro(INTRO_TYPE, s->subscription);
+        if (!strcmp(name, "directives")) {
+            xvalue list = xv_list(c, s->directive_count);
+            for (size_t i = 0; i < s->directive_count; i++)
+                list.items[i] = xv_intro(INTRO_DIRECTIVE, s->directives[i]);
+            return list;
+        }
+        break;
+    case INTRO_TYPE: {
+        const gql_type *t = src->ptr;
+        bool object_like = t->kind == GQL_KIND_OBJECT || t->kind == GQL_KIND_INTERFACE;
+        if (!strcmp(name, "kind"))
+            return xv_string(c, type_kind_names[t->kind]);
+        if (!strcmp(name, "name"))
+            return xv_string(c, t->name);
+        if (!strcmp(name, "description"))
+            return xv_string(c, t->name ? t->description : NULL);
+        if (!strcmp(name, "specifiedByURL"))
+            return xv_string(c, t->kind == GQL_KIND_SCALAR ? t->specified_by_url : NULL);
+        if (!strcmp(name, "fields")) {
+            if (!object_like)
+                return xv_json(NULL);
+            bool all = include_deprecated(c, f);
+            size_t n = 0;
+            for (size_t i = 0; i < t->field_count; i++)
+                if (all || !t->fields[i].deprecation_reason)
+                    n++;
+            xvalue list = xv_list(c, n);
+            n = 0;
+            for (size_t i = 0; i < t->field_count; i++)
+                if (all || !t->fields[i].deprecation_reason)
+                    list.items[n++] = xv_intro(INTRO_FIELD, &t->fields[i]);
+            return list;
+        }
+        if (!strcmp(name, "interfaces"))
+            return object_like ? type_list(c, t->interfaces, t->interface_count) : xv_json(NULL);
+        if (!strcmp(name, "possibleTypes"))
+            return gql_type_is_abstract(t)
+                       ? type_list(c, t->possible_types, t->possible_type_count)
+                       : xv_json(NULL);
+        if (!strcmp(name, "enumValues")) {
+            if (t->kind != GQL_KIND_ENUM)
+                return xv_json(NULL);
+            bool all = include_deprecated(c, f);
+            size_t n = 0;
+            for (size_t i = 0; i < t->enum_value_count; i++)
+                if (all || !t->enum_values[i].deprecation_reason)
+                    n++;
+            xvalue list = xv_list(c, n);
+            n = 0;
+            for (size_t i = 0; i < t->enum_value_count; i++)
+                if (all || !t->enum_values[i].deprecation_reason)
+                    list.items[n++] = xv_intro(INTRO_ENUM_VALUE, &t->enum_values[i]);
+            return list;
+        }
+        if (!strcmp(name, "inputFields"))
+            return t->kind == GQL_KIND_INPUT_OBJECT
+                       ? input_value_list(c, t->input_fields, t->input_field_count,
+                                          include_deprecated(c, f))
+                       : xv_json(NULL);
+        if (!strcmp(name, "ofType"))
+            return xv_intro(INTRO_TYPE, t->of_type);
+        if (!strcmp(name, "isOneOf"))
+            return t->kind == GQL_KIND_INPUT_OBJECT
+                       ? xv_bool(c, gql_directive_find(t->directives, t->directive_count,
+                                                       "oneOf") != NULL)
+                       : xv_json(NULL);
+        break;
+    }
+    case INTRO_FIELD: {
+        const gql_field *fd = src->ptr;
+        if (!strcmp(name, "name"))
+            return xv_string(c, fd->name);
+        if (!strcmp(name, "description"))
+            return xv_string(c, fd->description);
+        if (!strcmp(name, "args"))
+            return input_value_list(c, fd->arguments, fd->argument_count,
+                                    include_deprecated(c, f));
+        if (!strcmp(name, "type"))
+            return xv_intro(INTRO_TYPE, fd->type);
+        if (!strcmp(name, "isDeprecated"))
+            return xv_bool(c, fd->deprecation_reason != NULL);
+        if (!strcmp(name, "deprecationReason"))
+            return xv_string(c, fd->deprecation_reason);
+        break;
+    }
+    case INTRO_INPUT_VALUE: {
+        const gql_input_value *iv = src->ptr;
+        if (!strcmp(name, "name"))
+            return xv_string(c, iv->name);
+        if (!strcmp(name, "description"))
+            return xv_string(c, iv->description);
+        if (!strcmp(name, "type"))
+            return xv_intro(INTRO_TYPE, iv->type);
+        if (!strcmp(name, "defaultValue")) {
+            if (!iv->default_value)
+                return xv_json(NULL);
+            gql_buf b;
+            gql_buf_init(&b);
+            xvalue v = xv_json(NULL);
+            if (gql_print_input_value(iv->default_value, iv->type, &b))
+                v = xv_string(c, b.data);
+            gql_buf_free(&b);
+            return v;
+        }
+        if (!strcmp(name, "isDeprecated"))
+            return xv_bool(c, iv->deprecation_reason != NULL);
+        if (!strcmp(name, "deprecationReason"))
+            return xv_string(c, iv->deprecation_reason);
+        break;
+    }
+    case INTRO_ENUM_VALUE: {
+        const gql_enum_value *ev = src->ptr;
+        if (!strcmp(name, "name"))
+            return xv_string(c, ev->name);
+        if (!strcmp(name, "description"))
+            return xv_string(c, ev->description);
+        if (!strcmp(name, "isDeprecated"))
+            return xv_bool(c, ev->deprecation_reason != NULL);
+        if (!strcmp(name, "deprecationReason"))
+            return xv_string(c, ev->deprecation_reason);
+        break;
+    }
+    case INTRO_DIRECTIVE: {
+        const gql_directive_def *d = src->ptr;
+        if (!strcmp(name, "name"))
+            return xv_string(c, d->name);
+        if (!strcmp(name, "description"))
+            return xv_string(c, d->description);
+        if (!strcmp(name, "isRepeatable"))
+            return xv_bool(c, d->repeatable);
+        if (!strcmp(name, "locations")) {
+            xvalue list = xv_list(c, d->location_count);
+            for (size_t i = 0; i < d->location_count; i++)
+                list.items[i] = xv_string(c, gql_directive_location_name(d->location_order[i]));
+            return list;
+        }
+        if (!strcmp(name, "args"))
+            return input_value_list(c, d->arguments, d->argument_count,
+                                    include_deprecated(c, f));
+        if (!strcmp(name, "isDeprecated"))
+            return xv_bool(c, false);
+        if (!strcmp(name, "deprecationReason"))
+            return xv_json(NULL);
+        break;
+    }
+    }
+    return xv_json(NULL);
+}
+
+static const char *const intro_type_names[] = {"__Schema",     "__Type",      "__Field",
+                                               "__InputValue", "__EnumValue", "__Directive"};
+
+/* ------------------------------------------------------------------ completion */
+
+static completion complete_value(exec_ctx *c, const gql_plan_field *f, const gql_type *type,
+                                 const xvalue *v);
+
+static bool execute_selection(exec_ctx *c, const gql_plan_selection *sel, const xvalue *src);
+
+/* JavaScript's Number(string) for the scalar serializers. */
+static bool js_number_from_string(const char *s, double *out)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f' || *s == '\v')
+        s++;
+    if (!*s) {
+        *out = 0;
+        return true;
+    }
+    char *end;
+    double d;
+    if ((s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ) {
+        d = (double)strtoull(s + 2, &end, 16);
+    } else if (!strncmp(s, "Infinity", 8) || !strncmp(s, "+Infinity", 9) ||
+               !strncmp(s, "-Infinity", 9)) {
+        d = s[0] == '-' ? -INFINITY : INFINITY;
+        end = (char *)s + (s[0] == 'I' ? 8 : 9);
+    } else {
+        if (!((*s >= '0' && *s <= '9') || *s == '-' || *s == '+' || *s == '.'))
+            return false;
+        d = strtod(s, &end);
+    }
+    while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+        end++;
+    if (*end)
+        return false;
+    *out = d;
+    return true;
+}
+
+static bool is_js_integer(double d)
+{
+    return isfinite(d) && floor(d) == d;
+}
+
+static completion leaf_error(exec_ctx *c, const gql_plan_field *f, const char *prefix,
+                             const cJSON *value)
+{
+    gql_buf msg;
+    gql_buf_init(&msg);
+    gql_buf_puts(&msg, prefix);
+    gql_inspect(value, &msg);
+    field_error(c, f, msg.data);
+    gql_buf_free(&msg);
+    return FAILED;
+}
+
+static completion serialize_leaf(exec_ctx *c, const gql_plan_field *f, const gql_type *type,
+                                 const cJSON *v)
+{
+    gql_buf *out = c->out;
+    const char *n = type->name;
+    if (type->kind == GQL_KIND_ENUM) {
+        if (cJSON_IsString(v))
+            for (size_t i = 0; i < type->enum_value_count; i++)
+                if (!strcmp(type->enum_values[i].name, v->valuestring)) {
+                    gql_buf_json_string(out, v->valuestring, strlen(v->valuestring));
+                    return COMPLETED;
+                }
+        gql_buf msg;
+        gql_buf_init(&msg);
+        gql_buf_printf(&msg, "Enum \"%s\" cannot represent value: ", n);
+        completion r = leaf_error(c, f, msg.data, v);
+        gql_buf_free(&msg);
+        return r;
+    }
+    if (!type->builtin) {
+        gql_buf_json_value(out, v);
+        return COMPLETED;
+    }
+    if (!strcmp(n, "Int") || !strcmp(n, "Float")) {
+        bool is_int = n[0] == 'I';
+        double num = 0;
+        bool numeric = false;
+        if (cJSON_IsBool(v)) {
+            num = cJSON_IsTrue(v) ? 1 : 0;
+            numeric = true;
+        } else if (cJSON_IsNumber(v)) {
+            num = v->valuedouble;
+            numeric = true;
+        } else if (cJSON_IsString(v) && v->valuestring[0]) {
+            numeric = js_number_from_string(v->valuestring, &num);
+            if (!numeric)
+                num = NAN, numeric = true;
+        }
+        if (is_int) {
+            if (!numeric || !is_js_integer(num))
+                return leaf_error(c, f, "Int cannot represent non-integer value: ", v);
+            if (num > 2147483647.0 || num < -2147483648.0)
+                return leaf_error(c, f, "Int cannot represent non 32-bit signed integer value: ",
+                                  v);
+        } else if (!numeric || !isfinite(num)) {
+            return leaf_error(c, f, "Float cannot represent non numeric value: ", v);
+        }
+        gql_buf_json_number(out, num);
+        return COMPLETED;
+    }
+    if (!strcmp(n, "String")) {
+        if (cJSON_IsString(v))
+            gql_buf_json_string(out, v->valuestring, strlen(v->valuestring));
+        else if (cJSON_IsBool(v))
+            gql_buf_puts(out, cJSON_IsTrue(v) ? "\"true\"" : "\"false\"");
+        else if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
+            gql_buf_puts(out, "\"");
+            gql_buf_json_number(out, v->valuedouble);
+            gql_buf_puts(out, "\"");
+        } else
+            return leaf_error(c, f, "String cannot represent value: ", v);
+        return COMPLETED;
+    }
+    if (!strcmp(n, "Boolean")) {
+        if (cJSON_IsBool(v))
+            gql_buf_puts(out, cJSON_IsTrue(v) ? "true" : "false");
+        else if (cJSON_IsNumber(v) && isfinite(v->valuedouble))
+            gql_buf_puts(out, v->valuedouble != 0 ? "true" : "false");
+        else
+            return leaf_error(c, f, "Boolean cannot represent a non boolean value: ", v);
+        return COMPLETED;
+    }
+    if (!strcmp(n, "ID")) {
+        if (cJSON_IsString(v))
+            gql_buf_json_string(out, v->valuestring, strlen(v->valuestring));
+        else if (cJSON_IsNumber(v) && is_js_integer(v->valuedouble)) {
+            gql_buf_puts(out, "\"");
+            gql_buf_json_number(out, v->valuedouble);
+            gql_buf_puts(out, "\"");
+        } else
+            return leaf_error(c, f, "ID cannot represent value: ", v);
+        return COMPLETED;
+    }
+    gql_buf_json_value(out, v);
+    return COMPLETED;
+}
+
+/* Iterates a JSON array, or a string by code points (JavaScript strings are iterable). */
+static completion complete_list(exec_ctx *c, const gql_plan_field *f, const gql_type *type,
+                                const xvalue *v)
+{
+    const gql_type *item_type = type->of_type;
+    gql_buf_puts(c->out, "[");
+    size_t index = 0;
+    if (v->kind == XV_LIST) {
+        for (size_t i = 0; i < v->count; i++, index++) {
+            if (i)
+                gql_buf_puts(c->out, ",");
+            path_push_index(c, index);
+            completion r = complete_value(c, f, item_type, &v->items[i]);
+            path_pop(c);
+            if (r == FAILED)
+                return FAILED;
+        }
+    } else if (cJSON_IsArray(v->json)) {
+        for (const cJSON *item = v->json->child; item; item = item->next, index++) {
+            if (index)
+                gql_buf_puts(c->out, ",");
+            xvalue iv = xv_json(item);
+            path_push_index(c, index);
+            completion r = complete_value(c, f, item_type, &iv);
+            path_pop(c);
+            if (r == FAILED)
+                return FAILED;
+        }
+    } else if (cJSON_IsString(v->json)) {
+        const char *s = v->json->valuestring;
+        size_t len = strlen(s);
+        for (size_t i = 0; i < len; index++) {
+            size_t n = 1;
+            unsigned char ch = (unsigned char)s[i];
+            if (ch >= 0xF0)
+                n = 4;
+            else if (ch >= 0xE0)
+                n = 3;
+            else if (ch >= 0xC0)
+                n = 2;
+            if (i + n > len)
+                n = len - i;
+            if (index)
+                gql_buf_puts(c->out, ",");
+            char *piece = gql_arena_strndup(&c->scratch, s + i, n);
+            xvalue iv = xv_json(keep(c, cJSON_CreateString(piece)));
+            path_push_index(c, index);
+            completion r = complete_value(c, f, item_type, &iv);
+            path_pop(c);
+            if (r == FAILED)
+                return FAILED;
+            i += n;
+        }
+    } else {
+        gql_buf msg;
+        gql_buf_init(&msg);
+        gql_buf_printf(&msg,
+                       "Expected Iterable, but did not find one for field \"%s.%s\".",
+                       f->parent_type->name, f->name);
+        field_error(c, f, msg.data);
+        gql_buf_free(&msg);
+        return FAILED;
+    }
+    gql_buf_puts(c->out, "]");
+    return COMPLETED;
+}
+
+static completion complete_composite(exec_ctx *c, const gql_plan_field *f, const gql_type *type,
+                                     const xvalue *v)
+{
+    const gql_type *runtime = type;
+    if (v->kind == XV_INTRO) {
+        runtime = gql_schema_type(c->request->prepared->schema, intro_type_names[v->intro]);
+    } else if (gql_type_is_abstract(type)) {
+        const cJSON *tn = cJSON_IsObject(v->json) || cJSON_IsArray(v->json)
+                              ? cJSON_GetObjectItemCaseSensitive(v->json, "__typename")
+                              : NULL;
+        gql_buf msg;
+        gql_buf_init(&msg);
+        if (!cJSON_IsString(tn)) {
+            gql_buf_printf(&msg,
+                           "Abstract type \"%s\" must resolve to an Object type at runtime for "
+                           "field \"%s.%s\". Either the \"%s\" type should provide a "
+                           "\"resolveType\" function or each possible type should provide an "
+                           "\"isTypeOf\" function.",
+                           type->name, f->parent_type->name, f->name, type->name);
+        } else {
+            runtime = gql_schema_type(c->request->prepared->schema, tn->valuestring);
+            if (!runtime)
+                gql_buf_printf(&msg,
+                               "Abstract type \"%s\" was resolved to a type \"%s\" that does not "
+                               "exist inside the schema.",
+                               type->name, tn->valuestring);
+            else if (runtime->kind != GQL_KIND_OBJECT)
+                gql_buf_printf(&msg,
+                               "Abstract type \"%s\" was resolved to a non-object type \"%s\".",
+                               type->name, tn->valuestring);
+            else if (!gql_type_is_possible(type, runtime))
+                gql_buf_printf(&msg, "Runtime Object type \"%s\" is not a possible type for \"%s\".",
+                               runtime->name, type->name);
+        }
+        if (msg.len) {
+            field_error(c, f, msg.data);
+            gql_buf_free(&msg);
+            return FAILED;
+        }
+        gql_buf_free(&msg);
+    }
+    for (size_t i = 0; i < f->selection_count; i++)
+        if (f->selections[i].object_type == runtime)
+            return execute_selection(c, &f->selections[i], v) ? COMPLETED : FAILED;
+    gql_buf_puts(c->out, "{}");
+    return COMPLETED;
+}
+
+/* Writes the completed value; NULLED means null was written for a nullable position after an
+ * error or a null value; FAILED means the parent must become null (error already recorded). */
+static completion complete_value(exec_ctx *c, const gql_plan_field *f, const gql_type *type,
+                                 const xvalue *v)
+{
+    bool non_null = type->kind == GQL_KIND_NON_NULL;
+    const gql_type *inner = non_null ? type->of_type : type;
+    size_t mark = c->out->len;
+    completion r;
+    if (v->kind == XV_NULL) {
+        if (non_null) {
+            gql_buf msg;
+            gql_buf_init(&msg);
+            gql_buf_printf(&msg, "Cannot return null for non-nullable field %s.%s.",
+                           f->parent_type->name, f->name);
+            field_error(c, f, msg.data);
+            gql_buf_free(&msg);
+            return FAILED;
+        }
+        gql_buf_puts(c->out, "null");
+        return NULLED;
+    }
+    if (inner->kind == GQL_KIND_LIST)
+        r = complete_list(c, f, inner, v);
+    else if (gql_type_is_leaf(inner))
+        r = serialize_leaf(c, f, inner, v->json);
+    else
+        r = complete_composite(c, f, inner, v);
+    if (r != FAILED)
+        return r;
+    truncate_to(c, mark);
+    if (non_null)
+        return FAILED;
+    gql_buf_puts(c->out, "null");
+    return NULLED;
+}
+
+static xvalue resolve_field(exec_ctx *c, const gql_plan_selection *sel, const gql_plan_field *f,
+                            const xvalue *src)
+{
+    if (f->kind == GQL_FIELD_TYPENAME)
+        return xv_string(c, sel->object_type->name);
+    if (f->kind == GQL_FIELD_SCHEMA)
+        return xv_intro(INTRO_SCHEMA, c->request->prepared->schema);
+    if (f->kind == GQL_FIELD_TYPE) {
+        const cJSON *args = gql_request_arguments(c->request, f, NULL);
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(args, "name");
+        return xv_intro(INTRO_TYPE, cJSON_IsString(name)
+                                        ? gql_schema_type(c->request->prepared->schema,
+                                                          name->valuestring)
+                                        : NULL);
+    }
+    if (src->kind == XV_INTRO)
+        return intro_resolve(c, src, f);
+    if (src->kind == XV_JSON && (cJSON_IsObject(src->json)))
+        return xv_json(cJSON_GetObjectItemCaseSensitive(src->json, f->name));
+    if (src->kind == XV_JSON && cJSON_IsString(src->json) && !strcmp(f->name, "length")) {
+        /* "abc".length, as JavaScript's property access gives */
+        size_t units = 0;
+        for (const unsigned char *p = (const unsigned char *)src->json->valuestring; *p; p++)
+            if ((*p & 0xC0) != 0x80)
+                units += *p >= 0xF0 ? 2 : 1;
+        return xv_json(keep(c, cJSON_CreateNumber((double)units)));
+    }
+    if (src->kind == XV_JSON && cJSON_IsArray(src->json) && !strcmp(f->name, "length"))
+        return xv_json(keep(c, cJSON_CreateNumber(cJSON_GetArraySize(src->json))));
+    return xv_json(NULL);
+}
+
+/* Executes the fields of one object. Returns false when a non-null field failed: the object
+ * becomes null (the caller truncates the output). */
+static bool execute_selection(exec_ctx *c, const gql_plan_selection *sel, const xvalue *src)
+{
+    gql_buf_puts(c->out, "{");
+    for (size_t i = 0; i < sel->field_count; i++) {
+        const gql_plan_field *f = &sel->fields[i];
+        if (i)
+            gql_buf_puts(c->out, ",");
+        gql_buf_json_string(c->out, f->response_key, strlen(f->response_key));
+        gql_buf_puts(c->out, ":");
+        path_push_key(c, f->response_key);
+        xvalue v = resolve_field(c, sel, f, src);
+        completion r = complete_value(c, f, f->return_type, &v);
+        path_pop(c);
+        if (r == FAILED)
+            return false;
+    }
+    gql_buf_puts(c->out, "}");
+    return true;
+}
+
+/* ------------------------------------------------------------------ responses */
+
+typedef struct root_result {
+    bool set;
+    bool failed; /* non-null root field failed: data is null */
+    gql_buf output;
+    cJSON *errors;
+} root_result;
+
+struct gql_response {
+    gql_request *request;
+    root_result *roots;
+    size_t root_count;
+    cJSON *trash;
+    gql_arena scratch;
+};
+
+gql_response *gql_response_new(gql_request *request)
+{
+    gql_response *r = gql_xcalloc(1, sizeof(*r));
+    r->request = request;
+    r->root_count = request->plan->root.field_count;
+    r->roots = gql_xcalloc(r->root_count + 1, sizeof(root_result));
+    r->trash = cJSON_CreateArray();
+    gql_arena_init(&r->scratch);
+    return r;
+}
+
+void gql_response_free(gql_response *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->root_count; i++) {
+        gql_buf_free(&r->roots[i].output);
+        cJSON_Delete(r->roots[i].errors);
+    }
+    free(r->roots);
+    cJSON_Delete(r->trash);
+    gql_arena_free(&r->scratch);
+    free(r);
+}
+
+static void run_root(gql_response *resp, size_t index, const cJSON *value, const char *error)
+{
+    if (index >= resp->root_count)
+        return;
+    root_result *rr = &resp->roots[index];
+    if (rr->set) {
+        gql_buf_free(&rr->output);
+        cJSON_Delete(rr->errors);
+        memset(rr, 0, sizeof(*rr));
+    }
+    rr->set = true;
+    rr->errors = cJSON_CreateArray();
+    gql_buf_init(&rr->output);
+    const gql_plan_field *f = &resp->request->plan->root.fields[index];
+    exec_ctx c = {0};
+    c.request = resp->request;
+    c.out = &rr->output;
+    c.errors = rr->errors;
+    c.path = cJSON_CreateArray();
+    c.trash = resp->trash;
+    c.scratch = resp->scratch;
+    path_push_key(&c, f->response_key);
+    completion r;
+    if (error) {
+        field_error(&c, f, error);
+        r = f->return_type->kind == GQL_KIND_NON_NULL ? FAILED : NULLED;
+        if (r == NULLED)
+            gql_buf_puts(c.out, "null");
+    } else {
+        xvalue src = xv_json(NULL);
+        xvalue v = f->kind == GQL_FIELD_NORMAL ? xv_json(value)
+                                               : resolve_field(&c, &resp->request->plan->root,
+                                                               f, &src);
+        char *arg_error = NULL;
+        if (f->kind == GQL_FIELD_NORMAL &&
+            !gql_request_arguments(resp->request, f, &arg_error)) {
+            field_error(&c, f, arg_error);
+            free(arg_error);
+            r = f->return_type->kind == GQL_KIND_NON_NULL ? FAILED : NULLED;
+            if (r == NULLED)
+                gql_buf_puts(c.out, "null");
+        } else {
+            r = complete_value(&c, f, f->return_type, &v);
+        }
+    }
+    resp->scratch = c.scratch;
+    rr->failed = r == FAILED;
+    cJSON_Delete(c.path);
+}
+
+void gql_response_set_root(gql_response *response, size_t index, const cJSON *value)
+{
+    run_root(response, index, value, NULL);
+}
+
+void gql_response_set_root_error(gql_response *response, size_t index, const char *message)
+{
+    run_root(response, index, NULL, message);
+}
+
+void gql_response_finish(gql_response *resp, gql_buf *out)
+{
+    bool data_null = false;
+    for (size_t i = 0; i < resp->root_count; i++) {
+        if (!resp->roots[i].set) {
+            const gql_plan_field *f = &resp->request->plan->root.fields[i];
+            if (f->kind != GQL_FIELD_NORMAL)
+                run_root(resp, i, NULL, NULL);
+        }
+        if (resp->roots[i].failed)
+            data_null = true;
+    }
+    cJSON *errors = cJSON_CreateArray();
+    /* graphql-js stops executing root fields at the first non-null failure: later fields'
+     * errors never happen */
+    for (size_t i = 0; i < resp->root_count; i++) {
+        if (resp->roots[i].errors)
+            for (cJSON *e = resp->roots[i].errors->child; e; e = e->next)
+                cJSON_AddItemToArray(errors, cJSON_Duplicate(e, true));
+        if (resp->roots[i].failed)
+            break;
+    }
+    /* graphql-js's buildResponse: { errors, data } when there are errors, else { data } */
+    gql_buf_puts(out, "{");
+    if (cJSON_GetArraySize(errors) > 0) {
+        gql_buf_puts(out, "\"errors\":");
+        gql_buf_json_value(out, errors);
+        gql_buf_puts(out, ",");
+    }
+    gql_buf_puts(out, "\"data\":");
+    if (data_null) {
+        gql_buf_puts(out, "null");
+    } else {
+        gql_buf_puts(out, "{");
+        for (size_t i = 0; i < resp->root_count; i++) {
+            const gql_plan_field *f = &resp->request->plan->root.fields[i];
+            if (i)
+                gql_buf_puts(out, ",");
+            gql_buf_json_string(out, f->response_key, strlen(f->response_key));
+            gql_buf_puts(out, ":");
+            if (resp->roots[i].set)
+                gql_buf_append(out, resp->roots[i].output.data, resp->roots[i].output.len);
+            else
+                gql_buf_puts(out, "null");
+        }
+        gql_buf_puts(out, "}");
+    }
+    gql_buf_puts(out, "}");
+    cJSON_Delete(errors);
+}
+
+void gql_execute_json(gql_request *request, const cJSON *root_value, gql_buf *out)
+{
+    gql_response *resp = gql_response_new(request);
+    size_t count;
+    const gql_plan_field *fields = gql_request_fields(request, &count);
+    for (size_t i = 0; i < count; i++) {
+        const cJSON *v = NULL;
+        if (fields[i].kind == GQL_FIELD_NORMAL && cJSON_IsObject(root_value))
+            v = cJSON_GetObjectItemCaseSensitive(root_value, fields[i].name);
+        gql_response_set_root(resp, i, v);
+    }
+    gql_response_finish(resp, out);
+    gql_response_free(resp);
+}
+
+/* ------------------------------------------------------------------ tool support */
+
+cJSON *gql_validate_document(const gql_schema *schema, const char *document, size_t length,
+                             const char *operation_name, const gql_limits *limits)
+{
+    cJSON *errors = cJSON_CreateArray();
+    gql_prepared *p = prepare(schema, document, length, operation_name, limits, errors);
+    gql_prepared_release(p);
+    return errors;
+}

@@ -1,0 +1,150 @@
+/* Unit tests for the plan cache: hits skip preparation, LRU eviction, failures not cached,
+ * and several threads sharing one cache. */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graphql_test_helpers.h"
+
+START_TEST(test_repeated_document_is_a_hit_and_shares_the_plan)
+{
+    gql_schema *s = test_schema();
+    gql_plan_cache *c = gql_plan_cache_new(s, 4, NULL);
+    const char *doc = "{ posts { id } }";
+    bool hit = true;
+    gql_prepared *a = gql_plan_cache_get(c, doc, strlen(doc), NULL, NULL, &hit);
+    ck_assert(!hit);
+    gql_prepared *b = gql_plan_cache_get(c, doc, strlen(doc), NULL, NULL, &hit);
+    ck_assert(hit);
+    ck_assert_ptr_eq(a, b);
+    /* the operation name is part of the key */
+    gql_prepared *d = gql_plan_cache_get(c, doc, strlen(doc), "", NULL, &hit);
+    ck_assert(hit);
+    gql_prepared_release(d);
+    gql_plan_cache_stats st;
+    gql_plan_cache_get_stats(c, &st);
+    ck_assert_uint_eq(st.hits, 2);
+    ck_assert_uint_eq(st.misses, 1);
+    ck_assert_uint_eq(st.entries, 1);
+    gql_prepared_release(a);
+    gql_prepared_release(b);
+    gql_plan_cache_free(c);
+    gql_schema_free(s);
+}
+END_TEST
+
+START_TEST(test_least_recently_used_entry_is_evicted)
+{
+    gql_schema *s = test_schema();
+    gql_plan_cache *c = gql_plan_cache_new(s, 2, NULL);
+    const char *docs[] = {"{ a: posts { id } }", "{ b: posts { id } }", "{ c: posts { id } }"};
+    bool hit;
+    gql_prepared_release(gql_plan_cache_get(c, docs[0], strlen(docs[0]), NULL, NULL, &hit));
+    gql_prepared_release(gql_plan_cache_get(c, docs[1], strlen(docs[1]), NULL, NULL, &hit));
+    gql_prepared_release(gql_plan_cache_get(c, docs[0], strlen(docs[0]), NULL, NULL, &hit));
+    ck_assert(hit);
+    gql_prepared_release(gql_plan_cache_get(c, docs[2], strlen(docs[2]), NULL, NULL, &hit));
+    /* b was the least recently used */
+    gql_prepared_release(gql_plan_cache_get(c, docs[0], strlen(docs[0]), NULL, NULL, &hit));
+    ck_assert(hit);
+    gql_prepared_release(gql_plan_cache_get(c, docs[1], strlen(docs[1]), NULL, NULL, &hit));
+    ck_assert(!hit);
+    gql_plan_cache_stats st;
+    gql_plan_cache_get_stats(c, &st);
+    ck_assert_uint_eq(st.entries, 2);
+    ck_assert_uint_eq(st.evictions, 2);
+    gql_plan_cache_free(c);
+    gql_schema_free(s);
+}
+END_TEST
+
+START_TEST(test_invalid_documents_are_not_cached)
+{
+    gql_schema *s = test_schema();
+    gql_plan_cache *c = gql_plan_cache_new(s, 2, NULL);
+    const char *doc = "{ nope }";
+    cJSON *errors = NULL;
+    bool hit;
+    ck_assert_ptr_null(gql_plan_cache_get(c, doc, strlen(doc), NULL, &errors, &hit));
+    ck_assert_int_eq(cJSON_GetArraySize(errors), 1);
+    cJSON_Delete(errors);
+    ck_assert_ptr_null(gql_plan_cache_get(c, doc, strlen(doc), NULL, &errors, &hit));
+    ck_assert(!hit);
+    cJSON_Delete(errors);
+    gql_plan_cache_free(c);
+    gql_schema_free(s);
+}
+END_TEST
+
+typedef struct worker_arg {
+    gql_plan_cache *cache;
+    int id;
+    int ok;
+} worker_arg;
+
+static void *worker(void *p)
+{
+    worker_arg *w = p;
+    char doc[128];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(doc, sizeof(doc), "query Q%d($id: UUID!) { post(id: $id) { id title } }",
+                 (i + w->id) % 12);
+        gql_prepared *prepared = gql_plan_cache_get(w->cache, doc, strlen(doc), NULL, NULL, NULL);
+        if (!prepared)
+            continue;
+        gql_request *r = gql_request_new_json(prepared, "{\"id\": \"x\"}", NULL);
+        cJSON *root = cJSON_Parse("{\"post\": {\"id\": \"x\", \"title\": \"t\"}}");
+        gql_buf b;
+        gql_buf_init(&b);
+        gql_execute_json(r, root, &b);
+        if (strcmp(b.data, "{\"data\":{\"post\":{\"id\":\"x\",\"title\":\"t\"}}}") == 0)
+            w->ok++;
+        gql_buf_free(&b);
+        cJSON_Delete(root);
+        gql_request_free(r);
+        gql_prepared_release(prepared);
+    }
+    return NULL;
+}
+
+START_TEST(test_threads_share_one_cache)
+{
+    gql_schema *s = test_schema();
+    gql_plan_cache *c = gql_plan_cache_new(s, 8, NULL); /* smaller than the 12 documents */
+    pthread_t threads[4];
+    worker_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (worker_arg){c, i, 0};
+        pthread_create(&threads[i], NULL, worker, &args[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(threads[i], NULL);
+        ck_assert_int_eq(args[i].ok, 2000);
+    }
+    gql_plan_cache_stats st;
+    gql_plan_cache_get_stats(c, &st);
+    ck_assert_uint_eq(st.hits + st.misses, 8000);
+    ck_assert_uint_le(st.entries, 8);
+    gql_plan_cache_free(c);
+    gql_schema_free(s);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("graphql_cache");
+    TCase *tc = tcase_create("cache");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_repeated_document_is_a_hit_and_shares_the_plan);
+    tcase_add_test(tc, test_least_recently_used_entry_is_evicted);
+    tcase_add_test(tc, test_invalid_documents_are_not_cached);
+    tcase_add_test(tc, test_threads_share_one_cache);
+    suite_add_tcase(suite, tc);
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
