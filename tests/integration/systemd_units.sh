@@ -18,8 +18,16 @@ for page in "$TVSYNC_SRCDIR"/man/*.[0-9]; do
     ln -s "$page" "$work/man/man$section/"
 done
 
-required="Type=notify
-ExecReload=/bin/kill -HUP \$MAINPID
+# The notify type follows this machine's systemd (notify-reload from 253 on).
+host_version=$(systemctl --version 2>/dev/null | sed -n '1s/^systemd \([0-9]*\).*/\1/p')
+if [ "${host_version:-0}" -ge 253 ]; then
+    notify_lines="Type=notify-reload"
+else
+    notify_lines="Type=notify
+ExecReload=/bin/kill -HUP \$MAINPID"
+fi
+
+required="$notify_lines
 WatchdogSec=
 Restart=on-failure
 RestartSec=
@@ -90,6 +98,21 @@ for unit in tvsync-cdc.service tvsync-cdc@.service tvsync-server.service; do
     echo "$instance_unit: systemd-analyze security exposure $score"
     assert_eq yes "$(awk -v s="${score:-99}" 'BEGIN { print (s + 0 <= 2.0) ? "yes" : "no" }')" \
         "$instance_unit exposure $score <= 2.0"
+done
+
+# For a systemd with Type=notify-reload the same templates give that type and no
+# ExecReload= (systemd sends the SIGHUP itself).
+for unit in tvsync-cdc.service tvsync-cdc@.service tvsync-server.service; do
+    rendered=$(sh "$TVSYNC_SRCDIR/systemd/render-unit.sh" "$TVSYNC_SRCDIR/systemd/$unit.in" \
+        "$TVSYNC_SRCDIR/systemd/hardening.conf" /usr/bin /etc 253)
+    assert_contains "$rendered" "Type=notify-reload" "$unit for systemd 253 is Type=notify-reload"
+    assert_eq 0 "$(printf '%s\n' "$rendered" | grep -c '^ExecReload=')" "$unit for systemd 253 has no ExecReload="
+    assert_contains "$rendered" "MemoryDenyWriteExecute=yes" "$unit for systemd 253 keeps the hardening"
+    rendered=$(sh "$TVSYNC_SRCDIR/systemd/render-unit.sh" "$TVSYNC_SRCDIR/systemd/$unit.in" \
+        "$TVSYNC_SRCDIR/systemd/hardening.conf" /usr/bin /etc 252)
+    assert_contains "$rendered" "Type=notify
+" "$unit for systemd 252 is Type=notify"
+    assert_contains "$rendered" 'ExecReload=/bin/kill -HUP $MAINPID' "$unit for systemd 252 reloads with SIGHUP"
 done
 
 # sysusers.d and tmpfiles.d entries, applied to an empty root the way package
