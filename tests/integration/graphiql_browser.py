@@ -24,7 +24,7 @@ class WebDriver:
         request = urllib.request.Request(self.base_url + path, data=data, method=method,
                                          headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
+            with urllib.request.urlopen(request, timeout=180) as response:
                 return json.load(response)["value"]
         except urllib.error.HTTPError as error:
             raise RuntimeError("%s %s: %s" % (method, path, error.read().decode(errors="replace")[:500]))
@@ -81,7 +81,7 @@ def main():
             driver.start(profile)
             driver.command("POST", "/url", {"url": page_url})
             button = driver.wait_for(
-                "return document.querySelector('.graphiql-execute-button');", 30)
+                "return document.querySelector('.graphiql-execute-button');", 90)
             check(button is not None, "GraphiQL renders its Run button")
             if button is None:
                 body = driver.script("return document.body ? document.body.innerText.slice(0, 300) : '';")
@@ -96,7 +96,7 @@ def main():
             result = driver.wait_for(
                 "var r = document.querySelector('.graphiql-response') || document.querySelector('.result-window');"
                 "var t = r ? r.innerText : '';"
-                "return t.indexOf(arguments[0]) >= 0 ? t : null;", 30, expected)
+                "return t.indexOf(arguments[0]) >= 0 ? t : null;", 60, expected)
             shown = driver.script(
                 "var r = document.querySelector('.graphiql-response') || document.querySelector('.result-window');"
                 "return r ? r.innerText : '';")

@@ -3,9 +3,10 @@
 # served by a running tvsync-server, clicks Run, and finds the query's answer on the page.
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 
-SERVER="$TVSYNC_BUILDDIR/server/tvsync-server"
-SLOT="$TVSYNC_BUILDDIR/slot/tvsync-slot"
-MIGRATE="$TVSYNC_BUILDDIR/migrations/tvsync-migrate"
+. "$TVSYNC_SRCDIR/tests/integration/programs.sh"
+SERVER=$(program_path tvsync-server)
+SLOT=$(program_path tvsync-slot)
+MIGRATE=$(program_path tvsync-migrate)
 DRIVER="$TVSYNC_SRCDIR/tests/integration/graphiql_browser.py"
 
 # Debian's python3 starts at once; a pyenv shim earlier in PATH can take seconds.
@@ -23,7 +24,7 @@ fi
 assert_eq yes "$(command -v chromium >/dev/null && command -v chromedriver >/dev/null && echo yes || echo no)" \
     "chromium and chromedriver are installed (apt-get install chromium chromium-driver)"
 
-if ! grep -qF "server/tvsync-server\$(EXEEXT)" "$TVSYNC_BUILDDIR/Makefile"; then
+if [ -z "$SERVER" ]; then
     echo "note: tvsync-server is not part of this tree yet; GraphiQL is not opened in a browser"
     test_summary
     exit
@@ -55,7 +56,7 @@ assert_eq "200 text/html; charset=utf-8" "$page_status" "GET /graphql with Accep
 driver_port=$(free_port)
 chromedriver --port="$driver_port" >"$WORK/chromedriver.log" 2>&1 &
 DRIVER_PID=$!
-wait_for 30 curl -fs -o /dev/null "http://127.0.0.1:$driver_port/status"
+wait_for 60 curl -fs -o /dev/null "http://127.0.0.1:$driver_port/status"
 
 query='{ users(limit: 3) { username } }'
 encoded=$("$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$query")

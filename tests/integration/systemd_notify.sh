@@ -5,10 +5,14 @@
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 
-CDC="$TVSYNC_BUILDDIR/cdc/tvsync-cdc"
-SERVER="$TVSYNC_BUILDDIR/server/tvsync-server"
-SLOT="$TVSYNC_BUILDDIR/slot/tvsync-slot"
-MIGRATE="$TVSYNC_BUILDDIR/migrations/tvsync-migrate"
+. "$TVSYNC_SRCDIR/tests/integration/programs.sh"
+
+# Empty when this source tree does not build the program at all (a daemon
+# still being written elsewhere is reported, not faked).
+CDC=$(program_path tvsync-cdc)
+SERVER=$(program_path tvsync-server)
+SLOT=$(program_path tvsync-slot)
+MIGRATE=$(program_path tvsync-migrate)
 LISTENER="$TVSYNC_SRCDIR/tests/integration/notify_listener.py"
 # 1 s: the daemons must ping every 0.5 s.
 WATCHDOG_TEST_USEC=1000000
@@ -25,11 +29,7 @@ cleanup_processes() {
     wait 2>/dev/null
 }
 
-# Whether this source tree builds the program at all (a daemon still being
-# written elsewhere is reported, not faked).
-in_tree() {
-    grep -qF "${1#"$TVSYNC_BUILDDIR/"}\$(EXEEXT)" "$TVSYNC_BUILDDIR/Makefile"
-}
+in_tree() { [ -n "$1" ]; }
 
 # listener_start NAME [PROBE]: a fresh socket and log for one daemon run.
 listener_start() {

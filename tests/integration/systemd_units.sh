@@ -3,6 +3,7 @@
 # hardening issue 6 asks for, and keeps `systemd-analyze security` exposure <= 2.0.
 set -u
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
+. "$TVSYNC_SRCDIR/tests/integration/programs.sh"
 
 command -v systemd-analyze >/dev/null 2>&1 || {
     echo "systemd-analyze is missing: apt-get install systemd" >&2; exit 1; }
@@ -17,8 +18,16 @@ for page in "$TVSYNC_SRCDIR"/man/*.[0-9]; do
     ln -s "$page" "$work/man/man$section/"
 done
 
-required="Type=notify
-ExecReload=/bin/kill -HUP \$MAINPID
+# The notify type follows this machine's systemd (notify-reload from 253 on).
+host_version=$(systemctl --version 2>/dev/null | sed -n '1s/^systemd \([0-9]*\).*/\1/p')
+if [ "${host_version:-0}" -ge 253 ]; then
+    notify_lines="Type=notify-reload"
+else
+    notify_lines="Type=notify
+ExecReload=/bin/kill -HUP \$MAINPID"
+fi
+
+required="$notify_lines
 WatchdogSec=
 Restart=on-failure
 RestartSec=
@@ -63,13 +72,8 @@ for unit in tvsync-cdc.service tvsync-cdc@.service tvsync-server.service; do
     # executable. Point it at the binary this build produced.
     program=$(sed -n 's|^ExecStart=\([^ ]*\).*|\1|p' "$built")
     name=${program##*/}
-    case $name in
-        tvsync-cdc) local_binary="$TVSYNC_BUILDDIR/cdc/tvsync-cdc" ;;
-        tvsync-server) local_binary="$TVSYNC_BUILDDIR/server/tvsync-server" ;;
-        *) local_binary="" ;;
-    esac
-    if grep -qF "${local_binary#"$TVSYNC_BUILDDIR/"}\$(EXEEXT)" "$TVSYNC_BUILDDIR/Makefile" ||
-       [ -e "$local_binary" ]; then
+    local_binary=$(program_path "$name")
+    if [ -n "$local_binary" ]; then
         assert_eq yes "$(test -x "$local_binary" && echo yes || echo no)" "$unit: $name is built at $local_binary"
         [ -x "$local_binary" ] || continue
     else
@@ -95,5 +99,36 @@ for unit in tvsync-cdc.service tvsync-cdc@.service tvsync-server.service; do
     assert_eq yes "$(awk -v s="${score:-99}" 'BEGIN { print (s + 0 <= 2.0) ? "yes" : "no" }')" \
         "$instance_unit exposure $score <= 2.0"
 done
+
+# For a systemd with Type=notify-reload the same templates give that type and no
+# ExecReload= (systemd sends the SIGHUP itself).
+for unit in tvsync-cdc.service tvsync-cdc@.service tvsync-server.service; do
+    rendered=$(sh "$TVSYNC_SRCDIR/systemd/render-unit.sh" "$TVSYNC_SRCDIR/systemd/$unit.in" \
+        "$TVSYNC_SRCDIR/systemd/hardening.conf" /usr/bin /etc 253)
+    assert_contains "$rendered" "Type=notify-reload" "$unit for systemd 253 is Type=notify-reload"
+    assert_eq 0 "$(printf '%s\n' "$rendered" | grep -c '^ExecReload=')" "$unit for systemd 253 has no ExecReload="
+    assert_contains "$rendered" "MemoryDenyWriteExecute=yes" "$unit for systemd 253 keeps the hardening"
+    rendered=$(sh "$TVSYNC_SRCDIR/systemd/render-unit.sh" "$TVSYNC_SRCDIR/systemd/$unit.in" \
+        "$TVSYNC_SRCDIR/systemd/hardening.conf" /usr/bin /etc 252)
+    assert_contains "$rendered" "Type=notify
+" "$unit for systemd 252 is Type=notify"
+    assert_contains "$rendered" 'ExecReload=/bin/kill -HUP $MAINPID' "$unit for systemd 252 reloads with SIGHUP"
+done
+
+# sysusers.d and tmpfiles.d entries, applied to an empty root the way package
+# installation applies them: the user exists, the state directory is its own.
+root="$work/root"
+mkdir -p "$root/etc"
+output=$(systemd-sysusers --root="$root" "$TVSYNC_SRCDIR/systemd/sysusers.d/tvsync.conf" 2>&1)
+assert_eq 0 "$?" "systemd-sysusers accepts sysusers.d/tvsync.conf ($output)"
+passwd_line=$(grep '^tvsync:' "$root/etc/passwd" 2>/dev/null)
+assert_contains "$passwd_line" ":/var/lib/tvsync:" "the tvsync user's home is /var/lib/tvsync"
+assert_contains "$passwd_line" "nologin" "the tvsync user cannot log in"
+uid=$(printf '%s\n' "$passwd_line" | cut -d: -f3)
+output=$(systemd-tmpfiles --root="$root" --create "$TVSYNC_SRCDIR/systemd/tmpfiles.d/tvsync.conf" 2>&1)
+assert_eq 0 "$?" "systemd-tmpfiles accepts tmpfiles.d/tvsync.conf ($output)"
+assert_eq "750 $uid" "$(stat -c '%a %u' "$root/var/lib/tvsync" 2>/dev/null)" \
+    "/var/lib/tvsync is created mode 0750, owned by tvsync"
+assert_eq yes "$([ -d "$root/etc/tvsync" ] && echo yes || echo no)" "/etc/tvsync is created"
 
 test_summary
