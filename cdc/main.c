@@ -22,7 +22,7 @@ static const cli_program cdc_program = {
         "Streams the replication slot (wal2json, messages with prefix tvsync) and applies\n"
         "intents: rebuilds the listed tv_* rows in commit order, exactly once, recording\n"
         "progress with a replication origin. Stops cleanly on SIGTERM; SIGHUP reloads the\n"
-        "configuration and re-reads the entity registry.\n\n" TVSYNC_EXIT_CODES_HELP,
+        "configuration and re-reads the entity registry.",
     .commands_help = NULL,
     .options = cdc_options,
     .log_section = "cdc",
