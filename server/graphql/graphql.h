@@ -337,8 +337,10 @@ const gql_type *gql_request_root_type(const gql_request *request);
 const gql_plan_field *gql_request_fields(const gql_request *request, size_t *count);
 /* The coerced arguments of a plan field as a JSON object (defaults applied, variables
  * substituted, absent optional arguments omitted); owned by the request. Returns NULL and sets
- * *error (malloc'd) when a runtime value breaks the argument's type (e.g. a null variable for a
- * non-null argument). */
+ * *error (malloc'd, may be NULL to ignore) when a runtime value breaks the argument's type
+ * (e.g. a null variable for a non-null argument): then do not resolve the field, call
+ * gql_response_set_root(response, index, NULL) and the response reports that error located
+ * and worded as graphql-js does. */
 const cJSON *gql_request_arguments(gql_request *request, const gql_plan_field *field,
                                    char **error);
 /* The coerced variable values (a JSON object owned by the request). */
