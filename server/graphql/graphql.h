@@ -25,7 +25,10 @@
  * Errors are reported as a cJSON array in graphql-js's shape:
  *   [{"message": "...", "locations": [{"line": 1, "column": 2}], "path": ["a", 0]}]
  * ("locations" and "path" only when known). Whoever receives such an array owns it and frees
- * it with cJSON_Delete. Out-of-memory aborts the process (as everywhere in tvsync).
+ * it with cJSON_Delete. Messages are C strings: a U+0000 quoted from the document is carried
+ * as the bytes C0 80, which gql_buf_json_string / gql_buf_json_value print as \u0000 (print
+ * errors with them, not with cJSON_Print). Out-of-memory aborts the process (as everywhere in
+ * tvsync).
  */
 
 /* ------------------------------------------------------------------ buffer */
