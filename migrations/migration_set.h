@@ -1,0 +1,41 @@
+/* migration_set: the migration files of a directory (NNN_name.sql), read and sorted,
+ * so tvsync-migrate can compare them with what the database has applied. */
+#ifndef TVSYNC_MIGRATIONS_MIGRATION_SET_H
+#define TVSYNC_MIGRATIONS_MIGRATION_SET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct migration_file {
+    char *version;   /* the leading digits: "001" */
+    char *filename;  /* "001_tvsync_engine.sql" */
+    char *path;      /* DIR "/" filename */
+    char *text;      /* the whole file, NUL-terminated */
+    size_t length;   /* bytes in text */
+} migration_file;
+
+typedef struct migration_set {
+    migration_file *files;  /* sorted by filename, which orders them */
+    size_t count;
+} migration_set;
+
+/* True when name looks like a migration: digits, '_', at least one more character,
+ * ".sql". Other names in the directory (README, seed/) are ignored. */
+bool migration_set_is_migration_name(const char *name);
+
+/* Reads every migration file of dir into *set. Fails with a one-line message in error[]
+ * (naming the directory or file) when the directory cannot be opened, a file cannot be
+ * read or holds a NUL byte, or two files share a version; *set is then empty.
+ * The caller frees *set with migration_set_free. */
+bool migration_set_load(const char *dir, migration_set *set, char *error, size_t error_size);
+
+/* Reads one whole file (NUL-terminated) into *text and its size into *length; the
+ * caller frees *text. On failure a message naming the file is in error[]. */
+bool migration_set_read_file(const char *path, char **text, size_t *length, char *error, size_t error_size);
+
+/* The file with this version, NULL when there is none. */
+const migration_file *migration_set_find(const migration_set *set, const char *version);
+
+void migration_set_free(migration_set *set);
+
+#endif

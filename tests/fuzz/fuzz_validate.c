@@ -1,0 +1,151 @@
+/* fuzz_validate: libFuzzer target for parse + validate + plan against the differential test's
+ * schema (tests/graphql/schema.graphql), through the engine's public contract (graphql.h). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/graphql/graphql.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#ifndef TVSYNC_FUZZ_SCHEMA
+#define TVSYNC_FUZZ_SCHEMA "tests/graphql/schema.graphql"
+#endif
+
+static gql_schema *schema;
+static gql_plan_cache *cache;
+
+static char *read_file(const char *path, size_t *length)
+{
+    FILE *file = fopen(path, "rb");
+    if (file == NULL)
+        return NULL;
+    char *text = NULL;
+    if (fseek(file, 0, SEEK_END) == 0) {
+        long end = ftell(file);
+        if (end >= 0 && fseek(file, 0, SEEK_SET) == 0) {
+            text = malloc((size_t)end + 1);
+            if (text != NULL && fread(text, 1, (size_t)end, file) == (size_t)end) {
+                text[end] = '\0';
+                *length = (size_t)end;
+            } else {
+                free(text);
+                text = NULL;
+            }
+        }
+    }
+    fclose(file);
+    return text;
+}
+
+/* The schema path comes from TVSYNC_FUZZ_SCHEMA in the environment (make check sets it), else
+ * from the build. Without a schema there is nothing to fuzz: fail loudly, never pass. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    const char *path = getenv("TVSYNC_FUZZ_SCHEMA");
+    if (path == NULL)
+        path = TVSYNC_FUZZ_SCHEMA;
+    size_t length = 0;
+    char *sdl = read_file(path, &length);
+    if (sdl == NULL) {
+        fprintf(stderr, "fuzz_validate: cannot read the schema %s\n", path);
+        exit(1);
+    }
+    char *error = NULL;
+    schema = gql_schema_parse(sdl, length, &error);
+    free(sdl);
+    if (schema == NULL) {
+        fprintf(stderr, "fuzz_validate: %s: %s\n", path, error ? error : "schema error");
+        exit(1);
+    }
+    /* Small, so that eviction runs too. */
+    cache = gql_plan_cache_new(schema, 16, NULL);
+    return 0;
+}
+
+/* Every error must have a message, and locations with positive line and column. */
+static void check_errors(const cJSON *errors)
+{
+    if (!cJSON_IsArray(errors))
+        __builtin_trap();
+    const cJSON *error;
+    cJSON_ArrayForEach(error, errors) {
+        const cJSON *message = cJSON_GetObjectItemCaseSensitive(error, "message");
+        if (!cJSON_IsString(message) || message->valuestring[0] == '\0')
+            __builtin_trap();
+        const cJSON *locations = cJSON_GetObjectItemCaseSensitive(error, "locations");
+        const cJSON *location;
+        cJSON_ArrayForEach(location, locations) {
+            const cJSON *line = cJSON_GetObjectItemCaseSensitive(location, "line");
+            const cJSON *column = cJSON_GetObjectItemCaseSensitive(location, "column");
+            if (!cJSON_IsNumber(line) || !cJSON_IsNumber(column) || line->valuedouble < 1 ||
+                column->valuedouble < 1)
+                __builtin_trap();
+        }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* No terminating NUL: reading past the end is caught by AddressSanitizer. */
+    char *document = malloc(size == 0 ? 1 : size);
+    if (document == NULL)
+        return 0;
+    memcpy(document, data, size);
+
+    cJSON *validation_errors = gql_validate_document(schema, document, size, NULL, NULL);
+    check_errors(validation_errors);
+    bool valid = cJSON_GetArraySize(validation_errors) == 0;
+    cJSON_Delete(validation_errors);
+
+    /* gql_prepare must agree with gql_validate_document on what is acceptable. */
+    cJSON *errors = NULL;
+    gql_prepared *prepared = gql_prepare(schema, document, size, NULL, NULL, &errors);
+    if ((prepared != NULL) != valid)
+        __builtin_trap();
+    if (prepared == NULL) {
+        check_errors(errors);
+        cJSON_Delete(errors);
+    } else {
+        /* Plan and execute against an empty root value: every field resolves to null,
+         * which drives null propagation through the whole plan. */
+        gql_request *request = gql_request_new(prepared, NULL, &errors);
+        if (request != NULL) {
+            cJSON *root = cJSON_CreateObject();
+            gql_buf out;
+            gql_buf_init(&out);
+            gql_execute_json(request, root, &out);
+            cJSON *response = cJSON_ParseWithLength(out.data, out.len);
+            if (response == NULL)
+                __builtin_trap(); /* the response must be JSON */
+            cJSON_Delete(response);
+            gql_buf_free(&out);
+            cJSON_Delete(root);
+            gql_request_free(request);
+        } else {
+            check_errors(errors);
+            cJSON_Delete(errors);
+        }
+        gql_prepared_release(prepared);
+    }
+
+    /* The plan cache: it accepts what gql_prepare accepts, and a document it accepted once is
+     * a hit the second time. */
+    for (int round = 0; round < 2; round++) {
+        bool hit = false;
+        errors = NULL;
+        gql_prepared *cached = gql_plan_cache_get(cache, document, size, NULL, &errors, &hit);
+        if ((cached != NULL) != valid || (round == 1 && valid && !hit))
+            __builtin_trap();
+        if (cached != NULL)
+            gql_prepared_release(cached);
+        else
+            cJSON_Delete(errors);
+    }
+    free(document);
+    return 0;
+}

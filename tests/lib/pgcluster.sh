@@ -1,0 +1,240 @@
+# pgcluster.sh: a throwaway PostgreSQL 15 cluster for integration tests.
+# Source it, call pgcluster_start; the cluster is stopped and removed on exit, failure or interrupt.
+#
+# Contract (other tests rely on it):
+#   pgcluster_start [postgresql.conf line]...  initdb in a temp dir, free port, wal_level=logical,
+#       trust auth, runs as user postgres when we are root; exports PGHOST PGPORT PGUSER
+#       PGDATABASE (tvsync_test, created) and TVSYNC_DATABASE_URL. Extra lines are appended
+#       to postgresql.conf after the defaults, so they win ("wal_level = replica").
+#   pgcluster_stop                    fast shutdown (the directory stays until exit)
+#   pgcluster_restart [-m MODE]       restart (MODE: fast, immediate) and wait until it accepts
+#   pgcluster_psql [psql args]...     psql -X -v ON_ERROR_STOP=1 -qAt against the test database
+#   pgcluster_migrate [args]...       tvsync-migrate up from the build tree, with the source migrations
+#   pgcluster_datadir                 prints the data directory
+#   pgcluster_on_exit COMMAND         runs COMMAND (eval'd) at exit, before the cluster goes away
+#   pgcluster_log_tail [N]            prints the last N lines (default 40) of the server log
+#   pgcluster_free_port               prints a TCP port of 127.0.0.1 nobody listens on (for "unreachable" tests)
+#   pgcluster_as_owner COMMAND...     runs COMMAND as the cluster's owner (postgres when we are root)
+
+PGCLUSTER_BINDIR=${PGCLUSTER_BINDIR:-/usr/lib/postgresql/15/bin}
+PGCLUSTER_DIR=
+PGCLUSTER_EXIT_HOOKS=
+PGCLUSTER_REAPER=
+
+# Runs a server-side binary as the cluster owner: PostgreSQL refuses to run as root.
+pgcluster__as_owner() {
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# Prints a TCP port on 127.0.0.1 that nobody is bound to right now (we bind it to be sure).
+pgcluster__free_port() {
+    local port tries=0
+    while [ $tries -lt 100 ]; do
+        # od, not $RANDOM: the harness must also run under a POSIX sh
+        port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000 ))
+        if perl -MIO::Socket::INET -e \
+            'exit(IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $ARGV[0], Proto => "tcp", ReuseAddr => 0, Listen => 1) ? 0 : 1)' \
+            "$port" 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+        tries=$((tries + 1))
+    done
+    echo "pgcluster: no free port found" >&2
+    return 1
+}
+
+pgcluster_log_tail() {
+    local lines=${1:-40}
+    if [ -n "$PGCLUSTER_DIR" ] && [ -f "$PGCLUSTER_DIR/postgres.log" ]; then
+        echo "---- last $lines lines of $PGCLUSTER_DIR/postgres.log ----" >&2
+        tail -n "$lines" "$PGCLUSTER_DIR/postgres.log" >&2
+        echo "----" >&2
+    fi
+}
+
+pgcluster_on_exit() {
+    PGCLUSTER_EXIT_HOOKS="${PGCLUSTER_EXIT_HOOKS}${1}
+"
+}
+
+# The EXIT trap: run the test's hooks, show the server log when the test failed,
+# stop the server without waiting for clients, remove everything.
+pgcluster__cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    if [ -n "$PGCLUSTER_REAPER" ]; then
+        kill "$PGCLUSTER_REAPER" 2>/dev/null || true
+        PGCLUSTER_REAPER=
+    fi
+    if [ -n "$PGCLUSTER_EXIT_HOOKS" ]; then
+        eval "$PGCLUSTER_EXIT_HOOKS" || true
+    fi
+    if [ -n "$PGCLUSTER_DIR" ] && [ -d "$PGCLUSTER_DIR" ]; then
+        if [ "$status" != 0 ]; then
+            pgcluster_log_tail 40
+        fi
+        if [ -f "$PGCLUSTER_DIR/data/postmaster.pid" ]; then
+            pgcluster__as_owner "$PGCLUSTER_BINDIR/pg_ctl" -D "$PGCLUSTER_DIR/data" \
+                stop -m immediate -w >/dev/null 2>&1 || true
+        fi
+        rm -rf "$PGCLUSTER_DIR"
+    fi
+    PGCLUSTER_DIR=
+    exit "$status"
+}
+
+# A watcher that outlives a test killed with SIGKILL (a timeout): when the test's shell
+# is gone and the cluster is still there, it stops the server and removes the directory.
+# It runs in a session of its own, so a kill of the test's whole process group misses it.
+pgcluster__start_reaper() {
+    local as_owner=
+    if [ "$(id -u)" = 0 ]; then
+        as_owner="runuser -u postgres --"
+    fi
+    setsid sh -c '
+        trap "" INT TERM HUP
+        while kill -0 "$1" 2>/dev/null; do
+            sleep 1
+        done
+        if [ -d "$2" ]; then
+            if [ -f "$2/data/postmaster.pid" ]; then
+                $4 "$3/pg_ctl" -D "$2/data" stop -m immediate -w
+            fi
+            rm -rf "$2"
+        fi' pgcluster-reaper "$$" "$PGCLUSTER_DIR" "$PGCLUSTER_BINDIR" "$as_owner" \
+        </dev/null >/dev/null 2>&1 &
+    PGCLUSTER_REAPER=$!
+}
+
+pgcluster__interrupted() {
+    # exit runs the EXIT trap, which does the cleanup.
+    exit "$1"
+}
+
+pgcluster_start() {
+    if [ ! -x "$PGCLUSTER_BINDIR/initdb" ]; then
+        echo "pgcluster: $PGCLUSTER_BINDIR/initdb not found; install it with: apt-get install postgresql-15 postgresql-15-wal2json" >&2
+        return 1
+    fi
+    if [ ! -f "$("$PGCLUSTER_BINDIR/pg_config" --pkglibdir)/wal2json.so" ]; then
+        echo "pgcluster: wal2json is missing; install it with: apt-get install postgresql-15-wal2json" >&2
+        return 1
+    fi
+    # The server runs as postgres: its directory must sit where postgres can reach it.
+    local parent=${TMPDIR:-/tmp}
+    if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$parent"; then
+        parent=/tmp
+    fi
+    PGCLUSTER_DIR=$(mktemp -d "$parent/tvsync-pg.XXXXXX") || return 1
+    trap pgcluster__cleanup EXIT
+    trap 'pgcluster__interrupted 130' INT
+    trap 'pgcluster__interrupted 143' TERM
+    pgcluster__start_reaper
+    chmod 755 "$PGCLUSTER_DIR"
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres: "$PGCLUSTER_DIR"
+    fi
+
+    if ! pgcluster__as_owner "$PGCLUSTER_BINDIR/initdb" -D "$PGCLUSTER_DIR/data" -A trust -U postgres \
+            -E UTF8 --locale=C.UTF-8 --no-sync >"$PGCLUSTER_DIR/initdb.log" 2>&1; then
+        echo "pgcluster: initdb failed:" >&2
+        cat "$PGCLUSTER_DIR/initdb.log" >&2
+        return 1
+    fi
+
+    # fsync is off: an immediate shutdown is not an OS crash, so nothing is lost,
+    # and tests get much faster.
+    local conf="$PGCLUSTER_DIR/data/postgresql.conf" line port attempt=0
+    {
+        echo "# tvsync test cluster"
+        echo "listen_addresses = '127.0.0.1'"
+        echo "unix_socket_directories = '$PGCLUSTER_DIR'"
+        echo "wal_level = logical"
+        echo "max_replication_slots = 10"
+        echo "max_wal_senders = 10"
+        echo "fsync = off"
+        # This PostgreSQL build only lets listed libraries be output plugins.
+        if "$PGCLUSTER_BINDIR/postgres" --describe-config 2>/dev/null | grep -q '^output_plugin_libraries'; then
+            echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json'"
+        fi
+        echo "max_connections = 100"
+        echo "log_line_prefix = '%m [%p] %q%a '"
+        echo "# extra settings from the test"
+        for line in "$@"; do
+            echo "$line"
+        done
+    } >>"$conf"
+
+    # Another test may take the port between our probe and the server's bind: retry.
+    while :; do
+        port=$(pgcluster__free_port) || return 1
+        sed -i '/^port = /d' "$conf"
+        echo "port = $port" >>"$conf"
+        if pgcluster__as_owner "$PGCLUSTER_BINDIR/pg_ctl" -D "$PGCLUSTER_DIR/data" \
+                -l "$PGCLUSTER_DIR/postgres.log" -w -t 60 start >/dev/null 2>&1; then
+            break
+        fi
+        attempt=$((attempt + 1))
+        if [ $attempt -ge 5 ] || ! grep -q "could not bind\|Address already in use" "$PGCLUSTER_DIR/postgres.log"; then
+            echo "pgcluster: PostgreSQL did not start" >&2
+            pgcluster_log_tail 40
+            return 1
+        fi
+    done
+
+    export PGHOST=127.0.0.1 PGPORT=$port PGUSER=postgres PGDATABASE=tvsync_test
+    export TVSYNC_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/tvsync_test"
+    unset PGPASSWORD PGSERVICE PGOPTIONS
+    if ! "$PGCLUSTER_BINDIR/createdb" -h 127.0.0.1 -p "$port" -U postgres tvsync_test; then
+        echo "pgcluster: createdb tvsync_test failed" >&2
+        pgcluster_log_tail 40
+        return 1
+    fi
+}
+
+pgcluster_free_port() {
+    pgcluster__free_port
+}
+
+pgcluster_as_owner() {
+    pgcluster__as_owner "$@"
+}
+
+pgcluster_datadir() {
+    echo "$PGCLUSTER_DIR/data"
+}
+
+pgcluster_stop() {
+    pgcluster__as_owner "$PGCLUSTER_BINDIR/pg_ctl" -D "$PGCLUSTER_DIR/data" stop -m fast -w >/dev/null
+}
+
+pgcluster_restart() {
+    local mode=fast
+    if [ "${1:-}" = "-m" ]; then
+        mode=$2
+    fi
+    # pg_ctl restart with -m immediate is a crash: the server runs recovery on start.
+    if [ -f "$PGCLUSTER_DIR/data/postmaster.pid" ]; then
+        pgcluster__as_owner "$PGCLUSTER_BINDIR/pg_ctl" -D "$PGCLUSTER_DIR/data" stop -m "$mode" -w >/dev/null || return 1
+    fi
+    if ! pgcluster__as_owner "$PGCLUSTER_BINDIR/pg_ctl" -D "$PGCLUSTER_DIR/data" \
+            -l "$PGCLUSTER_DIR/postgres.log" -w -t 60 start >/dev/null; then
+        echo "pgcluster: PostgreSQL did not restart" >&2
+        pgcluster_log_tail 40
+        return 1
+    fi
+}
+
+pgcluster_psql() {
+    "$PGCLUSTER_BINDIR/psql" -X -v ON_ERROR_STOP=1 -qAt "$@"
+}
+
+pgcluster_migrate() {
+    "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" \
+        --dir "$TVSYNC_SRCDIR/migrations" "$@" up
+}
