@@ -86,7 +86,8 @@ static bool message_is_retryable(const char *message)
     static const char *const retryable[] = {
         "Connection refused", "could not connect", "timeout expired", "server closed the connection",
         "the database system is starting up", "the database system is shutting down",
-        "the database system is in recovery mode", "too many clients", "remaining connection slots",
+        "the database system is in recovery mode", "the database system is not yet accepting connections",
+        "too many clients", "remaining connection slots",
         "No such file or directory", "could not receive data", "could not send data",
         "Connection reset", "no connection to the server", "terminating connection",
         "server conn crashed", "SSL SYSCALL error", "Network is unreachable", "No route to host",

@@ -91,9 +91,10 @@ CREATE TYPE tvsync.mutation_result AS (
 );
 
 -- ISO 8601 in UTC with microseconds, whatever the session's TimeZone: documents built
--- by different sessions must compare equal.
+-- by different sessions must compare equal. STABLE like to_char, so the planner inlines
+-- it into the build functions instead of calling a SQL function per timestamp.
 CREATE FUNCTION tvsync.iso_time(ts timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
 AS $$ SELECT to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') $$;
 
 CREATE FUNCTION tvsync.entity_row(p_entity text) RETURNS tvsync.entity
@@ -208,8 +209,9 @@ COMMENT ON FUNCTION tvsync.apply(text, uuid[]) IS
 
 -- Rebuilds the next chunk_rows source ids after p_after (NULL: from the start), in id
 -- order, and deletes the tv rows of the same id range that have no document. last_id is
--- the next p_after, NULL when the whole table is done. One statement per call, so a live
--- batch waits at most one chunk.
+-- the next p_after, NULL when the whole table is done. A chunk is small and bounded, so
+-- a live batch waits at most one chunk. The ids are picked first and handed to the build
+-- as a parameter: with a constant array the planner uses the primary-key indexes.
 CREATE FUNCTION tvsync.rebuild_chunk(p_entity text, p_after uuid, p_chunk_rows int,
                                      OUT last_id uuid, OUT upserted bigint, OUT deleted bigint)
 LANGUAGE plpgsql VOLATILE
@@ -217,25 +219,25 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     e tvsync.entity := tvsync.entity_row(p_entity);
+    ids uuid[];
 BEGIN
     IF p_chunk_rows IS NULL OR p_chunk_rows < 1 THEN
         RAISE EXCEPTION 'tvsync.rebuild_chunk: chunk_rows must be at least 1, not %', p_chunk_rows
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     EXECUTE format($sql$
-        WITH chunk AS MATERIALIZED (
-            SELECT s.id FROM %3$s AS s
-            WHERE $1 IS NULL OR s.id > $1
-            ORDER BY s.id
-            LIMIT $2
-        ), bounds AS MATERIALIZED (
-            -- a short chunk is the last one: its range runs to the end
-            SELECT CASE WHEN count(*) < $2 THEN NULL
-                        ELSE (array_agg(id ORDER BY id DESC))[1] END AS last_id,
-                   coalesce(array_agg(id), '{}') AS ids
-            FROM chunk
-        ), built AS MATERIALIZED (
-            SELECT b.id, b.data FROM bounds, %1$s(bounds.ids) AS b
+        SELECT coalesce(array_agg(c.id ORDER BY c.id), '{}')
+        FROM (SELECT s.id FROM %s AS s WHERE $1 IS NULL OR s.id > $1 ORDER BY s.id LIMIT $2) c
+        $sql$, e.source_table)
+    INTO ids
+    USING p_after, p_chunk_rows;
+    -- a short chunk is the last one: its range runs to the end of the id space
+    IF cardinality(ids) = p_chunk_rows THEN
+        last_id := ids[p_chunk_rows];
+    END IF;
+    EXECUTE format($sql$
+        WITH built AS MATERIALIZED (
+            SELECT b.id, b.data FROM %1$s($1) AS b
         ), up AS (
             INSERT INTO %2$s AS t (id, data, updated_at)
             SELECT id, data, now() FROM built
@@ -244,16 +246,15 @@ BEGIN
             RETURNING 1
         ), gone AS (
             DELETE FROM %2$s AS t
-            USING bounds
-            WHERE ($1 IS NULL OR t.id > $1)
-              AND (bounds.last_id IS NULL OR t.id <= bounds.last_id)
+            WHERE ($2 IS NULL OR t.id > $2)
+              AND ($3 IS NULL OR t.id <= $3)
               AND NOT EXISTS (SELECT 1 FROM built WHERE built.id = t.id)
             RETURNING 1
         )
-        SELECT (SELECT last_id FROM bounds), (SELECT count(*) FROM up), (SELECT count(*) FROM gone)
-        $sql$, tvsync.build_function_name(e), e.tv_table, e.source_table)
-    INTO last_id, upserted, deleted
-    USING p_after, p_chunk_rows;
+        SELECT (SELECT count(*) FROM up), (SELECT count(*) FROM gone)
+        $sql$, tvsync.build_function_name(e), e.tv_table)
+    INTO upserted, deleted
+    USING ids, p_after, last_id;
 END
 $$;
 COMMENT ON FUNCTION tvsync.rebuild_chunk(text, uuid, int) IS
@@ -273,6 +274,30 @@ GRANT EXECUTE ON FUNCTION tvsync.heartbeat(), tvsync.apply(text, uuid[]),
     tvsync.rebuild_chunk(text, uuid, int) TO tvsync_cdc;
 GRANT SELECT, INSERT ON tvsync.sync_log, tvsync.dead_letter TO tvsync_cdc;
 GRANT USAGE ON SEQUENCE tvsync.sync_log_id_seq, tvsync.dead_letter_id_seq TO tvsync_cdc;
+-- tvsync-cdc records its progress with a replication origin (DESIGN.md invariant 2);
+-- PostgreSQL lets only superusers run the origin functions until they are granted.
+-- Granting needs a superuser: a migration run by a mere database owner warns instead,
+-- and tvsync-slot check names what is missing.
+DO $origin$
+BEGIN
+    GRANT EXECUTE ON FUNCTION
+        pg_catalog.pg_replication_origin_create(text),
+        pg_catalog.pg_replication_origin_drop(text),
+        pg_catalog.pg_replication_origin_oid(text),
+        pg_catalog.pg_replication_origin_session_setup(text),
+        pg_catalog.pg_replication_origin_session_reset(),
+        pg_catalog.pg_replication_origin_session_is_setup(),
+        pg_catalog.pg_replication_origin_session_progress(boolean),
+        pg_catalog.pg_replication_origin_xact_setup(pg_lsn, timestamptz),
+        pg_catalog.pg_replication_origin_xact_reset(),
+        pg_catalog.pg_replication_origin_advance(text, pg_lsn),
+        pg_catalog.pg_replication_origin_progress(text, boolean)
+    TO tvsync_cdc;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE WARNING 'tvsync: cannot grant the replication origin functions to tvsync_cdc (%); '
+                  'a superuser must grant them, or tvsync-cdc must run as a superuser', SQLERRM;
+END
+$origin$;
 -- The server's syncMetrics reads sync_log; operators read dead letters.
 GRANT SELECT ON tvsync.sync_log TO tvsync_app;
 GRANT SELECT ON tvsync.schema_migrations TO tvsync_app, tvsync_cdc;

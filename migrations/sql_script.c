@@ -261,3 +261,15 @@ int sql_script_line_at(const char *text, const sql_statement *statement, long po
     }
     return statement->line;
 }
+
+int sql_script_body_line(const char *text, const sql_statement *statement)
+{
+    int line = statement->line;
+    for (size_t i = statement->offset; i < statement->offset + statement->length; i++) {
+        if (text[i] == '$' || text[i] == '\'')
+            return line;
+        if (text[i] == '\n')
+            line++;
+    }
+    return statement->line;
+}

@@ -29,4 +29,10 @@ bool sql_script_split(const char *text, size_t length, sql_statement **statement
  * the text is UTF-8). A position outside the statement gives the statement's line. */
 int sql_script_line_at(const char *text, const sql_statement *statement, long position);
 
+/* The line of the first string or dollar quote of statement: where the body of a
+ * DO block starts, so "inline_code_block line N" in an error's context can be mapped
+ * to the file (body line N is file line sql_script_body_line + N - 1). The statement's
+ * own line when it has no quote. */
+int sql_script_body_line(const char *text, const sql_statement *statement);
+
 #endif

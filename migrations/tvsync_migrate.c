@@ -36,16 +36,17 @@ static const cli_program migrate_program = {
     .synopsis = "[OPTION]... up|status|verify|seed",
     .description =
         "Applies tvsync's SQL migrations (NNN_name.sql, in name order, each in its own\n"
-        "transaction, under an advisory lock), and checks the read models.",
+        "transaction, under an advisory lock), and checks the read models. A migration\n"
+        "must not contain BEGIN/COMMIT or commands that cannot run in a transaction.",
     .commands_help =
         "Commands:\n"
         "  up      apply the pending migrations; refuses when an applied file changed (exit 1);\n"
         "          a failing migration is rolled back whole and named with its line (exit 4)\n"
         "  status  list applied and pending migrations (exit 1 when an applied file changed)\n"
-        "  verify  rebuild every entity in memory and compare with its tv_* table; prints\n"
-        "          'ENTITY ID: missing|extra|different' per differing row (exit 1 if any)\n"
+        "  verify  build every entity in full (in one snapshot) and compare with its tv_* table;\n"
+        "          prints 'ENTITY ID: missing|extra|different' per differing row (exit 1 if any)\n"
         "  seed    load the blog example data (DIR/seed/" SEED_FILE " or DIR/../seed/" SEED_FILE ");\n"
-        "          rows that exist are kept\n",
+        "          rows that exist are kept (exit 1 when the migrations are not applied)\n",
     .options = migrate_options,
     .log_section = NULL,
 };
@@ -226,6 +227,13 @@ static bool run_script(PGconn *conn, const char *name, const char *text, size_t 
             const char *position = PQresultErrorField(result, PG_DIAG_STATEMENT_POSITION);
             int line = sql_script_line_at(text, statement, position ? strtol(position, NULL, 10) : 0);
             const char *context = PQresultErrorField(result, PG_DIAG_CONTEXT);
+            /* An error raised inside this statement's own DO block (directly or in a
+             * function it called; the block is the outermost frame): point at its line. */
+            const char *frame = context ? strstr(context, "inline_code_block line ") : NULL;
+            int body_line;
+            if (!position && frame && sscanf(frame, "inline_code_block line %d", &body_line) == 1 &&
+                body_line > 0)
+                line = sql_script_body_line(text, statement) + body_line - 1;
             char message[1024];
             pg_error_line(conn, result, message, sizeof message);
             if (context) {
@@ -277,8 +285,17 @@ static bool check_applied_unchanged(const migration_set *set, const applied_list
 
 static int command_up(PGconn *conn, const migration_set *set)
 {
-    if (!pg_exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "cannot take the migration lock"))
+    PGresult *locked = query(conn, "SELECT pg_try_advisory_lock(" MIGRATE_LOCK_KEY ")", 0, NULL,
+                             "cannot take the migration lock");
+    if (!locked)
         return TVSYNC_EXIT_DATABASE;
+    bool have_lock = strcmp(PQgetvalue(locked, 0, 0), "t") == 0;
+    PQclear(locked);
+    if (!have_lock) {
+        log_info("another tvsync-migrate holds the migration lock; waiting for it");
+        if (!pg_exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "cannot take the migration lock"))
+            return TVSYNC_EXIT_DATABASE;
+    }
     /* Created under the lock: concurrent CREATE ... IF NOT EXISTS can still collide. */
     if (!bootstrap_migrations_table(conn))
         return TVSYNC_EXIT_DATABASE;

@@ -664,8 +664,10 @@ static const ast_argument *argument_node(const ast_selection *node, const char *
     return NULL;
 }
 
-/* getArgumentValues */
-const cJSON *gql_request_arguments(gql_request *r, const gql_plan_field *field, char **error)
+/* getArgumentValues; on failure *error_pos is where graphql-js locates the error (the field
+ * for a missing argument, else the argument's value). */
+static const cJSON *arguments_of(gql_request *r, const gql_plan_field *field, char **error,
+                                 uint32_t *error_pos)
 {
     if (error)
         *error = NULL;
@@ -676,10 +678,12 @@ const cJSON *gql_request_arguments(gql_request *r, const gql_plan_field *field, 
     const gql_field *def = field->definition;
     gql_buf msg;
     gql_buf_init(&msg);
+    *error_pos = node->pos;
     for (size_t i = 0; def && i < def->argument_count; i++) {
         const gql_input_value *ad = &def->arguments[i];
         const ast_argument *an = argument_node(node, ad->name);
         if (!an) {
+            *error_pos = node->pos;
             if (ad->default_value)
                 cJSON_AddItemToObject(args, ad->name, cJSON_Duplicate(ad->default_value, true));
             else if (ad->type->kind == GQL_KIND_NON_NULL) {
@@ -690,6 +694,7 @@ const cJSON *gql_request_arguments(gql_request *r, const gql_plan_field *field, 
             }
             continue;
         }
+        *error_pos = an->value->pos;
         bool is_null = an->value->kind == AST_VALUE_NULL;
         if (an->value->kind == AST_VALUE_VARIABLE) {
             const cJSON *vv = cJSON_GetObjectItemCaseSensitive(r->variables, an->value->text);
@@ -732,6 +737,12 @@ fail:
     gql_buf_free(&msg);
     cJSON_Delete(args);
     return NULL;
+}
+
+const cJSON *gql_request_arguments(gql_request *r, const gql_plan_field *field, char **error)
+{
+    uint32_t pos;
+    return arguments_of(r, field, error, &pos);
 }
 
 /* ------------------------------------------------------------------ values being completed */
@@ -1365,6 +1376,23 @@ static xvalue resolve_field(exec_ctx *c, const gql_plan_selection *sel, const gq
     return xv_json(NULL);
 }
 
+/* graphql-js computes every field's arguments before resolving it, so a runtime value that
+ * breaks an argument's type is a field error even where the default resolver ignores them. */
+static bool field_arguments_ok(exec_ctx *c, const gql_plan_field *f)
+{
+    if (!f->definition || f->definition->argument_count == 0)
+        return true;
+    char *message = NULL;
+    uint32_t pos;
+    if (arguments_of(c->request, f, &message, &pos))
+        return true;
+    cJSON *e = gql_error_append(c->errors, message);
+    gql_error_add_location(e, location_of(c->request->prepared, pos));
+    gql_error_set_path(e, c->path);
+    free(message);
+    return false;
+}
+
 /* Executes the fields of one object. Returns false when a non-null field failed: the object
  * becomes null (the caller truncates the output). */
 static bool execute_selection(exec_ctx *c, const gql_plan_selection *sel, const xvalue *src)
@@ -1377,8 +1405,15 @@ static bool execute_selection(exec_ctx *c, const gql_plan_selection *sel, const 
         gql_buf_json_string(c->out, f->response_key, strlen(f->response_key));
         gql_buf_puts(c->out, ":");
         path_push_key(c, f->response_key);
-        xvalue v = resolve_field(c, sel, f, src);
-        completion r = complete_value(c, f, f->return_type, &v);
+        completion r;
+        if (!field_arguments_ok(c, f)) {
+            r = f->return_type->kind == GQL_KIND_NON_NULL ? FAILED : NULLED;
+            if (r == NULLED)
+                gql_buf_puts(c->out, "null");
+        } else {
+            xvalue v = resolve_field(c, sel, f, src);
+            r = complete_value(c, f, f->return_type, &v);
+        }
         path_pop(c);
         if (r == FAILED)
             return false;
@@ -1462,11 +1497,7 @@ static void run_root(gql_response *resp, size_t index, const cJSON *value, const
         xvalue v = f->kind == GQL_FIELD_NORMAL ? xv_json(value)
                                                : resolve_field(&c, &resp->request->plan->root,
                                                                f, &src);
-        char *arg_error = NULL;
-        if (f->kind == GQL_FIELD_NORMAL &&
-            !gql_request_arguments(resp->request, f, &arg_error)) {
-            field_error(&c, f, arg_error);
-            free(arg_error);
+        if (!field_arguments_ok(&c, f)) {
             r = f->return_type->kind == GQL_KIND_NON_NULL ? FAILED : NULLED;
             if (r == NULLED)
                 gql_buf_puts(c.out, "null");

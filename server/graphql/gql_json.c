@@ -86,6 +86,14 @@ void gql_buf_json_string(gql_buf *buf, const char *text, size_t length)
         unsigned char c = (unsigned char)text[i];
         const char *esc = NULL;
         char u[7];
+        /* C0 80 (modified UTF-8) is how engine messages carry U+0000 inside C strings */
+        if (c == 0xC0 && i + 1 < length && (unsigned char)text[i + 1] == 0x80) {
+            gql_buf_append(buf, text + run, i - run);
+            gql_buf_puts(buf, "\\u0000");
+            i++;
+            run = i + 1;
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
         switch (c) {

@@ -8,22 +8,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Eight bytes per step (multiply-xorshift): the plan cache hashes whole documents on every
- * request, so a byte-at-a-time hash would dominate a cache hit. */
+/* Four independent 64-bit lanes, 32 bytes per step (multiply-xorshift): the plan cache hashes
+ * whole documents on every request, so the hash must run near memory speed. */
 uint32_t gql_hash(const char *text, size_t length)
 {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)length;
+    const uint64_t k1 = 0xBF58476D1CE4E5B9ull, k2 = 0x94D049BB133111EBull;
+    uint64_t h0 = 0x9E3779B97F4A7C15ull ^ (uint64_t)length, h1 = k1, h2 = k2, h3 = ~k1;
     size_t i = 0;
+    for (; i + 32 <= length; i += 32) {
+        uint64_t w[4];
+        memcpy(w, text + i, 32);
+        h0 = (h0 ^ w[0]) * k1;
+        h1 = (h1 ^ w[1]) * k1;
+        h2 = (h2 ^ w[2]) * k1;
+        h3 = (h3 ^ w[3]) * k1;
+        h0 ^= h0 >> 29;
+        h1 ^= h1 >> 29;
+        h2 ^= h2 >> 29;
+        h3 ^= h3 >> 29;
+    }
+    uint64_t h = h0 ^ (h1 * k2) ^ (h2 * k1) ^ (h3 * 0xD6E8FEB86659FD93ull);
     for (; i + 8 <= length; i += 8) {
         uint64_t w;
         memcpy(&w, text + i, 8);
-        h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+        h = (h ^ w) * k1;
         h ^= h >> 31;
     }
     uint64_t tail = 0;
     memcpy(&tail, text + i, length - i);
-    h = (h ^ tail) * 0x94D049BB133111EBull;
+    h = (h ^ tail) * k2;
     h ^= h >> 29;
+    h *= k1;
     return (uint32_t)(h ^ (h >> 32));
 }
 

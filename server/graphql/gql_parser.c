@@ -626,8 +626,18 @@ static void describe_token(const token *t, char *out, size_t size)
 {
     if (t->kind == TOK_NAME || t->kind == TOK_INT || t->kind == TOK_FLOAT ||
         t->kind == TOK_STRING || t->kind == TOK_BLOCK_STRING) {
-        int n = (int)(t->value_length > 300 ? 300 : t->value_length);
-        snprintf(out, size, "%s \"%.*s\"", token_kind_desc[t->kind], n, t->value);
+        size_t n = (size_t)snprintf(out, size, "%s \"", token_kind_desc[t->kind]);
+        /* the value may hold U+0000: write it as C0 80 so the message stays a C string */
+        for (size_t i = 0; i < t->value_length && n + 4 < size; i++) {
+            if (t->value[i] == '\0') {
+                out[n++] = (char)0xC0;
+                out[n++] = (char)0x80;
+            } else {
+                out[n++] = t->value[i];
+            }
+        }
+        out[n++] = '"';
+        out[n] = '\0';
     } else {
         snprintf(out, size, "%s", token_kind_desc[t->kind]);
     }
@@ -635,7 +645,7 @@ static void describe_token(const token *t, char *out, size_t size)
 
 static _Noreturn void unexpected(parser *p, const token *t)
 {
-    char desc[400];
+    char desc[3500];
     describe_token(t ? t : &p->tok, desc, sizeof(desc));
     parse_fail(p, (t ? t : &p->tok)->start, "Unexpected %s.", desc);
 }
@@ -652,7 +662,7 @@ static token expect(parser *p, token_kind kind)
         advance(p);
         return t;
     }
-    char desc[400];
+    char desc[3500];
     describe_token(&t, desc, sizeof(desc));
     parse_fail(p, t.start, "Expected %s, found %s.", token_kind_desc[kind], desc);
 }
@@ -678,7 +688,7 @@ static void expect_keyword(parser *p, const char *word)
         advance(p);
         return;
     }
-    char desc[400];
+    char desc[3500];
     describe_token(&p->tok, desc, sizeof(desc));
     parse_fail(p, p->tok.start, "Expected \"%s\", found %s.", word, desc);
 }
@@ -1163,7 +1173,7 @@ static ast_definition *parse_type_system(parser *p, bool extension, const token 
                 v->description = parse_description(p);
                 if (token_is_keyword(&p->tok, "true") || token_is_keyword(&p->tok, "false") ||
                     token_is_keyword(&p->tok, "null")) {
-                    char desc[400];
+                    char desc[3500];
                     describe_token(&p->tok, desc, sizeof(desc));
                     parse_fail(p, p->tok.start,
                                "%s is reserved and cannot be used for an enum value.", desc);

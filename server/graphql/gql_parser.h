@@ -204,7 +204,7 @@ typedef struct ast_document {
 } ast_document;
 
 typedef struct gql_parse_error {
-    char message[512];
+    char message[4096]; /* U+0000 inside quoted tokens is written as C0 80 */
     uint32_t pos;
     bool has_pos;
 } gql_parse_error;

@@ -65,6 +65,9 @@ typedef struct vctx {
     gql_map collect_cache;
     gql_map compared_fragment_pairs;
     gql_vec owned; /* heap blocks to free at the end */
+    gql_map doc_directives;     /* directive definitions in the document */
+    gql_map seen_by_type;       /* UniqueDirectivesPerLocation across a type's definitions */
+    gql_map seen_schema;
 } vctx;
 
 /* ------------------------------------------------------------------ errors */
@@ -755,24 +758,42 @@ static const gql_directive_def *directive_def(vctx *c, const char *name)
     return gql_schema_directive(c->schema, name);
 }
 
-/* UniqueDirectivesPerLocation for one node's directives. */
-static void unique_directives(vctx *c, const ast_directive *dirs, size_t count)
+static bool directive_is_unique(vctx *c, const char *name)
+{
+    const ast_definition *dd = gql_map_get(&c->doc_directives, name);
+    if (dd)
+        return !dd->repeatable;
+    const gql_directive_def *d = gql_schema_directive(c->schema, name);
+    return d && !d->repeatable;
+}
+
+/* UniqueDirectivesPerLocation for one node's directives; `seen` is shared by every
+ * definition and extension of one type (or of the schema), else NULL. */
+static void unique_directives_in(vctx *c, const ast_directive *dirs, size_t count, gql_map *seen)
 {
     if (c->collecting)
         return;
+    gql_map local = {0};
+    if (!seen)
+        seen = &local;
     for (size_t i = 0; i < count; i++) {
-        const gql_directive_def *d = directive_def(c, dirs[i].name);
-        if (!d || d->repeatable)
+        if (!directive_is_unique(c, dirs[i].name))
             continue;
-        for (size_t k = 0; k < i; k++)
-            if (!strcmp(dirs[k].name, dirs[i].name)) {
-                report2(c,
-                        fmt(c, "The directive \"@%s\" can only be used once at this location.",
-                            dirs[i].name),
-                        dirs[k].pos, dirs[i].pos);
-                break;
-            }
+        uintptr_t first = (uintptr_t)gql_map_get(seen, dirs[i].name);
+        if (first)
+            report2(c,
+                    fmt(c, "The directive \"@%s\" can only be used once at this location.",
+                        dirs[i].name),
+                    (uint32_t)(first - 1), dirs[i].pos);
+        else
+            gql_map_put(seen, dirs[i].name, (void *)(uintptr_t)(dirs[i].pos + 1));
     }
+    gql_map_free(&local);
+}
+
+static void unique_directives(vctx *c, const ast_directive *dirs, size_t count)
+{
+    unique_directives_in(c, dirs, count, NULL);
 }
 
 /* UniqueArgumentNames for a field or directive. */
@@ -811,13 +832,55 @@ static const gql_input_value *find_input_value(const gql_input_value *values, si
     return NULL;
 }
 
+static void print_ast_type(const ast_type *t, gql_buf *out)
+{
+    if (t->kind == AST_TYPE_NAMED) {
+        gql_buf_puts(out, t->name);
+    } else if (t->kind == AST_TYPE_LIST) {
+        gql_buf_puts(out, "[");
+        print_ast_type(t->inner, out);
+        gql_buf_puts(out, "]");
+    } else {
+        print_ast_type(t->inner, out);
+        gql_buf_puts(out, "!");
+    }
+}
+
 static void walk_directives(vctx *c, const ast_directive *dirs, size_t count,
                             unsigned location)
 {
     for (size_t i = 0; i < count; i++) {
         const ast_directive *d = &dirs[i];
         const gql_directive_def *def = directive_def(c, d->name);
-        if (!c->collecting) {
+        const ast_definition *doc_def = gql_map_get(&c->doc_directives, d->name);
+        if (doc_def)
+            def = NULL; /* the document's definition wins, as in graphql-js's maps */
+        if (!c->collecting && doc_def) {
+            if (location && !(doc_def->locations & location))
+                report1(c, fmt(c, "Directive \"@%s\" may not be used on %s.", d->name,
+                               gql_directive_location_name(location)),
+                        d->pos);
+            for (size_t a = 0; a < d->argument_count; a++) {
+                bool known = false;
+                for (size_t k = 0; k < doc_def->input_value_count; k++)
+                    if (!strcmp(doc_def->input_values[k].name, d->arguments[a].name))
+                        known = true;
+                if (known)
+                    continue;
+                const char **names =
+                    gql_arena_alloc(&c->arena, (doc_def->input_value_count + 1) * sizeof(char *));
+                for (size_t k = 0; k < doc_def->input_value_count; k++)
+                    names[k] = doc_def->input_values[k].name;
+                report1(c,
+                        fmt(c, "Unknown argument \"%s\" on directive \"@%s\".%s",
+                            d->arguments[a].name, d->name,
+                            did_you_mean(c, NULL, d->arguments[a].name, names,
+                                         doc_def->input_value_count)),
+                        d->arguments[a].pos);
+            }
+            unique_arguments(c, d->arguments, d->argument_count);
+        }
+        if (!c->collecting && !doc_def) {
             /* KnownDirectives */
             if (!def)
                 report1(c, fmt(c, "Unknown directive \"@%s\".", d->name), d->pos);
@@ -854,6 +917,29 @@ static void walk_directives(vctx *c, const ast_directive *dirs, size_t count,
                        ad && ad->default_value, true);
         }
         /* ProvidedRequiredArguments (directives), on leave */
+        if (!c->collecting && doc_def) {
+            for (size_t k = 0; k < doc_def->input_value_count; k++) {
+                const ast_input_value_def *ad = &doc_def->input_values[k];
+                if (ad->type->kind != AST_TYPE_NON_NULL || ad->default_value)
+                    continue;
+                bool provided = false;
+                for (size_t a = 0; a < d->argument_count; a++)
+                    if (!strcmp(d->arguments[a].name, ad->name))
+                        provided = true;
+                if (!provided) {
+                    gql_buf t;
+                    gql_buf_init(&t);
+                    print_ast_type(ad->type, &t);
+                    report1(c,
+                            fmt(c,
+                                "Directive \"@%s\" argument \"%s\" of type \"%s\" is required, "
+                                "but it was not provided.",
+                                d->name, ad->name, t.data),
+                            d->pos);
+                    gql_buf_free(&t);
+                }
+            }
+        }
         if (!c->collecting && def) {
             for (size_t k = 0; k < def->argument_count; k++) {
                 const gql_input_value *ad = &def->arguments[k];
@@ -1665,23 +1751,84 @@ static void walk_operation(vctx *c, const ast_definition *op)
     }
 }
 
-/* Type-system definitions in an executable document: KnownTypeNames still looks at them. */
+/* Type-system definitions in an executable document: graphql-js's rules still visit them
+ * (KnownTypeNames, KnownDirectives, UniqueDirectivesPerLocation, directive arguments). */
+static gql_map *seen_for_type(vctx *c, const char *name)
+{
+    gql_map *m = gql_map_get(&c->seen_by_type, name);
+    if (!m) {
+        m = gql_arena_alloc(&c->arena, sizeof(*m));
+        gql_map_put(&c->seen_by_type, name, m);
+    }
+    return m;
+}
+
+static void sdl_input_values(vctx *c, const ast_input_value_def *values, size_t count,
+                             unsigned location)
+{
+    for (size_t i = 0; i < count; i++) {
+        unique_directives_in(c, values[i].directives, values[i].directive_count, NULL);
+        walk_type_ref(c, values[i].type, true);
+        walk_directives(c, values[i].directives, values[i].directive_count, location);
+    }
+}
+
+/* In graphql-js's visiting order: UniqueDirectivesPerLocation when a node is entered, then
+ * its children (named types, directives, fields) in AST key order. */
 static void walk_type_system_definition(vctx *c, const ast_definition *d)
 {
-    if (d->kind == AST_DEF_OBJECT || d->kind == AST_DEF_INTERFACE) {
+    gql_map *seen = d->kind == AST_DEF_SCHEMA       ? &c->seen_schema
+                    : d->kind == AST_DEF_DIRECTIVE ? NULL
+                                                   : seen_for_type(c, d->name);
+    if (d->kind != AST_DEF_DIRECTIVE)
+        unique_directives_in(c, d->directives, d->directive_count, seen);
+    switch (d->kind) {
+    case AST_DEF_SCHEMA:
+        walk_directives(c, d->directives, d->directive_count, GQL_DL_SCHEMA);
         for (size_t i = 0; i < d->type_count; i++)
             known_type_name(c, d->types[i].name, d->types[i].pos, true);
+        break;
+    case AST_DEF_SCALAR:
+        walk_directives(c, d->directives, d->directive_count, GQL_DL_SCALAR);
+        break;
+    case AST_DEF_OBJECT:
+    case AST_DEF_INTERFACE:
+        for (size_t i = 0; i < d->type_count; i++)
+            known_type_name(c, d->types[i].name, d->types[i].pos, true);
+        walk_directives(c, d->directives, d->directive_count,
+                        d->kind == AST_DEF_OBJECT ? GQL_DL_OBJECT : GQL_DL_INTERFACE);
         for (size_t i = 0; i < d->field_count; i++) {
-            for (size_t a = 0; a < d->fields[i].argument_count; a++)
-                walk_type_ref(c, d->fields[i].arguments[a].type, true);
-            walk_type_ref(c, d->fields[i].type, true);
+            const ast_field_def *f = &d->fields[i];
+            unique_directives_in(c, f->directives, f->directive_count, NULL);
+            sdl_input_values(c, f->arguments, f->argument_count, GQL_DL_ARGUMENT_DEFINITION);
+            walk_type_ref(c, f->type, true);
+            walk_directives(c, f->directives, f->directive_count, GQL_DL_FIELD_DEFINITION);
         }
-    } else if (d->kind == AST_DEF_UNION || d->kind == AST_DEF_SCHEMA) {
+        break;
+    case AST_DEF_UNION:
+        walk_directives(c, d->directives, d->directive_count, GQL_DL_UNION);
         for (size_t i = 0; i < d->type_count; i++)
             known_type_name(c, d->types[i].name, d->types[i].pos, true);
-    } else if (d->kind == AST_DEF_INPUT_OBJECT || d->kind == AST_DEF_DIRECTIVE) {
-        for (size_t i = 0; i < d->input_value_count; i++)
-            walk_type_ref(c, d->input_values[i].type, true);
+        break;
+    case AST_DEF_ENUM:
+        walk_directives(c, d->directives, d->directive_count, GQL_DL_ENUM);
+        for (size_t i = 0; i < d->enum_value_count; i++) {
+            unique_directives_in(c, d->enum_values[i].directives,
+                                 d->enum_values[i].directive_count, NULL);
+            walk_directives(c, d->enum_values[i].directives, d->enum_values[i].directive_count,
+                            GQL_DL_ENUM_VALUE);
+        }
+        break;
+    case AST_DEF_INPUT_OBJECT:
+        walk_directives(c, d->directives, d->directive_count, GQL_DL_INPUT_OBJECT);
+        sdl_input_values(c, d->input_values, d->input_value_count,
+                         GQL_DL_INPUT_FIELD_DEFINITION);
+        break;
+    case AST_DEF_DIRECTIVE:
+        sdl_input_values(c, d->input_values, d->input_value_count, GQL_DL_ARGUMENT_DEFINITION);
+        break;
+    default:
+        break;
     }
 }
 
@@ -1738,7 +1885,9 @@ bool gql_validate(const gql_schema *schema, const ast_document *doc, const gql_l
             gql_map_put(&c->fragments, d->name, (void *)d);
         else if (d->kind == AST_DEF_OPERATION)
             c->operation_count++;
-        else if (d->kind != AST_DEF_SCHEMA && d->kind != AST_DEF_DIRECTIVE && !d->extension)
+        else if (d->kind == AST_DEF_DIRECTIVE)
+            gql_map_put(&c->doc_directives, d->name, (void *)d);
+        else if (d->kind != AST_DEF_SCHEMA && !d->extension)
             gql_map_put(&c->defined_types, d->name, (void *)1);
     }
     if (setjmp(c->abort))
@@ -1843,6 +1992,12 @@ done:;
     for (size_t i = 0; i < c->owned.count; i++)
         gql_vec_free(c->owned.items[i]);
     gql_vec_free(&c->owned);
+    for (size_t i = 0; i < c->seen_by_type.cap; i++)
+        if (c->seen_by_type.entries[i].key)
+            gql_map_free(c->seen_by_type.entries[i].value);
+    gql_map_free(&c->seen_by_type);
+    gql_map_free(&c->seen_schema);
+    gql_map_free(&c->doc_directives);
     gql_map_free(&c->collect_cache);
     gql_map_free(&c->compared_fragment_pairs);
     gql_map_free(&c->usages_by_def);

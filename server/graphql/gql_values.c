@@ -70,6 +70,8 @@ void gql_print_block_string(const char *text, size_t length, gql_buf *out)
         if (i + 2 < length && text[i] == '"' && text[i + 1] == '"' && text[i + 2] == '"') {
             gql_buf_puts(&escaped, "\\\"\"\"");
             i += 2;
+        } else if (text[i] == '\0') {
+            gql_buf_append(&escaped, "\xC0\x80", 2); /* U+0000, see gql_buf_json_string */
         } else {
             gql_buf_append(&escaped, text + i, 1);
         }

@@ -25,7 +25,10 @@
  * Errors are reported as a cJSON array in graphql-js's shape:
  *   [{"message": "...", "locations": [{"line": 1, "column": 2}], "path": ["a", 0]}]
  * ("locations" and "path" only when known). Whoever receives such an array owns it and frees
- * it with cJSON_Delete. Out-of-memory aborts the process (as everywhere in tvsync).
+ * it with cJSON_Delete. Messages are C strings: a U+0000 quoted from the document is carried
+ * as the bytes C0 80, which gql_buf_json_string / gql_buf_json_value print as \u0000 (print
+ * errors with them, not with cJSON_Print). Out-of-memory aborts the process (as everywhere in
+ * tvsync).
  */
 
 /* ------------------------------------------------------------------ buffer */
@@ -337,8 +340,10 @@ const gql_type *gql_request_root_type(const gql_request *request);
 const gql_plan_field *gql_request_fields(const gql_request *request, size_t *count);
 /* The coerced arguments of a plan field as a JSON object (defaults applied, variables
  * substituted, absent optional arguments omitted); owned by the request. Returns NULL and sets
- * *error (malloc'd) when a runtime value breaks the argument's type (e.g. a null variable for a
- * non-null argument). */
+ * *error (malloc'd, may be NULL to ignore) when a runtime value breaks the argument's type
+ * (e.g. a null variable for a non-null argument): then do not resolve the field, call
+ * gql_response_set_root(response, index, NULL) and the response reports that error located
+ * and worded as graphql-js does. */
 const cJSON *gql_request_arguments(gql_request *request, const gql_plan_field *field,
                                    char **error);
 /* The coerced variable values (a JSON object owned by the request). */

@@ -20,6 +20,14 @@ migration_count() {
     pgcluster_psql -d "${1:-tvsync_test}" -c "SELECT count(*) FROM tvsync.schema_migrations"
 }
 
+# --- every migration file is installed ---------------------------------------------------
+# make install only copies what migrations/include.am lists: a file left out would be
+# applied from the source tree but missing from every installation.
+listed=$(sed -n '/^dist_migrations_DATA/,/^$/p' "$SRC_MIGRATIONS/include.am" |
+    grep -o '[0-9][0-9A-Za-z_.-]*\.sql' | sort | tr '\n' ' ')
+present=$(cd "$SRC_MIGRATIONS" && ls [0-9]*_*.sql | sort | tr '\n' ' ')
+assert_eq "$present" "$listed" "every migrations/*.sql file is listed in dist_migrations_DATA"
+
 # --- up, twice -------------------------------------------------------------------------
 file_count=$(ls "$SRC_MIGRATIONS"/[0-9]*_*.sql | wc -l)
 assert_exit 0 "status on an empty database succeeds" -- migrate status
@@ -85,6 +93,19 @@ assert_contains "$ASSERT_OUTPUT" "004_broken.sql:3:" "a run-time error names the
 assert_contains "$ASSERT_OUTPUT" "division by zero" "a run-time error carries the message"
 assert_eq "" "$(pgcluster_psql -c "SELECT to_regclass('broken_first')")" "the run-time failure left nothing"
 
+cat >"$WORK/broken/004_broken.sql" <<'EOF'
+CREATE TABLE broken_first (x int);
+DO $$
+BEGIN
+    PERFORM 1;
+    RAISE EXCEPTION 'raised in a DO block';
+END
+$$;
+EOF
+assert_exit 4 "up fails on an exception in a DO block" -- "$MIGRATE" --dir "$WORK/broken" up
+assert_contains "$ASSERT_OUTPUT" "004_broken.sql:5: raised in a DO block" "the error names the line inside the DO block"
+assert_eq "" "$(pgcluster_psql -c "SELECT to_regclass('broken_first')")" "the DO block failure left nothing"
+
 printf 'BEGIN;\nCREATE TABLE broken_first (x int);\nCOMMIT;\n' >"$WORK/broken/004_broken.sql"
 assert_exit 4 "up refuses transaction control inside a migration" -- "$MIGRATE" --dir "$WORK/broken" up
 assert_contains "$ASSERT_OUTPUT" "004_broken.sql:1: transaction control" "the refusal names file and line"
@@ -111,9 +132,9 @@ both_waiting() {
     [ "$(pgcluster_psql -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")" = 2 ]
 }
 if wait_for 20 both_waiting; then
-    assert__pass "both runs wait for the advisory lock"
+    assert_pass "both runs wait for the advisory lock"
 else
-    assert__fail "both runs wait for the advisory lock"
+    assert_fail "both runs wait for the advisory lock"
 fi
 echo "SELECT pg_advisory_unlock($LOCK_KEY);" >&3
 exec 3>&-
@@ -125,6 +146,7 @@ assert_eq "$file_count" "$(migration_count tvsync_concurrent)" "each migration i
 applied_lines=$(cat "$WORK/run1.log" "$WORK/run2.log" | grep -c "applied 001_tvsync_engine.sql")
 assert_eq "1" "$applied_lines" "exactly one run applied the first migration"
 assert_contains "$(cat "$WORK/run1.log" "$WORK/run2.log")" "nothing to do" "the other run found nothing to do"
+assert_contains "$(cat "$WORK/run1.log")" "holds the migration lock; waiting" "a run that has to wait says so"
 
 # --- seed ------------------------------------------------------------------------------------
 assert_exit 0 "seed loads the example data" -- migrate seed
@@ -169,7 +191,7 @@ assert_contains "$ASSERT_OUTPUT" "$WORK/nowhere" "the error names the directory"
 assert_exit 3 "a malformed URL is a configuration error" -- migrate --database "postgresql://[oops" up
 assert_contains "$ASSERT_OUTPUT" "invalid database URL" "the error says the URL is invalid"
 assert_eq "1" "$(printf '%s\n' "$ASSERT_OUTPUT" | wc -l)" "the URL error is one line"
-closed_port=$(pgcluster__free_port)
+closed_port=$(pgcluster_free_port)
 assert_exit 4 "an unreachable server is a database error" -- \
     migrate --database "postgresql://postgres@127.0.0.1:$closed_port/tvsync_test" up
 assert_contains "$ASSERT_OUTPUT" "cannot connect to postgresql://postgres@127.0.0.1:$closed_port" \

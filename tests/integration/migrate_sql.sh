@@ -202,6 +202,32 @@ assert_eq "1 0 1" "$(pgcluster_psql -c "SELECT concat_ws(' ', (SELECT data->>'co
     (SELECT data->>'commentCount' FROM tv_user WHERE id = '$ALICE'), (SELECT data->>'postCount' FROM tv_user WHERE id = '$ALICE'))")" \
     "the commenters' and the author's counts follow the deleted post"
 
+# --- a new entity is declared in SQL only (names that need quoting on purpose) -------------
+pgcluster_psql <<'EOF'
+CREATE SCHEMA "Shop";
+CREATE TABLE "Shop".tb_item (id uuid PRIMARY KEY, name text NOT NULL);
+CREATE TABLE "Shop"."tv_Item" (id uuid PRIMARY KEY, data jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+CREATE FUNCTION "Shop"."build Item"(ids uuid[]) RETURNS TABLE (id uuid, data jsonb)
+LANGUAGE sql STABLE AS $$
+    SELECT i.id, jsonb_build_object('name', i.name) FROM "Shop".tb_item i WHERE ids IS NULL OR i.id = ANY (ids)
+$$;
+INSERT INTO tvsync.entity VALUES ('item', '"Shop"."tv_Item"', '"Shop".tb_item', '"Shop"."build Item"(uuid[])');
+INSERT INTO "Shop".tb_item
+    SELECT ('40000000-0000-4000-8000-00000000000' || g)::uuid, 'item ' || g FROM generate_series(1, 5) g;
+EOF
+assert_eq "(5,0)" "$(pgcluster_psql -c "SELECT tvsync.apply('item', NULL)")" "a new entity applies with no C change"
+assert_exit 0 "verify covers the new entity" -- verify
+pgcluster_psql -c "UPDATE \"Shop\".tb_item SET name = 'renamed' WHERE id = '40000000-0000-4000-8000-000000000003'"
+pgcluster_psql -c "DELETE FROM \"Shop\".tb_item WHERE id = '40000000-0000-4000-8000-000000000005'"
+assert_exit 1 "verify sees the new entity's stale rows" -- verify
+assert_contains "$ASSERT_OUTPUT" "item 40000000-0000-4000-8000-000000000003: different" "verify names the new entity's changed row"
+assert_contains "$ASSERT_OUTPUT" "item 40000000-0000-4000-8000-000000000005: extra" "verify names the new entity's deleted row"
+assert_eq "(1,1)" "$(pgcluster_psql -c "SELECT tvsync.apply('item', '{40000000-0000-4000-8000-000000000003,40000000-0000-4000-8000-000000000005}')")" \
+    "apply upserts the changed row and deletes the vanished one"
+assert_exit 0 "verify agrees after applying the new entity" -- verify
+assert_exit 0 "the new entity can be published" -- pgcluster_psql -c "SELECT tvsync.publish('item', '{40000000-0000-4000-8000-000000000001}')"
+pgcluster_psql -c "DELETE FROM tvsync.entity WHERE name = 'item'"
+
 # --- roles -----------------------------------------------------------------------------------
 as_role() {
     local role=$1
@@ -219,5 +245,15 @@ assert_exit 0 "tvsync_cdc applies and logs" -- as_role tvsync_cdc \
     "SELECT tvsync.apply('post', '{$POST2}'); INSERT INTO tvsync.sync_log (entity, intents, success) VALUES ('post', 1, true); INSERT INTO tvsync.dead_letter (reason) VALUES ('test')"
 assert_exit 1 "tvsync_cdc cannot write tb_*" -- as_role tvsync_cdc "DELETE FROM tb_comment"
 assert_eq "t" "$(pgcluster_psql -c "SELECT rolreplication FROM pg_roles WHERE rolname = 'tvsync_cdc'")" "tvsync_cdc may replicate"
+pgcluster_psql -c "CREATE ROLE cdc_login LOGIN IN ROLE tvsync_cdc"
+assert_exit 0 "a member of tvsync_cdc records progress with a replication origin" -- \
+    pgcluster_psql -U cdc_login -c "SELECT pg_replication_origin_create('member_origin')" \
+        -c "BEGIN; SELECT pg_replication_origin_session_setup('member_origin');
+            SELECT pg_replication_origin_xact_setup('0/1234', now());
+            INSERT INTO tvsync.sync_log (entity, success) VALUES ('post', true); COMMIT;"
+assert_eq "0/1234" "$(pgcluster_psql -c "SELECT pg_replication_origin_progress('member_origin', true)")" \
+    "the member's origin progress is recorded"
+assert_exit 1 "tvsync_reader may not touch replication origins" -- \
+    as_role tvsync_reader "SELECT pg_replication_origin_create('reader_origin')"
 
 test_summary

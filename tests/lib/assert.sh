@@ -5,7 +5,9 @@
 #   assert_contains HAYSTACK NEEDLE MSG
 #   assert_not_contains HAYSTACK NEEDLE MSG
 #   assert_exit CODE MSG -- COMMAND [ARG]...   runs COMMAND; its stdout+stderr are left in $ASSERT_OUTPUT
+#   assert_pass MSG / assert_fail MSG [DETAIL]... record an outcome decided by the test itself
 #   wait_for TIMEOUT_SECONDS COMMAND [ARG]...   polls COMMAND every 0.1 s until it succeeds; 1 on timeout
+#                                               (TIMEOUT may have decimals: 0.5)
 #   test_summary                                prints "N passed, N failed" and exits 0 only when none failed
 
 ASSERT_PASSED=0
@@ -25,6 +27,14 @@ assert__fail() {
     for detail in "$@"; do
         printf '    %s\n' "$detail"
     done
+}
+
+assert_pass() {
+    assert__pass "$@"
+}
+
+assert_fail() {
+    assert__fail "$@"
 }
 
 assert_eq() {
@@ -67,7 +77,8 @@ assert_exit() {
 wait_for() {
     local timeout=$1 deadline
     shift
-    deadline=$(( $(date +%s%N) + timeout * 1000000000 ))
+    # %.0f, not %d: Debian's mawk caps %d at 2^31, about two seconds of nanoseconds.
+    deadline=$(( $(date +%s%N) + $(awk -v t="$timeout" 'BEGIN { printf "%.0f", t * 1000000000 }') ))
     while :; do
         if "$@" >/dev/null 2>&1; then
             return 0

@@ -13,10 +13,13 @@
 #   pgcluster_datadir                 prints the data directory
 #   pgcluster_on_exit COMMAND         runs COMMAND (eval'd) at exit, before the cluster goes away
 #   pgcluster_log_tail [N]            prints the last N lines (default 40) of the server log
+#   pgcluster_free_port               prints a TCP port of 127.0.0.1 nobody listens on (for "unreachable" tests)
+#   pgcluster_as_owner COMMAND...     runs COMMAND as the cluster's owner (postgres when we are root)
 
 PGCLUSTER_BINDIR=${PGCLUSTER_BINDIR:-/usr/lib/postgresql/15/bin}
 PGCLUSTER_DIR=
 PGCLUSTER_EXIT_HOOKS=
+PGCLUSTER_REAPER=
 
 # Runs a server-side binary as the cluster owner: PostgreSQL refuses to run as root.
 pgcluster__as_owner() {
@@ -64,6 +67,10 @@ pgcluster_on_exit() {
 pgcluster__cleanup() {
     local status=$?
     trap - EXIT INT TERM
+    if [ -n "$PGCLUSTER_REAPER" ]; then
+        kill "$PGCLUSTER_REAPER" 2>/dev/null || true
+        PGCLUSTER_REAPER=
+    fi
     if [ -n "$PGCLUSTER_EXIT_HOOKS" ]; then
         eval "$PGCLUSTER_EXIT_HOOKS" || true
     fi
@@ -81,6 +88,29 @@ pgcluster__cleanup() {
     exit "$status"
 }
 
+# A watcher that outlives a test killed with SIGKILL (a timeout): when the test's shell
+# is gone and the cluster is still there, it stops the server and removes the directory.
+# It runs in a session of its own, so a kill of the test's whole process group misses it.
+pgcluster__start_reaper() {
+    local as_owner=
+    if [ "$(id -u)" = 0 ]; then
+        as_owner="runuser -u postgres --"
+    fi
+    setsid sh -c '
+        trap "" INT TERM HUP
+        while kill -0 "$1" 2>/dev/null; do
+            sleep 1
+        done
+        if [ -d "$2" ]; then
+            if [ -f "$2/data/postmaster.pid" ]; then
+                $4 "$3/pg_ctl" -D "$2/data" stop -m immediate -w
+            fi
+            rm -rf "$2"
+        fi' pgcluster-reaper "$$" "$PGCLUSTER_DIR" "$PGCLUSTER_BINDIR" "$as_owner" \
+        </dev/null >/dev/null 2>&1 &
+    PGCLUSTER_REAPER=$!
+}
+
 pgcluster__interrupted() {
     # exit runs the EXIT trap, which does the cleanup.
     exit "$1"
@@ -95,10 +125,16 @@ pgcluster_start() {
         echo "pgcluster: wal2json is missing; install it with: apt-get install postgresql-15-wal2json" >&2
         return 1
     fi
-    PGCLUSTER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tvsync-pg.XXXXXX") || return 1
+    # The server runs as postgres: its directory must sit where postgres can reach it.
+    local parent=${TMPDIR:-/tmp}
+    if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$parent"; then
+        parent=/tmp
+    fi
+    PGCLUSTER_DIR=$(mktemp -d "$parent/tvsync-pg.XXXXXX") || return 1
     trap pgcluster__cleanup EXIT
     trap 'pgcluster__interrupted 130' INT
     trap 'pgcluster__interrupted 143' TERM
+    pgcluster__start_reaper
     chmod 755 "$PGCLUSTER_DIR"
     if [ "$(id -u)" = 0 ]; then
         chown postgres: "$PGCLUSTER_DIR"
@@ -159,6 +195,14 @@ pgcluster_start() {
         pgcluster_log_tail 40
         return 1
     fi
+}
+
+pgcluster_free_port() {
+    pgcluster__free_port
+}
+
+pgcluster_as_owner() {
+    pgcluster__as_owner "$@"
 }
 
 pgcluster_datadir() {

@@ -133,6 +133,18 @@ START_TEST(test_position_counts_characters_not_bytes)
 }
 END_TEST
 
+START_TEST(test_body_line_is_where_the_do_block_starts)
+{
+    const char *text = "SELECT 1;\nDO\n$$\nBEGIN\n  RAISE EXCEPTION 'x';\nEND\n$$;\nSELECT 2;";
+    split_result r = split(text);
+    ck_assert_uint_eq(r.count, 3);
+    ck_assert_int_eq(r.items[1].line, 2);
+    ck_assert_int_eq(sql_script_body_line(text, &r.items[1]), 3);
+    ck_assert_int_eq(sql_script_body_line(text, &r.items[2]), 8);
+    free(r.items);
+}
+END_TEST
+
 START_TEST(test_unterminated_quote_ends_the_last_statement)
 {
     split_result r = split("SELECT 1; SELECT 'oops;");
@@ -166,6 +178,7 @@ static Suite *sql_script_suite(void)
     tcase_add_test(tc, test_blank_and_comment_only_statements_are_dropped);
     tcase_add_test(tc, test_position_maps_to_the_line_in_the_file);
     tcase_add_test(tc, test_position_counts_characters_not_bytes);
+    tcase_add_test(tc, test_body_line_is_where_the_do_block_starts);
     tcase_add_test(tc, test_unterminated_quote_ends_the_last_statement);
     tcase_add_test(tc, test_migration_names);
     suite_add_tcase(suite, tc);

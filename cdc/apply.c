@@ -1,0 +1,837 @@
+/* apply: the per-batch local transaction as a chain of non-blocking queries,
+ * with bounded retries and bisection so one bad row never stalls the slot. */
+#include "config.h"
+
+#include "cdc/apply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cdc/alloc.h"
+#include "cdc/cascade.h"
+#include "common/log.h"
+
+typedef enum apply_step {
+    STEP_BEGIN,
+    STEP_VISIBLE,
+    STEP_CASCADE,
+    STEP_APPLY,
+    STEP_NOTES,
+    STEP_FINAL,
+    STEP_COMMIT,
+    STEP_ROLLBACK,
+} apply_step;
+
+/* A range of the batch's (entity, id) pairs, numbered entity by entity. */
+typedef struct pair_range {
+    size_t from, to;
+} pair_range;
+
+struct apply_engine {
+    struct event_base *base;
+    pg_async *conn;
+    int max_retries;
+    struct event *retry_timer;
+
+    bool busy;
+    batch *work;
+    const registry *reg;
+    apply_done_cb done;
+    void *done_arg;
+    apply_outcome outcome;
+    struct timespec started;
+
+    apply_step step;
+    bool bisecting;           /* applying ranges without progress, then the final transaction */
+    bool final_only;          /* the final transaction: notes + progress, no apply */
+    pair_range range;         /* pairs applied by this transaction */
+    pair_range *stack;        /* bisection: ranges still to try */
+    size_t stack_count, stack_capacity;
+
+    /* cascade iteration: round 0 expands every id; later rounds expand ids that
+     * cascades added to an entity after its turn, but only those whose document
+     * would change (rows rebuilt from a newer state lose the old references their
+     * own, later intent would need) */
+    const char **order;
+    size_t order_count;
+    size_t order_index;
+    size_t edge_index;
+    int round;
+    bool round_added;         /* some entity got ids after its turn in this round */
+    bool diffed;              /* later rounds: the changed ids of the current entity are known */
+    bool in_entity;           /* the current entity's range is fixed */
+    size_t range_from, range_to;
+    intent_uuid *changed;
+    size_t changed_count, changed_capacity;
+    char diff_sql[1024];
+    /* apply iteration */
+    size_t entity_index;
+    /* notes iteration */
+    size_t note_index;
+
+    char *text;               /* the current array parameter */
+    size_t text_capacity;
+
+    /* rebuild chunk */
+    apply_chunk_cb chunk_done;
+    void *chunk_arg;
+    char chunk_entity[INTENT_ENTITY_MAX + 1];
+    bool chunk_finished;
+    long chunk_upserted, chunk_deleted;
+    char chunk_last_id[INTENT_UUID_TEXT_SIZE];
+};
+
+static void run_step(apply_engine *engine);
+static void step_done_cb(void *arg, const pg_async_outcome *outcome);
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double) (now.tv_sec - start->tv_sec) + (double) (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static void text_reserve(apply_engine *engine, size_t needed)
+{
+    if (needed <= engine->text_capacity)
+        return;
+    size_t capacity = engine->text_capacity ? engine->text_capacity : 4096;
+    while (capacity < needed)
+        capacity *= 2;
+    engine->text = alloc_resize(engine->text, capacity, 1);
+    engine->text_capacity = capacity;
+}
+
+/* "{uuid,uuid,...}" of entity's ids [from, to). */
+static const char *ids_array(apply_engine *engine, const batch_entity *entity, size_t from, size_t to)
+{
+    text_reserve(engine, 3 + (to - from) * INTENT_UUID_TEXT_SIZE);
+    char *p = engine->text;
+    *p++ = '{';
+    for (size_t i = from; i < to; i++) {
+        if (i > from)
+            *p++ = ',';
+        intent_uuid_format(&entity->ids[i], p);
+        p += INTENT_UUID_TEXT_SIZE - 1;
+    }
+    *p++ = '}';
+    *p = '\0';
+    return engine->text;
+}
+
+/* "{xid,xid,...}" of the batch's source transactions. */
+static const char *xids_array(apply_engine *engine, const batch *work)
+{
+    text_reserve(engine, 3 + work->xid_count * 11);
+    char *p = engine->text;
+    *p++ = '{';
+    for (size_t i = 0; i < work->xid_count; i++)
+        p += sprintf(p, "%s%u", i ? "," : "", (unsigned) work->xids[i]);
+    *p++ = '}';
+    *p = '\0';
+    return engine->text;
+}
+
+/* A PostgreSQL array literal element, quoted; NULL for a NULL element. */
+static void append_element(char **buffer, size_t *length, size_t *capacity, const char *value)
+{
+    size_t needed = *length + (value ? 2 * strlen(value) : 4) + 4;
+    if (needed > *capacity) {
+        while (*capacity < needed)
+            *capacity = *capacity ? *capacity * 2 : 256;
+        *buffer = alloc_resize(*buffer, *capacity, 1);
+    }
+    char *p = *buffer + *length;
+    if (*length > 1)
+        *p++ = ',';
+    if (!value) {
+        memcpy(p, "NULL", 4);
+        p += 4;
+    } else {
+        *p++ = '"';
+        for (const char *s = value; *s; s++) {
+            if (*s == '"' || *s == '\\')
+                *p++ = '\\';
+            *p++ = *s;
+        }
+        *p++ = '"';
+    }
+    *p = '\0';
+    *length = (size_t) (p - *buffer);
+}
+
+typedef struct text_array {
+    char *text;
+    size_t length, capacity;
+} text_array;
+
+static void array_open(text_array *array)
+{
+    array->capacity = 256;
+    array->text = alloc_bytes(array->capacity);
+    array->text[0] = '{';
+    array->text[1] = '\0';
+    array->length = 1;
+}
+
+static void array_add(text_array *array, const char *value)
+{
+    append_element(&array->text, &array->length, &array->capacity, value);
+}
+
+static const char *array_close(text_array *array)
+{
+    if (array->length + 2 > array->capacity) {
+        array->capacity = array->length + 2;
+        array->text = alloc_resize(array->text, array->capacity, 1);
+    }
+    array->text[array->length++] = '}';
+    array->text[array->length] = '\0';
+    return array->text;
+}
+
+/* Pairs numbered entity by entity: position of entity index e's first pair. */
+static size_t entity_first_pair(const batch *work, size_t e)
+{
+    size_t first = 0;
+    for (size_t i = 0; i < e; i++)
+        first += work->entities[i].id_count;
+    return first;
+}
+
+static bool send_query(apply_engine *engine, const char *sql, int count, const char *const *values)
+{
+    if (log_get_level() >= LOG_LEVEL_DEBUG)
+        log_debug("apply: step %d: %.60s [%s%s]", (int) engine->step, sql, count > 0 ? values[0] : "",
+                  count > 1 ? ", ..." : "");
+    if (pg_async_send(engine->conn, sql, count, values, step_done_cb, engine))
+        return true;
+    /* The send failed: the connection is unusable. */
+    engine->outcome.connection_lost = true;
+    snprintf(engine->outcome.error, sizeof engine->outcome.error, "cannot send to the apply connection");
+    return false;
+}
+
+static void finish(apply_engine *engine)
+{
+    engine->busy = false;
+    engine->outcome.duration_seconds = seconds_since(&engine->started);
+    free(engine->order);
+    engine->order = NULL;
+    engine->stack_count = 0;
+    apply_done_cb done = engine->done;
+    void *arg = engine->done_arg;
+    engine->done = NULL;
+    done(arg, &engine->outcome);
+}
+
+static void begin_transaction(apply_engine *engine)
+{
+    engine->step = STEP_BEGIN;
+    engine->order_index = engine->edge_index = 0;
+    engine->in_entity = false;
+    engine->round = 0;
+    for (size_t i = 0; i < engine->work->entity_count; i++)
+        engine->work->entities[i].expanded = 0;
+    engine->entity_index = 0;
+    engine->note_index = 0;
+    if (!send_query(engine, "BEGIN", 0, NULL))
+        finish(engine);
+}
+
+#define CASCADE_MAX_ROUNDS 16
+
+/* What the cascade iteration wants next. */
+typedef enum cascade_action {
+    CASCADE_DONE,
+    CASCADE_QUERY,    /* run edge with the entity's ids (round 0) or changed ids */
+    CASCADE_DIFF,     /* later round: find which new ids would change */
+} cascade_action;
+
+static bool entity_has_edges(const registry *reg, const char *name)
+{
+    for (size_t e = 0; e < reg->cascade_count; e++)
+        if (strcmp(reg->edges[e].source, name) == 0)
+            return true;
+    return false;
+}
+
+/* Advances the cascade iteration. */
+static cascade_action next_cascade(apply_engine *engine, batch_entity **source, size_t *edge)
+{
+    const registry *reg = engine->reg;
+    for (;;) {
+        for (; engine->order_index < engine->order_count; engine->order_index++) {
+            batch_entity *entity = batch_find_entity(engine->work, engine->order[engine->order_index]);
+            if (!entity || !entity_has_edges(reg, entity->name)) {
+                if (entity)
+                    entity->expanded = entity->id_count;
+                continue;
+            }
+            if (!engine->in_entity) {
+                /* Entering this entity: fix the range of ids to expand. */
+                if (entity->expanded >= entity->id_count)
+                    continue;
+                engine->in_entity = true;
+                engine->range_from = entity->expanded;
+                engine->range_to = entity->id_count;
+                engine->diffed = engine->round == 0;
+                engine->edge_index = 0;
+                if (engine->round > 0)
+                    engine->round_added = true;
+            }
+            if (!engine->diffed) {
+                *source = entity;
+                return CASCADE_DIFF;
+            }
+            for (; engine->edge_index < reg->cascade_count; engine->edge_index++) {
+                if (strcmp(reg->edges[engine->edge_index].source, entity->name) == 0 &&
+                    (engine->round == 0 || engine->changed_count > 0)) {
+                    *source = entity;
+                    *edge = engine->edge_index++;
+                    return CASCADE_QUERY;
+                }
+            }
+            entity->expanded = engine->range_to;
+            engine->edge_index = 0;
+            engine->in_entity = false;
+        }
+        /* End of a round: another one when some entity got ids after its turn. */
+        bool late = false;
+        for (size_t i = 0; i < engine->work->entity_count; i++)
+            if (engine->work->entities[i].expanded < engine->work->entities[i].id_count &&
+                entity_has_edges(reg, engine->work->entities[i].name))
+                late = true;
+        if (!late)
+            return CASCADE_DONE;
+        if (++engine->round >= CASCADE_MAX_ROUNDS) {
+            log_warning("apply: cascades still growing after %d rounds; applying what was found", CASCADE_MAX_ROUNDS);
+            return CASCADE_DONE;
+        }
+        engine->order_index = 0;
+        engine->edge_index = 0;
+        engine->in_entity = false;
+        engine->round_added = false;
+    }
+}
+
+/* "{uuid,...}" of an array of ids. */
+static const char *uuid_list(apply_engine *engine, const intent_uuid *ids, size_t count)
+{
+    text_reserve(engine, 3 + count * INTENT_UUID_TEXT_SIZE);
+    char *p = engine->text;
+    *p++ = '{';
+    for (size_t i = 0; i < count; i++) {
+        if (i > 0)
+            *p++ = ',';
+        intent_uuid_format(&ids[i], p);
+        p += INTENT_UUID_TEXT_SIZE - 1;
+    }
+    *p++ = '}';
+    *p = '\0';
+    return engine->text;
+}
+
+/* Next entity with pairs inside engine->range; false when done. */
+static bool next_apply(apply_engine *engine, size_t *entity_index, size_t *from, size_t *to)
+{
+    batch *work = engine->work;
+    for (; engine->entity_index < work->entity_count; engine->entity_index++) {
+        const batch_entity *entity = &work->entities[engine->entity_index];
+        size_t first = entity_first_pair(work, engine->entity_index);
+        size_t lo = engine->range.from > first ? engine->range.from - first : 0;
+        size_t hi = engine->range.to - first < entity->id_count ? engine->range.to - first : entity->id_count;
+        if (engine->range.to <= first || lo >= hi)
+            continue;
+        *entity_index = engine->entity_index++;
+        *from = lo;
+        *to = hi;
+        return true;
+    }
+    return false;
+}
+
+static bool send_final(apply_engine *engine)
+{
+    batch *work = engine->work;
+    text_array names, intents, upserted, deleted, success, errors;
+    array_open(&names);
+    array_open(&intents);
+    array_open(&upserted);
+    array_open(&deleted);
+    array_open(&success);
+    array_open(&errors);
+    for (size_t i = 0; i < work->entity_count; i++) {
+        const batch_entity *entity = &work->entities[i];
+        if (entity->intents == 0 && entity->id_count == 0)
+            continue;
+        char number[32];
+        array_add(&names, entity->name);
+        snprintf(number, sizeof number, "%ld", entity->intents);
+        array_add(&intents, number);
+        snprintf(number, sizeof number, "%ld", entity->upserted);
+        array_add(&upserted, number);
+        snprintf(number, sizeof number, "%ld", entity->deleted);
+        array_add(&deleted, number);
+        array_add(&success, entity->failed ? "f" : "t");
+        array_add(&errors, entity->error);
+    }
+    char lsn_text[LSN_FORMAT_SIZE], duration[32];
+    lsn_format(work->progress_lsn, lsn_text);
+    snprintf(duration, sizeof duration, "%.3f", seconds_since(&engine->started) * 1000.0);
+    const char *values[9] = {
+        array_close(&names), array_close(&intents), array_close(&upserted), array_close(&deleted),
+        duration, lsn_text, array_close(&success), array_close(&errors),
+        work->progress_time[0] ? work->progress_time : NULL,
+    };
+    static const char sql[] =
+        "WITH logged AS (INSERT INTO tvsync.sync_log "
+        "(entity, intents, rows_upserted, rows_deleted, duration_ms, success, error, source_lsn) "
+        "SELECT e, i, u, d, $5::float8, ok, err, $6::pg_lsn "
+        "FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $7::bool[], $8::text[]) AS t(e, i, u, d, ok, err) "
+        "RETURNING 1) "
+        "SELECT pg_replication_origin_xact_setup($6::pg_lsn, coalesce($9::timestamptz, now())), "
+        "pg_notify('tvsync_applied', $6::text), (SELECT count(*) FROM logged)";
+    bool sent = send_query(engine, sql, 9, values);
+    free(names.text);
+    free(intents.text);
+    free(upserted.text);
+    free(deleted.text);
+    free(success.text);
+    free(errors.text);
+    return sent;
+}
+
+/* Sends the next query of the transaction; on the way picks the next step. */
+static void run_step(apply_engine *engine)
+{
+    batch *work = engine->work;
+    bool sent = false;
+    switch (engine->step) {
+    case STEP_BEGIN:
+        engine->step = STEP_VISIBLE;
+        if (work->xid_count > 0 && !engine->final_only) {
+            sent = send_query(engine, "SELECT tvsync.cdc_wait_visible($1::bigint[])", 1,
+                              (const char *const[]){xids_array(engine, work)});
+            break;
+        }
+        /* fall through */
+    case STEP_VISIBLE:
+        engine->step = STEP_CASCADE;
+        /* fall through */
+    case STEP_CASCADE:
+        if (!engine->bisecting && !engine->final_only) {
+            batch_entity *source = NULL;
+            size_t edge = 0;
+            cascade_action action = next_cascade(engine, &source, &edge);
+            if (action == CASCADE_DIFF) {
+                size_t r = 0;
+                while (r < engine->reg->entity_count && strcmp(engine->reg->entities[r], source->name) != 0)
+                    r++;
+                snprintf(engine->diff_sql, sizeof engine->diff_sql,
+                         "SELECT coalesce(b.id, t.id) FROM %s($1::uuid[]) AS b "
+                         "FULL JOIN (SELECT id, data FROM %s WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
+                         "WHERE b.data IS DISTINCT FROM t.data",
+                         engine->reg->build_functions[r], engine->reg->tv_tables[r]);
+                const char *values[1] = {uuid_list(engine, source->ids + engine->range_from,
+                                                   engine->range_to - engine->range_from)};
+                sent = send_query(engine, engine->diff_sql, 1, values);
+                break;
+            }
+            if (action == CASCADE_QUERY) {
+                const char *values[1] = {engine->round == 0
+                    ? uuid_list(engine, source->ids + engine->range_from, engine->range_to - engine->range_from)
+                    : uuid_list(engine, engine->changed, engine->changed_count)};
+                sent = send_query(engine, engine->reg->queries[edge], 1, values);
+                break;
+            }
+            /* Cascades may have added ids: the range is every pair. */
+            engine->range.from = 0;
+            engine->range.to = work->id_count;
+        }
+        engine->step = STEP_APPLY;
+        /* fall through */
+    case STEP_APPLY:
+        if (!engine->final_only) {
+            size_t e, from, to;
+            if (next_apply(engine, &e, &from, &to)) {
+                const char *values[2] = {work->entities[e].name, ids_array(engine, &work->entities[e], from, to)};
+                sent = send_query(engine, "SELECT upserted, deleted FROM tvsync.apply($1, $2::uuid[])", 2, values);
+                break;
+            }
+        }
+        if (engine->bisecting) {
+            engine->step = STEP_COMMIT;
+            sent = send_query(engine, "COMMIT", 0, NULL);
+            break;
+        }
+        engine->step = STEP_NOTES;
+        /* fall through */
+    case STEP_NOTES:
+        while (engine->note_index < work->note_count && work->notes[engine->note_index].open)
+            engine->note_index++;
+        if (engine->note_index < work->note_count) {
+            const batch_note *note = &work->notes[engine->note_index];
+            char lsn_text[LSN_FORMAT_SIZE];
+            lsn_format(note->lsn, lsn_text);
+            if (note->kind == BATCH_NOTE_DEAD_LETTER) {
+                const char *values[3] = {lsn_text, note->content, note->reason};
+                sent = send_query(engine, "INSERT INTO tvsync.dead_letter (lsn, content, reason) VALUES ($1::pg_lsn, $2, $3)",
+                            3, values);
+            } else {
+                const char *values[2] = {note->entity, lsn_text};
+                sent = send_query(engine,
+                            "INSERT INTO tvsync.cdc_rebuild (entity, after_id, requested_lsn) VALUES ($1, NULL, $2::pg_lsn) "
+                            "ON CONFLICT (entity) DO UPDATE SET after_id = NULL, requested_lsn = excluded.requested_lsn, "
+                            "rows_upserted = 0, rows_deleted = 0, requested_at = now()",
+                            2, values);
+            }
+            break;
+        }
+        engine->step = STEP_FINAL;
+        /* fall through */
+    case STEP_FINAL:
+        if (work->has_progress) {
+            sent = send_final(engine);
+            break;
+        }
+        engine->step = STEP_COMMIT;
+        /* fall through */
+    case STEP_COMMIT:
+        sent = send_query(engine, "COMMIT", 0, NULL);
+        break;
+    case STEP_ROLLBACK:
+        sent = send_query(engine, "ROLLBACK", 0, NULL);
+        break;
+    }
+    if (!sent)
+        finish(engine);
+}
+
+static void push_range(apply_engine *engine, size_t from, size_t to)
+{
+    if (engine->stack_count == engine->stack_capacity) {
+        engine->stack_capacity = engine->stack_capacity ? engine->stack_capacity * 2 : 16;
+        engine->stack = alloc_resize(engine->stack, engine->stack_capacity, sizeof *engine->stack);
+    }
+    engine->stack[engine->stack_count].from = from;
+    engine->stack[engine->stack_count].to = to;
+    engine->stack_count++;
+}
+
+/* Bisection: the next range to try, or the final transaction when none is left. */
+static void bisect_next(apply_engine *engine)
+{
+    if (engine->stack_count == 0) {
+        engine->bisecting = false;
+        engine->final_only = true;
+        begin_transaction(engine);
+        return;
+    }
+    engine->range = engine->stack[--engine->stack_count];
+    begin_transaction(engine);
+}
+
+/* The pair that failed alone goes to dead_letter with the error. */
+static void dead_letter_pair(apply_engine *engine, size_t pair, const char *error)
+{
+    batch *work = engine->work;
+    size_t first = 0;
+    for (size_t e = 0; e < work->entity_count; e++) {
+        batch_entity *entity = &work->entities[e];
+        if (pair < first + entity->id_count) {
+            char id[INTENT_UUID_TEXT_SIZE], content[160];
+            intent_uuid_format(&entity->ids[pair - first], id);
+            snprintf(content, sizeof content, "{\"entity\":\"%s\",\"ids\":[\"%s\"]}", entity->name, id);
+            batch_add_dead_letter(work, work->progress_lsn, content, strlen(content), error);
+            work->notes[work->note_count - 1].open = false;
+            batch_entity_set_error(entity, error);
+            log_warning("apply: %s %s fails alone and goes to tvsync.dead_letter: %s", entity->name, id, error);
+            return;
+        }
+        first += entity->id_count;
+    }
+}
+
+static void retry_cb(evutil_socket_t fd, short events, void *arg)
+{
+    apply_engine *engine = arg;
+    for (size_t i = 0; i < engine->work->entity_count; i++)
+        engine->work->entities[i].upserted = engine->work->entities[i].deleted = 0;
+    begin_transaction(engine);
+}
+
+/* A statement failed inside the transaction: roll back, then decide. */
+static void transaction_failed(apply_engine *engine, const char *error)
+{
+    snprintf(engine->outcome.error, sizeof engine->outcome.error, "%s", error);
+    engine->step = STEP_ROLLBACK;
+    run_step(engine);
+}
+
+static void after_rollback(apply_engine *engine)
+{
+    batch *work = engine->work;
+    if (engine->bisecting) {
+        pair_range failed = engine->range;
+        if (failed.to - failed.from <= 1) {
+            dead_letter_pair(engine, failed.from, engine->outcome.error);
+        } else {
+            size_t middle = failed.from + (failed.to - failed.from) / 2;
+            push_range(engine, middle, failed.to);
+            push_range(engine, failed.from, middle);
+        }
+        bisect_next(engine);
+        return;
+    }
+    if (engine->final_only) {
+        /* Notes and progress alone failed: nothing to bisect; report. */
+        log_error("apply: recording progress failed: %s", engine->outcome.error);
+        finish(engine);
+        return;
+    }
+    if (engine->outcome.attempts <= engine->max_retries) {
+        engine->outcome.attempts++;
+        log_warning("apply: batch failed (attempt %d of %d): %s", engine->outcome.attempts - 1,
+                    engine->max_retries + 1, engine->outcome.error);
+        struct timeval delay = {0, 50000 * (engine->outcome.attempts - 1)};
+        event_add(engine->retry_timer, &delay);
+        return;
+    }
+    log_warning("apply: batch failed %d times, bisecting %zu ids to find the failing ones: %s",
+                engine->outcome.attempts, work->id_count, engine->outcome.error);
+    engine->outcome.bisected = true;
+    engine->bisecting = true;
+    for (size_t i = 0; i < work->entity_count; i++)
+        work->entities[i].upserted = work->entities[i].deleted = 0;
+    push_range(engine, 0, work->id_count);
+    bisect_next(engine);
+}
+
+static void step_done_cb(void *arg, const pg_async_outcome *outcome)
+{
+    apply_engine *engine = arg;
+    batch *work = engine->work;
+    if (outcome->connection_lost) {
+        engine->outcome.connection_lost = true;
+        snprintf(engine->outcome.error, sizeof engine->outcome.error, "%s", outcome->error);
+        finish(engine);
+        return;
+    }
+    if (engine->step == STEP_ROLLBACK) {
+        if (!outcome->ok) {
+            engine->outcome.connection_lost = true;
+            finish(engine);
+            return;
+        }
+        after_rollback(engine);
+        return;
+    }
+    if (!outcome->ok) {
+        transaction_failed(engine, outcome->error);
+        return;
+    }
+    switch (engine->step) {
+    case STEP_CASCADE: {
+        int rows = PQntuples(outcome->result);
+        if (!engine->diffed) {
+            /* The diff of a later round: keep the ids whose document would change. */
+            engine->changed_count = 0;
+            if ((size_t) rows > engine->changed_capacity) {
+                engine->changed_capacity = (size_t) rows;
+                engine->changed = alloc_resize(engine->changed, engine->changed_capacity, sizeof *engine->changed);
+            }
+            for (int row = 0; row < rows; row++)
+                if (!PQgetisnull(outcome->result, row, 0) &&
+                    intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &engine->changed[engine->changed_count]))
+                    engine->changed_count++;
+            engine->diffed = true;
+            log_debug("apply: cascade round %d: %zu of %zu new ids would change", engine->round,
+                      engine->changed_count, engine->range_to - engine->range_from);
+            break;
+        }
+        const char *target = engine->reg->edges[engine->edge_index - 1].target;
+        log_debug("apply: cascade to %s: %d ids", target, rows);
+        for (int row = 0; row < rows; row++) {
+            intent_uuid id;
+            if (!PQgetisnull(outcome->result, row, 0) && intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &id))
+                batch_add_cascaded_ids(work, target, &id, 1);
+        }
+        break;
+    }
+    case STEP_APPLY: {
+        batch_entity *entity = &work->entities[engine->entity_index - 1];
+        if (PQntuples(outcome->result) == 1) {
+            entity->upserted += atol(PQgetvalue(outcome->result, 0, 0));
+            entity->deleted += atol(PQgetvalue(outcome->result, 0, 1));
+        }
+        break;
+    }
+    case STEP_NOTES:
+        if (work->notes[engine->note_index].kind == BATCH_NOTE_DEAD_LETTER)
+            engine->outcome.dead_letters++;
+        engine->note_index++;
+        break;
+    case STEP_FINAL:
+        engine->step = STEP_COMMIT;
+        break;
+    case STEP_COMMIT:
+        if (engine->bisecting) {
+            bisect_next(engine);
+            return;
+        }
+        engine->outcome.ok = true;
+        finish(engine);
+        return;
+    default:
+        break;
+    }
+    run_step(engine);
+}
+
+apply_engine *apply_engine_new(struct event_base *base, pg_async *conn, int max_retries)
+{
+    apply_engine *engine = alloc_zeroed(1, sizeof *engine);
+    engine->base = base;
+    engine->conn = conn;
+    engine->max_retries = max_retries;
+    engine->retry_timer = evtimer_new(base, retry_cb, engine);
+    return engine;
+}
+
+void apply_engine_free(apply_engine *engine)
+{
+    if (!engine)
+        return;
+    event_free(engine->retry_timer);
+    free(engine->order);
+    free(engine->stack);
+    free(engine->text);
+    free(engine->changed);
+    free(engine);
+}
+
+void apply_engine_set_max_retries(apply_engine *engine, int max_retries)
+{
+    engine->max_retries = max_retries;
+}
+
+bool apply_engine_busy(const apply_engine *engine)
+{
+    return engine->busy;
+}
+
+bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
+                        apply_done_cb done, void *arg)
+{
+    if (engine->busy)
+        return false;
+    engine->busy = true;
+    engine->work = work;
+    engine->reg = reg;
+    engine->done = done;
+    engine->done_arg = arg;
+    memset(&engine->outcome, 0, sizeof engine->outcome);
+    engine->outcome.attempts = 1;
+    engine->bisecting = false;
+    engine->final_only = false;
+    engine->stack_count = 0;
+    engine->range.from = 0;
+    engine->range.to = work->id_count;
+    clock_gettime(CLOCK_MONOTONIC, &engine->started);
+
+    /* Cascade order over the entities that have ids now. */
+    const char **start = alloc_bytes((work->entity_count + 1) * sizeof *start);
+    size_t start_count = 0;
+    /* Names from the registry: cascades grow work->entities, which moves its names. */
+    for (size_t i = 0; i < work->entity_count; i++)
+        for (size_t r = 0; r < reg->entity_count; r++)
+            if (work->entities[i].id_count > 0 && strcmp(reg->entities[r], work->entities[i].name) == 0)
+                start[start_count++] = reg->entities[r];
+    engine->order = alloc_bytes((start_count + reg->cascade_count + 1) * sizeof *engine->order);
+    engine->order_count = cascade_order(start, start_count, reg->edges, reg->cascade_count, engine->order);
+    free(start);
+
+    engine->step = STEP_BEGIN;
+    engine->order_index = engine->edge_index = engine->entity_index = engine->note_index = 0;
+    engine->in_entity = false;
+    engine->round = 0;
+    for (size_t i = 0; i < work->entity_count; i++)
+        work->entities[i].expanded = 0;
+    if (!send_query(engine, "BEGIN", 0, NULL)) {
+        engine->busy = false;
+        free(engine->order);
+        engine->order = NULL;
+        return false;
+    }
+    return true;
+}
+
+/* Rebuild chunks: two autocommit statements, no origin progress (the request's
+ * progress was recorded with the batch that saw it; tvsync.cdc_rebuild carries it). */
+static void chunk_finish(apply_engine *engine, bool ok, bool lost, const char *error)
+{
+    engine->busy = false;
+    apply_chunk_cb done = engine->chunk_done;
+    engine->chunk_done = NULL;
+    done(engine->chunk_arg, ok, lost, engine->chunk_finished, engine->chunk_last_id,
+         engine->chunk_upserted, engine->chunk_deleted, error);
+}
+
+static void chunk_close_cb(void *arg, const pg_async_outcome *outcome)
+{
+    apply_engine *engine = arg;
+    chunk_finish(engine, outcome->ok, outcome->connection_lost, outcome->error);
+}
+
+static void chunk_cb(void *arg, const pg_async_outcome *outcome)
+{
+    apply_engine *engine = arg;
+    if (!outcome->ok) {
+        chunk_finish(engine, false, outcome->connection_lost, outcome->error);
+        return;
+    }
+    engine->chunk_finished = PQgetisnull(outcome->result, 0, 0);
+    snprintf(engine->chunk_last_id, sizeof engine->chunk_last_id, "%s",
+             engine->chunk_finished ? "" : PQgetvalue(outcome->result, 0, 0));
+    engine->chunk_upserted = atol(PQgetvalue(outcome->result, 0, 1));
+    engine->chunk_deleted = atol(PQgetvalue(outcome->result, 0, 2));
+    if (!engine->chunk_finished) {
+        chunk_finish(engine, true, false, NULL);
+        return;
+    }
+    const char *values[1] = {engine->chunk_entity};
+    if (!pg_async_send(engine->conn,
+                       "WITH done AS (DELETE FROM tvsync.cdc_rebuild WHERE entity = $1 RETURNING *) "
+                       "INSERT INTO tvsync.sync_log (entity, intents, rows_upserted, rows_deleted, success, source_lsn) "
+                       "SELECT entity, 0, rows_upserted, rows_deleted, true, requested_lsn FROM done",
+                       1, values, chunk_close_cb, engine))
+        chunk_finish(engine, false, true, "cannot send to the apply connection");
+}
+
+bool apply_engine_rebuild_chunk(apply_engine *engine, const char *entity, const char *after,
+                                int chunk_rows, apply_chunk_cb done, void *arg)
+{
+    if (engine->busy)
+        return false;
+    char rows[16];
+    snprintf(rows, sizeof rows, "%d", chunk_rows);
+    snprintf(engine->chunk_entity, sizeof engine->chunk_entity, "%s", entity);
+    engine->chunk_done = done;
+    engine->chunk_arg = arg;
+    engine->chunk_finished = false;
+    const char *values[3] = {entity, after, rows};
+    /* The chunk and its bookkeeping commit together, so a crash resumes at the right chunk. */
+    if (!pg_async_send(engine->conn,
+                       "WITH chunk AS (SELECT * FROM tvsync.rebuild_chunk($1, $2::uuid, $3::int)), "
+                       "kept AS (UPDATE tvsync.cdc_rebuild r SET after_id = chunk.last_id, "
+                       "rows_upserted = r.rows_upserted + chunk.upserted, rows_deleted = r.rows_deleted + chunk.deleted "
+                       "FROM chunk WHERE r.entity = $1 RETURNING 1) "
+                       "SELECT last_id, upserted, deleted, (SELECT count(*) FROM kept) FROM chunk",
+                       3, values, chunk_cb, engine))
+        return false;
+    engine->busy = true;
+    return true;
+}

@@ -1,0 +1,56 @@
+/* apply: runs one batch as one local transaction on the apply connection
+ * (non-blocking, driven by the loop): cascade queries, tvsync.apply per entity,
+ * dead letters, rebuild requests, sync_log rows, the replication origin's
+ * progress and NOTIFY tvsync_applied, then COMMIT. Retries a failing batch,
+ * then bisects it so only failing ids go to tvsync.dead_letter. Also runs
+ * full-rebuild chunks (tvsync.rebuild_chunk) between batches. */
+#ifndef TVSYNC_CDC_APPLY_H
+#define TVSYNC_CDC_APPLY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "cdc/batch.h"
+#include "cdc/pg_async.h"
+#include "cdc/registry.h"
+#include "common/lsn.h"
+
+typedef struct apply_outcome {
+    bool ok;                    /* committed (possibly after bisecting) */
+    bool connection_lost;       /* the apply connection broke: reconnect */
+    double duration_seconds;
+    int attempts;               /* 1 when the first try committed */
+    bool bisected;
+    size_t dead_letters;        /* written by this batch (malformed + failing ids) */
+    char error[512];            /* the last error, when there was one */
+} apply_outcome;
+
+typedef void (*apply_done_cb)(void *arg, const apply_outcome *outcome);
+
+typedef struct apply_engine apply_engine;
+
+/* conn must have run pg_replication_origin_session_setup already; the engine
+ * borrows it. max_retries: how many times a failed batch is retried whole. */
+apply_engine *apply_engine_new(struct event_base *base, pg_async *conn, int max_retries);
+void apply_engine_free(apply_engine *engine);
+void apply_engine_set_max_retries(apply_engine *engine, int max_retries);
+
+/* Starts applying work (which the engine borrows until done is called; the
+ * registry likewise). False when the engine is busy or the send failed (the
+ * connection is then broken: reconnect). done is called exactly once otherwise. */
+bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
+                        apply_done_cb done, void *arg);
+
+bool apply_engine_busy(const apply_engine *engine);
+
+/* One rebuild chunk of entity after `after` (NULL: from the start): rebuild_chunk,
+ * then the bookkeeping row in tvsync.cdc_rebuild; the last chunk deletes that row
+ * and writes the sync_log row. Outcome through done; *finished set before. */
+typedef void (*apply_chunk_cb)(void *arg, bool ok, bool connection_lost, bool finished,
+                               const char *last_id, long upserted, long deleted, const char *error);
+bool apply_engine_rebuild_chunk(apply_engine *engine, const char *entity, const char *after,
+                                int chunk_rows, apply_chunk_cb done, void *arg);
+
+#endif

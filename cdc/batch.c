@@ -1,0 +1,290 @@
+/* batch: coalescing sets of (entity, id) with bounded size, and the
+ * bookkeeping that makes one local transaction record exactly one prefix of
+ * the source stream. */
+#include "config.h"
+
+#include "cdc/batch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdc/alloc.h"
+
+void batch_init(batch *value)
+{
+    memset(value, 0, sizeof *value);
+}
+
+static void note_free(batch_note *note)
+{
+    free(note->content);
+    free(note->reason);
+}
+
+void batch_free(batch *value)
+{
+    for (size_t i = 0; i < value->entity_count; i++) {
+        free(value->entities[i].ids);
+        free(value->entities[i].index);
+        free(value->entities[i].error);
+    }
+    free(value->entities);
+    for (size_t i = 0; i < value->note_count; i++)
+        note_free(&value->notes[i]);
+    free(value->notes);
+    free(value->xids);
+    memset(value, 0, sizeof *value);
+}
+
+void batch_add_xid(batch *value, uint32_t xid)
+{
+    if (xid == 0)
+        return;
+    if (value->xid_count == value->xid_capacity) {
+        value->xid_capacity = value->xid_capacity ? value->xid_capacity * 2 : 64;
+        value->xids = alloc_resize(value->xids, value->xid_capacity, sizeof *value->xids);
+    }
+    value->xids[value->xid_count++] = xid;
+}
+
+static uint32_t uuid_hash(const intent_uuid *uuid)
+{
+    /* FNV-1a: uuids are mostly random already, this only mixes sequential ones. */
+    uint32_t hash = 2166136261u;
+    for (int i = 0; i < 16; i++)
+        hash = (hash ^ uuid->bytes[i]) * 16777619u;
+    return hash;
+}
+
+static batch_entity *entity_get(batch *value, const char *name)
+{
+    batch_entity *found = batch_find_entity(value, name);
+    if (found)
+        return found;
+    value->entities = alloc_resize(value->entities, value->entity_count + 1, sizeof *value->entities);
+    found = &value->entities[value->entity_count++];
+    memset(found, 0, sizeof *found);
+    snprintf(found->name, sizeof found->name, "%s", name);
+    return found;
+}
+
+batch_entity *batch_find_entity(batch *value, const char *entity)
+{
+    for (size_t i = 0; i < value->entity_count; i++)
+        if (strcmp(value->entities[i].name, entity) == 0)
+            return &value->entities[i];
+    return NULL;
+}
+
+static void index_rebuild(batch_entity *entity, size_t capacity)
+{
+    free(entity->index);
+    entity->index = alloc_zeroed(capacity, sizeof *entity->index);
+    entity->index_capacity = capacity;
+    for (size_t i = 0; i < entity->id_count; i++) {
+        size_t slot = uuid_hash(&entity->ids[i]) & (capacity - 1);
+        while (entity->index[slot])
+            slot = (slot + 1) & (capacity - 1);
+        entity->index[slot] = (uint32_t) (i + 1);
+    }
+}
+
+/* Returns the slot where uuid is or would go. */
+static size_t index_lookup(const batch_entity *entity, const intent_uuid *uuid, bool *present)
+{
+    size_t mask = entity->index_capacity - 1;
+    size_t slot = uuid_hash(uuid) & mask;
+    while (entity->index[slot]) {
+        if (memcmp(&entity->ids[entity->index[slot] - 1], uuid, sizeof *uuid) == 0) {
+            *present = true;
+            return slot;
+        }
+        slot = (slot + 1) & mask;
+    }
+    *present = false;
+    return slot;
+}
+
+/* Adds one id; returns false (and adds nothing) when it is new and the batch is at limit. */
+static bool entity_add(batch *value, batch_entity *entity, const intent_uuid *uuid, size_t limit)
+{
+    if (entity->index_capacity < 2 * (entity->id_count + 1))
+        index_rebuild(entity, entity->index_capacity ? entity->index_capacity * 2 : 64);
+    bool present;
+    size_t slot = index_lookup(entity, uuid, &present);
+    if (present)
+        return true;
+    if (value->id_count >= limit)
+        return false;
+    if (entity->id_count == entity->id_capacity) {
+        entity->id_capacity = entity->id_capacity ? entity->id_capacity * 2 : 64;
+        entity->ids = alloc_resize(entity->ids, entity->id_capacity, sizeof *entity->ids);
+    }
+    entity->ids[entity->id_count++] = *uuid;
+    entity->index[slot] = (uint32_t) entity->id_count;
+    value->id_count++;
+    return true;
+}
+
+size_t batch_add_ids(batch *value, const char *entity, const intent_uuid *ids, size_t count,
+                     size_t max_ids)
+{
+    batch_entity *target = entity_get(value, entity);
+    size_t consumed = 0;
+    while (consumed < count && entity_add(value, target, &ids[consumed], max_ids))
+        consumed++;
+    target->open_intents += (long) consumed;
+    value->open_intents_total += (long) consumed;
+    return consumed;
+}
+
+void batch_add_cascaded_ids(batch *value, const char *entity, const intent_uuid *ids, size_t count)
+{
+    batch_entity *target = entity_get(value, entity);
+    for (size_t i = 0; i < count; i++)
+        entity_add(value, target, &ids[i], SIZE_MAX);
+}
+
+static batch_note *note_append(batch *value)
+{
+    if (value->note_count == value->note_capacity) {
+        value->note_capacity = value->note_capacity ? value->note_capacity * 2 : 8;
+        value->notes = alloc_resize(value->notes, value->note_capacity, sizeof *value->notes);
+    }
+    batch_note *note = &value->notes[value->note_count++];
+    memset(note, 0, sizeof *note);
+    note->open = true;
+    return note;
+}
+
+void batch_add_dead_letter(batch *value, lsn_t lsn, const char *content, size_t content_length,
+                           const char *reason)
+{
+    batch_note *note = note_append(value);
+    note->kind = BATCH_NOTE_DEAD_LETTER;
+    note->lsn = lsn;
+    if (content_length > BATCH_DEAD_LETTER_CONTENT_MAX)
+        content_length = BATCH_DEAD_LETTER_CONTENT_MAX;
+    note->content = alloc_bytes(content_length + 1);
+    memcpy(note->content, content, content_length);
+    note->content[content_length] = '\0';
+    note->reason = alloc_string(reason);
+}
+
+void batch_add_rebuild(batch *value, lsn_t lsn, const char *entity)
+{
+    batch_note *note = note_append(value);
+    note->kind = BATCH_NOTE_REBUILD;
+    note->lsn = lsn;
+    snprintf(note->entity, sizeof note->entity, "%s", entity);
+    entity_get(value, entity)->open_intents++;
+    value->open_intents_total++;
+}
+
+void batch_entity_set_error(batch_entity *entity, const char *error)
+{
+    entity->failed = true;
+    if (!entity->error)
+        entity->error = alloc_string(error);
+}
+
+void batch_commit_transaction(batch *value, lsn_t end_lsn, const char *commit_time,
+                              int64_t commit_unix_us, bool had_work)
+{
+    for (size_t i = 0; i < value->entity_count; i++) {
+        value->entities[i].intents += value->entities[i].open_intents;
+        value->entities[i].open_intents = 0;
+    }
+    value->open_intents_total = 0;
+    for (size_t i = 0; i < value->note_count; i++)
+        value->notes[i].open = false;
+    if (had_work)
+        value->transactions++;
+    if (!value->has_progress || value->oldest_commit_unix_us == 0)
+        value->oldest_commit_unix_us = commit_unix_us;
+    value->has_progress = true;
+    value->progress_lsn = end_lsn;
+    snprintf(value->progress_time, sizeof value->progress_time, "%s", commit_time ? commit_time : "");
+}
+
+static void remove_notes(batch *value, bool open)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < value->note_count; i++) {
+        if (value->notes[i].open == open)
+            note_free(&value->notes[i]);
+        else
+            value->notes[kept++] = value->notes[i];
+    }
+    value->note_count = kept;
+}
+
+void batch_forget_open(batch *value)
+{
+    for (size_t i = 0; i < value->entity_count; i++)
+        value->entities[i].open_intents = 0;
+    value->open_intents_total = 0;
+    remove_notes(value, true);
+}
+
+void batch_move_open(batch *from, batch *to)
+{
+    for (size_t i = 0; i < from->entity_count; i++) {
+        batch_entity *source = &from->entities[i];
+        if (source->open_intents == 0)
+            continue;
+        batch_entity *target = entity_get(to, source->name);
+        target->open_intents += source->open_intents;
+        to->open_intents_total += source->open_intents;
+        source->open_intents = 0;
+    }
+    from->open_intents_total = 0;
+    size_t kept = 0;
+    for (size_t i = 0; i < from->note_count; i++) {
+        if (from->notes[i].open) {
+            batch_note *moved = note_append(to);
+            *moved = from->notes[i];
+        } else {
+            from->notes[kept++] = from->notes[i];
+        }
+    }
+    from->note_count = kept;
+}
+
+bool batch_has_work(const batch *value)
+{
+    return value->id_count > 0 || value->has_progress || value->note_count > 0;
+}
+
+void batch_reset(batch *value)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < value->entity_count; i++) {
+        batch_entity *entity = &value->entities[i];
+        free(entity->error);
+        entity->error = NULL;
+        entity->failed = false;
+        entity->upserted = entity->deleted = 0;
+        if (entity->open_intents == 0) {
+            free(entity->ids);
+            free(entity->index);
+            continue;
+        }
+        /* Keep the entry for its open count; its ids went with the applied batch. */
+        entity->id_count = 0;
+        entity->intents = 0;
+        if (entity->index)
+            memset(entity->index, 0, entity->index_capacity * sizeof *entity->index);
+        value->entities[kept++] = *entity;
+    }
+    value->entity_count = kept;
+    value->id_count = 0;
+    remove_notes(value, false);
+    value->transactions = 0;
+    value->xid_count = 0;
+    value->has_progress = false;
+    value->progress_lsn = LSN_INVALID;
+    value->progress_time[0] = '\0';
+    value->oldest_commit_unix_us = 0;
+}

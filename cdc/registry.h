@@ -1,0 +1,34 @@
+/* registry: the entities and cascades declared in tvsync.entity and
+ * tvsync.cascade, as tvsync-cdc needs them (names, cascade edges and queries). */
+#ifndef TVSYNC_CDC_REGISTRY_H
+#define TVSYNC_CDC_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "cdc/cascade.h"
+
+typedef struct registry {
+    size_t entity_count;
+    char **entities;              /* sorted names */
+    char **tv_tables;             /* per entity: its read model, quoted (regclass text) */
+    char **build_functions;       /* per entity: its build function, quoted, without arguments */
+    size_t cascade_count;
+    cascade_edge *edges;          /* source/target point into queries' strings below */
+    char **sources, **targets, **queries;
+} registry;
+
+/* The one query that reads the registry; its result goes to registry_from_result. */
+extern const char *const REGISTRY_QUERY;
+
+/* Fills *out from REGISTRY_QUERY's result. Returns false (logged) on an
+ * unexpected shape; *out is then empty. The caller frees with registry_free. */
+bool registry_from_result(const PGresult *result, registry *out);
+
+bool registry_has_entity(const registry *value, const char *entity);
+
+void registry_free(registry *value);
+
+#endif

@@ -1,0 +1,53 @@
+/* wal2json: parses one object of wal2json's format-version 2 output as tvsync
+ * asks for it (include-transaction, include-lsn, include-timestamp, actions ''):
+ * B (begin), M (logical message), C (commit). Pure: no I/O. */
+#ifndef TVSYNC_CDC_WAL2JSON_H
+#define TVSYNC_CDC_WAL2JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/lsn.h"
+
+typedef enum wal2json_action {
+    WAL2JSON_BEGIN,    /* "B": lsn = commit LSN, next_lsn = end LSN of the transaction */
+    WAL2JSON_MESSAGE,  /* "M": transactional, prefix, content */
+    WAL2JSON_COMMIT,   /* "C": lsn = commit LSN, next_lsn = end LSN of the transaction */
+    WAL2JSON_OTHER,    /* I/U/D/T: a row change (tvsync asks for none; callers ignore it) */
+} wal2json_action;
+
+/* WAL2JSON_TIMESTAMP_SIZE holds "2026-11-24 01:15:35.507741+00:00" with room to spare. */
+#define WAL2JSON_TIMESTAMP_SIZE 48
+
+typedef struct wal2json_record {
+    wal2json_action action;
+    uint32_t xid;                /* with include-xids; 0 when absent or null */
+    lsn_t lsn;                   /* LSN_INVALID when absent */
+    lsn_t next_lsn;              /* B and C; LSN_INVALID when absent */
+    bool has_timestamp;
+    int64_t timestamp_unix_us;   /* commit time, µs since the Unix epoch */
+    char timestamp[WAL2JSON_TIMESTAMP_SIZE]; /* as wal2json printed it (a timestamptz literal) */
+    bool transactional;          /* M only */
+    char *prefix;                /* M only; owned by the record */
+    char *content;               /* M only; owned by the record, NUL-terminated */
+    size_t content_length;
+} wal2json_record;
+
+/* Parses one JSON object of length bytes (need not be NUL-terminated).
+ * On success fills *out (free with wal2json_record_free) and returns true.
+ * On anything that is not a well-formed B/M/C object (not JSON, no "action",
+ * a B or C without "nextlsn", an M without prefix/content, a bad LSN or
+ * timestamp) returns false, writes the reason into error[] and leaves nothing
+ * to free. */
+bool wal2json_parse(const char *text, size_t length, wal2json_record *out,
+                    char *error, size_t error_size);
+
+/* Frees what the record owns; safe on a zeroed record, and twice. */
+void wal2json_record_free(wal2json_record *record);
+
+/* Parses a timestamptz as wal2json prints it ("2026-11-24 01:15:35.507741+00",
+ * offsets "+05:30" and "-08" too) into µs since the Unix epoch. */
+bool wal2json_parse_timestamp(const char *text, int64_t *unix_us);
+
+#endif

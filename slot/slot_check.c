@@ -1,0 +1,397 @@
+/* slot_check: the preflight checks of `tvsync-slot check`; each prints one
+ * line, a failing one with the change that fixes it. */
+#include "slot/slot_check.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/exit_codes.h"
+#include "common/log.h"
+#include "slot/slot_common.h"
+
+/* Long enough for a quiet server, short enough that a check never hangs
+ * behind a long-running transaction (creating a slot waits for those). */
+#define CHECK_PROBE_TIMEOUT "30s"
+
+typedef struct check_run {
+    PGconn *conn;
+    const tvsync_config *config;
+    int passed;
+    int failed;
+    int skipped;
+    /* Facts later checks depend on. */
+    bool wal_level_logical;
+    bool slot_exists;
+    bool slot_free;
+    bool can_replicate;
+    bool plugin_allowed;
+    bool is_superuser;
+} check_run;
+
+static void check_ok(check_run *run, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static void check_fail(check_run *run, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static void check_skip(check_run *run, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+static void check_line(const char *tag, const char *format, va_list arguments)
+{
+    printf("%-6s", tag);
+    vprintf(format, arguments);
+    putchar('\n');
+    fflush(stdout);
+}
+
+static void check_ok(check_run *run, const char *format, ...)
+{
+    va_list arguments;
+    va_start(arguments, format);
+    check_line("ok", format, arguments);
+    va_end(arguments);
+    run->passed++;
+}
+
+static void check_fail(check_run *run, const char *format, ...)
+{
+    va_list arguments;
+    va_start(arguments, format);
+    check_line("FAIL", format, arguments);
+    va_end(arguments);
+    run->failed++;
+}
+
+static void check_skip(check_run *run, const char *format, ...)
+{
+    va_list arguments;
+    va_start(arguments, format);
+    check_line("skip", format, arguments);
+    va_end(arguments);
+    run->skipped++;
+}
+
+/* A query a check needs; a failure becomes a FAIL line naming what was
+ * checked (the error itself goes to stderr through slot_query). */
+static PGresult *check_query(check_run *run, const char *what, const char *sql, int param_count,
+                             const char *const *params)
+{
+    PGresult *result = slot_query(run->conn, what, sql, param_count, params, NULL);
+    if (!result)
+        check_fail(run, "%s: the query failed (see the error above)", what);
+    return result;
+}
+
+static void check_server_version(check_run *run)
+{
+    PGresult *result = check_query(run, "server version",
+                                   "SELECT current_setting('server_version_num')::int, "
+                                   "current_setting('server_version')", 0, NULL);
+    if (!result)
+        return;
+    int version = atoi(PQgetvalue(result, 0, 0));
+    if (version >= 150000)
+        check_ok(run, "server is PostgreSQL %s", PQgetvalue(result, 0, 1));
+    else
+        check_fail(run, "server is PostgreSQL %s: tvsync needs PostgreSQL 15 or later; upgrade the server",
+                   PQgetvalue(result, 0, 1));
+    PQclear(result);
+}
+
+static void check_wal_level(check_run *run)
+{
+    PGresult *result = check_query(run, "wal_level", "SELECT current_setting('wal_level')", 0, NULL);
+    if (!result)
+        return;
+    const char *level = PQgetvalue(result, 0, 0);
+    run->wal_level_logical = strcmp(level, "logical") == 0;
+    if (run->wal_level_logical)
+        check_ok(run, "wal_level is logical");
+    else
+        check_fail(run, "wal_level is %s: set wal_level = logical in postgresql.conf and restart PostgreSQL",
+                   level);
+    PQclear(result);
+}
+
+static void check_replication_slots(check_run *run)
+{
+    const char *params[] = {run->config->slot.name};
+    PGresult *result = check_query(run, "replication slots",
+                                   "SELECT current_setting('max_replication_slots')::int, "
+                                   "(SELECT count(*) FROM pg_replication_slots), "
+                                   "s.plugin, s.slot_type, s.active "
+                                   "FROM (SELECT 1) AS one "
+                                   "LEFT JOIN pg_replication_slots s ON s.slot_name = $1",
+                                   1, params);
+    if (!result)
+        return;
+    int max_slots = atoi(PQgetvalue(result, 0, 0));
+    int used = atoi(PQgetvalue(result, 0, 1));
+    run->slot_exists = !PQgetisnull(result, 0, 3);
+    run->slot_free = used < max_slots;
+    if (run->slot_exists) {
+        const char *plugin = PQgetisnull(result, 0, 2) ? "" : PQgetvalue(result, 0, 2);
+        if (strcmp(PQgetvalue(result, 0, 3), "logical") != 0 || strcmp(plugin, "wal2json") != 0)
+            check_fail(run,
+                       "replication slot \"%s\" exists but is a %s slot with plugin \"%s\": "
+                       "drop it (tvsync-slot drop) or choose another name with --slot",
+                       run->config->slot.name, PQgetvalue(result, 0, 3), plugin);
+        else
+            check_ok(run, "replication slot \"%s\" exists (wal2json, %s)", run->config->slot.name,
+                     strcmp(PQgetvalue(result, 0, 4), "t") == 0 ? "active" : "inactive");
+    } else if (run->slot_free) {
+        check_ok(run, "replication slots: %d of max_replication_slots = %d in use", used, max_slots);
+    } else {
+        check_fail(run,
+                   "replication slots: all %d of max_replication_slots = %d are in use: raise "
+                   "max_replication_slots in postgresql.conf and restart PostgreSQL, or drop an unused slot",
+                   used, max_slots);
+    }
+    PQclear(result);
+}
+
+/* pg_stat_get_wal_senders() rather than pg_stat_activity: the latter hides
+ * other roles' backend_type from unprivileged roles. */
+static void check_wal_senders(check_run *run)
+{
+    const char *params[] = {run->config->slot.name};
+    PGresult *result = check_query(run, "wal senders",
+                                   "SELECT current_setting('max_wal_senders')::int, "
+                                   "(SELECT count(*) FROM pg_stat_get_wal_senders()), "
+                                   "(SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 AND active)",
+                                   1, params);
+    if (!result)
+        return;
+    int max_senders = atoi(PQgetvalue(result, 0, 0));
+    int used = atoi(PQgetvalue(result, 0, 1));
+    if (!PQgetisnull(result, 0, 2))
+        check_ok(run, "wal senders: the slot is already streaming to PID %s", PQgetvalue(result, 0, 2));
+    else if (used < max_senders)
+        check_ok(run, "wal senders: %d of max_wal_senders = %d in use", used, max_senders);
+    else
+        check_fail(run,
+                   "wal senders: all %d of max_wal_senders = %d are in use: raise max_wal_senders "
+                   "in postgresql.conf and restart PostgreSQL",
+                   used, max_senders);
+    PQclear(result);
+}
+
+/* Not a failure either way, but worth knowing before the daemon is ever
+ * stopped for long: with no limit a stopped tvsync-cdc makes PostgreSQL keep
+ * WAL until the disk fills; with one the slot can be lost. */
+static void check_wal_keep_size(check_run *run)
+{
+    PGresult *result = check_query(run, "max_slot_wal_keep_size",
+                                   "SELECT current_setting('max_slot_wal_keep_size'), setting::bigint < 0 "
+                                   "FROM pg_settings WHERE name = 'max_slot_wal_keep_size'",
+                                   0, NULL);
+    if (!result)
+        return;
+    if (strcmp(PQgetvalue(result, 0, 1), "t") == 0)
+        printf("%-6smax_slot_wal_keep_size = -1: WAL is kept for the slot without limit while tvsync-cdc is "
+               "stopped; watch the disk (tvsync-slot status shows retained_wal_bytes)\n", "note");
+    else
+        printf("%-6smax_slot_wal_keep_size = %s: if tvsync-cdc stops for longer than that much WAL, the slot is "
+               "lost and must be dropped and created again\n", "note", PQgetvalue(result, 0, 0));
+    PQclear(result);
+}
+
+static void check_role(check_run *run)
+{
+    PGresult *result = check_query(run, "replication privilege",
+                                   "SELECT current_user, rolreplication, rolsuper FROM pg_roles "
+                                   "WHERE rolname = current_user",
+                                   0, NULL);
+    if (!result)
+        return;
+    if (PQntuples(result) != 1) {
+        check_fail(run, "replication privilege: the current role is not in pg_roles");
+        PQclear(result);
+        return;
+    }
+    const char *role = PQgetvalue(result, 0, 0);
+    run->is_superuser = strcmp(PQgetvalue(result, 0, 2), "t") == 0;
+    run->can_replicate = run->is_superuser || strcmp(PQgetvalue(result, 0, 1), "t") == 0;
+    if (run->can_replicate)
+        check_ok(run, "role \"%s\" can replicate (%s)", role, run->is_superuser ? "superuser" : "REPLICATION");
+    else
+        /* The attribute is not inherited through membership in tvsync_cdc. */
+        check_fail(run,
+                   "role \"%s\" cannot replicate: give it the REPLICATION attribute as a superuser: "
+                   "ALTER ROLE \"%s\" REPLICATION",
+                   role, role);
+    PQclear(result);
+
+    result = check_query(run, "replication origin privileges",
+                         "SELECT has_function_privilege('pg_replication_origin_create(text)', 'EXECUTE') "
+                         "AND has_function_privilege('pg_replication_origin_advance(text,pg_lsn)', 'EXECUTE') "
+                         "AND has_function_privilege('pg_replication_origin_drop(text)', 'EXECUTE') "
+                         "AND has_function_privilege('pg_replication_origin_progress(text,boolean)', 'EXECUTE')",
+                         0, NULL);
+    if (!result)
+        return;
+    if (strcmp(PQgetvalue(result, 0, 0), "t") == 0)
+        check_ok(run, "role \"%s\" can manage replication origins", PQuser(run->conn));
+    else
+        check_fail(run,
+                   "role \"%s\" may not execute the pg_replication_origin_* functions: run as a "
+                   "superuser, or GRANT EXECUTE on them to the role",
+                   PQuser(run->conn));
+    PQclear(result);
+}
+
+/* Debian's PostgreSQL 15.19 and later decode only with the plugins listed in
+ * output_plugin_libraries; older servers do not have the setting. */
+static void check_plugin_allowed(check_run *run)
+{
+    PGresult *result = check_query(run, "output_plugin_libraries",
+                                   "SELECT setting FROM pg_settings WHERE name = 'output_plugin_libraries'",
+                                   0, NULL);
+    if (!result)
+        return;
+    if (PQntuples(result) == 0) {
+        run->plugin_allowed = true;
+        PQclear(result);
+        return;
+    }
+    const char *setting = PQgetvalue(result, 0, 0);
+    run->plugin_allowed = false;
+    char *copy = strdup(setting);
+    if (!copy) {
+        log_error("out of memory");
+        exit(TVSYNC_EXIT_SOFTWARE);
+    }
+    char *saveptr = NULL;
+    for (char *item = strtok_r(copy, ", \t\"", &saveptr); item; item = strtok_r(NULL, ", \t\"", &saveptr)) {
+        if (strcmp(item, "wal2json") == 0)
+            run->plugin_allowed = true;
+    }
+    free(copy);
+    if (run->plugin_allowed)
+        check_ok(run, "output_plugin_libraries allows wal2json");
+    else
+        check_fail(run,
+                   "output_plugin_libraries is '%s': add wal2json in postgresql.conf "
+                   "(output_plugin_libraries = '%s%swal2json') and reload PostgreSQL",
+                   setting, setting, *setting ? ", " : "");
+    PQclear(result);
+}
+
+/* The only sure test that the server can load wal2json as an output plugin is
+ * to decode with it: a temporary slot, dropped at once. */
+static void check_wal2json(check_run *run)
+{
+    if (run->wal_level_logical && run->can_replicate && run->plugin_allowed && !run->slot_free &&
+        run->slot_exists) {
+        /* No slot to probe with, but ours was made with wal2json and the
+         * settings that decoding needs are in place. */
+        check_ok(run, "wal2json: used by replication slot \"%s\" (no free slot to probe with)",
+                 run->config->slot.name);
+        return;
+    }
+    if (!run->wal_level_logical || !run->can_replicate || !run->plugin_allowed || !run->slot_free) {
+        if (!run->is_superuser) {
+            check_skip(run, "wal2json: not tested (fix the problems above first)");
+            return;
+        }
+        /* A superuser can at least load the library. */
+        PGresult *loaded = PQexec(run->conn, "LOAD 'wal2json'");
+        if (PQresultStatus(loaded) == PGRES_COMMAND_OK)
+            check_ok(run, "wal2json is installed (loaded; decoding not tested until the problems above are fixed)");
+        else
+            check_fail(run, "wal2json cannot be loaded: install postgresql-15-wal2json on the database server");
+        PQclear(loaded);
+        return;
+    }
+
+    char probe_name[64];
+    snprintf(probe_name, sizeof probe_name, "tvsync_check_%ld", (long) getpid());
+    const char *params[] = {probe_name};
+    if (!pg_exec_ok(run->conn, "SET statement_timeout = '" CHECK_PROBE_TIMEOUT "'", "setting statement_timeout")) {
+        check_fail(run, "wal2json: could not set statement_timeout");
+        return;
+    }
+    PGresult *result = PQexecParams(run->conn,
+                                    "SELECT pg_drop_replication_slot(slot_name) "
+                                    "FROM pg_create_logical_replication_slot($1, 'wal2json', true)",
+                                    1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(result) == PGRES_TUPLES_OK) {
+        check_ok(run, "wal2json decodes (a temporary slot was created and dropped)");
+    } else {
+        const char *sqlstate = slot_sqlstate(result);
+        const char *primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+        char fix_buffer[256];
+        const char *fix = slot_error_fix(sqlstate, primary, PQuser(run->conn),
+                                         fix_buffer, sizeof fix_buffer);
+        if (strcmp(sqlstate, "57014") == 0)
+            check_fail(run,
+                       "wal2json: creating a temporary slot waited more than " CHECK_PROBE_TIMEOUT
+                       " for running transactions: run check again when they have finished");
+        else
+            check_fail(run, "wal2json: %s: %s", primary ? primary : "the probe failed",
+                       fix ? fix : "see the PostgreSQL server log");
+    }
+    PQclear(result);
+    pg_exec_ok(run->conn, "RESET statement_timeout", "resetting statement_timeout");
+}
+
+static void check_migrations(check_run *run)
+{
+    PGresult *result = check_query(run, "migrations",
+                                   "SELECT to_regclass('tvsync.schema_migrations') IS NOT NULL, "
+                                   "to_regclass('tvsync.entity') IS NOT NULL",
+                                   0, NULL);
+    if (!result)
+        return;
+    bool have_migrations = strcmp(PQgetvalue(result, 0, 0), "t") == 0;
+    bool have_registry = strcmp(PQgetvalue(result, 0, 1), "t") == 0;
+    PQclear(result);
+    if (!have_migrations || !have_registry) {
+        check_fail(run, "migrations: the tvsync schema is missing: apply the migrations with tvsync-migrate up");
+        return;
+    }
+    result = check_query(run, "migrations",
+                         "SELECT (SELECT count(*) FROM tvsync.schema_migrations), "
+                         "(SELECT count(*) FROM tvsync.entity), "
+                         "(SELECT coalesce(string_agg(name, ', ' ORDER BY name), '') FROM tvsync.entity)",
+                         0, NULL);
+    if (!result)
+        return;
+    long applied = atol(PQgetvalue(result, 0, 0));
+    long entities = atol(PQgetvalue(result, 0, 1));
+    if (applied == 0)
+        check_fail(run, "migrations: none applied: apply them with tvsync-migrate up");
+    else if (entities == 0)
+        check_fail(run, "migrations: %ld applied but no entity is registered in tvsync.entity: "
+                        "apply the migrations that declare them with tvsync-migrate up", applied);
+    else
+        check_ok(run, "migrations: %ld applied; entities: %s", applied, PQgetvalue(result, 0, 2));
+    PQclear(result);
+}
+
+int slot_check_run(const tvsync_config *config)
+{
+    int exit_status = TVSYNC_EXIT_OK;
+    check_run run = {.config = config};
+    run.conn = slot_connect(config, PG_CONNECT_NORMAL, &exit_status);
+    if (!run.conn)
+        return exit_status;
+
+    check_server_version(&run);
+    check_wal_level(&run);
+    check_replication_slots(&run);
+    check_wal_senders(&run);
+    check_wal_keep_size(&run);
+    check_role(&run);
+    check_plugin_allowed(&run);
+    check_wal2json(&run);
+    check_migrations(&run);
+    PQfinish(run.conn);
+
+    if (run.failed > 0 || run.skipped > 0) {
+        printf("%d check%s failed, %d skipped, %d passed\n", run.failed, run.failed == 1 ? "" : "s",
+               run.skipped, run.passed);
+        return TVSYNC_EXIT_FAILURE;
+    }
+    printf("all %d checks passed\n", run.passed);
+    return TVSYNC_EXIT_OK;
+}

@@ -1,0 +1,193 @@
+/* slot_common: connection, query and error-message helpers shared by the
+ * tvsync-slot commands; every failure becomes one line saying what to do. */
+#include "slot/slot_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/exit_codes.h"
+#include "common/log.h"
+
+bool slot_name_valid(const char *name)
+{
+    size_t length = name ? strlen(name) : 0;
+    if (length == 0 || length > 63)
+        return false;
+    for (const char *c = name; *c; c++) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static bool contains(const char *haystack, const char *needle)
+{
+    return haystack && strstr(haystack, needle) != NULL;
+}
+
+static bool sqlstate_is(const char *sqlstate, const char *expected)
+{
+    return sqlstate && strcmp(sqlstate, expected) == 0;
+}
+
+const char *slot_error_fix(const char *sqlstate, const char *message, const char *role, char *buffer,
+                           size_t buffer_size)
+{
+    const char *role_text = role && *role ? role : "<role>";
+
+    /* Debian's PostgreSQL (15.19 and later) only lets whitelisted output plugins
+     * decode; wal2json must be added by the administrator. */
+    if (contains(message, "may not be used as an output plugin"))
+        return "add wal2json to output_plugin_libraries in postgresql.conf "
+               "(output_plugin_libraries = 'pgoutput, test_decoding, wal2json') and reload PostgreSQL";
+    if (contains(message, "could not access file \"wal2json\""))
+        return "install the wal2json output plugin on the database server "
+               "(apt-get install postgresql-15-wal2json, for PostgreSQL 15)";
+    if (contains(message, "must be superuser or replication role")) {
+        /* The attribute is not inherited through membership in tvsync_cdc. */
+        snprintf(buffer, buffer_size,
+                 "give the role the REPLICATION attribute as a superuser: ALTER ROLE \"%s\" REPLICATION",
+                 role_text);
+        return buffer;
+    }
+    if (contains(message, "requires wal_level >= logical"))
+        return "set wal_level = logical in postgresql.conf and restart PostgreSQL";
+    if (contains(message, "all replication slots are in use"))
+        return "raise max_replication_slots in postgresql.conf and restart PostgreSQL, or drop an unused slot";
+    if (contains(message, "exceeds max_wal_senders"))
+        return "raise max_wal_senders in postgresql.conf and restart PostgreSQL";
+    if (sqlstate_is(sqlstate, "55006") && contains(message, "replication slot"))
+        return "a process is streaming from the slot (tvsync-cdc?): stop it first";
+    if (sqlstate_is(sqlstate, "55006") && contains(message, "replication origin"))
+        return "a process is using the replication origin (tvsync-cdc?): stop it first";
+    if (contains(message, "can no longer get changes from replication slot"))
+        return "its WAL was removed (wal_status lost): run tvsync-slot drop, then tvsync-slot create";
+    if (sqlstate_is(sqlstate, "42704") && contains(message, "replication slot"))
+        return "run tvsync-slot create";
+    if (sqlstate_is(sqlstate, "42710") && contains(message, "replication slot"))
+        return "use --if-not-exists, or run tvsync-slot drop first";
+    if (contains(message, "\"tvsync") &&
+        (sqlstate_is(sqlstate, "3F000") || sqlstate_is(sqlstate, "42P01") || sqlstate_is(sqlstate, "42883")))
+        return "apply the migrations: tvsync-migrate up";
+    if (sqlstate_is(sqlstate, "42501") && contains(message, "pg_replication_origin")) {
+        snprintf(buffer, buffer_size,
+                 "run as a superuser, or GRANT EXECUTE on the pg_replication_origin_* functions to \"%s\"",
+                 role_text);
+        return buffer;
+    }
+    if (sqlstate_is(sqlstate, "42501")) {
+        snprintf(buffer, buffer_size, "grant the role tvsync's privileges: GRANT tvsync_cdc TO \"%s\"",
+                 role_text);
+        return buffer;
+    }
+    if (contains(message, "Connection refused") || contains(message, "could not translate host name") ||
+        contains(message, "timeout expired"))
+        return "is PostgreSQL running there? check --database or TVSYNC_DATABASE_URL";
+    if (contains(message, "invalid URI") || contains(message, "in URI") || contains(message, "invalid connection option") ||
+        contains(message, "missing \"=\"") || contains(message, "invalid integer value") ||
+        contains(message, "invalid port number"))
+        return "fix --database or TVSYNC_DATABASE_URL (a postgresql:// URI or a conninfo string)";
+    if (contains(message, "authentication failed") || contains(message, "no pg_hba.conf entry") ||
+        (contains(message, "database") && contains(message, "does not exist")) ||
+        (contains(message, "role") && contains(message, "does not exist")))
+        return "check the user, password and database in --database or TVSYNC_DATABASE_URL";
+    return NULL;
+}
+
+PGconn *slot_connect(const tvsync_config *config, pg_connect_mode mode, int *exit_status)
+{
+    char error[1024];
+    char fix_buffer[256];
+    pg_error_kind kind = PG_ERROR_NONE;
+    PGconn *conn = pg_connect(config->database.url, SLOT_APPLICATION_NAME, mode,
+                              config->database.connect_timeout_ms, &kind, error, sizeof error);
+    if (conn)
+        return conn;
+    /* The role is only known from the URL here; libpq's defaults apply when absent. */
+    const char *fix = slot_error_fix(NULL, error, NULL, fix_buffer, sizeof fix_buffer);
+    if (contains(error, "must be superuser or replication role")) {
+        PQconninfoOption *options = PQconninfoParse(config->database.url ? config->database.url : "", NULL);
+        const char *user = NULL;
+        for (PQconninfoOption *option = options; option && option->keyword; option++) {
+            if (strcmp(option->keyword, "user") == 0 && option->val)
+                user = option->val;
+        }
+        if (!user)
+            user = getenv("PGUSER");
+        fix = slot_error_fix(NULL, error, user, fix_buffer, sizeof fix_buffer);
+        log_error("%s connection: %s: %s", mode == PG_CONNECT_REPLICATION ? "replication" : "database",
+                  error, fix);
+        PQconninfoFree(options);
+    } else if (fix) {
+        log_error("%s: %s", error, fix);
+    } else {
+        log_error("%s", error);
+    }
+    *exit_status = TVSYNC_EXIT_DATABASE;
+    return NULL;
+}
+
+const char *slot_sqlstate(const PGresult *result)
+{
+    const char *sqlstate = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
+    return sqlstate ? sqlstate : "";
+}
+
+int slot_query_exit_status(const PGresult *failed_result)
+{
+    const char *primary = failed_result ? PQresultErrorField(failed_result, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (strcmp(slot_sqlstate(failed_result), "42704") == 0 ||
+        contains(primary, "can no longer get changes from replication slot"))
+        return TVSYNC_EXIT_SLOT;
+    return TVSYNC_EXIT_DATABASE;
+}
+
+PGresult *slot_query(PGconn *conn, const char *what, const char *sql, int param_count,
+                     const char *const *params, PGresult **failed_result)
+{
+    /* Walsender sessions speak only the simple query protocol. */
+    PGresult *result = param_count == 0 ? PQexec(conn, sql)
+                                        : PQexecParams(conn, sql, param_count, NULL, params, NULL, NULL, 0);
+    ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)
+        return result;
+
+    char line[1024];
+    char fix_buffer[256];
+    pg_error_line(conn, result, line, sizeof line);
+    const char *primary = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *fix = slot_error_fix(result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL,
+                                     primary ? primary : line, PQuser(conn),
+                                     fix_buffer, sizeof fix_buffer);
+    if (fix)
+        log_error("%s: %s: %s", what, line, fix);
+    else
+        log_error("%s: %s", what, line);
+    if (failed_result)
+        *failed_result = result;
+    else
+        PQclear(result);
+    return NULL;
+}
+
+char *slot_message_content(const char *wal2json_data)
+{
+    cJSON *root = cJSON_Parse(wal2json_data);
+    if (!root)
+        return NULL;
+    char *copy = NULL;
+    const cJSON *action = cJSON_GetObjectItemCaseSensitive(root, "action");
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
+    if (cJSON_IsString(action) && strcmp(action->valuestring, "M") == 0 && cJSON_IsString(content)) {
+        copy = strdup(content->valuestring);
+        if (!copy) {
+            log_error("out of memory");
+            exit(TVSYNC_EXIT_SOFTWARE);
+        }
+    }
+    cJSON_Delete(root);
+    return copy;
+}

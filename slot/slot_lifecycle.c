@@ -1,0 +1,433 @@
+/* slot_lifecycle: creating the slot together with the initial build inside
+ * its exported snapshot, and dropping slot and origin. */
+#include "slot/slot_lifecycle.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/exit_codes.h"
+#include "common/log.h"
+#include "slot/slot_common.h"
+
+/* SIGINT/SIGTERM during create: the handler cancels the statement running on
+ * the connection registered here, so the failure path drops the slot instead
+ * of the process dying with a slot that has no build behind it. */
+static volatile sig_atomic_t create_interrupted;
+static PGcancel *volatile create_cancel;
+
+static void create_signal_handler(int signal_number)
+{
+    (void) signal_number;
+    create_interrupted = 1;
+    PGcancel *cancel = create_cancel;
+    if (cancel) {
+        char error[256];
+        /* PQcancel is documented as safe to call from a signal handler. */
+        PQcancel(cancel, error, sizeof error);
+    }
+}
+
+/* Points the handler at conn's running statements (NULL: none). Signals are
+ * blocked while the handle is swapped so the handler never sees a freed one. */
+static void create_watch(PGconn *conn)
+{
+    sigset_t block, previous;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &previous);
+    PGcancel *old = create_cancel;
+    create_cancel = conn ? PQgetCancel(conn) : NULL;
+    sigprocmask(SIG_SETMASK, &previous, NULL);
+    if (old)
+        PQfreeCancel(old);
+}
+
+static void create_install_signals(void)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = create_signal_handler;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double) (now.tv_sec - start->tv_sec) + (double) (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+typedef struct create_state {
+    const tvsync_config *config;
+    const char *name;
+    PGconn *sql;               /* normal session: the build, the origin */
+    PGconn *replication;       /* replication=database session holding the exported snapshot */
+    bool slot_created;
+    bool in_transaction;
+    bool origin_existed;
+    char consistent_point[64];
+    char snapshot_name[128];
+    int failure_status;        /* exit status when the create fails */
+} create_state;
+
+/* What is already there, and whether the rest can work, before anything is made. */
+static int create_preflight(create_state *state, bool if_not_exists, bool *done)
+{
+    const char *params[] = {state->name};
+    PGresult *result = slot_query(state->sql, "checking the server",
+                                  "SELECT current_setting('wal_level'), "
+                                  "(SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user), "
+                                  "current_user, "
+                                  "to_regclass('tvsync.entity') IS NOT NULL, "
+                                  "(SELECT plugin FROM pg_replication_slots WHERE slot_name = $1), "
+                                  "EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1), "
+                                  "EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1)",
+                                  1, params, NULL);
+    if (!result)
+        return TVSYNC_EXIT_DATABASE;
+    int status = TVSYNC_EXIT_OK;
+    bool slot_exists = strcmp(PQgetvalue(result, 0, 5), "t") == 0;
+    state->origin_existed = strcmp(PQgetvalue(result, 0, 6), "t") == 0;
+    if (slot_exists) {
+        if (!state->origin_existed) {
+            log_error("replication slot \"%s\" exists but replication origin \"%s\" does not, so it was not "
+                      "made by tvsync-slot create or not completely: run tvsync-slot drop, then create",
+                      state->name, state->name);
+            status = TVSYNC_EXIT_SLOT;
+        } else if (PQgetisnull(result, 0, 4) || strcmp(PQgetvalue(result, 0, 4), "wal2json") != 0) {
+            log_error("replication slot \"%s\" exists with plugin %s, but tvsync needs wal2json: run "
+                      "tvsync-slot drop, then create, or choose another name with --slot",
+                      state->name, PQgetisnull(result, 0, 4) ? "none (a physical slot)" : PQgetvalue(result, 0, 4));
+            status = TVSYNC_EXIT_FAILURE;
+        } else if (if_not_exists) {
+            printf("replication slot \"%s\" already exists (wal2json): nothing done\n", state->name);
+            *done = true;
+        } else {
+            log_error("replication slot \"%s\" already exists: use --if-not-exists, or run tvsync-slot drop first",
+                      state->name);
+            status = TVSYNC_EXIT_FAILURE;
+        }
+    } else if (strcmp(PQgetvalue(result, 0, 0), "logical") != 0) {
+        log_error("wal_level is %s: set wal_level = logical in postgresql.conf and restart PostgreSQL",
+                  PQgetvalue(result, 0, 0));
+        status = TVSYNC_EXIT_FAILURE;
+    } else if (strcmp(PQgetvalue(result, 0, 1), "t") != 0) {
+        log_error("role \"%s\" cannot replicate: give it the REPLICATION attribute as a superuser: "
+                  "ALTER ROLE \"%s\" REPLICATION",
+                  PQgetvalue(result, 0, 2), PQgetvalue(result, 0, 2));
+        status = TVSYNC_EXIT_DATABASE;
+    } else if (strcmp(PQgetvalue(result, 0, 3), "t") != 0) {
+        log_error("the tvsync schema is missing: apply the migrations with tvsync-migrate up");
+        status = TVSYNC_EXIT_DATABASE;
+    }
+    PQclear(result);
+    return status;
+}
+
+static bool create_slot(create_state *state)
+{
+    /* Slot names are checked against [a-z0-9_]{1,63} before we get here, so
+     * the double quotes are all the quoting the walsender grammar needs. */
+    char command[256];
+    snprintf(command, sizeof command, "CREATE_REPLICATION_SLOT \"%s\" LOGICAL wal2json (SNAPSHOT 'export')",
+             state->name);
+    char what[128];
+    snprintf(what, sizeof what, "creating replication slot \"%s\"", state->name);
+    create_watch(state->replication);
+    PGresult *failed = NULL;
+    PGresult *result = slot_query(state->replication, what, command, 0, NULL, &failed);
+    create_watch(NULL);
+    if (!result) {
+        /* Another create won the race for the name. */
+        if (strcmp(slot_sqlstate(failed), "42710") == 0)
+            state->failure_status = TVSYNC_EXIT_FAILURE;
+        PQclear(failed);
+        return false;
+    }
+    if (PQntuples(result) != 1 || PQnfields(result) < 3) {
+        log_error("%s: unexpected reply (%d rows, %d columns)", what, PQntuples(result), PQnfields(result));
+        PQclear(result);
+        return false;
+    }
+    state->slot_created = true;
+    snprintf(state->consistent_point, sizeof state->consistent_point, "%s", PQgetvalue(result, 0, 1));
+    snprintf(state->snapshot_name, sizeof state->snapshot_name, "%s", PQgetvalue(result, 0, 2));
+    PQclear(result);
+    printf("created replication slot \"%s\" (wal2json) at consistent point %s\n", state->name,
+           state->consistent_point);
+    fflush(stdout);
+    return true;
+}
+
+/* Rebuilds one entity chunk by chunk in id order; every chunk runs in the
+ * exported snapshot, so the build is exactly the state at the consistent point. */
+static bool create_build_entity(create_state *state, const char *entity)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    char chunk_rows[32];
+    snprintf(chunk_rows, sizeof chunk_rows, "%d", state->config->cdc.rebuild_chunk_rows);
+    char what[160];
+    snprintf(what, sizeof what, "building entity \"%s\"", entity);
+
+    long long upserted = 0, deleted = 0, chunks = 0;
+    char *after = NULL;
+    bool ok = true;
+    for (;;) {
+        if (create_interrupted) {
+            ok = false;
+            break;
+        }
+        const char *params[] = {entity, after, chunk_rows};
+        PGresult *result = slot_query(state->sql, what,
+                                      "SELECT last_id, upserted, deleted "
+                                      "FROM tvsync.rebuild_chunk($1, $2::uuid, $3::int)",
+                                      3, params, NULL);
+        if (!result) {
+            ok = false;
+            break;
+        }
+        chunks++;
+        upserted += atoll(PQgetvalue(result, 0, 1));
+        deleted += atoll(PQgetvalue(result, 0, 2));
+        bool finished = PQgetisnull(result, 0, 0);
+        log_debug("building %s: chunk %lld up to %s: %s upserted, %s deleted", entity, chunks,
+                  finished ? "the end" : PQgetvalue(result, 0, 0), PQgetvalue(result, 0, 1), PQgetvalue(result, 0, 2));
+        free(after);
+        after = finished ? NULL : strdup(PQgetvalue(result, 0, 0));
+        PQclear(result);
+        if (finished)
+            break;
+        if (!after) {
+            log_error("out of memory");
+            exit(TVSYNC_EXIT_SOFTWARE);
+        }
+    }
+    free(after);
+    if (ok) {
+        printf("built %s: %lld rows upserted, %lld deleted, %lld chunk%s, %.3f s\n", entity, upserted, deleted,
+               chunks, chunks == 1 ? "" : "s", seconds_since(&start));
+        fflush(stdout);
+    }
+    return ok;
+}
+
+static bool create_build_and_record(create_state *state)
+{
+    if (!pg_exec_ok(state->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ", "starting the build transaction"))
+        return false;
+    state->in_transaction = true;
+
+    char *snapshot = PQescapeLiteral(state->sql, state->snapshot_name, strlen(state->snapshot_name));
+    if (!snapshot) {
+        log_error("quoting snapshot name: %s", PQerrorMessage(state->sql));
+        return false;
+    }
+    char command[256];
+    snprintf(command, sizeof command, "SET TRANSACTION SNAPSHOT %s", snapshot);
+    PQfreemem(snapshot);
+    PGresult *imported = slot_query(state->sql, "importing the slot's snapshot", command, 0, NULL, NULL);
+    if (!imported)
+        return false;
+    PQclear(imported);
+
+    /* The registry is read inside the snapshot too, so build and log agree on
+     * which entities exist. */
+    PGresult *entities = slot_query(state->sql, "listing the registered entities",
+                                    "SELECT name FROM tvsync.entity ORDER BY name", 0, NULL, NULL);
+    if (!entities)
+        return false;
+    if (PQntuples(entities) == 0) {
+        log_error("no entity is registered in tvsync.entity: apply the migrations that declare them "
+                  "(tvsync-migrate up)");
+        PQclear(entities);
+        return false;
+    }
+    create_watch(state->sql);
+    bool ok = true;
+    for (int row = 0; ok && row < PQntuples(entities); row++)
+        ok = create_build_entity(state, PQgetvalue(entities, row, 0));
+    PQclear(entities);
+    if (!ok)
+        return false;
+
+    /* The origin is created in the build transaction (so a failure rolls it
+     * back) and advanced last: pg_replication_origin_advance takes effect at
+     * once, not at commit. */
+    const char *origin_params[] = {state->name, state->consistent_point};
+    char what[160];
+    snprintf(what, sizeof what, "creating replication origin \"%s\"", state->name);
+    if (!state->origin_existed) {
+        PGresult *result = slot_query(state->sql, what, "SELECT pg_replication_origin_create($1)", 1,
+                                      origin_params, NULL);
+        if (!result)
+            return false;
+        PQclear(result);
+    }
+    if (create_interrupted)
+        return false;
+    snprintf(what, sizeof what, "setting the progress of replication origin \"%s\"", state->name);
+    PGresult *result = slot_query(state->sql, what,
+                                  "SELECT pg_replication_origin_advance($1, $2::pg_lsn)", 2, origin_params, NULL);
+    if (!result)
+        return false;
+    PQclear(result);
+
+    /* Past the advance there is nothing left worth undoing for a signal:
+     * finish. */
+    create_watch(NULL);
+    if (!pg_exec_ok(state->sql, "COMMIT", "committing the build"))
+        return false;
+    state->in_transaction = false;
+    printf("replication origin \"%s\" %s at %s\n", state->name,
+           state->origin_existed ? "(it existed) moved to" : "created with progress", state->consistent_point);
+    return true;
+}
+
+/* Undoes a partial create: the build is rolled back, the slot dropped, an
+ * origin this run created removed. */
+static void create_undo(create_state *state)
+{
+    create_watch(NULL);
+    if (state->in_transaction && PQstatus(state->sql) == CONNECTION_OK) {
+        PGresult *result = PQexec(state->sql, "ROLLBACK");
+        PQclear(result);
+        state->in_transaction = false;
+    }
+    if (!state->slot_created)
+        return;
+
+    bool dropped = false;
+    if (state->replication && PQstatus(state->replication) == CONNECTION_OK) {
+        char command[256];
+        snprintf(command, sizeof command, "DROP_REPLICATION_SLOT \"%s\"", state->name);
+        PGresult *result = slot_query(state->replication, "dropping the new replication slot",
+                                      command, 0, NULL, NULL);
+        dropped = result != NULL;
+        PQclear(result);
+    }
+    if (!dropped && PQstatus(state->sql) == CONNECTION_OK) {
+        const char *params[] = {state->name};
+        PGresult *result = slot_query(state->sql, "dropping the new replication slot",
+                                      "SELECT pg_drop_replication_slot($1)", 1, params, NULL);
+        dropped = result != NULL;
+        PQclear(result);
+    }
+    if (!state->origin_existed && PQstatus(state->sql) == CONNECTION_OK) {
+        /* Only reached if COMMIT itself failed after the origin was made. */
+        const char *params[] = {state->name};
+        PGresult *result = PQexecParams(state->sql,
+                                        "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin "
+                                        "WHERE roname = $1",
+                                        1, NULL, params, NULL, NULL, 0);
+        PQclear(result);
+    }
+    if (dropped)
+        log_error("replication slot \"%s\" was dropped again; nothing was created", state->name);
+    else
+        log_error("replication slot \"%s\" could not be dropped again: drop it with tvsync-slot drop", state->name);
+}
+
+int slot_create(const tvsync_config *config, bool if_not_exists)
+{
+    int status = TVSYNC_EXIT_OK;
+    create_state state = {.config = config, .name = config->slot.name, .failure_status = TVSYNC_EXIT_DATABASE};
+    state.sql = slot_connect(config, PG_CONNECT_NORMAL, &status);
+    if (!state.sql)
+        return status;
+    bool done = false;
+    status = create_preflight(&state, if_not_exists, &done);
+    if (status != TVSYNC_EXIT_OK || done) {
+        PQfinish(state.sql);
+        return status;
+    }
+    state.replication = slot_connect(config, PG_CONNECT_REPLICATION, &status);
+    if (!state.replication) {
+        PQfinish(state.sql);
+        return status;
+    }
+
+    create_interrupted = 0;
+    create_install_signals();
+    bool ok = create_slot(&state) && !create_interrupted && create_build_and_record(&state);
+    if (!ok) {
+        if (create_interrupted)
+            log_error("interrupted while creating replication slot \"%s\"", state.name);
+        create_undo(&state);
+        status = create_interrupted ? TVSYNC_EXIT_FAILURE : state.failure_status;
+    } else {
+        printf("replication slot \"%s\" is ready: tvsync-cdc streams from %s\n", state.name,
+               state.consistent_point);
+    }
+    /* Only now may the replication session end: the exported snapshot lives as
+     * long as it does. */
+    PQfinish(state.replication);
+    PQfinish(state.sql);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    return status;
+}
+
+int slot_drop(const tvsync_config *config)
+{
+    int status = TVSYNC_EXIT_OK;
+    const char *name = config->slot.name;
+    PGconn *conn = slot_connect(config, PG_CONNECT_NORMAL, &status);
+    if (!conn)
+        return status;
+    const char *params[] = {name};
+    PGresult *result = slot_query(conn, "looking up the slot and origin",
+                                  "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1), "
+                                  "(SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 AND active), "
+                                  "EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1)",
+                                  1, params, NULL);
+    if (!result) {
+        PQfinish(conn);
+        return TVSYNC_EXIT_DATABASE;
+    }
+    bool slot_exists = strcmp(PQgetvalue(result, 0, 0), "t") == 0;
+    bool origin_exists = strcmp(PQgetvalue(result, 0, 2), "t") == 0;
+    if (!PQgetisnull(result, 0, 1)) {
+        log_error("replication slot \"%s\" is in use by PID %s (tvsync-cdc?): stop it first", name,
+                  PQgetvalue(result, 0, 1));
+        PQclear(result);
+        PQfinish(conn);
+        return TVSYNC_EXIT_FAILURE;
+    }
+    PQclear(result);
+
+    if (slot_exists) {
+        char what[160];
+        snprintf(what, sizeof what, "dropping replication slot \"%s\"", name);
+        result = slot_query(conn, what, "SELECT pg_drop_replication_slot($1)", 1, params, NULL);
+        if (!result) {
+            PQfinish(conn);
+            return TVSYNC_EXIT_DATABASE;
+        }
+        PQclear(result);
+        printf("dropped replication slot \"%s\"\n", name);
+    }
+    if (origin_exists) {
+        char what[160];
+        snprintf(what, sizeof what, "dropping replication origin \"%s\"", name);
+        result = slot_query(conn, what, "SELECT pg_replication_origin_drop($1)", 1, params, NULL);
+        if (!result) {
+            PQfinish(conn);
+            return TVSYNC_EXIT_DATABASE;
+        }
+        PQclear(result);
+        printf("dropped replication origin \"%s\"\n", name);
+    }
+    PQfinish(conn);
+    if (!slot_exists && !origin_exists) {
+        log_error("neither a replication slot nor a replication origin named \"%s\" exists: nothing to drop", name);
+        return TVSYNC_EXIT_SLOT;
+    }
+    return TVSYNC_EXIT_OK;
+}

@@ -1,0 +1,161 @@
+#!/bin/sh
+# cdc_apply: tvsync-cdc against a real cluster: intents apply, rollbacks publish
+# nothing, deletes remove rows, a user rename reaches every embedding document,
+# concurrent writers converge in commit order, malformed intents and failing
+# builds go to dead_letter without stalling, SIGTERM exits 0.
+. "$TVSYNC_SRCDIR/tests/integration/cdc_lib.sh"
+set -u
+
+cdc_setup
+cdc_kill_on_exit
+cdc_start --set cdc.max_retries=1 || exit 1
+
+ALICE=10000000-0000-4000-8000-000000000001
+BOB=10000000-0000-4000-8000-000000000002
+POST1=20000000-0000-4000-8000-000000000001
+
+# 1. A post written with its intent in one transaction shows up in tv_post.
+lsn=$(pgcluster_psql <<SQL
+BEGIN;
+INSERT INTO tb_post (id, author_id, title, content, published)
+VALUES ('20000000-0000-4000-8000-0000000000aa', '$BOB', 'Fresh post', 'x', true);
+SELECT tvsync.publish('post', ARRAY['20000000-0000-4000-8000-0000000000aa'::uuid]);
+SELECT tvsync.publish('user', ARRAY['$BOB'::uuid]);
+COMMIT;
+SQL
+)
+lsn=$(echo "$lsn" | tail -n1)
+cdc_wait_lsn "$lsn"
+assert_eq "Fresh post" "$(pgcluster_psql -c "SELECT data->>'title' FROM tv_post WHERE id = '20000000-0000-4000-8000-0000000000aa'")" \
+    "an inserted post reaches tv_post"
+
+# 2. A rolled-back write publishes nothing.
+pgcluster_psql <<SQL >/dev/null
+BEGIN;
+INSERT INTO tb_user (id, username, email) VALUES ('10000000-0000-4000-8000-0000000000ff', 'ghost', 'ghost@example.com');
+SELECT tvsync.publish('user', ARRAY['10000000-0000-4000-8000-0000000000ff'::uuid]);
+ROLLBACK;
+SQL
+cdc_sync
+assert_eq "0" "$(pgcluster_psql -c "SELECT count(*) FROM tv_user WHERE id = '10000000-0000-4000-8000-0000000000ff'")" \
+    "a rolled-back intent is not applied"
+assert_eq "0" "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.sync_log WHERE source_lsn IS NULL")" \
+    "every sync_log row carries its source LSN"
+
+# 3. A delete removes the tv_* row.
+lsn=$(pgcluster_psql <<SQL
+BEGIN;
+DELETE FROM tb_comment WHERE id = '30000000-0000-4000-8000-000000000001';
+SELECT tvsync.publish('comment', ARRAY['30000000-0000-4000-8000-000000000001'::uuid]);
+COMMIT;
+SQL
+)
+cdc_wait_lsn "$lsn"
+assert_eq "0" "$(pgcluster_psql -c "SELECT count(*) FROM tv_comment WHERE id = '30000000-0000-4000-8000-000000000001'")" \
+    "a deleted comment leaves tv_comment"
+
+# 4. A user rename reaches every post and comment that embeds the user (cascades).
+lsn=$(pgcluster_psql <<SQL
+BEGIN;
+UPDATE tb_user SET username = 'alicia', full_name = 'Alicia Anders' WHERE id = '$ALICE';
+SELECT tvsync.publish('user', ARRAY['$ALICE'::uuid]);
+COMMIT;
+SQL
+)
+cdc_wait_lsn "$lsn"
+assert_eq "0" "$(pgcluster_psql -c "SELECT count(*) FROM tv_post WHERE data::text LIKE '%Alice Anderson%' OR data::text LIKE '%\"alice\"%'")" \
+    "no tv_post document still embeds the old user name"
+assert_eq "0" "$(pgcluster_psql -c "SELECT count(*) FROM tv_comment WHERE data::text LIKE '%Alice Anderson%' OR data::text LIKE '%\"alice\"%'")" \
+    "no tv_comment document still embeds the old user name"
+assert_eq "0" "$(pgcluster_psql -c "SELECT test_oracle_diff()")" "after the rename tv_* equals a full rebuild"
+[ "$(pgcluster_psql -c "SELECT test_oracle_diff()")" = 0 ] || for e in user post comment; do pgcluster_psql -c "SELECT 'tv', id, data FROM tv_$e EXCEPT SELECT 'tv', id, data FROM fn_build_$e(NULL)" -c "SELECT 'b', id, data FROM fn_build_$e(NULL) EXCEPT SELECT 'b', id, data FROM tv_$e"; done
+
+# 5. Interleaved concurrent transactions: the later commit wins, in every document.
+pgcluster_psql -c "SELECT 1" >/dev/null
+(
+    pgcluster_psql <<SQL
+BEGIN;
+UPDATE tb_post SET title = 'first writer' WHERE id = '$POST1';
+SELECT tvsync.publish('post', ARRAY['$POST1'::uuid]);
+SELECT pg_sleep(0.5);
+COMMIT;
+SQL
+) >/dev/null &
+writer=$!
+pgcluster_psql <<SQL >/dev/null
+BEGIN;
+UPDATE tb_user SET bio = 'interleaved' WHERE id = '$BOB';
+SELECT tvsync.publish('user', ARRAY['$BOB'::uuid]);
+COMMIT;
+SQL
+wait $writer
+pgcluster_psql <<SQL >/dev/null
+BEGIN;
+UPDATE tb_post SET title = 'second writer' WHERE id = '$POST1';
+SELECT tvsync.publish('post', ARRAY['$POST1'::uuid]);
+COMMIT;
+SQL
+cat > "$PGCLUSTER_DIR/writer.sql" <<'SQL'
+\set n random(1, 3)
+BEGIN;
+UPDATE tb_post SET content = md5(random()::text) WHERE id = ('20000000-0000-4000-8000-00000000000' || :n)::uuid;
+SELECT tvsync.publish('post', ARRAY[('20000000-0000-4000-8000-00000000000' || :n)::uuid]);
+INSERT INTO test_published VALUES ('post', 1);
+END;
+SQL
+"$PGCLUSTER_BINDIR/pgbench" -n -c 4 -j 2 -t 150 -f "$PGCLUSTER_DIR/writer.sql" >"$PGCLUSTER_DIR/pgbench.log" 2>&1 || cat "$PGCLUSTER_DIR/pgbench.log"
+cdc_sync
+assert_eq "second writer" "$(pgcluster_psql -c "SELECT data->>'title' FROM tv_post WHERE id = '$POST1'")" \
+    "the transaction that committed last decides the document"
+assert_eq "0" "$(pgcluster_psql -c "SELECT test_oracle_diff()")" "after 600 concurrent writes tv_* equals a full rebuild"
+assert_eq "0" "$(pgcluster_psql -c "SELECT count(*) FROM (SELECT source_lsn < lag(source_lsn) OVER (ORDER BY id) AS back FROM tvsync.sync_log) s WHERE back")" \
+    "sync_log rows follow commit (LSN) order"
+assert_eq "603" "$(pgcluster_psql -c "SELECT sum(intents) FROM tvsync.sync_log WHERE entity = 'post'")" \
+    "every post intent committed so far is counted once in sync_log"
+
+# 6. Malformed intents go to dead_letter with their LSN and reason; the stream goes on.
+pgcluster_psql <<'SQL' >/dev/null
+SELECT pg_logical_emit_message(true, 'tvsync', 'not json');
+SELECT pg_logical_emit_message(true, 'tvsync', '{"entity":"nope","ids":[]}');
+SELECT pg_logical_emit_message(true, 'tvsync', '{"entity":"post","ids":["not-a-uuid"]}');
+SQL
+cdc_sync
+assert_eq "3" "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.dead_letter WHERE lsn IS NOT NULL")" \
+    "three malformed intents are in dead_letter with their LSN"
+reasons=$(pgcluster_psql -c "SELECT string_agg(reason, ' | ' ORDER BY id) FROM tvsync.dead_letter")
+assert_contains "$reasons" "not a JSON object" "dead_letter says why: not JSON"
+assert_contains "$reasons" 'unknown entity "nope"' "dead_letter says why: unknown entity"
+assert_contains "$reasons" "not a uuid" "dead_letter says why: bad uuid"
+
+# 7. A build that fails for one id: retried, then bisected; only that id is dead-lettered.
+pgcluster_psql -c "ALTER TABLE tv_post ADD CONSTRAINT test_no_poison CHECK (data->>'title' <> 'poison')"
+lsn=$(pgcluster_psql <<SQL
+BEGIN;
+UPDATE tb_post SET title = 'poison' WHERE id = '20000000-0000-4000-8000-000000000002';
+UPDATE tb_post SET title = 'healthy' WHERE id = '20000000-0000-4000-8000-000000000003';
+SELECT tvsync.publish('post', ARRAY['20000000-0000-4000-8000-000000000002'::uuid, '20000000-0000-4000-8000-000000000003'::uuid]);
+COMMIT;
+SQL
+)
+cdc_wait_lsn "$lsn"
+assert_eq "healthy" "$(pgcluster_psql -c "SELECT data->>'title' FROM tv_post WHERE id = '20000000-0000-4000-8000-000000000003'")" \
+    "the healthy id of a failing batch is applied"
+assert_eq "1" "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.dead_letter WHERE content LIKE '%20000000-0000-4000-8000-000000000002%' AND reason LIKE '%test_no_poison%'")" \
+    "only the failing id goes to dead_letter, with the build error"
+assert_eq "f" "$(pgcluster_psql -c "SELECT success FROM tvsync.sync_log WHERE entity = 'post' ORDER BY id DESC LIMIT 1")" \
+    "sync_log marks the entity's batch as not fully successful"
+metrics=$(cdc_metrics)
+assert_contains "$metrics" "tvsync_cdc_dead_letters_total 4" "the dead letters are counted in /metrics"
+assert_contains "$metrics" 'tvsync_cdc_apply_failures_total{entity="post"}' "failures are counted by entity"
+assert_eq "200" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CDC_PORT/health")" "/health is 200 while streaming"
+kill -0 "$CDC_PID" 2>/dev/null
+assert_eq "0" "$?" "the daemon is still running after bad intents and a failing build"
+
+# 8. SIGTERM: exit 0 after a final status update.
+progress=$(cdc_progress)
+cdc_stop
+assert_eq "0" "$CDC_STATUS" "SIGTERM exits 0"
+assert_eq "t" "$(pgcluster_psql -c "SELECT confirmed_flush_lsn >= '$progress'::pg_lsn FROM pg_replication_slots WHERE slot_name = 'tvsync'")" \
+    "the final status update confirmed what was applied"
+
+test_summary

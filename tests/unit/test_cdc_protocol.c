@@ -1,0 +1,271 @@
+/* test_cdc_protocol: the replication CopyData framing ('w', 'k', 'r'), wal2json
+ * format-version 2 objects (B, M, C, malformed) and intent content parsing. */
+#include "config.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdc/intent.h"
+#include "cdc/stream_protocol.h"
+#include "cdc/wal2json.h"
+
+static void put64(unsigned char *p, uint64_t value)
+{
+    for (int i = 7; i >= 0; i--, value >>= 8)
+        p[i] = (unsigned char) (value & 0xff);
+}
+
+START_TEST(test_xlog_data_header_and_payload_are_decoded)
+{
+    unsigned char buffer[STREAM_XLOG_DATA_HEADER_SIZE + 4];
+    buffer[0] = 'w';
+    put64(buffer + 1, UINT64_C(0x16B374D848));
+    put64(buffer + 9, UINT64_C(0x16B374D900));
+    put64(buffer + 17, UINT64_C(817000000000000));
+    memcpy(buffer + 25, "{}ab", 4);
+    stream_message message;
+    ck_assert(stream_message_parse((const char *) buffer, sizeof buffer, &message));
+    ck_assert_int_eq(message.kind, STREAM_MESSAGE_XLOG_DATA);
+    ck_assert_uint_eq(message.data_start, UINT64_C(0x16B374D848));
+    ck_assert_uint_eq(message.wal_end, UINT64_C(0x16B374D900));
+    ck_assert_int_eq(message.send_time, INT64_C(817000000000000));
+    ck_assert_uint_eq(message.payload_length, 4);
+    ck_assert(memcmp(message.payload, "{}ab", 4) == 0);
+}
+END_TEST
+
+START_TEST(test_keepalive_reply_requested_is_decoded)
+{
+    unsigned char buffer[STREAM_KEEPALIVE_SIZE];
+    buffer[0] = 'k';
+    put64(buffer + 1, UINT64_C(0xFFFFFFFF00000001));
+    put64(buffer + 9, 42);
+    buffer[17] = 1;
+    stream_message message;
+    ck_assert(stream_message_parse((const char *) buffer, sizeof buffer, &message));
+    ck_assert_int_eq(message.kind, STREAM_MESSAGE_KEEPALIVE);
+    ck_assert_uint_eq(message.wal_end, UINT64_C(0xFFFFFFFF00000001));
+    ck_assert_int_eq(message.send_time, 42);
+    ck_assert(message.reply_requested);
+    buffer[17] = 0;
+    ck_assert(stream_message_parse((const char *) buffer, sizeof buffer, &message));
+    ck_assert(!message.reply_requested);
+}
+END_TEST
+
+START_TEST(test_truncated_or_unknown_messages_are_rejected)
+{
+    unsigned char buffer[STREAM_XLOG_DATA_HEADER_SIZE] = {'w'};
+    stream_message message;
+    ck_assert(!stream_message_parse((const char *) buffer, 24, &message));
+    buffer[0] = 'k';
+    ck_assert(!stream_message_parse((const char *) buffer, 17, &message));
+    buffer[0] = 'x';
+    ck_assert(!stream_message_parse((const char *) buffer, sizeof buffer, &message));
+    ck_assert(!stream_message_parse((const char *) buffer, 0, &message));
+}
+END_TEST
+
+START_TEST(test_status_update_is_34_big_endian_bytes)
+{
+    unsigned char out[STREAM_STATUS_UPDATE_SIZE];
+    stream_status_update_build(UINT64_C(0x0102030405060708), 0x10, 0x20, -2, true, out);
+    ck_assert_int_eq(out[0], 'r');
+    const unsigned char write_expected[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    ck_assert(memcmp(out + 1, write_expected, 8) == 0);
+    ck_assert_int_eq(out[16], 0x10);
+    ck_assert_int_eq(out[24], 0x20);
+    for (int i = 25; i < 33; i++)
+        ck_assert_int_eq(out[i], i == 32 ? 0xfe : 0xff);
+    ck_assert_int_eq(out[33], 1);
+}
+END_TEST
+
+START_TEST(test_postgres_epoch_conversion)
+{
+    ck_assert_int_eq(stream_time_from_unix_us(INT64_C(946684800000000)), 0);
+    ck_assert_int_eq(stream_time_to_unix_us(1), INT64_C(946684800000001));
+    int64_t now = stream_now();
+    /* After 2026-01-01 and before 2100-01-01 in PostgreSQL µs. */
+    ck_assert(now > INT64_C(820454400000000) && now < INT64_C(3155760000000000));
+}
+END_TEST
+
+START_TEST(test_wal2json_begin_object)
+{
+    const char *text = "{\"action\":\"B\",\"xid\":727,\"timestamp\":\"2026-11-24 01:15:35.507741+00\","
+                       "\"lsn\":\"0/15282A8\",\"nextlsn\":\"0/15282D8\"}";
+    wal2json_record record;
+    char error[128];
+    ck_assert(wal2json_parse(text, strlen(text), &record, error, sizeof error));
+    ck_assert_int_eq(record.action, WAL2JSON_BEGIN);
+    ck_assert_uint_eq(record.xid, 727);
+    ck_assert_uint_eq(record.lsn, 0x15282A8);
+    ck_assert_uint_eq(record.next_lsn, 0x15282D8);
+    ck_assert(record.has_timestamp);
+    ck_assert_str_eq(record.timestamp, "2026-11-24 01:15:35.507741+00");
+    /* date -u -d '2026-11-24 01:15:35' +%s = 1795482935 */
+    ck_assert_int_eq(record.timestamp_unix_us, INT64_C(1795482935507741));
+    wal2json_record_free(&record);
+}
+END_TEST
+
+START_TEST(test_wal2json_message_object)
+{
+    const char *text = "{\"action\":\"M\",\"timestamp\":\"2026-11-24 01:15:35.507741+00\","
+                       "\"lsn\":\"0/1528228\",\"transactional\":true,\"prefix\":\"tvsync\","
+                       "\"content\":\"{\\\"entity\\\":\\\"post\\\",\\\"ids\\\":[]}\"}";
+    wal2json_record record;
+    char error[128];
+    ck_assert(wal2json_parse(text, strlen(text), &record, error, sizeof error));
+    ck_assert_int_eq(record.action, WAL2JSON_MESSAGE);
+    ck_assert(record.transactional);
+    ck_assert_str_eq(record.prefix, "tvsync");
+    ck_assert_str_eq(record.content, "{\"entity\":\"post\",\"ids\":[]}");
+    ck_assert_uint_eq(record.content_length, strlen(record.content));
+    ck_assert_uint_eq(record.lsn, 0x1528228);
+    wal2json_record_free(&record);
+
+    const char *non_transactional = "{\"action\":\"M\",\"timestamp\":null,\"lsn\":\"0/15282A8\","
+                                    "\"transactional\":false,\"prefix\":\"tvsync\",\"content\":\"nt\"}";
+    ck_assert(wal2json_parse(non_transactional, strlen(non_transactional), &record, error, sizeof error));
+    ck_assert(!record.transactional);
+    ck_assert(!record.has_timestamp);
+    wal2json_record_free(&record);
+}
+END_TEST
+
+START_TEST(test_wal2json_commit_object)
+{
+    const char *text = "{\"action\":\"C\",\"timestamp\":\"2026-11-24 01:15:35.5+05:30\","
+                       "\"lsn\":\"0/15282A8\",\"nextlsn\":\"1/15282D8\"}";
+    wal2json_record record;
+    char error[128];
+    ck_assert(wal2json_parse(text, strlen(text), &record, error, sizeof error));
+    ck_assert_int_eq(record.action, WAL2JSON_COMMIT);
+    ck_assert_uint_eq(record.next_lsn, (UINT64_C(1) << 32) + 0x15282D8);
+    ck_assert_int_eq(record.timestamp_unix_us, INT64_C(1795482935500000) - INT64_C(19800000000));
+    wal2json_record_free(&record);
+}
+END_TEST
+
+START_TEST(test_wal2json_malformed_objects_give_reasons)
+{
+    static const char *const bad[] = {
+        "",
+        "not json",
+        "[1,2]",
+        "{\"action\":\"B\"",
+        "{\"lsn\":\"0/1\"}",
+        "{\"action\":\"X\",\"nextlsn\":\"0/1\"}",
+        "{\"action\":\"C\",\"lsn\":\"0/1\"}",
+        "{\"action\":\"C\",\"nextlsn\":\"zz\"}",
+        "{\"action\":\"C\",\"nextlsn\":\"0/1\",\"timestamp\":\"yesterday\"}",
+        "{\"action\":\"M\",\"transactional\":true,\"prefix\":\"tvsync\"}",
+        "{\"action\":\"M\",\"transactional\":1,\"prefix\":\"tvsync\",\"content\":\"x\"}",
+        "{\"action\":\"BB\",\"nextlsn\":\"0/1\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        wal2json_record record;
+        char error[128] = "";
+        ck_assert_msg(!wal2json_parse(bad[i], strlen(bad[i]), &record, error, sizeof error),
+                      "accepted: %s", bad[i]);
+        ck_assert_msg(error[0] != '\0', "no reason for: %s", bad[i]);
+        ck_assert(record.prefix == NULL && record.content == NULL);
+    }
+}
+END_TEST
+
+START_TEST(test_intent_ids_are_parsed)
+{
+    const char *text = "{\"entity\":\"post\",\"ids\":[\"0190e6c2-7a1b-7cde-8f00-0123456789AB\","
+                       "\"00000000-0000-0000-0000-000000000001\"]}";
+    intent value;
+    char reason[128];
+    ck_assert(intent_parse(text, strlen(text), &value, reason, sizeof reason));
+    ck_assert_int_eq(value.kind, INTENT_IDS);
+    ck_assert_str_eq(value.entity, "post");
+    ck_assert_uint_eq(value.id_count, 2);
+    char formatted[INTENT_UUID_TEXT_SIZE];
+    ck_assert_str_eq(intent_uuid_format(&value.ids[0], formatted), "0190e6c2-7a1b-7cde-8f00-0123456789ab");
+    ck_assert_str_eq(intent_uuid_format(&value.ids[1], formatted), "00000000-0000-0000-0000-000000000001");
+    intent_free(&value);
+}
+END_TEST
+
+START_TEST(test_intent_rebuild_and_heartbeat)
+{
+    intent value;
+    char reason[128];
+    const char *rebuild = "{\"entity\":\"user\",\"rebuild\":true}";
+    ck_assert(intent_parse(rebuild, strlen(rebuild), &value, reason, sizeof reason));
+    ck_assert_int_eq(value.kind, INTENT_REBUILD);
+    ck_assert_str_eq(value.entity, "user");
+    intent_free(&value);
+    const char *heartbeat = "{\"heartbeat\":\"2026-11-24T01:15:35.000001Z\"}";
+    ck_assert(intent_parse(heartbeat, strlen(heartbeat), &value, reason, sizeof reason));
+    ck_assert_int_eq(value.kind, INTENT_HEARTBEAT);
+    ck_assert_int_eq(value.heartbeat_unix_us, INT64_C(1795482935000001));
+    intent_free(&value);
+}
+END_TEST
+
+START_TEST(test_malformed_intents_are_rejected_with_reason)
+{
+    static const char *const bad[] = {
+        "post:1",
+        "{\"ids\":[]}",
+        "{\"entity\":\"po st\",\"ids\":[]}",
+        "{\"entity\":\"post\"}",
+        "{\"entity\":\"post\",\"ids\":\"x\"}",
+        "{\"entity\":\"post\",\"ids\":[\"not-a-uuid\"]}",
+        "{\"entity\":\"post\",\"ids\":[\"0190e6c2-7a1b-7cde-8f00-0123456789a\"]}",
+        "{\"entity\":\"post\",\"ids\":[\"0190e6c2-7a1b-7cde-8f00-0123456789abc\"]}",
+        "{\"entity\":\"post\",\"ids\":[12]}",
+        "{\"entity\":\"post\",\"rebuild\":false}",
+        "{\"heartbeat\":12}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        intent value;
+        char reason[128] = "";
+        ck_assert_msg(!intent_parse(bad[i], strlen(bad[i]), &value, reason, sizeof reason),
+                      "accepted: %s", bad[i]);
+        ck_assert_msg(reason[0] != '\0', "no reason for: %s", bad[i]);
+        ck_assert(value.ids == NULL);
+    }
+}
+END_TEST
+
+static Suite *protocol_suite(void)
+{
+    Suite *suite = suite_create("cdc_protocol");
+    TCase *framing = tcase_create("framing");
+    tcase_add_test(framing, test_xlog_data_header_and_payload_are_decoded);
+    tcase_add_test(framing, test_keepalive_reply_requested_is_decoded);
+    tcase_add_test(framing, test_truncated_or_unknown_messages_are_rejected);
+    tcase_add_test(framing, test_status_update_is_34_big_endian_bytes);
+    tcase_add_test(framing, test_postgres_epoch_conversion);
+    suite_add_tcase(suite, framing);
+    TCase *wal2json = tcase_create("wal2json");
+    tcase_add_test(wal2json, test_wal2json_begin_object);
+    tcase_add_test(wal2json, test_wal2json_message_object);
+    tcase_add_test(wal2json, test_wal2json_commit_object);
+    tcase_add_test(wal2json, test_wal2json_malformed_objects_give_reasons);
+    suite_add_tcase(suite, wal2json);
+    TCase *intents = tcase_create("intent");
+    tcase_add_test(intents, test_intent_ids_are_parsed);
+    tcase_add_test(intents, test_intent_rebuild_and_heartbeat);
+    tcase_add_test(intents, test_malformed_intents_are_rejected_with_reason);
+    suite_add_tcase(suite, intents);
+    return suite;
+}
+
+int main(void)
+{
+    SRunner *runner = srunner_create(protocol_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
