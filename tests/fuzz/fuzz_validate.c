@@ -67,6 +67,30 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* Variables for the request come from the document itself: the rest of the line after the
+ * last "#vars:" (a comment, so the document still parses). The fuzzer then mutates variable
+ * JSON and documents together. Returns a malloc'd string, or NULL when there is none. */
+static char *variables_comment(const char *document, size_t size)
+{
+    static const char marker[] = "#vars:";
+    const size_t marker_length = sizeof marker - 1;
+    const char *found = NULL;
+    for (size_t i = 0; i + marker_length <= size; i++)
+        if (memcmp(document + i, marker, marker_length) == 0)
+            found = document + i + marker_length;
+    if (found == NULL)
+        return NULL;
+    size_t length = 0;
+    while (found + length < document + size && found[length] != '\n' && found[length] != '\r')
+        length++;
+    char *variables = malloc(length + 1);
+    if (variables == NULL)
+        return NULL;
+    memcpy(variables, found, length);
+    variables[length] = '\0';
+    return variables;
+}
+
 /* Every error must have a message, and locations with positive line and column. */
 static void check_errors(const cJSON *errors)
 {
@@ -113,7 +137,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         /* Plan and execute against an empty root value: every field resolves to null,
          * which drives null propagation through the whole plan. */
-        gql_request *request = gql_request_new(prepared, NULL, &errors);
+        char *variables = variables_comment(document, size);
+        gql_request *request = gql_request_new_json(prepared, variables, &errors);
+        free(variables);
         if (request != NULL) {
             cJSON *root = cJSON_CreateObject();
             gql_buf out;

@@ -193,6 +193,18 @@ function loadCases(schema, documentsDir) {
       .filter((c) => {
         c.source = Buffer.from(c.source, 'latin1').toString('utf8');
         return !c.source.includes('\uFFFD');
+      })
+      .map((c) => {
+        // fuzz_validate's convention: variables in a last "#vars:" comment line, when JSON.
+        const at = c.source.lastIndexOf('#vars:');
+        if (at < 0) return c;
+        try {
+          const variables = JSON.parse(c.source.slice(at + 6).split(/[\r\n]/)[0]);
+          if (variables && typeof variables === 'object' && !Array.isArray(variables)) c.variables = variables;
+        } catch {
+          // not JSON: the document runs without variables
+        }
+        return c;
       });
   }
   if (!existsSync(schema.corpus)) return [];
