@@ -36,6 +36,9 @@ struct gql_prepared {
     gql_map fragments;
     bool variable_directives; /* @skip/@include with variables: plan per request */
     gql_plan *static_plan;
+    const gql_type **variable_types; /* resolved once, by variable definition index */
+    uint32_t *line_starts;           /* byte offsets where lines start, for locations */
+    size_t line_count;
 };
 
 struct gql_request {
@@ -48,9 +51,40 @@ struct gql_request {
 
 /* ------------------------------------------------------------------ helpers */
 
+/* Binary search in the line table, then UTF-16 columns from the line start (graphql-js
+ * counting): plans record a location per field, so this must not rescan the document. */
 static gql_location location_of(const gql_prepared *p, uint32_t pos)
 {
-    return gql_source_location(p->document->source, p->document->source_length, pos);
+    if (!p->line_starts)
+        return gql_source_location(p->document->source, p->document->source_length, pos);
+    size_t lo = 0, hi = p->line_count;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (p->line_starts[mid] <= pos)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    uint32_t start = p->line_starts[lo];
+    gql_location loc = gql_source_location(p->document->source + start,
+                                           p->document->source_length - start, pos - start);
+    loc.line = (unsigned)lo + 1;
+    return loc;
+}
+
+static void build_line_table(gql_prepared *p)
+{
+    const char *s = p->document->source;
+    size_t n = p->document->source_length, lines = 1;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\n' || (s[i] == '\r' && (i + 1 >= n || s[i + 1] != '\n')))
+            lines++;
+    p->line_starts = gql_arena_alloc(&p->arena, lines * sizeof(uint32_t));
+    p->line_count = 0;
+    p->line_starts[p->line_count++] = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\n' || (s[i] == '\r' && (i + 1 >= n || s[i + 1] != '\n')))
+            p->line_starts[p->line_count++] = (uint32_t)(i + 1);
 }
 
 static cJSON *error_at(cJSON *errors, const char *message, const gql_prepared *p, uint32_t pos)
@@ -143,6 +177,7 @@ static gql_prepared *prepare(const gql_schema *schema, const char *document, siz
             gql_error_add_location(e, gql_source_location(p->source, length, perr.pos));
         goto fail;
     }
+    build_line_table(p);
     if (!gql_validate(schema, p->document, limits, errors))
         goto fail;
     /* operation selection (graphql-js buildExecutionContext) */
@@ -177,6 +212,10 @@ static gql_prepared *prepare(const gql_schema *schema, const char *document, siz
         goto fail;
     }
     p->operation = operation;
+    p->variable_types = gql_arena_alloc(&p->arena, (operation->variable_count + 1) *
+                                                       sizeof(gql_type *));
+    for (size_t i = 0; i < operation->variable_count; i++)
+        p->variable_types[i] = gql_type_from_ast(schema, &p->arena, operation->variables[i].type);
     p->root_type = operation->operation == GQL_OPERATION_QUERY      ? schema->query
                    : operation->operation == GQL_OPERATION_MUTATION ? schema->mutation
                                                                    : schema->subscription;
@@ -256,7 +295,7 @@ static cJSON *coerce_variables(const gql_prepared *p, gql_arena *arena, const cJ
         const ast_variable_definition *vd = &op->variables[i];
         gql_buf msg;
         gql_buf_init(&msg);
-        const gql_type *type = gql_type_from_ast(p->schema, arena, vd->type);
+        const gql_type *type = p->variable_types[i];
         if (!type || !gql_type_is_input(type)) {
             /* validation rejects this; kept for completeness */
             gql_buf_printf(&msg, "Variable \"$%s\" expected value of type \"", vd->name);
@@ -1450,15 +1489,21 @@ void gql_response_set_root_error(gql_response *response, size_t index, const cha
     run_root(response, index, NULL, message);
 }
 
+bool gql_response_failed(const gql_response *resp)
+{
+    for (size_t i = 0; i < resp->root_count; i++)
+        if (resp->roots[i].failed)
+            return true;
+    return false;
+}
+
 void gql_response_finish(gql_response *resp, gql_buf *out)
 {
     bool data_null = false;
-    for (size_t i = 0; i < resp->root_count; i++) {
-        if (!resp->roots[i].set) {
-            const gql_plan_field *f = &resp->request->plan->root.fields[i];
-            if (f->kind != GQL_FIELD_NORMAL)
-                run_root(resp, i, NULL, NULL);
-        }
+    for (size_t i = 0; i < resp->root_count && !data_null; i++) {
+        /* unset roots complete as null (an error when the field is non-null) */
+        if (!resp->roots[i].set)
+            run_root(resp, i, NULL, NULL);
         if (resp->roots[i].failed)
             data_null = true;
     }

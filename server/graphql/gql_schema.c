@@ -271,34 +271,9 @@ void gql_schema_free(gql_schema *schema)
 {
     if (!schema)
         return;
-    for (size_t i = 0; i < schema->type_count; i++) {
-        gql_type *t = schema->types[i];
-        for (size_t k = 0; k < t->directive_count; k++)
-            cJSON_Delete(t->directives[k].arguments);
-        for (size_t f = 0; f < t->field_count; f++) {
-            gql_field *field = &t->fields[f];
-            for (size_t k = 0; k < field->directive_count; k++)
-                cJSON_Delete(field->directives[k].arguments);
-            for (size_t a = 0; a < field->argument_count; a++) {
-                cJSON_Delete(field->arguments[a].default_value);
-                for (size_t k = 0; k < field->arguments[a].directive_count; k++)
-                    cJSON_Delete(field->arguments[a].directives[k].arguments);
-            }
-        }
-        for (size_t f = 0; f < t->input_field_count; f++) {
-            cJSON_Delete(t->input_fields[f].default_value);
-            for (size_t k = 0; k < t->input_fields[f].directive_count; k++)
-                cJSON_Delete(t->input_fields[f].directives[k].arguments);
-        }
-        for (size_t e = 0; e < t->enum_value_count; e++)
-            for (size_t k = 0; k < t->enum_values[e].directive_count; k++)
-                cJSON_Delete(t->enum_values[e].directives[k].arguments);
-    }
-    for (size_t i = 0; i < schema->directive_count; i++)
-        for (size_t a = 0; a < schema->directives[i]->argument_count; a++)
-            cJSON_Delete(schema->directives[i]->arguments[a].default_value);
-    for (size_t a = 0; a < schema->type_field.argument_count; a++)
-        cJSON_Delete(schema->type_field.arguments[a].default_value);
+    for (size_t i = 0; i < schema->owned_json.count; i++)
+        cJSON_Delete(schema->owned_json.items[i]);
+    gql_vec_free(&schema->owned_json);
     gql_map_free(&schema->type_map);
     gql_map_free(&schema->directive_map);
     gql_arena_free(&schema->arena);
@@ -362,6 +337,7 @@ static void build_directive_uses(builder *b, const ast_directive *in, size_t cou
         u->name = gql_arena_strdup(&b->schema->arena, in[i].name);
         u->location = gql_source_location(b->source, b->source_length, in[i].pos);
         u->arguments = cJSON_CreateObject();
+        gql_vec_push(&b->schema->owned_json, u->arguments);
         for (size_t a = 0; a < in[i].argument_count; a++) {
             cJSON *v = gql_value_from_ast_untyped(in[i].arguments[a].value, NULL);
             cJSON_AddItemToObject(u->arguments, in[i].arguments[a].name,
@@ -392,8 +368,6 @@ typedef struct pending_default {
     const char *source;
     size_t source_length;
 } pending_default;
-
-static gql_vec pending_defaults; /* only used during one build, under the builder's thread */
 
 static void build_input_values(builder *b, const ast_input_value_def *in, size_t count,
                                gql_input_value **out, size_t *out_count, gql_vec *defaults)
@@ -758,7 +732,6 @@ gql_schema *gql_schema_parse(const char *sdl, size_t length, char **error)
     gql_map_init(&b.all_types);
     gql_map_init(&b.all_directives);
     gql_vec schema_defs = {0}, defaults = {0};
-    (void)pending_defaults;
 
     gql_limits limits = {SIZE_MAX / 4, SIZE_MAX / 4, 512};
     gql_parse_error perr;
@@ -800,6 +773,8 @@ gql_schema *gql_schema_parse(const char *sdl, size_t length, char **error)
          * (valueFromAST gives undefined); so does this */
         if (!gql_value_from_ast(pd->literal, pd->target->type, NULL, &v))
             v = NULL;
+        if (v)
+            gql_vec_push(&s->owned_json, v);
         pd->target->default_value = v;
     }
     /* root types */
@@ -900,9 +875,6 @@ gql_schema *gql_schema_parse(const char *sdl, size_t length, char **error)
                         itf->possible_types[itf->possible_type_count++] = s->types[k];
     }
     add_meta_fields(s, &b);
-    /* cJSON values of unreferenced built-in types are never freed by gql_schema_free: the
-     * built-ins hold none (no directives, no defaults besides __Type's Booleans which are
-     * referenced through __Schema). */
     gql_vec_free(&schema_defs);
     gql_vec_free(&defaults);
     gql_vec_free(&b.sdl_types);
@@ -916,11 +888,9 @@ failed:
         *error = b.error;
     else
         free(b.error);
-    for (size_t i = 0; i < defaults.count; i++) {
-        pending_default *pd = defaults.items[i];
-        cJSON_Delete(pd->target->default_value);
-        pd->target->default_value = NULL;
-    }
+    for (size_t i = 0; i < s->owned_json.count; i++)
+        cJSON_Delete(s->owned_json.items[i]);
+    gql_vec_free(&s->owned_json);
     gql_vec_free(&schema_defs);
     gql_vec_free(&defaults);
     gql_vec_free(&b.sdl_types);
@@ -928,8 +898,6 @@ failed:
     gql_map_free(&b.all_types);
     gql_map_free(&b.all_directives);
     gql_arena_free(&ast_arena);
-    /* Directive-use argument objects are leaked on this error path only when building failed
-     * half-way; schemas are built once at startup. */
     gql_map_free(&s->type_map);
     gql_map_free(&s->directive_map);
     gql_arena_free(&s->arena);

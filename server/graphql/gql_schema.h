@@ -26,6 +26,7 @@ struct gql_schema {
     gql_field typename_field; /* __typename: String! */
     const gql_type *string_type;
     const gql_type *boolean_type;
+    gql_vec owned_json; /* every cJSON value the schema holds, freed with it */
 };
 
 /* The LIST or NON_NULL wrapper of `inner`: the interned one when the schema has it, else a

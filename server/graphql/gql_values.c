@@ -702,9 +702,8 @@ static bool is_js_integer(double d)
 
 static cJSON *coerce_impl(coerce_ctx *c, const cJSON *input, const gql_type *type)
 {
-    gql_buf msg;
+    gql_buf msg; /* only allocated when an error is reported */
     gql_buf_init(&msg);
-    gql_buf_puts(&msg, "");
     cJSON *result = NULL;
     bool is_null = !input || cJSON_IsNull(input);
     if (type->kind == GQL_KIND_NON_NULL) {
@@ -803,10 +802,23 @@ static cJSON *coerce_impl(coerce_ctx *c, const cJSON *input, const gql_type *typ
         }
         goto done;
     }
-    /* leaf: parseValue */
+    /* leaf: parseValue; inspect() is only needed for error messages */
     gql_buf ins;
     gql_buf_init(&ins);
-    gql_inspect(input, &ins);
+    bool valid_leaf =
+        type->kind == GQL_KIND_ENUM
+            ? cJSON_IsString(input) && enum_value_named(type, input->valuestring)
+        : is_builtin_scalar(type, "Int")
+            ? cJSON_IsNumber(input) && is_js_integer(input->valuedouble) &&
+                  input->valuedouble <= 2147483647.0 && input->valuedouble >= -2147483648.0
+        : is_builtin_scalar(type, "Float")   ? cJSON_IsNumber(input) && isfinite(input->valuedouble)
+        : is_builtin_scalar(type, "String")  ? cJSON_IsString(input) != 0
+        : is_builtin_scalar(type, "Boolean") ? cJSON_IsBool(input) != 0
+        : is_builtin_scalar(type, "ID")
+            ? cJSON_IsString(input) || (cJSON_IsNumber(input) && is_js_integer(input->valuedouble))
+            : true;
+    if (!valid_leaf)
+        gql_inspect(input, &ins);
     if (type->kind == GQL_KIND_ENUM) {
         if (!cJSON_IsString(input)) {
             gql_buf_printf(&msg, "Enum \"%s\" cannot represent non-string value: %s.",

@@ -360,9 +360,14 @@ void gql_response_set_root(gql_response *response, size_t index, const cJSON *va
 /* Records that resolving root field `index` failed with `message` (graphql-js: the field is
  * null and the error carries its location and path). */
 void gql_response_set_root_error(gql_response *response, size_t index, const char *message);
+/* True once a non-null root field has failed: "data" will be null. graphql-js executes no
+ * further root fields then (mutations: stop running them). */
+bool gql_response_failed(const gql_response *response);
 /* Writes {"data":{...}} or {"errors":[...],"data":...} exactly as JSON.stringify prints
- * graphql-js's graphql() result (errors first when there are any). Root fields never set are
- * null; introspection root fields are resolved here when not set. */
+ * graphql-js's graphql() result (errors first when there are any). Root fields never set
+ * complete as null (an error for a non-null field); introspection root fields are resolved
+ * here when not set. Root fields after the first failed non-null one are left out of the
+ * errors, as graphql-js never executes them. */
 void gql_response_finish(gql_response *response, gql_buf *out);
 
 /* Convenience: resolves every root field from the properties of `root_value` (a JSON object)

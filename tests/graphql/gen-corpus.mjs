@@ -638,6 +638,43 @@ invalid('introspection-type-without-name', '{ __type { name } }\n', 'Field "__ty
 invalid('introspection-schema-on-non-root', '{ me { __schema { description } } }\n', 'Cannot query field "__schema" on type "User".');
 valid('introspection-with-data', '{ version __schema { queryType { name fields { name } } } me { name } }\n');
 
+// ---- more corners ----------------------------------------------------------------
+
+invalid('validation-error-limit', `{ ${Array.from({ length: 120 }, (_, i) => `f${i}`).join(' ')} }\n`, 'Too many validation errors, error limit reached. Validation aborted.');
+invalid('suggest-inline-fragment-order', '{ named { title id createdAt } entity { email title } }\n', 'Cannot query field "title" on type "Named". Did you mean to use an inline fragment on');
+invalid('suggest-many-fields', '{ me { nme ag emal avatr frends } }\n', 'Cannot query field "nme" on type "User". Did you mean "name" or "age"?');
+invalid('suggest-directive-argument', '{ version @trace(lvl: 1, labl: "x") }\n', 'Unknown argument "lvl" on directive "@trace". Did you mean "level"?');
+invalid('scalar-leafs-introspection', '{ __type(name: "User") __schema }\n', 'Field "__type" of type "__Type" must have a selection of subfields. Did you mean "__type { ... }"?');
+invalid('lex-non-ascii-name', '{ vérsion }\n', 'Syntax Error: Unexpected character: U+00E9.');
+invalid('fragment-cycles-two', '{ me { ...A } }\nfragment A on User { ...B ...C }\nfragment B on User { ...A }\nfragment C on User { ...A }\n', 'Cannot spread fragment "A" within itself via "B".');
+invalid('overlapping-via-fragments-in-interface', '{ node(id: 1) { ...A ... on User { ...B } } }\nfragment A on Node { id }\nfragment B on User { id: name }\n', 'Fields "id" conflict because "id" and "name" are different fields.');
+invalid('overlapping-typename-alias', '{ me { __typename __typename: name } }\n', 'Fields "__typename" conflict because "__typename" and "name" are different fields.');
+valid('overlapping-same-alias-disjoint-objects', '{ search(text: "x") { ... on User { v: name } ... on Comment { v: body } ... on Post { v: title } } }\n'.replace('v: title', 'w: title'));
+valid('introspection-typename-inside', '{ __schema { __typename queryType { __typename name } } s: __type(name: "Color") { __typename kind } }\n');
+valid('introspection-type-variable', 'query ($n: String!) { __type(name: $n) { name kind fields { name } } }\n', { variables: { n: 'Tag' } });
+valid('introspection-meta-schema-types', '{ a: __type(name: "__Schema") { fields { name } } b: __type(name: "__Directive") { fields { name args { name defaultValue } } } c: __type(name: "__InputValue") { fields { name } } }\n');
+valid('variables-unused-operation-not-coerced', 'query A($a: Int!) { echoInt(value: $a) }\nquery B { version }\n', { operationName: 'B' });
+valid('variables-used-in-spread-directive', 'query ($s: Boolean!) { ...F @include(if: $s) }\nfragment F on Query { version }\n', { variables: { s: false } });
+valid('arguments-null-for-non-null-with-default', 'query ($v: Int) { requiredWithDefault(a: $v) b: requiredWithDefault }\n', {
+  variables: { v: null },
+  knownDifference: 'engine locates "Argument ... must not be null." at the field, graphql-js at the argument value',
+});
+valid('arguments-missing-variable-uses-default', 'query ($v: Int, $f: Float) { requiredWithDefault(a: $v) echoInput(input: {minScore: $f}) }\n');
+invalid('variables-int-into-float-position', 'query ($v: Int) { echoInput(input: {minScore: $v}) }\n', 'Variable "$v" of type "Int" used in position expecting type "Float".');
+valid('mutation-input-defaults', 'mutation ($p: NewPost! = {title: "t", authorId: 1}) { createPost(input: $p) { id tags } }\n');
+invalid('mutation-input-bad-variables', 'mutation ($p: NewPost!) { createPost(input: $p) { id } }\n', 'Field "title" of required type "String!" was not provided.', { variables: { p: { authorId: 1, tags: [null] } } });
+valid('response-key-order-with-typename-first', '{ me { __typename id ... on User { __typename name } } }\n');
+valid('aliased-introspection-roots', '{ s: __schema { queryType { name } } t: __type(name: "Query") { name } x: __typename }\n');
+
+// Found by running the fuzzer's corpus through the differential runner (--documents).
+const nulMessage = 'engine error messages stop at a U+0000 inside a string value';
+invalid('found-unknown-directive-on-schema-extension', 'query Q { version }\nextend schema @unknownDirective(name: "x")\n', 'Unknown directive "@unknownDirective".', {
+  knownDifference: 'engine does not run KnownDirectives on non-executable definitions',
+});
+invalid('found-nul-in-syntax-error-token', '{ echoInt(value: 1) "a\\u0000b" }\n', 'Syntax Error: Expected Name, found String "a', { knownDifference: nulMessage });
+invalid('found-nul-in-printed-block-string', '{ echoInt(value: """a\u0000b""") }\n', 'Int cannot represent non-integer value: """a', { knownDifference: nulMessage });
+invalid('found-nul-escape-in-printed-string', '{ echoInt(value: "a\\u0000b") }\n', 'Int cannot represent non-integer value: "a');
+
 // ---- write and check -----------------------------------------------------------
 
 async function verify(testCase) {
@@ -661,7 +698,7 @@ async function verify(testCase) {
 function filesFor(testCase) {
   const files = { [`${testCase.name}.graphql`]: testCase.source };
   const options = {};
-  for (const key of ['operationName', 'variables', 'root']) if (testCase[key] !== undefined) options[key] = testCase[key];
+  for (const key of ['operationName', 'variables', 'root', 'knownDifference']) if (testCase[key] !== undefined) options[key] = testCase[key];
   if (Object.keys(options).length > 0) files[`${testCase.name}.json`] = `${JSON.stringify(options, null, 2)}\n`;
   return files;
 }

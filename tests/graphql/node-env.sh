@@ -16,14 +16,18 @@ graphql_node_env() {
 	fi
 	GRAPHQL_NODE_DIR="$TVSYNC_BUILDDIR/tests/graphql/node"
 	mkdir -p "$GRAPHQL_NODE_DIR"
-	cp "$src"/package.json "$src"/package-lock.json "$src"/*.mjs "$GRAPHQL_NODE_DIR"/
-	if [ -f "$GRAPHQL_NODE_DIR/node_modules/graphql/package.json" ]; then
-		return 0
-	fi
-	echo "graphql tests: installing graphql-js with npm ci in $GRAPHQL_NODE_DIR" >&2
-	if ! (cd "$GRAPHQL_NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2); then
-		echo "graphql tests: npm ci failed: graphql-js (tests/graphql/package-lock.json) is needed;" >&2
-		echo "  run 'npm ci' in tests/graphql with network access, or fill the npm cache first" >&2
-		return 1
-	fi
+	# Several graphql tests run at once under make -j: one installs, the others wait.
+	(
+		flock 9
+		cp "$src"/package.json "$src"/package-lock.json "$src"/*.mjs "$GRAPHQL_NODE_DIR"/
+		if [ -f "$GRAPHQL_NODE_DIR/node_modules/graphql/package.json" ]; then
+			exit 0
+		fi
+		echo "graphql tests: installing graphql-js with npm ci in $GRAPHQL_NODE_DIR" >&2
+		if ! (cd "$GRAPHQL_NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2); then
+			echo "graphql tests: npm ci failed: graphql-js (tests/graphql/package-lock.json) is needed;" >&2
+			echo "  run 'npm ci' in tests/graphql with network access, or fill the npm cache first" >&2
+			exit 1
+		fi
+	) 9>"$GRAPHQL_NODE_DIR.lock"
 }

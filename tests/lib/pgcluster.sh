@@ -90,20 +90,24 @@ pgcluster__cleanup() {
 
 # A watcher that outlives a test killed with SIGKILL (a timeout): when the test's shell
 # is gone and the cluster is still there, it stops the server and removes the directory.
+# It runs in a session of its own, so a kill of the test's whole process group misses it.
 pgcluster__start_reaper() {
-    local owner=$$ dir=$PGCLUSTER_DIR
-    (
-        trap '' INT TERM HUP
-        while kill -0 "$owner" 2>/dev/null; do
+    local as_owner=
+    if [ "$(id -u)" = 0 ]; then
+        as_owner="runuser -u postgres --"
+    fi
+    setsid sh -c '
+        trap "" INT TERM HUP
+        while kill -0 "$1" 2>/dev/null; do
             sleep 1
         done
-        if [ -d "$dir" ]; then
-            if [ -f "$dir/data/postmaster.pid" ]; then
-                pgcluster__as_owner "$PGCLUSTER_BINDIR/pg_ctl" -D "$dir/data" stop -m immediate -w
+        if [ -d "$2" ]; then
+            if [ -f "$2/data/postmaster.pid" ]; then
+                $4 "$3/pg_ctl" -D "$2/data" stop -m immediate -w
             fi
-            rm -rf "$dir"
-        fi
-    ) </dev/null >/dev/null 2>&1 &
+            rm -rf "$2"
+        fi' pgcluster-reaper "$$" "$PGCLUSTER_DIR" "$PGCLUSTER_BINDIR" "$as_owner" \
+        </dev/null >/dev/null 2>&1 &
     PGCLUSTER_REAPER=$!
 }
 
