@@ -333,8 +333,8 @@ static bool batch_full(const cdc_daemon *d)
 static bool batch_ready(const cdc_daemon *d, bool drained)
 {
     const batch *f = d->filling;
-    if (d->held_active && f->id_count > 0)
-        return true;   /* full in the middle of a source transaction */
+    if ((d->held_active || batch_full(d)) && f->id_count > 0)
+        return true;   /* full, possibly in the middle of a source transaction */
     if (!f->has_progress)
         return false;
     if (drained || d->state == STATE_STOPPING)
