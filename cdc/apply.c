@@ -50,10 +50,13 @@ struct apply_engine {
     pair_range *stack;        /* bisection: ranges still to try */
     size_t stack_count, stack_capacity;
 
-    /* cascade iteration: round 0 expands every id; later rounds expand ids that
-     * cascades added to an entity after its turn, but only those whose document
-     * would change (rows rebuilt from a newer state lose the old references their
-     * own, later intent would need) */
+    /* cascade iteration: the ids of intents are expanded unconditionally; ids that
+     * cascades added only when their document would change (a build compared
+     * with the tv_* row). That stops post -> author -> all the author's posts
+     * walks when nothing they embed changed, and still reaches rows rebuilt from
+     * a newer state than their own intent's (whose old references that intent's
+     * cascade could no longer find). Rounds repeat until no entity has ids left
+     * unexpanded. */
     const char **order;
     size_t order_count;
     size_t order_index;
@@ -62,6 +65,7 @@ struct apply_engine {
     bool round_added;         /* some entity got ids after its turn in this round */
     bool diffed;              /* later rounds: the changed ids of the current entity are known */
     bool in_entity;           /* the current entity's range is fixed */
+    bool range_diffless;      /* the current range is intent ids: no diff */
     size_t range_from, range_to;
     intent_uuid *changed;
     size_t changed_count, changed_capacity;
@@ -276,8 +280,10 @@ static cascade_action next_cascade(apply_engine *engine, batch_entity **source, 
                     continue;
                 engine->in_entity = true;
                 engine->range_from = entity->expanded;
-                engine->range_to = entity->id_count;
-                engine->diffed = engine->round == 0;
+                /* intent ids first, unconditionally; cascade-added ones through the diff */
+                engine->diffed = entity->expanded < entity->intent_ids;
+                engine->range_diffless = engine->diffed;
+                engine->range_to = engine->diffed ? entity->intent_ids : entity->id_count;
                 engine->edge_index = 0;
                 if (engine->round > 0)
                     engine->round_added = true;
@@ -288,7 +294,7 @@ static cascade_action next_cascade(apply_engine *engine, batch_entity **source, 
             }
             for (; engine->edge_index < reg->cascade_count; engine->edge_index++) {
                 if (strcmp(reg->edges[engine->edge_index].source, entity->name) == 0 &&
-                    (engine->round == 0 || engine->changed_count > 0)) {
+                    (engine->range_diffless || engine->changed_count > 0)) {
                     *source = entity;
                     *edge = engine->edge_index++;
                     return CASCADE_QUERY;
@@ -441,7 +447,7 @@ static void run_step(apply_engine *engine)
                 break;
             }
             if (action == CASCADE_QUERY) {
-                const char *values[1] = {engine->round == 0
+                const char *values[1] = {engine->range_diffless
                     ? uuid_list(engine, source->ids + engine->range_from, engine->range_to - engine->range_from)
                     : uuid_list(engine, engine->changed, engine->changed_count)};
                 sent = send_query(engine, engine->reg->queries[edge], 1, values);
@@ -758,8 +764,10 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
     engine->order_index = engine->edge_index = engine->entity_index = engine->note_index = 0;
     engine->in_entity = false;
     engine->round = 0;
-    for (size_t i = 0; i < work->entity_count; i++)
+    for (size_t i = 0; i < work->entity_count; i++) {
         work->entities[i].expanded = 0;
+        work->entities[i].intent_ids = work->entities[i].id_count;
+    }
     if (!send_query(engine, "BEGIN", 0, NULL)) {
         engine->busy = false;
         free(engine->order);

@@ -24,6 +24,7 @@ typedef struct batch_entity {
     long open_intents;        /* intents of the source transaction still being read */
     long upserted, deleted;   /* filled by apply */
     size_t expanded;          /* apply: ids[0..expanded) had their cascades expanded */
+    size_t intent_ids;        /* apply: ids[0..intent_ids) came from intents, the rest from cascades */
     bool failed;              /* apply: some ids of it went to dead_letter */
     char *error;              /* apply: the first build error, owned */
 } batch_entity;

@@ -323,11 +323,18 @@ static void batch_applied_cb(void *arg, const apply_outcome *outcome)
     schedule_work(d);
 }
 
+/* The filling batch reached a configured bound: read no more until it is applied. */
+static bool batch_full(const cdc_daemon *d)
+{
+    return d->filling->transactions >= (size_t) d->config->cdc.batch_max_transactions ||
+           d->filling->id_count >= (size_t) d->config->cdc.batch_max_ids;
+}
+
 static bool batch_ready(const cdc_daemon *d, bool drained)
 {
     const batch *f = d->filling;
-    if (d->held_active && f->id_count > 0)
-        return true;   /* full in the middle of a source transaction */
+    if ((d->held_active || batch_full(d)) && f->id_count > 0)
+        return true;   /* full, possibly in the middle of a source transaction */
     if (!f->has_progress)
         return false;
     if (drained || d->state == STATE_STOPPING)
@@ -541,6 +548,13 @@ static void stream_pump(cdc_daemon *d)
             pause_reading(d);
             maybe_apply(d, true);   /* full: apply, then go on */
             return;
+        }
+        if (batch_full(d)) {
+            maybe_apply(d, false);
+            if (batch_full(d)) {    /* the previous batch is still being applied */
+                pause_reading(d);
+                return;
+            }
         }
         resume_reading(d);
         char *buffer = NULL;
