@@ -4,6 +4,8 @@
 
 #include "migrations/migration_set.h"
 
+#include "common/exit_codes.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +19,7 @@ static void *xrealloc(void *pointer, size_t size)
     void *result = realloc(pointer, size ? size : 1);
     if (!result) {
         fputs("tvsync-migrate: out of memory\n", stderr);
-        exit(70);
+        exit(TVSYNC_EXIT_SOFTWARE);
     }
     return result;
 }

@@ -66,6 +66,11 @@ assert_eq "" "$(pgcluster_psql -c "SELECT to_regclass('added_later')")" "nothing
 assert_exit 1 "status reports the changed file" -- "$MIGRATE" --dir "$WORK/copy" status
 assert_contains "$ASSERT_OUTPUT" "changed  002_blog_schema.sql" "status marks the file as changed"
 
+cp -r "$SRC_MIGRATIONS" "$WORK/missing"
+rm "$WORK/missing/003_blog_entities.sql"
+assert_exit 0 "status without an applied file's source succeeds" -- "$MIGRATE" --dir "$WORK/missing" status
+assert_contains "$ASSERT_OUTPUT" "missing  003_blog_entities.sql" "status lists an applied file missing from the directory"
+
 # --- a broken migration is rolled back whole ----------------------------------------------
 cp -r "$SRC_MIGRATIONS" "$WORK/broken"
 cat >"$WORK/broken/004_broken.sql" <<'EOF'
@@ -156,6 +161,12 @@ counts() {
 assert_eq "3 3 4" "$(counts)" "seed loads 3 users, 3 posts, 4 comments"
 assert_eq "alice,bob,charlie" "$(pgcluster_psql -c "SELECT string_agg(username, ',' ORDER BY username) FROM tb_user")" \
     "seed loads alice, bob and charlie"
+# The installed layout: $(pkgdatadir)/migrations and $(pkgdatadir)/seed side by side.
+mkdir -p "$WORK/share/migrations" "$WORK/share/seed"
+cp "$SRC_MIGRATIONS"/[0-9]*_*.sql "$WORK/share/migrations/"
+cp "$SRC_MIGRATIONS/seed/blog_seed.sql" "$WORK/share/seed/"
+assert_exit 0 "seed finds the seed file beside an installed migrations directory" -- \
+    "$MIGRATE" --dir "$WORK/share/migrations" seed
 assert_exit 0 "seed a second time succeeds" -- migrate seed
 assert_eq "3 3 4" "$(counts)" "seed a second time adds nothing"
 pgcluster_psql -c "DROP DATABASE tvsync_concurrent"
