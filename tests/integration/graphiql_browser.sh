@@ -34,7 +34,7 @@ fi
 pgcluster_start || exit 1
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tvsync-graphiql-test.XXXXXX")
 SERVER_PID= DRIVER_PID=
-pgcluster_on_exit '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; [ -n "$DRIVER_PID" ] && kill "$DRIVER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"'
+pgcluster_on_exit '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; [ -n "$DRIVER_PID" ] && kill "$DRIVER_PID" 2>/dev/null; for pid in $SERVER_PID $DRIVER_PID; do wait "$pid" 2>/dev/null; done; rm -rf "$WORK"'
 
 pgcluster_migrate >/dev/null || { echo "migrations failed"; exit 1; }
 "$MIGRATE" --dir "$TVSYNC_SRCDIR/migrations" seed >/dev/null

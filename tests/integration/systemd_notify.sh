@@ -26,7 +26,9 @@ DAEMON_PID=
 cleanup_processes() {
     [ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null
     [ -n "$LISTENER_PID" ] && kill "$LISTENER_PID" 2>/dev/null
-    wait 2>/dev/null
+    # Wait for these two only: a bare `wait` would also wait for the cluster
+    # reaper, which waits for this shell to exit.
+    for pid in $DAEMON_PID $LISTENER_PID; do wait "$pid" 2>/dev/null; done
 }
 
 in_tree() { [ -n "$1" ]; }
