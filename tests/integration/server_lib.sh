@@ -94,8 +94,11 @@ SQL
 
 APPLIER_PID=
 applier_start() {
+    APPLIER_STOP=$(mktemp -u "${TMPDIR:-/tmp}/tvsync-applier-stop.XXXXXX")
     (
-        while :; do
+        # Stops between two applies, never in the middle of one: a killed loop
+        # could leave a psql behind that applies a later intent.
+        while [ ! -e "$APPLIER_STOP" ]; do
             pgcluster_psql -c "SELECT public.server_test_apply()" >/dev/null 2>&1
             sleep 0.05
         done
@@ -105,8 +108,9 @@ applier_start() {
 
 applier_stop() {
     if [ -n "$APPLIER_PID" ]; then
-        kill "$APPLIER_PID" 2>/dev/null
+        touch "$APPLIER_STOP"
         wait "$APPLIER_PID" 2>/dev/null
+        rm -f "$APPLIER_STOP"
     fi
     APPLIER_PID=
 }
