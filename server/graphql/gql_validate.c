@@ -42,6 +42,9 @@ typedef struct vctx {
     cJSON *errors;
     size_t error_count;
     jmp_buf abort;
+    /* NoUnusedFragments' lists live here, not on the stack, so that an
+     * error-limit longjmp out of that rule cannot leak them. */
+    gql_vec unused_ops, unused_used;
     gql_arena arena;
     bool collecting;        /* pre-pass: only record variable usages */
     usage_list *collect_into;
@@ -1951,11 +1954,12 @@ bool gql_validate(const gql_schema *schema, const ast_document *doc, const gql_l
     }
     /* NoUnusedFragments */
     {
-        gql_vec ops = {0}, used = {0};
+        gql_vec *ops = &c->unused_ops, *used_list = &c->unused_used;
         for (size_t i = 0; i < doc->count; i++)
             if (doc->definitions[i]->kind == AST_DEF_OPERATION)
-                gql_vec_push(&ops, doc->definitions[i]);
-        referenced_fragments(c, (const ast_definition *const *)ops.items, ops.count, &used);
+                gql_vec_push(ops, doc->definitions[i]);
+        referenced_fragments(c, (const ast_definition *const *)ops->items, ops->count, used_list);
+        gql_vec used = *used_list;
         for (size_t i = 0; i < doc->count; i++) {
             const ast_definition *d = doc->definitions[i];
             if (d->kind != AST_DEF_FRAGMENT)
@@ -1966,10 +1970,10 @@ bool gql_validate(const gql_schema *schema, const ast_document *doc, const gql_l
             if (!is_used)
                 report1(c, fmt(c, "Fragment \"%s\" is never used.", d->name), d->pos);
         }
-        gql_vec_free(&ops);
-        gql_vec_free(&used);
     }
 done:;
+    gql_vec_free(&c->unused_ops);
+    gql_vec_free(&c->unused_used);
     bool valid = cJSON_GetArraySize(errors) == before;
     /* free everything */
     for (size_t i = 0; i < doc->count; i++) {
