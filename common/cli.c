@@ -2,6 +2,7 @@
  * configuration is built in precedence order: defaults < file < environment < flags. */
 #include <config.h>
 
+#include "common/alloc.h"
 #include "common/cli.h"
 
 #include <getopt.h>
@@ -14,26 +15,6 @@
 
 enum { OPTION_HELP = 1000, OPTION_VERSION, OPTION_CONFIG, OPTION_LOG_LEVEL, OPTION_DATABASE, OPTION_SET,
        OPTION_PROGRAM_BASE = 2000 };
-
-static void *xrealloc(void *p, size_t size)
-{
-    void *grown = realloc(p, size ? size : 1);
-    if (!grown) {
-        fputs("tvsync: out of memory\n", stderr);
-        abort();
-    }
-    return grown;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *copy = strdup(s);
-    if (!copy) {
-        fputs("tvsync: out of memory\n", stderr);
-        abort();
-    }
-    return copy;
-}
 
 static size_t program_option_count(const cli_program *program)
 {
@@ -87,12 +68,12 @@ int cli_usage_error(const cli_state *state, const char *format, ...)
 static void add_setting(cli_state *state, const char *long_name, const char *section, const char *key,
                         const char *value)
 {
-    state->settings = xrealloc(state->settings, sizeof *state->settings * (size_t) (state->set_count + 1));
+    state->settings = alloc_realloc(state->settings, sizeof *state->settings * (size_t) (state->set_count + 1));
     struct cli_setting *setting = &state->settings[state->set_count++];
     setting->long_name = long_name;
-    setting->section = section ? xstrdup(section) : NULL;
-    setting->key = key ? xstrdup(key) : NULL;
-    setting->value = xstrdup(value ? value : "");
+    setting->section = section ? alloc_strdup(section) : NULL;
+    setting->key = key ? alloc_strdup(key) : NULL;
+    setting->value = alloc_strdup(value ? value : "");
 }
 
 /* Splits "section.key" into its parts; false when there is no dot. */
@@ -161,7 +142,7 @@ int cli_load(const cli_program *program, int argc, char **argv, cli_state *state
     log_init(program->name);
 
     size_t own = program_option_count(program);
-    struct option *options = xrealloc(NULL, sizeof *options * (own + 7));
+    struct option *options = alloc_realloc(NULL, sizeof *options * (own + 7));
     size_t n = 0;
     for (size_t i = 0; i < own; i++)
         options[n++] = (struct option){program->options[i].long_name,
@@ -192,7 +173,7 @@ int cli_load(const cli_program *program, int argc, char **argv, cli_state *state
             break;
         case OPTION_CONFIG:
             free(state->config_path);
-            state->config_path = xstrdup(optarg);
+            state->config_path = alloc_strdup(optarg);
             break;
         case OPTION_LOG_LEVEL: {
             log_level level;
@@ -201,7 +182,7 @@ int cli_load(const cli_program *program, int argc, char **argv, cli_state *state
                 break;
             }
             free(state->log_level_flag);
-            state->log_level_flag = xstrdup(optarg);
+            state->log_level_flag = alloc_strdup(optarg);
             break;
         }
         case OPTION_DATABASE:
@@ -251,9 +232,9 @@ int cli_load(const cli_program *program, int argc, char **argv, cli_state *state
     }
 
     state->operand_count = argc - optind;
-    state->operands = xrealloc(NULL, sizeof *state->operands * (size_t) (state->operand_count + 1));
+    state->operands = alloc_realloc(NULL, sizeof *state->operands * (size_t) (state->operand_count + 1));
     for (int i = 0; i < state->operand_count; i++)
-        state->operands[i] = xstrdup(argv[optind + i]);
+        state->operands[i] = alloc_strdup(argv[optind + i]);
     state->operands[state->operand_count] = NULL;
 
     char error[1024];

@@ -2,6 +2,7 @@
  * Every configuration key of every binary is declared once, in config_keys[]. */
 #include <config.h>
 
+#include "common/alloc.h"
 #include "common/config.h"
 
 #include <ctype.h>
@@ -98,16 +99,6 @@ static void *field_of(tvsync_config *config, const config_key *key)
 static const void *const_field_of(const tvsync_config *config, const config_key *key)
 {
     return (const char *) config + key->offset;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *copy = strdup(s);
-    if (!copy) {
-        fputs("tvsync: out of memory\n", stderr);
-        abort();
-    }
-    return copy;
 }
 
 /* Parses a decimal integer with an optional suffix of letters. */
@@ -244,7 +235,7 @@ bool config_set(tvsync_config *config, const char *section, const char *name,
     switch (key->type) {
     case CONFIG_STRING:
         free(*(char **) field);
-        *(char **) field = xstrdup(value);
+        *(char **) field = alloc_strdup(value);
         return true;
     case CONFIG_LISTEN: {
         char host[256];
@@ -255,7 +246,7 @@ bool config_set(tvsync_config *config, const char *section, const char *name,
             return false;
         }
         free(*(char **) field);
-        *(char **) field = xstrdup(value);
+        *(char **) field = alloc_strdup(value);
         return true;
     }
     case CONFIG_LOG_LEVEL: {

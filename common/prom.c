@@ -2,6 +2,7 @@
  * order; one mutex per registry guards updates and rendering. */
 #include <config.h>
 
+#include "common/alloc.h"
 #include "common/prom.h"
 
 #include <math.h>
@@ -39,26 +40,6 @@ struct prom_registry {
     pthread_mutex_t mutex;
     prom_metric *metrics, *metrics_tail;
 };
-
-static void *xcalloc(size_t count, size_t size)
-{
-    void *p = calloc(count ? count : 1, size);
-    if (!p) {
-        fputs("tvsync: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *copy = strdup(s);
-    if (!copy) {
-        fputs("tvsync: out of memory\n", stderr);
-        abort();
-    }
-    return copy;
-}
 
 prom_registry *prom_registry_new(void)
 {
@@ -114,20 +95,20 @@ static prom_metric *metric_declare(prom_registry *registry, prom_kind kind, cons
             return m;
         }
     }
-    prom_metric *metric = xcalloc(1, sizeof *metric);
+    prom_metric *metric = alloc_calloc(1, sizeof *metric);
     metric->registry = registry;
     metric->kind = kind;
-    metric->name = xstrdup(name);
-    metric->help = xstrdup(help ? help : "");
+    metric->name = alloc_strdup(name);
+    metric->help = alloc_strdup(help ? help : "");
     if (label_names && *label_names) {
-        char *list = xstrdup(label_names);
+        char *list = alloc_strdup(label_names);
         size_t count = 1;
         for (const char *p = list; *p; p++)
             count += *p == ',';
-        metric->label_names = xcalloc(count, sizeof *metric->label_names);
+        metric->label_names = alloc_calloc(count, sizeof *metric->label_names);
         char *save = NULL;
         for (char *token = strtok_r(list, ",", &save); token; token = strtok_r(NULL, ",", &save))
-            metric->label_names[metric->label_count++] = xstrdup(token);
+            metric->label_names[metric->label_count++] = alloc_strdup(token);
         free(list);
     }
     if (registry->metrics_tail)
@@ -157,7 +138,7 @@ prom_metric *prom_histogram(prom_registry *registry, const char *name, const cha
     prom_metric *metric = metric_declare(registry, PROM_HISTOGRAM, name, help, label_names);
     pthread_mutex_lock(&registry->mutex);
     if (!metric->buckets) {
-        metric->buckets = xcalloc(bucket_count, sizeof *metric->buckets);
+        metric->buckets = alloc_calloc(bucket_count, sizeof *metric->buckets);
         memcpy(metric->buckets, buckets, bucket_count * sizeof *buckets);
         metric->bucket_count = bucket_count;
     }
@@ -175,12 +156,12 @@ static prom_series *series_get(prom_metric *metric, const char *const *label_val
         if (i == metric->label_count)
             return s;
     }
-    prom_series *series = xcalloc(1, sizeof *series);
-    series->label_values = xcalloc(metric->label_count, sizeof *series->label_values);
+    prom_series *series = alloc_calloc(1, sizeof *series);
+    series->label_values = alloc_calloc(metric->label_count, sizeof *series->label_values);
     for (size_t i = 0; i < metric->label_count; i++)
-        series->label_values[i] = xstrdup(label_values && label_values[i] ? label_values[i] : "");
+        series->label_values[i] = alloc_strdup(label_values && label_values[i] ? label_values[i] : "");
     if (metric->kind == PROM_HISTOGRAM)
-        series->bucket_counts = xcalloc(metric->bucket_count, sizeof *series->bucket_counts);
+        series->bucket_counts = alloc_calloc(metric->bucket_count, sizeof *series->bucket_counts);
     if (metric->series_tail)
         metric->series_tail->next = series;
     else
