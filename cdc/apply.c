@@ -68,8 +68,11 @@ struct apply_engine {
     bool range_diffless;      /* the current range is intent ids: no diff */
     size_t range_from, range_to;
     intent_uuid *changed;
+    char ***changed_keys;     /* per changed id: the document keys that changed; NULL = all */
     size_t changed_count, changed_capacity;
+    intent_uuid *edge_ids;    /* the changed ids one edge watches */
     char diff_sql[1024];
+    char apply_sql[2048];
     /* apply iteration */
     size_t entity_index;
     /* notes iteration */
@@ -210,7 +213,11 @@ static bool send_query(apply_engine *engine, const char *sql, int count, const c
     if (log_get_level() >= LOG_LEVEL_DEBUG)
         log_debug("apply: step %d: %.60s [%s%s]", (int) engine->step, sql, count > 0 ? values[0] : "",
                   count > 1 ? ", ..." : "");
-    if (pg_async_send(engine->conn, sql, count, values, step_done_cb, engine))
+    /* Statements with parameters are the ones the apply loop runs again and
+     * again: prepared once per connection, so they are not planned per batch. */
+    bool sent = count > 0 ? pg_async_send_prepared(engine->conn, sql, count, values, step_done_cb, engine)
+                          : pg_async_send(engine->conn, sql, count, values, step_done_cb, engine);
+    if (sent)
         return true;
     /* The send failed: the connection is unusable. */
     engine->outcome.connection_lost = true;
@@ -262,6 +269,24 @@ static bool entity_has_edges(const registry *reg, const char *name)
     return false;
 }
 
+static void changed_clear(apply_engine *engine)
+{
+    for (size_t i = 0; i < engine->changed_count; i++)
+        registry_keys_free(engine->changed_keys[i]);
+    engine->changed_count = 0;
+}
+
+/* Fills engine->edge_ids with the changed ids whose change the edge watches;
+ * returns how many. */
+static size_t edge_ids(apply_engine *engine, size_t edge)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < engine->changed_count; i++)
+        if (registry_edge_watches(engine->reg, edge, (const char *const *) engine->changed_keys[i]))
+            engine->edge_ids[count++] = engine->changed[i];
+    return count;
+}
+
 /* Advances the cascade iteration. */
 static cascade_action next_cascade(apply_engine *engine, batch_entity **source, size_t *edge)
 {
@@ -294,7 +319,7 @@ static cascade_action next_cascade(apply_engine *engine, batch_entity **source, 
             }
             for (; engine->edge_index < reg->cascade_count; engine->edge_index++) {
                 if (strcmp(reg->edges[engine->edge_index].source, entity->name) == 0 &&
-                    (engine->range_diffless || engine->changed_count > 0)) {
+                    (engine->range_diffless || edge_ids(engine, engine->edge_index) > 0)) {
                     *source = entity;
                     *edge = engine->edge_index++;
                     return CASCADE_QUERY;
@@ -433,11 +458,18 @@ static void run_step(apply_engine *engine)
             size_t edge = 0;
             cascade_action action = next_cascade(engine, &source, &edge);
             if (action == CASCADE_DIFF) {
-                size_t r = 0;
-                while (r < engine->reg->entity_count && strcmp(engine->reg->entities[r], source->name) != 0)
-                    r++;
+                size_t r = registry_index(engine->reg, source->name);
+                if (r == engine->reg->entity_count) {
+                    const char *values[1] = {source->name};
+                    sent = send_query(engine, "SELECT NULL::uuid FROM tvsync.entity_row($1)", 1, values);
+                    break;
+                }
                 snprintf(engine->diff_sql, sizeof engine->diff_sql,
-                         "SELECT coalesce(b.id, t.id) FROM %s($1::uuid[]) AS b "
+                         "SELECT coalesce(b.id, t.id), "
+                         "CASE WHEN jsonb_typeof(b.data) = 'object' AND jsonb_typeof(t.data) = 'object' THEN "
+                         "ARRAY(SELECT k FROM jsonb_object_keys(b.data || t.data) AS k "
+                         "WHERE b.data -> k IS DISTINCT FROM t.data -> k) END "
+                         "FROM %s($1::uuid[]) AS b "
                          "FULL JOIN (SELECT id, data FROM %s WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
                          "WHERE b.data IS DISTINCT FROM t.data",
                          engine->reg->build_functions[r], engine->reg->tv_tables[r]);
@@ -449,7 +481,7 @@ static void run_step(apply_engine *engine)
             if (action == CASCADE_QUERY) {
                 const char *values[1] = {engine->range_diffless
                     ? uuid_list(engine, source->ids + engine->range_from, engine->range_to - engine->range_from)
-                    : uuid_list(engine, engine->changed, engine->changed_count)};
+                    : uuid_list(engine, engine->edge_ids, edge_ids(engine, edge))};
                 sent = send_query(engine, engine->reg->queries[edge], 1, values);
                 break;
             }
@@ -463,8 +495,28 @@ static void run_step(apply_engine *engine)
         if (!engine->final_only) {
             size_t e, from, to;
             if (next_apply(engine, &e, &from, &to)) {
-                const char *values[2] = {work->entities[e].name, ids_array(engine, &work->entities[e], from, to)};
-                sent = send_query(engine, "SELECT upserted, deleted FROM tvsync.apply($1, $2::uuid[])", 2, values);
+                size_t r = registry_index(engine->reg, work->entities[e].name);
+                if (r == engine->reg->entity_count) {
+                    /* gone from the registry since the intent was read (a reload):
+                     * tvsync.apply says so, and the batch fails like any build error */
+                    const char *values[2] = {work->entities[e].name, ids_array(engine, &work->entities[e], from, to)};
+                    sent = send_query(engine, "SELECT upserted, deleted FROM tvsync.apply($1, $2::uuid[])", 2, values);
+                    break;
+                }
+                /* tvsync.apply(entity, ids) inlined, so that it is planned once per
+                 * connection (tvsync.apply's EXECUTE plans on every call); keep the
+                 * two in step. */
+                snprintf(engine->apply_sql, sizeof engine->apply_sql,
+                         "WITH built AS MATERIALIZED (SELECT b.id, b.data FROM %1$s($1::uuid[]) AS b), "
+                         "up AS (INSERT INTO %2$s AS t (id, data, updated_at) SELECT id, data, now() FROM built "
+                         "ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at "
+                         "WHERE t.data IS DISTINCT FROM excluded.data RETURNING 1), "
+                         "gone AS (DELETE FROM %2$s AS t WHERE t.id = ANY ($1::uuid[]) "
+                         "AND NOT EXISTS (SELECT 1 FROM built WHERE built.id = t.id) RETURNING 1) "
+                         "SELECT (SELECT count(*) FROM up) AS upserted, (SELECT count(*) FROM gone) AS deleted",
+                         engine->reg->build_functions[r], engine->reg->tv_tables[r]);
+                const char *values[1] = {ids_array(engine, &work->entities[e], from, to)};
+                sent = send_query(engine, engine->apply_sql, 1, values);
                 break;
             }
         }
@@ -644,15 +696,21 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
         int rows = PQntuples(outcome->result);
         if (!engine->diffed) {
             /* The diff of a later round: keep the ids whose document would change. */
-            engine->changed_count = 0;
+            changed_clear(engine);
             if ((size_t) rows > engine->changed_capacity) {
                 engine->changed_capacity = (size_t) rows;
                 engine->changed = alloc_resize(engine->changed, engine->changed_capacity, sizeof *engine->changed);
+                engine->changed_keys = alloc_resize(engine->changed_keys, engine->changed_capacity,
+                                                    sizeof *engine->changed_keys);
+                engine->edge_ids = alloc_resize(engine->edge_ids, engine->changed_capacity, sizeof *engine->edge_ids);
             }
             for (int row = 0; row < rows; row++)
                 if (!PQgetisnull(outcome->result, row, 0) &&
-                    intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &engine->changed[engine->changed_count]))
-                    engine->changed_count++;
+                    intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &engine->changed[engine->changed_count])) {
+                    engine->changed_keys[engine->changed_count++] =
+                        PQgetisnull(outcome->result, row, 1) ? NULL
+                                                             : registry_keys_parse(PQgetvalue(outcome->result, row, 1));
+                }
             engine->diffed = true;
             log_debug("apply: cascade round %d: %zu of %zu new ids would change", engine->round,
                       engine->changed_count, engine->range_to - engine->range_from);
@@ -715,7 +773,10 @@ void apply_engine_free(apply_engine *engine)
     free(engine->order);
     free(engine->stack);
     free(engine->text);
+    changed_clear(engine);
     free(engine->changed);
+    free(engine->changed_keys);
+    free(engine->edge_ids);
     free(engine);
 }
 

@@ -32,6 +32,14 @@ pg_async *pg_async_new(struct event_base *base, PGconn *conn, const char *name);
 bool pg_async_send(pg_async *async, const char *sql, int param_count,
                    const char *const *param_values, pg_async_cb callback, void *arg);
 
+/* Like pg_async_send, but through a named prepared statement, so the server
+ * parses and plans sql once per connection instead of once per query. The
+ * first use of a text prepares it (one more round trip, invisible to the
+ * caller: parameter values are copied); later uses only execute. For
+ * statements that run again and again (the apply loop), not for one-offs. */
+bool pg_async_send_prepared(pg_async *async, const char *sql, int param_count,
+                            const char *const *param_values, pg_async_cb callback, void *arg);
+
 bool pg_async_busy(const pg_async *async);
 PGconn *pg_async_connection(pg_async *async);
 
