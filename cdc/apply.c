@@ -577,11 +577,24 @@ static bool send_note(apply_engine *engine, size_t n)
                          2, values, tail_cb);
 }
 
-/* The transaction's tail in one pipeline, as nothing in it depends on an
- * earlier result: the applies of the range, then (unless bisecting) the
- * notes and the progress, then COMMIT. A failure anywhere aborts the
- * transaction: the statements after it fail, COMMIT rolls back, and the
- * COMMIT's callback takes the failure path with the first error. */
+/* The end of the transaction: the progress (with the counts the applies
+ * returned, so after their results) and COMMIT, in one pipeline. */
+static bool send_commit(apply_engine *engine)
+{
+    if (!engine->bisecting && engine->work->has_progress) {
+        tail_push(engine, TAIL_FINAL, 0);
+        if (!send_final(engine))
+            return false;
+    }
+    tail_push(engine, TAIL_COMMIT, 0);
+    return send_query_to(engine, "COMMIT", 0, NULL, tail_cb);
+}
+
+/* The transaction's tail, as nothing in it depends on an earlier result: the
+ * applies of the range and (unless bisecting) the notes in one pipeline, then
+ * send_commit once their results are in. A failure anywhere aborts the
+ * transaction: the statements after it fail, and the last callback takes the
+ * failure path with the first error. */
 static bool send_tail(apply_engine *engine)
 {
     batch *work = engine->work;
@@ -592,18 +605,13 @@ static bool send_tail(apply_engine *engine)
             if (!send_apply(engine, e, from, to))
                 return false;
     }
-    if (!engine->bisecting) {
+    if (!engine->bisecting)
         for (size_t n = 0; n < work->note_count; n++)
             if (!work->notes[n].open && !send_note(engine, n))
                 return false;
-        if (work->has_progress) {
-            tail_push(engine, TAIL_FINAL, 0);
-            if (!send_final(engine))
-                return false;
-        }
-    }
-    tail_push(engine, TAIL_COMMIT, 0);
-    return send_query_to(engine, "COMMIT", 0, NULL, tail_cb);
+    if (engine->tail_count == 0)
+        return send_commit(engine);
+    return true;
 }
 
 static void tail_cb(void *arg, const pg_async_outcome *outcome)
@@ -630,6 +638,18 @@ static void tail_cb(void *arg, const pg_async_outcome *outcome)
         entity->deleted += atol(PQgetvalue(outcome->result, 0, 1));
     } else if (tag.kind == TAIL_NOTE && work->notes[tag.index].kind == BATCH_NOTE_DEAD_LETTER) {
         engine->tail_dead_letters++;   /* counted once the COMMIT succeeds */
+    }
+    if (engine->begin_error[0] && !engine->tail_error[0])
+        snprintf(engine->tail_error, sizeof engine->tail_error, "%s", engine->begin_error);
+    if ((tag.kind == TAIL_APPLY || tag.kind == TAIL_NOTE) && engine->tail_count == 0) {
+        /* the last apply or note: end the transaction */
+        if (engine->tail_error[0]) {
+            engine->tail_dead_letters = 0;
+            transaction_failed(engine, engine->tail_error);
+        } else if (!send_commit(engine)) {
+            finish(engine);
+        }
+        return;
     }
     if (tag.kind != TAIL_COMMIT)
         return;

@@ -28,6 +28,8 @@ lsn=$(echo "$lsn" | tail -n1)
 cdc_wait_lsn "$lsn"
 assert_eq "Fresh post" "$(pgcluster_psql -c "SELECT data->>'title' FROM tv_post WHERE id = '20000000-0000-4000-8000-0000000000aa'")" \
     "an inserted post reaches tv_post"
+assert_eq "1" "$(pgcluster_psql -c "SELECT rows_upserted FROM tvsync.sync_log WHERE entity = 'post' AND intents = 1 ORDER BY id DESC LIMIT 1")" \
+    "sync_log counts the upserted document"
 
 # 2. A rolled-back write publishes nothing.
 pgcluster_psql <<SQL >/dev/null
