@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cdc/alloc.h"
+#include "common/alloc.h"
 #include "cdc/cascade.h"
 #include "common/log.h"
 
@@ -135,7 +135,7 @@ static void text_reserve(apply_engine *engine, size_t needed)
     size_t capacity = engine->text_capacity ? engine->text_capacity : 4096;
     while (capacity < needed)
         capacity *= 2;
-    engine->text = alloc_resize(engine->text, capacity, 1);
+    engine->text = alloc_array(engine->text, capacity, 1);
     engine->text_capacity = capacity;
 }
 
@@ -176,7 +176,7 @@ static void append_element(char **buffer, size_t *length, size_t *capacity, cons
     if (needed > *capacity) {
         while (*capacity < needed)
             *capacity = *capacity ? *capacity * 2 : 256;
-        *buffer = alloc_resize(*buffer, *capacity, 1);
+        *buffer = alloc_array(*buffer, *capacity, 1);
     }
     char *p = *buffer + *length;
     if (*length > 1)
@@ -205,7 +205,7 @@ typedef struct text_array {
 static void array_open(text_array *array)
 {
     array->capacity = 256;
-    array->text = alloc_bytes(array->capacity);
+    array->text = alloc_malloc(array->capacity);
     array->text[0] = '{';
     array->text[1] = '\0';
     array->length = 1;
@@ -220,7 +220,7 @@ static const char *array_close(text_array *array)
 {
     if (array->length + 2 > array->capacity) {
         array->capacity = array->length + 2;
-        array->text = alloc_resize(array->text, array->capacity, 1);
+        array->text = alloc_array(array->text, array->capacity, 1);
     }
     array->text[array->length++] = '}';
     array->text[array->length] = '\0';
@@ -518,7 +518,7 @@ static void tail_push(apply_engine *engine, tail_kind kind, size_t index)
 {
     if (engine->tail_count == engine->tail_capacity) {
         size_t capacity = engine->tail_capacity ? 2 * engine->tail_capacity : 16;
-        tail_tag *tail = alloc_zeroed(capacity, sizeof *tail);
+        tail_tag *tail = alloc_calloc(capacity, sizeof *tail);
         for (size_t i = 0; i < engine->tail_count; i++)
             tail[i] = engine->tail[(engine->tail_head + i) % engine->tail_capacity];
         free(engine->tail);
@@ -754,7 +754,7 @@ static void push_range(apply_engine *engine, size_t from, size_t to)
 {
     if (engine->stack_count == engine->stack_capacity) {
         engine->stack_capacity = engine->stack_capacity ? engine->stack_capacity * 2 : 16;
-        engine->stack = alloc_resize(engine->stack, engine->stack_capacity, sizeof *engine->stack);
+        engine->stack = alloc_array(engine->stack, engine->stack_capacity, sizeof *engine->stack);
     }
     engine->stack[engine->stack_count].from = from;
     engine->stack[engine->stack_count].to = to;
@@ -884,10 +884,10 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
             changed_clear(engine);
             if ((size_t) rows > engine->changed_capacity) {
                 engine->changed_capacity = (size_t) rows;
-                engine->changed = alloc_resize(engine->changed, engine->changed_capacity, sizeof *engine->changed);
-                engine->changed_keys = alloc_resize(engine->changed_keys, engine->changed_capacity,
+                engine->changed = alloc_array(engine->changed, engine->changed_capacity, sizeof *engine->changed);
+                engine->changed_keys = alloc_array(engine->changed_keys, engine->changed_capacity,
                                                     sizeof *engine->changed_keys);
-                engine->edge_ids = alloc_resize(engine->edge_ids, engine->changed_capacity, sizeof *engine->edge_ids);
+                engine->edge_ids = alloc_array(engine->edge_ids, engine->changed_capacity, sizeof *engine->edge_ids);
             }
             for (int row = 0; row < rows; row++)
                 if (!PQgetisnull(outcome->result, row, 0) &&
@@ -953,7 +953,7 @@ static void kick_cb(evutil_socket_t fd, short events, void *arg)
 
 apply_engine *apply_engine_new(struct event_base *base, pg_async *conn, int max_retries)
 {
-    apply_engine *engine = alloc_zeroed(1, sizeof *engine);
+    apply_engine *engine = alloc_calloc(1, sizeof *engine);
     engine->base = base;
     engine->conn = conn;
     engine->max_retries = max_retries;
@@ -1010,17 +1010,17 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
     clock_gettime(CLOCK_MONOTONIC, &engine->started);
 
     /* Cascade order over the entities that have ids now. */
-    const char **start = alloc_bytes((work->entity_count + 1) * sizeof *start);
+    const char **start = alloc_malloc((work->entity_count + 1) * sizeof *start);
     size_t start_count = 0;
     /* Names from the registry: cascades grow work->entities, which moves its names. */
     for (size_t i = 0; i < work->entity_count; i++)
         for (size_t r = 0; r < reg->entity_count; r++)
             if (work->entities[i].id_count > 0 && strcmp(reg->entities[r], work->entities[i].name) == 0)
                 start[start_count++] = reg->entities[r];
-    engine->order = alloc_bytes((start_count + reg->cascade_count + 1) * sizeof *engine->order);
+    engine->order = alloc_malloc((start_count + reg->cascade_count + 1) * sizeof *engine->order);
     engine->order_count = cascade_order(start, start_count, reg->edges, reg->cascade_count, engine->order);
     free(start);
-    engine->group_edges = alloc_resize(engine->group_edges, reg->cascade_count + 1, sizeof *engine->group_edges);
+    engine->group_edges = alloc_array(engine->group_edges, reg->cascade_count + 1, sizeof *engine->group_edges);
 
     engine->step = STEP_BEGIN;
     engine->order_index = engine->edge_index = engine->entity_index = engine->note_index = 0;

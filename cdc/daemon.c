@@ -13,7 +13,7 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
-#include "cdc/alloc.h"
+#include "common/alloc.h"
 #include "cdc/apply.h"
 #include "cdc/batch.h"
 #include "cdc/intent.h"
@@ -213,7 +213,7 @@ static void rebuild_add(cdc_daemon *d, const char *entity, const char *after)
             return;
         }
     }
-    d->rebuilds = alloc_resize(d->rebuilds, d->rebuild_count + 1, sizeof *d->rebuilds);
+    d->rebuilds = alloc_array(d->rebuilds, d->rebuild_count + 1, sizeof *d->rebuilds);
     pending_rebuild *r = &d->rebuilds[d->rebuild_count++];
     snprintf(r->entity, sizeof r->entity, "%s", entity);
     snprintf(r->after, sizeof r->after, "%s", after ? after : "");
@@ -1166,7 +1166,7 @@ static void metrics_refresh_cb(void *arg)
 
 int cdc_daemon_run(const cli_state *cli, tvsync_config *config)
 {
-    cdc_daemon *d = alloc_zeroed(1, sizeof *d);
+    cdc_daemon *d = alloc_calloc(1, sizeof *d);
     d->cli = cli;
     d->config = config;
     d->exit_code = TVSYNC_EXIT_OK;

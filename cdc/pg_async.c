@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cdc/alloc.h"
+#include "common/alloc.h"
 #include "common/log.h"
 #include "common/pg.h"
 
@@ -47,7 +47,7 @@ static pending *queue_push(pg_async *async)
 {
     if (async->count == async->capacity) {
         size_t capacity = async->capacity ? 2 * async->capacity : 16;
-        pending *queue = alloc_zeroed(capacity, sizeof *queue);
+        pending *queue = alloc_calloc(capacity, sizeof *queue);
         for (size_t i = 0; i < async->count; i++)
             queue[i] = async->queue[(async->head + i) % async->capacity];
         free(async->queue);
@@ -182,9 +182,9 @@ pg_async *pg_async_new(struct event_base *base, PGconn *conn, const char *name)
         PQfinish(conn);
         return NULL;
     }
-    pg_async *async = alloc_zeroed(1, sizeof *async);
+    pg_async *async = alloc_calloc(1, sizeof *async);
     async->conn = conn;
-    async->name = alloc_string(name);
+    async->name = alloc_strdup(name);
     async->read_event = event_new(base, PQsocket(conn), EV_READ | EV_PERSIST, read_cb, async);
     async->write_event = event_new(base, PQsocket(conn), EV_WRITE, write_cb, async);
     if (!async->read_event || !async->write_event || event_add(async->read_event, NULL) != 0) {
@@ -247,9 +247,9 @@ bool pg_async_send_prepared(pg_async *async, const char *sql, int param_count,
         }
         if (async->statement_count == async->statement_capacity) {
             async->statement_capacity = async->statement_capacity ? 2 * async->statement_capacity : 16;
-            async->statements = alloc_resize(async->statements, async->statement_capacity, sizeof *async->statements);
+            async->statements = alloc_array(async->statements, async->statement_capacity, sizeof *async->statements);
         }
-        async->statements[async->statement_count++] = alloc_string(sql);
+        async->statements[async->statement_count++] = alloc_strdup(sql);
         prepared_index = (long) index;
     }
     if (!PQsendQueryPrepared(async->conn, name, param_count, param_values, NULL, NULL, 0)) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cdc/alloc.h"
+#include "common/alloc.h"
 #include "common/log.h"
 
 const char *const REGISTRY_QUERY =
@@ -20,9 +20,9 @@ const char *const REGISTRY_QUERY =
 char **registry_keys_parse(const char *text)
 {
     size_t capacity = 4, count = 0;
-    char **keys = alloc_zeroed(capacity, sizeof *keys);
+    char **keys = alloc_calloc(capacity, sizeof *keys);
     const char *p = text + (text[0] == '{');
-    char *key = alloc_bytes(strlen(text) + 1);
+    char *key = alloc_malloc(strlen(text) + 1);
     while (*p && *p != '}') {
         size_t length = 0;
         if (*p == '"') {
@@ -40,9 +40,9 @@ char **registry_keys_parse(const char *text)
         key[length] = '\0';
         if (count + 1 >= capacity) {
             capacity *= 2;
-            keys = alloc_resize(keys, capacity, sizeof *keys);
+            keys = alloc_array(keys, capacity, sizeof *keys);
         }
-        keys[count++] = alloc_string(key);
+        keys[count++] = alloc_strdup(key);
         keys[count] = NULL;
         if (*p == ',')
             p++;
@@ -59,25 +59,25 @@ bool registry_from_result(const PGresult *result, registry *out)
         return false;
     }
     int rows = PQntuples(result);
-    out->entities = alloc_zeroed((size_t) rows + 1, sizeof *out->entities);
-    out->tv_tables = alloc_zeroed((size_t) rows + 1, sizeof *out->tv_tables);
-    out->build_functions = alloc_zeroed((size_t) rows + 1, sizeof *out->build_functions);
-    out->edges = alloc_zeroed((size_t) rows + 1, sizeof *out->edges);
-    out->sources = alloc_zeroed((size_t) rows + 1, sizeof *out->sources);
-    out->targets = alloc_zeroed((size_t) rows + 1, sizeof *out->targets);
-    out->queries = alloc_zeroed((size_t) rows + 1, sizeof *out->queries);
-    out->watches = alloc_zeroed((size_t) rows + 1, sizeof *out->watches);
+    out->entities = alloc_calloc((size_t) rows + 1, sizeof *out->entities);
+    out->tv_tables = alloc_calloc((size_t) rows + 1, sizeof *out->tv_tables);
+    out->build_functions = alloc_calloc((size_t) rows + 1, sizeof *out->build_functions);
+    out->edges = alloc_calloc((size_t) rows + 1, sizeof *out->edges);
+    out->sources = alloc_calloc((size_t) rows + 1, sizeof *out->sources);
+    out->targets = alloc_calloc((size_t) rows + 1, sizeof *out->targets);
+    out->queries = alloc_calloc((size_t) rows + 1, sizeof *out->queries);
+    out->watches = alloc_calloc((size_t) rows + 1, sizeof *out->watches);
     for (int row = 0; row < rows; row++) {
         const char *kind = PQgetvalue(result, row, 0);
         if (kind[0] == 'e') {
-            out->tv_tables[out->entity_count] = alloc_string(PQgetvalue(result, row, 2));
-            out->build_functions[out->entity_count] = alloc_string(PQgetvalue(result, row, 3));
-            out->entities[out->entity_count++] = alloc_string(PQgetvalue(result, row, 1));
+            out->tv_tables[out->entity_count] = alloc_strdup(PQgetvalue(result, row, 2));
+            out->build_functions[out->entity_count] = alloc_strdup(PQgetvalue(result, row, 3));
+            out->entities[out->entity_count++] = alloc_strdup(PQgetvalue(result, row, 1));
         } else {
             size_t i = out->cascade_count++;
-            out->sources[i] = alloc_string(PQgetvalue(result, row, 1));
-            out->targets[i] = alloc_string(PQgetvalue(result, row, 2));
-            out->queries[i] = alloc_string(PQgetvalue(result, row, 3));
+            out->sources[i] = alloc_strdup(PQgetvalue(result, row, 1));
+            out->targets[i] = alloc_strdup(PQgetvalue(result, row, 2));
+            out->queries[i] = alloc_strdup(PQgetvalue(result, row, 3));
             if (!PQgetisnull(result, row, 4))
                 out->watches[i] = registry_keys_parse(PQgetvalue(result, row, 4));
             out->edges[i].source = out->sources[i];
