@@ -562,7 +562,16 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
     w->index = index;
     snprintf(w->index_text, sizeof w->index_text, "%d", index);
     snprintf(w->id_prefix, sizeof w->id_prefix, "%06lx", ((unsigned long) time(NULL) ^ (unsigned long) getpid() << 8) & 0xffffff);
-    w->base = event_base_new();
+    /* epoll's changelist: evhttp turns reading and writing of a keep-alive
+     * connection off and on again for every request; with the changelist those
+     * changes are merged before each epoll_wait instead of costing an
+     * epoll_ctl call each (about four per request without it). */
+    struct event_config *base_config = event_config_new();
+    if (base_config)
+        event_config_set_flag(base_config, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    w->base = base_config ? event_base_new_with_config(base_config) : event_base_new();
+    if (base_config)
+        event_config_free(base_config);
     w->http = w->base ? evhttp_new(w->base) : NULL;
     if (w->http == NULL) {
         fprintf(stderr, "tvsync-server: out of memory\n");
