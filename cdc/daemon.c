@@ -749,6 +749,17 @@ static session_result session_open(cdc_daemon *d, char *error, size_t error_size
     }
     PQclear(result);
 
+    /* No JIT compilation in the apply loop: a batch of a few thousand ids can pass
+     * jit_above_cost, and compiling costs more than the statement runs. (Plans stay
+     * custom: a generic plan of a build function cannot know that its ids are not
+     * NULL, the "every row" case, and scans whole tables.) */
+    result = setup_query(apply, "SELECT set_config('jit', 'off', false)", 0, NULL, PGRES_TUPLES_OK,
+                         error, error_size);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        outcome = classify(apply, result);
+        goto fail;
+    }
+    PQclear(result);
     result = setup_query(apply, "SELECT pg_replication_origin_session_setup($1)", 1, slot_param,
                          PGRES_TUPLES_OK, error, error_size);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
