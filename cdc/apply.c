@@ -82,6 +82,11 @@ struct apply_engine {
     char ***changed_keys;     /* per changed id: the document keys that changed; NULL = all */
     size_t changed_count, changed_capacity;
     intent_uuid *edge_ids;    /* the changed ids one edge watches */
+    /* Per batch entity: ids a diff found current (build == tv_* document), which
+     * the apply leaves out: their rebuild would change nothing. */
+    unsigned char **current;
+    size_t *current_capacity;
+    size_t current_entities;
     char diff_sql[1024];
     char apply_sql[2048];
     /* apply iteration */
@@ -140,13 +145,53 @@ static void text_reserve(apply_engine *engine, size_t needed)
 }
 
 /* "{uuid,uuid,...}" of entity's ids [from, to). */
-static const char *ids_array(apply_engine *engine, const batch_entity *entity, size_t from, size_t to)
+static bool is_current(const apply_engine *engine, size_t e, size_t i)
 {
+    return e < engine->current_entities && i < engine->current_capacity[e] && engine->current[e][i];
+}
+
+static void set_current(apply_engine *engine, size_t e, size_t i, bool value)
+{
+    if (e >= engine->current_entities) {
+        engine->current = alloc_array(engine->current, e + 1, sizeof *engine->current);
+        engine->current_capacity = alloc_array(engine->current_capacity, e + 1, sizeof *engine->current_capacity);
+        for (size_t k = engine->current_entities; k <= e; k++) {
+            engine->current[k] = NULL;
+            engine->current_capacity[k] = 0;
+        }
+        engine->current_entities = e + 1;
+    }
+    if (i >= engine->current_capacity[e]) {
+        size_t capacity = engine->current_capacity[e] ? engine->current_capacity[e] : 64;
+        while (capacity <= i)
+            capacity *= 2;
+        engine->current[e] = alloc_array(engine->current[e], capacity, 1);
+        memset(engine->current[e] + engine->current_capacity[e], 0, capacity - engine->current_capacity[e]);
+        engine->current_capacity[e] = capacity;
+    }
+    engine->current[e][i] = value;
+}
+
+static void current_clear(apply_engine *engine)
+{
+    for (size_t e = 0; e < engine->current_entities; e++)
+        if (engine->current[e])
+            memset(engine->current[e], 0, engine->current_capacity[e]);
+}
+
+/* "{uuid,...}" of the entity's ids [from, to) that need a rebuild (not current);
+ * *count gets how many. */
+static const char *ids_array(apply_engine *engine, size_t e, size_t from, size_t to, size_t *count)
+{
+    const batch_entity *entity = &engine->work->entities[e];
     text_reserve(engine, 3 + (to - from) * INTENT_UUID_TEXT_SIZE);
     char *p = engine->text;
     *p++ = '{';
+    *count = 0;
     for (size_t i = from; i < to; i++) {
-        if (i > from)
+        if (is_current(engine, e, i))
+            continue;
+        if ((*count)++ > 0)
             *p++ = ',';
         intent_uuid_format(&entity->ids[i], p);
         p += INTENT_UUID_TEXT_SIZE - 1;
@@ -305,6 +350,8 @@ static bool send_begin(apply_engine *engine)
 
 static void begin_transaction(apply_engine *engine)
 {
+    if (!engine->bisecting && !engine->final_only)
+        current_clear(engine);   /* the diffs run again */
     engine->step = STEP_BEGIN;
     engine->order_index = engine->edge_index = 0;
     engine->in_entity = false;
@@ -535,11 +582,15 @@ static bool send_apply(apply_engine *engine, size_t e, size_t from, size_t to)
 {
     batch *work = engine->work;
     size_t r = registry_index(engine->reg, work->entities[e].name);
+    size_t count;
+    const char *ids = ids_array(engine, e, from, to, &count);
+    if (count == 0)
+        return true;   /* every one of them is current */
     tail_push(engine, TAIL_APPLY, e);
     if (r == engine->reg->entity_count) {
         /* gone from the registry since the intent was read (a reload):
          * tvsync.apply says so, and the batch fails like any build error */
-        const char *values[2] = {work->entities[e].name, ids_array(engine, &work->entities[e], from, to)};
+        const char *values[2] = {work->entities[e].name, ids};
         return send_query_to(engine, "SELECT upserted, deleted FROM tvsync.apply($1, $2::uuid[])", 2, values, tail_cb);
     }
     /* tvsync.apply(entity, ids) inlined, so that it is planned once per
@@ -554,7 +605,7 @@ static bool send_apply(apply_engine *engine, size_t e, size_t from, size_t to)
              "AND NOT EXISTS (SELECT 1 FROM built WHERE built.id = t.id) RETURNING 1) "
              "SELECT (SELECT count(*) FROM up) AS upserted, (SELECT count(*) FROM gone) AS deleted",
              engine->reg->build_functions[r], engine->reg->tv_tables[r]);
-    const char *values[1] = {ids_array(engine, &work->entities[e], from, to)};
+    const char *values[1] = {ids};
     return send_query_to(engine, engine->apply_sql, 1, values, tail_cb);
 }
 
@@ -897,6 +948,18 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
                                                              : registry_keys_parse(PQgetvalue(outcome->result, row, 1));
                 }
             engine->diffed = true;
+            /* The rest of the range is current: no edge to follow, nothing to apply. */
+            batch_entity *source = batch_find_entity(engine->work, engine->order[engine->order_index]);
+            if (source) {
+                size_t e = (size_t) (source - engine->work->entities);
+                for (size_t i = engine->range_from; i < engine->range_to; i++)
+                    set_current(engine, e, i, true);
+                for (size_t c = 0; c < engine->changed_count; c++) {
+                    size_t position = batch_entity_position(source, &engine->changed[c]);
+                    if (position != SIZE_MAX)
+                        set_current(engine, e, position, false);
+                }
+            }
             log_debug("apply: cascade round %d: %zu of %zu new ids would change", engine->round,
                       engine->changed_count, engine->range_to - engine->range_from);
             break;
@@ -976,6 +1039,10 @@ void apply_engine_free(apply_engine *engine)
     free(engine->changed_keys);
     free(engine->edge_ids);
     free(engine->group_edges);
+    for (size_t e = 0; e < engine->current_entities; e++)
+        free(engine->current[e]);
+    free(engine->current);
+    free(engine->current_capacity);
     free(engine->tail);
     free(engine);
 }
@@ -1033,6 +1100,7 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
     engine->begin_error[0] = '\0';
     engine->tail_error[0] = '\0';
     engine->tail_count = engine->tail_head = 0;
+    current_clear(engine);
     if (!pg_async_send(engine->conn, "BEGIN", 0, NULL, begin_done_cb, engine)) {
         engine->busy = false;
         free(engine->order);

@@ -6,6 +6,7 @@
 #include "cdc/batch.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +105,15 @@ static size_t index_lookup(const batch_entity *entity, const intent_uuid *uuid, 
     }
     *present = false;
     return slot;
+}
+
+size_t batch_entity_position(const batch_entity *entity, const intent_uuid *uuid)
+{
+    if (!entity->index || entity->index_capacity == 0)
+        return SIZE_MAX;
+    bool present;
+    size_t slot = index_lookup(entity, uuid, &present);
+    return present ? entity->index[slot] - 1 : SIZE_MAX;
 }
 
 /* Adds one id; returns false (and adds nothing) when it is new and the batch is at limit. */
