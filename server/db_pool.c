@@ -19,6 +19,7 @@ typedef struct db_job {
     char **params;
     unsigned flags;
     bool retried;
+    bool alone;                /* aborted inside a pipeline by another's error: runs alone */
     struct timeval queued_at;
     db_pool_result_fn fn;
     void *arg;
@@ -51,7 +52,15 @@ typedef struct db_conn {
     PGresult *error_result;    /* the first failed result of the command */
     char **prepared;           /* statement names prepared on this connection */
     size_t prepared_count;
+    /* Several queued reads sent at once in pipeline mode, one sync point for all:
+     * the jobs in order (head: the one whose results come next). */
+    bool pipelining;
+    db_job *pipeline, *pipeline_tail;
+    bool pipeline_aborted;     /* the current job was skipped after an earlier error */
 } db_conn;
+
+/* At most this many reads go out in one pipeline. */
+#define DB_POOL_PIPELINE_MAX 32
 
 struct db_pool {
     struct event_base *base;
@@ -249,6 +258,24 @@ static void conn_lost(db_conn *conn, const char *reason, bool was_connected)
     conn->state = CONN_DOWN;
     db_job *job = conn->job;
     conn->job = NULL;
+    /* Jobs of a pipeline: like the single job below, each read is resent once. */
+    db_job *pipelined = conn->pipeline;
+    conn->pipeline = conn->pipeline_tail = NULL;
+    conn->pipelining = false;
+    conn->pipeline_aborted = false;
+    while (pipelined != NULL) {
+        db_job *next = pipelined->next;
+        pipelined->next = NULL;
+        if (!pipelined->retried) {
+            pipelined->retried = true;
+            queue_push(pool, pipelined, true);
+        } else {
+            char error[600];
+            snprintf(error, sizeof error, "database connection lost: %s", reason);
+            job_finish(pipelined, NULL, error);
+        }
+        pipelined = next;
+    }
     conn->reconnect_at_once = was_connected;
     int delay_ms = was_connected ? 0 : pg_backoff_next_ms(&conn->backoff);
     struct timeval delay = {delay_ms / 1000, (delay_ms % 1000) * 1000};
@@ -455,6 +482,113 @@ static void conn_command_done(db_conn *conn)
     conn_dispatch(conn);
 }
 
+/* Results of a pipeline: each job's results end with a NULL; the sync point ends
+ * the pipeline. A job skipped after another's error is queued again to run alone. */
+static void conn_pipeline_collect(db_conn *conn)
+{
+    while (conn->pipelining && !PQisBusy(conn->pg)) {
+        PGresult *result = PQgetResult(conn->pg);
+        if (result == NULL) {
+            db_job *job = conn->pipeline;
+            if (job == NULL)
+                continue;
+            conn->pipeline = job->next;
+            if (conn->pipeline == NULL)
+                conn->pipeline_tail = NULL;
+            job->next = NULL;
+            if (conn->error_result != NULL) {
+                char line[512];
+                pg_error_line(conn->pg, conn->error_result, line, sizeof line);
+                job_finish(job, conn->error_result, line);
+            } else if (conn->pipeline_aborted || conn->result == NULL) {
+                job->alone = true;
+                queue_push(conn->pool, job, true);
+            } else {
+                job_finish(job, conn->result, NULL);
+            }
+            conn_clear_results(conn);
+            conn->pipeline_aborted = false;
+            continue;
+        }
+        ExecStatusType status = PQresultStatus(result);
+        if (status == PGRES_PIPELINE_SYNC) {
+            PQclear(result);
+            conn->pipelining = false;
+            if (PQexitPipelineMode(conn->pg) != 1) {
+                char line[512];
+                pg_error_line(conn->pg, NULL, line, sizeof line);
+                conn_lost(conn, line, true);
+                return;
+            }
+            conn->state = CONN_IDLE;
+            conn_dispatch(conn);
+            return;
+        }
+        if (status == PGRES_PIPELINE_ABORTED) {
+            conn->pipeline_aborted = true;
+            PQclear(result);
+        } else if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+            PQclear(conn->result);
+            conn->result = result;
+        } else if (conn->error_result == NULL) {
+            conn->error_result = result;
+        } else {
+            PQclear(result);
+        }
+    }
+}
+
+/* A read that can share a pipeline: safe to repeat, not alone, and not needing a
+ * prepare on this connection first. */
+static bool job_pipelinable(const db_conn *conn, const db_job *job)
+{
+    return (job->flags & DB_POOL_RETRY_ON_LOSS) && !job->alone &&
+           (job->statement_name == NULL || conn_has_prepared(conn, job->statement_name));
+}
+
+/* Sends the queued reads at the head of the queue in one pipeline: one write, one
+ * sync point, one flush of the results by the server, instead of a round trip each. */
+static void conn_send_pipeline(db_conn *conn)
+{
+    db_pool *pool = conn->pool;
+    if (PQenterPipelineMode(conn->pg) != 1) {
+        char line[512];
+        pg_error_line(conn->pg, NULL, line, sizeof line);
+        conn_lost(conn, line, true);
+        return;
+    }
+    conn->pipelining = true;
+    conn->state = CONN_BUSY;
+    int n = 0;
+    for (; n < DB_POOL_PIPELINE_MAX && pool->head != NULL && job_pipelinable(conn, pool->head); n++) {
+        db_job *job = queue_pop(pool);
+        if (conn->pipeline_tail)
+            conn->pipeline_tail->next = job;
+        else
+            conn->pipeline = job;
+        conn->pipeline_tail = job;
+        int ok = job->statement_name != NULL
+            ? PQsendQueryPrepared(conn->pg, job->statement_name, job->param_count,
+                                  (const char *const *) job->params, NULL, NULL, 0)
+            : PQsendQueryParams(conn->pg, job->sql, job->param_count, NULL,
+                                (const char *const *) job->params, NULL, NULL, 0);
+        if (!ok) {
+            char line[512];
+            pg_error_line(conn->pg, NULL, line, sizeof line);
+            conn_lost(conn, line, true);
+            return;
+        }
+    }
+    log_debug("database connection %d: %d reads in one pipeline", conn->index, n);
+    if (!PQpipelineSync(conn->pg)) {
+        char line[512];
+        pg_error_line(conn->pg, NULL, line, sizeof line);
+        conn_lost(conn, line, true);
+        return;
+    }
+    conn_flush(conn);
+}
+
 static void conn_io_cb(evutil_socket_t fd, short what, void *arg)
 {
     db_conn *conn = arg;
@@ -469,6 +603,10 @@ static void conn_io_cb(evutil_socket_t fd, short what, void *arg)
         return;
     if (conn->state != CONN_BUSY)
         return;
+    if (conn->pipelining) {
+        conn_pipeline_collect(conn);
+        return;
+    }
     while (!PQisBusy(conn->pg)) {
         PGresult *result = PQgetResult(conn->pg);
         if (result == NULL) {
@@ -491,6 +629,11 @@ static void conn_dispatch(db_conn *conn)
 {
     if (conn->state != CONN_IDLE)
         return;
+    db_job *head = conn->pool->head;
+    if (head != NULL && head->next != NULL && job_pipelinable(conn, head) && job_pipelinable(conn, head->next)) {
+        conn_send_pipeline(conn);
+        return;
+    }
     db_job *job = queue_pop(conn->pool);
     if (job == NULL)
         return;
@@ -568,6 +711,11 @@ void db_pool_free(db_pool *pool)
         if (conn->job != NULL) {
             job_finish(conn->job, NULL, "server shutting down");
             conn->job = NULL;
+        }
+        while (conn->pipeline != NULL) {
+            db_job *next = conn->pipeline->next;
+            job_finish(conn->pipeline, NULL, "server shutting down");
+            conn->pipeline = next;
         }
         if (conn->io != NULL)
             event_free(conn->io);

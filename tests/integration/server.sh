@@ -20,6 +20,7 @@ applier_start
 
 ALICE=10000000-0000-4000-8000-000000000001
 BOB=10000000-0000-4000-8000-000000000002
+CHARLIE=10000000-0000-4000-8000-000000000003
 POST1=20000000-0000-4000-8000-000000000001
 DRAFT=20000000-0000-4000-8000-000000000003
 COMMENT1=30000000-0000-4000-8000-000000000001
@@ -27,7 +28,7 @@ COMMENT1=30000000-0000-4000-8000-000000000001
 SCHEMA_COPY=$(mktemp /tmp/tvsync-schema.XXXXXX)
 cp "$SERVER_SCHEMA" "$SCHEMA_COPY"
 pgcluster_on_exit 'rm -f "$SCHEMA_COPY"'
-server_start --schema "$SCHEMA_COPY" --set server.threads=2 --set server.pool_size=2 \
+server_start --log-level debug --schema "$SCHEMA_COPY" --set server.threads=2 --set server.pool_size=2 \
     --set server.max_limit=50 --set server.sync_wait_timeout_ms=3000 --set server.max_body_bytes=1MB \
     || { echo "server did not start"; exit 1; }
 
@@ -56,6 +57,36 @@ assert_eq '{"data":{"comments":[{"content":"Great introduction!"},{"content":"Ho
 out=$(gql_query '{ syncMetrics(entityType: "post") { entityType totalSyncs24h failures24h } }')
 assert_eq '{"data":{"syncMetrics":{"entityType":"post","totalSyncs24h":0,"failures24h":0}}}' "$out" \
     "syncMetrics from tvsync.sync_log"
+
+# Concurrent reads: more requests than connections (pool_size 2 per worker), so queued
+# reads go out together in one pipeline; every answer must still be its own.
+W=$(mktemp -d /tmp/tvsync-concurrent.XXXXXX)
+pids=
+for i in $(seq 1 60); do
+    case $((i % 3)) in
+    0) id=$ALICE ;; 1) id=$BOB ;; 2) id=$CHARLIE ;;
+    esac
+    gql_query "{ user(id: \"$id\") { id username } }" >"$W/$i.out" &
+    pids="$pids $!"
+done
+wait $pids
+wrong=0
+for i in $(seq 1 60); do
+    case $((i % 3)) in
+    0) expected="{\"data\":{\"user\":{\"id\":\"$ALICE\",\"username\":\"alice\"}}}" ;;
+    1) expected="{\"data\":{\"user\":{\"id\":\"$BOB\",\"username\":\"bob\"}}}" ;;
+    2) expected="{\"data\":{\"user\":{\"id\":\"$CHARLIE\",\"username\":\"charlie\"}}}" ;;
+    esac
+    [ "$(cat "$W/$i.out")" = "$expected" ] || wrong=$((wrong + 1))
+done
+rm -rf "$W"
+assert_eq 0 "$wrong" "60 concurrent reads over 4 connections each get their own answer"
+# One request with eight root fields: eight statements queue for two connections and
+# go out in pipelines; the answer keeps every field in selection order.
+out=$(gql_query "{ a: user(id: \"$ALICE\") { username } b: user(id: \"$BOB\") { username } c: user(id: \"$CHARLIE\") { username } d: post(id: \"$POST1\") { title } e: user(id: \"$BOB\") { username } f: comment(id: \"$COMMENT1\") { content } g: user(id: \"$POST1\") { username } h: user(id: \"$ALICE\") { email } }")
+assert_eq '{"data":{"a":{"username":"alice"},"b":{"username":"bob"},"c":{"username":"charlie"},"d":{"title":"Getting started with CQRS"},"e":{"username":"bob"},"f":{"content":"Great introduction!"},"g":null,"h":{"email":"alice@example.com"}}}' \
+    "$out" "eight root fields, pipelined on two connections, each in its place"
+assert_contains "$(cat "$SERVER_LOG")" "reads in one pipeline" "queued reads went out in one pipeline (server log, debug level)"
 
 # ---------------------------------------------------------------- filters
 names() { jq -c '[.data.users[].username]' <<<"$1"; }
