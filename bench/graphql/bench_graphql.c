@@ -15,6 +15,7 @@ typedef struct bench_document {
     char *text;
     size_t length;
     char *variables;
+    cJSON *variables_parsed; /* as the server's HTTP layer hands them to the engine */
 } bench_document;
 
 typedef enum bench_mode {
@@ -90,7 +91,7 @@ static bool bench_once(gql_schema *schema, gql_plan_cache *cache, const bench_do
     }
     bool ok = true;
     if (mode != BENCH_CACHE_ONLY) {
-        gql_request *request = gql_request_new_json(prepared, document->variables, &errors);
+        gql_request *request = gql_request_new(prepared, document->variables_parsed, &errors);
         if (request == NULL) {
             char *text = cJSON_PrintUnformatted(errors);
             fprintf(stderr, "bench_graphql: %s: variables refused: %s\n", document->name,
@@ -129,7 +130,8 @@ static double bench_rate(gql_schema *schema, gql_plan_cache *cache, const bench_
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: bench_graphql --schema SDL [--seconds S] DOCUMENT.graphql...\n"
+    fprintf(out, "usage: bench_graphql --schema SDL [--seconds S] [--mode cold|cached|cache-lookup]\n"
+                 "                     DOCUMENT.graphql...\n"
                  "  A DOCUMENT.json next to a document holds its variables.\n"
                  "  Prints one line per document and mode: c NAME MODE OPERATIONS_PER_SECOND\n");
 }
@@ -138,6 +140,7 @@ int main(int argc, char **argv)
 {
     const char *schema_path = NULL;
     double seconds = 1.0;
+    int only_mode = -1; /* --mode: one mode alone, for profiling */
     int first_document = argc;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--schema") == 0 && i + 1 < argc) {
@@ -147,6 +150,15 @@ int main(int argc, char **argv)
             errno = 0;
             seconds = strtod(argv[++i], &end);
             if (errno != 0 || *end != '\0' || seconds <= 0) {
+                usage(stderr);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
+            i++;
+            for (int mode = BENCH_COLD; mode <= BENCH_CACHE_ONLY; mode++)
+                if (strcmp(argv[i], bench_mode_names[mode]) == 0)
+                    only_mode = mode;
+            if (only_mode < 0) {
                 usage(stderr);
                 return 2;
             }
@@ -199,6 +211,14 @@ int main(int argc, char **argv)
             strcpy(json_path + path_length - 8, ".json");
             document.variables = read_file(json_path, NULL);
             free(json_path);
+            if (document.variables != NULL) {
+                document.variables_parsed = cJSON_Parse(document.variables);
+                if (!cJSON_IsObject(document.variables_parsed)) {
+                    fprintf(stderr, "bench_graphql: %s: the variables are not a JSON object\n", argv[i]);
+                    status = 1;
+                    break;
+                }
+            }
         }
         const char *base = strrchr(argv[i], '/');
         base = base ? base + 1 : argv[i];
@@ -206,6 +226,8 @@ int main(int argc, char **argv)
         if (name_length > 8 && strcmp(base + name_length - 8, ".graphql") == 0)
             name_length -= 8;
         for (int mode = BENCH_COLD; mode <= BENCH_CACHE_ONLY; mode++) {
+            if (only_mode >= 0 && mode != only_mode)
+                continue;
             double rate = bench_rate(schema, cache, &document, (bench_mode)mode, seconds);
             if (rate < 0) {
                 status = 1;
@@ -216,6 +238,7 @@ int main(int argc, char **argv)
         }
         free(document.text);
         free(document.variables);
+        cJSON_Delete(document.variables_parsed);
     }
     gql_plan_cache_free(cache);
     gql_schema_free(schema);

@@ -25,6 +25,29 @@ typedef struct gql_plan {
     size_t field_total;
 } gql_plan;
 
+/* How a request coerces one variable without the general (allocating) coerceInputValue: the
+ * common case of a few scalar variables costs no malloc per variable. */
+typedef enum var_fast_kind {
+    VAR_GENERAL,   /* lists, input objects, bad types: gql_coerce_input_value */
+    VAR_ID,
+    VAR_STRING,
+    VAR_INT,
+    VAR_FLOAT,
+    VAR_BOOLEAN,
+    VAR_ENUM,
+    VAR_CUSTOM,    /* a custom scalar: any JSON value, copied */
+} var_fast_kind;
+
+typedef struct var_plan {
+    const char *name;
+    const gql_type *type;       /* with wrappers; NULL when unknown */
+    const gql_type *named;      /* without the non-null wrapper */
+    var_fast_kind kind;
+    bool non_null;
+    bool has_default;           /* a default that coerces (graphql-js valueFromAST) */
+    cJSON *default_value;       /* coerced once at prepare time, owned by the prepared */
+} var_plan;
+
 struct gql_prepared {
     atomic_int refs;
     gql_arena arena;
@@ -37,16 +60,29 @@ struct gql_prepared {
     bool variable_directives; /* @skip/@include with variables: plan per request */
     gql_plan *static_plan;
     const gql_type **variable_types; /* resolved once, by variable definition index */
+    var_plan *variables;             /* by variable definition index */
+    size_t variable_count;
+    bool variables_general;          /* some variable needs the general coercion path */
     uint32_t *line_starts;           /* byte offsets where lines start, for locations */
     size_t line_count;
 };
 
+/* Variables a request coerces without the general path (more take the general path). */
+#define REQUEST_FAST_VARIABLES 32
+
+/* One allocation: this struct, then the fast path's variable nodes, the owned values, the
+ * argument slots of a cached plan and the variables' strings. */
 struct gql_request {
     gql_prepared *prepared;
-    gql_arena arena;
-    cJSON *variables;
+    gql_arena arena;           /* only for per-request plans and the general path */
+    cJSON *variables;          /* coerced; &nodes[0] on the fast path */
+    bool variables_owned;      /* a cJSON tree of the general path (cJSON_Delete it) */
+    bool arguments_made;       /* some arguments[] were computed */
     const gql_plan *plan;
-    cJSON **arguments; /* by field index, lazily */
+    cJSON **arguments;         /* by field index, lazily */
+    cJSON *nodes;              /* fast path: the object, then one node per variable */
+    cJSON **owned;             /* fast path: values made by the general coercion, by variable */
+    char *strings;             /* fast path: copies of the string values */
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -106,6 +142,8 @@ void gql_prepared_release(gql_prepared *p)
 {
     if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
         return;
+    for (size_t i = 0; i < p->variable_count; i++)
+        cJSON_Delete(p->variables[i].default_value);
     gql_map_free(&p->fragments);
     gql_arena_free(&p->arena);
     free(p->source);
@@ -155,6 +193,54 @@ static bool selection_set_uses_variable_directives(const ast_selection_set *set)
 
 static gql_plan *build_plan(gql_prepared *p, gql_arena *arena, const cJSON *variables,
                             cJSON *errors);
+
+static bool is_builtin(const gql_type *type, const char *name)
+{
+    return type->builtin && strcmp(type->name, name) == 0;
+}
+
+/* Everything about the variables that does not depend on their values, once per document:
+ * the coercion kind of each and its default value, coerced (graphql-js coerces the default
+ * literal on every request; the result is the same every time). */
+static void plan_variables(gql_prepared *p)
+{
+    const ast_definition *op = p->operation;
+    p->variable_count = op->variable_count;
+    p->variables = gql_arena_alloc(&p->arena, (op->variable_count + 1) * sizeof(var_plan));
+    for (size_t i = 0; i < op->variable_count; i++) {
+        const ast_variable_definition *vd = &op->variables[i];
+        var_plan *v = &p->variables[i];
+        v->name = vd->name;
+        v->type = p->variable_types[i];
+        v->kind = VAR_GENERAL;
+        if (!v->type || !gql_type_is_input(v->type)) {
+            p->variables_general = true; /* validation rejects this; the general path reports it */
+            continue;
+        }
+        v->non_null = v->type->kind == GQL_KIND_NON_NULL;
+        v->named = v->non_null ? v->type->of_type : v->type;
+        if (vd->default_value)
+            v->has_default = gql_value_from_ast(vd->default_value, v->type, NULL,
+                                                &v->default_value);
+        const gql_type *t = v->named;
+        if (t->kind == GQL_KIND_ENUM)
+            v->kind = VAR_ENUM;
+        else if (t->kind != GQL_KIND_SCALAR)
+            v->kind = VAR_GENERAL;
+        else if (is_builtin(t, "ID"))
+            v->kind = VAR_ID;
+        else if (is_builtin(t, "String"))
+            v->kind = VAR_STRING;
+        else if (is_builtin(t, "Int"))
+            v->kind = VAR_INT;
+        else if (is_builtin(t, "Float"))
+            v->kind = VAR_FLOAT;
+        else if (is_builtin(t, "Boolean"))
+            v->kind = VAR_BOOLEAN;
+        else if (!t->builtin)
+            v->kind = VAR_CUSTOM;
+    }
+}
 
 /* Parse + validate + select; with `errors_out` collecting everything (tool) when `collect`. */
 static gql_prepared *prepare(const gql_schema *schema, const char *document, size_t length,
@@ -216,6 +302,7 @@ static gql_prepared *prepare(const gql_schema *schema, const char *document, siz
                                                        sizeof(gql_type *));
     for (size_t i = 0; i < operation->variable_count; i++)
         p->variable_types[i] = gql_type_from_ast(schema, &p->arena, operation->variables[i].type);
+    plan_variables(p);
     p->root_type = operation->operation == GQL_OPERATION_QUERY      ? schema->query
                    : operation->operation == GQL_OPERATION_MUTATION ? schema->mutation
                                                                    : schema->subscription;
@@ -282,6 +369,16 @@ static void variable_coerce_error(void *context, const cJSON *path, const cJSON 
     gql_buf_puts(&msg, message);
     error_at(c->errors, msg.data, c->prepared, c->definition->pos);
     gql_buf_free(&msg);
+}
+
+/* The fast path only needs to know that coercion failed: the general path then reports. */
+static void variable_fast_error(void *context, const cJSON *path, const cJSON *invalid,
+                                const char *message)
+{
+    (void)path;
+    (void)invalid;
+    (void)message;
+    *(bool *)context = true;
 }
 
 /* coerceVariableValues; returns NULL (errors appended) on failure. */
@@ -556,28 +653,212 @@ static gql_plan *build_plan(gql_prepared *p, gql_arena *arena, const cJSON *vari
 
 /* ------------------------------------------------------------------ requests */
 
+/* Fast coercion of the variables straight into the request's own block: one leaf node per
+ * variable, strings copied into the block. Returns false, with nothing to undo but the general
+ * values already attached (freed by gql_request_free), whenever the value is anything but
+ * plainly valid: the general path then redoes the whole coercion and words the errors. */
+static bool coerce_variables_fast(gql_request *r, const cJSON *inputs, const cJSON **values)
+{
+    const gql_prepared *p = r->prepared;
+    cJSON *root = &r->nodes[0];
+    root->type = cJSON_Object;
+    cJSON *last = NULL;
+    char *strings = r->strings;
+    for (size_t i = 0; i < p->variable_count; i++) {
+        const var_plan *v = &p->variables[i];
+        const cJSON *input = values[i];
+        cJSON *node = &r->nodes[i + 1];
+        if (!input) {
+            if (!v->has_default) {
+                if (v->non_null)
+                    return false; /* "was not provided" */
+                continue;
+            }
+            /* shares the prepared's default (read-only, outlives the request) */
+            *node = *v->default_value;
+            node->next = node->prev = NULL;
+        } else if (cJSON_IsNull(input)) {
+            if (v->non_null)
+                return false; /* "must not be null" */
+            memset(node, 0, sizeof(*node));
+            node->type = cJSON_NULL;
+        } else {
+            memset(node, 0, sizeof(*node));
+            bool is_string = cJSON_IsString(input), is_number = cJSON_IsNumber(input);
+            double d = input->valuedouble;
+            switch (v->kind) {
+            case VAR_ID:
+            case VAR_STRING:
+                if (!is_string)
+                    return false; /* an ID from an integer, or an error: general path */
+                node->type = cJSON_String;
+                break;
+            case VAR_ENUM:
+                if (!is_string)
+                    return false;
+                {
+                    bool known = false;
+                    for (size_t e = 0; e < v->named->enum_value_count && !known; e++)
+                        known = strcmp(v->named->enum_values[e].name, input->valuestring) == 0;
+                    if (!known)
+                        return false;
+                }
+                node->type = cJSON_String;
+                break;
+            case VAR_INT:
+                if (!is_number || !isfinite(d) || floor(d) != d || d > 2147483647.0 ||
+                    d < -2147483648.0)
+                    return false;
+                node->type = cJSON_Number;
+                node->valuedouble = d;
+                node->valueint = (int)d;
+                break;
+            case VAR_FLOAT:
+                if (!is_number || !isfinite(d))
+                    return false;
+                node->type = cJSON_Number;
+                node->valuedouble = d;
+                node->valueint = d >= 2147483647.0 ? 2147483647 : d <= -2147483648.0 ? (-2147483647 - 1) : (int)d;
+                break;
+            case VAR_BOOLEAN:
+                if (!cJSON_IsBool(input))
+                    return false;
+                node->type = input->type & 0xFF;
+                break;
+            case VAR_CUSTOM:
+                if (is_string) {
+                    node->type = cJSON_String;
+                } else if (is_number || cJSON_IsBool(input)) {
+                    node->type = input->type & 0xFF;
+                    node->valuedouble = input->valuedouble;
+                    node->valueint = input->valueint;
+                } else {
+                    node = NULL; /* objects and lists: copied by the general coercion */
+                }
+                break;
+            case VAR_GENERAL:
+                node = NULL;
+                break;
+            }
+            if (node == NULL) {
+                bool failed = false;
+                node = gql_coerce_input_value(input, v->type, variable_fast_error, &failed);
+                if (node == NULL)
+                    return false;
+                r->owned[i] = node;
+            } else if (node->type == cJSON_String) {
+                size_t length = strlen(input->valuestring) + 1;
+                memcpy(strings, input->valuestring, length);
+                node->valuestring = strings;
+                strings += length;
+            }
+        }
+        node->string = (char *)v->name;
+        node->type |= cJSON_StringIsConst;
+        node->prev = last ? NULL : node; /* cJSON keeps the last child in child->prev */
+        if (last) {
+            last->next = node;
+            node->prev = last;
+            root->child->prev = node;
+        } else {
+            root->child = node;
+        }
+        last = node;
+    }
+    r->variables = root;
+    return true;
+}
+
+/* Frees the values the general coercion attached to the fast variables object. */
+static void release_owned_variables(gql_request *r)
+{
+    if (!r->owned)
+        return;
+    for (size_t i = 0; i < r->prepared->variable_count; i++)
+        if (r->owned[i]) {
+            r->owned[i]->next = r->owned[i]->prev = NULL;
+            r->owned[i]->type &= ~cJSON_StringIsConst;
+            r->owned[i]->string = NULL;
+            cJSON_Delete(r->owned[i]);
+            r->owned[i] = NULL;
+        }
+}
+
+/* The request and everything a request with a cached plan needs come in one allocation:
+ * the variables' nodes, their strings and the argument slots. `values[i]` is the input value
+ * of variable i (NULL when absent). */
+static gql_request *request_alloc(gql_prepared *p, const cJSON *inputs, const cJSON **values,
+                                  bool *fast)
+{
+    size_t variables = p->variable_count, string_bytes = 0;
+    *fast = !p->variables_general && variables <= REQUEST_FAST_VARIABLES;
+    if (*fast) {
+        for (size_t i = 0; i < variables; i++) {
+            values[i] = inputs ? cJSON_GetObjectItemCaseSensitive(inputs, p->variables[i].name)
+                               : NULL;
+            if (cJSON_IsString(values[i]))
+                string_bytes += strlen(values[i]->valuestring) + 1;
+        }
+    }
+    size_t fields = p->static_plan ? p->static_plan->field_total + 1 : 0;
+    size_t node_count = *fast ? variables + 1 : 0;
+    size_t size = sizeof(gql_request) + node_count * sizeof(cJSON) +
+                  (*fast ? variables : 0) * sizeof(cJSON *) + fields * sizeof(cJSON *) +
+                  string_bytes;
+    gql_request *r = gql_xmalloc(size);
+    memset(r, 0, sizeof(*r));
+    unsigned char *block = (unsigned char *)(r + 1);
+    r->nodes = (cJSON *)block;
+    block += node_count * sizeof(cJSON);
+    if (*fast) {
+        r->owned = (cJSON **)block;
+        memset(r->owned, 0, variables * sizeof(cJSON *));
+        block += variables * sizeof(cJSON *);
+    }
+    if (fields) {
+        r->arguments = (cJSON **)block;
+        memset(r->arguments, 0, fields * sizeof(cJSON *));
+        block += fields * sizeof(cJSON *);
+    }
+    r->strings = (char *)block;
+    r->prepared = gql_prepared_ref(p);
+    gql_arena_init(&r->arena);
+    return r;
+}
+
 gql_request *gql_request_new(gql_prepared *prepared, const cJSON *variables, cJSON **errors)
 {
-    cJSON *errs = cJSON_CreateArray();
     if (errors)
         *errors = NULL;
-    gql_request *r = gql_xcalloc(1, sizeof(*r));
-    r->prepared = gql_prepared_ref(prepared);
-    gql_arena_init(&r->arena);
-    r->variables = coerce_variables(prepared, &r->arena, variables, errs);
-    if (!r->variables)
-        goto fail;
+    const cJSON *values[REQUEST_FAST_VARIABLES + 1];
+    bool fast;
+    gql_request *r = request_alloc(prepared, variables, values, &fast);
+    cJSON *errs = NULL;
+    if (!fast || !coerce_variables_fast(r, variables, values)) {
+        /* the general path: every error, worded as graphql-js words it */
+        release_owned_variables(r);
+        r->owned = NULL;
+        errs = cJSON_CreateArray();
+        r->variables = coerce_variables(prepared, &r->arena, variables, errs);
+        r->variables_owned = true;
+        if (!r->variables)
+            goto fail;
+    }
     if (!prepared->root_type) {
         const char *op = prepared->operation->operation == GQL_OPERATION_MUTATION
                              ? "mutation" : "subscription";
         gql_buf msg;
         gql_buf_init(&msg);
         gql_buf_printf(&msg, "Schema is not configured to execute %s operation.", op);
+        if (!errs)
+            errs = cJSON_CreateArray();
         error_at(errs, msg.data, prepared, prepared->operation->pos);
         gql_buf_free(&msg);
         goto fail;
     }
     if (prepared->operation->operation == GQL_OPERATION_SUBSCRIPTION) {
+        if (!errs)
+            errs = cJSON_CreateArray();
         error_at(errs, "Subscription operations are not supported by this server.", prepared,
                  prepared->operation->pos);
         goto fail;
@@ -585,11 +866,13 @@ gql_request *gql_request_new(gql_prepared *prepared, const cJSON *variables, cJS
     if (prepared->static_plan) {
         r->plan = prepared->static_plan;
     } else {
+        if (!errs)
+            errs = cJSON_CreateArray();
         r->plan = build_plan(prepared, &r->arena, r->variables, errs);
         if (!r->plan)
             goto fail;
+        r->arguments = gql_arena_alloc(&r->arena, (r->plan->field_total + 1) * sizeof(cJSON *));
     }
-    r->arguments = gql_xcalloc(r->plan->field_total + 1, sizeof(cJSON *));
     cJSON_Delete(errs);
     return r;
 fail:
@@ -625,11 +908,13 @@ void gql_request_free(gql_request *r)
 {
     if (!r)
         return;
-    if (r->arguments && r->plan)
+    if (r->arguments && r->plan && r->arguments_made)
         for (size_t i = 0; i < r->plan->field_total; i++)
             cJSON_Delete(r->arguments[i]);
-    free(r->arguments);
-    cJSON_Delete(r->variables);
+    if (r->variables_owned)
+        cJSON_Delete(r->variables);
+    else
+        release_owned_variables(r);
     gql_arena_free(&r->arena);
     gql_prepared_release(r->prepared);
     free(r);
@@ -730,6 +1015,7 @@ static const cJSON *arguments_of(gql_request *r, const gql_plan_field *field, ch
     }
     gql_buf_free(&msg);
     r->arguments[field->index] = args;
+    r->arguments_made = true;
     return args;
 fail:
     if (error)
