@@ -661,6 +661,7 @@ static bool coerce_variables_fast(gql_request *r, const cJSON *inputs, const cJS
 {
     const gql_prepared *p = r->prepared;
     cJSON *root = &r->nodes[0];
+    memset(root, 0, sizeof(*root));
     root->type = cJSON_Object;
     cJSON *last = NULL;
     char *strings = r->strings;
@@ -784,6 +785,20 @@ static void release_owned_variables(gql_request *r)
         }
 }
 
+static inline bool names_equal(const char *a, const char *b)
+{
+    return a[0] == b[0] && (a[0] == '\0' || strcmp(a + 1, b + 1) == 0);
+}
+
+/* True when no earlier member of `object` has `member`'s name (JSON objects may repeat keys). */
+static bool first_with_name(const cJSON *object, const cJSON *member)
+{
+    for (const cJSON *item = object->child; item != member; item = item->next)
+        if (item->string && names_equal(item->string, member->string))
+            return false;
+    return true;
+}
+
 /* The request and everything a request with a cached plan needs come in one allocation:
  * the variables' nodes, their strings and the argument slots. `values[i]` is the input value
  * of variable i (NULL when absent). */
@@ -793,11 +808,21 @@ static gql_request *request_alloc(gql_prepared *p, const cJSON *inputs, const cJ
     size_t variables = p->variable_count, string_bytes = 0;
     *fast = !p->variables_general && variables <= REQUEST_FAST_VARIABLES;
     if (*fast) {
+        /* Clients send the variables in declaration order: try the next input first. The
+         * first match wins, as with cJSON_GetObjectItemCaseSensitive. */
+        const cJSON *next = cJSON_IsObject(inputs) ? inputs->child : NULL;
         for (size_t i = 0; i < variables; i++) {
-            values[i] = inputs ? cJSON_GetObjectItemCaseSensitive(inputs, p->variables[i].name)
-                               : NULL;
-            if (cJSON_IsString(values[i]))
-                string_bytes += strlen(values[i]->valuestring) + 1;
+            const char *name = p->variables[i].name;
+            const cJSON *found = NULL;
+            if (next && next->string && names_equal(next->string, name) &&
+                first_with_name(inputs, next))
+                found = next;
+            else if (inputs)
+                found = cJSON_GetObjectItemCaseSensitive(inputs, name);
+            values[i] = found;
+            next = found ? found->next : NULL;
+            if (cJSON_IsString(found))
+                string_bytes += strlen(found->valuestring) + 1;
         }
     }
     size_t fields = p->static_plan ? p->static_plan->field_total + 1 : 0;
@@ -807,6 +832,7 @@ static gql_request *request_alloc(gql_prepared *p, const cJSON *inputs, const cJ
                   string_bytes;
     gql_request *r = gql_xmalloc(size);
     memset(r, 0, sizeof(*r));
+    r->prepared = gql_prepared_ref(p); /* before the stores below: a locked add waits for them */
     unsigned char *block = (unsigned char *)(r + 1);
     r->nodes = (cJSON *)block;
     block += node_count * sizeof(cJSON);
@@ -821,7 +847,6 @@ static gql_request *request_alloc(gql_prepared *p, const cJSON *inputs, const cJ
         block += fields * sizeof(cJSON *);
     }
     r->strings = (char *)block;
-    r->prepared = gql_prepared_ref(p);
     gql_arena_init(&r->arena);
     return r;
 }
@@ -1721,6 +1746,7 @@ struct gql_response {
     gql_request *request;
     root_result *roots;
     size_t root_count;
+    cJSON *extensions; /* response-level, NULL when none */
     cJSON *trash;
     gql_arena scratch;
 };
@@ -1745,12 +1771,14 @@ void gql_response_free(gql_response *r)
         cJSON_Delete(r->roots[i].errors);
     }
     free(r->roots);
+    cJSON_Delete(r->extensions);
     cJSON_Delete(r->trash);
     gql_arena_free(&r->scratch);
     free(r);
 }
 
-static void run_root(gql_response *resp, size_t index, const cJSON *value, const char *error)
+static void run_root(gql_response *resp, size_t index, const cJSON *value, const char *error,
+                     const cJSON *error_extensions)
 {
     if (index >= resp->root_count)
         return;
@@ -1775,6 +1803,9 @@ static void run_root(gql_response *resp, size_t index, const cJSON *value, const
     completion r;
     if (error) {
         field_error(&c, f, error);
+        if (error_extensions)
+            cJSON_AddItemToObject(cJSON_GetArrayItem(c.errors, cJSON_GetArraySize(c.errors) - 1),
+                                  "extensions", cJSON_Duplicate(error_extensions, true));
         r = f->return_type->kind == GQL_KIND_NON_NULL ? FAILED : NULLED;
         if (r == NULLED)
             gql_buf_puts(c.out, "null");
@@ -1798,12 +1829,37 @@ static void run_root(gql_response *resp, size_t index, const cJSON *value, const
 
 void gql_response_set_root(gql_response *response, size_t index, const cJSON *value)
 {
-    run_root(response, index, value, NULL);
+    run_root(response, index, value, NULL, NULL);
 }
 
 void gql_response_set_root_error(gql_response *response, size_t index, const char *message)
 {
-    run_root(response, index, NULL, message);
+    run_root(response, index, NULL, message, NULL);
+}
+
+void gql_response_set_root_error_extensions(gql_response *response, size_t index,
+                                            const char *message, const cJSON *extensions)
+{
+    run_root(response, index, NULL, message, cJSON_IsObject(extensions) ? extensions : NULL);
+}
+
+void gql_response_set_root_error_code(gql_response *response, size_t index,
+                                      const char *message, const char *code)
+{
+    if (!code) {
+        run_root(response, index, NULL, message, NULL);
+        return;
+    }
+    cJSON *extensions = cJSON_CreateObject();
+    cJSON_AddItemToObject(extensions, "code", cJSON_CreateString(code));
+    run_root(response, index, NULL, message, extensions);
+    cJSON_Delete(extensions);
+}
+
+void gql_response_set_extensions(gql_response *response, const cJSON *extensions)
+{
+    cJSON_Delete(response->extensions);
+    response->extensions = cJSON_IsObject(extensions) ? cJSON_Duplicate(extensions, true) : NULL;
 }
 
 bool gql_response_failed(const gql_response *resp)
@@ -1820,7 +1876,7 @@ void gql_response_finish(gql_response *resp, gql_buf *out)
     for (size_t i = 0; i < resp->root_count && !data_null; i++) {
         /* unset roots complete as null (an error when the field is non-null) */
         if (!resp->roots[i].set)
-            run_root(resp, i, NULL, NULL);
+            run_root(resp, i, NULL, NULL, NULL);
         if (resp->roots[i].failed)
             data_null = true;
     }
@@ -1858,6 +1914,10 @@ void gql_response_finish(gql_response *resp, gql_buf *out)
                 gql_buf_puts(out, "null");
         }
         gql_buf_puts(out, "}");
+    }
+    if (resp->extensions) {
+        gql_buf_puts(out, ",\"extensions\":");
+        gql_buf_json_value(out, resp->extensions);
     }
     gql_buf_puts(out, "}");
     cJSON_Delete(errors);

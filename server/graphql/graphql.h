@@ -19,6 +19,7 @@
  *     ... resolve each root field (gql_request_fields) to a cJSON value ...
  *     gql_response *resp = gql_response_new(r);
  *     gql_response_set_root(resp, i, value) / gql_response_set_root_error(resp, i, msg);
+ *     (gql_response_set_root_error_code(resp, i, msg, "NOT_FOUND"), gql_response_set_extensions)
  *     gql_response_finish(resp, &buf);                               {"data":...,"errors":[...]}
  *     gql_response_free(resp); gql_request_free(r); gql_prepared_release(p);
  *
@@ -365,11 +366,23 @@ void gql_response_set_root(gql_response *response, size_t index, const cJSON *va
 /* Records that resolving root field `index` failed with `message` (graphql-js: the field is
  * null and the error carries its location and path). */
 void gql_response_set_root_error(gql_response *response, size_t index, const char *message);
+/* Like gql_response_set_root_error, and the error carries `extensions` (a JSON object, copied;
+ * NULL = none) as its "extensions" entry, after "message", "locations" and "path" as
+ * graphql-js's GraphQLError.toJSON orders them: {"extensions": {"code": "NOT_FOUND"}}. */
+void gql_response_set_root_error_extensions(gql_response *response, size_t index,
+                                            const char *message, const cJSON *extensions);
+/* Shorthand for the usual case: extensions {"code": code} (code NULL = none). */
+void gql_response_set_root_error_code(gql_response *response, size_t index,
+                                      const char *message, const char *code);
+/* Response-level extensions (a JSON object, copied; replaces earlier ones; NULL removes them),
+ * written by gql_response_finish as the last entry: {"data":...,"extensions":{...}}. */
+void gql_response_set_extensions(gql_response *response, const cJSON *extensions);
 /* True once a non-null root field has failed: "data" will be null. graphql-js executes no
  * further root fields then (mutations: stop running them). */
 bool gql_response_failed(const gql_response *response);
 /* Writes {"data":{...}} or {"errors":[...],"data":...} exactly as JSON.stringify prints
- * graphql-js's graphql() result (errors first when there are any). Root fields never set
+ * graphql-js's graphql() result (errors first when there are any), then "extensions" when
+ * gql_response_set_extensions gave some. Root fields never set
  * complete as null (an error for a non-null field); introspection root fields are resolved
  * here when not set. Root fields after the first failed non-null one are left out of the
  * errors, as graphql-js never executes them. */
