@@ -41,8 +41,18 @@ struct gql_plan_cache {
 /* 64x64 -> 128-bit multiply folded to 64 bits. */
 static inline uint64_t fold_multiply(uint64_t a, uint64_t b)
 {
+#ifdef __SIZEOF_INT128__
     unsigned __int128 product = (unsigned __int128)a * b;
     return (uint64_t)product ^ (uint64_t)(product >> 64);
+#else
+    /* 32-bit targets: the same product from four 32x32 -> 64-bit ones */
+    uint64_t a_lo = (uint32_t)a, a_hi = a >> 32, b_lo = (uint32_t)b, b_hi = b >> 32;
+    uint64_t lo_lo = a_lo * b_lo, hi_lo = a_hi * b_lo, lo_hi = a_lo * b_hi, hi_hi = a_hi * b_hi;
+    uint64_t cross = (lo_lo >> 32) + (uint32_t)hi_lo + lo_hi;
+    uint64_t low = (cross << 32) | (uint32_t)lo_lo;
+    uint64_t high = hi_hi + (hi_lo >> 32) + (cross >> 32);
+    return low ^ high;
+#endif
 }
 
 static inline uint64_t load64(const char *bytes)
