@@ -36,6 +36,7 @@ struct gql_plan_cache {
     uint64_t misses;
     uint64_t evictions;
     uint64_t seed;
+    bool aes_hash; /* document_hash_aes instead of document_hash */
 };
 
 /* 64x64 -> 128-bit multiply folded to 64 bits. */
@@ -98,6 +99,62 @@ static uint64_t document_hash(uint64_t seed, const char *text, size_t length)
     return fold_multiply(h ^ k[3], h ^ k[7]);
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <wmmintrin.h>
+#define CACHE_HAVE_AES_HASH 1
+
+/* The same job with AES-NI where the CPU has it (checked once per cache): one AES round per
+ * 16 bytes, four lanes, summed, which does a block in about half the time of the multiplies.
+ * Each block is whitened with a per-position counter, so swapping two blocks changes the
+ * sum; one round is a bijection of its input, so a lone changed block always changes its
+ * lane; the lanes are folded by further rounds keyed by the seed. */
+__attribute__((target("aes,sse2"))) static uint64_t document_hash_aes(uint64_t seed,
+                                                                      const char *text,
+                                                                      size_t length)
+{
+    const __m128i k0 = _mm_set_epi64x((long long)(seed ^ 0xA0761D6478BD642Full),
+                                      (long long)0xE7037ED1A0B428DBull);
+    const __m128i k1 = _mm_set_epi64x((long long)0x8EBC6AF09C88C6E3ull,
+                                      (long long)(seed ^ 0x589965CC75374CC3ull));
+    const __m128i step = _mm_set_epi64x((long long)0x94D049BB133111EBull,
+                                        (long long)0xD6E8FEB86659FD93ull);
+    __m128i counter = _mm_set_epi64x((long long)0x1D8E4E27C47D124Full,
+                                     (long long)(seed ^ 0xBF58476D1CE4E5B9ull));
+    __m128i s0 = k0, s1 = k1, s2 = _mm_xor_si128(k0, step), s3 = _mm_xor_si128(k1, step);
+    const char *end = text + length;
+    char buffer[64];
+    const char *block = text;
+    bool last = false;
+    while (!last) {
+        if (end - block <= 64) {
+            /* the last block: the final 64 bytes (overlapping the previous block), or the whole
+             * text zero-padded when shorter; the length is folded in below */
+            if (length >= 64) {
+                block = end - 64;
+            } else {
+                memset(buffer, 0, sizeof buffer);
+                memcpy(buffer, text, length);
+                block = buffer;
+            }
+            last = true;
+        }
+        counter = _mm_add_epi64(counter, step);
+        s0 = _mm_add_epi64(s0, _mm_aesenc_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)block), counter), k0));
+        s1 = _mm_add_epi64(s1, _mm_aesenc_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(block + 16)), counter), k1));
+        s2 = _mm_add_epi64(s2, _mm_aesenc_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(block + 32)), counter), k0));
+        s3 = _mm_add_epi64(s3, _mm_aesenc_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(block + 48)), counter), k1));
+        block += 64;
+    }
+    __m128i x = _mm_aesenc_si128(_mm_xor_si128(s0, _mm_set_epi64x(0, (long long)length)), s1);
+    __m128i y = _mm_aesenc_si128(s2, s3);
+    __m128i z = _mm_aesenc_si128(_mm_aesenc_si128(x, y), k0);
+    z = _mm_aesenc_si128(z, k1);
+    uint64_t halves[2];
+    _mm_storeu_si128((__m128i *)halves, z);
+    return halves[0] ^ halves[1];
+}
+#endif
+
 /* A per-cache hash seed: not secret, only unpredictable enough that nobody can compute
  * colliding documents in advance. */
 static uint64_t cache_seed(const gql_plan_cache *c)
@@ -120,6 +177,9 @@ gql_plan_cache *gql_plan_cache_new(const gql_schema *schema, size_t capacity,
         gql_limits_default(&c->limits);
     c->capacity = capacity ? capacity : 1;
     c->seed = cache_seed(c);
+#ifdef CACHE_HAVE_AES_HASH
+    c->aes_hash = __builtin_cpu_supports("aes");
+#endif
     c->bucket_count = 16;
     while (c->bucket_count < c->capacity * 2)
         c->bucket_count *= 2;
@@ -153,7 +213,12 @@ void gql_plan_cache_free(gql_plan_cache *c)
 static uint32_t key_hash(const gql_plan_cache *c, const char *document, size_t length,
                          const char *operation)
 {
+#ifdef CACHE_HAVE_AES_HASH
+    uint64_t h = c->aes_hash ? document_hash_aes(c->seed, document, length)
+                             : document_hash(c->seed, document, length);
+#else
     uint64_t h = document_hash(c->seed, document, length);
+#endif
     if (*operation)
         h ^= document_hash(c->seed + 1, operation, strlen(operation));
     return (uint32_t)(h ^ (h >> 32));
@@ -183,11 +248,19 @@ static void lru_push_front(gql_plan_cache *c, cache_entry *e)
         c->lru_tail = e;
 }
 
+/* Operation names are short (usually empty): a byte loop beats a call to strcmp. */
+static inline bool names_equal(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
 static cache_entry *lookup(gql_plan_cache *c, uint32_t hash, const char *document,
                            size_t length, const char *operation)
 {
     for (cache_entry *e = c->buckets[hash & (c->bucket_count - 1)]; e; e = e->bucket_next)
-        if (e->hash == hash && e->length == length && !strcmp(e->operation, operation) &&
+        if (e->hash == hash && e->length == length && names_equal(e->operation, operation) &&
             !memcmp(e->document, document, length))
             return e;
     return NULL;

@@ -12,6 +12,7 @@
 #include "server/graphql/gql_values.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,7 @@ struct gql_request {
     cJSON *nodes;              /* fast path: the object, then one node per variable */
     cJSON **owned;             /* fast path: values made by the general coercion, by variable */
     char *strings;             /* fast path: copies of the string values */
+    size_t block_size;         /* bytes in the block that starts with this struct */
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -132,22 +134,99 @@ static cJSON *error_at(cJSON *errors, const char *message, const gql_prepared *p
 
 /* ------------------------------------------------------------------ prepare */
 
-gql_prepared *gql_prepared_ref(gql_prepared *prepared)
-{
-    atomic_fetch_add(&prepared->refs, 1);
-    return prepared;
-}
+/* Reference counting with deferred decrements. A request costs four reference operations
+ * on its document (the cache's hit, the request's own, and the two releases) and each atomic
+ * read-modify-write costs as much as the rest of a cached request's coercion; on a server,
+ * every worker thread also fights over the hot document's counter. So a thread does not
+ * apply its releases of the document it used last at once: it counts them in `deferred`,
+ * and a later reference taken by the same thread cancels one of them, with no atomic
+ * operation at all in the steady state (the same document, request after request). The
+ * shared counter therefore never falls below the true count; the pending releases are
+ * applied (and the document freed when that brings it to zero) when the thread releases
+ * another document, or exits. At most one released document per thread outlives its last
+ * release that way. */
+typedef struct deferred_releases {
+    gql_prepared *prepared; /* whose releases are pending; NULL when none */
+    int pending;            /* releases not applied to prepared->refs yet */
+    bool registered;        /* the exit destructor knows this thread */
+    /* The block of the thread's last freed request, kept for its next request (a request is
+     * one block; a worker thread makes them one after the other): NULL when none. */
+    void *spare_request;
+    size_t spare_request_size;
+} deferred_releases;
 
-void gql_prepared_release(gql_prepared *p)
+/* Request blocks up to this size are kept as the thread's spare. */
+#define SPARE_REQUEST_MAX 4096
+
+static _Thread_local deferred_releases deferred;
+static pthread_key_t deferred_key;
+static pthread_once_t deferred_key_once = PTHREAD_ONCE_INIT;
+
+static void prepared_free(gql_prepared *p)
 {
-    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
-        return;
     for (size_t i = 0; i < p->variable_count; i++)
         cJSON_Delete(p->variables[i].default_value);
     gql_map_free(&p->fragments);
     gql_arena_free(&p->arena);
     free(p->source);
     free(p);
+}
+
+static void deferred_apply(deferred_releases *d)
+{
+    gql_prepared *p = d->prepared;
+    int pending = d->pending;
+    d->prepared = NULL;
+    d->pending = 0;
+    if (p && pending > 0 && atomic_fetch_sub(&p->refs, pending) == pending)
+        prepared_free(p);
+}
+
+static void deferred_thread_exit(void *releases)
+{
+    deferred_releases *d = releases;
+    deferred_apply(d);
+    free(d->spare_request);
+    d->spare_request = NULL;
+}
+
+static void deferred_key_create(void)
+{
+    if (pthread_key_create(&deferred_key, deferred_thread_exit) != 0)
+        abort(); /* only when the process has no keys left: as fatal as out of memory */
+}
+
+static void thread_state_register(deferred_releases *d)
+{
+    if (!d->registered) {
+        pthread_once(&deferred_key_once, deferred_key_create);
+        pthread_setspecific(deferred_key, d);
+        d->registered = true;
+    }
+}
+
+gql_prepared *gql_prepared_ref(gql_prepared *prepared)
+{
+    deferred_releases *d = &deferred;
+    if (d->prepared == prepared && d->pending > 0) {
+        d->pending--; /* takes back a release this thread has not applied yet */
+        return prepared;
+    }
+    atomic_fetch_add(&prepared->refs, 1);
+    return prepared;
+}
+
+void gql_prepared_release(gql_prepared *p)
+{
+    if (!p)
+        return;
+    deferred_releases *d = &deferred;
+    if (d->prepared != p) {
+        deferred_apply(d);
+        thread_state_register(d);
+        d->prepared = p;
+    }
+    d->pending++;
 }
 
 gql_operation_type gql_prepared_operation_type(const gql_prepared *p)
@@ -653,11 +732,25 @@ static gql_plan *build_plan(gql_prepared *p, gql_arena *arena, const cJSON *vari
 
 /* ------------------------------------------------------------------ requests */
 
+/* cJSON's type of a value (cJSON_Invalid for NULL), without a call into the library. */
+static inline int json_type(const cJSON *item)
+{
+    return item ? item->type & 0xFF : cJSON_Invalid;
+}
+
+/* Variable names are short: a byte loop beats a call to strcmp here. */
+static inline bool names_equal(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
 /* Fast coercion of the variables straight into the request's own block: one leaf node per
  * variable, strings copied into the block. Returns false, with nothing to undo but the general
  * values already attached (freed by gql_request_free), whenever the value is anything but
  * plainly valid: the general path then redoes the whole coercion and words the errors. */
-static bool coerce_variables_fast(gql_request *r, const cJSON *inputs, const cJSON **values)
+static bool coerce_variables_fast(gql_request *r, const cJSON **values, const size_t *lengths)
 {
     const gql_prepared *p = r->prepared;
     cJSON *root = &r->nodes[0];
@@ -678,14 +771,15 @@ static bool coerce_variables_fast(gql_request *r, const cJSON *inputs, const cJS
             /* shares the prepared's default (read-only, outlives the request) */
             *node = *v->default_value;
             node->next = node->prev = NULL;
-        } else if (cJSON_IsNull(input)) {
+        } else if (json_type(input) == cJSON_NULL) {
             if (v->non_null)
                 return false; /* "must not be null" */
-            memset(node, 0, sizeof(*node));
-            node->type = cJSON_NULL;
+            *node = (cJSON){.type = cJSON_NULL};
         } else {
-            memset(node, 0, sizeof(*node));
-            bool is_string = cJSON_IsString(input), is_number = cJSON_IsNumber(input);
+            *node = (cJSON){0};
+            int type = json_type(input);
+            bool is_string = type == cJSON_String, is_number = type == cJSON_Number;
+            bool is_bool = type == cJSON_True || type == cJSON_False;
             double d = input->valuedouble;
             switch (v->kind) {
             case VAR_ID:
@@ -707,8 +801,9 @@ static bool coerce_variables_fast(gql_request *r, const cJSON *inputs, const cJS
                 node->type = cJSON_String;
                 break;
             case VAR_INT:
-                if (!is_number || !isfinite(d) || floor(d) != d || d > 2147483647.0 ||
-                    d < -2147483648.0)
+                /* in range (NaN is not) and integral: what GraphQLInt's parseValue accepts */
+                if (!is_number || !(d >= -2147483648.0 && d <= 2147483647.0) ||
+                    (double)(int32_t)d != d)
                     return false;
                 node->type = cJSON_Number;
                 node->valuedouble = d;
@@ -722,15 +817,15 @@ static bool coerce_variables_fast(gql_request *r, const cJSON *inputs, const cJS
                 node->valueint = d >= 2147483647.0 ? 2147483647 : d <= -2147483648.0 ? (-2147483647 - 1) : (int)d;
                 break;
             case VAR_BOOLEAN:
-                if (!cJSON_IsBool(input))
+                if (!is_bool)
                     return false;
-                node->type = input->type & 0xFF;
+                node->type = type;
                 break;
             case VAR_CUSTOM:
                 if (is_string) {
                     node->type = cJSON_String;
-                } else if (is_number || cJSON_IsBool(input)) {
-                    node->type = input->type & 0xFF;
+                } else if (is_number || is_bool) {
+                    node->type = type;
                     node->valuedouble = input->valuedouble;
                     node->valueint = input->valueint;
                 } else {
@@ -746,9 +841,12 @@ static bool coerce_variables_fast(gql_request *r, const cJSON *inputs, const cJS
                 node = gql_coerce_input_value(input, v->type, variable_fast_error, &failed);
                 if (node == NULL)
                     return false;
+                if (node->string && !(node->type & cJSON_StringIsConst))
+                    cJSON_free(node->string); /* a copy of the input's key: named below */
+                node->string = NULL;
                 r->owned[i] = node;
             } else if (node->type == cJSON_String) {
-                size_t length = strlen(input->valuestring) + 1;
+                size_t length = lengths[i];
                 memcpy(strings, input->valuestring, length);
                 node->valuestring = strings;
                 strings += length;
@@ -785,11 +883,6 @@ static void release_owned_variables(gql_request *r)
         }
 }
 
-static inline bool names_equal(const char *a, const char *b)
-{
-    return a[0] == b[0] && (a[0] == '\0' || strcmp(a + 1, b + 1) == 0);
-}
-
 /* True when no earlier member of `object` has `member`'s name (JSON objects may repeat keys). */
 static bool first_with_name(const cJSON *object, const cJSON *member)
 {
@@ -803,14 +896,14 @@ static bool first_with_name(const cJSON *object, const cJSON *member)
  * the variables' nodes, their strings and the argument slots. `values[i]` is the input value
  * of variable i (NULL when absent). */
 static gql_request *request_alloc(gql_prepared *p, const cJSON *inputs, const cJSON **values,
-                                  bool *fast)
+                                  size_t *lengths, bool *fast)
 {
     size_t variables = p->variable_count, string_bytes = 0;
     *fast = !p->variables_general && variables <= REQUEST_FAST_VARIABLES;
     if (*fast) {
         /* Clients send the variables in declaration order: try the next input first. The
          * first match wins, as with cJSON_GetObjectItemCaseSensitive. */
-        const cJSON *next = cJSON_IsObject(inputs) ? inputs->child : NULL;
+        const cJSON *next = json_type(inputs) == cJSON_Object ? inputs->child : NULL;
         for (size_t i = 0; i < variables; i++) {
             const char *name = p->variables[i].name;
             const cJSON *found = NULL;
@@ -821,8 +914,10 @@ static gql_request *request_alloc(gql_prepared *p, const cJSON *inputs, const cJ
                 found = cJSON_GetObjectItemCaseSensitive(inputs, name);
             values[i] = found;
             next = found ? found->next : NULL;
-            if (cJSON_IsString(found))
-                string_bytes += strlen(found->valuestring) + 1;
+            if (json_type(found) == cJSON_String) {
+                lengths[i] = strlen(found->valuestring) + 1;
+                string_bytes += lengths[i];
+            }
         }
     }
     size_t fields = p->static_plan ? p->static_plan->field_total + 1 : 0;
@@ -830,9 +925,24 @@ static gql_request *request_alloc(gql_prepared *p, const cJSON *inputs, const cJ
     size_t size = sizeof(gql_request) + node_count * sizeof(cJSON) +
                   (*fast ? variables : 0) * sizeof(cJSON *) + fields * sizeof(cJSON *) +
                   string_bytes;
-    gql_request *r = gql_xmalloc(size);
-    memset(r, 0, sizeof(*r));
-    r->prepared = gql_prepared_ref(p); /* before the stores below: a locked add waits for them */
+    deferred_releases *d = &deferred;
+    gql_request *r;
+    if (d->spare_request && d->spare_request_size >= size) {
+        r = d->spare_request;
+        size = d->spare_request_size;
+        d->spare_request = NULL;
+    } else {
+        r = gql_xmalloc(size);
+    }
+    /* field by field: a memset of the struct compiles to a slow `rep stos` */
+    r->prepared = gql_prepared_ref(p);
+    r->variables = NULL;
+    r->variables_owned = false;
+    r->arguments_made = false;
+    r->plan = NULL;
+    r->arguments = NULL;
+    r->owned = NULL;
+    r->block_size = size;
     unsigned char *block = (unsigned char *)(r + 1);
     r->nodes = (cJSON *)block;
     block += node_count * sizeof(cJSON);
@@ -856,10 +966,11 @@ gql_request *gql_request_new(gql_prepared *prepared, const cJSON *variables, cJS
     if (errors)
         *errors = NULL;
     const cJSON *values[REQUEST_FAST_VARIABLES + 1];
+    size_t lengths[REQUEST_FAST_VARIABLES + 1];
     bool fast;
-    gql_request *r = request_alloc(prepared, variables, values, &fast);
+    gql_request *r = request_alloc(prepared, variables, values, lengths, &fast);
     cJSON *errs = NULL;
-    if (!fast || !coerce_variables_fast(r, variables, values)) {
+    if (!fast || !coerce_variables_fast(r, values, lengths)) {
         /* the general path: every error, worded as graphql-js words it */
         release_owned_variables(r);
         r->owned = NULL;
@@ -942,7 +1053,14 @@ void gql_request_free(gql_request *r)
         release_owned_variables(r);
     gql_arena_free(&r->arena);
     gql_prepared_release(r->prepared);
-    free(r);
+    deferred_releases *d = &deferred;
+    if (!d->spare_request && r->block_size <= SPARE_REQUEST_MAX) {
+        thread_state_register(d);
+        d->spare_request = r;
+        d->spare_request_size = r->block_size;
+    } else {
+        free(r);
+    }
 }
 
 gql_operation_type gql_request_operation_type(const gql_request *r)

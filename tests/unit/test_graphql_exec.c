@@ -239,6 +239,9 @@ START_TEST(test_scalar_variables_coerce_like_the_general_path)
                            "\"x\": null, \"s\": \"\"}",
                       "{\"x\":null,\"i\":-2147483648,\"s\":\"\",\"d\":\"7\",\"b\":null,"
                       "\"j\":{\"k\":[1]}}");
+    /* plain values with an object among them: the object is copied by the general coercion */
+    ck_assert_coerced(doc, "{\"i\": 1, \"j\": {\"k\": [1, null]}, \"l\": [2, 3]}",
+                      "{\"i\":1,\"b\":true,\"j\":{\"k\":[1,null]},\"l\":[2,3]}");
     /* a repeated key: the first one counts, as cJSON_GetObjectItemCaseSensitive finds it */
     ck_assert_coerced(doc, "{\"i\": 1, \"i\": 2, \"b\": false}", "{\"i\":1,\"b\":false}");
     ck_assert_coerced(doc, "{\"x\": 1, \"i\": 5, \"x\": 2}", "{\"x\":1,\"i\":5,\"b\":true}");
