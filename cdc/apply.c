@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cdc/alloc.h"
+#include "common/alloc.h"
 #include "cdc/cascade.h"
 #include "common/log.h"
 
@@ -17,12 +17,23 @@ typedef enum apply_step {
     STEP_BEGIN,
     STEP_VISIBLE,
     STEP_CASCADE,
-    STEP_APPLY,
-    STEP_NOTES,
-    STEP_FINAL,
-    STEP_COMMIT,
+    STEP_APPLY,      /* the tail: applies, notes, progress and COMMIT, pipelined */
     STEP_ROLLBACK,
 } apply_step;
+
+/* What a pipelined statement of the transaction's tail is, so its result can be
+ * read when it arrives (results come back in the order they were sent). */
+typedef enum tail_kind {
+    TAIL_APPLY,
+    TAIL_NOTE,
+    TAIL_FINAL,
+    TAIL_COMMIT,
+} tail_kind;
+
+typedef struct tail_tag {
+    tail_kind kind;
+    size_t index;             /* TAIL_APPLY: entity; TAIL_NOTE: note */
+} tail_tag;
 
 /* A range of the batch's (entity, id) pairs, numbered entity by entity. */
 typedef struct pair_range {
@@ -68,12 +79,33 @@ struct apply_engine {
     bool range_diffless;      /* the current range is intent ids: no diff */
     size_t range_from, range_to;
     intent_uuid *changed;
+    char ***changed_keys;     /* per changed id: the document keys that changed; NULL = all */
     size_t changed_count, changed_capacity;
+    intent_uuid *edge_ids;    /* the changed ids one edge watches */
+    /* Per batch entity: ids a diff found current (build == tv_* document), which
+     * the apply leaves out: their rebuild would change nothing. */
+    unsigned char **current;
+    size_t *current_capacity;
+    size_t current_entities;
     char diff_sql[1024];
+    char apply_sql[2048];
     /* apply iteration */
     size_t entity_index;
     /* notes iteration */
     size_t note_index;
+
+    /* The tail (applies, notes, progress, COMMIT) is sent as one pipeline: the
+     * tags of the statements in flight, and the first error among them. */
+    tail_tag *tail;
+    size_t tail_head, tail_count, tail_capacity;
+    char tail_error[512];
+    /* The cascade queries in flight (one source entity's edges), in order. */
+    size_t *group_edges;
+    size_t group_count, group_done;
+    long tail_dead_letters;
+    struct event *kick;       /* runs the first step after BEGIN from the loop */
+    /* BEGIN is pipelined with the statement after it: its error, if any. */
+    char begin_error[512];
 
     char *text;               /* the current array parameter */
     size_t text_capacity;
@@ -89,6 +121,10 @@ struct apply_engine {
 
 static void run_step(apply_engine *engine);
 static void step_done_cb(void *arg, const pg_async_outcome *outcome);
+static void tail_cb(void *arg, const pg_async_outcome *outcome);
+static void cascade_cb(void *arg, const pg_async_outcome *outcome);
+static void transaction_failed(apply_engine *engine, const char *error);
+static void bisect_next(apply_engine *engine);
 
 static double seconds_since(const struct timespec *start)
 {
@@ -104,18 +140,58 @@ static void text_reserve(apply_engine *engine, size_t needed)
     size_t capacity = engine->text_capacity ? engine->text_capacity : 4096;
     while (capacity < needed)
         capacity *= 2;
-    engine->text = alloc_resize(engine->text, capacity, 1);
+    engine->text = alloc_array(engine->text, capacity, 1);
     engine->text_capacity = capacity;
 }
 
 /* "{uuid,uuid,...}" of entity's ids [from, to). */
-static const char *ids_array(apply_engine *engine, const batch_entity *entity, size_t from, size_t to)
+static bool is_current(const apply_engine *engine, size_t e, size_t i)
 {
+    return e < engine->current_entities && i < engine->current_capacity[e] && engine->current[e][i];
+}
+
+static void set_current(apply_engine *engine, size_t e, size_t i, bool value)
+{
+    if (e >= engine->current_entities) {
+        engine->current = alloc_array(engine->current, e + 1, sizeof *engine->current);
+        engine->current_capacity = alloc_array(engine->current_capacity, e + 1, sizeof *engine->current_capacity);
+        for (size_t k = engine->current_entities; k <= e; k++) {
+            engine->current[k] = NULL;
+            engine->current_capacity[k] = 0;
+        }
+        engine->current_entities = e + 1;
+    }
+    if (i >= engine->current_capacity[e]) {
+        size_t capacity = engine->current_capacity[e] ? engine->current_capacity[e] : 64;
+        while (capacity <= i)
+            capacity *= 2;
+        engine->current[e] = alloc_array(engine->current[e], capacity, 1);
+        memset(engine->current[e] + engine->current_capacity[e], 0, capacity - engine->current_capacity[e]);
+        engine->current_capacity[e] = capacity;
+    }
+    engine->current[e][i] = value;
+}
+
+static void current_clear(apply_engine *engine)
+{
+    for (size_t e = 0; e < engine->current_entities; e++)
+        if (engine->current[e])
+            memset(engine->current[e], 0, engine->current_capacity[e]);
+}
+
+/* "{uuid,...}" of the entity's ids [from, to) that need a rebuild (not current);
+ * *count gets how many. */
+static const char *ids_array(apply_engine *engine, size_t e, size_t from, size_t to, size_t *count)
+{
+    const batch_entity *entity = &engine->work->entities[e];
     text_reserve(engine, 3 + (to - from) * INTENT_UUID_TEXT_SIZE);
     char *p = engine->text;
     *p++ = '{';
+    *count = 0;
     for (size_t i = from; i < to; i++) {
-        if (i > from)
+        if (is_current(engine, e, i))
+            continue;
+        if ((*count)++ > 0)
             *p++ = ',';
         intent_uuid_format(&entity->ids[i], p);
         p += INTENT_UUID_TEXT_SIZE - 1;
@@ -145,7 +221,7 @@ static void append_element(char **buffer, size_t *length, size_t *capacity, cons
     if (needed > *capacity) {
         while (*capacity < needed)
             *capacity = *capacity ? *capacity * 2 : 256;
-        *buffer = alloc_resize(*buffer, *capacity, 1);
+        *buffer = alloc_array(*buffer, *capacity, 1);
     }
     char *p = *buffer + *length;
     if (*length > 1)
@@ -174,7 +250,7 @@ typedef struct text_array {
 static void array_open(text_array *array)
 {
     array->capacity = 256;
-    array->text = alloc_bytes(array->capacity);
+    array->text = alloc_malloc(array->capacity);
     array->text[0] = '{';
     array->text[1] = '\0';
     array->length = 1;
@@ -189,7 +265,7 @@ static const char *array_close(text_array *array)
 {
     if (array->length + 2 > array->capacity) {
         array->capacity = array->length + 2;
-        array->text = alloc_resize(array->text, array->capacity, 1);
+        array->text = alloc_array(array->text, array->capacity, 1);
     }
     array->text[array->length++] = '}';
     array->text[array->length] = '\0';
@@ -205,17 +281,27 @@ static size_t entity_first_pair(const batch *work, size_t e)
     return first;
 }
 
-static bool send_query(apply_engine *engine, const char *sql, int count, const char *const *values)
+static bool send_query_to(apply_engine *engine, const char *sql, int count, const char *const *values,
+                          pg_async_cb callback)
 {
     if (log_get_level() >= LOG_LEVEL_DEBUG)
         log_debug("apply: step %d: %.60s [%s%s]", (int) engine->step, sql, count > 0 ? values[0] : "",
                   count > 1 ? ", ..." : "");
-    if (pg_async_send(engine->conn, sql, count, values, step_done_cb, engine))
+    /* Statements with parameters are the ones the apply loop runs again and
+     * again: prepared once per connection, so they are not planned per batch. */
+    bool sent = count > 0 ? pg_async_send_prepared(engine->conn, sql, count, values, callback, engine)
+                          : pg_async_send(engine->conn, sql, count, values, callback, engine);
+    if (sent)
         return true;
     /* The send failed: the connection is unusable. */
     engine->outcome.connection_lost = true;
     snprintf(engine->outcome.error, sizeof engine->outcome.error, "cannot send to the apply connection");
     return false;
+}
+
+static bool send_query(apply_engine *engine, const char *sql, int count, const char *const *values)
+{
+    return send_query_to(engine, sql, count, values, step_done_cb);
 }
 
 static void finish(apply_engine *engine)
@@ -231,8 +317,41 @@ static void finish(apply_engine *engine)
     done(arg, &engine->outcome);
 }
 
+static void begin_done_cb(void *arg, const pg_async_outcome *outcome)
+{
+    apply_engine *engine = arg;
+    if (outcome->connection_lost) {
+        /* the statements after BEGIN are dropped: this is the one callback */
+        engine->outcome.connection_lost = true;
+        snprintf(engine->outcome.error, sizeof engine->outcome.error, "%s", outcome->error);
+        finish(engine);
+        return;
+    }
+    if (!outcome->ok)
+        snprintf(engine->begin_error, sizeof engine->begin_error, "%s", outcome->error);
+}
+
+/* BEGIN, and at once the transaction's first statement behind it in the same
+ * pipeline (its callback learns whether BEGIN failed). */
+static bool send_begin(apply_engine *engine)
+{
+    engine->begin_error[0] = '\0';
+    engine->tail_count = engine->tail_head = 0;
+    engine->tail_error[0] = '\0';
+    if (!pg_async_send(engine->conn, "BEGIN", 0, NULL, begin_done_cb, engine)) {
+        engine->outcome.connection_lost = true;
+        snprintf(engine->outcome.error, sizeof engine->outcome.error, "cannot send to the apply connection");
+        return false;
+    }
+    engine->step = STEP_BEGIN;
+    run_step(engine);
+    return true;
+}
+
 static void begin_transaction(apply_engine *engine)
 {
+    if (!engine->bisecting && !engine->final_only)
+        current_clear(engine);   /* the diffs run again */
     engine->step = STEP_BEGIN;
     engine->order_index = engine->edge_index = 0;
     engine->in_entity = false;
@@ -241,7 +360,7 @@ static void begin_transaction(apply_engine *engine)
         engine->work->entities[i].expanded = 0;
     engine->entity_index = 0;
     engine->note_index = 0;
-    if (!send_query(engine, "BEGIN", 0, NULL))
+    if (!send_begin(engine))
         finish(engine);
 }
 
@@ -259,6 +378,38 @@ static bool entity_has_edges(const registry *reg, const char *name)
     for (size_t e = 0; e < reg->cascade_count; e++)
         if (strcmp(reg->edges[e].source, name) == 0)
             return true;
+    return false;
+}
+
+static void changed_clear(apply_engine *engine)
+{
+    for (size_t i = 0; i < engine->changed_count; i++)
+        registry_keys_free(engine->changed_keys[i]);
+    engine->changed_count = 0;
+}
+
+/* Fills engine->edge_ids with the changed ids whose change the edge watches;
+ * returns how many. */
+static size_t edge_ids(apply_engine *engine, size_t edge)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < engine->changed_count; i++)
+        if (registry_edge_watches(engine->reg, edge, (const char *const *) engine->changed_keys[i]))
+            engine->edge_ids[count++] = engine->changed[i];
+    return count;
+}
+
+/* The next edge of source, from engine->edge_index on, that the current range
+ * follows (as next_cascade would pick it); false when none is left. */
+static bool next_edge_of(apply_engine *engine, const batch_entity *source, size_t *edge)
+{
+    const registry *reg = engine->reg;
+    for (size_t e = engine->edge_index; e < reg->cascade_count; e++)
+        if (strcmp(reg->edges[e].source, source->name) == 0 &&
+            (engine->range_diffless || edge_ids(engine, e) > 0)) {
+            *edge = e;
+            return true;
+        }
     return false;
 }
 
@@ -294,7 +445,7 @@ static cascade_action next_cascade(apply_engine *engine, batch_entity **source, 
             }
             for (; engine->edge_index < reg->cascade_count; engine->edge_index++) {
                 if (strcmp(reg->edges[engine->edge_index].source, entity->name) == 0 &&
-                    (engine->range_diffless || engine->changed_count > 0)) {
+                    (engine->range_diffless || edge_ids(engine, engine->edge_index) > 0)) {
                     *source = entity;
                     *edge = engine->edge_index++;
                     return CASCADE_QUERY;
@@ -400,7 +551,7 @@ static bool send_final(apply_engine *engine)
         "RETURNING 1) "
         "SELECT pg_replication_origin_xact_setup($6::pg_lsn, coalesce($9::timestamptz, now())), "
         "pg_notify('tvsync_applied', $6::text), (SELECT count(*) FROM logged)";
-    bool sent = send_query(engine, sql, 9, values);
+    bool sent = send_query_to(engine, sql, 9, values, tail_cb);
     free(names.text);
     free(intents.text);
     free(upserted.text);
@@ -408,6 +559,168 @@ static bool send_final(apply_engine *engine)
     free(success.text);
     free(errors.text);
     return sent;
+}
+
+static void tail_push(apply_engine *engine, tail_kind kind, size_t index)
+{
+    if (engine->tail_count == engine->tail_capacity) {
+        size_t capacity = engine->tail_capacity ? 2 * engine->tail_capacity : 16;
+        tail_tag *tail = alloc_calloc(capacity, sizeof *tail);
+        for (size_t i = 0; i < engine->tail_count; i++)
+            tail[i] = engine->tail[(engine->tail_head + i) % engine->tail_capacity];
+        free(engine->tail);
+        engine->tail = tail;
+        engine->tail_head = 0;
+        engine->tail_capacity = capacity;
+    }
+    engine->tail[(engine->tail_head + engine->tail_count++) % engine->tail_capacity] = (tail_tag){kind, index};
+}
+
+/* One apply statement: the entity's build over ids, upserting the changed
+ * documents and deleting the rows of ids it no longer returns. */
+static bool send_apply(apply_engine *engine, size_t e, size_t from, size_t to)
+{
+    batch *work = engine->work;
+    size_t r = registry_index(engine->reg, work->entities[e].name);
+    size_t count;
+    const char *ids = ids_array(engine, e, from, to, &count);
+    if (count == 0)
+        return true;   /* every one of them is current */
+    tail_push(engine, TAIL_APPLY, e);
+    if (r == engine->reg->entity_count) {
+        /* gone from the registry since the intent was read (a reload):
+         * tvsync.apply says so, and the batch fails like any build error */
+        const char *values[2] = {work->entities[e].name, ids};
+        return send_query_to(engine, "SELECT upserted, deleted FROM tvsync.apply($1, $2::uuid[])", 2, values, tail_cb);
+    }
+    /* tvsync.apply(entity, ids) inlined, so that it is planned once per
+     * connection (tvsync.apply's EXECUTE plans on every call); keep the two
+     * in step. */
+    snprintf(engine->apply_sql, sizeof engine->apply_sql,
+             "WITH built AS MATERIALIZED (SELECT b.id, b.data FROM %1$s($1::uuid[]) AS b), "
+             "up AS (INSERT INTO %2$s AS t (id, data, updated_at) SELECT id, data, now() FROM built "
+             "ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at "
+             "WHERE t.data IS DISTINCT FROM excluded.data RETURNING 1), "
+             "gone AS (DELETE FROM %2$s AS t WHERE t.id = ANY ($1::uuid[]) "
+             "AND NOT EXISTS (SELECT 1 FROM built WHERE built.id = t.id) RETURNING 1) "
+             "SELECT (SELECT count(*) FROM up) AS upserted, (SELECT count(*) FROM gone) AS deleted",
+             engine->reg->build_functions[r], engine->reg->tv_tables[r]);
+    const char *values[1] = {ids};
+    return send_query_to(engine, engine->apply_sql, 1, values, tail_cb);
+}
+
+static bool send_note(apply_engine *engine, size_t n)
+{
+    const batch_note *note = &engine->work->notes[n];
+    char lsn_text[LSN_FORMAT_SIZE];
+    lsn_format(note->lsn, lsn_text);
+    tail_push(engine, TAIL_NOTE, n);
+    if (note->kind == BATCH_NOTE_DEAD_LETTER) {
+        const char *values[3] = {lsn_text, note->content, note->reason};
+        return send_query_to(engine, "INSERT INTO tvsync.dead_letter (lsn, content, reason) VALUES ($1::pg_lsn, $2, $3)",
+                             3, values, tail_cb);
+    }
+    const char *values[2] = {note->entity, lsn_text};
+    return send_query_to(engine,
+                         "INSERT INTO tvsync.cdc_rebuild (entity, after_id, requested_lsn) VALUES ($1, NULL, $2::pg_lsn) "
+                         "ON CONFLICT (entity) DO UPDATE SET after_id = NULL, requested_lsn = excluded.requested_lsn, "
+                         "rows_upserted = 0, rows_deleted = 0, requested_at = now()",
+                         2, values, tail_cb);
+}
+
+/* The end of the transaction: the progress (with the counts the applies
+ * returned, so after their results) and COMMIT, in one pipeline. */
+static bool send_commit(apply_engine *engine)
+{
+    if (!engine->bisecting && engine->work->has_progress) {
+        tail_push(engine, TAIL_FINAL, 0);
+        if (!send_final(engine))
+            return false;
+    }
+    tail_push(engine, TAIL_COMMIT, 0);
+    return send_query_to(engine, "COMMIT", 0, NULL, tail_cb);
+}
+
+/* The transaction's tail, as nothing in it depends on an earlier result: the
+ * applies of the range and (unless bisecting) the notes in one pipeline, then
+ * send_commit once their results are in. A failure anywhere aborts the
+ * transaction: the statements after it fail, and the last callback takes the
+ * failure path with the first error. */
+static bool send_tail(apply_engine *engine)
+{
+    batch *work = engine->work;
+    engine->tail_error[0] = '\0';
+    if (!engine->final_only) {
+        size_t e, from, to;
+        while (next_apply(engine, &e, &from, &to))
+            if (!send_apply(engine, e, from, to))
+                return false;
+    }
+    if (!engine->bisecting)
+        for (size_t n = 0; n < work->note_count; n++)
+            if (!work->notes[n].open && !send_note(engine, n))
+                return false;
+    if (engine->tail_count == 0)
+        return send_commit(engine);
+    return true;
+}
+
+static void tail_cb(void *arg, const pg_async_outcome *outcome)
+{
+    apply_engine *engine = arg;
+    batch *work = engine->work;
+    tail_tag tag = engine->tail[engine->tail_head];
+    engine->tail_head = (engine->tail_head + 1) % engine->tail_capacity;
+    engine->tail_count--;
+    if (outcome->connection_lost) {
+        /* the one callback of the pipeline: the rest are dropped */
+        engine->tail_count = engine->tail_head = 0;
+        engine->outcome.connection_lost = true;
+        snprintf(engine->outcome.error, sizeof engine->outcome.error, "%s", outcome->error);
+        finish(engine);
+        return;
+    }
+    if (!outcome->ok) {
+        if (!engine->tail_error[0])
+            snprintf(engine->tail_error, sizeof engine->tail_error, "%s", outcome->error);
+    } else if (tag.kind == TAIL_APPLY && PQntuples(outcome->result) == 1) {
+        batch_entity *entity = &work->entities[tag.index];
+        entity->upserted += atol(PQgetvalue(outcome->result, 0, 0));
+        entity->deleted += atol(PQgetvalue(outcome->result, 0, 1));
+    } else if (tag.kind == TAIL_NOTE && work->notes[tag.index].kind == BATCH_NOTE_DEAD_LETTER) {
+        engine->tail_dead_letters++;   /* counted once the COMMIT succeeds */
+    }
+    if (engine->begin_error[0] && !engine->tail_error[0])
+        snprintf(engine->tail_error, sizeof engine->tail_error, "%s", engine->begin_error);
+    if ((tag.kind == TAIL_APPLY || tag.kind == TAIL_NOTE) && engine->tail_count == 0) {
+        /* the last apply or note: end the transaction */
+        if (engine->tail_error[0]) {
+            engine->tail_dead_letters = 0;
+            transaction_failed(engine, engine->tail_error);
+        } else if (!send_commit(engine)) {
+            finish(engine);
+        }
+        return;
+    }
+    if (tag.kind != TAIL_COMMIT)
+        return;
+    if (engine->begin_error[0] && !engine->tail_error[0])
+        snprintf(engine->tail_error, sizeof engine->tail_error, "%s", engine->begin_error);
+    if (engine->tail_error[0]) {
+        /* COMMIT of an aborted transaction rolled back; ROLLBACK is then a no-op
+         * that leads to the usual retry, bisection or report */
+        engine->tail_dead_letters = 0;
+        transaction_failed(engine, engine->tail_error);
+        return;
+    }
+    engine->outcome.dead_letters += engine->tail_dead_letters;
+    engine->tail_dead_letters = 0;
+    if (engine->bisecting) {
+        bisect_next(engine);
+        return;
+    }
+    engine->outcome.ok = true;
+    finish(engine);
 }
 
 /* Sends the next query of the transaction; on the way picks the next step. */
@@ -419,9 +732,11 @@ static void run_step(apply_engine *engine)
     case STEP_BEGIN:
         engine->step = STEP_VISIBLE;
         if (work->xid_count > 0 && !engine->final_only) {
-            sent = send_query(engine, "SELECT tvsync.cdc_wait_visible($1::bigint[])", 1,
-                              (const char *const[]){xids_array(engine, work)});
-            break;
+            /* Pipelined like BEGIN: the backend runs the statements behind it
+             * only once it has returned, i.e. once the sources are visible. */
+            if (!send_query_to(engine, "SELECT tvsync.cdc_wait_visible($1::bigint[])", 1,
+                               (const char *const[]){xids_array(engine, work)}, begin_done_cb))
+                break;
         }
         /* fall through */
     case STEP_VISIBLE:
@@ -433,11 +748,18 @@ static void run_step(apply_engine *engine)
             size_t edge = 0;
             cascade_action action = next_cascade(engine, &source, &edge);
             if (action == CASCADE_DIFF) {
-                size_t r = 0;
-                while (r < engine->reg->entity_count && strcmp(engine->reg->entities[r], source->name) != 0)
-                    r++;
+                size_t r = registry_index(engine->reg, source->name);
+                if (r == engine->reg->entity_count) {
+                    const char *values[1] = {source->name};
+                    sent = send_query(engine, "SELECT NULL::uuid FROM tvsync.entity_row($1)", 1, values);
+                    break;
+                }
                 snprintf(engine->diff_sql, sizeof engine->diff_sql,
-                         "SELECT coalesce(b.id, t.id) FROM %s($1::uuid[]) AS b "
+                         "SELECT coalesce(b.id, t.id), "
+                         "CASE WHEN jsonb_typeof(b.data) = 'object' AND jsonb_typeof(t.data) = 'object' THEN "
+                         "ARRAY(SELECT k FROM jsonb_object_keys(b.data || t.data) AS k "
+                         "WHERE b.data -> k IS DISTINCT FROM t.data -> k) END "
+                         "FROM %s($1::uuid[]) AS b "
                          "FULL JOIN (SELECT id, data FROM %s WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
                          "WHERE b.data IS DISTINCT FROM t.data",
                          engine->reg->build_functions[r], engine->reg->tv_tables[r]);
@@ -447,10 +769,19 @@ static void run_step(apply_engine *engine)
                 break;
             }
             if (action == CASCADE_QUERY) {
-                const char *values[1] = {engine->range_diffless
-                    ? uuid_list(engine, source->ids + engine->range_from, engine->range_to - engine->range_from)
-                    : uuid_list(engine, engine->changed, engine->changed_count)};
-                sent = send_query(engine, engine->reg->queries[edge], 1, values);
+                /* This edge and the entity's other edges that apply: their
+                 * queries do not depend on each other, so one pipeline. */
+                engine->group_count = engine->group_done = 0;
+                for (;;) {
+                    const char *values[1] = {engine->range_diffless
+                        ? uuid_list(engine, source->ids + engine->range_from, engine->range_to - engine->range_from)
+                        : uuid_list(engine, engine->edge_ids, edge_ids(engine, edge))};
+                    engine->group_edges[engine->group_count++] = edge;
+                    sent = send_query_to(engine, engine->reg->queries[edge], 1, values, cascade_cb);
+                    if (!sent || !next_edge_of(engine, source, &edge))
+                        break;
+                    engine->edge_index = edge + 1;
+                }
                 break;
             }
             /* Cascades may have added ids: the range is every pair. */
@@ -460,53 +791,7 @@ static void run_step(apply_engine *engine)
         engine->step = STEP_APPLY;
         /* fall through */
     case STEP_APPLY:
-        if (!engine->final_only) {
-            size_t e, from, to;
-            if (next_apply(engine, &e, &from, &to)) {
-                const char *values[2] = {work->entities[e].name, ids_array(engine, &work->entities[e], from, to)};
-                sent = send_query(engine, "SELECT upserted, deleted FROM tvsync.apply($1, $2::uuid[])", 2, values);
-                break;
-            }
-        }
-        if (engine->bisecting) {
-            engine->step = STEP_COMMIT;
-            sent = send_query(engine, "COMMIT", 0, NULL);
-            break;
-        }
-        engine->step = STEP_NOTES;
-        /* fall through */
-    case STEP_NOTES:
-        while (engine->note_index < work->note_count && work->notes[engine->note_index].open)
-            engine->note_index++;
-        if (engine->note_index < work->note_count) {
-            const batch_note *note = &work->notes[engine->note_index];
-            char lsn_text[LSN_FORMAT_SIZE];
-            lsn_format(note->lsn, lsn_text);
-            if (note->kind == BATCH_NOTE_DEAD_LETTER) {
-                const char *values[3] = {lsn_text, note->content, note->reason};
-                sent = send_query(engine, "INSERT INTO tvsync.dead_letter (lsn, content, reason) VALUES ($1::pg_lsn, $2, $3)",
-                            3, values);
-            } else {
-                const char *values[2] = {note->entity, lsn_text};
-                sent = send_query(engine,
-                            "INSERT INTO tvsync.cdc_rebuild (entity, after_id, requested_lsn) VALUES ($1, NULL, $2::pg_lsn) "
-                            "ON CONFLICT (entity) DO UPDATE SET after_id = NULL, requested_lsn = excluded.requested_lsn, "
-                            "rows_upserted = 0, rows_deleted = 0, requested_at = now()",
-                            2, values);
-            }
-            break;
-        }
-        engine->step = STEP_FINAL;
-        /* fall through */
-    case STEP_FINAL:
-        if (work->has_progress) {
-            sent = send_final(engine);
-            break;
-        }
-        engine->step = STEP_COMMIT;
-        /* fall through */
-    case STEP_COMMIT:
-        sent = send_query(engine, "COMMIT", 0, NULL);
+        sent = send_tail(engine);
         break;
     case STEP_ROLLBACK:
         sent = send_query(engine, "ROLLBACK", 0, NULL);
@@ -520,7 +805,7 @@ static void push_range(apply_engine *engine, size_t from, size_t to)
 {
     if (engine->stack_count == engine->stack_capacity) {
         engine->stack_capacity = engine->stack_capacity ? engine->stack_capacity * 2 : 16;
-        engine->stack = alloc_resize(engine->stack, engine->stack_capacity, sizeof *engine->stack);
+        engine->stack = alloc_array(engine->stack, engine->stack_capacity, sizeof *engine->stack);
     }
     engine->stack[engine->stack_count].from = from;
     engine->stack[engine->stack_count].to = to;
@@ -619,7 +904,6 @@ static void after_rollback(apply_engine *engine)
 static void step_done_cb(void *arg, const pg_async_outcome *outcome)
 {
     apply_engine *engine = arg;
-    batch *work = engine->work;
     if (outcome->connection_lost) {
         engine->outcome.connection_lost = true;
         snprintf(engine->outcome.error, sizeof engine->outcome.error, "%s", outcome->error);
@@ -635,6 +919,10 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
         after_rollback(engine);
         return;
     }
+    if (engine->begin_error[0]) {
+        transaction_failed(engine, engine->begin_error);
+        return;
+    }
     if (!outcome->ok) {
         transaction_failed(engine, outcome->error);
         return;
@@ -644,66 +932,96 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
         int rows = PQntuples(outcome->result);
         if (!engine->diffed) {
             /* The diff of a later round: keep the ids whose document would change. */
-            engine->changed_count = 0;
+            changed_clear(engine);
             if ((size_t) rows > engine->changed_capacity) {
                 engine->changed_capacity = (size_t) rows;
-                engine->changed = alloc_resize(engine->changed, engine->changed_capacity, sizeof *engine->changed);
+                engine->changed = alloc_array(engine->changed, engine->changed_capacity, sizeof *engine->changed);
+                engine->changed_keys = alloc_array(engine->changed_keys, engine->changed_capacity,
+                                                    sizeof *engine->changed_keys);
+                engine->edge_ids = alloc_array(engine->edge_ids, engine->changed_capacity, sizeof *engine->edge_ids);
             }
             for (int row = 0; row < rows; row++)
                 if (!PQgetisnull(outcome->result, row, 0) &&
-                    intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &engine->changed[engine->changed_count]))
-                    engine->changed_count++;
+                    intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &engine->changed[engine->changed_count])) {
+                    engine->changed_keys[engine->changed_count++] =
+                        PQgetisnull(outcome->result, row, 1) ? NULL
+                                                             : registry_keys_parse(PQgetvalue(outcome->result, row, 1));
+                }
             engine->diffed = true;
+            /* The rest of the range is current: no edge to follow, nothing to apply. */
+            batch_entity *source = batch_find_entity(engine->work, engine->order[engine->order_index]);
+            if (source) {
+                size_t e = (size_t) (source - engine->work->entities);
+                for (size_t i = engine->range_from; i < engine->range_to; i++)
+                    set_current(engine, e, i, true);
+                for (size_t c = 0; c < engine->changed_count; c++) {
+                    size_t position = batch_entity_position(source, &engine->changed[c]);
+                    if (position != SIZE_MAX)
+                        set_current(engine, e, position, false);
+                }
+            }
             log_debug("apply: cascade round %d: %zu of %zu new ids would change", engine->round,
                       engine->changed_count, engine->range_to - engine->range_from);
             break;
         }
-        const char *target = engine->reg->edges[engine->edge_index - 1].target;
-        log_debug("apply: cascade to %s: %d ids", target, rows);
-        for (int row = 0; row < rows; row++) {
-            intent_uuid id;
-            if (!PQgetisnull(outcome->result, row, 0) && intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &id))
-                batch_add_cascaded_ids(work, target, &id, 1);
-        }
         break;
     }
-    case STEP_APPLY: {
-        batch_entity *entity = &work->entities[engine->entity_index - 1];
-        if (PQntuples(outcome->result) == 1) {
-            entity->upserted += atol(PQgetvalue(outcome->result, 0, 0));
-            entity->deleted += atol(PQgetvalue(outcome->result, 0, 1));
-        }
-        break;
-    }
-    case STEP_NOTES:
-        if (work->notes[engine->note_index].kind == BATCH_NOTE_DEAD_LETTER)
-            engine->outcome.dead_letters++;
-        engine->note_index++;
-        break;
-    case STEP_FINAL:
-        engine->step = STEP_COMMIT;
-        break;
-    case STEP_COMMIT:
-        if (engine->bisecting) {
-            bisect_next(engine);
-            return;
-        }
-        engine->outcome.ok = true;
-        finish(engine);
-        return;
     default:
         break;
     }
     run_step(engine);
 }
 
+/* A cascade query's result: its ids join the batch; after the group's last
+ * one the iteration goes on. */
+static void cascade_cb(void *arg, const pg_async_outcome *outcome)
+{
+    apply_engine *engine = arg;
+    size_t edge = engine->group_edges[engine->group_done++];
+    bool last = engine->group_done == engine->group_count;
+    if (outcome->connection_lost) {
+        engine->group_count = engine->group_done = 0;
+        engine->outcome.connection_lost = true;
+        snprintf(engine->outcome.error, sizeof engine->outcome.error, "%s", outcome->error);
+        finish(engine);
+        return;
+    }
+    if (!outcome->ok && !engine->tail_error[0])
+        snprintf(engine->tail_error, sizeof engine->tail_error, "%s", outcome->error);
+    if (outcome->ok && !engine->begin_error[0]) {
+        const char *target = engine->reg->edges[edge].target;
+        int rows = PQntuples(outcome->result);
+        log_debug("apply: cascade to %s: %d ids", target, rows);
+        for (int row = 0; row < rows; row++) {
+            intent_uuid id;
+            if (!PQgetisnull(outcome->result, row, 0) && intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &id))
+                batch_add_cascaded_ids(engine->work, target, &id, 1);
+        }
+    }
+    if (!last)
+        return;
+    if (engine->begin_error[0] || engine->tail_error[0]) {
+        transaction_failed(engine, engine->begin_error[0] ? engine->begin_error : engine->tail_error);
+        return;
+    }
+    run_step(engine);
+}
+
+static void kick_cb(evutil_socket_t fd, short events, void *arg)
+{
+    apply_engine *engine = arg;
+    if (engine->busy && engine->step == STEP_BEGIN)
+        run_step(engine);
+}
+
 apply_engine *apply_engine_new(struct event_base *base, pg_async *conn, int max_retries)
 {
-    apply_engine *engine = alloc_zeroed(1, sizeof *engine);
+    apply_engine *engine = alloc_calloc(1, sizeof *engine);
     engine->base = base;
     engine->conn = conn;
     engine->max_retries = max_retries;
     engine->retry_timer = evtimer_new(base, retry_cb, engine);
+    engine->kick = evtimer_new(base, kick_cb, engine);
     return engine;
 }
 
@@ -712,10 +1030,20 @@ void apply_engine_free(apply_engine *engine)
     if (!engine)
         return;
     event_free(engine->retry_timer);
+    event_free(engine->kick);
     free(engine->order);
     free(engine->stack);
     free(engine->text);
+    changed_clear(engine);
     free(engine->changed);
+    free(engine->changed_keys);
+    free(engine->edge_ids);
+    free(engine->group_edges);
+    for (size_t e = 0; e < engine->current_entities; e++)
+        free(engine->current[e]);
+    free(engine->current);
+    free(engine->current_capacity);
+    free(engine->tail);
     free(engine);
 }
 
@@ -749,16 +1077,17 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
     clock_gettime(CLOCK_MONOTONIC, &engine->started);
 
     /* Cascade order over the entities that have ids now. */
-    const char **start = alloc_bytes((work->entity_count + 1) * sizeof *start);
+    const char **start = alloc_malloc((work->entity_count + 1) * sizeof *start);
     size_t start_count = 0;
     /* Names from the registry: cascades grow work->entities, which moves its names. */
     for (size_t i = 0; i < work->entity_count; i++)
         for (size_t r = 0; r < reg->entity_count; r++)
             if (work->entities[i].id_count > 0 && strcmp(reg->entities[r], work->entities[i].name) == 0)
                 start[start_count++] = reg->entities[r];
-    engine->order = alloc_bytes((start_count + reg->cascade_count + 1) * sizeof *engine->order);
+    engine->order = alloc_malloc((start_count + reg->cascade_count + 1) * sizeof *engine->order);
     engine->order_count = cascade_order(start, start_count, reg->edges, reg->cascade_count, engine->order);
     free(start);
+    engine->group_edges = alloc_array(engine->group_edges, reg->cascade_count + 1, sizeof *engine->group_edges);
 
     engine->step = STEP_BEGIN;
     engine->order_index = engine->edge_index = engine->entity_index = engine->note_index = 0;
@@ -768,12 +1097,19 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
         work->entities[i].expanded = 0;
         work->entities[i].intent_ids = work->entities[i].id_count;
     }
-    if (!send_query(engine, "BEGIN", 0, NULL)) {
+    engine->begin_error[0] = '\0';
+    engine->tail_error[0] = '\0';
+    engine->tail_count = engine->tail_head = 0;
+    current_clear(engine);
+    if (!pg_async_send(engine->conn, "BEGIN", 0, NULL, begin_done_cb, engine)) {
         engine->busy = false;
         free(engine->order);
         engine->order = NULL;
         return false;
     }
+    /* The statements after BEGIN go out from the loop at once (not from here:
+     * a failed send would call the caller back before this returns). */
+    event_active(engine->kick, EV_TIMEOUT, 0);
     return true;
 }
 

@@ -6,10 +6,11 @@
 #include "cdc/batch.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cdc/alloc.h"
+#include "common/alloc.h"
 
 void batch_init(batch *value)
 {
@@ -43,7 +44,7 @@ void batch_add_xid(batch *value, uint32_t xid)
         return;
     if (value->xid_count == value->xid_capacity) {
         value->xid_capacity = value->xid_capacity ? value->xid_capacity * 2 : 64;
-        value->xids = alloc_resize(value->xids, value->xid_capacity, sizeof *value->xids);
+        value->xids = alloc_array(value->xids, value->xid_capacity, sizeof *value->xids);
     }
     value->xids[value->xid_count++] = xid;
 }
@@ -62,7 +63,7 @@ static batch_entity *entity_get(batch *value, const char *name)
     batch_entity *found = batch_find_entity(value, name);
     if (found)
         return found;
-    value->entities = alloc_resize(value->entities, value->entity_count + 1, sizeof *value->entities);
+    value->entities = alloc_array(value->entities, value->entity_count + 1, sizeof *value->entities);
     found = &value->entities[value->entity_count++];
     memset(found, 0, sizeof *found);
     snprintf(found->name, sizeof found->name, "%s", name);
@@ -80,7 +81,7 @@ batch_entity *batch_find_entity(batch *value, const char *entity)
 static void index_rebuild(batch_entity *entity, size_t capacity)
 {
     free(entity->index);
-    entity->index = alloc_zeroed(capacity, sizeof *entity->index);
+    entity->index = alloc_calloc(capacity, sizeof *entity->index);
     entity->index_capacity = capacity;
     for (size_t i = 0; i < entity->id_count; i++) {
         size_t slot = uuid_hash(&entity->ids[i]) & (capacity - 1);
@@ -106,6 +107,15 @@ static size_t index_lookup(const batch_entity *entity, const intent_uuid *uuid, 
     return slot;
 }
 
+size_t batch_entity_position(const batch_entity *entity, const intent_uuid *uuid)
+{
+    if (!entity->index || entity->index_capacity == 0)
+        return SIZE_MAX;
+    bool present;
+    size_t slot = index_lookup(entity, uuid, &present);
+    return present ? entity->index[slot] - 1 : SIZE_MAX;
+}
+
 /* Adds one id; returns false (and adds nothing) when it is new and the batch is at limit. */
 static bool entity_add(batch *value, batch_entity *entity, const intent_uuid *uuid, size_t limit)
 {
@@ -119,7 +129,7 @@ static bool entity_add(batch *value, batch_entity *entity, const intent_uuid *uu
         return false;
     if (entity->id_count == entity->id_capacity) {
         entity->id_capacity = entity->id_capacity ? entity->id_capacity * 2 : 64;
-        entity->ids = alloc_resize(entity->ids, entity->id_capacity, sizeof *entity->ids);
+        entity->ids = alloc_array(entity->ids, entity->id_capacity, sizeof *entity->ids);
     }
     entity->ids[entity->id_count++] = *uuid;
     entity->index[slot] = (uint32_t) entity->id_count;
@@ -150,7 +160,7 @@ static batch_note *note_append(batch *value)
 {
     if (value->note_count == value->note_capacity) {
         value->note_capacity = value->note_capacity ? value->note_capacity * 2 : 8;
-        value->notes = alloc_resize(value->notes, value->note_capacity, sizeof *value->notes);
+        value->notes = alloc_array(value->notes, value->note_capacity, sizeof *value->notes);
     }
     batch_note *note = &value->notes[value->note_count++];
     memset(note, 0, sizeof *note);
@@ -166,10 +176,10 @@ void batch_add_dead_letter(batch *value, lsn_t lsn, const char *content, size_t 
     note->lsn = lsn;
     if (content_length > BATCH_DEAD_LETTER_CONTENT_MAX)
         content_length = BATCH_DEAD_LETTER_CONTENT_MAX;
-    note->content = alloc_bytes(content_length + 1);
+    note->content = alloc_malloc(content_length + 1);
     memcpy(note->content, content, content_length);
     note->content[content_length] = '\0';
-    note->reason = alloc_string(reason);
+    note->reason = alloc_strdup(reason);
 }
 
 void batch_add_rebuild(batch *value, lsn_t lsn, const char *entity)
@@ -186,7 +196,7 @@ void batch_entity_set_error(batch_entity *entity, const char *error)
 {
     entity->failed = true;
     if (!entity->error)
-        entity->error = alloc_string(error);
+        entity->error = alloc_strdup(error);
 }
 
 void batch_commit_transaction(batch *value, lsn_t end_lsn, const char *commit_time,

@@ -83,6 +83,9 @@ void batch_add_cascaded_ids(batch *value, const char *entity, const intent_uuid 
 /* The entity's entry, NULL when the batch has none. */
 batch_entity *batch_find_entity(batch *value, const char *entity);
 
+/* The position of uuid in entity->ids, SIZE_MAX when absent. */
+size_t batch_entity_position(const batch_entity *entity, const intent_uuid *uuid);
+
 /* Notes a malformed intent or a rebuild request of the open transaction (a
  * rebuild request counts as one intent of its entity). */
 void batch_add_dead_letter(batch *value, lsn_t lsn, const char *content, size_t content_length,

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cdc/alloc.h"
+#include "common/alloc.h"
 
 static size_t find_name(const char **names, size_t count, const char *name)
 {
@@ -25,7 +25,7 @@ size_t cascade_order(const char *const *start, size_t start_count,
     if (capacity == 0)
         return 0;
     /* Discover the reachable nodes, breadth first, in a stable order. */
-    const char **nodes = alloc_bytes(capacity * sizeof *nodes);
+    const char **nodes = alloc_malloc(capacity * sizeof *nodes);
     size_t node_count = 0;
     for (size_t i = 0; i < start_count; i++)
         if (find_name(nodes, node_count, start[i]) == node_count)
@@ -37,8 +37,8 @@ size_t cascade_order(const char *const *start, size_t start_count,
                 nodes[node_count++] = edges[e].target;
 
     /* In-degrees within the reachable subgraph (self-loops ignored). */
-    size_t *in_degree = alloc_zeroed(node_count, sizeof *in_degree);
-    bool *done = alloc_zeroed(node_count, sizeof *done);
+    size_t *in_degree = alloc_calloc(node_count, sizeof *in_degree);
+    bool *done = alloc_calloc(node_count, sizeof *done);
     for (size_t e = 0; e < edge_count; e++) {
         size_t s = find_name(nodes, node_count, edges[e].source);
         size_t t = find_name(nodes, node_count, edges[e].target);

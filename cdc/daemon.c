@@ -13,7 +13,7 @@
 #include <event2/event.h>
 #include <libpq-fe.h>
 
-#include "cdc/alloc.h"
+#include "common/alloc.h"
 #include "cdc/apply.h"
 #include "cdc/batch.h"
 #include "cdc/intent.h"
@@ -213,7 +213,7 @@ static void rebuild_add(cdc_daemon *d, const char *entity, const char *after)
             return;
         }
     }
-    d->rebuilds = alloc_resize(d->rebuilds, d->rebuild_count + 1, sizeof *d->rebuilds);
+    d->rebuilds = alloc_array(d->rebuilds, d->rebuild_count + 1, sizeof *d->rebuilds);
     pending_rebuild *r = &d->rebuilds[d->rebuild_count++];
     snprintf(r->entity, sizeof r->entity, "%s", entity);
     snprintf(r->after, sizeof r->after, "%s", after ? after : "");
@@ -749,6 +749,17 @@ static session_result session_open(cdc_daemon *d, char *error, size_t error_size
     }
     PQclear(result);
 
+    /* No JIT compilation in the apply loop: a batch of a few thousand ids can pass
+     * jit_above_cost, and compiling costs more than the statement runs. (Plans stay
+     * custom: a generic plan of a build function cannot know that its ids are not
+     * NULL, the "every row" case, and scans whole tables.) */
+    result = setup_query(apply, "SELECT set_config('jit', 'off', false)", 0, NULL, PGRES_TUPLES_OK,
+                         error, error_size);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        outcome = classify(apply, result);
+        goto fail;
+    }
+    PQclear(result);
     result = setup_query(apply, "SELECT pg_replication_origin_session_setup($1)", 1, slot_param,
                          PGRES_TUPLES_OK, error, error_size);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
@@ -1166,7 +1177,7 @@ static void metrics_refresh_cb(void *arg)
 
 int cdc_daemon_run(const cli_state *cli, tvsync_config *config)
 {
-    cdc_daemon *d = alloc_zeroed(1, sizeof *d);
+    cdc_daemon *d = alloc_calloc(1, sizeof *d);
     d->cli = cli;
     d->config = config;
     d->exit_code = TVSYNC_EXIT_OK;

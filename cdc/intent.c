@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "cdc/alloc.h"
+#include "common/alloc.h"
 #include "cdc/wal2json.h"
 
 static int hex_value(char c)
@@ -118,7 +118,7 @@ bool intent_parse(const char *content, size_t length, intent *out, char *reason,
     }
     out->kind = INTENT_IDS;
     int count = cJSON_GetArraySize(ids);
-    out->ids = alloc_bytes((size_t) (count > 0 ? count : 1) * sizeof *out->ids);
+    out->ids = alloc_malloc((size_t) (count > 0 ? count : 1) * sizeof *out->ids);
     const cJSON *item;
     cJSON_ArrayForEach(item, ids) {
         if (!cJSON_IsString(item) || !intent_uuid_parse(item->valuestring, &out->ids[out->id_count])) {

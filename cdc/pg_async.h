@@ -1,6 +1,6 @@
-/* pg_async: one non-blocking libpq connection driven by the libevent loop:
- * send one query at a time, get its result in a callback. No call here blocks
- * (PQsendQueryParams, PQconsumeInput, PQflush on socket readiness). */
+/* pg_async: one non-blocking libpq connection driven by the libevent loop, in
+ * pipeline mode: queries are sent at once, even while earlier ones run, and
+ * their callbacks are called in order. No call here blocks. */
 #ifndef TVSYNC_CDC_PG_ASYNC_H
 #define TVSYNC_CDC_PG_ASYNC_H
 
@@ -20,23 +20,37 @@ typedef struct pg_async_outcome {
     char error[512];         /* one line when !ok */
 } pg_async_outcome;
 
-/* Called once per query, on the loop. It may send the next query. */
+/* Called once per query, on the loop, in the order the queries were sent. It
+ * may send more queries. When the connection is lost, only the oldest pending
+ * query's callback is called (connection_lost); the others are dropped. */
 typedef void (*pg_async_cb)(void *arg, const pg_async_outcome *outcome);
 
 /* Takes ownership of conn (a connected, idle connection), switches it to
- * non-blocking mode and registers its socket on base. NULL on error (logged). */
+ * non-blocking pipeline mode and registers its socket on base. NULL on error
+ * (logged). */
 pg_async *pg_async_new(struct event_base *base, PGconn *conn, const char *name);
 
-/* Sends sql with text parameters. Returns false (and calls nothing) when a
- * query is already running or the send failed; the reason is logged. */
+/* Sends sql (one statement) with text parameters, followed by a sync point,
+ * so each query fails or succeeds on its own as without a pipeline (inside a
+ * transaction block, a failure still aborts the block: later queries fail,
+ * and a COMMIT then rolls back). Returns false (logged; no callback) when the
+ * send failed: the connection is unusable. */
 bool pg_async_send(pg_async *async, const char *sql, int param_count,
                    const char *const *param_values, pg_async_cb callback, void *arg);
 
+/* Like pg_async_send, but through a named prepared statement, so the server
+ * parses and plans sql once per connection instead of once per query: the
+ * first use of a text prepares it in the same pipeline. For statements that run
+ * again and again (the apply loop), not for one-offs. */
+bool pg_async_send_prepared(pg_async *async, const char *sql, int param_count,
+                            const char *const *param_values, pg_async_cb callback, void *arg);
+
+/* Whether any query is pending. */
 bool pg_async_busy(const pg_async *async);
 PGconn *pg_async_connection(pg_async *async);
 
 /* Cancels nothing and waits for nothing: closes the connection (PQfinish) and
- * frees; a pending callback is never called. */
+ * frees; pending callbacks are never called. */
 void pg_async_free(pg_async *async);
 
 #endif

@@ -7,40 +7,79 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cdc/alloc.h"
+#include "common/alloc.h"
 #include "common/log.h"
 
 const char *const REGISTRY_QUERY =
-    "SELECT 'e', e.name, e.tv_table::text, tvsync.build_function_name(e) FROM tvsync.entity e "
-    "UNION ALL SELECT 'c', source_entity, target_entity, query FROM tvsync.cascade "
+    "SELECT 'e', e.name, e.tv_table::text, tvsync.build_function_name(e), NULL::text[] FROM tvsync.entity e "
+    "UNION ALL SELECT 'c', source_entity, target_entity, query, watch FROM tvsync.cascade "
     "ORDER BY 1 DESC, 2, 3";
+
+/* {a,b,"c d"} -> a NULL-terminated vector of keys (the registry's keys are JSON object
+ * keys: quoted when they hold a comma, brace, quote, backslash or space). */
+char **registry_keys_parse(const char *text)
+{
+    size_t capacity = 4, count = 0;
+    char **keys = alloc_calloc(capacity, sizeof *keys);
+    const char *p = text + (text[0] == '{');
+    char *key = alloc_malloc(strlen(text) + 1);
+    while (*p && *p != '}') {
+        size_t length = 0;
+        if (*p == '"') {
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && p[1])
+                    p++;
+                key[length++] = *p;
+            }
+            if (*p == '"')
+                p++;
+        } else {
+            while (*p && *p != ',' && *p != '}')
+                key[length++] = *p++;
+        }
+        key[length] = '\0';
+        if (count + 1 >= capacity) {
+            capacity *= 2;
+            keys = alloc_array(keys, capacity, sizeof *keys);
+        }
+        keys[count++] = alloc_strdup(key);
+        keys[count] = NULL;
+        if (*p == ',')
+            p++;
+    }
+    free(key);
+    return keys;
+}
 
 bool registry_from_result(const PGresult *result, registry *out)
 {
     memset(out, 0, sizeof *out);
-    if (PQnfields(result) != 4) {
+    if (PQnfields(result) != 5) {
         log_error("registry: unexpected result shape");
         return false;
     }
     int rows = PQntuples(result);
-    out->entities = alloc_zeroed((size_t) rows + 1, sizeof *out->entities);
-    out->tv_tables = alloc_zeroed((size_t) rows + 1, sizeof *out->tv_tables);
-    out->build_functions = alloc_zeroed((size_t) rows + 1, sizeof *out->build_functions);
-    out->edges = alloc_zeroed((size_t) rows + 1, sizeof *out->edges);
-    out->sources = alloc_zeroed((size_t) rows + 1, sizeof *out->sources);
-    out->targets = alloc_zeroed((size_t) rows + 1, sizeof *out->targets);
-    out->queries = alloc_zeroed((size_t) rows + 1, sizeof *out->queries);
+    out->entities = alloc_calloc((size_t) rows + 1, sizeof *out->entities);
+    out->tv_tables = alloc_calloc((size_t) rows + 1, sizeof *out->tv_tables);
+    out->build_functions = alloc_calloc((size_t) rows + 1, sizeof *out->build_functions);
+    out->edges = alloc_calloc((size_t) rows + 1, sizeof *out->edges);
+    out->sources = alloc_calloc((size_t) rows + 1, sizeof *out->sources);
+    out->targets = alloc_calloc((size_t) rows + 1, sizeof *out->targets);
+    out->queries = alloc_calloc((size_t) rows + 1, sizeof *out->queries);
+    out->watches = alloc_calloc((size_t) rows + 1, sizeof *out->watches);
     for (int row = 0; row < rows; row++) {
         const char *kind = PQgetvalue(result, row, 0);
         if (kind[0] == 'e') {
-            out->tv_tables[out->entity_count] = alloc_string(PQgetvalue(result, row, 2));
-            out->build_functions[out->entity_count] = alloc_string(PQgetvalue(result, row, 3));
-            out->entities[out->entity_count++] = alloc_string(PQgetvalue(result, row, 1));
+            out->tv_tables[out->entity_count] = alloc_strdup(PQgetvalue(result, row, 2));
+            out->build_functions[out->entity_count] = alloc_strdup(PQgetvalue(result, row, 3));
+            out->entities[out->entity_count++] = alloc_strdup(PQgetvalue(result, row, 1));
         } else {
             size_t i = out->cascade_count++;
-            out->sources[i] = alloc_string(PQgetvalue(result, row, 1));
-            out->targets[i] = alloc_string(PQgetvalue(result, row, 2));
-            out->queries[i] = alloc_string(PQgetvalue(result, row, 3));
+            out->sources[i] = alloc_strdup(PQgetvalue(result, row, 1));
+            out->targets[i] = alloc_strdup(PQgetvalue(result, row, 2));
+            out->queries[i] = alloc_strdup(PQgetvalue(result, row, 3));
+            if (!PQgetisnull(result, row, 4))
+                out->watches[i] = registry_keys_parse(PQgetvalue(result, row, 4));
             out->edges[i].source = out->sources[i];
             out->edges[i].target = out->targets[i];
         }
@@ -48,12 +87,38 @@ bool registry_from_result(const PGresult *result, registry *out)
     return true;
 }
 
+size_t registry_index(const registry *value, const char *entity)
+{
+    size_t i = 0;
+    while (i < value->entity_count && strcmp(value->entities[i], entity) != 0)
+        i++;
+    return i;
+}
+
+void registry_keys_free(char **keys)
+{
+    if (!keys)
+        return;
+    for (char **key = keys; *key; key++)
+        free(*key);
+    free(keys);
+}
+
+bool registry_edge_watches(const registry *value, size_t edge, const char *const *changed_keys)
+{
+    const char *const *watch = (const char *const *) value->watches[edge];
+    if (!watch || !changed_keys)
+        return true;
+    for (; *watch; watch++)
+        for (const char *const *key = changed_keys; *key; key++)
+            if (strcmp(*watch, *key) == 0)
+                return true;
+    return false;
+}
+
 bool registry_has_entity(const registry *value, const char *entity)
 {
-    for (size_t i = 0; i < value->entity_count; i++)
-        if (strcmp(value->entities[i], entity) == 0)
-            return true;
-    return false;
+    return registry_index(value, entity) < value->entity_count;
 }
 
 void registry_free(registry *value)
@@ -69,7 +134,10 @@ void registry_free(registry *value)
         free(value->sources[i]);
         free(value->targets[i]);
         free(value->queries[i]);
+        if (value->watches)
+            registry_keys_free(value->watches[i]);
     }
+    free(value->watches);
     free(value->entities);
     free(value->edges);
     free(value->sources);

@@ -4,7 +4,7 @@
 
 #include "cdc/wal2json.h"
 
-#include "cdc/alloc.h"
+#include "common/alloc.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -165,9 +165,9 @@ bool wal2json_parse(const char *text, size_t length, wal2json_record *out,
             !read_timestamp(root, out, error, error_size))
             break;
         out->transactional = cJSON_IsTrue(transactional);
-        out->prefix = alloc_string(prefix->valuestring);
+        out->prefix = alloc_strdup(prefix->valuestring);
         out->content_length = strlen(content->valuestring);
-        out->content = alloc_string(content->valuestring);
+        out->content = alloc_strdup(content->valuestring);
         ok = true;
         break;
     }

@@ -4,6 +4,7 @@
 
 #include "common/alloc.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,11 @@ static void *checked(void *pointer)
     return pointer;
 }
 
+void *alloc_malloc(size_t size)
+{
+    return checked(malloc(size ? size : 1));
+}
+
 void *alloc_calloc(size_t count, size_t size)
 {
     return checked(calloc(count ? count : 1, size ? size : 1));
@@ -25,6 +31,15 @@ void *alloc_calloc(size_t count, size_t size)
 void *alloc_realloc(void *pointer, size_t size)
 {
     return checked(realloc(pointer, size ? size : 1));
+}
+
+void *alloc_array(void *pointer, size_t count, size_t size)
+{
+    if (size && count > SIZE_MAX / size) {
+        fputs("tvsync: out of memory\n", stderr);
+        abort();
+    }
+    return alloc_realloc(pointer, count * size);
 }
 
 char *alloc_strdup(const char *text)

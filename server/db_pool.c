@@ -141,11 +141,16 @@ static void pool_dispatch(db_pool *pool);
 
 static void conn_set_io(db_conn *conn, short what, event_callback_fn fn)
 {
+    int fd = PQsocket(conn->pg);
+    /* Most queries keep the same interest (read, persistent): re-registering it
+     * would cost two epoll_ctl calls and an allocation per query. */
+    if (conn->io != NULL && fd >= 0 && event_get_fd(conn->io) == fd && event_get_events(conn->io) == what &&
+        event_get_callback(conn->io) == fn && event_pending(conn->io, what & (EV_READ | EV_WRITE), NULL))
+        return;
     if (conn->io != NULL) {
         event_free(conn->io);
         conn->io = NULL;
     }
-    int fd = PQsocket(conn->pg);
     if (fd < 0)
         return;
     conn->io = event_new(conn->pool->base, fd, what, fn, conn);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -19,7 +20,13 @@
 #include "common/notify.h"
 #include "server/app.h"
 #include "server/graphiql/graphiql.h"
+#include "server/status.h"
 #include "server/worker.h"
+
+/* STATUS= is sent this often, and at once when the database goes or returns (checked
+ * every second; the workers refresh their figures every second too). */
+#define SERVER_STATUS_INTERVAL_SECONDS 5
+#define SERVER_STATUS_CHECK_MS 1000
 
 static const cli_option server_options[] = {
     {"listen", "HOST:PORT", "server.listen", "address to serve HTTP on (default 127.0.0.1:8080)"},
@@ -49,8 +56,49 @@ typedef struct server_main {
     int worker_count;
     struct event_base *base;
     struct event *watchdog_timer;
+    struct event *status_timer;
+    char listen[300];               /* host:port actually served */
+    server_status status_sent;      /* figures of the last STATUS= line */
+    struct timespec status_sent_at;
+    bool status_sent_once;
     bool stopping;
 } server_main;
+
+static double seconds_between(const struct timespec *from, const struct timespec *to)
+{
+    return (double) (to->tv_sec - from->tv_sec) + (double) (to->tv_nsec - from->tv_nsec) / 1e9;
+}
+
+/* Sends STATUS= when forced, when the state changed, or when the interval passed. */
+static void status_update(server_main *main_state, bool force)
+{
+    server_status now;
+    memset(&now, 0, sizeof now);
+    for (int i = 0; i < main_state->worker_count; i++)
+        worker_add_status(main_state->workers[i], &now);
+    now.slot_lag_bytes = atomic_load(&main_state->server.slot_lag_bytes);
+    now.draining = main_state->stopping;
+    struct timespec at;
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    const server_status *before = main_state->status_sent_once ? &main_state->status_sent : NULL;
+    double seconds = before ? seconds_between(&main_state->status_sent_at, &at) : 0;
+    bool changed = before && server_status_changed(before, &now);
+    if (!force && !changed && seconds < SERVER_STATUS_INTERVAL_SECONDS)
+        return;
+    char text[512];
+    server_status_format(&now, before, seconds, main_state->listen, text, sizeof text);
+    notify_status("%s", text);
+    if (changed)
+        log_info("status: %s", text);
+    main_state->status_sent = now;
+    main_state->status_sent_at = at;
+    main_state->status_sent_once = true;
+}
+
+static void status_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    status_update(arg, false);
+}
 
 static void reload_cb(evutil_socket_t signal_number, short what, void *arg)
 {
@@ -81,6 +129,7 @@ static void stop_cb(evutil_socket_t signal_number, short what, void *arg)
     log_info("received %s: answering the requests in flight, then exiting",
              signal_number == SIGINT ? "SIGINT" : "SIGTERM");
     notify_stopping();
+    status_update(main_state, true);
     atomic_store(&main_state->server.draining, true);
     for (int i = 0; i < main_state->worker_count; i++)
         worker_drain(main_state->workers[i]);
@@ -188,6 +237,9 @@ int main(int argc, char **argv)
         struct timeval half = {(time_t) (watchdog_usec / 2 / 1000000), (suseconds_t) (watchdog_usec / 2 % 1000000)};
         event_add(state.watchdog_timer, &half);
     }
+    state.status_timer = event_new(state.base, -1, EV_PERSIST, status_timer_cb, &state);
+    struct timeval check = {SERVER_STATUS_CHECK_MS / 1000, (SERVER_STATUS_CHECK_MS % 1000) * 1000};
+    event_add(state.status_timer, &check);
 
     /* 4. Start serving. */
     for (int i = 0; i < state.worker_count; i++) {
@@ -201,7 +253,8 @@ int main(int argc, char **argv)
     log_info("listening on http://%s:%d/graphql with %d worker threads, schema %s", host, port,
              state.worker_count, config->server.schema);
     notify_ready();
-    notify_status("serving on %s:%d", host, port);
+    snprintf(state.listen, sizeof state.listen, "%s:%d", host, port);
+    status_update(&state, true);
     event_base_dispatch(state.base);
     exit_code = TVSYNC_EXIT_OK;
 
@@ -215,6 +268,7 @@ done_loop:
     event_free(interrupt);
     if (state.watchdog_timer)
         event_free(state.watchdog_timer);
+    event_free(state.status_timer);
     event_base_free(state.base);
     if (exit_code == TVSYNC_EXIT_OK)
         log_info("stopped");

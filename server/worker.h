@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "server/app.h"
+#include "server/status.h"
 
 typedef struct worker worker;
 
@@ -19,6 +20,9 @@ bool worker_start(worker *w);
 /* Asks the worker to stop accepting and to exit once its in-flight requests are answered
  * (thread-safe). */
 void worker_drain(worker *w);
+/* Adds this worker's figures to status (thread-safe; the pool, in-flight and sync-wait
+ * figures are those of the worker's last stats tick, at most a second old). */
+void worker_add_status(worker *w, server_status *status);
 /* Waits for the thread and frees the worker. */
 void worker_join_free(worker *w);
 

@@ -28,6 +28,8 @@ lsn=$(echo "$lsn" | tail -n1)
 cdc_wait_lsn "$lsn"
 assert_eq "Fresh post" "$(pgcluster_psql -c "SELECT data->>'title' FROM tv_post WHERE id = '20000000-0000-4000-8000-0000000000aa'")" \
     "an inserted post reaches tv_post"
+assert_eq "1" "$(pgcluster_psql -c "SELECT rows_upserted FROM tvsync.sync_log WHERE entity = 'post' AND intents = 1 ORDER BY id DESC LIMIT 1")" \
+    "sync_log counts the upserted document"
 
 # 2. A rolled-back write publishes nothing.
 pgcluster_psql <<SQL >/dev/null
@@ -151,7 +153,26 @@ assert_eq "200" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$CDC
 kill -0 "$CDC_PID" 2>/dev/null
 assert_eq "0" "$?" "the daemon is still running after bad intents and a failing build"
 
-# 8. SIGTERM: exit 0 after a final status update.
+# 8. tvsync.cdc_wait_visible waits for a transaction that holds the newest xid (at or
+#    past its snapshot's xmax: the moment between a commit record and the proc array).
+W=$PGCLUSTER_DIR
+mkfifo "$W/holder.in"
+pgcluster_psql <"$W/holder.in" >"$W/holder.out" 2>&1 &
+holder=$!
+exec 7>"$W/holder.in"
+echo "BEGIN; SELECT txid_current() % 4294967296;" >&7
+wait_for 10 test -s "$W/holder.out"
+xid=$(head -n1 "$W/holder.out")
+pgcluster_psql -c "SELECT tvsync.cdc_wait_visible(ARRAY[$xid]::bigint[]); SELECT 'returned'" >"$W/waiter.out" 2>&1 &
+waiter=$!
+sleep 0.5
+assert_eq "" "$(cat "$W/waiter.out")" "cdc_wait_visible still waits while xid $xid is in progress"
+echo "COMMIT;" >&7
+exec 7>&-
+wait "$waiter" "$holder"
+assert_contains "$(cat "$W/waiter.out")" "returned" "cdc_wait_visible returns once xid $xid commits"
+
+# 9. SIGTERM: exit 0 after a final status update.
 progress=$(cdc_progress)
 cdc_stop
 assert_eq "0" "$CDC_STATUS" "SIGTERM exits 0"

@@ -256,4 +256,44 @@ assert_eq "0/1234" "$(pgcluster_psql -c "SELECT pg_replication_origin_progress('
 assert_exit 1 "tvsync_reader may not touch replication origins" -- \
     as_role tvsync_reader "SELECT pg_replication_origin_create('reader_origin')"
 
+# A login role in tvsync_reader (the way a read-only client connects) reads the read
+# models and the sync metrics, and nothing it runs can write or publish.
+pgcluster_psql -c "CREATE ROLE reader_login LOGIN IN ROLE tvsync_reader"
+as_reader() {
+    pgcluster_psql -U reader_login -c "$@"
+}
+# reader_refused MESSAGE SQL: fails, and for lack of a privilege (not a typo in SQL).
+reader_refused() {
+    assert_exit 1 "$1" -- as_reader "$2"
+    assert_contains "$ASSERT_OUTPUT" "permission denied" "$1 (permission denied)"
+}
+assert_exit 0 "a tvsync_reader member reads tv_*" -- as_reader "SELECT count(*) FROM tv_post"
+assert_exit 0 "a tvsync_reader member reads the sync metrics" -- \
+    as_reader "SELECT tvsync.sync_metrics('{\"entityType\": \"post\"}')"
+logged=$(pgcluster_psql -c "SELECT count(*) FROM tvsync.sync_log WHERE entity = 'post'")
+assert_eq "post $logged t" "$(as_reader "SELECT r->>'entityType', r->>'totalSyncs24h', (r->>'successRate')::numeric = 1
+                                   FROM tvsync.sync_metrics('{\"entityType\": \"post\"}') r" | tr '|' ' ')" \
+    "a tvsync_reader member's syncMetrics counts the logged syncs ($logged)"
+assert_exit 0 "a tvsync_reader member reads tvsync.sync_log" -- as_reader "SELECT count(*) FROM tvsync.sync_log"
+reader_refused "a tvsync_reader member cannot insert into tb_*" \
+    "INSERT INTO tb_user (id, username, email, full_name) VALUES (gen_random_uuid(), 'r', 'r@x', 'R')"
+reader_refused "a tvsync_reader member cannot update tb_*" "UPDATE tb_post SET title = 'x'"
+reader_refused "a tvsync_reader member cannot update tv_*" "UPDATE tv_post SET data = '{}'"
+reader_refused "a tvsync_reader member cannot delete from tv_*" "DELETE FROM tv_comment"
+reader_refused "a tvsync_reader member cannot write tvsync.sync_log" \
+    "INSERT INTO tvsync.sync_log (entity, success) VALUES ('post', true)"
+reader_refused "a tvsync_reader member cannot read tvsync.dead_letter" "SELECT count(*) FROM tvsync.dead_letter"
+reader_refused "a tvsync_reader member cannot run mutations" \
+    "SELECT * FROM tvsync.run_mutation('blog.delete_post', '{\"id\": \"$POST2\"}')"
+reader_refused "a tvsync_reader member cannot call the CDC's functions" \
+    "SELECT tvsync.cdc_wait_visible('{}')"
+reader_refused "a tvsync_reader member cannot apply" "SELECT tvsync.apply('post', NULL)"
+# The roles that had these functions keep them.
+assert_eq ok "$(as_role tvsync_app "SELECT status FROM tvsync.run_mutation('blog.update_post',
+                                        '{\"id\": \"$POST2\", \"title\": \"by run_mutation\"}')")" \
+    "tvsync_app still runs mutations"
+assert_exit 0 "tvsync_app still reads the sync metrics" -- \
+    as_role tvsync_app "SELECT tvsync.sync_metrics('{\"entityType\": \"post\"}')"
+assert_exit 0 "tvsync_cdc still calls cdc_wait_visible" -- as_role tvsync_cdc "SELECT tvsync.cdc_wait_visible('{}')"
+
 test_summary

@@ -2,7 +2,7 @@
 # free port, send GraphQL over HTTP with curl, and (when tvsync-cdc is not wanted) a small
 # SQL applier that plays tvsync-cdc's part: apply intents, then NOTIFY tvsync_applied.
 
-SERVER_BIN="$TVSYNC_BUILDDIR/tvsync-server"
+SERVER_BIN="$TVSYNC_BUILDDIR/server/tvsync-server"
 SERVER_SCHEMA="$TVSYNC_SRCDIR/server/blog/schema.graphql"
 SERVER_PID=
 SERVER_LOG=

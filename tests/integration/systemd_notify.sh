@@ -1,7 +1,8 @@
 #!/bin/bash
 # systemd_notify: the daemons speak the sd_notify protocol to a real NOTIFY_SOCKET: READY=1
 # only once streaming (tvsync-cdc) or listening (tvsync-server), WATCHDOG=1 at half of
-# WATCHDOG_USEC, RELOADING=1 with MONOTONIC_USEC then READY=1 on SIGHUP, STOPPING=1 on SIGTERM.
+# WATCHDOG_USEC, RELOADING=1 with MONOTONIC_USEC then READY=1 on SIGHUP, STOPPING=1 on SIGTERM,
+# and tvsync-server's STATUS= figures (periodic, and at once when the database goes or returns).
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 
@@ -197,7 +198,48 @@ if in_tree "$SERVER"; then
     echo "tvsync-server: median WATCHDOG=1 gap ${gap} us for WATCHDOG_USEC=$WATCHDOG_TEST_USEC"
     assert_eq yes "$(awk -v g="$gap" -v w="$WATCHDOG_TEST_USEC" 'BEGIN { print (g >= w * 0.35 && g <= w * 0.65) ? "yes" : "no" }')" \
         "tvsync-server pings WATCHDOG=1 at half of WATCHDOG_USEC"
+
+    # STATUS=: periodic lines with the figures, and an immediate one on each state change.
+    mark=$(wc -l <"$LOG")
+    for _ in $(seq 20); do
+        curl -s -o /dev/null -H 'Content-Type: application/json' \
+            --data '{"query":"{ users { username } }"}' "http://127.0.0.1:$port/graphql"
+    done
+    wait_for 15 has_lines '(^|\|)STATUS=serving on ' 2 "$mark"
+    assert_eq yes "$(has_lines '(^|\|)STATUS=serving on ' 2 "$mark" && echo yes || echo no)" \
+        "tvsync-server sends STATUS= periodically (two lines within 15 s)"
+    status_line=$(awk -F'\t' -v from="$mark" 'NR > from && $2 ~ /STATUS=serving on / { line = $2 } END { print line }' "$LOG")
+    echo "tvsync-server: $status_line"
+    for figure in "serving on 127.0.0.1:$port" "database up" " req/s" " in flight" " busy, " " connected" \
+                  " sync waits pending"; do
+        assert_contains "$status_line" "$figure" "tvsync-server's STATUS= reports '$figure'"
+    done
+    assert_eq yes "$(has_lines 'STATUS=serving on .*; ([1-9][0-9]*\.[0-9]|0\.[1-9]) req/s;' 1 "$mark" && echo yes || echo no)" \
+        "tvsync-server's STATUS= counts the requests just sent (a non-zero req/s)"
+    assert_eq yes "$(has_lines 'STATUS=serving on .*; pool 0 busy, [1-9][0-9]*/[1-9][0-9]* connected;' 1 "$mark" && echo yes || echo no)" \
+        "tvsync-server's STATUS= shows the pool's connections"
+
+    # The database goes away (connections refused, the server's sessions ended): a
+    # "database down" line comes at once, and "database up" when it is back.
+    mark=$(wc -l <"$LOG")
+    pgcluster_psql -d postgres -c "ALTER DATABASE $PGDATABASE ALLOW_CONNECTIONS false"
+    pgcluster_psql -d postgres -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                                   WHERE application_name LIKE 'tvsync-server%'" >/dev/null
+    wait_for 15 has_lines '(^|\|)STATUS=serving on .*; database down;' 1 "$mark"
+    assert_eq yes "$(has_lines '(^|\|)STATUS=serving on .*; database down;' 1 "$mark" && echo yes || echo no)" \
+        "tvsync-server's STATUS= says 'database down' when it loses the database"
+    assert_contains "$(cat "$WORK/server.out")" "status: serving on 127.0.0.1:$port; database down;" \
+        "tvsync-server announces the loss as a state change (logged), not only at the next interval"
+    mark=$(wc -l <"$LOG")
+    pgcluster_psql -d postgres -c "ALTER DATABASE $PGDATABASE ALLOW_CONNECTIONS true"
+    wait_for 30 has_lines '(^|\|)STATUS=serving on .*; database up;' 1 "$mark"
+    assert_eq yes "$(has_lines '(^|\|)STATUS=serving on .*; database up;' 1 "$mark" && echo yes || echo no)" \
+        "tvsync-server's STATUS= says 'database up' again once the database is back"
+
+    mark=$(wc -l <"$LOG")
     check_reload_and_stop tvsync-server
+    assert_eq yes "$(has_lines '(^|\|)STATUS=draining, was serving on ' 1 "$mark" && echo yes || echo no)" \
+        "tvsync-server's STATUS= says it is draining on SIGTERM"
     listener_stop
 else
     echo "note: tvsync-server is not part of this tree yet; its notify protocol is not tested"

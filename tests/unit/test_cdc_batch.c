@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,26 @@ START_TEST(test_many_ids_coalesce_through_index_growth)
         ids[i] = make_uuid(i % (COUNT / 2));
     ck_assert_uint_eq(batch_add_ids(&b, "comment", ids, COUNT, 1000000), COUNT);
     ck_assert_uint_eq(b.id_count, COUNT / 2);
+    free(ids);
+    batch_free(&b);
+}
+END_TEST
+
+START_TEST(test_position_finds_each_id_and_not_others)
+{
+    batch b;
+    batch_init(&b);
+    enum { COUNT = 3000 };
+    intent_uuid *ids = malloc(COUNT * sizeof *ids);
+    for (unsigned i = 0; i < COUNT; i++)
+        ids[i] = make_uuid(7 * i);
+    batch_add_ids(&b, "post", ids, COUNT, 1000000);
+    batch_entity *post = batch_find_entity(&b, "post");
+    ck_assert_ptr_nonnull(post);
+    for (unsigned i = 0; i < COUNT; i++)
+        ck_assert_uint_eq(batch_entity_position(post, &ids[i]), i);
+    intent_uuid missing = make_uuid(7 * COUNT + 1);
+    ck_assert_uint_eq(batch_entity_position(post, &missing), SIZE_MAX);
     free(ids);
     batch_free(&b);
 }
@@ -224,6 +245,7 @@ static Suite *batch_suite(void)
     tcase_add_test(batching, test_duplicate_entity_ids_are_coalesced);
     tcase_add_test(batching, test_batch_stops_at_max_ids_and_keeps_the_rest);
     tcase_add_test(batching, test_many_ids_coalesce_through_index_growth);
+    tcase_add_test(batching, test_position_finds_each_id_and_not_others);
     tcase_add_test(batching, test_split_transaction_counts_only_with_its_commit);
     tcase_add_test(batching, test_forget_open_drops_counts_and_notes_of_a_broken_transaction);
     tcase_add_test(batching, test_reset_keeps_open_transaction_counts);

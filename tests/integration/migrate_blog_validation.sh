@@ -1,0 +1,182 @@
+#!/bin/bash
+# migrate_blog_validation.sh: 033 moved the blog mutations' argument checks into shared
+# helpers; every mutation answers exactly as under 030 (status, message, entity, id, sync)
+# for the same inputs, good and bad, and tvsync_app can still run them.
+. "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
+. "$TVSYNC_SRCDIR/tests/lib/assert.sh"
+
+MIGRATE="$TVSYNC_BUILDDIR/migrations/tvsync-migrate"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tvsync-blog-validation.XXXXXX")
+pgcluster_start || exit 1
+pgcluster_on_exit 'rm -rf "$WORK"'
+
+# The migrations before 033 (with the seed), then all of them.
+mkdir -p "$WORK/before/seed"
+for file in "$TVSYNC_SRCDIR"/migrations/[0-9]*.sql; do
+    [[ "$(basename "$file")" < 033 ]] && cp "$file" "$WORK/before/"
+done
+cp "$TVSYNC_SRCDIR/migrations/seed/blog_seed.sql" "$WORK/before/seed/"
+"$MIGRATE" --dir "$WORK/before" up >/dev/null 2>&1 || { echo "migrations before 033 failed"; exit 1; }
+"$MIGRATE" --dir "$WORK/before" seed >/dev/null 2>&1 || { echo "seed failed"; exit 1; }
+assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM pg_proc WHERE proname = 'uuid_problem'")" \
+    "the first run has 030's functions (033 not applied)"
+
+ALICE=10000000-0000-4000-8000-000000000001
+POST1=20000000-0000-4000-8000-000000000001
+POST3=20000000-0000-4000-8000-000000000003
+COMMENT1=30000000-0000-4000-8000-000000000001
+NOBODY=90000000-0000-4000-8000-000000000009
+
+# Every case runs in a subtransaction that is rolled back, so each sees the seed data.
+# A created row's random id is shown as <new>.
+probe_sql() {
+    cat <<EOF
+CREATE FUNCTION pg_temp.probe(fn text, args jsonb) RETURNS text LANGUAGE plpgsql AS \$\$
+DECLARE
+    r tvsync.mutation_result;
+    answer text;
+BEGIN
+    BEGIN
+        EXECUTE format('SELECT * FROM %s(\$1)', fn) INTO r USING args;
+        answer := concat_ws(' | ', r.status, coalesce(r.message, '-'), r.entity, coalesce(r.id::text, '-'),
+                            r.sync::text);
+        IF fn LIKE 'blog.create_%' AND r.id IS NOT NULL THEN
+            answer := replace(answer, r.id::text, '<new>');
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'TVS99';
+    EXCEPTION
+        WHEN SQLSTATE 'TVS99' THEN NULL;
+        WHEN OTHERS THEN answer := 'error: ' || SQLERRM;
+    END;
+    RETURN answer;
+END
+\$\$;
+SELECT fn || ' ' || args::jsonb::text || ' => ' || pg_temp.probe(fn, args::jsonb) FROM (VALUES
+    ('blog.create_user', '{}'),
+    ('blog.create_user', '{"username": ""}'),
+    ('blog.create_user', '{"username": "   "}'),
+    ('blog.create_user', '{"username": 5, "email": "a@b"}'),
+    ('blog.create_user', '{"username": "dave"}'),
+    ('blog.create_user', '{"username": "dave", "email": ""}'),
+    ('blog.create_user', '{"username": "bad name", "email": "a@b"}'),
+    ('blog.create_user', '{"username": "$(printf 'u%.0s' $(seq 51))", "email": "a@b"}'),
+    ('blog.create_user', '{"username": "dave", "email": "nope"}'),
+    ('blog.create_user', '{"username": "alice", "email": "z@z"}'),
+    ('blog.create_user', '{"username": "dave", "email": "alice@example.com"}'),
+    ('blog.create_user', '{"username": "dave", "email": "dave@example.com", "fullName": "Dave"}'),
+    ('blog.update_user', '{}'),
+    ('blog.update_user', '{"id": "bad"}'),
+    ('blog.update_user', '{"id": 5}'),
+    ('blog.update_user', '{"id": null}'),
+    ('blog.update_user', '{"id": "bad", "username": ""}'),
+    ('blog.update_user', '{"id": "$ALICE", "username": ""}'),
+    ('blog.update_user', '{"id": "$ALICE", "username": null}'),
+    ('blog.update_user', '{"id": "$ALICE", "email": " "}'),
+    ('blog.update_user', '{"id": "$ALICE", "username": "bad name"}'),
+    ('blog.update_user', '{"id": "$ALICE", "email": "bad"}'),
+    ('blog.update_user', '{"id": "$NOBODY"}'),
+    ('blog.update_user', '{"id": "$NOBODY", "username": ""}'),
+    ('blog.update_user', '{"id": "$ALICE", "username": "bob"}'),
+    ('blog.update_user', '{"id": "$ALICE", "email": "bob@example.com"}'),
+    ('blog.update_user', '{"id": "$ALICE", "fullName": "A. Anderson"}'),
+    ('blog.update_user', '{"id": "${ALICE//-/}", "bio": "no dashes"}'),
+    ('blog.delete_user', '{}'),
+    ('blog.delete_user', '{"id": "x"}'),
+    ('blog.delete_user', '{"id": "$NOBODY"}'),
+    ('blog.delete_user', '{"id": "$ALICE"}'),
+    ('blog.create_post', '{}'),
+    ('blog.create_post', '{"authorId": "x"}'),
+    ('blog.create_post', '{"authorId": "$ALICE"}'),
+    ('blog.create_post', '{"authorId": "$ALICE", "title": ""}'),
+    ('blog.create_post', '{"authorId": "$ALICE", "title": "t"}'),
+    ('blog.create_post', '{"authorId": "$ALICE", "title": "t", "content": " "}'),
+    ('blog.create_post', '{"authorId": "$NOBODY", "title": "t", "content": "c"}'),
+    ('blog.create_post', '{"authorId": "$NOBODY", "title": ""}'),
+    ('blog.create_post', '{"authorId": "$POST1", "title": "t", "content": "c"}'),
+    ('blog.create_post', '{"authorId": "$ALICE", "title": "t", "content": "c"}'),
+    ('blog.create_post', '{"authorId": "$ALICE", "title": "t", "content": "c", "published": true}'),
+    ('blog.update_post', '{}'),
+    ('blog.update_post', '{"id": "x"}'),
+    ('blog.update_post', '{"id": "x", "title": ""}'),
+    ('blog.update_post', '{"id": "$POST1", "title": ""}'),
+    ('blog.update_post', '{"id": "$POST1", "content": ""}'),
+    ('blog.update_post', '{"id": "$POST1", "title": "", "published": "yes"}'),
+    ('blog.update_post', '{"id": "$POST1", "published": "yes"}'),
+    ('blog.update_post', '{"id": "$POST1", "published": null}'),
+    ('blog.update_post', '{"id": "$NOBODY"}'),
+    ('blog.update_post', '{"id": "$NOBODY", "content": ""}'),
+    ('blog.update_post', '{"id": "$POST1", "title": "new title"}'),
+    ('blog.update_post', '{"id": "$POST1", "published": false}'),
+    ('blog.publish_post', '{}'),
+    ('blog.publish_post', '{"id": "x"}'),
+    ('blog.publish_post', '{"id": "$NOBODY"}'),
+    ('blog.publish_post', '{"id": "$POST3"}'),
+    ('blog.delete_post', '{}'),
+    ('blog.delete_post', '{"id": "x"}'),
+    ('blog.delete_post', '{"id": "$NOBODY"}'),
+    ('blog.delete_post', '{"id": "$POST1"}'),
+    ('blog.create_comment', '{}'),
+    ('blog.create_comment', '{"postId": "x"}'),
+    ('blog.create_comment', '{"postId": "$POST1"}'),
+    ('blog.create_comment', '{"postId": "$POST1", "authorId": "x"}'),
+    ('blog.create_comment', '{"postId": "$POST1", "authorId": "$ALICE"}'),
+    ('blog.create_comment', '{"postId": "$POST1", "authorId": "$ALICE", "content": ""}'),
+    ('blog.create_comment', '{"postId": "$NOBODY", "authorId": "$ALICE", "content": "c"}'),
+    ('blog.create_comment', '{"postId": "$POST1", "authorId": "$NOBODY", "content": "c"}'),
+    ('blog.create_comment', '{"postId": "$NOBODY", "authorId": "$NOBODY", "content": "c"}'),
+    ('blog.create_comment', '{"postId": "$NOBODY", "authorId": "x", "content": "c"}'),
+    ('blog.create_comment', '{"postId": "$POST1", "authorId": "$ALICE", "content": "c"}'),
+    ('blog.update_comment', '{}'),
+    ('blog.update_comment', '{"id": "x"}'),
+    ('blog.update_comment', '{"id": "$COMMENT1"}'),
+    ('blog.update_comment', '{"id": "$COMMENT1", "content": ""}'),
+    ('blog.update_comment', '{"id": "$NOBODY"}'),
+    ('blog.update_comment', '{"id": "$NOBODY", "content": "c"}'),
+    ('blog.update_comment', '{"id": "$COMMENT1", "content": "edited"}'),
+    ('blog.delete_comment', '{}'),
+    ('blog.delete_comment', '{"id": "x"}'),
+    ('blog.delete_comment', '{"id": "$NOBODY"}'),
+    ('blog.delete_comment', '{"id": "$COMMENT1"}')
+) AS c(fn, args) ORDER BY fn, args::jsonb::text;
+EOF
+}
+
+probe_sql | pgcluster_psql >"$WORK/before.txt" 2>&1 || { cat "$WORK/before.txt"; echo "probe failed"; exit 1; }
+"$MIGRATE" --dir "$TVSYNC_SRCDIR/migrations" up >/dev/null 2>&1 || { echo "tvsync-migrate up (033) failed"; exit 1; }
+assert_eq 1 "$(pgcluster_psql -c "SELECT count(*) FROM pg_proc WHERE proname = 'uuid_problem'")" \
+    "the second run has 033's helpers"
+probe_sql | pgcluster_psql >"$WORK/after.txt" 2>&1 || { cat "$WORK/after.txt"; echo "probe failed"; exit 1; }
+
+cases=$(wc -l <"$WORK/before.txt")
+echo "$cases cases"
+assert_eq yes "$([ "$cases" -ge 80 ] && echo yes || echo no)" "every case produced an answer ($cases)"
+for message in "validation_failed | id x is not a valid UUID | post | -" \
+               "validation_failed | authorId $NOBODY: no such user | post | -" \
+               "validation_failed | postId $NOBODY: no such post | comment | -" \
+               "validation_failed | title must not be empty | post | $POST1" \
+               "validation_failed | published must be true or false | post | $POST1" \
+               "validation_failed | username may contain only letters" \
+               "not_found | no user with id $NOBODY | user | $NOBODY" \
+               "conflict | username 'bob' is already taken | user | $ALICE" \
+               "ok | - | comment | <new> | [{\"ids\": [\"<new>\"], \"entity\": \"comment\"}"; do
+    assert_contains "$(cat "$WORK/before.txt")" "$message" "030 answers: $message"
+done
+assert_eq "" "$(grep '=> error: ' "$WORK/before.txt" "$WORK/after.txt")" "no case raised a SQL error"
+assert_eq "" "$(diff "$WORK/before.txt" "$WORK/after.txt")" \
+    "every mutation answers the same after 033 (status, message, entity, id, sync)"
+
+# tvsync_app (the server's role) runs them, helpers included; PUBLIC no longer may.
+as_app() { pgcluster_psql -c "SET ROLE tvsync_app" -c "$1"; }
+assert_eq "validation_failed|postId $NOBODY: no such post" \
+    "$(as_app "SELECT status, message FROM blog.create_comment('{\"postId\": \"$NOBODY\", \"authorId\": \"$ALICE\", \"content\": \"c\"}')")" \
+    "tvsync_app runs a mutation through the helpers"
+assert_eq ok "$(as_app "SELECT status FROM tvsync.run_mutation('blog.create_comment',
+                        '{\"postId\": \"$POST1\", \"authorId\": \"$ALICE\", \"content\": \"by the app\"}')")" \
+    "tvsync_app creates a comment through tvsync.run_mutation"
+assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                                  WHERE n.nspname = 'blog' AND has_function_privilege('public', p.oid, 'EXECUTE')")" \
+    "no blog function is executable by PUBLIC"
+assert_eq 1 "$(pgcluster_psql -c "SELECT count(*) FROM tb_comment WHERE content = 'by the app' AND post_id = '$POST1'")" \
+    "the app's comment was written"
+
+test_summary
