@@ -24,7 +24,6 @@ typedef struct exec_request {
     gql_response *response;
     const gql_plan_field *fields;
     size_t field_count;
-    const char **codes;        /* extensions.code per root field error, or NULL */
     size_t pending;            /* query: root fields still running */
     size_t current;            /* mutation: the field running now */
     bool wait_for_sync;
@@ -46,61 +45,31 @@ static void *checked_calloc(size_t count, size_t size)
     return memory;
 }
 
+/* A root field failed: null, and an error with extensions.code for clients to branch on. */
 static void field_error(exec_request *exec, size_t index, const char *code, const char *message)
 {
-    gql_response_set_root_error(exec->response, index, message);
-    exec->codes[index] = code;
-}
-
-/* The engine has no API for error extensions yet: add extensions.code to the root field
- * errors recorded in codes[], and the response extensions, by rewriting the JSON. */
-static void decorate_response(exec_request *exec, gql_buf *body)
-{
-    bool any_code = false;
-    for (size_t i = 0; i < exec->field_count; i++)
-        any_code = any_code || exec->codes[i] != NULL;
-    if (!any_code && !exec->read_model_behind)
-        return;
-    cJSON *document = cJSON_ParseWithLength(body->data, body->len);
-    if (document == NULL)
-        return;
-    cJSON *errors = cJSON_GetObjectItemCaseSensitive(document, "errors");
-    for (cJSON *error = errors ? errors->child : NULL; error; error = error->next) {
-        const cJSON *path = cJSON_GetObjectItemCaseSensitive(error, "path");
-        if (cJSON_GetArraySize(path) != 1 || !cJSON_IsString(path->child) ||
-            cJSON_GetObjectItemCaseSensitive(error, "extensions") != NULL)
-            continue;
-        for (size_t i = 0; i < exec->field_count; i++) {
-            if (exec->codes[i] != NULL && strcmp(exec->fields[i].response_key, path->child->valuestring) == 0) {
-                cJSON *extensions = cJSON_AddObjectToObject(error, "extensions");
-                cJSON_AddStringToObject(extensions, "code", exec->codes[i]);
-                break;
-            }
-        }
-    }
-    if (exec->read_model_behind) {
-        cJSON *extensions = cJSON_AddObjectToObject(document, "extensions");
-        cJSON *tvsync = cJSON_AddObjectToObject(extensions, "tvsync");
-        cJSON_AddBoolToObject(tvsync, "readModelMayBeBehind", true);
-        cJSON_AddBoolToObject(tvsync, "waitedForSync", exec->wait_for_sync);
-    }
-    gql_buf_reset(body);
-    gql_buf_json_value(body, document);
-    cJSON_Delete(document);
+    gql_response_set_root_error_code(exec->response, index, message, code);
 }
 
 static void finish(exec_request *exec)
 {
+    if (exec->read_model_behind) {
+        /* {"extensions":{"tvsync":{...}}}: the answer may not show this request's writes yet */
+        cJSON *extensions = cJSON_CreateObject();
+        cJSON *tvsync = cJSON_AddObjectToObject(extensions, "tvsync");
+        cJSON_AddBoolToObject(tvsync, "readModelMayBeBehind", true);
+        cJSON_AddBoolToObject(tvsync, "waitedForSync", exec->wait_for_sync);
+        gql_response_set_extensions(exec->response, extensions);
+        cJSON_Delete(extensions);
+    }
     gql_buf body;
     gql_buf_init(&body);
     gql_response_finish(exec->response, &body);
-    decorate_response(exec, &body);
     exec->done(exec->done_arg, &body);
     gql_buf_free(&body);
     gql_response_free(exec->response);
     gql_request_free(exec->request);
     app_schema_release(exec->schema);
-    free(exec->codes);
     free(exec->mutation_id);
     free(exec);
 }
@@ -460,7 +429,6 @@ void executor_run(const executor_env *env, app_schema *schema, gql_request *requ
     exec->request = request;
     exec->response = gql_response_new(request);
     exec->fields = gql_request_fields(request, &exec->field_count);
-    exec->codes = checked_calloc(exec->field_count, sizeof *exec->codes);
     exec->wait_for_sync = wait_for_sync;
     exec->done = done;
     exec->done_arg = arg;

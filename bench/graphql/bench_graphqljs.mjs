@@ -36,9 +36,10 @@ function cpuSeconds(since) {
   return (used.user + used.system) / 1e6;
 }
 
-// Same method as the C side: batches, growing until a tenth of the time, until `seconds`.
-function rate(source, name) {
-  for (let i = 0; i < 2000; i++) once(source, name); // let the JIT settle first
+// Same method as the C side: batches, growing until a tenth of the time, until the round's
+// time; 5 rounds of seconds / 5, the best one counts.
+const ROUNDS = 5;
+function roundRate(source, name, roundSeconds) {
   let operations = 0;
   let batch = 16;
   const start = process.cpuUsage();
@@ -47,9 +48,16 @@ function rate(source, name) {
     for (let i = 0; i < batch; i++) once(source, name);
     operations += batch;
     elapsed = cpuSeconds(start);
-    if (elapsed < seconds / 10) batch *= 2;
-  } while (elapsed < seconds);
+    if (elapsed < roundSeconds / 10) batch *= 2;
+  } while (elapsed < roundSeconds);
   return operations / elapsed;
+}
+
+function rate(source, name) {
+  for (let i = 0; i < 2000; i++) once(source, name); // let the JIT settle first
+  let best = 0;
+  for (let round = 0; round < ROUNDS; round++) best = Math.max(best, roundRate(source, name, seconds / ROUNDS));
+  return best;
 }
 
 for (const path of documents) {

@@ -12,6 +12,7 @@
 #include "server/graphql/gql_values.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,29 @@ typedef struct gql_plan {
     size_t field_total;
 } gql_plan;
 
+/* How a request coerces one variable without the general (allocating) coerceInputValue: the
+ * common case of a few scalar variables costs no malloc per variable. */
+typedef enum var_fast_kind {
+    VAR_GENERAL,   /* lists, input objects, bad types: gql_coerce_input_value */
+    VAR_ID,
+    VAR_STRING,
+    VAR_INT,
+    VAR_FLOAT,
+    VAR_BOOLEAN,
+    VAR_ENUM,
+    VAR_CUSTOM,    /* a custom scalar: any JSON value, copied */
+} var_fast_kind;
+
+typedef struct var_plan {
+    const char *name;
+    const gql_type *type;       /* with wrappers; NULL when unknown */
+    const gql_type *named;      /* without the non-null wrapper */
+    var_fast_kind kind;
+    bool non_null;
+    bool has_default;           /* a default that coerces (graphql-js valueFromAST) */
+    cJSON *default_value;       /* coerced once at prepare time, owned by the prepared */
+} var_plan;
+
 struct gql_prepared {
     atomic_int refs;
     gql_arena arena;
@@ -37,16 +61,30 @@ struct gql_prepared {
     bool variable_directives; /* @skip/@include with variables: plan per request */
     gql_plan *static_plan;
     const gql_type **variable_types; /* resolved once, by variable definition index */
+    var_plan *variables;             /* by variable definition index */
+    size_t variable_count;
+    bool variables_general;          /* some variable needs the general coercion path */
     uint32_t *line_starts;           /* byte offsets where lines start, for locations */
     size_t line_count;
 };
 
+/* Variables a request coerces without the general path (more take the general path). */
+#define REQUEST_FAST_VARIABLES 32
+
+/* One allocation: this struct, then the fast path's variable nodes, the owned values, the
+ * argument slots of a cached plan and the variables' strings. */
 struct gql_request {
     gql_prepared *prepared;
-    gql_arena arena;
-    cJSON *variables;
+    gql_arena arena;           /* only for per-request plans and the general path */
+    cJSON *variables;          /* coerced; &nodes[0] on the fast path */
+    bool variables_owned;      /* a cJSON tree of the general path (cJSON_Delete it) */
+    bool arguments_made;       /* some arguments[] were computed */
     const gql_plan *plan;
-    cJSON **arguments; /* by field index, lazily */
+    cJSON **arguments;         /* by field index, lazily */
+    cJSON *nodes;              /* fast path: the object, then one node per variable */
+    cJSON **owned;             /* fast path: values made by the general coercion, by variable */
+    char *strings;             /* fast path: copies of the string values */
+    size_t block_size;         /* bytes in the block that starts with this struct */
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -96,20 +134,99 @@ static cJSON *error_at(cJSON *errors, const char *message, const gql_prepared *p
 
 /* ------------------------------------------------------------------ prepare */
 
+/* Reference counting with deferred decrements. A request costs four reference operations
+ * on its document (the cache's hit, the request's own, and the two releases) and each atomic
+ * read-modify-write costs as much as the rest of a cached request's coercion; on a server,
+ * every worker thread also fights over the hot document's counter. So a thread does not
+ * apply its releases of the document it used last at once: it counts them in `deferred`,
+ * and a later reference taken by the same thread cancels one of them, with no atomic
+ * operation at all in the steady state (the same document, request after request). The
+ * shared counter therefore never falls below the true count; the pending releases are
+ * applied (and the document freed when that brings it to zero) when the thread releases
+ * another document, or exits. At most one released document per thread outlives its last
+ * release that way. */
+typedef struct deferred_releases {
+    gql_prepared *prepared; /* whose releases are pending; NULL when none */
+    int pending;            /* releases not applied to prepared->refs yet */
+    bool registered;        /* the exit destructor knows this thread */
+    /* The block of the thread's last freed request, kept for its next request (a request is
+     * one block; a worker thread makes them one after the other): NULL when none. */
+    void *spare_request;
+    size_t spare_request_size;
+} deferred_releases;
+
+/* Request blocks up to this size are kept as the thread's spare. */
+#define SPARE_REQUEST_MAX 4096
+
+static _Thread_local deferred_releases deferred;
+static pthread_key_t deferred_key;
+static pthread_once_t deferred_key_once = PTHREAD_ONCE_INIT;
+
+static void prepared_free(gql_prepared *p)
+{
+    for (size_t i = 0; i < p->variable_count; i++)
+        cJSON_Delete(p->variables[i].default_value);
+    gql_map_free(&p->fragments);
+    gql_arena_free(&p->arena);
+    free(p->source);
+    free(p);
+}
+
+static void deferred_apply(deferred_releases *d)
+{
+    gql_prepared *p = d->prepared;
+    int pending = d->pending;
+    d->prepared = NULL;
+    d->pending = 0;
+    if (p && pending > 0 && atomic_fetch_sub(&p->refs, pending) == pending)
+        prepared_free(p);
+}
+
+static void deferred_thread_exit(void *releases)
+{
+    deferred_releases *d = releases;
+    deferred_apply(d);
+    free(d->spare_request);
+    d->spare_request = NULL;
+}
+
+static void deferred_key_create(void)
+{
+    if (pthread_key_create(&deferred_key, deferred_thread_exit) != 0)
+        abort(); /* only when the process has no keys left: as fatal as out of memory */
+}
+
+static void thread_state_register(deferred_releases *d)
+{
+    if (!d->registered) {
+        pthread_once(&deferred_key_once, deferred_key_create);
+        pthread_setspecific(deferred_key, d);
+        d->registered = true;
+    }
+}
+
 gql_prepared *gql_prepared_ref(gql_prepared *prepared)
 {
+    deferred_releases *d = &deferred;
+    if (d->prepared == prepared && d->pending > 0) {
+        d->pending--; /* takes back a release this thread has not applied yet */
+        return prepared;
+    }
     atomic_fetch_add(&prepared->refs, 1);
     return prepared;
 }
 
 void gql_prepared_release(gql_prepared *p)
 {
-    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+    if (!p)
         return;
-    gql_map_free(&p->fragments);
-    gql_arena_free(&p->arena);
-    free(p->source);
-    free(p);
+    deferred_releases *d = &deferred;
+    if (d->prepared != p) {
+        deferred_apply(d);
+        thread_state_register(d);
+        d->prepared = p;
+    }
+    d->pending++;
 }
 
 gql_operation_type gql_prepared_operation_type(const gql_prepared *p)
@@ -155,6 +272,54 @@ static bool selection_set_uses_variable_directives(const ast_selection_set *set)
 
 static gql_plan *build_plan(gql_prepared *p, gql_arena *arena, const cJSON *variables,
                             cJSON *errors);
+
+static bool is_builtin(const gql_type *type, const char *name)
+{
+    return type->builtin && strcmp(type->name, name) == 0;
+}
+
+/* Everything about the variables that does not depend on their values, once per document:
+ * the coercion kind of each and its default value, coerced (graphql-js coerces the default
+ * literal on every request; the result is the same every time). */
+static void plan_variables(gql_prepared *p)
+{
+    const ast_definition *op = p->operation;
+    p->variable_count = op->variable_count;
+    p->variables = gql_arena_alloc(&p->arena, (op->variable_count + 1) * sizeof(var_plan));
+    for (size_t i = 0; i < op->variable_count; i++) {
+        const ast_variable_definition *vd = &op->variables[i];
+        var_plan *v = &p->variables[i];
+        v->name = vd->name;
+        v->type = p->variable_types[i];
+        v->kind = VAR_GENERAL;
+        if (!v->type || !gql_type_is_input(v->type)) {
+            p->variables_general = true; /* validation rejects this; the general path reports it */
+            continue;
+        }
+        v->non_null = v->type->kind == GQL_KIND_NON_NULL;
+        v->named = v->non_null ? v->type->of_type : v->type;
+        if (vd->default_value)
+            v->has_default = gql_value_from_ast(vd->default_value, v->type, NULL,
+                                                &v->default_value);
+        const gql_type *t = v->named;
+        if (t->kind == GQL_KIND_ENUM)
+            v->kind = VAR_ENUM;
+        else if (t->kind != GQL_KIND_SCALAR)
+            v->kind = VAR_GENERAL;
+        else if (is_builtin(t, "ID"))
+            v->kind = VAR_ID;
+        else if (is_builtin(t, "String"))
+            v->kind = VAR_STRING;
+        else if (is_builtin(t, "Int"))
+            v->kind = VAR_INT;
+        else if (is_builtin(t, "Float"))
+            v->kind = VAR_FLOAT;
+        else if (is_builtin(t, "Boolean"))
+            v->kind = VAR_BOOLEAN;
+        else if (!t->builtin)
+            v->kind = VAR_CUSTOM;
+    }
+}
 
 /* Parse + validate + select; with `errors_out` collecting everything (tool) when `collect`. */
 static gql_prepared *prepare(const gql_schema *schema, const char *document, size_t length,
@@ -216,6 +381,7 @@ static gql_prepared *prepare(const gql_schema *schema, const char *document, siz
                                                        sizeof(gql_type *));
     for (size_t i = 0; i < operation->variable_count; i++)
         p->variable_types[i] = gql_type_from_ast(schema, &p->arena, operation->variables[i].type);
+    plan_variables(p);
     p->root_type = operation->operation == GQL_OPERATION_QUERY      ? schema->query
                    : operation->operation == GQL_OPERATION_MUTATION ? schema->mutation
                                                                    : schema->subscription;
@@ -282,6 +448,16 @@ static void variable_coerce_error(void *context, const cJSON *path, const cJSON 
     gql_buf_puts(&msg, message);
     error_at(c->errors, msg.data, c->prepared, c->definition->pos);
     gql_buf_free(&msg);
+}
+
+/* The fast path only needs to know that coercion failed: the general path then reports. */
+static void variable_fast_error(void *context, const cJSON *path, const cJSON *invalid,
+                                const char *message)
+{
+    (void)path;
+    (void)invalid;
+    (void)message;
+    *(bool *)context = true;
 }
 
 /* coerceVariableValues; returns NULL (errors appended) on failure. */
@@ -556,28 +732,269 @@ static gql_plan *build_plan(gql_prepared *p, gql_arena *arena, const cJSON *vari
 
 /* ------------------------------------------------------------------ requests */
 
+/* cJSON's type of a value (cJSON_Invalid for NULL), without a call into the library. */
+static inline int json_type(const cJSON *item)
+{
+    return item ? item->type & 0xFF : cJSON_Invalid;
+}
+
+/* Variable names are short: a byte loop beats a call to strcmp here. */
+static inline bool names_equal(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
+/* Fast coercion of the variables straight into the request's own block: one leaf node per
+ * variable, strings copied into the block. Returns false, with nothing to undo but the general
+ * values already attached (freed by gql_request_free), whenever the value is anything but
+ * plainly valid: the general path then redoes the whole coercion and words the errors. */
+static bool coerce_variables_fast(gql_request *r, const cJSON **values, const size_t *lengths)
+{
+    const gql_prepared *p = r->prepared;
+    cJSON *root = &r->nodes[0];
+    memset(root, 0, sizeof(*root));
+    root->type = cJSON_Object;
+    cJSON *last = NULL;
+    char *strings = r->strings;
+    for (size_t i = 0; i < p->variable_count; i++) {
+        const var_plan *v = &p->variables[i];
+        const cJSON *input = values[i];
+        cJSON *node = &r->nodes[i + 1];
+        if (!input) {
+            if (!v->has_default) {
+                if (v->non_null)
+                    return false; /* "was not provided" */
+                continue;
+            }
+            /* shares the prepared's default (read-only, outlives the request) */
+            *node = *v->default_value;
+            node->next = node->prev = NULL;
+        } else if (json_type(input) == cJSON_NULL) {
+            if (v->non_null)
+                return false; /* "must not be null" */
+            *node = (cJSON){.type = cJSON_NULL};
+        } else {
+            *node = (cJSON){0};
+            int type = json_type(input);
+            bool is_string = type == cJSON_String, is_number = type == cJSON_Number;
+            bool is_bool = type == cJSON_True || type == cJSON_False;
+            double d = input->valuedouble;
+            switch (v->kind) {
+            case VAR_ID:
+            case VAR_STRING:
+                if (!is_string)
+                    return false; /* an ID from an integer, or an error: general path */
+                node->type = cJSON_String;
+                break;
+            case VAR_ENUM:
+                if (!is_string)
+                    return false;
+                {
+                    bool known = false;
+                    for (size_t e = 0; e < v->named->enum_value_count && !known; e++)
+                        known = strcmp(v->named->enum_values[e].name, input->valuestring) == 0;
+                    if (!known)
+                        return false;
+                }
+                node->type = cJSON_String;
+                break;
+            case VAR_INT:
+                /* in range (NaN is not) and integral: what GraphQLInt's parseValue accepts */
+                if (!is_number || !(d >= -2147483648.0 && d <= 2147483647.0) ||
+                    (double)(int32_t)d != d)
+                    return false;
+                node->type = cJSON_Number;
+                node->valuedouble = d;
+                node->valueint = (int)d;
+                break;
+            case VAR_FLOAT:
+                if (!is_number || !isfinite(d))
+                    return false;
+                node->type = cJSON_Number;
+                node->valuedouble = d;
+                node->valueint = d >= 2147483647.0 ? 2147483647 : d <= -2147483648.0 ? (-2147483647 - 1) : (int)d;
+                break;
+            case VAR_BOOLEAN:
+                if (!is_bool)
+                    return false;
+                node->type = type;
+                break;
+            case VAR_CUSTOM:
+                if (is_string) {
+                    node->type = cJSON_String;
+                } else if (is_number || is_bool) {
+                    node->type = type;
+                    node->valuedouble = input->valuedouble;
+                    node->valueint = input->valueint;
+                } else {
+                    node = NULL; /* objects and lists: copied by the general coercion */
+                }
+                break;
+            case VAR_GENERAL:
+                node = NULL;
+                break;
+            }
+            if (node == NULL) {
+                bool failed = false;
+                node = gql_coerce_input_value(input, v->type, variable_fast_error, &failed);
+                if (node == NULL)
+                    return false;
+                if (node->string && !(node->type & cJSON_StringIsConst))
+                    cJSON_free(node->string); /* a copy of the input's key: named below */
+                node->string = NULL;
+                r->owned[i] = node;
+            } else if (node->type == cJSON_String) {
+                size_t length = lengths[i];
+                memcpy(strings, input->valuestring, length);
+                node->valuestring = strings;
+                strings += length;
+            }
+        }
+        node->string = (char *)v->name;
+        node->type |= cJSON_StringIsConst;
+        node->prev = last ? NULL : node; /* cJSON keeps the last child in child->prev */
+        if (last) {
+            last->next = node;
+            node->prev = last;
+            root->child->prev = node;
+        } else {
+            root->child = node;
+        }
+        last = node;
+    }
+    r->variables = root;
+    return true;
+}
+
+/* Frees the values the general coercion attached to the fast variables object. */
+static void release_owned_variables(gql_request *r)
+{
+    if (!r->owned)
+        return;
+    for (size_t i = 0; i < r->prepared->variable_count; i++)
+        if (r->owned[i]) {
+            r->owned[i]->next = r->owned[i]->prev = NULL;
+            r->owned[i]->type &= ~cJSON_StringIsConst;
+            r->owned[i]->string = NULL;
+            cJSON_Delete(r->owned[i]);
+            r->owned[i] = NULL;
+        }
+}
+
+/* True when no earlier member of `object` has `member`'s name (JSON objects may repeat keys). */
+static bool first_with_name(const cJSON *object, const cJSON *member)
+{
+    for (const cJSON *item = object->child; item != member; item = item->next)
+        if (item->string && names_equal(item->string, member->string))
+            return false;
+    return true;
+}
+
+/* The request and everything a request with a cached plan needs come in one allocation:
+ * the variables' nodes, their strings and the argument slots. `values[i]` is the input value
+ * of variable i (NULL when absent). */
+static gql_request *request_alloc(gql_prepared *p, const cJSON *inputs, const cJSON **values,
+                                  size_t *lengths, bool *fast)
+{
+    size_t variables = p->variable_count, string_bytes = 0;
+    *fast = !p->variables_general && variables <= REQUEST_FAST_VARIABLES;
+    if (*fast) {
+        /* Clients send the variables in declaration order: try the next input first. The
+         * first match wins, as with cJSON_GetObjectItemCaseSensitive. */
+        const cJSON *next = json_type(inputs) == cJSON_Object ? inputs->child : NULL;
+        for (size_t i = 0; i < variables; i++) {
+            const char *name = p->variables[i].name;
+            const cJSON *found = NULL;
+            if (next && next->string && names_equal(next->string, name) &&
+                first_with_name(inputs, next))
+                found = next;
+            else if (inputs)
+                found = cJSON_GetObjectItemCaseSensitive(inputs, name);
+            values[i] = found;
+            next = found ? found->next : NULL;
+            if (json_type(found) == cJSON_String) {
+                lengths[i] = strlen(found->valuestring) + 1;
+                string_bytes += lengths[i];
+            }
+        }
+    }
+    size_t fields = p->static_plan ? p->static_plan->field_total + 1 : 0;
+    size_t node_count = *fast ? variables + 1 : 0;
+    size_t size = sizeof(gql_request) + node_count * sizeof(cJSON) +
+                  (*fast ? variables : 0) * sizeof(cJSON *) + fields * sizeof(cJSON *) +
+                  string_bytes;
+    deferred_releases *d = &deferred;
+    gql_request *r;
+    if (d->spare_request && d->spare_request_size >= size) {
+        r = d->spare_request;
+        size = d->spare_request_size;
+        d->spare_request = NULL;
+    } else {
+        r = gql_xmalloc(size);
+    }
+    /* field by field: a memset of the struct compiles to a slow `rep stos` */
+    r->prepared = gql_prepared_ref(p);
+    r->variables = NULL;
+    r->variables_owned = false;
+    r->arguments_made = false;
+    r->plan = NULL;
+    r->arguments = NULL;
+    r->owned = NULL;
+    r->block_size = size;
+    unsigned char *block = (unsigned char *)(r + 1);
+    r->nodes = (cJSON *)block;
+    block += node_count * sizeof(cJSON);
+    if (*fast) {
+        r->owned = (cJSON **)block;
+        memset(r->owned, 0, variables * sizeof(cJSON *));
+        block += variables * sizeof(cJSON *);
+    }
+    if (fields) {
+        r->arguments = (cJSON **)block;
+        memset(r->arguments, 0, fields * sizeof(cJSON *));
+        block += fields * sizeof(cJSON *);
+    }
+    r->strings = (char *)block;
+    gql_arena_init(&r->arena);
+    return r;
+}
+
 gql_request *gql_request_new(gql_prepared *prepared, const cJSON *variables, cJSON **errors)
 {
-    cJSON *errs = cJSON_CreateArray();
     if (errors)
         *errors = NULL;
-    gql_request *r = gql_xcalloc(1, sizeof(*r));
-    r->prepared = gql_prepared_ref(prepared);
-    gql_arena_init(&r->arena);
-    r->variables = coerce_variables(prepared, &r->arena, variables, errs);
-    if (!r->variables)
-        goto fail;
+    const cJSON *values[REQUEST_FAST_VARIABLES + 1];
+    size_t lengths[REQUEST_FAST_VARIABLES + 1];
+    bool fast;
+    gql_request *r = request_alloc(prepared, variables, values, lengths, &fast);
+    cJSON *errs = NULL;
+    if (!fast || !coerce_variables_fast(r, values, lengths)) {
+        /* the general path: every error, worded as graphql-js words it */
+        release_owned_variables(r);
+        r->owned = NULL;
+        errs = cJSON_CreateArray();
+        r->variables = coerce_variables(prepared, &r->arena, variables, errs);
+        r->variables_owned = true;
+        if (!r->variables)
+            goto fail;
+    }
     if (!prepared->root_type) {
         const char *op = prepared->operation->operation == GQL_OPERATION_MUTATION
                              ? "mutation" : "subscription";
         gql_buf msg;
         gql_buf_init(&msg);
         gql_buf_printf(&msg, "Schema is not configured to execute %s operation.", op);
+        if (!errs)
+            errs = cJSON_CreateArray();
         error_at(errs, msg.data, prepared, prepared->operation->pos);
         gql_buf_free(&msg);
         goto fail;
     }
     if (prepared->operation->operation == GQL_OPERATION_SUBSCRIPTION) {
+        if (!errs)
+            errs = cJSON_CreateArray();
         error_at(errs, "Subscription operations are not supported by this server.", prepared,
                  prepared->operation->pos);
         goto fail;
@@ -585,11 +1002,13 @@ gql_request *gql_request_new(gql_prepared *prepared, const cJSON *variables, cJS
     if (prepared->static_plan) {
         r->plan = prepared->static_plan;
     } else {
+        if (!errs)
+            errs = cJSON_CreateArray();
         r->plan = build_plan(prepared, &r->arena, r->variables, errs);
         if (!r->plan)
             goto fail;
+        r->arguments = gql_arena_alloc(&r->arena, (r->plan->field_total + 1) * sizeof(cJSON *));
     }
-    r->arguments = gql_xcalloc(r->plan->field_total + 1, sizeof(cJSON *));
     cJSON_Delete(errs);
     return r;
 fail:
@@ -625,14 +1044,23 @@ void gql_request_free(gql_request *r)
 {
     if (!r)
         return;
-    if (r->arguments && r->plan)
+    if (r->arguments && r->plan && r->arguments_made)
         for (size_t i = 0; i < r->plan->field_total; i++)
             cJSON_Delete(r->arguments[i]);
-    free(r->arguments);
-    cJSON_Delete(r->variables);
+    if (r->variables_owned)
+        cJSON_Delete(r->variables);
+    else
+        release_owned_variables(r);
     gql_arena_free(&r->arena);
     gql_prepared_release(r->prepared);
-    free(r);
+    deferred_releases *d = &deferred;
+    if (!d->spare_request && r->block_size <= SPARE_REQUEST_MAX) {
+        thread_state_register(d);
+        d->spare_request = r;
+        d->spare_request_size = r->block_size;
+    } else {
+        free(r);
+    }
 }
 
 gql_operation_type gql_request_operation_type(const gql_request *r)
@@ -730,6 +1158,7 @@ static const cJSON *arguments_of(gql_request *r, const gql_plan_field *field, ch
     }
     gql_buf_free(&msg);
     r->arguments[field->index] = args;
+    r->arguments_made = true;
     return args;
 fail:
     if (error)
@@ -1435,6 +1864,7 @@ struct gql_response {
     gql_request *request;
     root_result *roots;
     size_t root_count;
+    cJSON *extensions; /* response-level, NULL when none */
     cJSON *trash;
     gql_arena scratch;
 };
@@ -1459,12 +1889,14 @@ void gql_response_free(gql_response *r)
         cJSON_Delete(r->roots[i].errors);
     }
     free(r->roots);
+    cJSON_Delete(r->extensions);
     cJSON_Delete(r->trash);
     gql_arena_free(&r->scratch);
     free(r);
 }
 
-static void run_root(gql_response *resp, size_t index, const cJSON *value, const char *error)
+static void run_root(gql_response *resp, size_t index, const cJSON *value, const char *error,
+                     const cJSON *error_extensions)
 {
     if (index >= resp->root_count)
         return;
@@ -1489,6 +1921,9 @@ static void run_root(gql_response *resp, size_t index, const cJSON *value, const
     completion r;
     if (error) {
         field_error(&c, f, error);
+        if (error_extensions)
+            cJSON_AddItemToObject(cJSON_GetArrayItem(c.errors, cJSON_GetArraySize(c.errors) - 1),
+                                  "extensions", cJSON_Duplicate(error_extensions, true));
         r = f->return_type->kind == GQL_KIND_NON_NULL ? FAILED : NULLED;
         if (r == NULLED)
             gql_buf_puts(c.out, "null");
@@ -1512,12 +1947,37 @@ static void run_root(gql_response *resp, size_t index, const cJSON *value, const
 
 void gql_response_set_root(gql_response *response, size_t index, const cJSON *value)
 {
-    run_root(response, index, value, NULL);
+    run_root(response, index, value, NULL, NULL);
 }
 
 void gql_response_set_root_error(gql_response *response, size_t index, const char *message)
 {
-    run_root(response, index, NULL, message);
+    run_root(response, index, NULL, message, NULL);
+}
+
+void gql_response_set_root_error_extensions(gql_response *response, size_t index,
+                                            const char *message, const cJSON *extensions)
+{
+    run_root(response, index, NULL, message, cJSON_IsObject(extensions) ? extensions : NULL);
+}
+
+void gql_response_set_root_error_code(gql_response *response, size_t index,
+                                      const char *message, const char *code)
+{
+    if (!code) {
+        run_root(response, index, NULL, message, NULL);
+        return;
+    }
+    cJSON *extensions = cJSON_CreateObject();
+    cJSON_AddItemToObject(extensions, "code", cJSON_CreateString(code));
+    run_root(response, index, NULL, message, extensions);
+    cJSON_Delete(extensions);
+}
+
+void gql_response_set_extensions(gql_response *response, const cJSON *extensions)
+{
+    cJSON_Delete(response->extensions);
+    response->extensions = cJSON_IsObject(extensions) ? cJSON_Duplicate(extensions, true) : NULL;
 }
 
 bool gql_response_failed(const gql_response *resp)
@@ -1534,7 +1994,7 @@ void gql_response_finish(gql_response *resp, gql_buf *out)
     for (size_t i = 0; i < resp->root_count && !data_null; i++) {
         /* unset roots complete as null (an error when the field is non-null) */
         if (!resp->roots[i].set)
-            run_root(resp, i, NULL, NULL);
+            run_root(resp, i, NULL, NULL, NULL);
         if (resp->roots[i].failed)
             data_null = true;
     }
@@ -1572,6 +2032,10 @@ void gql_response_finish(gql_response *resp, gql_buf *out)
                 gql_buf_puts(out, "null");
         }
         gql_buf_puts(out, "}");
+    }
+    if (resp->extensions) {
+        gql_buf_puts(out, ",\"extensions\":");
+        gql_buf_json_value(out, resp->extensions);
     }
     gql_buf_puts(out, "}");
     cJSON_Delete(errors);

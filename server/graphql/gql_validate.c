@@ -277,6 +277,16 @@ typedef struct conflict {
     gql_vec fields2;
 } conflict;
 
+/* A vector that lives in the context: for one a rule holds while it may report or spend
+ * complexity (both longjmp out once a limit is reached, which would leak a local vector).
+ * Freeing it early with gql_vec_free is fine. */
+static gql_vec *scratch_vec(vctx *c)
+{
+    gql_vec *v = gql_arena_alloc(&c->arena, sizeof(*v));
+    gql_vec_push(&c->owned, v);
+    return v;
+}
+
 static void own(vctx *c, gql_vec *v)
 {
     /* vectors whose storage must be freed at the end */
@@ -541,17 +551,17 @@ static conflict *find_conflict(vctx *c, bool parents_exclusive, const char *resp
                                 type_str(c, t1), type_str(c, t2)),
                             f1->node, f2->node);
     if (f1->node->selection_set && f2->node->selection_set) {
-        gql_vec sub = {0};
-        conflicts_between_sub_selection_sets(c, &sub, exclusive, gql_type_named(t1),
+        gql_vec *subs = scratch_vec(c);
+        conflicts_between_sub_selection_sets(c, subs, exclusive, gql_type_named(t1),
                                              f1->node->selection_set, gql_type_named(t2),
                                              f2->node->selection_set);
         conflict *result = NULL;
-        if (sub.count) {
+        if (subs->count) {
             gql_buf msg;
             gql_buf_init(&msg);
             gql_buf_puts(&msg, "");
-            for (size_t i = 0; i < sub.count; i++) {
-                conflict *k = sub.items[i];
+            for (size_t i = 0; i < subs->count; i++) {
+                conflict *k = subs->items[i];
                 gql_buf_printf(&msg, "%ssubfields \"%s\" conflict because %s",
                                msg.len ? " and " : "", maybe_abbreviate(c, k->response_name),
                                k->reason);
@@ -565,8 +575,8 @@ static conflict *find_conflict(vctx *c, bool parents_exclusive, const char *resp
             for (int side = 0; side < 2; side++) {
                 gql_vec *nodes = side ? &result->fields2 : &result->fields1;
                 gql_vec_push(nodes, (void *)(side ? f2->node : f1->node));
-                for (size_t i = 0; i < sub.count; i++) {
-                    conflict *k = sub.items[i];
+                for (size_t i = 0; i < subs->count; i++) {
+                    conflict *k = subs->items[i];
                     gql_vec *from = side ? &k->fields2 : &k->fields1;
                     size_t remaining = MAX_CONFLICT_NODES - nodes->count;
                     size_t start = from->count > remaining ? from->count - remaining : 0;
@@ -578,7 +588,7 @@ static conflict *find_conflict(vctx *c, bool parents_exclusive, const char *resp
                 own(c, nodes);
             }
         }
-        gql_vec_free(&sub);
+        gql_vec_free(subs);
         return result;
     }
     return NULL;
@@ -682,20 +692,20 @@ static void conflicts_between_fragments(vctx *c, gql_vec *conflicts, bool exclus
 
 static void overlapping_fields(vctx *c, const gql_type *parent, const ast_selection_set *set)
 {
-    gql_vec conflicts = {0};
+    gql_vec *conflicts = scratch_vec(c);
     ocollect *r = collect_fields_cached(c, parent, set);
-    collect_conflicts_within(c, &conflicts, r);
+    collect_conflicts_within(c, conflicts, r);
     if (r->fragment_names.count && (r->groups.count || r->fragment_names.count > 1)) {
         for (size_t i = 0; i < r->fragment_names.count; i++) {
-            conflicts_between_fields_and_fragment(c, &conflicts, false, r,
+            conflicts_between_fields_and_fragment(c, conflicts, false, r,
                                                   r->fragment_names.items[i]);
             for (size_t j = i + 1; j < r->fragment_names.count; j++)
-                conflicts_between_fragments(c, &conflicts, false, r->fragment_names.items[i],
+                conflicts_between_fragments(c, conflicts, false, r->fragment_names.items[i],
                                             r->fragment_names.items[j]);
         }
     }
-    for (size_t i = 0; i < conflicts.count; i++) {
-        conflict *k = conflicts.items[i];
+    for (size_t i = 0; i < conflicts->count; i++) {
+        conflict *k = conflicts->items[i];
         const char *msg = fmt(c,
                               "Fields \"%s\" conflict because %s. Use different aliases on the "
                               "fields to fetch both if this was intentional.",
@@ -708,7 +718,7 @@ static void overlapping_fields(vctx *c, const gql_type *parent, const ast_select
             pos[k->fields1.count + j] = ((const ast_selection *)k->fields2.items[j])->pos;
         report(c, msg, pos, n);
     }
-    gql_vec_free(&conflicts);
+    gql_vec_free(conflicts);
 }
 
 /* ------------------------------------------------------------------ the walk */
@@ -1511,9 +1521,7 @@ static void single_field_subscription(vctx *c, const ast_definition *op)
         return;
     /* top-level response keys, fragments expanded (no variables: @skip/@include literal) */
     gql_vec keys = {0}, first_nodes = {0}, all_nodes = {0};
-    gql_vec stack = {0};
     gql_map visited = {0};
-    gql_vec_push(&stack, (void *)op->selection_set);
     /* depth-first in order: process sets recursively with an explicit order */
     struct frame {
         const ast_selection_set *set;
@@ -1573,7 +1581,13 @@ static void single_field_subscription(vctx *c, const ast_definition *op)
             depth++;
         }
     }
+    /* the reports below may longjmp out (error limit): the context frees what they need */
+    gql_map_free(&visited);
+    own(c, &keys);
+    own(c, &first_nodes);
+    own(c, &all_nodes);
     if (keys.count > 1) {
+        gql_vec *extra_nodes = scratch_vec(c);
         gql_vec extra = {0};
         for (size_t i = 0; i < all_nodes.count; i++) {
             const ast_selection *s = all_nodes.items[i];
@@ -1590,12 +1604,12 @@ static void single_field_subscription(vctx *c, const ast_definition *op)
                 if (!strcmp(s->alias ? s->alias : s->name, keys.items[k]))
                     pos[n++] = s->pos;
             }
+        *extra_nodes = extra; /* owned by the context from here */
         report(c,
                op->name ? fmt(c, "Subscription \"%s\" must select only one top level field.",
                               op->name)
                         : "Anonymous Subscription must select only one top level field.",
                pos, n);
-        gql_vec_free(&extra);
     }
     for (size_t k = 0; k < keys.count; k++) {
         const ast_selection *s = first_nodes.items[k];
@@ -1617,11 +1631,6 @@ static void single_field_subscription(vctx *c, const ast_definition *op)
                           "field.",
                pos, n);
     }
-    gql_vec_free(&keys);
-    gql_vec_free(&first_nodes);
-    gql_vec_free(&all_nodes);
-    gql_vec_free(&stack);
-    gql_map_free(&visited);
 }
 
 static void walk_operation(vctx *c, const ast_definition *op)

@@ -19,6 +19,7 @@
  *     ... resolve each root field (gql_request_fields) to a cJSON value ...
  *     gql_response *resp = gql_response_new(r);
  *     gql_response_set_root(resp, i, value) / gql_response_set_root_error(resp, i, msg);
+ *     (gql_response_set_root_error_code(resp, i, msg, "NOT_FOUND"), gql_response_set_extensions)
  *     gql_response_finish(resp, &buf);                               {"data":...,"errors":[...]}
  *     gql_response_free(resp); gql_request_free(r); gql_prepared_release(p);
  *
@@ -261,6 +262,10 @@ gql_prepared *gql_prepare(const gql_schema *schema, const char *document, size_t
 cJSON *gql_validate_document(const gql_schema *schema, const char *document, size_t length,
                              const char *operation_name, const gql_limits *limits);
 gql_prepared *gql_prepared_ref(gql_prepared *prepared);
+/* Drops a reference. Releases are applied lazily per thread (so that a thread serving the same
+ * document request after request does no atomic operation): a document whose last reference
+ * is gone is freed once the releasing thread releases another document, or exits; at most one
+ * document per thread waits that way. References may be taken and dropped in any thread. */
 void gql_prepared_release(gql_prepared *prepared);
 gql_operation_type gql_prepared_operation_type(const gql_prepared *prepared);
 const char *gql_prepared_operation_name(const gql_prepared *prepared); /* NULL when anonymous */
@@ -327,8 +332,12 @@ typedef struct gql_request gql_request;
 /* Coerces `variables` (a JSON object or NULL) against the operation's variable definitions
  * (defaults, non-null, list promotion, Int range, enums, input objects) and collects the root
  * fields. Returns NULL with *errors set (graphql-js wording) when coercion fails or the
- * operation is a subscription. Takes its own reference on `prepared`; the request is used by
- * one thread at a time. */
+ * operation is a subscription. Takes its own reference on `prepared`; keeps nothing of
+ * `variables`; the request is used by one thread at a time (any thread may free it).
+ * Cost: with a plan that needs no per-request field collection (no @skip/@include on a
+ * variable) and up to 32 scalar, enum or custom-scalar variables of plainly valid values, a
+ * request is one allocation (reused per thread) and no other; anything else (lists, input
+ * objects, values to convert or refuse) takes the general path with the same results. */
 gql_request *gql_request_new(gql_prepared *prepared, const cJSON *variables, cJSON **errors);
 /* Same, variables given as JSON text (NULL or empty = none). */
 gql_request *gql_request_new_json(gql_prepared *prepared, const char *variables_json,
@@ -365,11 +374,23 @@ void gql_response_set_root(gql_response *response, size_t index, const cJSON *va
 /* Records that resolving root field `index` failed with `message` (graphql-js: the field is
  * null and the error carries its location and path). */
 void gql_response_set_root_error(gql_response *response, size_t index, const char *message);
+/* Like gql_response_set_root_error, and the error carries `extensions` (a JSON object, copied;
+ * NULL = none) as its "extensions" entry, after "message", "locations" and "path" as
+ * graphql-js's GraphQLError.toJSON orders them: {"extensions": {"code": "NOT_FOUND"}}. */
+void gql_response_set_root_error_extensions(gql_response *response, size_t index,
+                                            const char *message, const cJSON *extensions);
+/* Shorthand for the usual case: extensions {"code": code} (code NULL = none). */
+void gql_response_set_root_error_code(gql_response *response, size_t index,
+                                      const char *message, const char *code);
+/* Response-level extensions (a JSON object, copied; replaces earlier ones; NULL removes them),
+ * written by gql_response_finish as the last entry: {"data":...,"extensions":{...}}. */
+void gql_response_set_extensions(gql_response *response, const cJSON *extensions);
 /* True once a non-null root field has failed: "data" will be null. graphql-js executes no
  * further root fields then (mutations: stop running them). */
 bool gql_response_failed(const gql_response *response);
 /* Writes {"data":{...}} or {"errors":[...],"data":...} exactly as JSON.stringify prints
- * graphql-js's graphql() result (errors first when there are any). Root fields never set
+ * graphql-js's graphql() result (errors first when there are any), then "extensions" when
+ * gql_response_set_extensions gave some. Root fields never set
  * complete as null (an error for a non-null field); introspection root fields are resolved
  * here when not set. Root fields after the first failed non-null one are left out of the
  * errors, as graphql-js never executes them. */

@@ -184,6 +184,143 @@ START_TEST(test_response_roots_set_by_the_server)
 }
 END_TEST
 
+/* The variables of `doc` coerced from `variables_json` as printed JSON (malloc'd), or the
+ * errors array as printed JSON. The input is freed before the result is read: a request must
+ * not point into its caller's variables. */
+static char *coerced_variables(gql_schema *s, const char *doc, const char *variables_json)
+{
+    cJSON *errors = NULL;
+    gql_prepared *p = gql_prepare(s, doc, strlen(doc), NULL, NULL, &errors);
+    ck_assert_msg(p != NULL, "prepare: %s", doc);
+    cJSON *variables = cJSON_Parse(variables_json);
+    ck_assert_ptr_nonnull(variables);
+    gql_request *r = gql_request_new(p, variables, &errors);
+    cJSON_Delete(variables);
+    char *text;
+    if (r == NULL) {
+        text = cJSON_PrintUnformatted(errors);
+        cJSON_Delete(errors);
+    } else {
+        text = cJSON_PrintUnformatted(gql_request_variables(r));
+        size_t n;
+        const gql_plan_field *roots = gql_request_fields(r, &n);
+        ck_assert_ptr_nonnull(gql_request_arguments(r, &roots[0], NULL));
+        gql_request_free(r);
+    }
+    gql_prepared_release(p);
+    return text;
+}
+
+#define ck_assert_coerced(doc, input, expected)                                    \
+    do {                                                                           \
+        char *coerced_ = coerced_variables(scalars, doc, input);                   \
+        ck_assert_str_eq(coerced_, expected);                                      \
+        free(coerced_);                                                            \
+    } while (0)
+
+START_TEST(test_scalar_variables_coerce_like_the_general_path)
+{
+    const char *sdl = "enum E { A B } scalar JSON input In { a: Int = 3 }\n"
+                      "type Query { f(x: Float, i: Int, s: String, d: ID, b: Boolean, e: E, "
+                      "j: JSON, l: [Int], o: In): String }";
+    gql_schema *scalars = gql_schema_parse(sdl, strlen(sdl), NULL);
+    ck_assert_ptr_nonnull(scalars);
+    const char *doc = "query ($x: Float, $i: Int!, $s: String, $d: ID, $b: Boolean = true, "
+                      "$e: E, $j: JSON, $l: [Int], $o: In) { f(x: $x, i: $i, s: $s, d: $d, "
+                      "b: $b, e: $e, j: $j, l: $l, o: $o) }";
+    /* out of declaration order, defaults, list promotion, an input object's default field */
+    ck_assert_coerced(doc,
+                      "{\"i\": 1, \"x\": 2.5, \"s\": \"a\", \"d\": \"7\", \"e\": \"A\", "
+                      "\"j\": \"t\", \"l\": 4, \"o\": {}}",
+                      "{\"x\":2.5,\"i\":1,\"s\":\"a\",\"d\":\"7\",\"b\":true,\"e\":\"A\","
+                      "\"j\":\"t\",\"l\":[4],\"o\":{\"a\":3}}");
+    /* an integer ID becomes a string; custom scalars keep objects; nulls stay null */
+    ck_assert_coerced(doc, "{\"i\": -2147483648, \"d\": 7, \"j\": {\"k\": [1]}, \"b\": null, "
+                           "\"x\": null, \"s\": \"\"}",
+                      "{\"x\":null,\"i\":-2147483648,\"s\":\"\",\"d\":\"7\",\"b\":null,"
+                      "\"j\":{\"k\":[1]}}");
+    /* plain values with an object among them: the object is copied by the general coercion */
+    ck_assert_coerced(doc, "{\"i\": 1, \"j\": {\"k\": [1, null]}, \"l\": [2, 3]}",
+                      "{\"i\":1,\"b\":true,\"j\":{\"k\":[1,null]},\"l\":[2,3]}");
+    /* a repeated key: the first one counts, as cJSON_GetObjectItemCaseSensitive finds it */
+    ck_assert_coerced(doc, "{\"i\": 1, \"i\": 2, \"b\": false}", "{\"i\":1,\"b\":false}");
+    ck_assert_coerced(doc, "{\"x\": 1, \"i\": 5, \"x\": 2}", "{\"x\":1,\"i\":5,\"b\":true}");
+    /* what the fast path refuses is worded by the general one */
+    ck_assert_coerced(doc, "{\"i\": null}",
+                      "[{\"message\":\"Variable \\\"$i\\\" of non-null type \\\"Int!\\\" must "
+                      "not be null.\",\"locations\":[{\"line\":1,\"column\":19}]}]");
+    ck_assert_coerced(doc, "{\"i\": 1.5, \"e\": \"Z\"}",
+                      "[{\"message\":\"Variable \\\"$i\\\" got invalid value 1.5; Int cannot "
+                      "represent non-integer value: 1.5\",\"locations\":[{\"line\":1,\"column\":"
+                      "19}]},{\"message\":\"Variable \\\"$e\\\" got invalid value \\\"Z\\\"; "
+                      "Value \\\"Z\\\" does not exist in \\\"E\\\" enum. Did you mean the enum "
+                      "value \\\"A\\\" or \\\"B\\\"?\",\"locations\":[{\"line\":1,\"column\":"
+                      "69}]}]");
+    ck_assert_coerced(doc, "{\"i\": 1, \"x\": \"1\", \"b\": 0}",
+                      "[{\"message\":\"Variable \\\"$x\\\" got invalid value \\\"1\\\"; Float "
+                      "cannot represent non numeric value: \\\"1\\\"\",\"locations\":[{\"line\":"
+                      "1,\"column\":8}]},{\"message\":\"Variable \\\"$b\\\" got invalid value 0; "
+                      "Boolean cannot represent a non boolean value: 0\",\"locations\":[{\"line\":"
+                      "1,\"column\":49}]}]");
+    ck_assert_coerced(doc, "{}",
+                      "[{\"message\":\"Variable \\\"$i\\\" of required type \\\"Int!\\\" was not "
+                      "provided.\",\"locations\":[{\"line\":1,\"column\":19}]}]");
+    gql_schema_free(scalars);
+}
+END_TEST
+
+START_TEST(test_root_errors_and_response_carry_extensions)
+{
+    const char *doc = "mutation { a: createPost(title: \"x\") { id } b: createPost(title: \"y\") { id } }";
+    gql_prepared *p = gql_prepare(schema, doc, strlen(doc), NULL, NULL, NULL);
+    gql_request *r = gql_request_new(p, NULL, NULL);
+    gql_response *resp = gql_response_new(r);
+    cJSON *details = cJSON_Parse("{\"code\": \"CONFLICT\", \"retry\": [1, 2.5]}");
+    gql_response_set_root_error_extensions(resp, 0, "taken", details);
+    cJSON_Delete(details); /* copied */
+    gql_response_set_root_error_code(resp, 1, "no \"author\"", "NOT_FOUND");
+    cJSON *extensions = cJSON_Parse("{\"tvsync\": {\"readModelMayBeBehind\": true}}");
+    gql_response_set_extensions(resp, extensions);
+    cJSON_Delete(extensions);
+    gql_buf b;
+    gql_buf_init(&b);
+    gql_response_finish(resp, &b);
+    ck_assert_str_eq(b.data,
+                     "{\"errors\":[{\"message\":\"taken\",\"locations\":[{\"line\":1,\"column\":"
+                     "12}],\"path\":[\"a\"],\"extensions\":{\"code\":\"CONFLICT\",\"retry\":[1,"
+                     "2.5]}},{\"message\":\"no \\\"author\\\"\",\"locations\":[{\"line\":1,"
+                     "\"column\":45}],\"path\":[\"b\"],\"extensions\":{\"code\":\"NOT_FOUND\"}}],"
+                     "\"data\":{\"a\":null,\"b\":null},\"extensions\":{\"tvsync\":{"
+                     "\"readModelMayBeBehind\":true}}}");
+    gql_buf_free(&b);
+    gql_response_free(resp);
+    gql_request_free(r);
+    gql_prepared_release(p);
+}
+END_TEST
+
+START_TEST(test_non_null_root_error_with_code_nulls_data)
+{
+    const char *doc = "{ posts { id } }";
+    gql_prepared *p = gql_prepare(schema, doc, strlen(doc), NULL, NULL, NULL);
+    gql_request *r = gql_request_new(p, NULL, NULL);
+    gql_response *resp = gql_response_new(r);
+    gql_response_set_root_error_code(resp, 0, "database unavailable", "DATABASE_UNAVAILABLE");
+    ck_assert(gql_response_failed(resp));
+    gql_response_set_extensions(resp, NULL);
+    gql_buf b;
+    gql_buf_init(&b);
+    gql_response_finish(resp, &b);
+    ck_assert_str_eq(b.data, "{\"errors\":[{\"message\":\"database unavailable\",\"locations\":"
+                             "[{\"line\":1,\"column\":3}],\"path\":[\"posts\"],\"extensions\":{"
+                             "\"code\":\"DATABASE_UNAVAILABLE\"}}],\"data\":null}");
+    gql_buf_free(&b);
+    gql_response_free(resp);
+    gql_request_free(r);
+    gql_prepared_release(p);
+}
+END_TEST
+
 START_TEST(test_subscriptions_are_refused)
 {
     const char *sdl = "type Query { a: Int } type Subscription { s: Int }";
@@ -226,6 +363,9 @@ int main(void)
     tcase_add_test(tc, test_abstract_types_resolve_from_typename);
     tcase_add_test(tc, test_introspection_is_resolved_by_the_engine);
     tcase_add_test(tc, test_response_roots_set_by_the_server);
+    tcase_add_test(tc, test_scalar_variables_coerce_like_the_general_path);
+    tcase_add_test(tc, test_root_errors_and_response_carry_extensions);
+    tcase_add_test(tc, test_non_null_root_error_with_code_nulls_data);
     tcase_add_test(tc, test_subscriptions_are_refused);
     tcase_add_test(tc, test_json_numbers_print_like_javascript);
     suite_add_tcase(suite, tc);
