@@ -723,7 +723,7 @@ static session_result session_open(cdc_daemon *d, char *error, size_t error_size
     result = setup_query(apply,
                          "SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1), "
                          "(SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1), "
-                         "pg_replication_origin_oid($1) IS NOT NULL",
+                         "pg_replication_origin_oid($1) IS NOT NULL, pg_replication_origin_oid($1)",
                          1, slot_param, PGRES_TUPLES_OK, error, error_size);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
         outcome = classify(apply, result);
@@ -747,6 +747,10 @@ static session_result session_open(cdc_daemon *d, char *error, size_t error_size
         outcome = SESSION_FATAL_SLOT;
         goto fail;
     }
+    /* Our own apply transactions carry this origin: wal2json leaves them out of the
+     * stream (filter-origins takes origin ids), so applying never feeds the stream. */
+    char origin_id[16];
+    snprintf(origin_id, sizeof origin_id, "%ld", strtol(PQgetvalue(result, 0, 3), NULL, 10));
     PQclear(result);
 
     /* No JIT compilation in the apply loop: a batch of a few thousand ids can pass
@@ -832,8 +836,9 @@ static session_result session_open(cdc_daemon *d, char *error, size_t error_size
     snprintf(command, sizeof command,
              "START_REPLICATION SLOT %s LOGICAL %s (\"format-version\" '2', \"include-transaction\" 'true', "
              "\"include-xids\" 'true', "
-             "\"include-lsn\" 'true', \"include-timestamp\" 'true', \"actions\" '', \"add-msg-prefixes\" 'tvsync')",
-             quoted, lsn_format(progress, lsn_text));
+             "\"include-lsn\" 'true', \"include-timestamp\" 'true', \"actions\" '', \"add-msg-prefixes\" 'tvsync', "
+             "\"filter-origins\" '%s')",
+             quoted, lsn_format(progress, lsn_text), origin_id);
     PQfreemem(quoted);
     result = PQexec(stream, command);
     if (PQresultStatus(result) != PGRES_COPY_BOTH) {
