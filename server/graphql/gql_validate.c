@@ -943,13 +943,13 @@ static void walk_directives(vctx *c, const ast_directive *dirs, size_t count,
                     gql_buf t;
                     gql_buf_init(&t);
                     print_ast_type(ad->type, &t);
-                    report1(c,
-                            fmt(c,
-                                "Directive \"@%s\" argument \"%s\" of type \"%s\" is required, "
-                                "but it was not provided.",
-                                d->name, ad->name, t.data),
-                            d->pos);
+                    /* into the arena before reporting: a report may longjmp (error limit) */
+                    const char *message = fmt(c,
+                                              "Directive \"@%s\" argument \"%s\" of type \"%s\" is required, "
+                                              "but it was not provided.",
+                                              d->name, ad->name, t.data);
                     gql_buf_free(&t);
+                    report1(c, message, d->pos);
                 }
             }
         }
@@ -974,7 +974,8 @@ static void walk_directives(vctx *c, const ast_directive *dirs, size_t count,
     }
 }
 
-/* isValidValueNode of ValuesOfCorrectType */
+/* isValidValueNode of ValuesOfCorrectType. The texts move to the arena before any
+ * report: a report may longjmp out (error limit), which would leak a heap buffer. */
 static void check_leaf_value(vctx *c, const ast_value *v, const gql_type *location_type)
 {
     if (c->collecting || !location_type)
@@ -983,25 +984,23 @@ static void check_leaf_value(vctx *c, const ast_value *v, const gql_type *locati
     gql_buf printed;
     gql_buf_init(&printed);
     gql_print_value(v, &printed);
+    const char *printed_text = gql_arena_strdup(&c->arena, printed.data ? printed.data : "");
+    gql_buf_free(&printed);
     if (!gql_type_is_leaf(named)) {
-        report1(c, fmt(c, "Expected value of type \"%s\", found %s.", type_str(c, location_type),
-                       printed.data),
+        report1(c, fmt(c, "Expected value of type \"%s\", found %s.", type_str(c, location_type), printed_text),
                 v->pos);
-        gql_buf_free(&printed);
         return;
     }
     gql_buf msg;
     gql_buf_init(&msg);
-    if (!gql_leaf_parse_literal(named, v, &msg)) {
-        if (msg.len)
-            report1(c, gql_arena_strdup(&c->arena, msg.data), v->pos);
-        else
-            report1(c, fmt(c, "Expected value of type \"%s\", found %s.",
-                           type_str(c, location_type), printed.data),
-                    v->pos);
-    }
+    bool valid = gql_leaf_parse_literal(named, v, &msg);
+    const char *msg_text = msg.len ? gql_arena_strdup(&c->arena, msg.data) : NULL;
     gql_buf_free(&msg);
-    gql_buf_free(&printed);
+    if (!valid)
+        report1(c, msg_text ? msg_text
+                            : fmt(c, "Expected value of type \"%s\", found %s.", type_str(c, location_type),
+                                  printed_text),
+                v->pos);
 }
 
 static void record_usage(vctx *c, const ast_value *v, const gql_type *type,
@@ -1688,10 +1687,10 @@ static void walk_operation(vctx *c, const ast_definition *op)
             gql_buf printed;
             gql_buf_init(&printed);
             gql_type_print(t, &printed);
-            report1(c, fmt(c, "Variable \"$%s\" cannot be non-input type \"%s\".", vd->name,
-                           printed.data),
-                    vd->type->pos);
+            const char *message = fmt(c, "Variable \"$%s\" cannot be non-input type \"%s\".", vd->name,
+                                      printed.data);
             gql_buf_free(&printed);
+            report1(c, message, vd->type->pos);
         }
         gql_map_put(&c->var_defined, vd->name, (void *)1);
         gql_vec_push(&c->var_defs, (void *)vd);
