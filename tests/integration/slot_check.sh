@@ -89,6 +89,11 @@ assert_exit 5 "status of a slot that lost its WAL exits 5" -- "$SLOT" status
 assert_contains "$ASSERT_OUTPUT" "(wal_status lost): tvsync-cdc cannot resume; stop it, run tvsync-slot drop, then tvsync-slot create" \
     "status says how to recover a lost slot"
 assert_contains "$ASSERT_OUTPUT" "wal_status           lost" "status shows wal_status lost"
+assert_exit 5 "tvsync-cdc on a slot that lost its WAL exits 5" -- \
+    timeout 60 "$TVSYNC_BUILDDIR/cdc/tvsync-cdc" --database "$TVSYNC_DATABASE_URL" --metrics-listen 127.0.0.1:0
+assert_contains "$ASSERT_OUTPUT" 'replication slot "tvsync" lost its WAL (wal_status lost)' \
+    "tvsync-cdc says the slot lost its WAL"
+assert_contains "$ASSERT_OUTPUT" "recover with: tvsync-slot drop && tvsync-slot create" "tvsync-cdc says how to recover"
 assert_exit 5 "peek of a slot that lost its WAL exits 5" -- "$SLOT" peek
 assert_contains "$ASSERT_OUTPUT" "run tvsync-slot drop, then tvsync-slot create" "peek says how to recover a lost slot"
 assert_exit 0 "a lost slot can be dropped" -- "$SLOT" drop
