@@ -4,11 +4,14 @@
 
 #include "cdc/daemon.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <libpq-fe.h>
@@ -48,6 +51,22 @@ typedef enum session_result {
     SESSION_FATAL,
 } session_result;
 
+/* A session setup: the blocking libpq calls (connects, checks, START_REPLICATION) run
+ * on a thread of their own, so the loop keeps answering /metrics, /health and signals
+ * meanwhile; the thread works only on this struct and wakes the loop through a pipe. */
+typedef struct session_setup {
+    char *url, *slot;          /* copies: a reload may change the configuration meanwhile */
+    int connect_timeout_ms;
+    int wake_fd;
+    session_result outcome;
+    char error[512];
+    PGconn *apply, *misc, *stream;
+    lsn_t progress;
+    registry reg;
+    bool have_reg;
+    PGresult *rebuilds;        /* tvsync.cdc_rebuild rows */
+} session_setup;
+
 typedef struct pending_rebuild {
     char entity[INTENT_ENTITY_MAX + 1];
     char after[INTENT_UUID_TEXT_SIZE];   /* "" = from the start */
@@ -75,6 +94,10 @@ typedef struct cdc_daemon {
     apply_engine *engine;
     pg_async *misc;
     pg_backoff backoff;
+    session_setup *setup;      /* running on setup_thread, or NULL */
+    pthread_t setup_thread;
+    int setup_pipe[2];
+    struct event *setup_event;
 
     registry reg;
     registry next_reg;
@@ -705,17 +728,18 @@ static session_result classify(PGconn *conn, PGresult *result)
 /* Sets up the three connections and starts streaming. Blocking, with the
  * connect timeout: it runs at start and between reconnect attempts, when
  * nothing else on the loop has work that could wait on it. */
-static session_result session_open(cdc_daemon *d, char *error, size_t error_size)
+static session_result setup_blocking(session_setup *su)
 {
-    const tvsync_config *c = d->config;
-    const char *slot = c->slot.name;
+    char *error = su->error;
+    size_t error_size = sizeof su->error;
+    const char *slot = su->slot;
     const char *slot_param[1] = {slot};
     pg_error_kind kind;
     session_result outcome = SESSION_FATAL;
     PGresult *result = NULL;
     PGconn *apply = NULL, *misc = NULL, *stream = NULL;
 
-    apply = pg_connect(c->database.url, "tvsync-cdc", PG_CONNECT_NORMAL, c->database.connect_timeout_ms,
+    apply = pg_connect(su->url, "tvsync-cdc", PG_CONNECT_NORMAL, su->connect_timeout_ms,
                        &kind, error, error_size);
     if (!apply)
         return kind == PG_ERROR_RETRYABLE ? SESSION_RETRY : SESSION_FATAL;
@@ -789,13 +813,11 @@ static session_result session_open(cdc_daemon *d, char *error, size_t error_size
         outcome = classify(apply, result);
         goto fail;
     }
-    registry fresh;
-    if (!registry_from_result(result, &fresh)) {
+    if (!registry_from_result(result, &su->reg)) {
         snprintf(error, error_size, "cannot read the entity registry");
         goto fail;
     }
-    registry_free(&d->reg);
-    d->reg = fresh;
+    su->have_reg = true;
     PQclear(result);
 
     result = setup_query(apply, "SELECT entity, after_id FROM tvsync.cdc_rebuild ORDER BY requested_lsn", 0, NULL,
@@ -804,18 +826,16 @@ static session_result session_open(cdc_daemon *d, char *error, size_t error_size
         outcome = classify(apply, result);
         goto fail;
     }
-    for (int row = 0; row < PQntuples(result); row++)
-        rebuild_add(d, PQgetvalue(result, row, 0), PQgetisnull(result, row, 1) ? NULL : PQgetvalue(result, row, 1));
-    PQclear(result);
+    su->rebuilds = result;   /* the loop adds them (rebuild_add) */
     result = NULL;
 
-    misc = pg_connect(c->database.url, "tvsync-cdc misc", PG_CONNECT_NORMAL, c->database.connect_timeout_ms,
+    misc = pg_connect(su->url, "tvsync-cdc misc", PG_CONNECT_NORMAL, su->connect_timeout_ms,
                       &kind, error, error_size);
     if (!misc) {
         outcome = kind == PG_ERROR_RETRYABLE ? SESSION_RETRY : SESSION_FATAL;
         goto fail;
     }
-    stream = pg_connect(c->database.url, "tvsync-cdc", PG_CONNECT_REPLICATION, c->database.connect_timeout_ms,
+    stream = pg_connect(su->url, "tvsync-cdc", PG_CONNECT_REPLICATION, su->connect_timeout_ms,
                         &kind, error, error_size);
     if (!stream) {
         outcome = kind == PG_ERROR_RETRYABLE ? SESSION_RETRY : SESSION_FATAL;
@@ -862,6 +882,40 @@ static session_result session_open(cdc_daemon *d, char *error, size_t error_size
         goto fail;
     }
 
+    su->apply = apply;
+    su->misc = misc;
+    su->stream = stream;
+    su->progress = progress;
+    return SESSION_OK;
+
+fail:
+    PQclear(result);
+    if (apply)
+        PQfinish(apply);
+    if (misc)
+        PQfinish(misc);
+    if (stream)
+        PQfinish(stream);
+    return outcome;
+}
+
+/* The loop's half of a session: the connections the setup thread made go onto
+ * the loop, with the registry and the pending rebuilds it read. */
+static session_result setup_finish(cdc_daemon *d, session_setup *su, char *error, size_t error_size)
+{
+    const tvsync_config *c = d->config;
+    const char *slot = su->slot;
+    char lsn_text[LSN_FORMAT_SIZE];
+    lsn_t progress = su->progress;
+    session_result outcome = SESSION_RETRY;
+    registry_free(&d->reg);
+    d->reg = su->reg;
+    su->have_reg = false;
+    for (int row = 0; su->rebuilds && row < PQntuples(su->rebuilds); row++)
+        rebuild_add(d, PQgetvalue(su->rebuilds, row, 0),
+                    PQgetisnull(su->rebuilds, row, 1) ? NULL : PQgetvalue(su->rebuilds, row, 1));
+    PGconn *apply = su->apply, *misc = su->misc, *stream = su->stream;
+    su->apply = su->misc = su->stream = NULL;
     d->apply_conn = pg_async_new(d->base, apply, "apply connection");
     apply = NULL;
     d->misc = pg_async_new(d->base, misc, "misc connection");
@@ -882,11 +936,10 @@ static session_result session_open(cdc_daemon *d, char *error, size_t error_size
     d->state = STATE_STREAMING;
     prom_set(d->metrics.streaming, 1);
     prom_set(d->metrics.last_applied_lsn, (double) progress);
-    log_info("streaming slot \"%s\" from %s (origin progress)", slot, lsn_text);
+    log_info("streaming slot \"%s\" from %s (origin progress)", slot, lsn_format(progress, lsn_text));
     return SESSION_OK;
 
 fail:
-    PQclear(result);
     if (apply)
         PQfinish(apply);
     if (misc)
@@ -911,10 +964,38 @@ static void fatal_exit(cdc_daemon *d, int code)
     event_base_loopbreak(d->base);
 }
 
-static void connect_now(cdc_daemon *d)
+static void setup_free(session_setup *su)
 {
-    char error[512] = "";
-    switch (session_open(d, error, sizeof error)) {
+    if (!su)
+        return;
+    if (su->apply)
+        PQfinish(su->apply);
+    if (su->misc)
+        PQfinish(su->misc);
+    if (su->stream)
+        PQfinish(su->stream);
+    if (su->have_reg)
+        registry_free(&su->reg);
+    PQclear(su->rebuilds);
+    free(su->url);
+    free(su->slot);
+    free(su);
+}
+
+static void *setup_thread_main(void *arg)
+{
+    session_setup *su = arg;
+    su->outcome = setup_blocking(su);
+    char done = 1;
+    while (write(su->wake_fd, &done, 1) < 0 && errno == EINTR)
+        ;
+    return NULL;
+}
+
+/* What a finished setup leads to: streaming, another attempt later, or exit. */
+static void session_opened(cdc_daemon *d, session_result outcome, const char *error)
+{
+    switch (outcome) {
     case SESSION_OK:
         pg_backoff_reset(&d->backoff);
         if (!d->ready_sent) {
@@ -939,6 +1020,59 @@ static void connect_now(cdc_daemon *d)
         log_error("cannot stream: %s", error);
         fatal_exit(d, TVSYNC_EXIT_DATABASE);
         break;
+    }
+}
+
+/* The setup thread ended: join it and take its connections onto the loop. */
+static void setup_done_cb(evutil_socket_t fd, short events, void *arg)
+{
+    cdc_daemon *d = arg;
+    char byte;
+    while (read(fd, &byte, 1) < 0 && errno == EINTR)
+        ;
+    if (!d->setup)
+        return;
+    pthread_join(d->setup_thread, NULL);
+    session_setup *su = d->setup;
+    d->setup = NULL;
+    if (d->stop_requested) {
+        setup_free(su);
+        event_base_loopbreak(d->base);
+        return;
+    }
+    char error[512];
+    snprintf(error, sizeof error, "%s", su->error);
+    session_result outcome = su->outcome;
+    if (outcome == SESSION_OK)
+        outcome = setup_finish(d, su, error, sizeof error);
+    setup_free(su);
+    session_opened(d, outcome, error);
+}
+
+static void connect_now(cdc_daemon *d)
+{
+    if (d->setup)
+        return;   /* one setup at a time */
+    session_setup *su = alloc_calloc(1, sizeof *su);
+    su->url = alloc_strdup(d->config->database.url);
+    su->slot = alloc_strdup(d->config->slot.name);
+    su->connect_timeout_ms = d->config->database.connect_timeout_ms;
+    su->wake_fd = d->setup_pipe[1];
+    su->outcome = SESSION_FATAL;
+    d->setup = su;
+    if (pthread_create(&d->setup_thread, NULL, setup_thread_main, su) != 0) {
+        /* no thread: the same work on the loop, blocking it for once */
+        log_warning("cannot start the session setup thread; setting up on the event loop");
+        setup_thread_main(su);
+        d->setup = NULL;
+        char byte;
+        while (read(d->setup_pipe[0], &byte, 1) < 0 && errno == EINTR)
+            ;
+        char error[512];
+        snprintf(error, sizeof error, "%s", su->error);
+        session_result outcome = su->outcome == SESSION_OK ? setup_finish(d, su, error, sizeof error) : su->outcome;
+        setup_free(su);
+        session_opened(d, outcome, error);
     }
 }
 
@@ -1227,12 +1361,31 @@ int cdc_daemon_run(const cli_state *cli, tvsync_config *config)
         event_add(d->watchdog_timer, &half);
     }
     arm_timers(d);
+    if (pipe(d->setup_pipe) != 0) {
+        log_error("cannot create a pipe: %s", strerror(errno));
+        d->exit_code = TVSYNC_EXIT_SOFTWARE;
+        goto done;
+    }
+    d->setup_event = event_new(d->base, d->setup_pipe[0], EV_READ | EV_PERSIST, setup_done_cb, d);
+    event_add(d->setup_event, NULL);
 
     connect_now(d);
     if (d->exit_code == TVSYNC_EXIT_OK)
         event_base_dispatch(d->base);
 
 done:
+    if (d->setup) {
+        /* a setup still running (a stop while connecting): its calls end within the
+         * connect timeout */
+        pthread_join(d->setup_thread, NULL);
+        setup_free(d->setup);
+        d->setup = NULL;
+    }
+    if (d->setup_event) {
+        event_free(d->setup_event);
+        close(d->setup_pipe[0]);
+        close(d->setup_pipe[1]);
+    }
     session_close(d);
     registry_free(&d->reg);
     if (d->next_reg_ready)

@@ -90,4 +90,36 @@ assert_eq "after" "$(pgcluster_psql -c "SELECT data->>'name' FROM tv_tag")" "aft
 cdc_stop
 assert_eq "0" "$CDC_STATUS" "SIGTERM exits 0"
 assert_contains "$(cat "$CDC_LOG")" "replication stream closed" "shutdown ends the stream (CopyDone, drain)"
+# While a session setup waits on a database that accepts connections and never answers,
+# the event loop still serves /health and takes SIGTERM (setup runs on its own thread).
+W=$PGCLUSTER_DIR
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True)
+held = []
+s.settimeout(1)
+end = time.time() + 60
+while time.time() < end:
+    try:
+        held.append(s.accept()[0])
+    except socket.timeout:
+        pass
+' >"$W/blackhole.port" &
+blackhole=$!
+wait_for 10 test -s "$W/blackhole.port"
+"$TVSYNC_BUILDDIR/cdc/tvsync-cdc" --database "postgresql://postgres@127.0.0.1:$(cat "$W/blackhole.port")/x" \
+    --metrics-listen 127.0.0.1:0 --set database.connect_timeout=4s >"$W/hang.log" 2>&1 &
+hang=$!
+wait_for 10 grep -q "metrics on" "$W/hang.log"
+mport=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$W/hang.log")
+sleep 0.5
+code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/health")
+assert_eq "503" "$code" "/health answers (503) while the session setup waits on the database"
+kill -TERM "$hang"
+wait "$hang"
+assert_eq "0" "$?" "SIGTERM during the session setup exits 0"
+kill "$blackhole" 2>/dev/null
+wait "$blackhole" 2>/dev/null
+
 test_summary
