@@ -317,14 +317,22 @@ static void finish(apply_engine *engine)
     done(arg, &engine->outcome);
 }
 
+/* The apply connection is gone: pg_async called back only the oldest query of
+ * the pipeline, so nothing else is in flight. */
+static void connection_lost(apply_engine *engine, const char *error)
+{
+    engine->tail_count = engine->tail_head = 0;
+    engine->group_count = engine->group_done = 0;
+    engine->outcome.connection_lost = true;
+    snprintf(engine->outcome.error, sizeof engine->outcome.error, "%s", error);
+    finish(engine);
+}
+
 static void begin_done_cb(void *arg, const pg_async_outcome *outcome)
 {
     apply_engine *engine = arg;
     if (outcome->connection_lost) {
-        /* the statements after BEGIN are dropped: this is the one callback */
-        engine->outcome.connection_lost = true;
-        snprintf(engine->outcome.error, sizeof engine->outcome.error, "%s", outcome->error);
-        finish(engine);
+        connection_lost(engine, outcome->error);
         return;
     }
     if (!outcome->ok)
@@ -338,11 +346,8 @@ static bool send_begin(apply_engine *engine)
     engine->begin_error[0] = '\0';
     engine->tail_count = engine->tail_head = 0;
     engine->tail_error[0] = '\0';
-    if (!pg_async_send(engine->conn, "BEGIN", 0, NULL, begin_done_cb, engine)) {
-        engine->outcome.connection_lost = true;
-        snprintf(engine->outcome.error, sizeof engine->outcome.error, "cannot send to the apply connection");
+    if (!send_query_to(engine, "BEGIN", 0, NULL, begin_done_cb))
         return false;
-    }
     engine->step = STEP_BEGIN;
     run_step(engine);
     return true;
@@ -673,11 +678,7 @@ static void tail_cb(void *arg, const pg_async_outcome *outcome)
     engine->tail_head = (engine->tail_head + 1) % engine->tail_capacity;
     engine->tail_count--;
     if (outcome->connection_lost) {
-        /* the one callback of the pipeline: the rest are dropped */
-        engine->tail_count = engine->tail_head = 0;
-        engine->outcome.connection_lost = true;
-        snprintf(engine->outcome.error, sizeof engine->outcome.error, "%s", outcome->error);
-        finish(engine);
+        connection_lost(engine, outcome->error);
         return;
     }
     if (!outcome->ok) {
@@ -905,9 +906,7 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
 {
     apply_engine *engine = arg;
     if (outcome->connection_lost) {
-        engine->outcome.connection_lost = true;
-        snprintf(engine->outcome.error, sizeof engine->outcome.error, "%s", outcome->error);
-        finish(engine);
+        connection_lost(engine, outcome->error);
         return;
     }
     if (engine->step == STEP_ROLLBACK) {
@@ -980,10 +979,7 @@ static void cascade_cb(void *arg, const pg_async_outcome *outcome)
     size_t edge = engine->group_edges[engine->group_done++];
     bool last = engine->group_done == engine->group_count;
     if (outcome->connection_lost) {
-        engine->group_count = engine->group_done = 0;
-        engine->outcome.connection_lost = true;
-        snprintf(engine->outcome.error, sizeof engine->outcome.error, "%s", outcome->error);
-        finish(engine);
+        connection_lost(engine, outcome->error);
         return;
     }
     if (!outcome->ok && !engine->tail_error[0])
@@ -1101,7 +1097,7 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
     engine->tail_error[0] = '\0';
     engine->tail_count = engine->tail_head = 0;
     current_clear(engine);
-    if (!pg_async_send(engine->conn, "BEGIN", 0, NULL, begin_done_cb, engine)) {
+    if (!send_query_to(engine, "BEGIN", 0, NULL, begin_done_cb)) {
         engine->busy = false;
         free(engine->order);
         engine->order = NULL;

@@ -1023,6 +1023,16 @@ static void session_opened(cdc_daemon *d, session_result outcome, const char *er
     }
 }
 
+/* A setup that ended: its connections onto the loop, then what follows. */
+static void setup_complete(cdc_daemon *d, session_setup *su)
+{
+    char error[512];
+    snprintf(error, sizeof error, "%s", su->error);
+    session_result outcome = su->outcome == SESSION_OK ? setup_finish(d, su, error, sizeof error) : su->outcome;
+    setup_free(su);
+    session_opened(d, outcome, error);
+}
+
 /* The setup thread ended: join it and take its connections onto the loop. */
 static void setup_done_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -1040,13 +1050,7 @@ static void setup_done_cb(evutil_socket_t fd, short events, void *arg)
         event_base_loopbreak(d->base);
         return;
     }
-    char error[512];
-    snprintf(error, sizeof error, "%s", su->error);
-    session_result outcome = su->outcome;
-    if (outcome == SESSION_OK)
-        outcome = setup_finish(d, su, error, sizeof error);
-    setup_free(su);
-    session_opened(d, outcome, error);
+    setup_complete(d, su);
 }
 
 static void connect_now(cdc_daemon *d)
@@ -1063,16 +1067,9 @@ static void connect_now(cdc_daemon *d)
     if (pthread_create(&d->setup_thread, NULL, setup_thread_main, su) != 0) {
         /* no thread: the same work on the loop, blocking it for once */
         log_warning("cannot start the session setup thread; setting up on the event loop");
-        setup_thread_main(su);
         d->setup = NULL;
-        char byte;
-        while (read(d->setup_pipe[0], &byte, 1) < 0 && errno == EINTR)
-            ;
-        char error[512];
-        snprintf(error, sizeof error, "%s", su->error);
-        session_result outcome = su->outcome == SESSION_OK ? setup_finish(d, su, error, sizeof error) : su->outcome;
-        setup_free(su);
-        session_opened(d, outcome, error);
+        su->outcome = setup_blocking(su);
+        setup_complete(d, su);
     }
 }
 

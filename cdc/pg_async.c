@@ -38,6 +38,14 @@ struct pg_async {
     size_t statement_count, statement_capacity;
 };
 
+/* A send failed: the connection is unusable (the read event reports it). */
+static bool send_failed(pg_async *async)
+{
+    char line[512];
+    log_warning("%s: cannot send a query: %s", async->name, pg_error_line(async->conn, NULL, line, sizeof line));
+    return false;
+}
+
 static void statement_name(size_t index, char *name, size_t size)
 {
     snprintf(name, size, "tvsync_cdc_%zu", index);
@@ -199,11 +207,8 @@ pg_async *pg_async_new(struct event_base *base, PGconn *conn, const char *name)
  * and flushes what the socket takes. */
 static bool sent(pg_async *async, long prepared_index, pg_async_cb callback, void *arg)
 {
-    if (!PQpipelineSync(async->conn)) {
-        char line[512];
-        log_warning("%s: cannot send a query: %s", async->name, pg_error_line(async->conn, NULL, line, sizeof line));
-        return false;
-    }
+    if (!PQpipelineSync(async->conn))
+        return send_failed(async);
     pending *entry = queue_push(async);
     entry->callback = callback;
     entry->arg = arg;
@@ -221,11 +226,8 @@ static bool sent(pg_async *async, long prepared_index, pg_async_cb callback, voi
 bool pg_async_send(pg_async *async, const char *sql, int param_count,
                    const char *const *param_values, pg_async_cb callback, void *arg)
 {
-    if (!PQsendQueryParams(async->conn, sql, param_count, NULL, param_values, NULL, NULL, 0)) {
-        char line[512];
-        log_warning("%s: cannot send a query: %s", async->name, pg_error_line(async->conn, NULL, line, sizeof line));
-        return false;
-    }
+    if (!PQsendQueryParams(async->conn, sql, param_count, NULL, param_values, NULL, NULL, 0))
+        return send_failed(async);
     return sent(async, -1, callback, arg);
 }
 
@@ -240,11 +242,8 @@ bool pg_async_send_prepared(pg_async *async, const char *sql, int param_count,
     long prepared_index = -1;
     if (index == async->statement_count) {
         /* First use: Parse in the same pipeline, just before the execution. */
-        if (!PQsendPrepare(async->conn, name, sql, param_count, NULL)) {
-            char line[512];
-            log_warning("%s: cannot send a query: %s", async->name, pg_error_line(async->conn, NULL, line, sizeof line));
-            return false;
-        }
+        if (!PQsendPrepare(async->conn, name, sql, param_count, NULL))
+            return send_failed(async);
         if (async->statement_count == async->statement_capacity) {
             async->statement_capacity = async->statement_capacity ? 2 * async->statement_capacity : 16;
             async->statements = alloc_array(async->statements, async->statement_capacity, sizeof *async->statements);
@@ -252,11 +251,8 @@ bool pg_async_send_prepared(pg_async *async, const char *sql, int param_count,
         async->statements[async->statement_count++] = alloc_strdup(sql);
         prepared_index = (long) index;
     }
-    if (!PQsendQueryPrepared(async->conn, name, param_count, param_values, NULL, NULL, 0)) {
-        char line[512];
-        log_warning("%s: cannot send a query: %s", async->name, pg_error_line(async->conn, NULL, line, sizeof line));
-        return false;
-    }
+    if (!PQsendQueryPrepared(async->conn, name, param_count, param_values, NULL, NULL, 0))
+        return send_failed(async);
     return sent(async, prepared_index, callback, arg);
 }
 

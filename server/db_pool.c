@@ -430,6 +430,16 @@ static void conn_flush(db_conn *conn)
         conn_wait_read(conn);
 }
 
+/* Sends a job's statement: prepared (already, on this connection) or with its text. */
+static int conn_send_statement(db_conn *conn, const db_job *job)
+{
+    return job->statement_name != NULL
+        ? PQsendQueryPrepared(conn->pg, job->statement_name, job->param_count,
+                              (const char *const *) job->params, NULL, NULL, 0)
+        : PQsendQueryParams(conn->pg, job->sql, job->param_count, NULL,
+                            (const char *const *) job->params, NULL, NULL, 0);
+}
+
 static void conn_send(db_conn *conn)
 {
     db_job *job = conn->job;
@@ -437,14 +447,9 @@ static void conn_send(db_conn *conn)
     if (job->statement_name != NULL && !conn_has_prepared(conn, job->statement_name)) {
         conn->phase = PHASE_PREPARE;
         ok = PQsendPrepare(conn->pg, job->statement_name, job->sql, job->param_count, NULL);
-    } else if (job->statement_name != NULL) {
-        conn->phase = PHASE_EXECUTE;
-        ok = PQsendQueryPrepared(conn->pg, job->statement_name, job->param_count,
-                                 (const char *const *) job->params, NULL, NULL, 0);
     } else {
         conn->phase = PHASE_EXECUTE;
-        ok = PQsendQueryParams(conn->pg, job->sql, job->param_count, NULL,
-                               (const char *const *) job->params, NULL, NULL, 0);
+        ok = conn_send_statement(conn, job);
     }
     if (!ok) {
         char line[512];
@@ -567,12 +572,7 @@ static void conn_send_pipeline(db_conn *conn)
         else
             conn->pipeline = job;
         conn->pipeline_tail = job;
-        int ok = job->statement_name != NULL
-            ? PQsendQueryPrepared(conn->pg, job->statement_name, job->param_count,
-                                  (const char *const *) job->params, NULL, NULL, 0)
-            : PQsendQueryParams(conn->pg, job->sql, job->param_count, NULL,
-                                (const char *const *) job->params, NULL, NULL, 0);
-        if (!ok) {
+        if (!conn_send_statement(conn, job)) {
             char line[512];
             pg_error_line(conn->pg, NULL, line, sizeof line);
             conn_lost(conn, line, true);
