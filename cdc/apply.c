@@ -73,7 +73,6 @@ struct apply_engine {
     size_t order_index;
     size_t edge_index;
     int round;
-    bool round_added;         /* some entity got ids after its turn in this round */
     bool diffed;              /* later rounds: the changed ids of the current entity are known */
     bool in_entity;           /* the current entity's range is fixed */
     bool range_diffless;      /* the current range is intent ids: no diff */
@@ -91,8 +90,6 @@ struct apply_engine {
     char apply_sql[2048];
     /* apply iteration */
     size_t entity_index;
-    /* notes iteration */
-    size_t note_index;
 
     /* The tail (applies, notes, progress, COMMIT) is sent as one pipeline: the
      * tags of the statements in flight, and the first error among them. */
@@ -364,7 +361,6 @@ static void begin_transaction(apply_engine *engine)
     for (size_t i = 0; i < engine->work->entity_count; i++)
         engine->work->entities[i].expanded = 0;
     engine->entity_index = 0;
-    engine->note_index = 0;
     if (!send_begin(engine))
         finish(engine);
 }
@@ -441,8 +437,6 @@ static cascade_action next_cascade(apply_engine *engine, batch_entity **source, 
                 engine->range_diffless = engine->diffed;
                 engine->range_to = engine->diffed ? entity->intent_ids : entity->id_count;
                 engine->edge_index = 0;
-                if (engine->round > 0)
-                    engine->round_added = true;
             }
             if (!engine->diffed) {
                 *source = entity;
@@ -475,7 +469,6 @@ static cascade_action next_cascade(apply_engine *engine, batch_entity **source, 
         engine->order_index = 0;
         engine->edge_index = 0;
         engine->in_entity = false;
-        engine->round_added = false;
     }
 }
 
@@ -1086,7 +1079,7 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
     engine->group_edges = alloc_array(engine->group_edges, reg->cascade_count + 1, sizeof *engine->group_edges);
 
     engine->step = STEP_BEGIN;
-    engine->order_index = engine->edge_index = engine->entity_index = engine->note_index = 0;
+    engine->order_index = engine->edge_index = engine->entity_index = 0;
     engine->in_entity = false;
     engine->round = 0;
     for (size_t i = 0; i < work->entity_count; i++) {
