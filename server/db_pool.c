@@ -70,6 +70,10 @@ struct db_pool {
     char *setup_sql;           /* run on each new connection before it takes work, or NULL */
     int queue_timeout_ms;      /* a statement waiting longer for a connection fails */
     struct event *queue_timer;
+    /* Submitted statements go out when the loop has run every callback that was ready:
+     * the reads of all requests that arrived together share one pipeline (one write,
+     * one wakeup of the database backend, one flush of its answers). */
+    struct event *dispatch_event;
     int size;
     db_conn *conns;
     db_job *head, *tail;
@@ -648,6 +652,11 @@ static void pool_dispatch(db_pool *pool)
         conn_dispatch(&pool->conns[i]);
 }
 
+static void dispatch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    pool_dispatch(arg);
+}
+
 /* Fails the statements that waited longer than queue_timeout_ms for a connection (all
  * connections busy with slow statements, or connecting to a database that does not answer). */
 static void queue_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -682,6 +691,11 @@ db_pool *db_pool_new(struct event_base *base, const char *url, const char *appli
     }
     struct timeval tick = {0, 100000};
     event_add(pool->queue_timer, &tick);
+    pool->dispatch_event = event_new(base, -1, 0, dispatch_cb, pool);
+    if (pool->dispatch_event == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        abort();
+    }
     pool->size = size > 0 ? size : 1;
     pool->conns = checked_malloc((size_t) pool->size * sizeof *pool->conns);
     memset(pool->conns, 0, (size_t) pool->size * sizeof *pool->conns);
@@ -729,6 +743,7 @@ void db_pool_free(db_pool *pool)
     while ((job = queue_pop(pool)) != NULL)
         job_finish(job, NULL, "server shutting down");
     event_free(pool->queue_timer);
+    event_free(pool->dispatch_event);
     free(pool->conns);
     free(pool->url);
     free(pool->application_name);
@@ -786,7 +801,8 @@ void db_pool_submit(db_pool *pool, const char *statement_name, const char *sql,
     }
     event_base_gettimeofday_cached(pool->base, &job->queued_at);
     queue_push(pool, job, (flags & DB_POOL_FRONT) != 0);
-    pool_dispatch(pool);
+    /* Activating an event that is already active is a no-op: one dispatch per loop turn. */
+    event_active(pool->dispatch_event, EV_TIMEOUT, 1);
 }
 
 void db_pool_get_stats(const db_pool *pool, db_pool_stats *stats)

@@ -47,7 +47,9 @@ void db_pool_set_connect(db_pool *pool, db_pool_connect_fn fn, void *arg);
                                      (only for statements that are safe to repeat: reads) */
 #define DB_POOL_FRONT 2u          /* queue ahead of other work (connection setup statements) */
 
-/* Queues a statement; params are copied. statement_name non-NULL: prepared once per
+/* Queues a statement; params are copied. Queued statements are sent once the loop has
+ * run the callbacks that were ready with this one, so that statements submitted
+ * together share a pipeline. statement_name non-NULL: prepared once per
  * connection under that name and then executed with PQsendQueryPrepared; NULL: sent with
  * PQsendQueryParams. fn is always called exactly once, possibly before this returns
  * (when no connection can be made). */
