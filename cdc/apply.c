@@ -61,26 +61,29 @@ struct apply_engine {
     pair_range *stack;        /* bisection: ranges still to try */
     size_t stack_count, stack_capacity;
 
-    /* cascade iteration: the ids of intents are expanded unconditionally; ids that
-     * cascades added only when their document would change (a build compared
-     * with the tv_* row). That stops post -> author -> all the author's posts
-     * walks when nothing they embed changed, and still reaches rows rebuilt from
-     * a newer state than their own intent's (whose old references that intent's
-     * cascade could no longer find). Rounds repeat until no entity has ids left
-     * unexpanded. */
+    /* cascade iteration: every range of ids is first diffed (its builds compared
+     * with the tv_* rows), and an id's edges are followed only when its document
+     * changed in a key the edge watches. That stops post -> author -> all the
+     * author's posts walks when nothing they embed changed, and still reaches
+     * rows rebuilt from a newer state than their own intent's (whose old
+     * references that intent's cascade could no longer find). Intent ids also
+     * follow every edge without a watch list whether or not their document
+     * changed: such an edge may depend on source columns the document leaves
+     * out. Rounds repeat until no entity has ids left unexpanded. */
     const char **order;
     size_t order_count;
     size_t order_index;
     size_t edge_index;
     int round;
-    bool diffed;              /* later rounds: the changed ids of the current entity are known */
+    bool diffed;              /* the changed ids of the current range are known */
     bool in_entity;           /* the current entity's range is fixed */
-    bool range_diffless;      /* the current range is intent ids: no diff */
+    bool range_intents;       /* the current range is intent ids */
     size_t range_from, range_to;
     intent_uuid *changed;
     char ***changed_keys;     /* per changed id: the document keys that changed; NULL = all */
     size_t changed_count, changed_capacity;
     intent_uuid *edge_ids;    /* the changed ids one edge watches */
+    size_t edge_capacity;
     /* Per batch entity: ids a diff found current (build == tv_* document), which
      * the apply leaves out: their rebuild would change nothing. */
     unsigned char **current;
@@ -370,8 +373,8 @@ static void begin_transaction(apply_engine *engine)
 /* What the cascade iteration wants next. */
 typedef enum cascade_action {
     CASCADE_DONE,
-    CASCADE_QUERY,    /* run edge with the entity's ids (round 0) or changed ids */
-    CASCADE_DIFF,     /* later round: find which new ids would change */
+    CASCADE_QUERY,    /* run an edge with the ids whose change it watches */
+    CASCADE_DIFF,     /* find which ids of the range would change */
 } cascade_action;
 
 static bool entity_has_edges(const registry *reg, const char *name)
@@ -389,11 +392,21 @@ static void changed_clear(apply_engine *engine)
     engine->changed_count = 0;
 }
 
-/* Fills engine->edge_ids with the changed ids whose change the edge watches;
+/* Fills engine->edge_ids with the ids whose change the edge watches (for an
+ * intent range and an edge without a watch list: every id of the range);
  * returns how many. */
-static size_t edge_ids(apply_engine *engine, size_t edge)
+static size_t edge_ids(apply_engine *engine, const batch_entity *source, size_t edge)
 {
     size_t count = 0;
+    if (engine->range_intents && engine->reg->watches[edge] == NULL) {
+        size_t n = engine->range_to - engine->range_from;
+        if (n > engine->edge_capacity) {
+            engine->edge_capacity = n;
+            engine->edge_ids = alloc_array(engine->edge_ids, n, sizeof *engine->edge_ids);
+        }
+        memcpy(engine->edge_ids, source->ids + engine->range_from, n * sizeof *engine->edge_ids);
+        return n;
+    }
     for (size_t i = 0; i < engine->changed_count; i++)
         if (registry_edge_watches(engine->reg, edge, (const char *const *) engine->changed_keys[i]))
             engine->edge_ids[count++] = engine->changed[i];
@@ -407,7 +420,7 @@ static bool next_edge_of(apply_engine *engine, const batch_entity *source, size_
     const registry *reg = engine->reg;
     for (size_t e = engine->edge_index; e < reg->cascade_count; e++)
         if (strcmp(reg->edges[e].source, source->name) == 0 &&
-            (engine->range_diffless || edge_ids(engine, e) > 0)) {
+            edge_ids(engine, source, e) > 0) {
             *edge = e;
             return true;
         }
@@ -432,10 +445,10 @@ static cascade_action next_cascade(apply_engine *engine, batch_entity **source, 
                     continue;
                 engine->in_entity = true;
                 engine->range_from = entity->expanded;
-                /* intent ids first, unconditionally; cascade-added ones through the diff */
-                engine->diffed = entity->expanded < entity->intent_ids;
-                engine->range_diffless = engine->diffed;
-                engine->range_to = engine->diffed ? entity->intent_ids : entity->id_count;
+                /* intent ids first, then the ids cascades added; each range is diffed */
+                engine->diffed = false;
+                engine->range_intents = entity->expanded < entity->intent_ids;
+                engine->range_to = engine->range_intents ? entity->intent_ids : entity->id_count;
                 engine->edge_index = 0;
             }
             if (!engine->diffed) {
@@ -444,7 +457,7 @@ static cascade_action next_cascade(apply_engine *engine, batch_entity **source, 
             }
             for (; engine->edge_index < reg->cascade_count; engine->edge_index++) {
                 if (strcmp(reg->edges[engine->edge_index].source, entity->name) == 0 &&
-                    (engine->range_diffless || edge_ids(engine, engine->edge_index) > 0)) {
+                    edge_ids(engine, entity, engine->edge_index) > 0) {
                     *source = entity;
                     *edge = engine->edge_index++;
                     return CASCADE_QUERY;
@@ -767,9 +780,7 @@ static void run_step(apply_engine *engine)
                  * queries do not depend on each other, so one pipeline. */
                 engine->group_count = engine->group_done = 0;
                 for (;;) {
-                    const char *values[1] = {engine->range_diffless
-                        ? uuid_list(engine, source->ids + engine->range_from, engine->range_to - engine->range_from)
-                        : uuid_list(engine, engine->edge_ids, edge_ids(engine, edge))};
+                    const char *values[1] = {uuid_list(engine, engine->edge_ids, edge_ids(engine, source, edge))};
                     engine->group_edges[engine->group_count++] = edge;
                     sent = send_query_to(engine, engine->reg->queries[edge], 1, values, cascade_cb);
                     if (!sent || !next_edge_of(engine, source, &edge))
@@ -923,14 +934,17 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
     case STEP_CASCADE: {
         int rows = PQntuples(outcome->result);
         if (!engine->diffed) {
-            /* The diff of a later round: keep the ids whose document would change. */
+            /* The range's diff: keep the ids whose document would change. */
             changed_clear(engine);
             if ((size_t) rows > engine->changed_capacity) {
                 engine->changed_capacity = (size_t) rows;
                 engine->changed = alloc_array(engine->changed, engine->changed_capacity, sizeof *engine->changed);
                 engine->changed_keys = alloc_array(engine->changed_keys, engine->changed_capacity,
                                                     sizeof *engine->changed_keys);
-                engine->edge_ids = alloc_array(engine->edge_ids, engine->changed_capacity, sizeof *engine->edge_ids);
+            }
+            if (engine->changed_capacity > engine->edge_capacity) {
+                engine->edge_capacity = engine->changed_capacity;
+                engine->edge_ids = alloc_array(engine->edge_ids, engine->edge_capacity, sizeof *engine->edge_ids);
             }
             for (int row = 0; row < rows; row++)
                 if (!PQgetisnull(outcome->result, row, 0) &&

@@ -33,6 +33,8 @@ static const config_key config_keys[] = {
         "most (entity, id) pairs held and applied in one local transaction; bounds memory"),
     KEY("cdc", "batch_max_delay_ms", CONFIG_INT, cdc.batch_max_delay_ms, "2", 0, 60000,
         "longest a received intent waits for more to share its batch, in milliseconds"),
+    KEY("cdc", "generic_plans", CONFIG_INT, cdc.generic_plans, "1", 0, 1,
+        "1: the apply statements are planned once per connection (build functions must plan well for any ids); 0: for every batch"),
     KEY("cdc", "rebuild_chunk_rows", CONFIG_INT, cdc.rebuild_chunk_rows, "5000", 1, 10000000,
         "rows rebuilt per chunk of a full rebuild; live intents wait at most one chunk"),
     KEY("cdc", "max_retries", CONFIG_INT, cdc.max_retries, "3", 0, 100,
