@@ -61,36 +61,26 @@ struct apply_engine {
     pair_range *stack;        /* bisection: ranges still to try */
     size_t stack_count, stack_capacity;
 
-    /* cascade iteration: every range of ids is first diffed (its builds compared
-     * with the tv_* rows), and an id's edges are followed only when its document
-     * changed in a key the edge watches. That stops post -> author -> all the
-     * author's posts walks when nothing they embed changed, and still reaches
-     * rows rebuilt from a newer state than their own intent's (whose old
-     * references that intent's cascade could no longer find). Intent ids also
-     * follow every edge without a watch list whether or not their document
-     * changed: such an edge may depend on source columns the document leaves
-     * out. Rounds repeat until no entity has ids left unexpanded. */
+    /* cascade iteration: the ids of intents are expanded unconditionally; ids that
+     * cascades added only when their document would change (a build compared
+     * with the tv_* row). That stops post -> author -> all the author's posts
+     * walks when nothing they embed changed, and still reaches rows rebuilt from
+     * a newer state than their own intent's (whose old references that intent's
+     * cascade could no longer find). Rounds repeat until no entity has ids left
+     * unexpanded. */
     const char **order;
     size_t order_count;
     size_t order_index;
     size_t edge_index;
     int round;
-    bool diffed;              /* the changed ids of the current range are known */
+    bool diffed;              /* later rounds: the changed ids of the current entity are known */
     bool in_entity;           /* the current entity's range is fixed */
-    bool range_intents;       /* the current range is intent ids */
+    bool range_diffless;      /* the current range is intent ids: no diff */
     size_t range_from, range_to;
     intent_uuid *changed;
     char ***changed_keys;     /* per changed id: the document keys that changed; NULL = all */
     size_t changed_count, changed_capacity;
     intent_uuid *edge_ids;    /* the changed ids one edge watches */
-    size_t edge_capacity;
-    /* The diffs of every entity's intent ids go out together, right behind BEGIN
-     * (they do not depend on each other, nor on the cascades): per batch entity,
-     * the copied result, taken when the iteration reaches that range. */
-    PGresult **prediff;
-    size_t prediff_count;
-    size_t *prediff_order;    /* the entities whose diffs are in flight, in order */
-    size_t prediff_sent, prediff_done;
     /* Per batch entity: ids a diff found current (build == tv_* document), which
      * the apply leaves out: their rebuild would change nothing. */
     unsigned char **current;
@@ -132,7 +122,6 @@ static void tail_cb(void *arg, const pg_async_outcome *outcome);
 static void cascade_cb(void *arg, const pg_async_outcome *outcome);
 static void transaction_failed(apply_engine *engine, const char *error);
 static void bisect_next(apply_engine *engine);
-static void prediff_clear(apply_engine *engine);
 
 static double seconds_since(const struct timespec *start)
 {
@@ -318,7 +307,6 @@ static void finish(apply_engine *engine)
     engine->outcome.duration_seconds = seconds_since(&engine->started);
     free(engine->order);
     engine->order = NULL;
-    prediff_clear(engine);
     engine->stack_count = 0;
     apply_done_cb done = engine->done;
     void *arg = engine->done_arg;
@@ -382,8 +370,8 @@ static void begin_transaction(apply_engine *engine)
 /* What the cascade iteration wants next. */
 typedef enum cascade_action {
     CASCADE_DONE,
-    CASCADE_QUERY,    /* run an edge with the ids whose change it watches */
-    CASCADE_DIFF,     /* find which ids of the range would change */
+    CASCADE_QUERY,    /* run edge with the entity's ids (round 0) or changed ids */
+    CASCADE_DIFF,     /* later round: find which new ids would change */
 } cascade_action;
 
 static bool entity_has_edges(const registry *reg, const char *name)
@@ -401,21 +389,11 @@ static void changed_clear(apply_engine *engine)
     engine->changed_count = 0;
 }
 
-/* Fills engine->edge_ids with the ids whose change the edge watches (for an
- * intent range and an edge without a watch list: every id of the range);
+/* Fills engine->edge_ids with the changed ids whose change the edge watches;
  * returns how many. */
-static size_t edge_ids(apply_engine *engine, const batch_entity *source, size_t edge)
+static size_t edge_ids(apply_engine *engine, size_t edge)
 {
     size_t count = 0;
-    if (engine->range_intents && engine->reg->watches[edge] == NULL) {
-        size_t n = engine->range_to - engine->range_from;
-        if (n > engine->edge_capacity) {
-            engine->edge_capacity = n;
-            engine->edge_ids = alloc_array(engine->edge_ids, n, sizeof *engine->edge_ids);
-        }
-        memcpy(engine->edge_ids, source->ids + engine->range_from, n * sizeof *engine->edge_ids);
-        return n;
-    }
     for (size_t i = 0; i < engine->changed_count; i++)
         if (registry_edge_watches(engine->reg, edge, (const char *const *) engine->changed_keys[i]))
             engine->edge_ids[count++] = engine->changed[i];
@@ -429,7 +407,7 @@ static bool next_edge_of(apply_engine *engine, const batch_entity *source, size_
     const registry *reg = engine->reg;
     for (size_t e = engine->edge_index; e < reg->cascade_count; e++)
         if (strcmp(reg->edges[e].source, source->name) == 0 &&
-            edge_ids(engine, source, e) > 0) {
+            (engine->range_diffless || edge_ids(engine, e) > 0)) {
             *edge = e;
             return true;
         }
@@ -454,10 +432,10 @@ static cascade_action next_cascade(apply_engine *engine, batch_entity **source, 
                     continue;
                 engine->in_entity = true;
                 engine->range_from = entity->expanded;
-                /* intent ids first, then the ids cascades added; each range is diffed */
-                engine->diffed = false;
-                engine->range_intents = entity->expanded < entity->intent_ids;
-                engine->range_to = engine->range_intents ? entity->intent_ids : entity->id_count;
+                /* intent ids first, unconditionally; cascade-added ones through the diff */
+                engine->diffed = entity->expanded < entity->intent_ids;
+                engine->range_diffless = engine->diffed;
+                engine->range_to = engine->diffed ? entity->intent_ids : entity->id_count;
                 engine->edge_index = 0;
             }
             if (!engine->diffed) {
@@ -466,7 +444,7 @@ static cascade_action next_cascade(apply_engine *engine, batch_entity **source, 
             }
             for (; engine->edge_index < reg->cascade_count; engine->edge_index++) {
                 if (strcmp(reg->edges[engine->edge_index].source, entity->name) == 0 &&
-                    edge_ids(engine, entity, engine->edge_index) > 0) {
+                    (engine->range_diffless || edge_ids(engine, engine->edge_index) > 0)) {
                     *source = entity;
                     *edge = engine->edge_index++;
                     return CASCADE_QUERY;
@@ -740,134 +718,6 @@ static void tail_cb(void *arg, const pg_async_outcome *outcome)
 }
 
 /* Sends the next query of the transaction; on the way picks the next step. */
-/* A range's diff: keeps the ids whose document would change (and the keys that
- * did); the rest of the range is current: no edge to follow, nothing to apply. */
-static void take_diff(apply_engine *engine, const PGresult *result)
-{
-    int rows = PQntuples(result);
-    changed_clear(engine);
-    if ((size_t) rows > engine->changed_capacity) {
-        engine->changed_capacity = (size_t) rows;
-        engine->changed = alloc_array(engine->changed, engine->changed_capacity, sizeof *engine->changed);
-        engine->changed_keys = alloc_array(engine->changed_keys, engine->changed_capacity,
-                                            sizeof *engine->changed_keys);
-    }
-    if (engine->changed_capacity > engine->edge_capacity) {
-        engine->edge_capacity = engine->changed_capacity;
-        engine->edge_ids = alloc_array(engine->edge_ids, engine->edge_capacity, sizeof *engine->edge_ids);
-    }
-    for (int row = 0; row < rows; row++)
-        if (!PQgetisnull(result, row, 0) &&
-            intent_uuid_parse(PQgetvalue(result, row, 0), &engine->changed[engine->changed_count])) {
-            engine->changed_keys[engine->changed_count++] =
-                PQgetisnull(result, row, 1) ? NULL : registry_keys_parse(PQgetvalue(result, row, 1));
-        }
-    engine->diffed = true;
-    batch_entity *source = batch_find_entity(engine->work, engine->order[engine->order_index]);
-    if (source) {
-        size_t e = (size_t) (source - engine->work->entities);
-        for (size_t i = engine->range_from; i < engine->range_to; i++)
-            set_current(engine, e, i, true);
-        for (size_t c = 0; c < engine->changed_count; c++) {
-            size_t position = batch_entity_position(source, &engine->changed[c]);
-            if (position != SIZE_MAX)
-                set_current(engine, e, position, false);
-        }
-    }
-    log_debug("apply: cascade round %d: %zu of %zu ids would change", engine->round, engine->changed_count,
-              engine->range_to - engine->range_from);
-}
-
-/* The statement comparing fresh builds of $1 with the tv_* rows: the ids whose
- * document would change and, when both are objects, the keys that differ. */
-static const char *diff_sql(apply_engine *engine, size_t r)
-{
-    snprintf(engine->diff_sql, sizeof engine->diff_sql,
-             "SELECT coalesce(b.id, t.id), "
-             "CASE WHEN jsonb_typeof(b.data) = 'object' AND jsonb_typeof(t.data) = 'object' THEN "
-             "ARRAY(SELECT k FROM jsonb_object_keys(b.data || t.data) AS k "
-             "WHERE b.data -> k IS DISTINCT FROM t.data -> k) END "
-             "FROM %s($1::uuid[]) AS b "
-             "FULL JOIN (SELECT id, data FROM %s WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
-             "WHERE b.data IS DISTINCT FROM t.data",
-             engine->reg->build_functions[r], engine->reg->tv_tables[r]);
-    return engine->diff_sql;
-}
-
-static void prediff_clear(apply_engine *engine)
-{
-    for (size_t i = 0; i < engine->prediff_count; i++)
-        PQclear(engine->prediff[i]);
-    free(engine->prediff);
-    free(engine->prediff_order);
-    engine->prediff = NULL;
-    engine->prediff_order = NULL;
-    engine->prediff_count = engine->prediff_sent = engine->prediff_done = 0;
-}
-
-static void prediff_cb(void *arg, const pg_async_outcome *outcome)
-{
-    apply_engine *engine = arg;
-    size_t e = engine->prediff_order[engine->prediff_done++];
-    if (outcome->connection_lost) {
-        connection_lost(engine, outcome->error);
-        return;
-    }
-    if (!outcome->ok) {
-        /* The transaction is aborted: the cascade step that comes next fails too
-         * and rolls back; the first error is the one to report. */
-        if (!engine->begin_error[0])
-            snprintf(engine->begin_error, sizeof engine->begin_error, "%s", outcome->error);
-        return;
-    }
-    engine->prediff[e] = PQcopyResult(outcome->result, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
-    if (engine->prediff[e] == NULL) {
-        fprintf(stderr, "tvsync-cdc: out of memory\n");
-        abort();
-    }
-}
-
-/* After the last of the diffs sent behind BEGIN: on with the cascades. */
-static void prediff_last_cb(void *arg, const pg_async_outcome *outcome)
-{
-    apply_engine *engine = arg;
-    prediff_cb(arg, outcome);
-    if (outcome->connection_lost)
-        return;
-    if (engine->begin_error[0]) {
-        transaction_failed(engine, engine->begin_error);
-        return;
-    }
-    run_step(engine);
-}
-
-/* Sends the diff of every entity's intent ids (those with cascades), behind
- * BEGIN; false when a send failed. */
-static bool send_prediffs(apply_engine *engine)
-{
-    batch *work = engine->work;
-    prediff_clear(engine);
-    engine->prediff_count = work->entity_count;
-    engine->prediff = alloc_calloc(work->entity_count ? work->entity_count : 1, sizeof *engine->prediff);
-    engine->prediff_order = alloc_calloc(work->entity_count ? work->entity_count : 1, sizeof *engine->prediff_order);
-    for (size_t e = 0; e < work->entity_count; e++) {
-        const batch_entity *entity = &work->entities[e];
-        size_t r = registry_index(engine->reg, entity->name);
-        if (entity->intent_ids == 0 || !entity_has_edges(engine->reg, entity->name) ||
-            r == engine->reg->entity_count)
-            continue;
-        engine->prediff_order[engine->prediff_sent++] = e;
-    }
-    for (size_t i = 0; i < engine->prediff_sent; i++) {
-        const batch_entity *entity = &work->entities[engine->prediff_order[i]];
-        const char *values[1] = {uuid_list(engine, entity->ids, entity->intent_ids)};
-        if (!send_query_to(engine, diff_sql(engine, registry_index(engine->reg, entity->name)), 1, values,
-                           i + 1 == engine->prediff_sent ? prediff_last_cb : prediff_cb))
-            return false;
-    }
-    return true;
-}
-
 static void run_step(apply_engine *engine)
 {
     batch *work = engine->work;
@@ -885,32 +735,12 @@ static void run_step(apply_engine *engine)
         /* fall through */
     case STEP_VISIBLE:
         engine->step = STEP_CASCADE;
-        if (!engine->bisecting && !engine->final_only) {
-            /* The intent ids' diffs, pipelined behind BEGIN; the cascades go on
-             * once they are back. */
-            if (!send_prediffs(engine))
-                break;
-            if (engine->prediff_sent > 0) {
-                sent = true;
-                break;
-            }
-        }
         /* fall through */
     case STEP_CASCADE:
         if (!engine->bisecting && !engine->final_only) {
             batch_entity *source = NULL;
             size_t edge = 0;
             cascade_action action = next_cascade(engine, &source, &edge);
-            while (action == CASCADE_DIFF && engine->range_intents && engine->range_from == 0 &&
-                   (size_t) (source - work->entities) < engine->prediff_count &&
-                   engine->prediff[source - work->entities] != NULL) {
-                /* diffed already, behind BEGIN */
-                PGresult *diff = engine->prediff[source - work->entities];
-                engine->prediff[source - work->entities] = NULL;
-                take_diff(engine, diff);
-                PQclear(diff);
-                action = next_cascade(engine, &source, &edge);
-            }
             if (action == CASCADE_DIFF) {
                 size_t r = registry_index(engine->reg, source->name);
                 if (r == engine->reg->entity_count) {
@@ -918,9 +748,18 @@ static void run_step(apply_engine *engine)
                     sent = send_query(engine, "SELECT NULL::uuid FROM tvsync.entity_row($1)", 1, values);
                     break;
                 }
+                snprintf(engine->diff_sql, sizeof engine->diff_sql,
+                         "SELECT coalesce(b.id, t.id), "
+                         "CASE WHEN jsonb_typeof(b.data) = 'object' AND jsonb_typeof(t.data) = 'object' THEN "
+                         "ARRAY(SELECT k FROM jsonb_object_keys(b.data || t.data) AS k "
+                         "WHERE b.data -> k IS DISTINCT FROM t.data -> k) END "
+                         "FROM %s($1::uuid[]) AS b "
+                         "FULL JOIN (SELECT id, data FROM %s WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
+                         "WHERE b.data IS DISTINCT FROM t.data",
+                         engine->reg->build_functions[r], engine->reg->tv_tables[r]);
                 const char *values[1] = {uuid_list(engine, source->ids + engine->range_from,
                                                    engine->range_to - engine->range_from)};
-                sent = send_query(engine, diff_sql(engine, r), 1, values);
+                sent = send_query(engine, engine->diff_sql, 1, values);
                 break;
             }
             if (action == CASCADE_QUERY) {
@@ -928,7 +767,9 @@ static void run_step(apply_engine *engine)
                  * queries do not depend on each other, so one pipeline. */
                 engine->group_count = engine->group_done = 0;
                 for (;;) {
-                    const char *values[1] = {uuid_list(engine, engine->edge_ids, edge_ids(engine, source, edge))};
+                    const char *values[1] = {engine->range_diffless
+                        ? uuid_list(engine, source->ids + engine->range_from, engine->range_to - engine->range_from)
+                        : uuid_list(engine, engine->edge_ids, edge_ids(engine, edge))};
                     engine->group_edges[engine->group_count++] = edge;
                     sent = send_query_to(engine, engine->reg->queries[edge], 1, values, cascade_cb);
                     if (!sent || !next_edge_of(engine, source, &edge))
@@ -1079,10 +920,44 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
         return;
     }
     switch (engine->step) {
-    case STEP_CASCADE:
-        if (!engine->diffed)
-            take_diff(engine, outcome->result);
+    case STEP_CASCADE: {
+        int rows = PQntuples(outcome->result);
+        if (!engine->diffed) {
+            /* The diff of a later round: keep the ids whose document would change. */
+            changed_clear(engine);
+            if ((size_t) rows > engine->changed_capacity) {
+                engine->changed_capacity = (size_t) rows;
+                engine->changed = alloc_array(engine->changed, engine->changed_capacity, sizeof *engine->changed);
+                engine->changed_keys = alloc_array(engine->changed_keys, engine->changed_capacity,
+                                                    sizeof *engine->changed_keys);
+                engine->edge_ids = alloc_array(engine->edge_ids, engine->changed_capacity, sizeof *engine->edge_ids);
+            }
+            for (int row = 0; row < rows; row++)
+                if (!PQgetisnull(outcome->result, row, 0) &&
+                    intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &engine->changed[engine->changed_count])) {
+                    engine->changed_keys[engine->changed_count++] =
+                        PQgetisnull(outcome->result, row, 1) ? NULL
+                                                             : registry_keys_parse(PQgetvalue(outcome->result, row, 1));
+                }
+            engine->diffed = true;
+            /* The rest of the range is current: no edge to follow, nothing to apply. */
+            batch_entity *source = batch_find_entity(engine->work, engine->order[engine->order_index]);
+            if (source) {
+                size_t e = (size_t) (source - engine->work->entities);
+                for (size_t i = engine->range_from; i < engine->range_to; i++)
+                    set_current(engine, e, i, true);
+                for (size_t c = 0; c < engine->changed_count; c++) {
+                    size_t position = batch_entity_position(source, &engine->changed[c]);
+                    if (position != SIZE_MAX)
+                        set_current(engine, e, position, false);
+                }
+            }
+            log_debug("apply: cascade round %d: %zu of %zu new ids would change", engine->round,
+                      engine->changed_count, engine->range_to - engine->range_from);
+            break;
+        }
         break;
+    }
     default:
         break;
     }
@@ -1149,7 +1024,6 @@ void apply_engine_free(apply_engine *engine)
     free(engine->stack);
     free(engine->text);
     changed_clear(engine);
-    prediff_clear(engine);
     free(engine->changed);
     free(engine->changed_keys);
     free(engine->edge_ids);
