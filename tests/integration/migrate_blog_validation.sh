@@ -1,7 +1,8 @@
 #!/bin/bash
 # migrate_blog_validation.sh: 033 moved the blog mutations' argument checks into shared
 # helpers; every mutation answers exactly as under 030 (status, message, entity, id, sync)
-# for the same inputs, good and bad, and tvsync_app can still run them.
+# for the same inputs, good and bad, and tvsync_app can still run them. 035 changes only
+# what six of them publish.
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 
@@ -142,7 +143,11 @@ EOF
 }
 
 probe_sql | pgcluster_psql >"$WORK/before.txt" 2>&1 || { cat "$WORK/before.txt"; echo "probe failed"; exit 1; }
-"$MIGRATE" --dir "$TVSYNC_SRCDIR/migrations" up >/dev/null 2>&1 || { echo "tvsync-migrate up (033) failed"; exit 1; }
+mkdir -p "$WORK/upto033"
+for file in "$TVSYNC_SRCDIR"/migrations/[0-9]*.sql; do
+    [[ "$(basename "$file")" < 034 ]] && cp "$file" "$WORK/upto033/"
+done
+"$MIGRATE" --dir "$WORK/upto033" up >/dev/null 2>&1 || { echo "tvsync-migrate up (033) failed"; exit 1; }
 assert_eq 1 "$(pgcluster_psql -c "SELECT count(*) FROM pg_proc WHERE proname = 'uuid_problem'")" \
     "the second run has 033's helpers"
 probe_sql | pgcluster_psql >"$WORK/after.txt" 2>&1 || { cat "$WORK/after.txt"; echo "probe failed"; exit 1; }
@@ -164,6 +169,21 @@ done
 assert_eq "" "$(grep '=> error: ' "$WORK/before.txt" "$WORK/after.txt")" "no case raised a SQL error"
 assert_eq "" "$(diff "$WORK/before.txt" "$WORK/after.txt")" \
     "every mutation answers the same after 033 (status, message, entity, id, sync)"
+
+# 035 changes what six mutations publish (the rows they write; cascades do the rest)
+# and nothing else.
+"$MIGRATE" --dir "$TVSYNC_SRCDIR/migrations" up >/dev/null 2>&1 || { echo "tvsync-migrate up (035) failed"; exit 1; }
+probe_sql | pgcluster_psql >"$WORK/latest.txt" 2>&1 || { cat "$WORK/latest.txt"; echo "probe failed"; exit 1; }
+without_sync() { sed 's/ | [^|]*$//' "$1"; }
+assert_eq "" "$(diff <(without_sync "$WORK/after.txt") <(without_sync "$WORK/latest.txt"))" \
+    "after 035 every mutation answers the same status, message, entity and id"
+assert_contains "$(cat "$WORK/latest.txt")" \
+    "blog.create_comment {\"postId\": \"$POST1\", \"content\": \"c\", \"authorId\": \"$ALICE\"} => ok | - | comment | <new> | [{\"ids\": [\"<new>\"], \"entity\": \"comment\"}]" \
+    "after 035 createComment publishes the new comment only"
+changed=$(diff "$WORK/after.txt" "$WORK/latest.txt" | grep '^> ')
+assert_eq "" "$(grep -vE '^> blog\.(create_comment|update_comment|delete_comment|create_post|update_post|publish_post) ' <<<"$changed")" \
+    "after 035 only the six mutations' intents differ"
+assert_eq "yes" "$([ -n "$changed" ] && echo yes || echo no)" "after 035 some answers publish fewer intents"
 
 # tvsync_app (the server's role) runs them, helpers included; PUBLIC no longer may.
 as_app() { pgcluster_psql -c "SET ROLE tvsync_app" -c "$1"; }
