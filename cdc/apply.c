@@ -15,7 +15,6 @@
 
 typedef enum apply_step {
     STEP_BEGIN,
-    STEP_VISIBLE,
     STEP_CASCADE,
     STEP_APPLY,      /* the tail: applies, notes, progress and COMMIT, pipelined */
     STEP_ROLLBACK,
@@ -86,7 +85,18 @@ struct apply_engine {
     unsigned char **current;
     size_t *current_capacity;
     size_t current_entities;
-    char diff_sql[1024];
+    char diff_sql[1280];
+    size_t diff_from;         /* the diff in flight covers [diff_from, range_to) */
+    bool diff_append;         /* ... after a diff sent ahead covered the rest */
+    /* Diffs sent ahead, with the current one, for the later entities of the order
+     * whose cascade-added ids are already known: one round trip for all of them.
+     * Taken when the iteration reaches the entity (its range may have grown since:
+     * the rest is diffed then). */
+    struct ahead_diff *ahead;
+    size_t ahead_count, ahead_capacity, ahead_done;
+    bool built_table;         /* the session has pg_temp.tvsync_built and tvsync_counts */
+    bool tail_piped;          /* progress and COMMIT went out behind the applies */
+    double begin_sent_ms;     /* since started, when the last BEGIN was sent */
     char apply_sql[2048];
     /* apply iteration */
     size_t entity_index;
@@ -122,6 +132,7 @@ static void tail_cb(void *arg, const pg_async_outcome *outcome);
 static void cascade_cb(void *arg, const pg_async_outcome *outcome);
 static void transaction_failed(apply_engine *engine, const char *error);
 static void bisect_next(apply_engine *engine);
+static void ahead_clear(apply_engine *engine);
 
 static double seconds_since(const struct timespec *start)
 {
@@ -141,13 +152,16 @@ static void text_reserve(apply_engine *engine, size_t needed)
     engine->text_capacity = capacity;
 }
 
-/* "{uuid,uuid,...}" of entity's ids [from, to). */
-static bool is_current(const apply_engine *engine, size_t e, size_t i)
+/* What the apply does with an id: build it, nothing (a diff found its document
+ * current), or take the document its diff built (kept in pg_temp.tvsync_built). */
+enum { ID_BUILD = 0, ID_CURRENT = 1, ID_BUILT = 2 };
+
+static int id_state(const apply_engine *engine, size_t e, size_t i)
 {
-    return e < engine->current_entities && i < engine->current_capacity[e] && engine->current[e][i];
+    return e < engine->current_entities && i < engine->current_capacity[e] ? engine->current[e][i] : ID_BUILD;
 }
 
-static void set_current(apply_engine *engine, size_t e, size_t i, bool value)
+static void set_state(apply_engine *engine, size_t e, size_t i, unsigned char value)
 {
     if (e >= engine->current_entities) {
         engine->current = alloc_array(engine->current, e + 1, sizeof *engine->current);
@@ -173,12 +187,21 @@ static void current_clear(apply_engine *engine)
 {
     for (size_t e = 0; e < engine->current_entities; e++)
         if (engine->current[e])
-            memset(engine->current[e], 0, engine->current_capacity[e]);
+            memset(engine->current[e], ID_BUILD, engine->current_capacity[e]);
 }
 
-/* "{uuid,...}" of the entity's ids [from, to) that need a rebuild (not current);
- * *count gets how many. */
-static const char *ids_array(apply_engine *engine, size_t e, size_t from, size_t to, size_t *count)
+/* The documents the diffs built went with the rolled-back transaction. */
+static void built_forget(apply_engine *engine)
+{
+    for (size_t e = 0; e < engine->current_entities; e++)
+        for (size_t i = 0; i < engine->current_capacity[e]; i++)
+            if (engine->current[e][i] == ID_BUILT)
+                engine->current[e][i] = ID_BUILD;
+}
+
+/* "{uuid,...}" of the entity's ids [from, to) in the given state; *count gets
+ * how many. */
+static const char *ids_array(apply_engine *engine, size_t e, size_t from, size_t to, int state, size_t *count)
 {
     const batch_entity *entity = &engine->work->entities[e];
     text_reserve(engine, 3 + (to - from) * INTENT_UUID_TEXT_SIZE);
@@ -186,7 +209,7 @@ static const char *ids_array(apply_engine *engine, size_t e, size_t from, size_t
     *p++ = '{';
     *count = 0;
     for (size_t i = from; i < to; i++) {
-        if (is_current(engine, e, i))
+        if (id_state(engine, e, i) != state)
             continue;
         if ((*count)++ > 0)
             *p++ = ',';
@@ -307,6 +330,7 @@ static void finish(apply_engine *engine)
     engine->outcome.duration_seconds = seconds_since(&engine->started);
     free(engine->order);
     engine->order = NULL;
+    ahead_clear(engine);
     engine->stack_count = 0;
     apply_done_cb done = engine->done;
     void *arg = engine->done_arg;
@@ -336,14 +360,35 @@ static void begin_done_cb(void *arg, const pg_async_outcome *outcome)
         snprintf(engine->begin_error, sizeof engine->begin_error, "%s", outcome->error);
 }
 
-/* BEGIN, and at once the transaction's first statement behind it in the same
- * pipeline (its callback learns whether BEGIN failed). */
+/* The visibility wait and BEGIN; false when a send failed. */
+static bool send_opening(apply_engine *engine)
+{
+    batch *work = engine->work;
+    if (work->xid_count > 0 && !engine->final_only) {
+        /* Before the transaction, in its own: the sources must be visible when
+         * the transaction takes its snapshot. The backend runs what is pipelined
+         * behind it only once it has returned. */
+        if (!send_query_to(engine, "SELECT tvsync.cdc_wait_visible($1::bigint[])", 1,
+                           (const char *const[]){xids_array(engine, work)}, begin_done_cb))
+            return false;
+    }
+    /* One snapshot for the whole batch: every document it builds, in a diff or
+     * in an apply, shows the same state. (With a snapshot per statement a row
+     * diffed early could miss a delete that a later statement of the batch saw
+     * and acted on, and nothing later would reach it again.) */
+    engine->tail_piped = false;
+    engine->begin_sent_ms = seconds_since(&engine->started) * 1000.0;
+    return send_query_to(engine, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL, begin_done_cb);
+}
+
+/* BEGIN, and at once the transaction's first statements behind it in the same
+ * pipeline (their callbacks learn whether BEGIN failed). */
 static bool send_begin(apply_engine *engine)
 {
     engine->begin_error[0] = '\0';
     engine->tail_count = engine->tail_head = 0;
     engine->tail_error[0] = '\0';
-    if (!send_query_to(engine, "BEGIN", 0, NULL, begin_done_cb))
+    if (!send_opening(engine))
         return false;
     engine->step = STEP_BEGIN;
     run_step(engine);
@@ -354,6 +399,9 @@ static void begin_transaction(apply_engine *engine)
 {
     if (!engine->bisecting && !engine->final_only)
         current_clear(engine);   /* the diffs run again */
+    else
+        built_forget(engine);
+    ahead_clear(engine);
     engine->step = STEP_BEGIN;
     engine->order_index = engine->edge_index = 0;
     engine->in_entity = false;
@@ -535,7 +583,27 @@ static bool send_final(apply_engine *engine)
     }
     char lsn_text[LSN_FORMAT_SIZE], duration[32];
     lsn_format(work->progress_lsn, lsn_text);
-    snprintf(duration, sizeof duration, "%.3f", seconds_since(&engine->started) * 1000.0);
+    if (engine->tail_piped) {
+        /* Sent behind the applies, before their counts are back: the applies
+         * leave them in pg_temp.tvsync_counts ($3, $4: the registry indexes). The
+         * duration is the time until BEGIN was sent plus the transaction's own. */
+        free(upserted.text);
+        free(deleted.text);
+        array_open(&upserted);
+        array_open(&deleted);
+        for (size_t i = 0; i < work->entity_count; i++) {
+            const batch_entity *entity = &work->entities[i];
+            if (entity->intents == 0 && entity->id_count == 0)
+                continue;
+            char number[32];
+            snprintf(number, sizeof number, "%zu", registry_index(engine->reg, entity->name));
+            array_add(&upserted, number);
+            array_add(&deleted, "0");
+        }
+        snprintf(duration, sizeof duration, "%.3f", engine->begin_sent_ms);
+    } else {
+        snprintf(duration, sizeof duration, "%.3f", seconds_since(&engine->started) * 1000.0);
+    }
     const char *values[9] = {
         array_close(&names), array_close(&intents), array_close(&upserted), array_close(&deleted),
         duration, lsn_text, array_close(&success), array_close(&errors),
@@ -549,7 +617,17 @@ static bool send_final(apply_engine *engine)
         "RETURNING 1) "
         "SELECT pg_replication_origin_xact_setup($6::pg_lsn, coalesce($9::timestamptz, now())), "
         "pg_notify('tvsync_applied', $6::text), (SELECT count(*) FROM logged)";
-    bool sent = send_query_to(engine, sql, 9, values, tail_cb);
+    static const char piped_sql[] =
+        "WITH c AS (SELECT entity, sum(upserted) AS u, sum(deleted) AS d FROM pg_temp.tvsync_counts GROUP BY entity), "
+        "logged AS (INSERT INTO tvsync.sync_log "
+        "(entity, intents, rows_upserted, rows_deleted, duration_ms, success, error, source_lsn) "
+        "SELECT t.e, t.i, coalesce(c.u, 0), coalesce(c.d, 0), "
+        "$5::float8 + 1000 * extract(epoch FROM clock_timestamp() - transaction_timestamp()), t.ok, t.err, $6::pg_lsn "
+        "FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $7::bool[], $8::text[]) AS t(e, i, r, z, ok, err) "
+        "LEFT JOIN c ON c.entity = t.r RETURNING 1) "
+        "SELECT pg_replication_origin_xact_setup($6::pg_lsn, coalesce($9::timestamptz, now())), "
+        "pg_notify('tvsync_applied', $6::text), (SELECT count(*) FROM logged)";
+    bool sent = send_query_to(engine, engine->tail_piped ? piped_sql : sql, 9, values, tail_cb);
     free(names.text);
     free(intents.text);
     free(upserted.text);
@@ -580,31 +658,48 @@ static bool send_apply(apply_engine *engine, size_t e, size_t from, size_t to)
 {
     batch *work = engine->work;
     size_t r = registry_index(engine->reg, work->entities[e].name);
-    size_t count;
-    const char *ids = ids_array(engine, e, from, to, &count);
-    if (count == 0)
-        return true;   /* every one of them is current */
-    tail_push(engine, TAIL_APPLY, e);
-    if (r == engine->reg->entity_count) {
+    size_t count, built_count;
+    char *ids = alloc_strdup(ids_array(engine, e, from, to, ID_BUILD, &count));
+    const char *built = ids_array(engine, e, from, to, ID_BUILT, &built_count);
+    bool sent = true;
+    if (count + built_count == 0) {
+        /* every one of them is current */
+    } else if (r == engine->reg->entity_count) {
         /* gone from the registry since the intent was read (a reload):
          * tvsync.apply says so, and the batch fails like any build error */
+        tail_push(engine, TAIL_APPLY, e);
         const char *values[2] = {work->entities[e].name, ids};
-        return send_query_to(engine, "SELECT upserted, deleted FROM tvsync.apply($1, $2::uuid[])", 2, values, tail_cb);
+        sent = send_query_to(engine, "SELECT upserted, deleted FROM tvsync.apply($1, $2::uuid[])", 2, values, tail_cb);
+    } else {
+        /* tvsync.apply(entity, ids) inlined, so that it is planned once per
+         * connection (tvsync.apply's EXECUTE plans on every call); keep the two
+         * in step. $1: ids to build; $2: ids whose diff built their document
+         * (or found it gone) in this transaction. */
+        tail_push(engine, TAIL_APPLY, e);
+        char from_built[256] = "", counted[200] = "";
+        if (engine->built_table)
+            snprintf(counted, sizeof counted,
+                     ", counted AS (INSERT INTO pg_temp.tvsync_counts (entity, upserted, deleted) "
+                     "SELECT %zu, (SELECT count(*) FROM up), (SELECT count(*) FROM gone))", r);
+        if (engine->built_table)
+            snprintf(from_built, sizeof from_built,
+                     " UNION ALL SELECT DISTINCT ON (k.id) k.id, k.data FROM pg_temp.tvsync_built AS k "
+                     "WHERE k.entity = %zu AND k.id = ANY ($2::uuid[])", r);
+        snprintf(engine->apply_sql, sizeof engine->apply_sql,
+                 "WITH built AS MATERIALIZED (SELECT b.id, b.data FROM %1$s($1::uuid[]) AS b%3$s), "
+                 "up AS (INSERT INTO %2$s AS t (id, data, updated_at) SELECT id, data, now() FROM built "
+                 "ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at "
+                 "WHERE t.data IS DISTINCT FROM excluded.data RETURNING 1), "
+                 "gone AS (DELETE FROM %2$s AS t WHERE t.id = ANY (%4$s) "
+                 "AND NOT EXISTS (SELECT 1 FROM built WHERE built.id = t.id) RETURNING 1)%5$s "
+                 "SELECT (SELECT count(*) FROM up) AS upserted, (SELECT count(*) FROM gone) AS deleted",
+                 engine->reg->build_functions[r], engine->reg->tv_tables[r], from_built,
+                 engine->built_table ? "$1::uuid[] || $2::uuid[]" : "$1::uuid[]", counted);
+        const char *values[2] = {ids, built};
+        sent = send_query_to(engine, engine->apply_sql, engine->built_table ? 2 : 1, values, tail_cb);
     }
-    /* tvsync.apply(entity, ids) inlined, so that it is planned once per
-     * connection (tvsync.apply's EXECUTE plans on every call); keep the two
-     * in step. */
-    snprintf(engine->apply_sql, sizeof engine->apply_sql,
-             "WITH built AS MATERIALIZED (SELECT b.id, b.data FROM %1$s($1::uuid[]) AS b), "
-             "up AS (INSERT INTO %2$s AS t (id, data, updated_at) SELECT id, data, now() FROM built "
-             "ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at "
-             "WHERE t.data IS DISTINCT FROM excluded.data RETURNING 1), "
-             "gone AS (DELETE FROM %2$s AS t WHERE t.id = ANY ($1::uuid[]) "
-             "AND NOT EXISTS (SELECT 1 FROM built WHERE built.id = t.id) RETURNING 1) "
-             "SELECT (SELECT count(*) FROM up) AS upserted, (SELECT count(*) FROM gone) AS deleted",
-             engine->reg->build_functions[r], engine->reg->tv_tables[r]);
-    const char *values[1] = {ids};
-    return send_query_to(engine, engine->apply_sql, 1, values, tail_cb);
+    free(ids);
+    return sent;
 }
 
 static bool send_note(apply_engine *engine, size_t n)
@@ -658,7 +753,11 @@ static bool send_tail(apply_engine *engine)
         for (size_t n = 0; n < work->note_count; n++)
             if (!work->notes[n].open && !send_note(engine, n))
                 return false;
-    if (engine->tail_count == 0)
+    /* With pg_temp.tvsync_counts nothing after the applies waits for their
+     * results: progress and COMMIT go out in the same pipeline (a failed apply
+     * aborts the transaction and the COMMIT then rolls back). */
+    engine->tail_piped = engine->built_table && !engine->final_only && engine->tail_count > 0;
+    if (engine->tail_count == 0 || engine->tail_piped)
         return send_commit(engine);
     return true;
 }
@@ -686,7 +785,7 @@ static void tail_cb(void *arg, const pg_async_outcome *outcome)
     }
     if (engine->begin_error[0] && !engine->tail_error[0])
         snprintf(engine->tail_error, sizeof engine->tail_error, "%s", engine->begin_error);
-    if ((tag.kind == TAIL_APPLY || tag.kind == TAIL_NOTE) && engine->tail_count == 0) {
+    if ((tag.kind == TAIL_APPLY || tag.kind == TAIL_NOTE) && engine->tail_count == 0 && !engine->tail_piped) {
         /* the last apply or note: end the transaction */
         if (engine->tail_error[0]) {
             engine->tail_dead_letters = 0;
@@ -717,6 +816,130 @@ static void tail_cb(void *arg, const pg_async_outcome *outcome)
     finish(engine);
 }
 
+typedef struct ahead_diff {
+    size_t entity, from, to;
+    PGresult *result;         /* NULL until it is back */
+} ahead_diff;
+
+static void ahead_clear(apply_engine *engine)
+{
+    for (size_t i = 0; i < engine->ahead_count; i++)
+        PQclear(engine->ahead[i].result);
+    engine->ahead_count = engine->ahead_done = 0;
+}
+
+static ahead_diff *ahead_find(apply_engine *engine, size_t entity, size_t from)
+{
+    for (size_t i = 0; i < engine->ahead_count; i++)
+        if (engine->ahead[i].entity == entity && engine->ahead[i].from == from)
+            return &engine->ahead[i];
+    return NULL;
+}
+
+/* A range's diff: keeps the ids whose document would change (and the keys that
+ * did), appended to those an earlier part of the range found when append; the
+ * rest of [from, to) is current: no edge to follow, nothing to apply. */
+static void take_diff(apply_engine *engine, size_t e, const PGresult *result, size_t from, size_t to, bool append)
+{
+    int rows = PQntuples(result);
+    if (!append)
+        changed_clear(engine);
+    if (engine->changed_count + (size_t) rows > engine->changed_capacity) {
+        engine->changed_capacity = engine->changed_count + (size_t) rows;
+        engine->changed = alloc_array(engine->changed, engine->changed_capacity, sizeof *engine->changed);
+        engine->changed_keys = alloc_array(engine->changed_keys, engine->changed_capacity,
+                                            sizeof *engine->changed_keys);
+        engine->edge_ids = alloc_array(engine->edge_ids, engine->changed_capacity, sizeof *engine->edge_ids);
+    }
+    for (int row = 0; row < rows; row++)
+        if (!PQgetisnull(result, row, 0) &&
+            intent_uuid_parse(PQgetvalue(result, row, 0), &engine->changed[engine->changed_count])) {
+            engine->changed_keys[engine->changed_count++] =
+                PQgetisnull(result, row, 1) ? NULL : registry_keys_parse(PQgetvalue(result, row, 1));
+        }
+    engine->diffed = true;
+    batch_entity *source = &engine->work->entities[e];
+    for (size_t i = from; i < to; i++)
+        set_state(engine, e, i, ID_CURRENT);
+    for (size_t c = 0; c < engine->changed_count; c++) {
+        size_t position = batch_entity_position(source, &engine->changed[c]);
+        if (position != SIZE_MAX)
+            set_state(engine, e, position, engine->built_table ? ID_BUILT : ID_BUILD);
+    }
+    log_debug("apply: cascade round %d: %zu of %zu new ids would change", engine->round, engine->changed_count,
+              engine->range_to - engine->range_from);
+}
+
+static void ahead_cb(void *arg, const pg_async_outcome *outcome)
+{
+    apply_engine *engine = arg;
+    ahead_diff *ahead = &engine->ahead[engine->ahead_done++];
+    if (outcome->connection_lost) {
+        connection_lost(engine, outcome->error);
+        return;
+    }
+    if (!outcome->ok) {
+        /* The transaction is aborted: the diff behind this one fails too and rolls
+         * back; this is the error to report. */
+        if (!engine->begin_error[0])
+            snprintf(engine->begin_error, sizeof engine->begin_error, "%s", outcome->error);
+        return;
+    }
+    ahead->result = PQcopyResult(outcome->result, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+    if (ahead->result == NULL) {
+        fprintf(stderr, "tvsync-cdc: out of memory\n");
+        abort();
+    }
+}
+
+/* The diff statement of registry entity r (see the CASCADE_DIFF step). */
+static const char *diff_statement(apply_engine *engine, size_t r)
+{
+    /* The documents that would change are kept for the apply (one build per
+     * document) when the session has pg_temp.tvsync_built. */
+    char keep[200] = "";
+    if (engine->built_table)
+        snprintf(keep, sizeof keep,
+                 ", kept AS (INSERT INTO pg_temp.tvsync_built (entity, id, data) "
+                 "SELECT %zu, d.id, d.new FROM d WHERE d.new IS NOT NULL)", r);
+    snprintf(engine->diff_sql, sizeof engine->diff_sql,
+             "WITH d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old "
+             "FROM %s($1::uuid[]) AS b "
+             "FULL JOIN (SELECT id, data FROM %s WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
+             "WHERE b.data IS DISTINCT FROM t.data)%s "
+             "SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
+             "ARRAY(SELECT k FROM jsonb_object_keys(d.new || d.old) AS k "
+             "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END FROM d",
+             engine->reg->build_functions[r], engine->reg->tv_tables[r], keep);
+    return engine->diff_sql;
+}
+
+/* Sends the diffs of the entities after the current one in the order whose next
+ * range holds cascade-added ids only, unless one is out already; false when a
+ * send failed. */
+static bool send_ahead(apply_engine *engine)
+{
+    for (size_t k = engine->order_index + 1; k < engine->order_count; k++) {
+        batch_entity *later = batch_find_entity(engine->work, engine->order[k]);
+        if (!later || !entity_has_edges(engine->reg, later->name) || later->expanded < later->intent_ids ||
+            later->expanded >= later->id_count)
+            continue;
+        size_t e = (size_t) (later - engine->work->entities);
+        size_t r = registry_index(engine->reg, later->name);
+        if (r == engine->reg->entity_count || ahead_find(engine, e, later->expanded))
+            continue;
+        if (engine->ahead_count == engine->ahead_capacity) {
+            engine->ahead_capacity = engine->ahead_capacity ? 2 * engine->ahead_capacity : 8;
+            engine->ahead = alloc_array(engine->ahead, engine->ahead_capacity, sizeof *engine->ahead);
+        }
+        engine->ahead[engine->ahead_count++] = (ahead_diff){e, later->expanded, later->id_count, NULL};
+        const char *values[1] = {uuid_list(engine, later->ids + later->expanded, later->id_count - later->expanded)};
+        if (!send_query_to(engine, diff_statement(engine, r), 1, values, ahead_cb))
+            return false;
+    }
+    return true;
+}
+
 /* Sends the next query of the transaction; on the way picks the next step. */
 static void run_step(apply_engine *engine)
 {
@@ -724,16 +947,6 @@ static void run_step(apply_engine *engine)
     bool sent = false;
     switch (engine->step) {
     case STEP_BEGIN:
-        engine->step = STEP_VISIBLE;
-        if (work->xid_count > 0 && !engine->final_only) {
-            /* Pipelined like BEGIN: the backend runs the statements behind it
-             * only once it has returned, i.e. once the sources are visible. */
-            if (!send_query_to(engine, "SELECT tvsync.cdc_wait_visible($1::bigint[])", 1,
-                               (const char *const[]){xids_array(engine, work)}, begin_done_cb))
-                break;
-        }
-        /* fall through */
-    case STEP_VISIBLE:
         engine->step = STEP_CASCADE;
         /* fall through */
     case STEP_CASCADE:
@@ -741,6 +954,28 @@ static void run_step(apply_engine *engine)
             batch_entity *source = NULL;
             size_t edge = 0;
             cascade_action action = next_cascade(engine, &source, &edge);
+            while (action == CASCADE_DIFF) {
+                /* A diff sent ahead covers the range, or its start. */
+                size_t e = (size_t) (source - work->entities);
+                ahead_diff *ahead = ahead_find(engine, e, engine->range_from);
+                engine->diff_from = engine->range_from;
+                engine->diff_append = false;
+                if (!ahead || !ahead->result)
+                    break;
+                size_t to = ahead->to < engine->range_to ? ahead->to : engine->range_to;
+                take_diff(engine, e, ahead->result, engine->range_from, to, false);
+                PQclear(ahead->result);
+                ahead->result = NULL;
+                ahead->from = SIZE_MAX;   /* taken */
+                if (to == engine->range_to) {
+                    action = next_cascade(engine, &source, &edge);
+                    continue;
+                }
+                engine->diffed = false;   /* the rest of the range still */
+                engine->diff_from = to;
+                engine->diff_append = true;
+                break;
+            }
             if (action == CASCADE_DIFF) {
                 size_t r = registry_index(engine->reg, source->name);
                 if (r == engine->reg->entity_count) {
@@ -748,18 +983,11 @@ static void run_step(apply_engine *engine)
                     sent = send_query(engine, "SELECT NULL::uuid FROM tvsync.entity_row($1)", 1, values);
                     break;
                 }
-                snprintf(engine->diff_sql, sizeof engine->diff_sql,
-                         "SELECT coalesce(b.id, t.id), "
-                         "CASE WHEN jsonb_typeof(b.data) = 'object' AND jsonb_typeof(t.data) = 'object' THEN "
-                         "ARRAY(SELECT k FROM jsonb_object_keys(b.data || t.data) AS k "
-                         "WHERE b.data -> k IS DISTINCT FROM t.data -> k) END "
-                         "FROM %s($1::uuid[]) AS b "
-                         "FULL JOIN (SELECT id, data FROM %s WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
-                         "WHERE b.data IS DISTINCT FROM t.data",
-                         engine->reg->build_functions[r], engine->reg->tv_tables[r]);
-                const char *values[1] = {uuid_list(engine, source->ids + engine->range_from,
-                                                   engine->range_to - engine->range_from)};
-                sent = send_query(engine, engine->diff_sql, 1, values);
+                if (!send_ahead(engine))
+                    break;
+                const char *values[1] = {uuid_list(engine, source->ids + engine->diff_from,
+                                                   engine->range_to - engine->diff_from)};
+                sent = send_query(engine, diff_statement(engine, r), 1, values);
                 break;
             }
             if (action == CASCADE_QUERY) {
@@ -920,44 +1148,14 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
         return;
     }
     switch (engine->step) {
-    case STEP_CASCADE: {
-        int rows = PQntuples(outcome->result);
+    case STEP_CASCADE:
         if (!engine->diffed) {
-            /* The diff of a later round: keep the ids whose document would change. */
-            changed_clear(engine);
-            if ((size_t) rows > engine->changed_capacity) {
-                engine->changed_capacity = (size_t) rows;
-                engine->changed = alloc_array(engine->changed, engine->changed_capacity, sizeof *engine->changed);
-                engine->changed_keys = alloc_array(engine->changed_keys, engine->changed_capacity,
-                                                    sizeof *engine->changed_keys);
-                engine->edge_ids = alloc_array(engine->edge_ids, engine->changed_capacity, sizeof *engine->edge_ids);
-            }
-            for (int row = 0; row < rows; row++)
-                if (!PQgetisnull(outcome->result, row, 0) &&
-                    intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &engine->changed[engine->changed_count])) {
-                    engine->changed_keys[engine->changed_count++] =
-                        PQgetisnull(outcome->result, row, 1) ? NULL
-                                                             : registry_keys_parse(PQgetvalue(outcome->result, row, 1));
-                }
-            engine->diffed = true;
-            /* The rest of the range is current: no edge to follow, nothing to apply. */
             batch_entity *source = batch_find_entity(engine->work, engine->order[engine->order_index]);
-            if (source) {
-                size_t e = (size_t) (source - engine->work->entities);
-                for (size_t i = engine->range_from; i < engine->range_to; i++)
-                    set_current(engine, e, i, true);
-                for (size_t c = 0; c < engine->changed_count; c++) {
-                    size_t position = batch_entity_position(source, &engine->changed[c]);
-                    if (position != SIZE_MAX)
-                        set_current(engine, e, position, false);
-                }
-            }
-            log_debug("apply: cascade round %d: %zu of %zu new ids would change", engine->round,
-                      engine->changed_count, engine->range_to - engine->range_from);
-            break;
+            if (source)
+                take_diff(engine, (size_t) (source - engine->work->entities), outcome->result, engine->diff_from,
+                          engine->range_to, engine->diff_append);
         }
         break;
-    }
     default:
         break;
     }
@@ -1014,6 +1212,11 @@ apply_engine *apply_engine_new(struct event_base *base, pg_async *conn, int max_
     return engine;
 }
 
+void apply_engine_set_built_table(apply_engine *engine, bool available)
+{
+    engine->built_table = available;
+}
+
 void apply_engine_free(apply_engine *engine)
 {
     if (!engine)
@@ -1024,6 +1227,8 @@ void apply_engine_free(apply_engine *engine)
     free(engine->stack);
     free(engine->text);
     changed_clear(engine);
+    ahead_clear(engine);
+    free(engine->ahead);
     free(engine->changed);
     free(engine->changed_keys);
     free(engine->edge_ids);
@@ -1090,7 +1295,7 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
     engine->tail_error[0] = '\0';
     engine->tail_count = engine->tail_head = 0;
     current_clear(engine);
-    if (!send_query_to(engine, "BEGIN", 0, NULL, begin_done_cb)) {
+    if (!send_opening(engine)) {
         engine->busy = false;
         free(engine->order);
         engine->order = NULL;

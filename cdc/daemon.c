@@ -58,6 +58,7 @@ typedef struct session_setup {
     char *url, *slot;          /* copies: a reload may change the configuration meanwhile */
     int connect_timeout_ms;
     bool generic_plans;
+    bool built_table;          /* the apply connection has pg_temp.tvsync_built */
     int wake_fd;
     session_result outcome;
     char error[512];
@@ -791,6 +792,15 @@ static session_result setup_blocking(session_setup *su)
         goto fail;
     }
     PQclear(result);
+    /* Where a diff keeps the documents it built for the apply. Without the right to
+     * create temporary tables the apply builds them again; slower, not wrong. */
+    char temp_error[256];
+    result = setup_query(apply, APPLY_BUILT_TABLE_SQL, 0, NULL, PGRES_COMMAND_OK, temp_error, sizeof temp_error);
+    su->built_table = PQresultStatus(result) == PGRES_COMMAND_OK;
+    if (!su->built_table)
+        log_warning("cannot create the temporary table tvsync_built (%s); each batch builds its changed "
+                    "documents twice: GRANT TEMPORARY ON DATABASE to the role tvsync-cdc connects as", temp_error);
+    PQclear(result);
     result = setup_query(apply, "SELECT pg_replication_origin_session_setup($1)", 1, slot_param,
                          PGRES_TUPLES_OK, error, error_size);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
@@ -929,6 +939,7 @@ static session_result setup_finish(cdc_daemon *d, session_setup *su, char *error
         goto fail;
     }
     d->engine = apply_engine_new(d->base, d->apply_conn, c->cdc.max_retries);
+    apply_engine_set_built_table(d->engine, su->built_table);
     d->stream = stream;
     stream = NULL;
     d->stream_read = event_new(d->base, PQsocket(d->stream), EV_READ | EV_PERSIST, stream_read_cb, d);

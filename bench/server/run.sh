@@ -23,6 +23,10 @@ pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null && wait 
 pgcluster_migrate >/dev/null 2>&1 || { echo "migrate failed" >&2; exit 1; }
 "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" \
     --dir "$TVSYNC_SRCDIR/migrations" seed >/dev/null 2>&1
+# The benchmark's blog (1,000 users, 10,000 posts, 100,000 comments): tvsync-slot create
+# builds its read models from the slot's snapshot.
+pgcluster_psql -d "$TVSYNC_DATABASE_URL" -f "$here/dataset.sql" >/dev/null ||
+    { echo "loading bench/server/dataset.sql failed" >&2; exit 1; }
 "$TVSYNC_BUILDDIR/slot/tvsync-slot" --database "$TVSYNC_DATABASE_URL" create >/dev/null 2>&1 ||
     { echo "tvsync-slot create failed" >&2; exit 1; }
 CDC_LOG=$(mktemp /tmp/tvsync-bench-cdc.XXXXXX)
@@ -62,6 +66,7 @@ pgbench_tps=$(tr ' ' '\n' <<<"$pgbench_rounds" | grep . | median)
 delay=$(awk -v c="$CONNECTIONS" -v r="$server_rps" 'BEGIN { d = c * 1000 / (r / 2); printf "%d", d < 1 ? 1 : d }')
 half=$(BENCH_DELAY_MS=$delay wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/post_query.lua" "$SERVER_URL")
 
+# createComment on random posts of the dataset, as random users, one client.
 mutation=$(wrk -t1 -c1 -d"${DURATION}s" --latency -s "$here/create_comment.lua" "$SERVER_URL" 2>&1)
 mutation_errors=$(grep -c "unexpected answer" <<<"$mutation")
 
