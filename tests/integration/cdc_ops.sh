@@ -2,7 +2,8 @@
 # cdc_ops: tvsync-cdc's operations side: a missing slot is one line and exit 5;
 # an idle daemon keeps confirmed_flush_lsn close to the WAL under an unrelated
 # write load; heartbeats measure the round trip; a rebuild request repairs a
-# damaged read model chunk by chunk; SIGHUP re-reads the entity registry.
+# damaged read model chunk by chunk; SIGHUP re-reads the entity registry; a role without
+# TEMPORARY gets a warning and the same results.
 . "$TVSYNC_SRCDIR/tests/integration/cdc_lib.sh"
 set -u
 
@@ -90,6 +91,28 @@ assert_eq "after" "$(pgcluster_psql -c "SELECT data->>'name' FROM tv_tag")" "aft
 cdc_stop
 assert_eq "0" "$CDC_STATUS" "SIGTERM exits 0"
 assert_contains "$(cat "$CDC_LOG")" "replication stream closed" "shutdown ends the stream (CopyDone, drain)"
+
+# 6. A role that may not create temporary tables (least privilege, TEMPORARY revoked from
+#    PUBLIC): tvsync-cdc says what it cannot do and how to allow it, builds each changed
+#    document twice instead of keeping it, and applies as before.
+database=$(pgcluster_psql -c "SELECT current_database()")
+pgcluster_psql -c "CREATE ROLE cdc_limited LOGIN REPLICATION IN ROLE tvsync_cdc" \
+    -c "REVOKE TEMPORARY ON DATABASE \"$database\" FROM PUBLIC" >/dev/null
+limited_url=$(echo "$TVSYNC_DATABASE_URL" | sed 's|//postgres@|//cdc_limited@|')
+TVSYNC_DATABASE_URL=$limited_url cdc_start || exit 1
+assert_contains "$(cat "$CDC_LOG")" "cannot create the temporary table tvsync_built" \
+    "without TEMPORARY the log says the documents are built twice"
+assert_contains "$(cat "$CDC_LOG")" "GRANT TEMPORARY ON DATABASE" "... and how to allow it"
+lsn=$(pgcluster_psql -c "UPDATE tb_post SET title = 'built twice' WHERE id = '20000000-0000-4000-8000-000000000001'" \
+    -c "SELECT tvsync.publish('post', ARRAY['20000000-0000-4000-8000-000000000001'::uuid])" | tail -n1)
+cdc_wait_lsn "$lsn"
+assert_eq "built twice" "$(pgcluster_psql -c "SELECT data->>'title' FROM tv_post WHERE id = '20000000-0000-4000-8000-000000000001'")" \
+    "without TEMPORARY intents and cascades are applied"
+assert_eq "0" "$(pgcluster_psql -c "SELECT count(*) FROM tv_comment WHERE data->>'postId' = '20000000-0000-4000-8000-000000000001' AND data->'post'->>'title' <> 'built twice'")" \
+    "... the post's comments embed the new title (cascade)"
+cdc_stop
+assert_eq "0" "$CDC_STATUS" "SIGTERM exits 0 (role without TEMPORARY)"
+pgcluster_psql -c "GRANT TEMPORARY ON DATABASE \"$database\" TO PUBLIC" >/dev/null
 # While a session setup waits on a database that accepts connections and never answers,
 # the event loop still serves /health and takes SIGTERM (setup runs on its own thread).
 W=$PGCLUSTER_DIR
