@@ -94,7 +94,8 @@ struct apply_engine {
      * the rest is diffed then). */
     struct ahead_diff *ahead;
     size_t ahead_count, ahead_capacity, ahead_done;
-    bool built_table;         /* the session has pg_temp.tvsync_built and tvsync_counts */
+    bool built_table;         /* the session has pg_temp.tvsync_built */
+    unsigned long built_transactions;   /* since the last TRUNCATE of it */
     bool tail_piped;          /* progress and COMMIT went out behind the applies */
     double begin_sent_ms;     /* since started, when the last BEGIN was sent */
     char apply_sql[2048];
@@ -151,6 +152,8 @@ static void text_reserve(apply_engine *engine, size_t needed)
     engine->text = alloc_array(engine->text, capacity, 1);
     engine->text_capacity = capacity;
 }
+
+#define APPLY_BUILT_TRUNCATE_EVERY 1000
 
 /* What the apply does with an id: build it, nothing (a diff found its document
  * current), or take the document its diff built (kept in pg_temp.tvsync_built). */
@@ -378,7 +381,13 @@ static bool send_opening(apply_engine *engine)
      * and acted on, and nothing later would reach it again.) */
     engine->tail_piped = false;
     engine->begin_sent_ms = seconds_since(&engine->started) * 1000.0;
-    return send_query_to(engine, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL, begin_done_cb);
+    if (!send_query_to(engine, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL, begin_done_cb))
+        return false;
+    /* The applies delete the documents they take; the dead rows of a temporary
+     * table are not vacuumed: now and then the table starts afresh. */
+    if (engine->built_table && ++engine->built_transactions % APPLY_BUILT_TRUNCATE_EVERY == 0)
+        return send_query_to(engine, "TRUNCATE pg_temp.tvsync_built", 0, NULL, begin_done_cb);
+    return true;
 }
 
 /* BEGIN, and at once the transaction's first statements behind it in the same
@@ -584,8 +593,8 @@ static bool send_final(apply_engine *engine)
     char lsn_text[LSN_FORMAT_SIZE], duration[32];
     lsn_format(work->progress_lsn, lsn_text);
     if (engine->tail_piped) {
-        /* Sent behind the applies, before their counts are back: the applies
-         * leave them in pg_temp.tvsync_counts ($3, $4: the registry indexes). The
+        /* Sent behind the applies, before their counts are back: each apply
+         * leaves them in the setting tvsync.count_<registry index> ($3). The
          * duration is the time until BEGIN was sent plus the transaction's own. */
         free(upserted.text);
         free(deleted.text);
@@ -618,13 +627,13 @@ static bool send_final(apply_engine *engine)
         "SELECT pg_replication_origin_xact_setup($6::pg_lsn, coalesce($9::timestamptz, now())), "
         "pg_notify('tvsync_applied', $6::text), (SELECT count(*) FROM logged)";
     static const char piped_sql[] =
-        "WITH c AS (SELECT entity, sum(upserted) AS u, sum(deleted) AS d FROM pg_temp.tvsync_counts GROUP BY entity), "
-        "logged AS (INSERT INTO tvsync.sync_log "
+        "WITH logged AS (INSERT INTO tvsync.sync_log "
         "(entity, intents, rows_upserted, rows_deleted, duration_ms, success, error, source_lsn) "
-        "SELECT t.e, t.i, coalesce(c.u, 0), coalesce(c.d, 0), "
+        "SELECT t.e, t.i, coalesce(split_part(c.v, ' ', 1)::bigint, 0), coalesce(split_part(c.v, ' ', 2)::bigint, 0), "
         "$5::float8 + 1000 * extract(epoch FROM clock_timestamp() - transaction_timestamp()), t.ok, t.err, $6::pg_lsn "
         "FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $7::bool[], $8::text[]) AS t(e, i, r, z, ok, err) "
-        "LEFT JOIN c ON c.entity = t.r RETURNING 1) "
+        "CROSS JOIN LATERAL (SELECT nullif(current_setting('tvsync.count_' || t.r, true), '') AS v) AS c "
+        "RETURNING 1) "
         "SELECT pg_replication_origin_xact_setup($6::pg_lsn, coalesce($9::timestamptz, now())), "
         "pg_notify('tvsync_applied', $6::text), (SELECT count(*) FROM logged)";
     bool sent = send_query_to(engine, engine->tail_piped ? piped_sql : sql, 9, values, tail_cb);
@@ -676,25 +685,27 @@ static bool send_apply(apply_engine *engine, size_t e, size_t from, size_t to)
          * in step. $1: ids to build; $2: ids whose diff built their document
          * (or found it gone) in this transaction. */
         tail_push(engine, TAIL_APPLY, e);
-        char from_built[256] = "", counted[200] = "";
-        if (engine->built_table)
-            snprintf(counted, sizeof counted,
-                     ", counted AS (INSERT INTO pg_temp.tvsync_counts (entity, upserted, deleted) "
-                     "SELECT %zu, (SELECT count(*) FROM up), (SELECT count(*) FROM gone))", r);
-        if (engine->built_table)
+        /* Each apply leaves its counts in a transaction-local setting, so that the
+         * progress statement can go out behind it (tail_piped). */
+        char from_built[320] = "", taken[256] = "";
+        if (engine->built_table) {
+            snprintf(taken, sizeof taken,
+                     "taken AS (DELETE FROM pg_temp.tvsync_built AS k WHERE k.entity = %zu "
+                     "AND k.id = ANY ($2::uuid[]) RETURNING k.id, k.data), ", r);
             snprintf(from_built, sizeof from_built,
-                     " UNION ALL SELECT DISTINCT ON (k.id) k.id, k.data FROM pg_temp.tvsync_built AS k "
-                     "WHERE k.entity = %zu AND k.id = ANY ($2::uuid[])", r);
+                     " UNION ALL SELECT DISTINCT ON (taken.id) taken.id, taken.data FROM taken");
+        }
         snprintf(engine->apply_sql, sizeof engine->apply_sql,
-                 "WITH built AS MATERIALIZED (SELECT b.id, b.data FROM %1$s($1::uuid[]) AS b%3$s), "
+                 "WITH %3$sbuilt AS MATERIALIZED (SELECT b.id, b.data FROM %1$s($1::uuid[]) AS b%4$s), "
                  "up AS (INSERT INTO %2$s AS t (id, data, updated_at) SELECT id, data, now() FROM built "
                  "ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at "
                  "WHERE t.data IS DISTINCT FROM excluded.data RETURNING 1), "
-                 "gone AS (DELETE FROM %2$s AS t WHERE t.id = ANY (%4$s) "
-                 "AND NOT EXISTS (SELECT 1 FROM built WHERE built.id = t.id) RETURNING 1)%5$s "
-                 "SELECT (SELECT count(*) FROM up) AS upserted, (SELECT count(*) FROM gone) AS deleted",
-                 engine->reg->build_functions[r], engine->reg->tv_tables[r], from_built,
-                 engine->built_table ? "$1::uuid[] || $2::uuid[]" : "$1::uuid[]", counted);
+                 "gone AS (DELETE FROM %2$s AS t WHERE t.id = ANY (%5$s) "
+                 "AND NOT EXISTS (SELECT 1 FROM built WHERE built.id = t.id) RETURNING 1) "
+                 "SELECT c.u, c.d, set_config('tvsync.count_%6$zu', c.u || ' ' || c.d, true) "
+                 "FROM (SELECT (SELECT count(*) FROM up) AS u, (SELECT count(*) FROM gone) AS d) AS c",
+                 engine->reg->build_functions[r], engine->reg->tv_tables[r], taken, from_built,
+                 engine->built_table ? "$1::uuid[] || $2::uuid[]" : "$1::uuid[]", r);
         const char *values[2] = {ids, built};
         sent = send_query_to(engine, engine->apply_sql, engine->built_table ? 2 : 1, values, tail_cb);
     }
@@ -753,10 +764,10 @@ static bool send_tail(apply_engine *engine)
         for (size_t n = 0; n < work->note_count; n++)
             if (!work->notes[n].open && !send_note(engine, n))
                 return false;
-    /* With pg_temp.tvsync_counts nothing after the applies waits for their
-     * results: progress and COMMIT go out in the same pipeline (a failed apply
-     * aborts the transaction and the COMMIT then rolls back). */
-    engine->tail_piped = engine->built_table && !engine->final_only && engine->tail_count > 0;
+    /* Nothing after the applies waits for their results (they leave their
+     * counts in settings): progress and COMMIT go out in the same pipeline (a
+     * failed apply aborts the transaction and the COMMIT then rolls back). */
+    engine->tail_piped = !engine->final_only && engine->tail_count > 0;
     if (engine->tail_count == 0 || engine->tail_piped)
         return send_commit(engine);
     return true;

@@ -36,16 +36,12 @@ typedef struct apply_engine apply_engine;
 apply_engine *apply_engine_new(struct event_base *base, pg_async *conn, int max_retries);
 void apply_engine_free(apply_engine *engine);
 void apply_engine_set_max_retries(apply_engine *engine, int max_retries);
-/* The apply connection has pg_temp.tvsync_built and tvsync_counts
- * (APPLY_BUILT_TABLE_SQL): a diff keeps the documents it built there and the
- * apply takes them instead of building them again; the applies leave their
- * counts for the progress statement, which then goes out behind them. */
+/* The apply connection has pg_temp.tvsync_built (APPLY_BUILT_TABLE_SQL): a diff
+ * keeps the documents it built there and the apply takes them instead of
+ * building them again. */
 void apply_engine_set_built_table(apply_engine *engine, bool available);
 #define APPLY_BUILT_TABLE_SQL \
-    "CREATE TEMP TABLE IF NOT EXISTS tvsync_built (entity int NOT NULL, id uuid NOT NULL, data jsonb NOT NULL) " \
-    "ON COMMIT DELETE ROWS; " \
-    "CREATE TEMP TABLE IF NOT EXISTS tvsync_counts (entity int NOT NULL, upserted bigint NOT NULL, " \
-    "deleted bigint NOT NULL) ON COMMIT DELETE ROWS"
+    "CREATE TEMP TABLE IF NOT EXISTS tvsync_built (entity int NOT NULL, id uuid NOT NULL, data jsonb NOT NULL)"
 
 /* Starts applying work (which the engine borrows until done is called; the
  * registry likewise). False when the engine is busy or the send failed (the
