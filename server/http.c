@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #define HTTP_INPUT_INITIAL 4096
+#define HTTP_INPUT_KEEP 65536           /* larger input buffers shrink back after their request */
 #define HTTP_LINGER_MS 1000            /* after an error reply, unread input is drained this long */
 #define HTTP_LINGER_MAX_BYTES (1 << 20)
 #define HTTP_MAX_OVER_LIMIT 64         /* connections over the limit waiting for their 503 */
@@ -820,6 +821,14 @@ static void conn_reply_written(http_conn *c)
     if (consumed < c->in_len)
         memmove(c->in, c->in + consumed, c->in_len - consumed);
     c->in_len -= consumed;
+    if (c->in_cap > HTTP_INPUT_KEEP && c->in_len <= HTTP_INPUT_INITIAL) {
+        /* A large body is done: do not keep its buffer for the connection's life. */
+        char *shrunk = realloc(c->in, HTTP_INPUT_INITIAL);
+        if (shrunk != NULL) {
+            c->in = shrunk;
+            c->in_cap = HTTP_INPUT_INITIAL;
+        }
+    }
     http_parser_init(&request->parser, server->options.max_body_bytes);
     c->continue_sent = false;
     if (c->close_after) {
