@@ -487,6 +487,7 @@ struct http_request {
     bool over_limit;
     bool handed_out;        /* given to the handler */
     bool replied;           /* http_reply was called; the reply is being written */
+    http_request *orphan_prev, *orphan_next; /* the server's list of requests whose client is gone */
 };
 
 enum {
@@ -523,6 +524,7 @@ struct http_server {
     struct event *accept_event;
     struct event *accept_pause;
     http_conn *connections;
+    http_request *orphans;  /* handed out, client gone, not yet answered */
     int count;              /* admitted connections */
     int over_limit_count;
     bool draining;
@@ -576,8 +578,16 @@ static void conn_detach_request(http_conn *c, bool server_gone)
     } else if (request->handed_out) {
         request->conn = NULL;
         request->buffer = c->in;
-        if (server_gone)
+        if (server_gone) {
             request->server = NULL;
+        } else {
+            http_server *server = c->server;
+            request->orphan_prev = NULL;
+            request->orphan_next = server->orphans;
+            if (server->orphans)
+                server->orphans->orphan_prev = request;
+            server->orphans = request;
+        }
         c->in = NULL;
         c->request = NULL;
     }
@@ -662,7 +672,8 @@ static bool conn_send(http_conn *c, const char *body, size_t length)
     size_t pending = c->out_len - c->out_off;
     if (c->write_armed) {
         /* Earlier bytes are still waiting: keep the order. */
-        out_add(c, body, length);
+        if (length > 0)
+            out_add(c, body, length);
         return true;
     }
     struct iovec iov[2] = {{c->out + c->out_off, pending}, {(void *) body, length}};
@@ -1183,6 +1194,8 @@ void http_server_free(http_server *server)
     stop_accepting(server);
     while (server->connections != NULL)
         conn_close_internal(server->connections, true);
+    for (http_request *request = server->orphans; request != NULL; request = request->orphan_next)
+        request->server = NULL; /* its http_reply only frees it */
     if (server->accept_event)
         event_free(server->accept_event);
     if (server->accept_pause)
@@ -1251,6 +1264,14 @@ void http_reply(http_request *request, int status, const char *reason, const cha
     if (c == NULL) {
         /* The client is gone: nothing to write. */
         http_server *server = request->server;
+        if (server != NULL) {
+            if (request->orphan_prev)
+                request->orphan_prev->orphan_next = request->orphan_next;
+            else
+                server->orphans = request->orphan_next;
+            if (request->orphan_next)
+                request->orphan_next->orphan_prev = request->orphan_prev;
+        }
         free(request->buffer);
         free(request);
         if (server != NULL && server->options.done)

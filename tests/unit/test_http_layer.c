@@ -535,6 +535,36 @@ START_TEST(test_server_deferred_reply_and_gone_client)
 }
 END_TEST
 
+/* Answers that come after the server is freed (a worker shutting down) only free. */
+START_TEST(test_server_freed_before_reply)
+{
+    harness h;
+    harness_start(&h, 5000);
+    h.defer = true;
+    send_text(&h, "GET /a HTTP/1.1\r\nHost: a\r\n\r\n");
+    http_request *gone = h.deferred;
+    close(h.client); /* this one's client leaves first */
+    h.client = -1;
+    run(&h);
+    ck_assert(http_request_client_gone(gone));
+    int pair[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
+    h.client = pair[0];
+    ck_assert(http_server_adopt(h.server, pair[1]));
+    send_text(&h, "GET /b HTTP/1.1\r\nHost: a\r\n\r\n");
+    http_request *open = h.deferred;
+    ck_assert_ptr_ne(open, gone);
+    http_server_free(h.server);
+    ck_assert(http_request_client_gone(open));
+    ck_assert_str_eq(http_request_path(open), "/b");
+    http_reply(open, 200, NULL, "text/plain", NULL, 0, "x", 1);
+    http_reply(gone, 200, NULL, "text/plain", NULL, 0, "x", 1);
+    ck_assert_int_eq(h.done, 0);
+    event_base_free(h.base);
+    close(h.client);
+}
+END_TEST
+
 START_TEST(test_server_drain)
 {
     harness h;
@@ -612,6 +642,7 @@ static Suite *http_suite(void)
     tcase_add_test(server, test_server_request_timeout);
     tcase_add_test(server, test_server_idle_keep_alive_closes);
     tcase_add_test(server, test_server_deferred_reply_and_gone_client);
+    tcase_add_test(server, test_server_freed_before_reply);
     tcase_add_test(server, test_server_drain);
     tcase_add_test(server, test_server_large_reply_short_write);
     tcase_set_timeout(server, 20);
