@@ -363,6 +363,8 @@ static http_parse_result decode_chunks(http_parser *parser, char *buffer, size_t
                     return parse_error(parser, 431, "The chunked body's trailer fields exceed 64 KiB.");
                 continue;
             }
+            if ((size_t) (newline - line) > HTTP_CHUNK_LINE_MAX) /* as when it arrives in pieces */
+                return parse_error(parser, 400, "Malformed chunked body: a chunk-size line is too long.");
             uint64_t size = 0;
             char *p = line;
             int digit;
