@@ -1,8 +1,9 @@
 #!/bin/bash
 # bench/server/compare.sh: two tvsync-server binaries on one stack (cluster, seed, slot,
 # tvsync-cdc): post(id) under wrk (-t2 -c32 -d5s), 3 interleaved rounds each, then the
-# system calls per request of each (perf stat on syscalls:sys_enter_* over a whole wrk
-# run, divided by wrk's request count; needs perf and tracepoint access).
+# system calls and CPU time per request of each (perf stat on syscalls:sys_enter_* and
+# task-clock over a whole wrk run, divided by wrk's request count; needs perf and
+# tracepoint access).
 # Usage: OLD_BIN=/path/to/old/tvsync-server bench/server/compare.sh  (from a built tree;
 # NEW_BIN defaults to this tree's server/tvsync-server)
 set -u
@@ -49,14 +50,15 @@ done
 for round in 1 2; do
 for which in old new; do
     if [ $which = old ]; then u=$OLD_URL; b=$OLD_BASE; p=$OLD_PID; else u=$NEW_URL; b=$NEW_BASE; p=$NEW_PID; fi
-    perf stat -x, -e 'syscalls:sys_enter_*' -p "$p" -- sleep 5.6 2>$PERF_OUT &
+    perf stat -x, -e task-clock -e 'syscalls:sys_enter_*' -p "$p" -- sleep 5.6 2>$PERF_OUT &
     PERF=$!
     sleep 0.3
     out=$(wrk -t2 -c32 -d5s -s "$here/post_query.lua" "$u")
     wait $PERF
     n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$out")
     echo "== $which round $round: $n requests (wrk), $(rps "$out") req/s"
-    awk -F, -v n="$n" '$1 ~ /^[0-9]+$/ && $1 > 0 { printf "  %-32s %10d  %6.3f/request\n", $3, $1, $1 / n; t += $1 } END { printf "  %-32s %10d  %6.3f/request\n", "total", t, t / n }' $PERF_OUT | sort -k3 -n -r | head -12
+    awk -F, -v n="$n" '$3 == "task-clock" { printf "  server CPU (task-clock) %.1f us/request\n", $1 * 1000 / n }' $PERF_OUT
+    awk -F, -v n="$n" '$1 ~ /^[0-9]+$/ && $1 > 0 && $3 != "task-clock" { printf "  %-32s %10d  %6.3f/request\n", $3, $1, $1 / n; t += $1 } END { printf "  %-32s %10d  %6.3f/request\n", "total", t, t / n }' $PERF_OUT | sort -k3 -n -r | head -12
 done
 done
 kill $OLD_PID; wait $OLD_PID 2>/dev/null; OLD_PID=
