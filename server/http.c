@@ -917,6 +917,11 @@ static void conn_process(http_conn *c)
             break;
         }
         if (result == HTTP_PARSE_MORE) {
+            if (c->in_len == c->in_cap && c->in_cap >= c->server->max_input) {
+                /* Cannot happen within the limits the parser checks; never spin on a full buffer. */
+                conn_error_reply(c, 413, "The request is larger than server.max_body_bytes allows.");
+                break;
+            }
             if (parser->head_done) {
                 if (!parser->chunked)
                     in_reserve(c, parser->head_end + (size_t) parser->content_length + 1);
@@ -1137,7 +1142,8 @@ http_server *http_server_new(struct event_base *base, int listen_fd, const http_
     if (server->options.request_timeout_ms <= 0)
         server->options.request_timeout_ms = 10000;
     server->listen_fd = listen_fd;
-    server->max_input = HTTP_MAX_HEADER_BYTES + (size_t) options->max_body_bytes + 65536;
+    /* head + body + chunked trailer fields + a chunk-size line */
+    server->max_input = 2 * (size_t) HTTP_MAX_HEADER_BYTES + (size_t) options->max_body_bytes + 4096;
     if (listen_fd >= 0) {
         server->accept_event = event_new(base, listen_fd, EV_READ | EV_PERSIST, accept_cb, server);
         server->accept_pause = evtimer_new(base, accept_resume_cb, server);

@@ -292,6 +292,11 @@ typedef struct harness {
 static void echo_cb(http_request *request, void *arg)
 {
     harness *h = arg;
+    if (http_request_over_limit(request)) {
+        http_header headers[] = {{"Retry-After", "1"}};
+        http_reply(request, 503, NULL, "application/json", headers, 1, "{}", 2);
+        return;
+    }
     if (h->defer) {
         h->deferred = request;
         return;
@@ -318,18 +323,23 @@ static void error_cb(void *arg, int status, const char *message)
     h->last_error = status;
 }
 
-static void harness_start(harness *h, int timeout_ms)
+static void harness_start_limited(harness *h, int timeout_ms, int max_connections)
 {
     memset(h, 0, sizeof *h);
     h->base = event_base_new();
     http_server_options options = {.request_timeout_ms = timeout_ms, .max_body_bytes = 1000, .handler = echo_cb,
-                                   .done = done_cb, .error = error_cb, .arg = h};
+                                   .done = done_cb, .error = error_cb, .arg = h, .max_connections = max_connections};
     h->server = http_server_new(h->base, -1, &options);
     ck_assert_ptr_nonnull(h->server);
     int pair[2];
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
     h->client = pair[0];
     ck_assert(http_server_adopt(h->server, pair[1]));
+}
+
+static void harness_start(harness *h, int timeout_ms)
+{
+    harness_start_limited(h, timeout_ms, 0);
 }
 
 static void harness_stop(harness *h)
@@ -565,6 +575,43 @@ START_TEST(test_server_freed_before_reply)
 }
 END_TEST
 
+START_TEST(test_server_connection_limit)
+{
+    harness h;
+    harness_start_limited(&h, 5000, 1);
+    int pair[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
+    ck_assert(http_server_adopt(h.server, pair[1])); /* the second connection: over the limit */
+    ck_assert_int_eq(http_server_connections(h.server), 1);
+    const char *request = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    ck_assert_int_eq(write(pair[0], request, strlen(request)), (ssize_t) strlen(request));
+    send_text(&h, request);
+    bool closed;
+    char *out = receive(&h, &closed);
+    ck_assert_ptr_nonnull(strstr(out, "200 OK"));
+    ck_assert(!closed);
+    int first = h.client;
+    h.client = pair[0];
+    out = receive(&h, &closed);
+    ck_assert_msg(strncmp(out, "HTTP/1.1 503 Service Unavailable\r\n", 34) == 0, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "Retry-After: 1\r\n"));
+    ck_assert_ptr_nonnull(strstr(out, "Connection: close\r\n"));
+    ck_assert(closed);
+    close(pair[0]);
+    h.client = first;
+    close(h.client); /* the admitted one leaves: its place is free again */
+    h.client = -1;
+    run(&h);
+    ck_assert_int_eq(http_server_connections(h.server), 0);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
+    ck_assert(http_server_adopt(h.server, pair[1]));
+    h.client = pair[0];
+    send_text(&h, request);
+    ck_assert_ptr_nonnull(strstr(receive(&h, &closed), "200 OK"));
+    harness_stop(&h);
+}
+END_TEST
+
 START_TEST(test_server_drain)
 {
     harness h;
@@ -643,6 +690,7 @@ static Suite *http_suite(void)
     tcase_add_test(server, test_server_idle_keep_alive_closes);
     tcase_add_test(server, test_server_deferred_reply_and_gone_client);
     tcase_add_test(server, test_server_freed_before_reply);
+    tcase_add_test(server, test_server_connection_limit);
     tcase_add_test(server, test_server_drain);
     tcase_add_test(server, test_server_large_reply_short_write);
     tcase_set_timeout(server, 20);
