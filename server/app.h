@@ -15,6 +15,8 @@
 
 /* A loaded schema: SDL, its database mapping and its plan cache, shared by the requests
  * that started while it was current. */
+struct http_request;
+
 typedef struct app_schema {
     gql_schema *schema;
     schema_map *map;
@@ -45,7 +47,7 @@ typedef struct app {
     atomic_llong slot_lag_bytes;    /* -1 when unknown */
     /* GET /graphql with Accept: text/html. NULL: no GraphiQL (the request is answered as
      * GraphQL). Returns true when it sent a response. */
-    bool (*graphiql_serve)(void *request /* struct evhttp_request * */, void *arg);
+    bool (*graphiql_serve)(struct http_request *request, void *arg);
     void *graphiql_arg;
 } app;
 

@@ -18,31 +18,26 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 
 #include "common/log.h"
 #include "server/db_pool.h"
 #include "server/executor.h"
 #include "server/graphql_http.h"
+#include "server/http.h"
 #include "server/sync_wait.h"
 
 #define WORKER_STATS_INTERVAL_MS 1000
 /* The slot lag is read every this many stats ticks, by worker 0 only. */
 #define WORKER_LAG_EVERY_TICKS 5
-#define WORKER_MAX_HEADERS_BYTES 65536
 
 struct worker {
     app *server;
     int index;
     char index_text[16];
     struct event_base *base;
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound;
+    http_server *http;
     int port;
     db_pool *pool;
     sync_wait *sync;
@@ -50,12 +45,8 @@ struct worker {
     struct event *drain_event;
     struct event *stats_timer;
     struct event *force_exit_timer;
+    /* Requests handed to us by the HTTP layer whose reply is not yet written. */
     int in_flight;
-    /* Connections that sent a request and are still open (evhttp 2.1 has no limit of its
-     * own); a connection is counted at its first request and forgotten by its close
-     * callback. Connections that never send a request end with the request timeout. */
-    struct evhttp_connection **connections;
-    int connection_count;
     int connection_limit;
     bool draining;
     bool lag_in_flight;
@@ -77,7 +68,9 @@ struct worker {
 
 typedef struct http_call {
     worker *owner;
-    struct evhttp_request *request;
+    http_request *request;
+    http_header extra[3];   /* Allow, Retry-After, Connection */
+    size_t extra_count;
     graphql_http_media media;
     const char *operation;  /* "query", "mutation" or "none" */
     struct timespec started;
@@ -98,9 +91,9 @@ static void maybe_exit(worker *w)
 }
 
 /* A client-supplied X-Request-Id is echoed when it is short and printable. */
-static void choose_request_id(worker *w, struct evhttp_request *request, char *out, size_t size)
+static void choose_request_id(worker *w, http_request *request, char *out, size_t size)
 {
-    const char *given = evhttp_find_header(evhttp_request_get_input_headers(request), "X-Request-Id");
+    const char *given = http_request_header(request, "X-Request-Id");
     if (given != NULL && *given != '\0' && strlen(given) < size) {
         bool printable = true;
         for (const char *p = given; *p; p++)
@@ -116,34 +109,15 @@ static void choose_request_id(worker *w, struct evhttp_request *request, char *o
 static void call_reply_error(http_call *call, int status, const char *reason, const char *message,
                              const char *code);
 
-static void connection_closed_cb(struct evhttp_connection *connection, void *arg)
+static void call_add_header(http_call *call, const char *name, const char *value)
 {
-    worker *w = arg;
-    for (int i = 0; i < w->connection_count; i++) {
-        if (w->connections[i] == connection) {
-            w->connections[i] = w->connections[--w->connection_count];
-            return;
-        }
-    }
+    if (call->extra_count < sizeof call->extra / sizeof call->extra[0])
+        call->extra[call->extra_count++] = (http_header){name, value};
 }
 
-/* Counts the request's connection; false when it is a new one over the limit. */
-static bool connection_admit(worker *w, struct evhttp_request *request)
-{
-    struct evhttp_connection *connection = evhttp_request_get_connection(request);
-    if (connection == NULL)
-        return true;
-    for (int i = 0; i < w->connection_count; i++)
-        if (w->connections[i] == connection)
-            return true;
-    if (w->connection_count >= w->connection_limit)
-        return false;
-    w->connections[w->connection_count++] = connection;
-    evhttp_connection_set_closecb(connection, connection_closed_cb, w);
-    return true;
-}
-
-static http_call *call_begin(worker *w, struct evhttp_request *request)
+/* Every request the HTTP layer hands over is counted in flight until its reply is
+ * written (done_cb); a draining worker waits for that. */
+static http_call *call_begin(worker *w, http_request *request)
 {
     http_call *call = calloc(1, sizeof *call);
     if (call == NULL) {
@@ -156,12 +130,11 @@ static http_call *call_begin(worker *w, struct evhttp_request *request)
     call->media = GRAPHQL_HTTP_MEDIA_JSON;
     clock_gettime(CLOCK_MONOTONIC, &call->started);
     choose_request_id(w, request, call->request_id, sizeof call->request_id);
-    w->in_flight++;
     prom_gauge_add(w->server->metrics.in_flight, NULL, 1);
-    if (!connection_admit(w, request)) {
+    if (http_request_over_limit(request)) {
         /* Answer, then close: the client learns why instead of seeing a reset. */
-        evhttp_add_header(evhttp_request_get_output_headers(request), "Connection", "close");
-        evhttp_add_header(evhttp_request_get_output_headers(request), "Retry-After", "1");
+        call_add_header(call, "Connection", "close");
+        call_add_header(call, "Retry-After", "1");
         call->operation = "rejected";
         call_reply_error(call, 503, "Service Unavailable",
                          "Too many connections (server.max_connections); retry later.", "TOO_MANY_CONNECTIONS");
@@ -170,11 +143,23 @@ static http_call *call_begin(worker *w, struct evhttp_request *request)
     return call;
 }
 
-static void reply_sent_cb(struct evhttp_request *request, void *arg)
+/* The HTTP layer wrote a reply (or dropped it: the client was gone). */
+static void reply_done_cb(void *arg)
 {
     worker *w = arg;
     w->in_flight--;
     maybe_exit(w);
+}
+
+/* A request the HTTP layer refused itself (malformed, too large, too slow). */
+static void http_error_cb(void *arg, int status, const char *message)
+{
+    worker *w = arg;
+    char status_text[8];
+    snprintf(status_text, sizeof status_text, "%d", status);
+    const char *labels[] = {"invalid", status_text};
+    prom_counter_add(w->server->metrics.requests, labels, 1);
+    log_info("http: %d %s", status, message);
 }
 
 /* Sends the response, records metrics and frees the call. */
@@ -182,26 +167,13 @@ static void call_reply(http_call *call, int status, const char *reason, const ch
                        const char *body, size_t length)
 {
     worker *w = call->owner;
-    struct evkeyvalq *headers = evhttp_request_get_output_headers(call->request);
-    evhttp_add_header(headers, "Content-Type", content_type);
-    evhttp_add_header(headers, "X-Request-Id", call->request_id);
-    evhttp_add_header(headers, "Cache-Control", "no-store");
-    struct evbuffer *buffer = evbuffer_new();
-    if (buffer == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
-    evbuffer_add(buffer, body, length);
-    /* A draining worker exits only once the reply is written, not merely queued. When the
-     * client is already gone evhttp frees the request without writing (and without the
-     * completion callback), so count it done here. */
-    bool client_gone = evhttp_request_get_connection(call->request) == NULL;
-    if (!client_gone)
-        evhttp_request_set_on_complete_cb(call->request, reply_sent_cb, w);
-    evhttp_send_reply(call->request, status, reason, buffer);
-    if (client_gone)
-        reply_sent_cb(NULL, w);
-    evbuffer_free(buffer);
+    http_header headers[2 + sizeof call->extra / sizeof call->extra[0]] = {
+        {"X-Request-Id", call->request_id},
+        {"Cache-Control", "no-store"},
+    };
+    memcpy(headers + 2, call->extra, call->extra_count * sizeof *headers);
+    /* A draining worker exits only once the reply is written (reply_done_cb). */
+    http_reply(call->request, status, reason, content_type, headers, 2 + call->extra_count, body, length);
 
     char status_text[8];
     snprintf(status_text, sizeof status_text, "%d", status);
@@ -257,31 +229,28 @@ static void reply_graphql_errors(http_call *call, cJSON *errors)
     gql_buf_free(&body);
 }
 
-static void graphql_cb(struct evhttp_request *request, void *arg)
+static void graphql_cb(worker *w, http_request *request)
 {
-    worker *w = arg;
     http_call *call = call_begin(w, request);
     if (call == NULL)
         return;
-    enum evhttp_cmd_type method = evhttp_request_get_command(request);
-    struct evkeyvalq *input = evhttp_request_get_input_headers(request);
-    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_POST) {
-        evhttp_add_header(evhttp_request_get_output_headers(request), "Allow", "GET, POST");
+    bool is_get = http_request_method_is(request, "GET");
+    bool is_post = http_request_method_is(request, "POST");
+    if (!is_get && !is_post) {
+        call_add_header(call, "Allow", "GET, POST");
         call_reply_error(call, 405, "Method Not Allowed", "Use GET or POST for /graphql.", NULL);
         return;
     }
     bool wants_html = false;
-    call->media = graphql_http_negotiate(evhttp_find_header(input, "Accept"), &wants_html);
-    if (method == EVHTTP_REQ_GET && wants_html && w->server->graphiql_serve != NULL &&
+    call->media = graphql_http_negotiate(http_request_header(request, "Accept"), &wants_html);
+    if (is_get && wants_html && w->server->graphiql_serve != NULL &&
         w->server->graphiql_serve(request, w->server->graphiql_arg)) {
-        /* The page was sent by the GraphiQL module. */
+        /* The page was sent by the GraphiQL module (reply_done_cb follows once written). */
         const char *labels[] = {"graphiql", "200"};
         prom_counter_add(w->server->metrics.requests, labels, 1);
         prom_gauge_add(w->server->metrics.in_flight, NULL, -1);
         atomic_fetch_add_explicit(&w->answered, 1, memory_order_relaxed);
         free(call);
-        w->in_flight--;
-        maybe_exit(w);
         return;
     }
     if (call->media == GRAPHQL_HTTP_MEDIA_NONE) {
@@ -292,23 +261,18 @@ static void graphql_cb(struct evhttp_request *request, void *arg)
     graphql_http_params params;
     char error[300];
     bool parsed;
-    if (method == EVHTTP_REQ_POST) {
-        if (!graphql_http_content_type_ok(evhttp_find_header(input, "Content-Type"))) {
+    if (is_post) {
+        if (!graphql_http_content_type_ok(http_request_header(request, "Content-Type"))) {
             call_reply_error(call, 415, "Unsupported Media Type",
                              "POST /graphql needs Content-Type: application/json (UTF-8).", NULL);
             return;
         }
-        struct evbuffer *body = evhttp_request_get_input_buffer(request);
-        size_t length = evbuffer_get_length(body);
-        if ((int64_t) length > w->server->config->server.max_body_bytes) {
-            call_reply_error(call, 413, "Payload Too Large", "The request body exceeds server.max_body_bytes.", NULL);
-            return;
-        }
-        const char *data = length ? (const char *) evbuffer_pullup(body, -1) : "";
+        /* The HTTP layer already refused bodies over server.max_body_bytes (413). */
+        size_t length = 0;
+        const char *data = http_request_body(request, &length);
         parsed = graphql_http_params_from_json(data, length, &params, error, sizeof error);
     } else {
-        const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(request));
-        parsed = graphql_http_params_from_query(query, &params, error, sizeof error);
+        parsed = graphql_http_params_from_query(http_request_query(request), &params, error, sizeof error);
     }
     if (!parsed) {
         call_reply_error(call, 400, "Bad Request", error, "BAD_REQUEST");
@@ -328,11 +292,11 @@ static void graphql_cb(struct evhttp_request *request, void *arg)
     call->operation = type == GQL_OPERATION_MUTATION ? "mutation"
                       : type == GQL_OPERATION_QUERY  ? "query"
                                                      : "subscription";
-    if (method == EVHTTP_REQ_GET && type == GQL_OPERATION_MUTATION) {
+    if (is_get && type == GQL_OPERATION_MUTATION) {
         gql_prepared_release(prepared);
         app_schema_release(schema);
         graphql_http_params_free(&params);
-        evhttp_add_header(evhttp_request_get_output_headers(request), "Allow", "POST");
+        call_add_header(call, "Allow", "POST");
         call_reply_error(call, 405, "Method Not Allowed", "Mutations must be sent with POST.", NULL);
         return;
     }
@@ -348,9 +312,8 @@ static void graphql_cb(struct evhttp_request *request, void *arg)
     executor_run(&w->env, schema, planned, wait_for_sync, call->request_id, executor_done_cb, call);
 }
 
-static void health_cb(struct evhttp_request *request, void *arg)
+static void health_cb(worker *w, http_request *request)
 {
-    worker *w = arg;
     http_call *call = call_begin(w, request);
     if (call == NULL)
         return;
@@ -401,9 +364,8 @@ static void update_pool_gauges(worker *w)
     prom_gauge_set(metrics->pool_queued, worker_label, (double) stats.queued);
 }
 
-static void metrics_cb(struct evhttp_request *request, void *arg)
+static void metrics_cb(worker *w, http_request *request)
 {
-    worker *w = arg;
     http_call *call = call_begin(w, request);
     if (call == NULL)
         return;
@@ -429,14 +391,29 @@ static void metrics_cb(struct evhttp_request *request, void *arg)
     free(text);
 }
 
-static void other_cb(struct evhttp_request *request, void *arg)
+static void other_cb(worker *w, http_request *request)
 {
-    worker *w = arg;
     http_call *call = call_begin(w, request);
     if (call == NULL)
         return;
     call_reply_error(call, 404, "Not Found", "Not found: tvsync-server answers /graphql, /health and /metrics.",
                      NULL);
+}
+
+/* Every request the HTTP layer hands over: routed by path (the query string aside). */
+static void request_cb(http_request *request, void *arg)
+{
+    worker *w = arg;
+    w->in_flight++;
+    const char *path = http_request_path(request);
+    if (strcmp(path, "/graphql") == 0)
+        graphql_cb(w, request);
+    else if (strcmp(path, "/health") == 0)
+        health_cb(w, request);
+    else if (strcmp(path, "/metrics") == 0)
+        metrics_cb(w, request);
+    else
+        other_cb(w, request);
 }
 
 static void lag_cb(void *arg, const PGresult *result, const char *error)
@@ -483,10 +460,8 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
     if (w->draining)
         return;
     w->draining = true;
-    if (w->bound != NULL) {
-        evhttp_del_accept_socket(w->http, w->bound);
-        w->bound = NULL;
-    }
+    /* No new connections; idle keep-alive ones are closed, busy ones after their reply. */
+    http_server_drain(w->http);
     int limit_ms = w->server->config->server.request_timeout_ms + w->server->config->server.sync_wait_timeout_ms;
     struct timeval limit = {limit_ms / 1000, (limit_ms % 1000) * 1000};
     evtimer_add(w->force_exit_timer, &limit);
@@ -562,24 +537,15 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
     w->index = index;
     snprintf(w->index_text, sizeof w->index_text, "%d", index);
     snprintf(w->id_prefix, sizeof w->id_prefix, "%06lx", ((unsigned long) time(NULL) ^ (unsigned long) getpid() << 8) & 0xffffff);
-    /* epoll's changelist: evhttp turns reading and writing of a keep-alive
-     * connection off and on again for every request; with the changelist those
-     * changes are merged before each epoll_wait instead of costing an
-     * epoll_ctl call each (about four per request without it). */
-    struct event_config *base_config = event_config_new();
-    if (base_config)
-        event_config_set_flag(base_config, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-    w->base = base_config ? event_base_new_with_config(base_config) : event_base_new();
-    if (base_config)
-        event_config_free(base_config);
-    w->http = w->base ? evhttp_new(w->base) : NULL;
-    if (w->http == NULL) {
+    /* The HTTP layer keeps each connection's read event registered and writes replies at
+     * once, so a keep-alive request changes no epoll registration (no changelist needed). */
+    w->base = event_base_new();
+    if (w->base == NULL) {
         fprintf(stderr, "tvsync-server: out of memory\n");
         abort();
     }
     evutil_socket_t fd = bind_reuseport(host, port, index == 0);
     if (fd < 0) {
-        evhttp_free(w->http);
         event_base_free(w->base);
         free(w);
         return NULL;
@@ -587,26 +553,21 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
     w->port = bound_port(fd);
     /* The kernel spreads connections evenly over the SO_REUSEPORT sockets. */
     w->connection_limit = (server->config->server.max_connections + worker_count - 1) / worker_count;
-    w->connections = calloc((size_t) w->connection_limit, sizeof *w->connections);
-    if (w->connections == NULL) {
+    const tvsync_config *config = server->config;
+    http_server_options options = {
+        .request_timeout_ms = config->server.request_timeout_ms,
+        .max_body_bytes = config->server.max_body_bytes,
+        .max_connections = w->connection_limit,
+        .handler = request_cb,
+        .done = reply_done_cb,
+        .error = http_error_cb,
+        .arg = w,
+    };
+    w->http = http_server_new(w->base, fd, &options);
+    if (w->http == NULL) {
         fprintf(stderr, "tvsync-server: out of memory\n");
         abort();
     }
-    w->bound = evhttp_accept_socket_with_handle(w->http, fd);
-    const tvsync_config *config = server->config;
-    struct timeval timeout = {config->server.request_timeout_ms / 1000, (config->server.request_timeout_ms % 1000) * 1000};
-    evhttp_set_timeout_tv(w->http, &timeout);
-    /* A little above the limit so that our own 413 (JSON) answers bodies just over it;
-     * evhttp refuses much larger ones itself before reading them. */
-    evhttp_set_max_body_size(w->http, (ev_ssize_t) config->server.max_body_bytes);
-    evhttp_set_max_headers_size(w->http, WORKER_MAX_HEADERS_BYTES);
-    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    evhttp_set_default_content_type(w->http, "text/html; charset=utf-8");
-    evhttp_set_cb(w->http, "/graphql", graphql_cb, w);
-    evhttp_set_cb(w->http, "/health", health_cb, w);
-    evhttp_set_cb(w->http, "/metrics", metrics_cb, w);
-    evhttp_set_gencb(w->http, other_cb, w);
 
     char application_name[64];
     snprintf(application_name, sizeof application_name, "tvsync-server w%d", index);
@@ -683,8 +644,7 @@ void worker_join_free(worker *w)
      * statements fail and their requests are answered), then HTTP. */
     sync_wait_free(w->sync);
     db_pool_free(w->pool);
-    evhttp_free(w->http);
+    http_server_free(w->http);
     event_base_free(w->base);
-    free(w->connections);
     free(w);
 }

@@ -1,4 +1,4 @@
-/* worker: one tvsync-server thread: its own event base, an evhttp on a SO_REUSEPORT socket,
+/* worker: one tvsync-server thread: its own event base, an HTTP server (server/http.h) on a SO_REUSEPORT socket,
  * a database pool and a LISTEN connection; it answers /graphql, /health and /metrics. */
 #ifndef TVSYNC_SERVER_WORKER_H
 #define TVSYNC_SERVER_WORKER_H

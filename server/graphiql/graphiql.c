@@ -13,9 +13,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include <event2/buffer.h>
-#include <event2/keyvalq_struct.h>
-
 #include "common/log.h"
 
 #ifndef GRAPHIQL_BUILD_ASSET_DIR
@@ -164,44 +161,35 @@ static bool graphiql_etag_matches(const char *if_none_match, const char *etag)
     return strstr(if_none_match, etag) != NULL || strcmp(if_none_match, "*") == 0;
 }
 
-bool graphiql_serve(struct evhttp_request *request, const graphiql_page *page)
+bool graphiql_serve(http_request *request, const graphiql_page *page)
 {
     if (!page || !request)
         return false;
-    enum evhttp_cmd_type command = evhttp_request_get_command(request);
-    if (command != EVHTTP_REQ_GET && command != EVHTTP_REQ_HEAD)
+    if (!http_request_method_is(request, "GET") && !http_request_method_is(request, "HEAD"))
         return false;
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(request);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    if (!path || strcmp(path, GRAPHIQL_PATH) != 0)
+    if (strcmp(http_request_path(request), GRAPHIQL_PATH) != 0)
         return false;
-    struct evkeyvalq *input = evhttp_request_get_input_headers(request);
-    if (!graphiql_accept_prefers_html(evhttp_find_header(input, "Accept")))
+    if (!graphiql_accept_prefers_html(http_request_header(request, "Accept")))
         return false;
 
-    struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
     /* The same URL answers JSON to other clients: caches must key on Accept,
      * and revalidate (the page is large; the ETag makes that a 304). */
-    evhttp_add_header(headers, "Vary", "Accept");
-    evhttp_add_header(headers, "Cache-Control", "no-cache");
-    evhttp_add_header(headers, "ETag", page->etag);
-    if (graphiql_etag_matches(evhttp_find_header(input, "If-None-Match"), page->etag)) {
-        evhttp_send_reply(request, HTTP_NOTMODIFIED, "Not Modified", NULL);
+    http_header headers[] = {
+        {"Vary", "Accept"},
+        {"Cache-Control", "no-cache"},
+        {"ETag", page->etag},
+        {"X-Content-Type-Options", "nosniff"},
+    };
+    if (graphiql_etag_matches(http_request_header(request, "If-None-Match"), page->etag)) {
+        http_reply(request, 304, "Not Modified", NULL, headers, 3, NULL, 0);
         return true;
     }
-    evhttp_add_header(headers, "Content-Type", "text/html; charset=utf-8");
-    evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
-    struct evbuffer *body = evbuffer_new();
-    if (!body)
-        graphiql_out_of_memory();
-    /* No copy: the page outlives the request (see graphiql_page_load). */
-    evbuffer_add_reference(body, page->html, page->length, NULL, NULL);
-    evhttp_send_reply(request, HTTP_OK, "OK", body);
-    evbuffer_free(body);
+    /* Written from the page itself; copied only when the socket does not take it at once. */
+    http_reply(request, 200, "OK", "text/html; charset=utf-8", headers, 4, page->html, page->length);
     return true;
 }
 
-bool graphiql_serve_hook(void *request, void *arg)
+bool graphiql_serve_hook(http_request *request, void *arg)
 {
     return graphiql_serve(request, arg);
 }

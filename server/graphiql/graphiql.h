@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include <event2/http.h>
+#include "server/http.h"
 
 /* The page, immutable once loaded: one instance may be shared by every
  * worker thread. */
@@ -33,10 +33,10 @@ bool graphiql_accept_prefers_html(const char *accept);
  * page's ETag. Returns true when a reply was sent, false when the request is not
  * GraphiQL's (nothing was sent: the caller answers it as GraphQL). page NULL
  * (GraphiQL disabled): always false. Never blocks. */
-bool graphiql_serve(struct evhttp_request *request, const graphiql_page *page);
+bool graphiql_serve(http_request *request, const graphiql_page *page);
 
 /* graphiql_serve with the signature of tvsync-server's app.graphiql_serve hook:
- * request is a struct evhttp_request *, arg the graphiql_page *. */
-bool graphiql_serve_hook(void *request, void *arg);
+ * arg is the graphiql_page *. */
+bool graphiql_serve_hook(http_request *request, void *arg);
 
 #endif

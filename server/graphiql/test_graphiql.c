@@ -1,11 +1,13 @@
 /* test_graphiql: Check tests of the GraphiQL module: Accept negotiation, and real
- * HTTP requests to an evhttp server on a free port serving a temporary page. */
+ * HTTP requests (an evhttp client) to tvsync-server's HTTP layer (server/http.h) on a
+ * free port serving a temporary page. */
 #include "config.h"
 
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -73,39 +75,43 @@ static void remove_assets(void)
 
 typedef struct http_fixture {
     struct event_base *base;
-    struct evhttp *http;
+    http_server *http;
     int port;
     graphiql_page *page;
 } http_fixture;
 
 /* What the server's own /graphql handler does: GraphiQL first, else GraphQL. */
-static void generic_cb(struct evhttp_request *request, void *arg)
+static void generic_cb(http_request *request, void *arg)
 {
     http_fixture *fixture = arg;
     if (graphiql_serve_hook(request, fixture->page))
         return;
-    evhttp_send_reply(request, 418, "Not GraphiQL's", NULL);
+    http_reply(request, 418, "Not GraphiQL's", "text/plain", NULL, 0, "", 0);
 }
 
 static void fixture_start(http_fixture *fixture, graphiql_page *page)
 {
     fixture->base = event_base_new();
     ck_assert_ptr_nonnull(fixture->base);
-    fixture->http = evhttp_new(fixture->base);
-    evhttp_set_allowed_methods(fixture->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
-    evhttp_set_gencb(fixture->http, generic_cb, fixture);
-    struct evhttp_bound_socket *handle = evhttp_bind_socket_with_handle(fixture->http, "127.0.0.1", 0);
-    ck_assert_ptr_nonnull(handle);
-    struct sockaddr_in address;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *) &address, sizeof address), 0);
+    ck_assert_int_eq(listen(fd, 16), 0);
     socklen_t length = sizeof address;
-    ck_assert_int_eq(getsockname(evhttp_bound_socket_get_fd(handle), (struct sockaddr *) &address, &length), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &address, &length), 0);
     fixture->port = ntohs(address.sin_port);
     fixture->page = page;
+    http_server_options options = {
+        .request_timeout_ms = 10000, .max_body_bytes = 1 << 20, .handler = generic_cb, .arg = fixture};
+    fixture->http = http_server_new(fixture->base, fd, &options);
+    ck_assert_ptr_nonnull(fixture->http);
 }
 
 static void fixture_stop(http_fixture *fixture)
 {
-    evhttp_free(fixture->http);
+    http_server_free(fixture->http);
     event_base_free(fixture->base);
 }
 
@@ -142,7 +148,7 @@ static void response_cb(struct evhttp_request *request, void *arg)
     event_base_loopexit(response->base, NULL);
 }
 
-static http_response http_request(http_fixture *fixture, enum evhttp_cmd_type command, const char *path,
+static http_response send_request(http_fixture *fixture, enum evhttp_cmd_type command, const char *path,
                                   const char *accept, const char *if_none_match)
 {
     http_response response = {.status = -1, .base = fixture->base};
@@ -188,7 +194,7 @@ static void http_teardown(void)
 
 START_TEST(test_browser_get_graphql_serves_the_page)
 {
-    http_response response = http_request(&fixture, EVHTTP_REQ_GET, "/graphql?query=%7Bposts%7Bid%7D%7D",
+    http_response response = send_request(&fixture, EVHTTP_REQ_GET, "/graphql?query=%7Bposts%7Bid%7D%7D",
                                           browser_accept, NULL);
     ck_assert_int_eq(response.status, 200);
     ck_assert_str_eq(response.content_type, "text/html; charset=utf-8");
@@ -201,11 +207,11 @@ END_TEST
 
 START_TEST(test_matching_etag_gets_304_without_body)
 {
-    http_response first = http_request(&fixture, EVHTTP_REQ_GET, "/graphql", browser_accept, NULL);
-    http_response again = http_request(&fixture, EVHTTP_REQ_GET, "/graphql", browser_accept, first.etag);
+    http_response first = send_request(&fixture, EVHTTP_REQ_GET, "/graphql", browser_accept, NULL);
+    http_response again = send_request(&fixture, EVHTTP_REQ_GET, "/graphql", browser_accept, first.etag);
     ck_assert_int_eq(again.status, 304);
     ck_assert_uint_eq(again.body_length, 0);
-    http_response stale = http_request(&fixture, EVHTTP_REQ_GET, "/graphql", browser_accept, "\"0000\"");
+    http_response stale = send_request(&fixture, EVHTTP_REQ_GET, "/graphql", browser_accept, "\"0000\"");
     ck_assert_int_eq(stale.status, 200);
     free(first.body);
     free(again.body);
@@ -215,7 +221,7 @@ END_TEST
 
 START_TEST(test_head_gets_headers_only)
 {
-    http_response response = http_request(&fixture, EVHTTP_REQ_HEAD, "/graphql", browser_accept, NULL);
+    http_response response = send_request(&fixture, EVHTTP_REQ_HEAD, "/graphql", browser_accept, NULL);
     ck_assert_int_eq(response.status, 200);
     ck_assert_str_eq(response.content_type, "text/html; charset=utf-8");
     ck_assert_uint_eq(response.body_length, 0);
@@ -225,11 +231,11 @@ END_TEST
 
 START_TEST(test_json_get_graphql_is_left_to_the_server)
 {
-    http_response response = http_request(&fixture, EVHTTP_REQ_GET, "/graphql?query=%7Bposts%7Bid%7D%7D",
+    http_response response = send_request(&fixture, EVHTTP_REQ_GET, "/graphql?query=%7Bposts%7Bid%7D%7D",
                                           "application/graphql-response+json", NULL);
     ck_assert_int_eq(response.status, 418);
     free(response.body);
-    response = http_request(&fixture, EVHTTP_REQ_GET, "/graphql?query=%7Bposts%7Bid%7D%7D", NULL, NULL);
+    response = send_request(&fixture, EVHTTP_REQ_GET, "/graphql?query=%7Bposts%7Bid%7D%7D", NULL, NULL);
     ck_assert_int_eq(response.status, 418);
     free(response.body);
 }
@@ -237,7 +243,7 @@ END_TEST
 
 START_TEST(test_post_graphql_is_left_to_the_server)
 {
-    http_response response = http_request(&fixture, EVHTTP_REQ_POST, "/graphql", "text/html", NULL);
+    http_response response = send_request(&fixture, EVHTTP_REQ_POST, "/graphql", "text/html", NULL);
     ck_assert_int_eq(response.status, 418);
     free(response.body);
 }
@@ -245,10 +251,10 @@ END_TEST
 
 START_TEST(test_other_paths_are_left_to_the_server)
 {
-    http_response response = http_request(&fixture, EVHTTP_REQ_GET, "/metrics", "text/html", NULL);
+    http_response response = send_request(&fixture, EVHTTP_REQ_GET, "/metrics", "text/html", NULL);
     ck_assert_int_eq(response.status, 418);
     free(response.body);
-    response = http_request(&fixture, EVHTTP_REQ_GET, "/graphql/../etc/passwd", "text/html", NULL);
+    response = send_request(&fixture, EVHTTP_REQ_GET, "/graphql/../etc/passwd", "text/html", NULL);
     ck_assert_int_ne(response.status, 200);
     free(response.body);
 }
@@ -264,7 +270,7 @@ START_TEST(test_no_page_serves_nothing)
 {
     http_fixture bare;
     fixture_start(&bare, NULL);
-    http_response response = http_request(&bare, EVHTTP_REQ_GET, "/graphql", "text/html", NULL);
+    http_response response = send_request(&bare, EVHTTP_REQ_GET, "/graphql", "text/html", NULL);
     ck_assert_int_eq(response.status, 418);
     free(response.body);
     fixture_stop(&bare);
@@ -281,7 +287,7 @@ START_TEST(test_built_page_is_served)
     ck_assert_ptr_nonnull(built);
     http_fixture served;
     fixture_start(&served, built);
-    http_response response = http_request(&served, EVHTTP_REQ_GET, "/graphql", browser_accept, NULL);
+    http_response response = send_request(&served, EVHTTP_REQ_GET, "/graphql", browser_accept, NULL);
     ck_assert_int_eq(response.status, 200);
     ck_assert_ptr_nonnull(strstr(response.body, "GraphiQL.createFetcher"));
     free(response.body);

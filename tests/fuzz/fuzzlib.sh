@@ -2,9 +2,11 @@
 # First every kept regression input and every seed once, then fuzzing for a bounded time
 # (TVSYNC_FUZZ_SECONDS, default 60). Any crash, leak, sanitizer report or hang fails.
 
-# fuzz_run NAME: runs tests/fuzz/fuzz_NAME from the build tree.
+# fuzz_run NAME [DICT]: runs tests/fuzz/fuzz_NAME from the build tree (DICT: a file in
+# tests/fuzz, default graphql.dict).
 fuzz_run() {
 	name=$1
+	dict=${2:-graphql.dict}
 	src="$TVSYNC_SRCDIR/tests/fuzz"
 	bin="$TVSYNC_BUILDDIR/tests/fuzz/fuzz_$name"
 	seconds=${TVSYNC_FUZZ_SECONDS:-60}
@@ -35,7 +37,7 @@ fuzz_run() {
 	# libFuzzer reports progress on every new input; that goes to a file, shown on failure.
 	out="$TVSYNC_BUILDDIR/tests/fuzz/fuzz_$name.out"
 	if ! "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2560 -max_len=8192 \
-		-dict="$src/graphql.dict" -artifact_prefix="$artifacts/" -print_final_stats=1 \
+		-dict="$src/$dict" -artifact_prefix="$artifacts/" -print_final_stats=1 \
 		"$work" "$src/corpus_$name" "$TVSYNC_SRCDIR/tests/graphql/corpus" >"$out" 2>&1; then
 		grep -v '^#[0-9]' "$out" | tail -n 80 >&2
 		echo "fuzz_$name: FAILED; the input is in $artifacts/." >&2

@@ -244,6 +244,66 @@ assert_contains "$metrics" 'tvsync_server_requests_total{operation="mutation",st
 assert_contains "$metrics" 'tvsync_server_sync_waits_total{result="timeout"} 1' "metrics count sync timeouts"
 assert_contains "$metrics" 'tvsync_server_request_duration_seconds_bucket{operation="query"' "metrics have latency histograms"
 
+# ---------------------------------------------------------------- HTTP/1.1 details (server/http.c)
+port=${SERVER_BASE##*:}
+# raw REQUEST_TEXT (a printf format): sends it in one write on a new connection and
+# prints everything the server sends until it closes (at most 5 s).
+raw() {
+    exec 6<>"/dev/tcp/127.0.0.1/$port"
+    printf "$1" >&6
+    timeout 5 cat <&6
+    exec 6<&-
+}
+small='{"query":"{ __typename }","variables":{"pad":"'$(head -c 1500 /dev/zero | tr '\0' x)'"}}'
+out=$(curl -s -w ' %{http_code} %{time_total}' -H 'Expect: 100-continue' -H 'Content-Type: application/json' \
+    --data-binary "$small" "$SERVER_URL")
+assert_eq '{"data":{"__typename":"Query"}} 200' "${out% *}" "Expect: 100-continue with a small body is answered"
+assert_eq 1 "$(awk -v t="${out##* }" 'BEGIN { print (t < 0.5) ? 1 : 0 }')" \
+    "Expect: 100-continue: 100 Continue comes at once, no 1 s client wait (${out##* }s)"
+out=$(curl -s -H 'Transfer-Encoding: chunked' -H 'Content-Type: application/json' -d '{"query":"{ __typename }"}' "$SERVER_URL")
+assert_eq '{"data":{"__typename":"Query"}}' "$out" "a chunked request body is decoded"
+out=$(raw 'GET /health HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n' | grep -ao 'HTTP/1\.1 [0-9][0-9][0-9]' | tr '\n' ,)
+assert_eq "HTTP/1.1 200,HTTP/1.1 404," "$out" "two pipelined requests in one write get two answers, in order"
+start=$(date +%s%N)
+out=$(raw 'GET /health HTTP/1.0\r\n\r\n' | tr -d '\r')
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+assert_eq "HTTP/1.1 200 OK" "$(head -1 <<<"$out")" "HTTP/1.0 request answered"
+assert_eq 1 "$([ "$took" -lt 2000 ] && echo 1 || echo 0)" "HTTP/1.0 without keep-alive: the server closes (${took} ms)"
+assert_contains "$out" "Connection: close" "HTTP/1.0: Connection: close"
+out=$(raw 'HEAD /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n')
+assert_contains "$(tr -d '\r' <<<"$out")" "Content-Length: " "HEAD: Content-Length tells the body's length"
+assert_eq "" "$(printf '%s' "$out" | sed -n '/^\r$/,$p' | tail -n +2)" "HEAD: no body after the headers"
+out=$(raw 'GET /health HTTP/1.1\r\nHost: t\r\nX-Folded: a\r\n b\r\n\r\n' | tr -d '\r')
+assert_eq "HTTP/1.1 400 Bad Request" "$(head -1 <<<"$out")" "an obs-fold header line: 400"
+assert_contains "$out" "Content-Type: application/json" "the layer's own errors are JSON"
+out=$(raw 'GET /health HTTP/2.0\r\nHost: t\r\n\r\n' | head -1 | tr -d '\r')
+assert_eq "HTTP/1.1 505 HTTP Version Not Supported" "$out" "HTTP/2.0 in a request line: 505"
+out=$(raw "GET /health HTTP/1.1\\r\\nHost: t\\r\\nX-Big: $(head -c 70000 /dev/zero | tr '\0' x)\\r\\n\\r\\n" | head -1 | tr -d '\r')
+assert_eq "HTTP/1.1 431 Request Header Fields Too Large" "$out" "a header section over 64 KiB: 431"
+assert_eq "400" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Length: 5, 6' -H 'Content-Type: application/json' -d 'abcde' "$SERVER_URL")" \
+    "conflicting Content-Length: 400"
+
+# A server with a short request timeout (300 ms): slow and idle clients are closed.
+MAIN_PID=$SERVER_PID MAIN_URL=$SERVER_URL MAIN_BASE=$SERVER_BASE MAIN_LOG=$SERVER_LOG
+server_start --set server.threads=1 --set server.request_timeout_ms=300 || { echo "timeout server did not start"; exit 1; }
+port=${SERVER_BASE##*:}
+start=$(date +%s%N)
+out=$(raw 'GET /health HTTP/1.1\r\nHost: t\r\nX-Half: ' | tr -d '\r')
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+assert_eq "HTTP/1.1 408 Request Timeout" "$(head -1 <<<"$out")" "half a header: 408"
+assert_contains "$out" "Connection: close" "408 closes the connection"
+assert_eq 1 "$([ "$took" -ge 250 ] && [ "$took" -lt 2000 ] && echo 1 || echo 0)" \
+    "the 408 comes after server.request_timeout_ms (300 ms), not much later (${took} ms)"
+start=$(date +%s%N)
+out=$(raw 'GET /health HTTP/1.1\r\nHost: t\r\n\r\n' | tr -d '\r')
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+assert_eq "HTTP/1.1 200 OK" "$(head -1 <<<"$out")" "keep-alive request answered"
+assert_eq 1 "$([ "$took" -ge 250 ] && [ "$took" -lt 2000 ] && echo 1 || echo 0)" \
+    "an idle keep-alive connection is closed after server.request_timeout_ms (${took} ms)"
+server_stop
+rm -f "$SERVER_LOG"
+SERVER_PID=$MAIN_PID SERVER_URL=$MAIN_URL SERVER_BASE=$MAIN_BASE SERVER_LOG=$MAIN_LOG
+
 # ---------------------------------------------------------------- connection limit
 # A second server admitting 2 connections: two idle keep-alive clients hold them.
 MAIN_PID=$SERVER_PID MAIN_URL=$SERVER_URL MAIN_BASE=$SERVER_BASE MAIN_LOG=$SERVER_LOG

@@ -1,0 +1,1307 @@
+/* http: tvsync-server's HTTP/1.1 layer on raw libevent events (see http.h).
+ *
+ * Per connection: one persistent EV_READ event (registered once, at accept), an EV_WRITE
+ * event added only while a reply waits for socket space, and one timer that is armed at
+ * accept and re-armed only when it fires (it compares the time spent in the current phase
+ * with the limit), so a keep-alive request adds and removes no event at all. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4 */
+#endif
+#include <config.h>
+
+#include "server/http.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HTTP_INPUT_INITIAL 4096
+#define HTTP_INPUT_KEEP 65536           /* larger input buffers shrink back after their request */
+#define HTTP_LINGER_MS 1000            /* after an error reply, unread input is drained this long */
+#define HTTP_LINGER_MAX_BYTES (1 << 20)
+#define HTTP_MAX_OVER_LIMIT 64         /* connections over the limit waiting for their 503 */
+#define HTTP_CHUNK_LINE_MAX 1024
+
+static void out_of_memory(void)
+{
+    fputs("tvsync-server: out of memory\n", stderr);
+    abort();
+}
+
+/* ------------------------------------------------------------------ parser */
+
+enum {
+    PS_HEAD,
+    PS_BODY,
+    PS_CHUNK_SIZE,
+    PS_CHUNK_DATA,
+    PS_CHUNK_DATA_END,
+    PS_TRAILER,
+    PS_DONE,
+    PS_ERROR,
+};
+
+void http_parser_init(http_parser *parser, int64_t max_body)
+{
+    memset(parser, 0, offsetof(http_parser, fields));
+    parser->max_head = HTTP_MAX_HEADER_BYTES;
+    parser->max_body = max_body;
+    parser->query = UINT32_MAX;
+    parser->state = PS_HEAD;
+    parser->field_count = 0;
+    parser->method = parser->target = parser->path = 0;
+    parser->minor = 1;
+    parser->keep_alive = parser->expect_continue = parser->chunked = parser->head_done = false;
+    parser->content_length = 0;
+    parser->body_length = parser->cursor = 0;
+    parser->chunk_left = 0;
+    parser->chunk_state = 0;
+    parser->error_status = 0;
+    parser->error_message = NULL;
+}
+
+static http_parse_result parse_error(http_parser *parser, int status, const char *message)
+{
+    parser->state = PS_ERROR;
+    parser->error_status = status;
+    parser->error_message = message;
+    return HTTP_PARSE_ERROR;
+}
+
+static bool is_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* A field value byte: HTAB, SP, visible ASCII or obs-text. */
+static bool is_value_char(unsigned char c)
+{
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+/* The end of the line starting at p (the '\n'), within [p, end). */
+static char *line_end(char *p, char *end)
+{
+    return memchr(p, '\n', (size_t) (end - p));
+}
+
+static bool token_list_has(const char *list, const char *token)
+{
+    size_t length = strlen(token);
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *start = p;
+        while (*p && *p != ',')
+            p++;
+        const char *stop = p;
+        while (stop > start && (stop[-1] == ' ' || stop[-1] == '\t'))
+            stop--;
+        if ((size_t) (stop - start) == length && strncasecmp(start, token, length) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Content-Length: 1*DIGIT, or a list of equal values. -1: invalid; INT64_MAX: too large. */
+static int64_t parse_content_length(const char *value)
+{
+    int64_t result = -1;
+    const char *p = value;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        int64_t number = 0;
+        while (*p >= '0' && *p <= '9') {
+            if (number > (INT64_MAX - 9) / 10)
+                number = INT64_MAX;
+            else
+                number = number * 10 + (*p - '0');
+            p++;
+        }
+        if (result != -1 && result != number)
+            return -1;
+        result = number;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            return result;
+        if (*p != ',')
+            return -1;
+        p++;
+    }
+}
+
+/* Parses the request line and the fields of [start, head_end); NUL-terminates in place. */
+static http_parse_result parse_head(http_parser *parser, char *buffer)
+{
+    char *p = buffer + parser->start;
+    char *end = buffer + parser->head_end;
+    /* request line */
+    char *eol = line_end(p, end);
+    char *stop = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+    char *method = p;
+    while (p < stop && is_tchar((unsigned char) *p))
+        p++;
+    if (p == method || p >= stop || *p != ' ')
+        return parse_error(parser, 400, "Malformed request line: expected METHOD /path HTTP/1.1.");
+    *p++ = '\0';
+    char *target = p;
+    while (p < stop && (unsigned char) *p > 0x20 && (unsigned char) *p < 0x7f)
+        p++;
+    if (p == target || p >= stop || *p != ' ')
+        return parse_error(parser, 400, "Malformed request line: expected METHOD /path HTTP/1.1.");
+    *p++ = '\0';
+    char *version = p;
+    if (stop - version != 8 || memcmp(version, "HTTP/", 5) != 0 || version[5] < '0' || version[5] > '9' ||
+        version[6] != '.' || version[7] < '0' || version[7] > '9')
+        return parse_error(parser, 400, "Malformed request line: expected METHOD /path HTTP/1.1.");
+    if (version[5] != '1' || (version[7] != '0' && version[7] != '1'))
+        return parse_error(parser, 505, "Only HTTP/1.0 and HTTP/1.1 are supported.");
+    parser->minor = version[7] - '0';
+    if (target[0] != '/')
+        return parse_error(parser, 400, "The request target must be a path starting with / (origin form).");
+    parser->method = (uint32_t) (method - buffer);
+    parser->target = parser->path = (uint32_t) (target - buffer);
+    char *question = strchr(target, '?');
+    if (question != NULL) {
+        *question = '\0';
+        parser->query = (uint32_t) (question + 1 - buffer);
+    }
+    /* fields */
+    int hosts = 0;
+    bool have_length = false, have_encoding = false, close = false, keep_alive = false;
+    const char *encoding_last = NULL;
+    bool encoding_other = false;
+    parser->field_count = 0;
+    for (p = eol + 1; p < end; p = eol + 1) {
+        eol = line_end(p, end);
+        stop = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
+        if (stop == p)
+            break; /* the empty line */
+        if (*p == ' ' || *p == '\t')
+            return parse_error(parser, 400,
+                               "Header fields continued on the next line (obs-fold) are not allowed; "
+                               "send each field on one line.");
+        char *name = p;
+        while (p < stop && is_tchar((unsigned char) *p))
+            p++;
+        if (p == name || p >= stop || *p != ':')
+            return parse_error(parser, 400, "Malformed header line: expected Name: value.");
+        *p++ = '\0';
+        while (p < stop && (*p == ' ' || *p == '\t'))
+            p++;
+        char *value = p;
+        for (char *q = value; q < stop; q++)
+            if (!is_value_char((unsigned char) *q))
+                return parse_error(parser, 400, "A header value contains a control character.");
+        char *value_end = stop;
+        while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
+            value_end--;
+        *value_end = '\0';
+        if (parser->field_count == HTTP_MAX_HEADERS)
+            return parse_error(parser, 431, "Too many header fields (at most 100).");
+        parser->fields[parser->field_count].name = (uint32_t) (name - buffer);
+        parser->fields[parser->field_count].value = (uint32_t) (value - buffer);
+        parser->field_count++;
+        if (strcasecmp(name, "Host") == 0) {
+            hosts++;
+        } else if (strcasecmp(name, "Content-Length") == 0) {
+            int64_t length = parse_content_length(value);
+            if (length < 0 || (have_length && length != parser->content_length))
+                return parse_error(parser, 400,
+                                   "Invalid Content-Length: send one decimal number (repeated values must agree).");
+            have_length = true;
+            parser->content_length = length;
+        } else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+            have_encoding = true;
+            /* The codings of every field, in order: only a lone "chunked" is understood. */
+            const char *q = value;
+            while (*q) {
+                while (*q == ' ' || *q == '\t' || *q == ',')
+                    q++;
+                if (*q == '\0')
+                    break;
+                const char *coding = q;
+                while (*q && *q != ',')
+                    q++;
+                const char *coding_end = q;
+                while (coding_end > coding && (coding_end[-1] == ' ' || coding_end[-1] == '\t'))
+                    coding_end--;
+                if (encoding_last != NULL)
+                    encoding_other = true; /* more than one coding */
+                if (!((size_t) (coding_end - coding) == 7 && strncasecmp(coding, "chunked", 7) == 0))
+                    encoding_other = true;
+                encoding_last = coding;
+            }
+        } else if (strcasecmp(name, "Connection") == 0) {
+            close = close || token_list_has(value, "close");
+            keep_alive = keep_alive || token_list_has(value, "keep-alive");
+        } else if (strcasecmp(name, "Expect") == 0) {
+            if (strcasecmp(value, "100-continue") != 0)
+                return parse_error(parser, 417, "Only Expect: 100-continue is supported.");
+            parser->expect_continue = parser->minor == 1;
+        }
+    }
+    if (parser->minor == 1 && hosts != 1)
+        return parse_error(parser, 400, "An HTTP/1.1 request needs exactly one Host header.");
+    if (hosts > 1)
+        return parse_error(parser, 400, "A request may have only one Host header.");
+    parser->keep_alive = parser->minor == 1 ? !close : keep_alive && !close;
+    if (have_encoding) {
+        if (parser->minor == 0)
+            return parse_error(parser, 400, "Transfer-Encoding is not allowed in HTTP/1.0 requests.");
+        if (have_length)
+            return parse_error(parser, 400, "Send either Content-Length or Transfer-Encoding, not both.");
+        if (encoding_other || encoding_last == NULL)
+            return parse_error(parser, 501, "Only Transfer-Encoding: chunked is supported.");
+        parser->chunked = true;
+    } else if (parser->content_length > parser->max_body) {
+        return parse_error(parser, 413, "The request body exceeds server.max_body_bytes.");
+    }
+    parser->head_done = true;
+    return HTTP_PARSE_MORE;
+}
+
+/* Finds the end of the head (an empty line) from parser->scan. */
+static http_parse_result find_head_end(http_parser *parser, char *buffer, size_t length)
+{
+    /* Empty lines before the request line are ignored (RFC 9112, 2.2). */
+    while (parser->start == parser->scan && parser->start < length) {
+        if (buffer[parser->start] == '\n') {
+            parser->start++;
+        } else if (buffer[parser->start] == '\r') {
+            if (parser->start + 1 >= length)
+                return HTTP_PARSE_MORE;
+            if (buffer[parser->start + 1] != '\n')
+                return parse_error(parser, 400, "Malformed request line: expected METHOD /path HTTP/1.1.");
+            parser->start += 2;
+        } else {
+            break;
+        }
+        parser->scan = parser->start;
+        if (parser->start > parser->max_head)
+            return parse_error(parser, 400, "Malformed request: only empty lines.");
+    }
+    size_t i = parser->scan;
+    while (i < length) {
+        char *newline = memchr(buffer + i, '\n', length - i);
+        if (newline == NULL) {
+            i = length;
+            break;
+        }
+        i = (size_t) (newline - buffer);
+        if (i + 1 >= length || (buffer[i + 1] == '\r' && i + 2 >= length))
+            break; /* cannot tell yet whether an empty line follows */
+        if (buffer[i + 1] == '\n') {
+            parser->head_end = i + 2;
+            return HTTP_PARSE_COMPLETE;
+        }
+        if (buffer[i + 1] == '\r' && buffer[i + 2] == '\n') {
+            parser->head_end = i + 3;
+            return HTTP_PARSE_COMPLETE;
+        }
+        i++;
+    }
+    parser->scan = i;
+    if (length - parser->start > parser->max_head)
+        return parse_error(parser, 431, "The request line and headers exceed 64 KiB.");
+    return HTTP_PARSE_MORE;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes chunks from parser->cursor, moving data down to head_end + body_length, then
+ * moves the undecoded rest after it so that the buffer holds no dead bytes. */
+static http_parse_result decode_chunks(http_parser *parser, char *buffer, size_t *length)
+{
+    http_parse_result result = HTTP_PARSE_MORE;
+    for (;;) {
+        size_t cursor = parser->cursor;
+        if (parser->state == PS_CHUNK_SIZE || parser->state == PS_TRAILER) {
+            char *newline = memchr(buffer + cursor, '\n', *length - cursor);
+            if (newline == NULL) {
+                if (*length - cursor > (parser->state == PS_TRAILER ? parser->max_head : HTTP_CHUNK_LINE_MAX))
+                    return parse_error(parser, parser->state == PS_TRAILER ? 431 : 400,
+                                       parser->state == PS_TRAILER ? "The chunked body's trailer fields exceed 64 KiB."
+                                                                  : "Malformed chunked body: a chunk-size line is too long.");
+                break;
+            }
+            char *line = buffer + cursor;
+            char *stop = newline > line && newline[-1] == '\r' ? newline - 1 : newline;
+            parser->cursor = (size_t) (newline + 1 - buffer);
+            if (parser->state == PS_TRAILER) {
+                if (stop == line) {
+                    parser->state = PS_DONE;
+                    result = HTTP_PARSE_COMPLETE;
+                    break;
+                }
+                parser->chunk_left += (size_t) (newline + 1 - line);
+                if (parser->chunk_left > parser->max_head)
+                    return parse_error(parser, 431, "The chunked body's trailer fields exceed 64 KiB.");
+                continue;
+            }
+            if ((size_t) (newline - line) > HTTP_CHUNK_LINE_MAX) /* as when it arrives in pieces */
+                return parse_error(parser, 400, "Malformed chunked body: a chunk-size line is too long.");
+            uint64_t size = 0;
+            char *p = line;
+            int digit;
+            while (p < stop && (digit = hex_value(*p)) >= 0) {
+                if (size > (UINT64_MAX >> 4))
+                    return parse_error(parser, 413, "The request body exceeds server.max_body_bytes.");
+                size = size << 4 | (uint64_t) digit;
+                p++;
+            }
+            if (p == line)
+                return parse_error(parser, 400, "Malformed chunked body: a chunk must start with its size in hex.");
+            while (p < stop && (*p == ' ' || *p == '\t'))
+                p++;
+            if (p < stop && *p != ';')
+                return parse_error(parser, 400, "Malformed chunked body: a chunk must start with its size in hex.");
+            for (; p < stop; p++)
+                if (!is_value_char((unsigned char) *p))
+                    return parse_error(parser, 400, "Malformed chunked body: a control character in a chunk extension.");
+            if (size > (uint64_t) parser->max_body || parser->body_length + size > (uint64_t) parser->max_body)
+                return parse_error(parser, 413, "The request body exceeds server.max_body_bytes.");
+            if (size == 0) {
+                parser->state = PS_TRAILER;
+                parser->chunk_left = 0;
+            } else {
+                parser->chunk_left = size;
+                parser->state = PS_CHUNK_DATA;
+            }
+        } else if (parser->state == PS_CHUNK_DATA) {
+            size_t available = *length - cursor;
+            if (available == 0)
+                break;
+            size_t n = available < parser->chunk_left ? available : (size_t) parser->chunk_left;
+            memmove(buffer + parser->head_end + parser->body_length, buffer + cursor, n);
+            parser->body_length += n;
+            parser->cursor += n;
+            parser->chunk_left -= n;
+            if (parser->chunk_left == 0)
+                parser->state = PS_CHUNK_DATA_END;
+        } else { /* PS_CHUNK_DATA_END */
+            if (cursor >= *length)
+                break;
+            if (buffer[cursor] == '\n') {
+                parser->cursor++;
+            } else if (buffer[cursor] == '\r') {
+                if (cursor + 1 >= *length)
+                    break;
+                if (buffer[cursor + 1] != '\n')
+                    return parse_error(parser, 400, "Malformed chunked body: chunk data must end with CRLF.");
+                parser->cursor += 2;
+            } else {
+                return parse_error(parser, 400, "Malformed chunked body: chunk data must end with CRLF.");
+            }
+            parser->state = PS_CHUNK_SIZE;
+        }
+    }
+    /* Close the gap between the decoded body and the rest. */
+    size_t decoded_end = parser->head_end + parser->body_length;
+    if (parser->cursor > decoded_end) {
+        size_t rest = *length - parser->cursor;
+        memmove(buffer + decoded_end, buffer + parser->cursor, rest);
+        *length = decoded_end + rest;
+        parser->cursor = decoded_end;
+    }
+    return result;
+}
+
+http_parse_result http_parser_run(http_parser *parser, char *buffer, size_t *length)
+{
+    if (parser->state == PS_ERROR)
+        return HTTP_PARSE_ERROR;
+    if (parser->state == PS_DONE)
+        return HTTP_PARSE_COMPLETE;
+    if (parser->state == PS_HEAD) {
+        http_parse_result found = find_head_end(parser, buffer, *length);
+        if (found != HTTP_PARSE_COMPLETE)
+            return found;
+        if (parser->head_end - parser->start > parser->max_head)
+            return parse_error(parser, 431, "The request line and headers exceed 64 KiB.");
+        if (parse_head(parser, buffer) == HTTP_PARSE_ERROR)
+            return HTTP_PARSE_ERROR;
+        if (parser->chunked) {
+            parser->state = PS_CHUNK_SIZE;
+            parser->cursor = parser->head_end;
+        } else {
+            parser->state = PS_BODY;
+        }
+    }
+    if (parser->state == PS_BODY) {
+        if (*length - parser->head_end < (uint64_t) parser->content_length)
+            return HTTP_PARSE_MORE;
+        parser->body_length = (size_t) parser->content_length;
+        parser->cursor = parser->head_end + parser->body_length;
+        parser->state = PS_DONE;
+        return HTTP_PARSE_COMPLETE;
+    }
+    return decode_chunks(parser, buffer, length);
+}
+
+size_t http_parser_consumed(const http_parser *parser)
+{
+    return parser->cursor;
+}
+
+const char *http_parser_field(const http_parser *parser, const char *buffer, const char *name)
+{
+    for (size_t i = 0; i < parser->field_count; i++)
+        if (strcasecmp(buffer + parser->fields[i].name, name) == 0)
+            return buffer + parser->fields[i].value;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ server */
+
+typedef struct http_conn http_conn;
+
+struct http_request {
+    http_conn *conn;        /* NULL once the client is gone */
+    http_server *server;    /* NULL once the server is freed */
+    char *buffer;           /* the connection's input; owned here once the client is gone */
+    http_parser parser;
+    bool head;
+    bool over_limit;
+    bool handed_out;        /* given to the handler */
+    bool replied;           /* http_reply was called; the reply is being written */
+    http_request *orphan_prev, *orphan_next; /* the server's list of requests whose client is gone */
+};
+
+enum {
+    CONN_IDLE,      /* between requests, no byte of the next one yet */
+    CONN_READING,   /* part of a request has arrived */
+    CONN_HANDLING,  /* the handler has the request */
+    CONN_WRITING,   /* the reply waits for socket space */
+    CONN_CLOSING,   /* an error reply waits for socket space; then linger */
+    CONN_LINGER,    /* our side is shut down; unread input is drained, then close */
+};
+
+struct http_conn {
+    http_server *server;
+    http_conn *prev, *next;
+    int fd;
+    struct event *read_event, *write_event, *timer;
+    char *in;
+    size_t in_len, in_cap;
+    char *out;
+    size_t out_off, out_len, out_cap;
+    http_request *request;
+    int phase;
+    int64_t since_ms;       /* start of the current phase (timeouts) */
+    size_t lingered;
+    int busy;               /* inside conn_process: closing only marks the connection dead */
+    bool dead;
+    bool over_limit, close_after, read_paused, write_armed, continue_sent;
+};
+
+struct http_server {
+    struct event_base *base;
+    http_server_options options;
+    int listen_fd;
+    struct event *accept_event;
+    struct event *accept_pause;
+    http_conn *connections;
+    http_request *orphans;  /* handed out, client gone, not yet answered */
+    int count;              /* admitted connections */
+    int over_limit_count;
+    bool draining;
+    size_t max_input;
+    time_t date_second;
+    char date[64];
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void timer_arm(http_conn *c, int64_t ms)
+{
+    if (ms < 1)
+        ms = 1;
+    struct timeval delay = {(time_t) (ms / 1000), (suseconds_t) (ms % 1000) * 1000};
+    event_add(c->timer, &delay);
+}
+
+static void conn_process(http_conn *c);
+static void conn_close(http_conn *c);
+
+static void conn_free_memory(http_conn *c)
+{
+    event_free(c->read_event);
+    event_free(c->write_event);
+    event_free(c->timer);
+    if (c->request != NULL) {
+        free(c->request);
+    }
+    free(c->in);
+    free(c->out);
+    free(c);
+}
+
+/* Detaches the request being handled: it lives on with the input buffer. */
+static void conn_detach_request(http_conn *c, bool server_gone)
+{
+    http_request *request = c->request;
+    if (request == NULL)
+        return;
+    if (request->handed_out && request->replied) {
+        /* The reply was being written: it is dropped, the request is done. */
+        request->handed_out = false;
+        if (!server_gone && c->server->options.done)
+            c->server->options.done(c->server->options.arg);
+    } else if (request->handed_out) {
+        request->conn = NULL;
+        request->buffer = c->in;
+        if (server_gone) {
+            request->server = NULL;
+        } else {
+            http_server *server = c->server;
+            request->orphan_prev = NULL;
+            request->orphan_next = server->orphans;
+            if (server->orphans)
+                server->orphans->orphan_prev = request;
+            server->orphans = request;
+        }
+        c->in = NULL;
+        c->request = NULL;
+    }
+}
+
+static void conn_close_internal(http_conn *c, bool server_gone)
+{
+    http_server *server = c->server;
+    if (c->fd < 0)
+        return;
+    event_del(c->read_event);
+    event_del(c->write_event);
+    event_del(c->timer);
+    close(c->fd);
+    c->fd = -1;
+    conn_detach_request(c, server_gone);
+    if (c->over_limit)
+        server->over_limit_count--;
+    else
+        server->count--;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        server->connections = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->busy > 0)
+        c->dead = true;
+    else
+        conn_free_memory(c);
+}
+
+static void conn_close(http_conn *c)
+{
+    conn_close_internal(c, false);
+}
+
+static void out_reserve(http_conn *c, size_t extra)
+{
+    if (c->out_off > 0 && c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+    if (c->out_len + extra <= c->out_cap)
+        return;
+    if (c->out_off > 0) {
+        memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+        c->out_len -= c->out_off;
+        c->out_off = 0;
+        if (c->out_len + extra <= c->out_cap)
+            return;
+    }
+    size_t capacity = c->out_cap ? c->out_cap : 1024;
+    while (capacity < c->out_len + extra)
+        capacity *= 2;
+    char *grown = realloc(c->out, capacity);
+    if (grown == NULL)
+        out_of_memory();
+    c->out = grown;
+    c->out_cap = capacity;
+}
+
+static void out_add(http_conn *c, const void *data, size_t length)
+{
+    out_reserve(c, length);
+    memcpy(c->out + c->out_len, data, length);
+    c->out_len += length;
+}
+
+static void out_puts(http_conn *c, const char *text)
+{
+    out_add(c, text, strlen(text));
+}
+
+static bool write_blocked(int error)
+{
+    return error == EAGAIN || error == EWOULDBLOCK || error == EINTR;
+}
+
+/* Writes the pending output plus body (not copied unless the socket refuses part of it).
+ * Returns false when the connection failed (closed already). */
+static bool conn_send(http_conn *c, const char *body, size_t length)
+{
+    size_t pending = c->out_len - c->out_off;
+    if (c->write_armed) {
+        /* Earlier bytes are still waiting: keep the order. */
+        if (length > 0)
+            out_add(c, body, length);
+        return true;
+    }
+    struct iovec iov[2] = {{c->out + c->out_off, pending}, {(void *) body, length}};
+    struct msghdr message = {.msg_iov = iov, .msg_iovlen = length ? 2 : 1};
+    ssize_t written = sendmsg(c->fd, &message, MSG_NOSIGNAL);
+    if (written < 0) {
+        if (!write_blocked(errno)) {
+            conn_close(c);
+            return false;
+        }
+        written = 0;
+    }
+    size_t done = (size_t) written;
+    if (done >= pending) {
+        c->out_off = c->out_len = 0;
+        done -= pending;
+        if (done < length)
+            out_add(c, body + done, length - done);
+    } else {
+        c->out_off += done;
+        out_add(c, body, length);
+    }
+    if (c->out_len > c->out_off) {
+        event_add(c->write_event, NULL);
+        c->write_armed = true;
+    }
+    return true;
+}
+
+static void conn_linger(http_conn *c)
+{
+    if (c->in_len == 0 && c->phase != CONN_CLOSING) {
+        conn_close(c);
+        return;
+    }
+    shutdown(c->fd, SHUT_WR);
+    c->phase = CONN_LINGER;
+    c->lingered = 0;
+    if (c->read_paused) {
+        event_add(c->read_event, NULL);
+        c->read_paused = false;
+    }
+    timer_arm(c, HTTP_LINGER_MS);
+}
+
+static const char *status_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
+static const char *http_date(http_server *server)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    if (now.tv_sec != server->date_second) {
+        struct tm tm;
+        gmtime_r(&now.tv_sec, &tm);
+        strftime(server->date, sizeof server->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        server->date_second = now.tv_sec;
+    }
+    return server->date;
+}
+
+static bool header_text_ok(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            return false;
+    return true;
+}
+
+/* Appends the status line and headers to the output. */
+static void put_head(http_conn *c, int status, const char *reason, const char *content_type,
+                     const http_header *headers, size_t count, size_t length, bool with_length, bool keep_alive_header)
+{
+    char line[160];
+    int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
+                     reason ? reason : status_reason(status), http_date(c->server));
+    out_add(c, line, (size_t) n < sizeof line ? (size_t) n : sizeof line - 1);
+    if (content_type != NULL && header_text_ok(content_type)) {
+        out_puts(c, "Content-Type: ");
+        out_puts(c, content_type);
+        out_puts(c, "\r\n");
+    }
+    if (with_length) {
+        n = snprintf(line, sizeof line, "Content-Length: %zu\r\n", length);
+        out_add(c, line, (size_t) n);
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (headers[i].name == NULL || headers[i].value == NULL || !header_text_ok(headers[i].name) ||
+            !header_text_ok(headers[i].value) || strcasecmp(headers[i].name, "Connection") == 0 ||
+            strcasecmp(headers[i].name, "Content-Length") == 0)
+            continue;
+        out_puts(c, headers[i].name);
+        out_puts(c, ": ");
+        out_puts(c, headers[i].value);
+        out_puts(c, "\r\n");
+    }
+    if (c->close_after)
+        out_puts(c, "Connection: close\r\n\r\n");
+    else if (keep_alive_header)
+        out_puts(c, "Connection: keep-alive\r\n\r\n");
+    else
+        out_puts(c, "\r\n");
+}
+
+/* A request the layer refuses itself: JSON error, Connection: close, then linger. */
+static void conn_error_reply(http_conn *c, int status, const char *message)
+{
+    http_server *server = c->server;
+    if (server->options.error)
+        server->options.error(server->options.arg, status, message);
+    char body[512];
+    int n = snprintf(body, sizeof body, "{\"errors\":[{\"message\":\"%s\"}]}", message);
+    size_t length = (size_t) n < sizeof body ? (size_t) n : sizeof body - 1;
+    c->close_after = true;
+    c->phase = CONN_CLOSING;
+    c->since_ms = now_ms();
+    put_head(c, status, NULL, "application/json; charset=utf-8", NULL, 0, length, true, false);
+    if (!conn_send(c, body, length))
+        return;
+    if (!c->write_armed)
+        conn_linger(c);
+}
+
+/* The current reply is written: report it, drop the request's bytes, go on. */
+static void conn_reply_written(http_conn *c)
+{
+    http_server *server = c->server;
+    http_request *request = c->request;
+    size_t consumed = http_parser_consumed(&request->parser);
+    request->handed_out = false;
+    request->replied = false;
+    if (server->options.done)
+        server->options.done(server->options.arg);
+    if (consumed < c->in_len)
+        memmove(c->in, c->in + consumed, c->in_len - consumed);
+    c->in_len -= consumed;
+    if (c->in_cap > HTTP_INPUT_KEEP && c->in_len <= HTTP_INPUT_INITIAL) {
+        /* A large body is done: do not keep its buffer for the connection's life. */
+        char *shrunk = realloc(c->in, HTTP_INPUT_INITIAL);
+        if (shrunk != NULL) {
+            c->in = shrunk;
+            c->in_cap = HTTP_INPUT_INITIAL;
+        }
+    }
+    http_parser_init(&request->parser, server->options.max_body_bytes);
+    c->continue_sent = false;
+    if (c->close_after) {
+        conn_linger(c);
+        return;
+    }
+    c->phase = CONN_IDLE;
+    c->since_ms = now_ms();
+    if (c->read_paused) {
+        event_add(c->read_event, NULL);
+        c->read_paused = false;
+    }
+    if (c->busy == 0 && c->in_len > 0)
+        conn_process(c);
+}
+
+static void conn_dispatch(http_conn *c)
+{
+    http_request *request = c->request;
+    http_server *server = c->server;
+    request->conn = c;
+    request->server = server;
+    request->buffer = c->in;
+    request->over_limit = c->over_limit;
+    request->head = strcmp(c->in + request->parser.method, "HEAD") == 0;
+    request->handed_out = true;
+    request->replied = false;
+    if (c->over_limit || server->draining)
+        request->parser.keep_alive = false;
+    c->phase = CONN_HANDLING;
+    server->options.handler(request, server->options.arg);
+}
+
+static bool in_reserve(http_conn *c, size_t want)
+{
+    if (want <= c->in_cap)
+        return true;
+    if (want > c->server->max_input)
+        want = c->server->max_input;
+    if (want <= c->in_cap)
+        return false;
+    size_t capacity = c->in_cap;
+    while (capacity < want)
+        capacity *= 2;
+    if (capacity > c->server->max_input)
+        capacity = c->server->max_input;
+    char *grown = realloc(c->in, capacity);
+    if (grown == NULL)
+        out_of_memory();
+    c->in = grown;
+    c->in_cap = capacity;
+    return true;
+}
+
+static void conn_process(http_conn *c)
+{
+    c->busy++;
+    while (!c->dead) {
+        if (c->phase == CONN_IDLE) {
+            if (c->in_len == 0)
+                break;
+            c->phase = CONN_READING;
+            c->since_ms = now_ms();
+        }
+        if (c->phase != CONN_READING)
+            break;
+        http_parser *parser = &c->request->parser;
+        size_t length = c->in_len;
+        http_parse_result result = http_parser_run(parser, c->in, &length);
+        c->in_len = length;
+        if (result == HTTP_PARSE_ERROR) {
+            conn_error_reply(c, parser->error_status, parser->error_message);
+            break;
+        }
+        if (result == HTTP_PARSE_MORE) {
+            if (c->in_len == c->in_cap && c->in_cap >= c->server->max_input) {
+                /* Cannot happen within the limits the parser checks; never spin on a full buffer. */
+                conn_error_reply(c, 413, "The request is larger than server.max_body_bytes allows.");
+                break;
+            }
+            if (parser->head_done) {
+                if (!parser->chunked)
+                    in_reserve(c, parser->head_end + (size_t) parser->content_length + 1);
+                bool body_missing = parser->chunked ? c->in_len <= parser->head_end
+                                                    : c->in_len < parser->head_end + (size_t) parser->content_length;
+                if (parser->expect_continue && !c->continue_sent && body_missing) {
+                    c->continue_sent = true;
+                    static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                    out_add(c, continue_line, sizeof continue_line - 1);
+                    if (!conn_send(c, NULL, 0))
+                        break;
+                }
+            }
+            break;
+        }
+        conn_dispatch(c);
+    }
+    c->busy--;
+    if (c->dead && c->busy == 0)
+        conn_free_memory(c);
+}
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    http_conn *c = arg;
+    if (c->phase == CONN_LINGER) {
+        char scrap[16384];
+        ssize_t n = read(fd, scrap, sizeof scrap);
+        if (n < 0 && write_blocked(errno))
+            return;
+        if (n > 0)
+            c->lingered += (size_t) n;
+        if (n <= 0 || c->lingered > HTTP_LINGER_MAX_BYTES)
+            conn_close(c);
+        return;
+    }
+    bool waiting = c->phase != CONN_IDLE && c->phase != CONN_READING;
+    if (waiting) {
+        /* A reply is pending: read ahead only into free space (the request's strings
+         * point into the buffer), else stop reading until the reply is written. */
+        if (c->in_len == c->in_cap) {
+            event_del(c->read_event);
+            c->read_paused = true;
+            return;
+        }
+        ssize_t n = read(fd, c->in + c->in_len, c->in_cap - c->in_len);
+        if (n > 0)
+            c->in_len += (size_t) n;
+        else if (n == 0 || !write_blocked(errno))
+            conn_close(c); /* the client is gone */
+        return;
+    }
+    for (;;) {
+        if (c->in_len == c->in_cap && !in_reserve(c, c->in_cap * 2))
+            break; /* full: the parser answers 413 or 431 */
+        size_t space = c->in_cap - c->in_len;
+        ssize_t n = read(fd, c->in + c->in_len, space);
+        if (n < 0) {
+            if (write_blocked(errno))
+                break;
+            conn_close(c);
+            return;
+        }
+        if (n == 0) {
+            conn_close(c);
+            return;
+        }
+        c->in_len += (size_t) n;
+        if ((size_t) n < space)
+            break;
+    }
+    conn_process(c);
+}
+
+static void write_cb(evutil_socket_t fd, short what, void *arg)
+{
+    http_conn *c = arg;
+    size_t pending = c->out_len - c->out_off;
+    ssize_t n = send(fd, c->out + c->out_off, pending, MSG_NOSIGNAL);
+    if (n < 0) {
+        if (!write_blocked(errno))
+            conn_close(c);
+        return;
+    }
+    c->out_off += (size_t) n;
+    c->since_ms = now_ms();
+    if (c->out_off < c->out_len)
+        return;
+    c->out_off = c->out_len = 0;
+    event_del(c->write_event);
+    c->write_armed = false;
+    if (c->phase == CONN_WRITING)
+        conn_reply_written(c);
+    else if (c->phase == CONN_CLOSING)
+        conn_linger(c);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    http_conn *c = arg;
+    int64_t limit = c->server->options.request_timeout_ms;
+    int64_t elapsed = now_ms() - c->since_ms;
+    switch (c->phase) {
+    case CONN_IDLE:
+        if (elapsed >= limit) {
+            conn_close(c);
+            return;
+        }
+        break;
+    case CONN_READING:
+        if (elapsed >= limit) {
+            conn_error_reply(c, 408, "The request did not arrive within server.request_timeout_ms; send it faster.");
+            return;
+        }
+        break;
+    case CONN_HANDLING:
+        elapsed = 0; /* the handler answers in its own time */
+        break;
+    case CONN_WRITING:
+    case CONN_CLOSING:
+        if (elapsed >= limit) { /* the client reads nothing */
+            conn_close(c);
+            return;
+        }
+        break;
+    case CONN_LINGER:
+        conn_close(c);
+        return;
+    }
+    timer_arm(c, limit - elapsed);
+}
+
+static bool conn_new(http_server *server, int fd)
+{
+    bool over = server->options.max_connections > 0 && server->count >= server->options.max_connections;
+    if (over && server->over_limit_count >= HTTP_MAX_OVER_LIMIT) {
+        close(fd);
+        return false;
+    }
+    http_conn *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        out_of_memory();
+    c->server = server;
+    c->fd = fd;
+    c->over_limit = over;
+    c->in_cap = HTTP_INPUT_INITIAL;
+    c->in = malloc(c->in_cap);
+    c->request = malloc(sizeof *c->request);
+    c->read_event = event_new(server->base, fd, EV_READ | EV_PERSIST, read_cb, c);
+    c->write_event = event_new(server->base, fd, EV_WRITE | EV_PERSIST, write_cb, c);
+    c->timer = evtimer_new(server->base, timer_cb, c);
+    if (c->in == NULL || c->request == NULL || c->read_event == NULL || c->write_event == NULL || c->timer == NULL)
+        out_of_memory();
+    memset(c->request, 0, sizeof *c->request);
+    http_parser_init(&c->request->parser, server->options.max_body_bytes);
+    int on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on); /* fails harmlessly on a socketpair */
+    if (event_add(c->read_event, NULL) != 0) {
+        close(fd);
+        event_free(c->read_event);
+        event_free(c->write_event);
+        event_free(c->timer);
+        free(c->request);
+        free(c->in);
+        free(c);
+        return false;
+    }
+    if (over)
+        server->over_limit_count++;
+    else
+        server->count++;
+    c->next = server->connections;
+    if (c->next)
+        c->next->prev = c;
+    server->connections = c;
+    c->phase = CONN_IDLE;
+    c->since_ms = now_ms();
+    timer_arm(c, server->options.request_timeout_ms);
+    return true;
+}
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    http_server *server = arg;
+    if (server->listen_fd >= 0)
+        event_add(server->accept_event, NULL);
+}
+
+static void accept_cb(evutil_socket_t listen_fd, short what, void *arg)
+{
+    http_server *server = arg;
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors: stop accepting a moment instead of spinning. */
+                fprintf(stderr, "tvsync-server: accept: %s; pausing accepts for 100 ms\n", strerror(errno));
+                event_del(server->accept_event);
+                struct timeval pause = {0, 100000};
+                event_add(server->accept_pause, &pause);
+                return;
+            }
+            if (errno == ECONNABORTED || errno == EINTR)
+                continue;
+            return; /* EAGAIN and the like */
+        }
+        conn_new(server, fd);
+    }
+}
+
+http_server *http_server_new(struct event_base *base, int listen_fd, const http_server_options *options)
+{
+    http_server *server = calloc(1, sizeof *server);
+    if (server == NULL)
+        out_of_memory();
+    server->base = base;
+    server->options = *options;
+    if (server->options.request_timeout_ms <= 0)
+        server->options.request_timeout_ms = 10000;
+    server->listen_fd = listen_fd;
+    /* head + body + chunked trailer fields + a chunk-size line */
+    server->max_input = 2 * (size_t) HTTP_MAX_HEADER_BYTES + (size_t) options->max_body_bytes + 4096;
+    if (listen_fd >= 0) {
+        server->accept_event = event_new(base, listen_fd, EV_READ | EV_PERSIST, accept_cb, server);
+        server->accept_pause = evtimer_new(base, accept_resume_cb, server);
+        if (server->accept_event == NULL || server->accept_pause == NULL ||
+            event_add(server->accept_event, NULL) != 0) {
+            close(listen_fd);
+            if (server->accept_event)
+                event_free(server->accept_event);
+            if (server->accept_pause)
+                event_free(server->accept_pause);
+            free(server);
+            return NULL;
+        }
+    }
+    return server;
+}
+
+bool http_server_adopt(http_server *server, int fd)
+{
+    return conn_new(server, fd);
+}
+
+static void stop_accepting(http_server *server)
+{
+    if (server->listen_fd < 0)
+        return;
+    event_del(server->accept_event);
+    event_del(server->accept_pause);
+    close(server->listen_fd);
+    server->listen_fd = -1;
+}
+
+void http_server_drain(http_server *server)
+{
+    server->draining = true;
+    stop_accepting(server);
+    http_conn *next;
+    for (http_conn *c = server->connections; c != NULL; c = next) {
+        next = c->next;
+        if (c->phase == CONN_IDLE)
+            conn_close(c);
+        else
+            c->close_after = c->close_after || c->phase == CONN_WRITING; /* a reply being written keeps its headers */
+    }
+}
+
+int http_server_connections(const http_server *server)
+{
+    return server->count;
+}
+
+void http_server_free(http_server *server)
+{
+    if (server == NULL)
+        return;
+    stop_accepting(server);
+    while (server->connections != NULL)
+        conn_close_internal(server->connections, true);
+    for (http_request *request = server->orphans; request != NULL; request = request->orphan_next)
+        request->server = NULL; /* its http_reply only frees it */
+    if (server->accept_event)
+        event_free(server->accept_event);
+    if (server->accept_pause)
+        event_free(server->accept_pause);
+    free(server);
+}
+
+/* ------------------------------------------------------------------ request */
+
+const char *http_request_method(const http_request *request)
+{
+    return request->buffer + request->parser.method;
+}
+
+bool http_request_method_is(const http_request *request, const char *method)
+{
+    return strcmp(http_request_method(request), method) == 0;
+}
+
+const char *http_request_path(const http_request *request)
+{
+    return request->buffer + request->parser.path;
+}
+
+const char *http_request_query(const http_request *request)
+{
+    return request->parser.query == UINT32_MAX ? NULL : request->buffer + request->parser.query;
+}
+
+const char *http_request_header(const http_request *request, const char *name)
+{
+    return http_parser_field(&request->parser, request->buffer, name);
+}
+
+const char *http_request_body(const http_request *request, size_t *length)
+{
+    *length = request->parser.body_length;
+    return *length ? request->buffer + request->parser.head_end : "";
+}
+
+int http_request_minor_version(const http_request *request)
+{
+    return request->parser.minor;
+}
+
+bool http_request_keep_alive(const http_request *request)
+{
+    return request->parser.keep_alive && request->conn != NULL && !request->conn->close_after &&
+           !request->over_limit && !(request->server && request->server->draining);
+}
+
+bool http_request_over_limit(const http_request *request)
+{
+    return request->over_limit;
+}
+
+bool http_request_client_gone(const http_request *request)
+{
+    return request->conn == NULL;
+}
+
+void http_reply(http_request *request, int status, const char *reason, const char *content_type,
+                const http_header *headers, size_t count, const void *body, size_t length)
+{
+    http_conn *c = request->conn;
+    if (c == NULL) {
+        /* The client is gone: nothing to write. */
+        http_server *server = request->server;
+        if (server != NULL) {
+            if (request->orphan_prev)
+                request->orphan_prev->orphan_next = request->orphan_next;
+            else
+                server->orphans = request->orphan_next;
+            if (request->orphan_next)
+                request->orphan_next->orphan_prev = request->orphan_prev;
+        }
+        free(request->buffer);
+        free(request);
+        if (server != NULL && server->options.done)
+            server->options.done(server->options.arg);
+        return;
+    }
+    bool close = !http_request_keep_alive(request);
+    for (size_t i = 0; i < count; i++)
+        if (headers[i].name && headers[i].value && strcasecmp(headers[i].name, "Connection") == 0 &&
+            token_list_has(headers[i].value, "close"))
+            close = true;
+    c->close_after = close;
+    request->replied = true;
+    bool no_body = (status >= 100 && status < 200) || status == 204 || status == 304;
+    put_head(c, status, reason, no_body ? NULL : content_type, headers, count, length, !no_body,
+             !close && request->parser.minor == 0);
+    if (no_body || request->head)
+        length = 0;
+    c->phase = CONN_WRITING;
+    c->since_ms = now_ms();
+    if (!conn_send(c, body, length))
+        return;
+    if (!c->write_armed)
+        conn_reply_written(c);
+}

@@ -1,0 +1,151 @@
+/* http: the small HTTP/1.1 server tvsync-server answers on, built on raw libevent events
+ * (no bufferevents, no evhttp) so that a keep-alive request costs one read() and one
+ * write()/writev() and no epoll_ctl: each connection keeps one persistent EV_READ event;
+ * a response is written at once; only a short write adds an EV_WRITE event, removed again
+ * once the rest is written.
+ *
+ * Contract:
+ * - One http_server per event base (worker thread); it accepts on a listening socket the
+ *   caller bound (non-blocking) and takes over (closes it on drain or free).
+ * - Every complete request is handed to the handler once. The handler (or any later
+ *   callback on the same thread, e.g. a database answer) must call http_reply exactly once
+ *   per request. The request's strings stay valid until then.
+ * - The connection reads the next request only after the current reply is written to the
+ *   socket: pipelined requests are answered in order, and a client that does not read its
+ *   answers stops being read (back pressure).
+ * - When the client goes away before the reply, the request lives on:
+ *   http_request_client_gone says so, and http_reply then only frees it.
+ * - done_fn is called once per handed-out request, when its reply is written (or dropped
+ *   because the client is gone): a draining worker waits for these.
+ * - Malformed requests never reach the handler: the layer answers them itself (400, 408,
+ *   413, 417, 431, 501, 505) with a JSON error body and Connection: close, and reports them
+ *   through error_fn. Chunked request bodies are decoded; Expect: 100-continue is answered
+ *   with 100 Continue when the announced length is acceptable, with 413 at once when not. */
+#ifndef TVSYNC_SERVER_HTTP_H
+#define TVSYNC_SERVER_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+typedef struct http_server http_server;
+typedef struct http_request http_request;
+
+/* A response header for http_reply. */
+typedef struct http_header {
+    const char *name;
+    const char *value;
+} http_header;
+
+typedef void (*http_handler_fn)(http_request *request, void *arg);
+typedef void (*http_done_fn)(void *arg);
+/* A request the layer refused itself: status and the message sent to the client. */
+typedef void (*http_error_fn)(void *arg, int status, const char *message);
+
+#define HTTP_MAX_HEADER_BYTES 65536 /* request line + header fields; more: 431 */
+#define HTTP_MAX_HEADERS 100        /* header fields; more: 431 */
+
+typedef struct http_server_options {
+    int request_timeout_ms;   /* a request's head and body must arrive within it; also the idle keep-alive limit */
+    int64_t max_body_bytes;   /* larger bodies: 413 (at once when Content-Length says so) */
+    int max_connections;      /* connections over it are still read, and their request is marked
+                                 http_request_over_limit (the handler answers 503); 0: no limit */
+    http_handler_fn handler;
+    http_done_fn done;        /* may be NULL */
+    http_error_fn error;      /* may be NULL */
+    void *arg;                /* for handler, done and error */
+} http_server_options;
+
+/* Starts accepting on listen_fd (a listening, non-blocking socket; the server owns it from
+ * now on). NULL when out of memory or the event cannot be added (listen_fd is closed). */
+http_server *http_server_new(struct event_base *base, int listen_fd, const http_server_options *options);
+
+/* Serves an already connected socket (the server owns it; tests use a socketpair). False
+ * when it cannot (the fd is closed). */
+bool http_server_adopt(http_server *server, int fd);
+
+/* Stops accepting (closes the listening socket), closes the idle keep-alive connections
+ * and makes every other connection close after its current reply. */
+void http_server_drain(http_server *server);
+
+/* Open connections (the admitted ones, not those over the limit). */
+int http_server_connections(const http_server *server);
+
+/* Closes every connection and frees the server. Requests not yet answered stay valid
+ * (client gone); their http_reply frees them without calling done. */
+void http_server_free(http_server *server);
+
+/* ---- the request ---- */
+
+const char *http_request_method(const http_request *request);  /* as sent: "GET", "POST", ... */
+bool http_request_method_is(const http_request *request, const char *method);
+const char *http_request_path(const http_request *request);    /* the target before '?', not decoded */
+const char *http_request_query(const http_request *request);   /* after '?', not decoded; NULL without '?' */
+/* The first field of that name (any case), its value without surrounding spaces; NULL when absent. */
+const char *http_request_header(const http_request *request, const char *name);
+/* The body (decoded when chunked); "" and 0 without one. */
+const char *http_request_body(const http_request *request, size_t *length);
+int http_request_minor_version(const http_request *request);   /* 0 or 1 (HTTP/1.x) */
+bool http_request_keep_alive(const http_request *request);     /* whether the connection stays open after the reply */
+bool http_request_over_limit(const http_request *request);     /* its connection is over max_connections */
+bool http_request_client_gone(const http_request *request);
+
+/* Sends the response and ends the request (request is freed: do not use it afterwards).
+ * reason NULL: the standard phrase. content_type NULL: none (for 304). The layer adds
+ * Content-Length, Date and Connection; headers (count of them, may be NULL) are added as
+ * given, and a "Connection: close" among them closes the connection after the reply. HEAD
+ * requests get the headers only (Content-Length still tells the body's length); 1xx, 204
+ * and 304 get no body and no Content-Length. The body is copied only when the socket does
+ * not take it at once. */
+void http_reply(http_request *request, int status, const char *reason, const char *content_type,
+                const http_header *headers, size_t count, const void *body, size_t length);
+
+/* ---- the parser (exposed for the unit tests) ---- */
+
+typedef enum http_parse_result {
+    HTTP_PARSE_MORE,      /* needs more bytes */
+    HTTP_PARSE_COMPLETE,  /* a whole request: http_parser_request, http_parser_consumed */
+    HTTP_PARSE_ERROR,     /* error_status, error_message; the connection must close */
+} http_parse_result;
+
+typedef struct http_field {
+    uint32_t name, value;  /* offsets of NUL-terminated strings in the buffer */
+} http_field;
+
+typedef struct http_parser {
+    size_t max_head;        /* HTTP_MAX_HEADER_BYTES unless set */
+    int64_t max_body;
+    /* state */
+    int state;
+    size_t scan;            /* where the search for the end of the head resumes */
+    size_t start;           /* the first byte of the request line (after empty lines) */
+    size_t head_end;        /* the first byte after the empty line */
+    size_t field_count;
+    http_field fields[HTTP_MAX_HEADERS];
+    uint32_t method, target, path, query; /* offsets; query UINT32_MAX when absent */
+    int minor;
+    bool keep_alive, expect_continue, chunked, head_done;
+    int64_t content_length;
+    /* chunked decoding: decoded bytes are moved down to head_end + body_length */
+    size_t body_length;
+    size_t cursor;          /* next encoded byte to read */
+    uint64_t chunk_left;    /* data bytes left in the current chunk */
+    int chunk_state;
+    /* result */
+    int error_status;
+    const char *error_message;
+} http_parser;
+
+void http_parser_init(http_parser *parser, int64_t max_body);
+/* Parses buffer[0, *length) (the same bytes plus new ones at each call; the buffer may
+ * move between calls). Bytes are changed in place: strings are NUL-terminated, and a
+ * chunked body is decoded in place, which shortens *length. */
+http_parse_result http_parser_run(http_parser *parser, char *buffer, size_t *length);
+/* After COMPLETE: bytes that belong to the request (the next one starts there). */
+size_t http_parser_consumed(const http_parser *parser);
+/* After COMPLETE or MORE with head_done: the value of a field (any case) or NULL. */
+const char *http_parser_field(const http_parser *parser, const char *buffer, const char *name);
+
+#endif
