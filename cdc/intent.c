@@ -12,17 +12,7 @@
 
 #include "common/alloc.h"
 #include "cdc/wal2json.h"
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "common/hex.h"
 
 bool intent_uuid_parse(const char *text, intent_uuid *out)
 {

@@ -3,19 +3,9 @@
 #include <config.h>
 
 #include "common/lsn.h"
+#include "common/hex.h"
 
 #include <stdio.h>
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Reads 1..8 hex digits from *cursor; advances it. */
 static bool parse_half(const char **cursor, uint32_t *out)

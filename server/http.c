@@ -10,6 +10,7 @@
 #include <config.h>
 
 #include "server/http.h"
+#include "common/hex.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -320,17 +321,6 @@ static http_parse_result find_head_end(http_parser *parser, char *buffer, size_t
     if (length - parser->start > parser->max_head)
         return parse_error(parser, 431, "The request line and headers exceed 64 KiB.");
     return HTTP_PARSE_MORE;
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Decodes chunks from parser->cursor, moving data down to head_end + body_length, then
