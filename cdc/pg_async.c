@@ -30,9 +30,6 @@ struct pg_async {
     char *name;
     struct event *read_event;
     struct event *write_event;
-    /* Queries are sent once the loop has run the callbacks that were ready: the
-     * statements queued together leave in one write and wake the backend once. */
-    struct event *flush_event;
     pending *queue;           /* ring buffer of the queries in flight, oldest at head */
     size_t head, count, capacity;
     /* Prepared statements of this connection: statements[i] is named
@@ -186,17 +183,6 @@ static void write_cb(evutil_socket_t fd, short events, void *arg)
     }
 }
 
-static void flush_cb(evutil_socket_t fd, short events, void *arg)
-{
-    pg_async *async = arg;
-    int flushed = PQflush(async->conn);
-    if (flushed == 1)
-        event_add(async->write_event, NULL);
-    else if (flushed < 0)
-        log_warning("%s: cannot send a query: %s", async->name, PQerrorMessage(async->conn));
-    /* a lost connection reaches the queries in flight through the read event */
-}
-
 pg_async *pg_async_new(struct event_base *base, PGconn *conn, const char *name)
 {
     if (PQsetnonblocking(conn, 1) != 0 || PQenterPipelineMode(conn) != 1) {
@@ -209,8 +195,7 @@ pg_async *pg_async_new(struct event_base *base, PGconn *conn, const char *name)
     async->name = alloc_strdup(name);
     async->read_event = event_new(base, PQsocket(conn), EV_READ | EV_PERSIST, read_cb, async);
     async->write_event = event_new(base, PQsocket(conn), EV_WRITE, write_cb, async);
-    async->flush_event = event_new(base, -1, 0, flush_cb, async);
-    if (!async->read_event || !async->write_event || !async->flush_event || event_add(async->read_event, NULL) != 0) {
+    if (!async->read_event || !async->write_event || event_add(async->read_event, NULL) != 0) {
         log_error("%s: cannot register the connection's socket", name);
         pg_async_free(async);
         return NULL;
@@ -228,7 +213,13 @@ static bool sent(pg_async *async, long prepared_index, pg_async_cb callback, voi
     entry->callback = callback;
     entry->arg = arg;
     entry->prepared_index = prepared_index;
-    event_active(async->flush_event, EV_TIMEOUT, 1);
+    int flushed = PQflush(async->conn);
+    if (flushed == 1)
+        event_add(async->write_event, NULL);
+    else if (flushed < 0) {
+        log_warning("%s: cannot send a query: %s", async->name, PQerrorMessage(async->conn));
+        /* the loss reaches this and earlier queries through the read event */
+    }
     return true;
 }
 
@@ -283,8 +274,6 @@ void pg_async_free(pg_async *async)
         event_free(async->read_event);
     if (async->write_event)
         event_free(async->write_event);
-    if (async->flush_event)
-        event_free(async->flush_event);
     queue_clear(async);
     free(async->queue);
     for (size_t i = 0; i < async->statement_count; i++)
