@@ -583,7 +583,13 @@ static bool send_final(apply_engine *engine)
         array_add(&names, entity->name);
         snprintf(number, sizeof number, "%ld", entity->intents);
         array_add(&intents, number);
-        snprintf(number, sizeof number, "%ld", entity->upserted);
+        /* Piped behind the applies, before their counts are back ($3 is then
+         * the registry index: each apply leaves its counts in the setting
+         * tvsync.count_<registry index>, and $4 is not read). */
+        if (engine->tail_piped)
+            snprintf(number, sizeof number, "%zu", registry_index(engine->reg, entity->name));
+        else
+            snprintf(number, sizeof number, "%ld", entity->upserted);
         array_add(&upserted, number);
         snprintf(number, sizeof number, "%ld", entity->deleted);
         array_add(&deleted, number);
@@ -592,27 +598,9 @@ static bool send_final(apply_engine *engine)
     }
     char lsn_text[LSN_FORMAT_SIZE], duration[32];
     lsn_format(work->progress_lsn, lsn_text);
-    if (engine->tail_piped) {
-        /* Sent behind the applies, before their counts are back: each apply
-         * leaves them in the setting tvsync.count_<registry index> ($3). The
-         * duration is the time until BEGIN was sent plus the transaction's own. */
-        free(upserted.text);
-        free(deleted.text);
-        array_open(&upserted);
-        array_open(&deleted);
-        for (size_t i = 0; i < work->entity_count; i++) {
-            const batch_entity *entity = &work->entities[i];
-            if (entity->intents == 0 && entity->id_count == 0)
-                continue;
-            char number[32];
-            snprintf(number, sizeof number, "%zu", registry_index(engine->reg, entity->name));
-            array_add(&upserted, number);
-            array_add(&deleted, "0");
-        }
-        snprintf(duration, sizeof duration, "%.3f", engine->begin_sent_ms);
-    } else {
-        snprintf(duration, sizeof duration, "%.3f", seconds_since(&engine->started) * 1000.0);
-    }
+    /* Piped, the duration is the time until BEGIN was sent plus the transaction's own. */
+    snprintf(duration, sizeof duration, "%.3f",
+             engine->tail_piped ? engine->begin_sent_ms : seconds_since(&engine->started) * 1000.0);
     const char *values[9] = {
         array_close(&names), array_close(&intents), array_close(&upserted), array_close(&deleted),
         duration, lsn_text, array_close(&success), array_close(&errors),

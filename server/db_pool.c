@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/pg.h"
+#include "common/alloc.h"
 
 typedef struct db_job {
     struct db_job *next;
@@ -84,24 +85,6 @@ struct db_pool {
     void *connect_arg;
     char last_error[512];
 };
-
-static void *checked_malloc(size_t size)
-{
-    void *memory = malloc(size ? size : 1);
-    if (memory == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
-    return memory;
-}
-
-static char *checked_strdup(const char *text)
-{
-    size_t length = strlen(text) + 1;
-    char *copy = checked_malloc(length);
-    memcpy(copy, text, length);
-    return copy;
-}
 
 static void job_free(db_job *job)
 {
@@ -207,7 +190,7 @@ static void conn_add_prepared(db_conn *conn, const char *name)
         abort();
     }
     conn->prepared = grown;
-    conn->prepared[conn->prepared_count++] = checked_strdup(name);
+    conn->prepared[conn->prepared_count++] = alloc_strdup(name);
 }
 
 static bool pool_any_usable(const db_pool *pool)
@@ -349,10 +332,10 @@ static void conn_poll_connect(db_conn *conn)
     log_debug("database connection %d ready", conn->index);
     if (conn->pool->setup_sql != NULL) {
         /* The session settings go first, on this connection only. */
-        db_job *job = checked_malloc(sizeof *job);
+        db_job *job = alloc_malloc(sizeof *job);
         memset(job, 0, sizeof *job);
-        job->sql = checked_strdup(conn->pool->setup_sql);
-        job->params = checked_malloc(1);
+        job->sql = alloc_strdup(conn->pool->setup_sql);
+        job->params = alloc_malloc(1);
         job->fn = setup_done_cb;
         job->arg = conn;
         conn->job = job;
@@ -676,13 +659,13 @@ static void queue_timer_cb(evutil_socket_t fd, short what, void *arg)
 db_pool *db_pool_new(struct event_base *base, const char *url, const char *application_name,
                      int size, int connect_timeout_ms, const char *setup_sql, int queue_timeout_ms)
 {
-    db_pool *pool = checked_malloc(sizeof *pool);
+    db_pool *pool = alloc_malloc(sizeof *pool);
     memset(pool, 0, sizeof *pool);
     pool->base = base;
-    pool->url = checked_strdup(url ? url : "");
-    pool->application_name = checked_strdup(application_name);
+    pool->url = alloc_strdup(url ? url : "");
+    pool->application_name = alloc_strdup(application_name);
     pool->connect_timeout_ms = connect_timeout_ms > 0 ? connect_timeout_ms : 5000;
-    pool->setup_sql = setup_sql ? checked_strdup(setup_sql) : NULL;
+    pool->setup_sql = setup_sql ? alloc_strdup(setup_sql) : NULL;
     pool->queue_timeout_ms = queue_timeout_ms > 0 ? queue_timeout_ms : 10000;
     pool->queue_timer = event_new(base, -1, EV_PERSIST, queue_timer_cb, pool);
     if (pool->queue_timer == NULL) {
@@ -697,7 +680,7 @@ db_pool *db_pool_new(struct event_base *base, const char *url, const char *appli
         abort();
     }
     pool->size = size > 0 ? size : 1;
-    pool->conns = checked_malloc((size_t) pool->size * sizeof *pool->conns);
+    pool->conns = alloc_malloc((size_t) pool->size * sizeof *pool->conns);
     memset(pool->conns, 0, (size_t) pool->size * sizeof *pool->conns);
     for (int i = 0; i < pool->size; i++) {
         db_conn *conn = &pool->conns[i];
@@ -779,14 +762,14 @@ void db_pool_submit(db_pool *pool, const char *statement_name, const char *sql,
                     int param_count, const char *const *params, unsigned flags,
                     db_pool_result_fn fn, void *arg)
 {
-    db_job *job = checked_malloc(sizeof *job);
+    db_job *job = alloc_malloc(sizeof *job);
     memset(job, 0, sizeof *job);
-    job->statement_name = statement_name ? checked_strdup(statement_name) : NULL;
-    job->sql = checked_strdup(sql);
+    job->statement_name = statement_name ? alloc_strdup(statement_name) : NULL;
+    job->sql = alloc_strdup(sql);
     job->param_count = param_count;
-    job->params = checked_malloc((size_t) param_count * sizeof *job->params);
+    job->params = alloc_malloc((size_t) param_count * sizeof *job->params);
     for (int i = 0; i < param_count; i++)
-        job->params[i] = params[i] ? checked_strdup(params[i]) : NULL;
+        job->params[i] = params[i] ? alloc_strdup(params[i]) : NULL;
     job->flags = flags;
     job->fn = fn;
     job->arg = arg;

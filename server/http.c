@@ -10,6 +10,7 @@
 #include <config.h>
 
 #include "server/http.h"
+#include "common/alloc.h"
 #include "common/hex.h"
 
 #include <errno.h>
@@ -633,9 +634,7 @@ static void out_reserve(http_conn *c, size_t extra)
     size_t capacity = c->out_cap ? c->out_cap : 1024;
     while (capacity < c->out_len + extra)
         capacity *= 2;
-    char *grown = realloc(c->out, capacity);
-    if (grown == NULL)
-        out_of_memory();
+    char *grown = alloc_realloc(c->out, capacity);
     c->out = grown;
     c->out_cap = capacity;
 }
@@ -878,9 +877,7 @@ static bool in_reserve(http_conn *c, size_t want)
         capacity *= 2;
     if (capacity > c->server->max_input)
         capacity = c->server->max_input;
-    char *grown = realloc(c->in, capacity);
-    if (grown == NULL)
-        out_of_memory();
+    char *grown = alloc_realloc(c->in, capacity);
     c->in = grown;
     c->in_cap = capacity;
     return true;
@@ -1051,21 +1048,18 @@ static bool conn_new(http_server *server, int fd)
         close(fd);
         return false;
     }
-    http_conn *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        out_of_memory();
+    http_conn *c = alloc_calloc(1, sizeof *c);
     c->server = server;
     c->fd = fd;
     c->over_limit = over;
     c->in_cap = HTTP_INPUT_INITIAL;
-    c->in = malloc(c->in_cap);
-    c->request = malloc(sizeof *c->request);
+    c->in = alloc_malloc(c->in_cap);
+    c->request = alloc_calloc(1, sizeof *c->request);
     c->read_event = event_new(server->base, fd, EV_READ | EV_PERSIST, read_cb, c);
     c->write_event = event_new(server->base, fd, EV_WRITE | EV_PERSIST, write_cb, c);
     c->timer = evtimer_new(server->base, timer_cb, c);
-    if (c->in == NULL || c->request == NULL || c->read_event == NULL || c->write_event == NULL || c->timer == NULL)
+    if (c->read_event == NULL || c->write_event == NULL || c->timer == NULL)
         out_of_memory();
-    memset(c->request, 0, sizeof *c->request);
     http_parser_init(&c->request->parser, server->options.max_body_bytes);
     int on = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on); /* fails harmlessly on a socketpair */
@@ -1124,9 +1118,7 @@ static void accept_cb(evutil_socket_t listen_fd, short what, void *arg)
 
 http_server *http_server_new(struct event_base *base, int listen_fd, const http_server_options *options)
 {
-    http_server *server = calloc(1, sizeof *server);
-    if (server == NULL)
-        out_of_memory();
+    http_server *server = alloc_calloc(1, sizeof *server);
     server->base = base;
     server->options = *options;
     if (server->options.request_timeout_ms <= 0)
