@@ -282,6 +282,8 @@ out=$(raw "GET /health HTTP/1.1\\r\\nHost: t\\r\\nX-Big: $(head -c 70000 /dev/ze
 assert_eq "HTTP/1.1 431 Request Header Fields Too Large" "$out" "a header section over 64 KiB: 431"
 assert_eq "400" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Length: 5, 6' -H 'Content-Type: application/json' -d 'abcde' "$SERVER_URL")" \
     "conflicting Content-Length: 400"
+assert_contains "$(curl -s "$SERVER_BASE/metrics")" 'tvsync_server_requests_total{operation="invalid",status="505"} 1' \
+    "requests the HTTP layer refuses are counted as operation=\"invalid\""
 
 # A server with a short request timeout (300 ms): slow and idle clients are closed.
 MAIN_PID=$SERVER_PID MAIN_URL=$SERVER_URL MAIN_BASE=$SERVER_BASE MAIN_LOG=$SERVER_LOG
