@@ -128,6 +128,7 @@ struct apply_engine {
 };
 
 static void run_step(apply_engine *engine);
+static bool step_send(apply_engine *engine);
 static void step_done_cb(void *arg, const pg_async_outcome *outcome);
 static void tail_cb(void *arg, const pg_async_outcome *outcome);
 static void cascade_cb(void *arg, const pg_async_outcome *outcome);
@@ -327,6 +328,24 @@ static bool send_query(apply_engine *engine, const char *sql, int count, const c
     return send_query_to(engine, sql, count, values, step_done_cb);
 }
 
+/* The statements a step sends go out together with one sync point: they all
+ * run inside the transaction block, where an error aborts the block anyway,
+ * and the server then answers them in one write instead of one per statement.
+ * false when the send failed: the connection is unusable. */
+static void group_open(apply_engine *engine)
+{
+    pg_async_defer_sync(engine->conn);
+}
+
+static bool group_send(apply_engine *engine, bool sent)
+{
+    if (pg_async_sync(engine->conn))
+        return sent;
+    engine->outcome.connection_lost = true;
+    snprintf(engine->outcome.error, sizeof engine->outcome.error, "cannot send to the apply connection");
+    return false;
+}
+
 static void finish(apply_engine *engine)
 {
     engine->busy = false;
@@ -363,45 +382,48 @@ static void begin_done_cb(void *arg, const pg_async_outcome *outcome)
         snprintf(engine->begin_error, sizeof engine->begin_error, "%s", outcome->error);
 }
 
-/* The visibility wait and BEGIN; false when a send failed. */
-static bool send_opening(apply_engine *engine)
+/* The visibility wait, before the transaction, in its own: the sources must
+ * be visible when the transaction takes its snapshot. The backend runs what is
+ * pipelined behind it only once it has returned. false when a send failed. */
+static bool send_visibility_wait(apply_engine *engine)
 {
     batch *work = engine->work;
-    if (work->xid_count > 0 && !engine->final_only) {
-        /* Before the transaction, in its own: the sources must be visible when
-         * the transaction takes its snapshot. The backend runs what is pipelined
-         * behind it only once it has returned. */
-        if (!send_query_to(engine, "SELECT tvsync.cdc_wait_visible($1::bigint[])", 1,
-                           (const char *const[]){xids_array(engine, work)}, begin_done_cb))
-            return false;
-    }
+    if (work->xid_count == 0 || engine->final_only)
+        return true;
+    return send_query_to(engine, "SELECT tvsync.cdc_wait_visible($1::bigint[])", 1,
+                         (const char *const[]){xids_array(engine, work)}, begin_done_cb);
+}
+
+/* BEGIN and at once the transaction's first statements behind it, sharing its
+ * sync point (their callbacks learn whether BEGIN failed). false when a send
+ * failed. */
+static bool send_begin_group(apply_engine *engine)
+{
     /* One snapshot for the whole batch: every document it builds, in a diff or
      * in an apply, shows the same state. (With a snapshot per statement a row
      * diffed early could miss a delete that a later statement of the batch saw
      * and acted on, and nothing later would reach it again.) */
     engine->tail_piped = false;
     engine->begin_sent_ms = seconds_since(&engine->started) * 1000.0;
-    if (!send_query_to(engine, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL, begin_done_cb))
-        return false;
+    group_open(engine);
+    bool sent = send_query_to(engine, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL, begin_done_cb);
     /* The applies delete the documents they take; the dead rows of a temporary
      * table are not vacuumed: now and then the table starts afresh. */
-    if (engine->built_table && ++engine->built_transactions % APPLY_BUILT_TRUNCATE_EVERY == 0)
-        return send_query_to(engine, "TRUNCATE pg_temp.tvsync_built", 0, NULL, begin_done_cb);
-    return true;
+    if (sent && engine->built_table && ++engine->built_transactions % APPLY_BUILT_TRUNCATE_EVERY == 0)
+        sent = send_query_to(engine, "TRUNCATE pg_temp.tvsync_built", 0, NULL, begin_done_cb);
+    if (sent) {
+        engine->step = STEP_BEGIN;
+        sent = step_send(engine);
+    }
+    return group_send(engine, sent);
 }
 
-/* BEGIN, and at once the transaction's first statements behind it in the same
- * pipeline (their callbacks learn whether BEGIN failed). */
 static bool send_begin(apply_engine *engine)
 {
     engine->begin_error[0] = '\0';
     engine->tail_count = engine->tail_head = 0;
     engine->tail_error[0] = '\0';
-    if (!send_opening(engine))
-        return false;
-    engine->step = STEP_BEGIN;
-    run_step(engine);
-    return true;
+    return send_visibility_wait(engine) && send_begin_group(engine);
 }
 
 static void begin_transaction(apply_engine *engine)
@@ -789,8 +811,10 @@ static void tail_cb(void *arg, const pg_async_outcome *outcome)
         if (engine->tail_error[0]) {
             engine->tail_dead_letters = 0;
             transaction_failed(engine, engine->tail_error);
-        } else if (!send_commit(engine)) {
-            finish(engine);
+        } else {
+            group_open(engine);
+            if (!group_send(engine, send_commit(engine)))
+                finish(engine);
         }
         return;
     }
@@ -939,8 +963,9 @@ static bool send_ahead(apply_engine *engine)
     return true;
 }
 
-/* Sends the next query of the transaction; on the way picks the next step. */
-static void run_step(apply_engine *engine)
+/* Sends the next statements of the transaction; on the way picks the next
+ * step. false when a send failed. */
+static bool step_send(apply_engine *engine)
 {
     batch *work = engine->work;
     bool sent = false;
@@ -1018,7 +1043,14 @@ static void run_step(apply_engine *engine)
         sent = send_query(engine, "ROLLBACK", 0, NULL);
         break;
     }
-    if (!sent)
+    return sent;
+}
+
+/* Sends the next statements, in one group; ends the batch when that failed. */
+static void run_step(apply_engine *engine)
+{
+    group_open(engine);
+    if (!group_send(engine, step_send(engine)))
         finish(engine);
 }
 
@@ -1196,8 +1228,8 @@ static void cascade_cb(void *arg, const pg_async_outcome *outcome)
 static void kick_cb(evutil_socket_t fd, short events, void *arg)
 {
     apply_engine *engine = arg;
-    if (engine->busy && engine->step == STEP_BEGIN)
-        run_step(engine);
+    if (engine->busy && engine->step == STEP_BEGIN && !send_begin_group(engine))
+        finish(engine);
 }
 
 apply_engine *apply_engine_new(struct event_base *base, pg_async *conn, int max_retries)
@@ -1294,14 +1326,14 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
     engine->tail_error[0] = '\0';
     engine->tail_count = engine->tail_head = 0;
     current_clear(engine);
-    if (!send_opening(engine)) {
+    if (!send_visibility_wait(engine)) {
         engine->busy = false;
         free(engine->order);
         engine->order = NULL;
         return false;
     }
-    /* The statements after BEGIN go out from the loop at once (not from here:
-     * a failed send would call the caller back before this returns). */
+    /* BEGIN and the statements after it go out from the loop at once (not from
+     * here: a failed send would call the caller back before this returns). */
     event_active(engine->kick, EV_TIMEOUT, 0);
     return true;
 }

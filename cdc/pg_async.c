@@ -13,14 +13,19 @@
 #include "common/log.h"
 #include "common/pg.h"
 
-/* One query between two sync points: an optional Parse (a statement prepared
- * on first use), the execution, the Sync. */
+/* One query: an optional Parse (a statement prepared on first use), the
+ * execution, and the sync point when one follows it. libpq ends the results
+ * of each of those commands with a NULL; a sync point has a result of its own. */
 typedef struct pending {
     pg_async_cb callback;
     void *arg;
     long prepared_index;      /* statement this query prepares, -1: none */
+    int commands;             /* 2 with a Parse, else 1 */
+    int ended;                /* commands whose results have ended */
+    bool sync;                /* a sync point follows this query */
+    bool aborted;             /* skipped: an earlier query before the same sync point failed */
+    bool parse_failed;        /* its Parse failed or was skipped: the statement does not exist */
     int results;              /* results seen so far */
-    int first_error_at;       /* results when the first error came (1: the Parse, if any) */
     PGresult *last;           /* last successful result */
     PGresult *first_error;    /* first failed result */
 } pending;
@@ -32,6 +37,8 @@ struct pg_async {
     struct event *write_event;
     pending *queue;           /* ring buffer of the queries in flight, oldest at head */
     size_t head, count, capacity;
+    int defer_depth;          /* > 0: queries share the sync point pg_async_sync adds */
+    size_t unsynced;          /* queries at the tail of the queue without a sync point yet */
     /* Prepared statements of this connection: statements[i] is named
      * "tvsync_cdc_<i>"; NULL when its preparation failed. */
     char **statements;
@@ -97,18 +104,20 @@ static void finish_head(pg_async *async, bool connection_lost, const char *error
     outcome.connection_lost = connection_lost || PQstatus(async->conn) != CONNECTION_OK;
     if (entry.first_error) {
         pg_error_line(async->conn, entry.first_error, outcome.error, sizeof outcome.error);
-        /* The Parse itself failed: the statement does not exist. */
-        if (entry.prepared_index >= 0 && entry.first_error_at == 1) {
-            free(async->statements[entry.prepared_index]);
-            async->statements[entry.prepared_index] = NULL;
-        }
     } else if (outcome.connection_lost) {
         snprintf(outcome.error, sizeof outcome.error, "%s", error_text ? error_text : "connection lost");
+    } else if (entry.aborted) {
+        snprintf(outcome.error, sizeof outcome.error,
+                 "not run: an earlier statement sent with it (before the same sync point) failed");
     } else if (!entry.last) {
         pg_error_line(async->conn, NULL, outcome.error, sizeof outcome.error);
     } else {
         outcome.ok = true;
         outcome.result = entry.last;
+    }
+    if (entry.parse_failed) {
+        free(async->statements[entry.prepared_index]);
+        async->statements[entry.prepared_index] = NULL;
     }
     if (outcome.connection_lost)
         queue_clear(async);
@@ -124,13 +133,16 @@ static void collect_results(pg_async *async)
         PGresult *result = PQgetResult(async->conn);
         pending *entry = &async->queue[async->head];
         if (!result) {
-            /* the end of one query's results; its sync point follows */
             if (PQstatus(async->conn) != CONNECTION_OK) {
                 finish_head(async, true, NULL);
                 return;
             }
-            if (++nulls > 1)
-                return;   /* nothing more now: libpq is idle */
+            /* The end of one command's results. When every command of the
+             * oldest query has ended, libpq is idle until its sync point. */
+            if (++nulls > 1 || entry->ended == entry->commands)
+                return;
+            if (++entry->ended == entry->commands && !entry->sync)
+                finish_head(async, false, NULL);
             continue;
         }
         nulls = 0;
@@ -141,14 +153,21 @@ static void collect_results(pg_async *async)
             continue;
         }
         entry->results++;
+        if (entry->prepared_index >= 0 && entry->results == 1 && status != PGRES_COMMAND_OK)
+            entry->parse_failed = true;
         if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
             PQclear(entry->last);
             entry->last = result;
-        } else if (status == PGRES_PIPELINE_ABORTED || entry->first_error) {
-            PQclear(result);   /* skipped after an earlier error of the same query */
+        } else if (status == PGRES_PIPELINE_ABORTED) {
+            /* skipped after an earlier error: of the same query, or of an
+             * earlier one before the same sync point */
+            if (!entry->first_error)
+                entry->aborted = true;
+            PQclear(result);
+        } else if (entry->first_error) {
+            PQclear(result);
         } else {
             entry->first_error = result;
-            entry->first_error_at = entry->results;
         }
         if (PQstatus(async->conn) != CONNECTION_OK) {
             finish_head(async, true, "connection lost");
@@ -203,16 +222,20 @@ pg_async *pg_async_new(struct event_base *base, PGconn *conn, const char *name)
     return async;
 }
 
-/* Queues the callback of a query whose messages are sent, adds the sync point
- * and flushes what the socket takes. */
-static bool sent(pg_async *async, long prepared_index, pg_async_cb callback, void *arg)
+/* Adds the sync point after the queries sent without one and flushes what
+ * the socket takes. */
+static bool sync_point(pg_async *async)
 {
-    if (!PQpipelineSync(async->conn))
+    if (async->unsynced == 0)
+        return true;
+    if (!PQpipelineSync(async->conn)) {
+        /* the connection is unusable: these queries get no callback */
+        async->count -= async->unsynced;
+        async->unsynced = 0;
         return send_failed(async);
-    pending *entry = queue_push(async);
-    entry->callback = callback;
-    entry->arg = arg;
-    entry->prepared_index = prepared_index;
+    }
+    async->queue[(async->head + async->count - 1) % async->capacity].sync = true;
+    async->unsynced = 0;
     int flushed = PQflush(async->conn);
     if (flushed == 1)
         event_add(async->write_event, NULL);
@@ -221,6 +244,31 @@ static bool sent(pg_async *async, long prepared_index, pg_async_cb callback, voi
         /* the loss reaches this and earlier queries through the read event */
     }
     return true;
+}
+
+/* Queues the callback of a query whose messages are sent and, unless sync
+ * points are deferred, adds its sync point. */
+static bool sent(pg_async *async, long prepared_index, pg_async_cb callback, void *arg)
+{
+    pending *entry = queue_push(async);
+    entry->callback = callback;
+    entry->arg = arg;
+    entry->prepared_index = prepared_index;
+    entry->commands = prepared_index >= 0 ? 2 : 1;
+    async->unsynced++;
+    return async->defer_depth > 0 ? true : sync_point(async);
+}
+
+void pg_async_defer_sync(pg_async *async)
+{
+    async->defer_depth++;
+}
+
+bool pg_async_sync(pg_async *async)
+{
+    if (async->defer_depth > 0 && --async->defer_depth > 0)
+        return true;
+    return sync_point(async);
 }
 
 bool pg_async_send(pg_async *async, const char *sql, int param_count,

@@ -45,6 +45,21 @@ bool pg_async_send(pg_async *async, const char *sql, int param_count,
 bool pg_async_send_prepared(pg_async *async, const char *sql, int param_count,
                             const char *const *param_values, pg_async_cb callback, void *arg);
 
+/* Sync points deferred: the queries sent from now until the matching
+ * pg_async_sync share one sync point, so the server answers them in one write
+ * and libpq sends them in one (PQpipelineSync flushes). They then fail together:
+ * after an error the later ones are not run (their callbacks get !ok, "not
+ * run: ..."), and outside a transaction block they form one implicit
+ * transaction. For statements inside a transaction block, where an error aborts
+ * the block anyway. Calls nest; only the outermost pg_async_sync adds the
+ * sync point. */
+void pg_async_defer_sync(pg_async *async);
+
+/* Ends a pg_async_defer_sync; the outermost adds the sync point after the
+ * queries sent since and flushes. False (logged) when that failed: the
+ * connection is unusable, and those queries get no callback. */
+bool pg_async_sync(pg_async *async);
+
 /* Whether any query is pending. */
 bool pg_async_busy(const pg_async *async);
 PGconn *pg_async_connection(pg_async *async);
