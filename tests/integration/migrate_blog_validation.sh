@@ -2,7 +2,7 @@
 # migrate_blog_validation.sh: 033 moved the blog mutations' argument checks into shared
 # helpers; every mutation answers exactly as under 030 (status, message, entity, id, sync)
 # for the same inputs, good and bad, and tvsync_app can still run them. 035 changes only
-# what six of them publish.
+# what six of them publish. 036 and 037 change plans, not answers.
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 
@@ -198,5 +198,38 @@ assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM pg_proc p JOIN pg_namespa
     "no blog function is executable by PUBLIC"
 assert_eq 1 "$(pgcluster_psql -c "SELECT count(*) FROM tb_comment WHERE content = 'by the app' AND post_id = '$POST1'")" \
     "the app's comment was written"
+
+# 036: the build functions' generic plans (the ones tvsync-cdc keeps per connection) read
+# what a row embeds by index: building one row never scans another table whole. Under 034,
+# with the benchmark's 1,000 users, the planner hashed all of tb_user to build one post or
+# comment, and read every post and comment to count one user's.
+pgcluster_psql -c "INSERT INTO tb_user (username, email) SELECT 'plan' || i, 'plan' || i || '@example.com'
+                   FROM generate_series(1, 1000) AS i" >/dev/null
+pgcluster_psql -c "INSERT INTO tb_post (author_id, title) SELECT u.id, 'Plan ' || u.username
+                   FROM tb_user u, generate_series(1, 10) AS i" >/dev/null
+pgcluster_psql -c "INSERT INTO tb_comment (post_id, author_id, content)
+                   SELECT p.id, p.author_id, 'plan' FROM tb_post p, generate_series(1, 3) AS i" >/dev/null
+pgcluster_psql -c "ANALYZE" >/dev/null
+generic_plan() {
+    pgcluster_psql -c "SET plan_cache_mode = force_generic_plan" \
+        -c "PREPARE b(uuid[]) AS SELECT * FROM $1(\$1)" -c "EXPLAIN EXECUTE b('{$POST1}')"
+}
+for pair in fn_build_user:"tb_post tb_comment" fn_build_post:"tb_user tb_comment" fn_build_comment:"tb_user tb_post"; do
+    build=${pair%%:*}
+    plan=$(generic_plan "$build")
+    for other in ${pair#*:}; do
+        assert_eq "" "$(grep "Seq Scan on $other" <<<"$plan")" "$build: the generic plan does not scan $other whole"
+    done
+done
+
+# 037: the argument helpers inline into the mutations' expressions (a SQL function that
+# does not is planned again in every transaction that calls it).
+plan=$(pgcluster_psql -c "EXPLAIN (VERBOSE, COSTS OFF) SELECT blog.uuid_problem(a, 'id'), blog.text_problem(a, 'title')
+                          FROM (SELECT to_jsonb(u) AS a FROM tb_user u) AS v")
+assert_contains "$plan" "format(" "uuid_problem and text_problem are inlined"
+assert_eq "" "$(grep -o 'blog\.[a-z_]*problem' <<<"$plan")" "no call to a problem helper is left in the plan"
+assert_eq "plpgsql" "$(pgcluster_psql -c "SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+                                          WHERE p.oid = 'blog.intent'::regproc")" \
+    "blog.intent is PL/pgSQL (planned once per session)"
 
 test_summary
