@@ -692,32 +692,43 @@ static bool send_apply(apply_engine *engine, size_t e, size_t from, size_t to)
     } else {
         /* tvsync.apply(entity, ids) inlined, so that it is planned once per
          * connection (tvsync.apply's EXECUTE plans on every call); keep the two
-         * in step. $1: ids to build; $2: ids whose diff built their document
-         * (or found it gone) in this transaction. */
+         * in step. The ids to build, and the ids whose diff built their document
+         * (or found it gone) in this transaction, which it takes from
+         * pg_temp.tvsync_built. A statement has only the parts it needs: each
+         * relation in its plan is locked and opened on every execution, and the
+         * build's relations are most of them. */
         tail_push(engine, TAIL_APPLY, e);
+        bool build = count > 0, take = built_count > 0;
         /* Each apply leaves its counts in a transaction-local setting, so that the
          * progress statement can go out behind it (tail_piped). */
-        char from_built[320] = "", taken[256] = "";
-        if (engine->built_table) {
+        char taken[256] = "", source[512], every[64];
+        if (take)
             snprintf(taken, sizeof taken,
                      "taken AS (DELETE FROM pg_temp.tvsync_built AS k WHERE k.entity = %zu "
-                     "AND k.id = ANY ($2::uuid[]) RETURNING k.id, k.data), ", r);
-            snprintf(from_built, sizeof from_built,
-                     " UNION ALL SELECT DISTINCT ON (taken.id) taken.id, taken.data FROM taken");
-        }
+                     "AND k.id = ANY ($%d::uuid[]) RETURNING k.id, k.data), ", r, build ? 2 : 1);
+        if (build && take)
+            snprintf(source, sizeof source,
+                     "SELECT b.id, b.data FROM %s($1::uuid[]) AS b "
+                     "UNION ALL SELECT DISTINCT ON (taken.id) taken.id, taken.data FROM taken",
+                     engine->reg->build_functions[r]);
+        else if (build)
+            snprintf(source, sizeof source, "SELECT b.id, b.data FROM %s($1::uuid[]) AS b",
+                     engine->reg->build_functions[r]);
+        else
+            snprintf(source, sizeof source, "SELECT DISTINCT ON (taken.id) taken.id, taken.data FROM taken");
+        snprintf(every, sizeof every, "%s", build && take ? "$1::uuid[] || $2::uuid[]" : "$1::uuid[]");
         snprintf(engine->apply_sql, sizeof engine->apply_sql,
-                 "WITH %3$sbuilt AS MATERIALIZED (SELECT b.id, b.data FROM %1$s($1::uuid[]) AS b%4$s), "
-                 "up AS (INSERT INTO %2$s AS t (id, data, updated_at) SELECT id, data, now() FROM built "
+                 "WITH %1$sbuilt AS MATERIALIZED (%2$s), "
+                 "up AS (INSERT INTO %3$s AS t (id, data, updated_at) SELECT id, data, now() FROM built "
                  "ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at "
                  "WHERE t.data IS DISTINCT FROM excluded.data RETURNING 1), "
-                 "gone AS (DELETE FROM %2$s AS t WHERE t.id = ANY (%5$s) "
+                 "gone AS (DELETE FROM %3$s AS t WHERE t.id = ANY (%4$s) "
                  "AND NOT EXISTS (SELECT 1 FROM built WHERE built.id = t.id) RETURNING 1) "
-                 "SELECT c.u, c.d, set_config('tvsync.count_%6$zu', c.u || ' ' || c.d, true) "
+                 "SELECT c.u, c.d, set_config('tvsync.count_%5$zu', c.u || ' ' || c.d, true) "
                  "FROM (SELECT (SELECT count(*) FROM up) AS u, (SELECT count(*) FROM gone) AS d) AS c",
-                 engine->reg->build_functions[r], engine->reg->tv_tables[r], taken, from_built,
-                 engine->built_table ? "$1::uuid[] || $2::uuid[]" : "$1::uuid[]", r);
-        const char *values[2] = {ids, built};
-        sent = send_query_to(engine, engine->apply_sql, engine->built_table ? 2 : 1, values, tail_cb);
+                 taken, source, engine->reg->tv_tables[r], every, r);
+        const char *values[2] = {build ? ids : built, built};
+        sent = send_query_to(engine, engine->apply_sql, build && take ? 2 : 1, values, tail_cb);
     }
     free(ids);
     return sent;
