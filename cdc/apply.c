@@ -34,6 +34,16 @@ typedef struct tail_tag {
     size_t index;             /* TAIL_APPLY: entity; TAIL_NOTE: note */
 } tail_tag;
 
+/* A cascade query of the group in flight: the ids it added to its target (the
+ * range [from, to) of the target's ids), whether the target had no other
+ * cascade-added ids waiting (so the iteration will diff exactly that range
+ * next), and whether a diff of the query's targets was sent along. */
+typedef struct group_slot {
+    size_t entity, from, to;
+    bool alone;
+    bool along;
+} group_slot;
+
 /* A range of the batch's (entity, id) pairs, numbered entity by entity. */
 typedef struct pair_range {
     size_t from, to;
@@ -99,6 +109,8 @@ struct apply_engine {
     bool tail_piped;          /* progress and COMMIT went out behind the applies */
     double begin_sent_ms;     /* since started, when the last BEGIN was sent */
     char apply_sql[2048];
+    char *along_sql;          /* a diff along a cascade query (its text included) */
+    size_t along_sql_capacity;
     /* apply iteration */
     size_t entity_index;
 
@@ -110,6 +122,10 @@ struct apply_engine {
     /* The cascade queries in flight (one source entity's edges), in order. */
     size_t *group_edges;
     size_t group_count, group_done;
+    /* Per query of the group: the target entity's ids it added, and whether a
+     * diff of its targets went along (sent behind the group's queries). */
+    struct group_slot *group_slots;
+    size_t along_count, along_done;
     long tail_dead_letters;
     struct event *kick;       /* runs the first step after BEGIN from the loop */
     /* BEGIN is pipelined with the statement after it: its error, if any. */
@@ -132,6 +148,7 @@ static bool step_send(apply_engine *engine);
 static void step_done_cb(void *arg, const pg_async_outcome *outcome);
 static void tail_cb(void *arg, const pg_async_outcome *outcome);
 static void cascade_cb(void *arg, const pg_async_outcome *outcome);
+static void along_cb(void *arg, const pg_async_outcome *outcome);
 static void transaction_failed(apply_engine *engine, const char *error);
 static void bisect_next(apply_engine *engine);
 static void ahead_clear(apply_engine *engine);
@@ -366,6 +383,7 @@ static void connection_lost(apply_engine *engine, const char *error)
 {
     engine->tail_count = engine->tail_head = 0;
     engine->group_count = engine->group_done = 0;
+    engine->along_count = engine->along_done = 0;
     engine->outcome.connection_lost = true;
     snprintf(engine->outcome.error, sizeof engine->outcome.error, "%s", error);
     finish(engine);
@@ -974,6 +992,63 @@ static bool send_ahead(apply_engine *engine)
     return true;
 }
 
+/* The ids a cascade query of source runs with: the range's ids (intent ids),
+ * or the changed ids whose change the edge watches. */
+static const char *edge_values(apply_engine *engine, const batch_entity *source, size_t edge)
+{
+    return engine->range_diffless
+        ? uuid_list(engine, source->ids + engine->range_from, engine->range_to - engine->range_from)
+        : uuid_list(engine, engine->edge_ids, edge_ids(engine, edge));
+}
+
+/* The diff statement of registry entity r over the targets of edge: the edge's
+ * query runs inside it (the source ids are $1), so the diff goes out in the
+ * same pipeline as the query instead of one round trip after it. */
+static const char *along_statement(apply_engine *engine, size_t edge, size_t r)
+{
+    char keep[200] = "";
+    if (engine->built_table)
+        snprintf(keep, sizeof keep,
+                 ", kept AS (INSERT INTO pg_temp.tvsync_built (entity, id, data) "
+                 "SELECT %zu, d.id, d.new FROM d WHERE d.new IS NOT NULL)", r);
+    size_t size = strlen(engine->reg->queries[edge]) + 1536;
+    if (size > engine->along_sql_capacity) {
+        engine->along_sql = alloc_array(engine->along_sql, size, 1);
+        engine->along_sql_capacity = size;
+    }
+    snprintf(engine->along_sql, engine->along_sql_capacity,
+             "WITH q AS MATERIALIZED (SELECT coalesce(array_agg(DISTINCT q0.x) FILTER (WHERE q0.x IS NOT NULL), "
+             "'{}'::uuid[]) AS ids FROM (%s) AS q0(x)), "
+             "d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old "
+             "FROM (SELECT b.id, b.data FROM q CROSS JOIN LATERAL %s(q.ids) AS b) AS b "
+             "FULL JOIN (SELECT t.id, t.data FROM q, %s AS t WHERE t.id = ANY (q.ids)) AS t ON t.id = b.id "
+             "WHERE b.data IS DISTINCT FROM t.data)%s "
+             "SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
+             "ARRAY(SELECT k FROM jsonb_object_keys(d.new || d.old) AS k "
+             "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END FROM d",
+             engine->reg->queries[edge], engine->reg->build_functions[r], engine->reg->tv_tables[r], keep);
+    return engine->along_sql;
+}
+
+/* Behind the group's cascade queries, the diffs of their targets: the ids a
+ * cascade adds are always diffed next, and this way the diff is back with the
+ * query (along_cb). false when a send failed. */
+static bool send_along(apply_engine *engine, const batch_entity *source)
+{
+    for (size_t k = 0; k < engine->group_count; k++) {
+        size_t edge = engine->group_edges[k];
+        size_t r = registry_index(engine->reg, engine->reg->edges[edge].target);
+        engine->group_slots[k].along = r < engine->reg->entity_count;
+        if (!engine->group_slots[k].along)
+            continue;
+        const char *values[1] = {edge_values(engine, source, edge)};
+        engine->along_count++;
+        if (!send_query_to(engine, along_statement(engine, edge, r), 1, values, along_cb))
+            return false;
+    }
+    return true;
+}
+
 /* Sends the next statements of the transaction; on the way picks the next
  * step. false when a send failed. */
 static bool step_send(apply_engine *engine)
@@ -1029,16 +1104,17 @@ static bool step_send(apply_engine *engine)
                 /* This edge and the entity's other edges that apply: their
                  * queries do not depend on each other, so one pipeline. */
                 engine->group_count = engine->group_done = 0;
+                engine->along_count = engine->along_done = 0;
                 for (;;) {
-                    const char *values[1] = {engine->range_diffless
-                        ? uuid_list(engine, source->ids + engine->range_from, engine->range_to - engine->range_from)
-                        : uuid_list(engine, engine->edge_ids, edge_ids(engine, edge))};
+                    const char *values[1] = {edge_values(engine, source, edge)};
                     engine->group_edges[engine->group_count++] = edge;
                     sent = send_query_to(engine, engine->reg->queries[edge], 1, values, cascade_cb);
                     if (!sent || !next_edge_of(engine, source, &edge))
                         break;
                     engine->edge_index = edge + 1;
                 }
+                if (sent)
+                    sent = send_along(engine, source);
                 break;
             }
             /* Cascades may have added ids: the range is every pair. */
@@ -1204,21 +1280,42 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
     run_step(engine);
 }
 
-/* A cascade query's result: its ids join the batch; after the group's last
- * one the iteration goes on. */
+/* After the group's last result (its queries', then the diffs sent along): an
+ * error aborts the transaction, else the iteration goes on. */
+static void group_result_done(apply_engine *engine)
+{
+    if (engine->group_done < engine->group_count || engine->along_done < engine->along_count)
+        return;
+    if (engine->begin_error[0] || engine->tail_error[0]) {
+        transaction_failed(engine, engine->begin_error[0] ? engine->begin_error : engine->tail_error);
+        return;
+    }
+    run_step(engine);
+}
+
+/* A cascade query's result: its ids join the batch. */
 static void cascade_cb(void *arg, const pg_async_outcome *outcome)
 {
     apply_engine *engine = arg;
-    size_t edge = engine->group_edges[engine->group_done++];
-    bool last = engine->group_done == engine->group_count;
+    size_t slot = engine->group_done++;
+    size_t edge = engine->group_edges[slot];
     if (outcome->connection_lost) {
         connection_lost(engine, outcome->error);
         return;
     }
     if (!outcome->ok && !engine->tail_error[0])
         snprintf(engine->tail_error, sizeof engine->tail_error, "%s", outcome->error);
+    group_slot *range = &engine->group_slots[slot];
+    range->alone = false;
+    range->from = range->to = 0;
     if (outcome->ok && !engine->begin_error[0]) {
         const char *target = engine->reg->edges[edge].target;
+        batch_entity *entity = batch_find_entity(engine->work, target);
+        size_t before = entity ? entity->id_count : 0;
+        /* Nothing else waits to be diffed in the target: the iteration's next
+         * range of it starts where these ids do. */
+        size_t settled = entity ? (entity->expanded > entity->intent_ids ? entity->expanded : entity->intent_ids) : 0;
+        range->alone = before == settled;
         int rows = PQntuples(outcome->result);
         log_debug("apply: cascade to %s: %d ids", target, rows);
         for (int row = 0; row < rows; row++) {
@@ -1226,14 +1323,69 @@ static void cascade_cb(void *arg, const pg_async_outcome *outcome)
             if (!PQgetisnull(outcome->result, row, 0) && intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &id))
                 batch_add_cascaded_ids(engine->work, target, &id, 1);
         }
+        entity = batch_find_entity(engine->work, target);
+        if (entity) {
+            range->entity = (size_t) (entity - engine->work->entities);
+            range->from = before;
+            range->to = entity->id_count;
+        }
     }
-    if (!last)
-        return;
-    if (engine->begin_error[0] || engine->tail_error[0]) {
-        transaction_failed(engine, engine->begin_error[0] ? engine->begin_error : engine->tail_error);
+    group_result_done(engine);
+}
+
+/* A diff sent along a cascade query: every id it found changed will take its
+ * document from pg_temp.tvsync_built (so none of the rows it kept is left
+ * there), and when the query's ids are exactly the target's next range, the
+ * iteration takes the diff as that range's instead of sending one. */
+static void along_cb(void *arg, const pg_async_outcome *outcome)
+{
+    apply_engine *engine = arg;
+    engine->along_done++;
+    if (outcome->connection_lost) {
+        connection_lost(engine, outcome->error);
         return;
     }
-    run_step(engine);
+    /* The slot: the along_done-th one that had a diff sent along. */
+    size_t slot = 0;
+    for (size_t seen = 0; slot < engine->group_count; slot++)
+        if (engine->group_slots[slot].along && ++seen == engine->along_done)
+            break;
+    if (!outcome->ok) {
+        if (!engine->begin_error[0])
+            snprintf(engine->begin_error, sizeof engine->begin_error, "%s", outcome->error);
+    } else if (slot < engine->group_count && engine->group_slots[slot].to > 0 && !engine->begin_error[0] &&
+               !engine->tail_error[0]) {
+        const group_slot *range = &engine->group_slots[slot];
+        batch_entity *target = &engine->work->entities[range->entity];
+        int rows = PQntuples(outcome->result);
+        for (int row = 0; row < rows; row++) {
+            intent_uuid id;
+            if (PQgetisnull(outcome->result, row, 0) || !intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &id))
+                continue;
+            size_t position = batch_entity_position(target, &id);
+            if (position != SIZE_MAX && engine->built_table)
+                set_state(engine, range->entity, position, ID_BUILT);
+        }
+        if (range->alone && range->to > range->from && !ahead_find(engine, range->entity, range->from)) {
+            if (engine->ahead_count == engine->ahead_capacity) {
+                engine->ahead_capacity = engine->ahead_capacity ? 2 * engine->ahead_capacity : 8;
+                engine->ahead = alloc_array(engine->ahead, engine->ahead_capacity, sizeof *engine->ahead);
+            }
+            PGresult *copy = PQcopyResult(outcome->result, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+            if (copy == NULL) {
+                fprintf(stderr, "tvsync-cdc: out of memory\n");
+                abort();
+            }
+            engine->ahead[engine->ahead_count++] = (ahead_diff){range->entity, range->from, range->to, copy};
+            engine->ahead_done = engine->ahead_count;   /* arrived with it: nothing in flight */
+            log_debug("apply: the diff along the cascade to %s is the diff of its next %zu ids", target->name,
+                      range->to - range->from);
+        } else if (range->to > range->from) {
+            log_debug("apply: the diff along the cascade to %s is not its next range's; that is diffed later",
+                      target->name);
+        }
+    }
+    group_result_done(engine);
 }
 
 static void kick_cb(evutil_socket_t fd, short events, void *arg)
@@ -1275,6 +1427,8 @@ void apply_engine_free(apply_engine *engine)
     free(engine->changed_keys);
     free(engine->edge_ids);
     free(engine->group_edges);
+    free(engine->group_slots);
+    free(engine->along_sql);
     for (size_t e = 0; e < engine->current_entities; e++)
         free(engine->current[e]);
     free(engine->current);
@@ -1324,6 +1478,7 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
     engine->order_count = cascade_order(start, start_count, reg->edges, reg->cascade_count, engine->order);
     free(start);
     engine->group_edges = alloc_array(engine->group_edges, reg->cascade_count + 1, sizeof *engine->group_edges);
+    engine->group_slots = alloc_array(engine->group_slots, reg->cascade_count + 1, sizeof *engine->group_slots);
 
     engine->step = STEP_BEGIN;
     engine->order_index = engine->edge_index = engine->entity_index = 0;

@@ -105,6 +105,36 @@ assert_eq "$(pgcluster_psql -c "SELECT count(*) FROM tb_comment WHERE author_id 
 assert_eq "$before" "$(stamps)" "the post's other comments and the author's other posts are not rewritten (watch)"
 assert_eq "0" "$(pgcluster_psql -c "SELECT test_oracle_diff()")" "after the comment tv_* equals a full rebuild"
 
+# 4c. Two intents in one transaction whose cascades reach the same posts (a new comment on
+#     a post, and a rename of a user who wrote and commented on posts): the diffs that go
+#     along with the cascade queries overlap, and every document still equals a full
+#     rebuild, in this batch and in the next one on the same connection (no document a
+#     diff kept is taken by a later batch).
+lsn=$(pgcluster_psql <<SQL | tail -n1
+BEGIN;
+INSERT INTO tb_comment (id, post_id, author_id, content)
+VALUES ('30000000-0000-4000-8000-0000000000cd', '$POST1', '$ALICE', 'along a rename');
+UPDATE tb_user SET full_name = 'Bob Renamed Along' WHERE id = '$BOB';
+SELECT tvsync.publish('comment', ARRAY['30000000-0000-4000-8000-0000000000cd'::uuid]);
+SELECT tvsync.publish('user', ARRAY['$BOB'::uuid]);
+COMMIT;
+SQL
+)
+cdc_wait_lsn "$lsn"
+assert_eq "0" "$(pgcluster_psql -c "SELECT test_oracle_diff()")" \
+    "a comment and a rename whose cascades overlap: tv_* equals a full rebuild"
+lsn=$(pgcluster_psql <<SQL | tail -n1
+BEGIN;
+UPDATE tb_comment SET content = 'changed after' WHERE id = '30000000-0000-4000-8000-0000000000cd';
+SELECT tvsync.publish('comment', ARRAY['30000000-0000-4000-8000-0000000000cd'::uuid]);
+COMMIT;
+SQL
+)
+cdc_wait_lsn "$lsn"
+assert_eq "t" "$(pgcluster_psql -c "SELECT data->'comments' @> '[{\"content\": \"changed after\"}]' FROM tv_post WHERE id = '$POST1'")" \
+    "the next batch's post shows the comment's new content"
+assert_eq "0" "$(pgcluster_psql -c "SELECT test_oracle_diff()")" "and tv_* still equals a full rebuild"
+
 # 5. Interleaved concurrent transactions: the later commit wins, in every document.
 pgcluster_psql -c "SELECT 1" >/dev/null
 (
