@@ -96,6 +96,7 @@ struct apply_engine {
     size_t *current_capacity;
     size_t current_entities;
     char diff_sql[1280];
+    char diff_tail[640];
     size_t diff_from;         /* the diff in flight covers [diff_from, range_to) */
     bool diff_append;         /* ... after a diff sent ahead covered the rest */
     /* Diffs sent ahead, with the current one, for the later entities of the order
@@ -945,24 +946,32 @@ static void ahead_cb(void *arg, const pg_async_outcome *outcome)
 }
 
 /* The diff statement of registry entity r (see the CASCADE_DIFF step). */
-static const char *diff_statement(apply_engine *engine, size_t r)
+/* What every diff statement ends with, after its CTE d (id, new, old: the ids
+ * whose build differs from the tv_* row): the documents that would change kept
+ * for the apply (one build per document) when the session has
+ * pg_temp.tvsync_built, and the changed ids with the keys that changed. */
+static const char *diff_tail(apply_engine *engine, size_t r)
 {
-    /* The documents that would change are kept for the apply (one build per
-     * document) when the session has pg_temp.tvsync_built. */
     char keep[200] = "";
     if (engine->built_table)
         snprintf(keep, sizeof keep,
                  ", kept AS (INSERT INTO pg_temp.tvsync_built (entity, id, data) "
                  "SELECT %zu, d.id, d.new FROM d WHERE d.new IS NOT NULL)", r);
+    snprintf(engine->diff_tail, sizeof engine->diff_tail,
+             "%s SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
+             "ARRAY(SELECT k FROM jsonb_object_keys(d.new || d.old) AS k "
+             "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END FROM d", keep);
+    return engine->diff_tail;
+}
+
+static const char *diff_statement(apply_engine *engine, size_t r)
+{
     snprintf(engine->diff_sql, sizeof engine->diff_sql,
              "WITH d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old "
              "FROM %s($1::uuid[]) AS b "
              "FULL JOIN (SELECT id, data FROM %s WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
-             "WHERE b.data IS DISTINCT FROM t.data)%s "
-             "SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
-             "ARRAY(SELECT k FROM jsonb_object_keys(d.new || d.old) AS k "
-             "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END FROM d",
-             engine->reg->build_functions[r], engine->reg->tv_tables[r], keep);
+             "WHERE b.data IS DISTINCT FROM t.data)%s",
+             engine->reg->build_functions[r], engine->reg->tv_tables[r], diff_tail(engine, r));
     return engine->diff_sql;
 }
 
@@ -1006,12 +1015,7 @@ static const char *edge_values(apply_engine *engine, const batch_entity *source,
  * same pipeline as the query instead of one round trip after it. */
 static const char *along_statement(apply_engine *engine, size_t edge, size_t r)
 {
-    char keep[200] = "";
-    if (engine->built_table)
-        snprintf(keep, sizeof keep,
-                 ", kept AS (INSERT INTO pg_temp.tvsync_built (entity, id, data) "
-                 "SELECT %zu, d.id, d.new FROM d WHERE d.new IS NOT NULL)", r);
-    size_t size = strlen(engine->reg->queries[edge]) + 1536;
+    size_t size = strlen(engine->reg->queries[edge]) + sizeof engine->diff_sql;
     if (size > engine->along_sql_capacity) {
         engine->along_sql = alloc_array(engine->along_sql, size, 1);
         engine->along_sql_capacity = size;
@@ -1022,23 +1026,35 @@ static const char *along_statement(apply_engine *engine, size_t edge, size_t r)
              "d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old "
              "FROM (SELECT b.id, b.data FROM q CROSS JOIN LATERAL %s(q.ids) AS b) AS b "
              "FULL JOIN (SELECT t.id, t.data FROM q, %s AS t WHERE t.id = ANY (q.ids)) AS t ON t.id = b.id "
-             "WHERE b.data IS DISTINCT FROM t.data)%s "
-             "SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
-             "ARRAY(SELECT k FROM jsonb_object_keys(d.new || d.old) AS k "
-             "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END FROM d",
-             engine->reg->queries[edge], engine->reg->build_functions[r], engine->reg->tv_tables[r], keep);
+             "WHERE b.data IS DISTINCT FROM t.data)%s",
+             engine->reg->queries[edge], engine->reg->build_functions[r], engine->reg->tv_tables[r],
+             diff_tail(engine, r));
     return engine->along_sql;
+}
+
+/* Whether entity has no cascade-added ids waiting to be diffed: the ids a
+ * cascade adds now are then the next range the iteration diffs. */
+static bool nothing_waiting(const batch_entity *entity)
+{
+    if (!entity)
+        return true;
+    size_t settled = entity->expanded > entity->intent_ids ? entity->expanded : entity->intent_ids;
+    return entity->id_count == settled;
 }
 
 /* Behind the group's cascade queries, the diffs of their targets: the ids a
  * cascade adds are always diffed next, and this way the diff is back with the
- * query (along_cb). false when a send failed. */
+ * query (along_cb). Only for targets with nothing else waiting, whose next
+ * range is then exactly what the query adds (others would be diffed twice).
+ * false when a send failed. */
 static bool send_along(apply_engine *engine, const batch_entity *source)
 {
     for (size_t k = 0; k < engine->group_count; k++) {
         size_t edge = engine->group_edges[k];
-        size_t r = registry_index(engine->reg, engine->reg->edges[edge].target);
-        engine->group_slots[k].along = r < engine->reg->entity_count;
+        const char *target = engine->reg->edges[edge].target;
+        size_t r = registry_index(engine->reg, target);
+        engine->group_slots[k].along = r < engine->reg->entity_count &&
+                                       nothing_waiting(batch_find_entity(engine->work, target));
         if (!engine->group_slots[k].along)
             continue;
         const char *values[1] = {edge_values(engine, source, edge)};
@@ -1314,8 +1330,7 @@ static void cascade_cb(void *arg, const pg_async_outcome *outcome)
         size_t before = entity ? entity->id_count : 0;
         /* Nothing else waits to be diffed in the target: the iteration's next
          * range of it starts where these ids do. */
-        size_t settled = entity ? (entity->expanded > entity->intent_ids ? entity->expanded : entity->intent_ids) : 0;
-        range->alone = before == settled;
+        range->alone = nothing_waiting(entity);
         int rows = PQntuples(outcome->result);
         log_debug("apply: cascade to %s: %d ids", target, rows);
         for (int row = 0; row < rows; row++) {
