@@ -75,6 +75,8 @@ half=$(BENCH_DELAY_MS=$delay wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency
 # rounds, each percentile the median of its rounds (one round's p50 moves by a few tenths
 # of a millisecond with whatever else the machine does).
 mutation_p50s= mutation_p99s= mutation_rps= mutation_errors=0
+# Warm-up, as for the reads: each connection's first use of the write path plans it.
+wrk -t1 -c1 -d2s -s "$here/create_comment.lua" "$SERVER_URL" >/dev/null 2>&1
 for round in $(seq "$ROUNDS"); do
     mutation=$(wrk -t1 -c1 -d"${DURATION}s" --latency -s "$here/create_comment.lua" "$SERVER_URL" 2>&1)
     mutation_errors=$((mutation_errors + $(grep -c "unexpected answer" <<<"$mutation")))
