@@ -107,6 +107,7 @@ struct apply_engine {
     size_t ahead_count, ahead_capacity, ahead_done;
     bool built_table;         /* the session has pg_temp.tvsync_built */
     unsigned long built_transactions;   /* since the last TRUNCATE of it */
+    unsigned long built_rows;           /* rows diffs kept in it since then (at most) */
     bool tail_piped;          /* progress and COMMIT went out behind the applies */
     double begin_sent_ms;     /* since started, when the last BEGIN was sent */
     char apply_sql[2048];
@@ -172,7 +173,15 @@ static void text_reserve(apply_engine *engine, size_t needed)
     engine->text_capacity = capacity;
 }
 
+/* pg_temp.tvsync_built is truncated before a batch once this many transactions,
+ * or this many documents kept by diffs, went through it since the last time. The
+ * applies delete the rows they take, and the dead rows of a temporary table are
+ * never vacuumed; a statement planned just after a TRUNCATE (an empty table)
+ * reads the table whole, so it must stay a few pages long: after a burst of
+ * large batches a thousand transactions' dead rows made every apply statement
+ * read tens of megabytes. */
 #define APPLY_BUILT_TRUNCATE_EVERY 1000
+#define APPLY_BUILT_TRUNCATE_ROWS 128
 
 /* What the apply does with an id: build it, nothing (a diff found its document
  * current), or take the document its diff built (kept in pg_temp.tvsync_built). */
@@ -428,8 +437,11 @@ static bool send_begin_group(apply_engine *engine)
     bool sent = send_query_to(engine, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL, begin_done_cb);
     /* The applies delete the documents they take; the dead rows of a temporary
      * table are not vacuumed: now and then the table starts afresh. */
-    if (sent && engine->built_table && ++engine->built_transactions % APPLY_BUILT_TRUNCATE_EVERY == 0)
+    if (sent && engine->built_table &&
+        (++engine->built_transactions >= APPLY_BUILT_TRUNCATE_EVERY || engine->built_rows >= APPLY_BUILT_TRUNCATE_ROWS)) {
+        engine->built_transactions = engine->built_rows = 0;
         sent = send_query_to(engine, "TRUNCATE pg_temp.tvsync_built", 0, NULL, begin_done_cb);
+    }
     if (sent) {
         engine->step = STEP_BEGIN;
         sent = step_send(engine);
@@ -938,6 +950,7 @@ static void ahead_cb(void *arg, const pg_async_outcome *outcome)
             snprintf(engine->begin_error, sizeof engine->begin_error, "%s", outcome->error);
         return;
     }
+    engine->built_rows += (unsigned long) PQntuples(outcome->result);
     ahead->result = PQcopyResult(outcome->result, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
     if (ahead->result == NULL) {
         fprintf(stderr, "tvsync-cdc: out of memory\n");
@@ -1285,6 +1298,7 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
     case STEP_CASCADE:
         if (!engine->diffed) {
             batch_entity *source = batch_find_entity(engine->work, engine->order[engine->order_index]);
+            engine->built_rows += (unsigned long) PQntuples(outcome->result);
             if (source)
                 take_diff(engine, (size_t) (source - engine->work->entities), outcome->result, engine->diff_from,
                           engine->range_to, engine->diff_append);
@@ -1365,6 +1379,8 @@ static void along_cb(void *arg, const pg_async_outcome *outcome)
     for (size_t seen = 0; slot < engine->group_count; slot++)
         if (engine->group_slots[slot].along && ++seen == engine->along_done)
             break;
+    if (outcome->ok)
+        engine->built_rows += (unsigned long) PQntuples(outcome->result);
     if (!outcome->ok) {
         if (!engine->begin_error[0])
             snprintf(engine->begin_error, sizeof engine->begin_error, "%s", outcome->error);
