@@ -174,14 +174,14 @@ static void text_reserve(apply_engine *engine, size_t needed)
 }
 
 /* pg_temp.tvsync_built is truncated before a batch once this many transactions,
- * or this many documents kept by diffs, went through it since the last time. The
+ * or this many documents kept by diffs, went through it since the last time: the
  * applies delete the rows they take, and the dead rows of a temporary table are
- * never vacuumed; a statement planned just after a TRUNCATE (an empty table)
- * reads the table whole, so it must stay a few pages long: after a burst of
- * large batches a thousand transactions' dead rows made every apply statement
- * read tens of megabytes. */
+ * never vacuumed. Its statements find rows through its index (the apply
+ * connection plans no sequential scan where an index serves), so the dead rows
+ * cost only disk; a truncation costs 0.7 ms and a new plan for each statement
+ * that uses the table. */
 #define APPLY_BUILT_TRUNCATE_EVERY 1000
-#define APPLY_BUILT_TRUNCATE_ROWS 128
+#define APPLY_BUILT_TRUNCATE_ROWS 8192
 
 /* What the apply does with an id: build it, nothing (a diff found its document
  * current), or take the document its diff built (kept in pg_temp.tvsync_built). */

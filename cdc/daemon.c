@@ -783,10 +783,16 @@ static session_result setup_blocking(session_setup *su)
      * jit_above_cost, and compiling costs more than the statement runs. Generic plans
      * (cdc.generic_plans): each prepared apply statement is planned once per
      * connection; a custom plan per batch costs 0.5-0.8 ms a statement, more than
-     * most statements run. */
-    const char *plan_mode[1] = {su->generic_plans ? "force_generic_plan" : "auto"};
-    result = setup_query(apply, "SELECT set_config('jit', 'off', false), set_config('plan_cache_mode', $1, false)",
-                         1, plan_mode, PGRES_TUPLES_OK, error, error_size);
+     * most statements run. A generic plan is made once, with the sizes of that
+     * moment, and kept: no sequential scan where an index serves (every apply
+     * statement looks rows up by id), or a plan made while a table was small (as
+     * pg_temp.tvsync_built is just after its TRUNCATE) would read the table whole
+     * however large it grows. */
+    const char *plan_mode[2] = {su->generic_plans ? "force_generic_plan" : "auto", su->generic_plans ? "off" : "on"};
+    result = setup_query(apply,
+                         "SELECT set_config('jit', 'off', false), set_config('plan_cache_mode', $1, false), "
+                         "set_config('enable_seqscan', $2, false)",
+                         2, plan_mode, PGRES_TUPLES_OK, error, error_size);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
         outcome = classify(apply, result);
         goto fail;
