@@ -90,8 +90,9 @@ struct apply_engine {
     char ***changed_keys;     /* per changed id: the document keys that changed; NULL = all */
     size_t changed_count, changed_capacity;
     intent_uuid *edge_ids;    /* the changed ids one edge watches */
-    /* Per batch entity: ids a diff found current (build == tv_* document), which
-     * the apply leaves out: their rebuild would change nothing. */
+    /* Per batch entity, per id: what the apply does with it (ID_BUILD, ID_CURRENT:
+     * a diff found the build equal to the tv_* document, nothing to do; ID_BUILT:
+     * take the document a diff kept). */
     unsigned char **current;
     size_t *current_capacity;
     size_t current_entities;
@@ -99,10 +100,11 @@ struct apply_engine {
     char diff_tail[640];
     size_t diff_from;         /* the diff in flight covers [diff_from, range_to) */
     bool diff_append;         /* ... after a diff sent ahead covered the rest */
-    /* Diffs sent ahead, with the current one, for the later entities of the order
-     * whose cascade-added ids are already known: one round trip for all of them.
-     * Taken when the iteration reaches the entity (its range may have grown since:
-     * the rest is diffed then). */
+    /* Diffs of ranges the iteration has not reached yet: sent ahead with the
+     * current one, for the later entities of the order whose cascade-added ids are
+     * already known, or sent along the cascade query that added the ids. Taken when
+     * the iteration reaches the range (it may have grown since: the rest is diffed
+     * then). */
     struct ahead_diff *ahead;
     size_t ahead_count, ahead_capacity, ahead_done;
     bool built_table;         /* the session has pg_temp.tvsync_built */
@@ -129,8 +131,8 @@ struct apply_engine {
     struct group_slot *group_slots;
     size_t along_count, along_done;
     long tail_dead_letters;
-    struct event *kick;       /* runs the first step after BEGIN from the loop */
-    /* BEGIN is pipelined with the statement after it: its error, if any. */
+    struct event *kick;       /* sends BEGIN and the first step from the loop */
+    /* BEGIN is pipelined with the statements after it: its error, if any. */
     char begin_error[512];
 
     char *text;               /* the current array parameter */
@@ -358,13 +360,14 @@ static bool send_query(apply_engine *engine, const char *sql, int count, const c
 
 /* The statements a step sends go out together with one sync point: they all
  * run inside the transaction block, where an error aborts the block anyway,
- * and the server then answers them in one write instead of one per statement.
- * false when the send failed: the connection is unusable. */
+ * and the server then answers them in one write instead of one per statement. */
 static void group_open(apply_engine *engine)
 {
     pg_async_defer_sync(engine->conn);
 }
 
+/* Closes the group; sent is whether its statements went out. false when they
+ * did not, or the sync point could not be sent: the connection is unusable. */
 static bool group_send(apply_engine *engine, bool sent)
 {
     if (pg_async_sync(engine->conn))
@@ -894,6 +897,26 @@ static void ahead_clear(apply_engine *engine)
     engine->ahead_count = engine->ahead_done = 0;
 }
 
+static void ahead_push(apply_engine *engine, size_t entity, size_t from, size_t to, PGresult *result)
+{
+    if (engine->ahead_count == engine->ahead_capacity) {
+        engine->ahead_capacity = engine->ahead_capacity ? 2 * engine->ahead_capacity : 8;
+        engine->ahead = alloc_array(engine->ahead, engine->ahead_capacity, sizeof *engine->ahead);
+    }
+    engine->ahead[engine->ahead_count++] = (ahead_diff){entity, from, to, result};
+}
+
+/* A copy of a diff's result that outlives its callback. */
+static PGresult *keep_result(const PGresult *result)
+{
+    PGresult *copy = PQcopyResult(result, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
+    if (copy == NULL) {
+        fprintf(stderr, "tvsync-cdc: out of memory\n");
+        abort();
+    }
+    return copy;
+}
+
 static ahead_diff *ahead_find(apply_engine *engine, size_t entity, size_t from)
 {
     for (size_t i = 0; i < engine->ahead_count; i++)
@@ -952,14 +975,9 @@ static void ahead_cb(void *arg, const pg_async_outcome *outcome)
         return;
     }
     engine->built_rows += (unsigned long) PQntuples(outcome->result);
-    ahead->result = PQcopyResult(outcome->result, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
-    if (ahead->result == NULL) {
-        fprintf(stderr, "tvsync-cdc: out of memory\n");
-        abort();
-    }
+    ahead->result = keep_result(outcome->result);
 }
 
-/* The diff statement of registry entity r (see the CASCADE_DIFF step). */
 /* What every diff statement ends with, after its CTE d (id, new, old: the ids
  * whose build differs from the tv_* row): the documents that would change kept
  * for the apply (one build per document) when the session has
@@ -978,6 +996,8 @@ static const char *diff_tail(apply_engine *engine, size_t r)
     return engine->diff_tail;
 }
 
+/* The diff statement of registry entity r over the ids $1 (see the CASCADE_DIFF
+ * step). */
 static const char *diff_statement(apply_engine *engine, size_t r)
 {
     snprintf(engine->diff_sql, sizeof engine->diff_sql,
@@ -1003,11 +1023,7 @@ static bool send_ahead(apply_engine *engine)
         size_t r = registry_index(engine->reg, later->name);
         if (r == engine->reg->entity_count || ahead_find(engine, e, later->expanded))
             continue;
-        if (engine->ahead_count == engine->ahead_capacity) {
-            engine->ahead_capacity = engine->ahead_capacity ? 2 * engine->ahead_capacity : 8;
-            engine->ahead = alloc_array(engine->ahead, engine->ahead_capacity, sizeof *engine->ahead);
-        }
-        engine->ahead[engine->ahead_count++] = (ahead_diff){e, later->expanded, later->id_count, NULL};
+        ahead_push(engine, e, later->expanded, later->id_count, NULL);
         const char *values[1] = {uuid_list(engine, later->ids + later->expanded, later->id_count - later->expanded)};
         if (!send_query_to(engine, diff_statement(engine, r), 1, values, ahead_cb))
             return false;
@@ -1337,6 +1353,7 @@ static void cascade_cb(void *arg, const pg_async_outcome *outcome)
     if (!outcome->ok && !engine->tail_error[0])
         snprintf(engine->tail_error, sizeof engine->tail_error, "%s", outcome->error);
     group_slot *range = &engine->group_slots[slot];
+    range->entity = SIZE_MAX;   /* until the query's ids are in */
     range->alone = false;
     range->from = range->to = 0;
     if (outcome->ok && !engine->begin_error[0]) {
@@ -1380,14 +1397,12 @@ static void along_cb(void *arg, const pg_async_outcome *outcome)
     for (size_t seen = 0; slot < engine->group_count; slot++)
         if (engine->group_slots[slot].along && ++seen == engine->along_done)
             break;
-    if (outcome->ok)
-        engine->built_rows += (unsigned long) PQntuples(outcome->result);
+    const group_slot *range = slot < engine->group_count ? &engine->group_slots[slot] : NULL;
     if (!outcome->ok) {
         if (!engine->begin_error[0])
             snprintf(engine->begin_error, sizeof engine->begin_error, "%s", outcome->error);
-    } else if (slot < engine->group_count && engine->group_slots[slot].to > 0 && !engine->begin_error[0] &&
-               !engine->tail_error[0]) {
-        const group_slot *range = &engine->group_slots[slot];
+    } else if (range && range->entity != SIZE_MAX && !engine->begin_error[0] && !engine->tail_error[0]) {
+        engine->built_rows += (unsigned long) PQntuples(outcome->result);
         batch_entity *target = &engine->work->entities[range->entity];
         int rows = PQntuples(outcome->result);
         for (int row = 0; row < rows; row++) {
@@ -1399,16 +1414,7 @@ static void along_cb(void *arg, const pg_async_outcome *outcome)
                 set_state(engine, range->entity, position, ID_BUILT);
         }
         if (range->alone && range->to > range->from && !ahead_find(engine, range->entity, range->from)) {
-            if (engine->ahead_count == engine->ahead_capacity) {
-                engine->ahead_capacity = engine->ahead_capacity ? 2 * engine->ahead_capacity : 8;
-                engine->ahead = alloc_array(engine->ahead, engine->ahead_capacity, sizeof *engine->ahead);
-            }
-            PGresult *copy = PQcopyResult(outcome->result, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
-            if (copy == NULL) {
-                fprintf(stderr, "tvsync-cdc: out of memory\n");
-                abort();
-            }
-            engine->ahead[engine->ahead_count++] = (ahead_diff){range->entity, range->from, range->to, copy};
+            ahead_push(engine, range->entity, range->from, range->to, keep_result(outcome->result));
             engine->ahead_done = engine->ahead_count;   /* arrived with it: nothing in flight */
             log_debug("apply: the diff along the cascade to %s is the diff of its next %zu ids", target->name,
                       range->to - range->from);

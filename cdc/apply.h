@@ -39,10 +39,10 @@ void apply_engine_set_max_retries(apply_engine *engine, int max_retries);
 /* The apply connection has pg_temp.tvsync_built (APPLY_BUILT_TABLE_SQL): a diff
  * keeps the documents it built there and the apply takes them instead of
  * building them again. The applies delete what they take, and the dead rows
- * stay until the table is truncated (every 1,000 transactions): the index keeps
- * those deletes from scanning them (without it a delete read every page, 0.3 ms
- * near the end of a cycle). Documents up to 8 kB are stored uncompressed: they
- * are read back once, in the same transaction. */
+ * stay until the table is truncated (apply.c, APPLY_BUILT_TRUNCATE_*): the
+ * index keeps those deletes from scanning them (without it a delete read every
+ * page, 0.3 ms near the end of a cycle). Documents up to 8 kB are stored
+ * uncompressed: they are read back once, in the same transaction. */
 void apply_engine_set_built_table(apply_engine *engine, bool available);
 #define APPLY_BUILT_TABLE_SQL \
     "CREATE TEMP TABLE IF NOT EXISTS tvsync_built (entity int NOT NULL, id uuid NOT NULL, data jsonb NOT NULL) " \

@@ -97,6 +97,9 @@ for round in $(seq "$ROUNDS"); do
             "$SERVER_URL")
         case "$caught_up" in *'"errors"'*) ;; *) break ;; esac
     done
+    case "$caught_up" in
+    *'"errors"'*) echo "warning: tvsync-cdc did not catch up after the no-wait round: $caught_up" >&2 ;;
+    esac
 done
 
 postgraphile_rps=
