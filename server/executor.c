@@ -13,9 +13,9 @@
 #include "common/lsn.h"
 #include "server/sql_builder.h"
 
-#define RUN_MUTATION_STATEMENT "tvsync_run_mutation"
-#define RUN_MUTATION_SQL \
-    "SELECT status, message, entity, id::text, publish_lsn::text FROM tvsync.run_mutation($1::regproc, $2::jsonb)"
+/* What tvsync.finish_mutation raises for a mutation whose status is not ok (message: the
+ * function's message; detail: its status). */
+#define MUTATION_FAILED_SQLSTATE "TVS01"
 
 typedef struct exec_request {
     executor_env env;
@@ -348,16 +348,18 @@ static void mutation_result_cb(void *arg, const PGresult *result, const char *er
 {
     exec_request *exec = arg;
     if (error != NULL) {
-        database_error(exec, exec->current, error);
-        mutation_field_done(exec);
-        return;
-    }
-    const char *status = PQgetvalue(result, 0, 0);
-    if (strcmp(status, "ok") != 0) {
-        const char *message = PQgetisnull(result, 0, 1) ? status : PQgetvalue(result, 0, 1);
-        log_info("request %s: %s: %s: %s", exec->request_id, exec->fields[exec->current].response_key, status,
-                 message);
-        field_error(exec, exec->current, status_code(status), message);
+        const char *sqlstate = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
+        const char *status = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL) : NULL;
+        const char *message = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+        if (sqlstate != NULL && strcmp(sqlstate, MUTATION_FAILED_SQLSTATE) == 0 && status != NULL &&
+            message != NULL) {
+            /* The mutation answered with a status other than ok: its writes were undone. */
+            log_info("request %s: %s: %s: %s", exec->request_id, exec->fields[exec->current].response_key,
+                     status, message);
+            field_error(exec, exec->current, status_code(status), message);
+        } else {
+            database_error(exec, exec->current, error);
+        }
         mutation_field_done(exec);
         return;
     }
@@ -411,9 +413,9 @@ static void run_next_mutation(exec_request *exec)
             exec->current++;
             continue;
         }
-        const char *params[] = {mapping->function, arguments_text};
-        db_pool_submit(exec->env.pool, RUN_MUTATION_STATEMENT, RUN_MUTATION_SQL, 2, params, 0, mutation_result_cb,
-                       exec);
+        const char *params[] = {arguments_text};
+        db_pool_submit(exec->env.pool, mapping->statement_name, mapping->function_sql, 1, params, 0,
+                       mutation_result_cb, exec);
         free(arguments_text);
         return;
     }

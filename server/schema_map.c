@@ -228,7 +228,19 @@ static bool map_mutation_field(schema_map *map, const gql_field *field, schema_m
         set_error(error, error_size, "Mutation.%s: returns an object with @table or a scalar (the id)", field->name);
         return false;
     }
-    out->function = checked_strdup(function);
+    char *quoted = schema_map_quote_qualified(function);
+    if (quoted == NULL) {
+        set_error(error, error_size, "Mutation.%s: @sql needs a function name such as \"blog.create_post\"",
+                  field->name);
+        return false;
+    }
+    size_t sql_size = strlen(quoted) + 128;
+    out->function_sql = checked_calloc(sql_size, 1);
+    snprintf(out->function_sql, sql_size,
+             "SELECT status, message, entity, id::text, publish_lsn::text FROM tvsync.finish_mutation(%s($1::jsonb))",
+             quoted);
+    free(quoted);
+    snprintf(out->statement_name, sizeof out->statement_name, "tvsync_mutation_%zu", map->field_count);
     return true;
 }
 
@@ -268,7 +280,6 @@ void schema_map_free(schema_map *map)
         free(map->tables[i].lookup_sql);
     }
     for (size_t i = 0; i < map->field_count; i++) {
-        free(map->fields[i].function);
         free(map->fields[i].function_sql);
     }
     free(map->tables);

@@ -12,7 +12,7 @@ typedef enum schema_map_kind {
     SCHEMA_MAP_LOOKUP,    /* Query field @lookup: one row of the type's table by `id` */
     SCHEMA_MAP_LIST,      /* Query field @list: rows with where/orderBy/limit/offset */
     SCHEMA_MAP_FUNCTION,  /* Query field @sql: SELECT function(args jsonb) -> jsonb */
-    SCHEMA_MAP_MUTATION,  /* Mutation field @sql: tvsync.run_mutation(function, args) */
+    SCHEMA_MAP_MUTATION,  /* Mutation field @sql: tvsync.finish_mutation(function(args jsonb)) */
 } schema_map_kind;
 
 /* A @table type: its quoted table name and the prepared lookup statement for it. */
@@ -27,9 +27,11 @@ typedef struct schema_map_field {
     const gql_field *field;
     schema_map_kind kind;
     const schema_map_table *table;  /* LOOKUP, LIST; MUTATION when it returns a @table type */
-    char *function;                 /* MUTATION: the function name as written (a regproc text) */
-    char *function_sql;             /* FUNCTION: SELECT <quoted function>($1::jsonb)::text */
-    char statement_name[32];        /* FUNCTION: prepared statement name */
+    char *function_sql;             /* FUNCTION: SELECT <quoted function>($1::jsonb)::text;
+                                       MUTATION: SELECT status, message, entity, id::text,
+                                       publish_lsn::text FROM
+                                       tvsync.finish_mutation(<quoted function>($1::jsonb)) */
+    char statement_name[32];        /* FUNCTION, MUTATION: prepared statement name */
     const char *when_true_argument; /* LIST: Boolean argument with @whenTrue, or NULL */
     const char *when_true_field;    /* its document field */
     const gql_type *where_type;     /* LIST: input type of `where`, or NULL */

@@ -4,6 +4,9 @@
 # tb_* when BENCH_POSTGRAPHILE=1 and npm can install it), latency at half the peak rate,
 # and createComment with read-your-writes (tvsync-cdc applying the intents).
 # Usage: bench/server/run.sh  (from a built tree; BENCH_DURATION=seconds, default 10)
+# Every database client (tvsync-server, tvsync-cdc, pgbench, PostGraphile) connects over
+# the cluster's Unix socket, as the services do on a database host with the default
+# [database] url (libpq's defaults); BENCH_TRANSPORT=tcp connects over 127.0.0.1 instead.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 export TVSYNC_SRCDIR=${TVSYNC_SRCDIR:-$(cd "$here/../.." && pwd)}
@@ -18,6 +21,12 @@ for tool in wrk jq; do
 done
 
 pgcluster_start "max_connections = 200" "shared_buffers = 256MB" "synchronous_commit = on"
+TRANSPORT=${BENCH_TRANSPORT:-unix}
+case "$TRANSPORT" in
+unix) export TVSYNC_DATABASE_URL="postgresql://postgres@/tvsync_test?host=$PGCLUSTER_DIR&port=$PGPORT" ;;
+tcp) ;;
+*) echo "BENCH_TRANSPORT is unix or tcp, not $TRANSPORT" >&2; exit 1 ;;
+esac
 pgcluster_on_exit server_lib_cleanup
 pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null && wait "$CDC_PID" 2>/dev/null'
 pgcluster_migrate >/dev/null 2>&1 || { echo "migrate failed" >&2; exit 1; }
@@ -108,7 +117,8 @@ if [ "${BENCH_POSTGRAPHILE:-0}" = 1 ]; then
 fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
-printf '\n%-58s %12s %10s\n' "measure" "value" "target"
+printf '\ndatabase connections: %s\n' "$([ "$TRANSPORT" = unix ] && echo "Unix socket" || echo "TCP, 127.0.0.1")"
+printf '%-58s %12s %10s\n' "measure" "value" "target"
 printf '%-58s %12.0f %10s\n' "tvsync-server post(id) requests/s ($CONNECTIONS connections)" "$server_rps" ""
 printf '%-58s %12.0f %10s\n' "pgbench SELECT data FROM tv_post WHERE id = ... tps" "$pgbench_tps" ""
 printf '%-58s %12s %10s\n' "  ratio tvsync-server / pgbench (median of $ROUNDS rounds each)" "$(ratio "$server_rps" "$pgbench_tps")" ">= 0.6x"

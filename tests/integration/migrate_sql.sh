@@ -64,6 +64,25 @@ assert_exit 1 "publishing an unknown entity fails" -- pgcluster_psql -c "SELECT 
 assert_contains "$ASSERT_OUTPUT" 'unknown entity "nope"' "the error names the entity"
 pgcluster_psql -c "SELECT tvsync.request_rebuild('user')" >/dev/null
 assert_eq '{"entity":"user","rebuild":true}' "$(messages)" "request_rebuild emits a rebuild intent"
+advance
+
+# finish_mutation: what tvsync-server runs around each mutation function.
+assert_eq "ok|$POST2" \
+    "$(pgcluster_psql -c "SELECT status, id FROM tvsync.finish_mutation(blog.update_post('{\"id\": \"$POST2\", \"title\": \"finished\"}'))")" \
+    "finish_mutation returns an ok result"
+assert_eq "{\"entity\":\"post\",\"ids\":[\"$POST2\"]}" "$(messages)" "finish_mutation publishes the result's intents"
+advance
+title_before=$(pgcluster_psql -c "SELECT title FROM tb_post WHERE id = '$POST2'")
+assert_exit 1 "finish_mutation raises for a failed mutation" -- pgcluster_psql -v VERBOSITY=verbose \
+    -c "SELECT * FROM tvsync.finish_mutation(blog.update_post('{\"id\": \"$POST2\", \"title\": \" \"}'))"
+assert_contains "$ASSERT_OUTPUT" "TVS01: title must not be empty" "the error has SQLSTATE TVS01 and the function's message"
+assert_contains "$ASSERT_OUTPUT" "DETAIL:  validation_failed" "the error's detail is the status"
+assert_eq "$title_before" "$(pgcluster_psql -c "SELECT title FROM tb_post WHERE id = '$POST2'")" \
+    "a failed mutation writes nothing"
+assert_exit 1 "finish_mutation raises for a result without a status" -- pgcluster_psql -v VERBOSITY=verbose \
+    -c "SELECT * FROM tvsync.finish_mutation(ROW(NULL, NULL, 'post', NULL, '[{\"entity\": \"post\", \"ids\": [\"$POST2\"]}]')::tvsync.mutation_result)"
+assert_contains "$ASSERT_OUTPUT" "DETAIL:  validation_failed" "a missing status counts as validation_failed"
+assert_eq "" "$(messages)" "a failed mutation publishes nothing"
 pgcluster_psql -c "SELECT pg_drop_replication_slot('test_slot')" >/dev/null
 
 # --- apply and rebuild_chunk --------------------------------------------------------------
@@ -288,6 +307,11 @@ reader_refused "a tvsync_reader member cannot run mutations" \
 reader_refused "a tvsync_reader member cannot call the CDC's functions" \
     "SELECT tvsync.cdc_wait_visible('{}')"
 reader_refused "a tvsync_reader member cannot apply" "SELECT tvsync.apply('post', NULL)"
+reader_refused "a tvsync_reader member cannot finish mutations" \
+    "SELECT * FROM tvsync.finish_mutation(blog.delete_post('{\"id\": \"$POST2\"}'))"
+assert_eq ok "$(as_role tvsync_app "SELECT status FROM tvsync.finish_mutation(blog.update_post(
+                                        '{\"id\": \"$POST2\", \"title\": \"by finish_mutation\"}'))")" \
+    "tvsync_app finishes mutations"
 # The roles that had these functions keep them.
 assert_eq ok "$(as_role tvsync_app "SELECT status FROM tvsync.run_mutation('blog.update_post',
                                         '{\"id\": \"$POST2\", \"title\": \"by run_mutation\"}')")" \

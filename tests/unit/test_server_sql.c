@@ -73,7 +73,10 @@ START_TEST(test_blog_fields_map_to_tables_and_functions)
     ck_assert_str_eq(query_field("syncMetrics")->function_sql, "SELECT \"tvsync\".\"sync_metrics\"($1::jsonb)::text");
     const schema_map_field *create = mutation_field("createComment");
     ck_assert_int_eq(create->kind, SCHEMA_MAP_MUTATION);
-    ck_assert_str_eq(create->function, "blog.create_comment");
+    ck_assert_str_eq(create->function_sql,
+                     "SELECT status, message, entity, id::text, publish_lsn::text FROM "
+                     "tvsync.finish_mutation(\"blog\".\"create_comment\"($1::jsonb))");
+    ck_assert_str_ne(create->statement_name, mutation_field("createPost")->statement_name);
     ck_assert_str_eq(create->table->quoted_name, "\"tv_comment\"");
     /* A delete answers with the id: no table to read. */
     ck_assert_ptr_null(mutation_field("deletePost")->table);
