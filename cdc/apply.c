@@ -13,6 +13,10 @@
 #include "cdc/cascade.h"
 #include "common/log.h"
 
+/* What tvsync.cdc_check_visible (migration 039) raises when the transaction's
+ * snapshot does not see a source transaction yet. */
+#define APPLY_NOT_VISIBLE_SQLSTATE "TVS02"
+
 typedef enum apply_step {
     STEP_BEGIN,
     STEP_CASCADE,
@@ -132,6 +136,10 @@ struct apply_engine {
     size_t along_count, along_done;
     long tail_dead_letters;
     struct event *kick;       /* sends BEGIN and the first step from the loop */
+    /* The visibility check (the transaction's first statement) found a source
+     * transaction its snapshot does not see: roll back, then wait_first. */
+    bool not_visible;
+    bool wait_first;          /* the next BEGIN goes behind tvsync.cdc_wait_visible */
     /* BEGIN is pipelined with the statements after it: its error, if any. */
     char begin_error[512];
 
@@ -414,22 +422,45 @@ static void begin_done_cb(void *arg, const pg_async_outcome *outcome)
         snprintf(engine->begin_error, sizeof engine->begin_error, "%s", outcome->error);
 }
 
-/* The visibility wait, before the transaction, in its own: the sources must
- * be visible when the transaction takes its snapshot. The backend runs what is
- * pipelined behind it only once it has returned. false when a send failed. */
+/* The batch's source transactions must be visible to the transaction's
+ * snapshot (a transaction can reach the slot a moment before it leaves the
+ * proc array). */
+static bool needs_visibility(const apply_engine *engine)
+{
+    return engine->work->xid_count > 0 && !engine->final_only;
+}
+
+/* The visibility wait, before the transaction, in its own: it returns once
+ * the sources are visible, and the backend runs what is pipelined behind it
+ * only then. Sent only after the check failed (wait_first). false when a send
+ * failed. */
 static bool send_visibility_wait(apply_engine *engine)
 {
-    batch *work = engine->work;
-    if (work->xid_count == 0 || engine->final_only)
-        return true;
     return send_query_to(engine, "SELECT tvsync.cdc_wait_visible($1::bigint[])", 1,
-                         (const char *const[]){xids_array(engine, work)}, begin_done_cb);
+                         (const char *const[]){xids_array(engine, engine->work)}, begin_done_cb);
+}
+
+static void check_done_cb(void *arg, const pg_async_outcome *outcome)
+{
+    apply_engine *engine = arg;
+    if (!outcome->connection_lost && !outcome->ok && strcmp(outcome->sqlstate, APPLY_NOT_VISIBLE_SQLSTATE) == 0)
+        engine->not_visible = true;
+    begin_done_cb(arg, outcome);
+}
+
+/* The visibility check, the first statement after BEGIN: it raises (and so
+ * aborts the transaction) when the snapshot does not see a source. false when
+ * a send failed. */
+static bool send_visibility_check(apply_engine *engine)
+{
+    return send_query_to(engine, "SELECT tvsync.cdc_check_visible($1::bigint[])", 1,
+                         (const char *const[]){xids_array(engine, engine->work)}, check_done_cb);
 }
 
 /* BEGIN and at once the transaction's first statements behind it, sharing its
  * sync point (their callbacks learn whether BEGIN failed). false when a send
  * failed. */
-static bool send_begin_group(apply_engine *engine)
+static bool send_begin_group(apply_engine *engine, bool check)
 {
     /* One snapshot for the whole batch: every document it builds, in a diff or
      * in an apply, shows the same state. (With a snapshot per statement a row
@@ -446,6 +477,8 @@ static bool send_begin_group(apply_engine *engine)
         engine->built_transactions = engine->built_rows = 0;
         sent = send_query_to(engine, "TRUNCATE pg_temp.tvsync_built", 0, NULL, begin_done_cb);
     }
+    if (sent && check)
+        sent = send_visibility_check(engine);
     if (sent) {
         engine->step = STEP_BEGIN;
         sent = step_send(engine);
@@ -458,7 +491,12 @@ static bool send_begin(apply_engine *engine)
     engine->begin_error[0] = '\0';
     engine->tail_count = engine->tail_head = 0;
     engine->tail_error[0] = '\0';
-    return send_visibility_wait(engine) && send_begin_group(engine);
+    engine->not_visible = false;
+    if (engine->wait_first && needs_visibility(engine)) {
+        engine->wait_first = false;
+        return send_visibility_wait(engine) && send_begin_group(engine, false);
+    }
+    return send_begin_group(engine, needs_visibility(engine));
 }
 
 static void begin_transaction(apply_engine *engine)
@@ -1251,6 +1289,16 @@ static void transaction_failed(apply_engine *engine, const char *error)
 static void after_rollback(apply_engine *engine)
 {
     batch *work = engine->work;
+    if (engine->not_visible) {
+        /* Not a failure: the same transaction again, once the sources are visible. */
+        log_debug("apply: a source transaction is not visible yet; waiting for it");
+        engine->outcome.error[0] = '\0';
+        engine->wait_first = true;
+        for (size_t i = 0; i < work->entity_count; i++)
+            work->entities[i].upserted = work->entities[i].deleted = 0;
+        begin_transaction(engine);
+        return;
+    }
     if (engine->bisecting) {
         pair_range failed = engine->range;
         if (failed.to - failed.from <= 1) {
@@ -1429,7 +1477,7 @@ static void along_cb(void *arg, const pg_async_outcome *outcome)
 static void kick_cb(evutil_socket_t fd, short events, void *arg)
 {
     apply_engine *engine = arg;
-    if (engine->busy && engine->step == STEP_BEGIN && !send_begin_group(engine))
+    if (engine->busy && engine->step == STEP_BEGIN && !send_begin(engine))
         finish(engine);
 }
 
@@ -1530,12 +1578,7 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
     engine->tail_error[0] = '\0';
     engine->tail_count = engine->tail_head = 0;
     current_clear(engine);
-    if (!send_visibility_wait(engine)) {
-        engine->busy = false;
-        free(engine->order);
-        engine->order = NULL;
-        return false;
-    }
+    engine->wait_first = false;
     /* BEGIN and the statements after it go out from the loop at once (not from
      * here: a failed send would call the caller back before this returns). */
     event_active(engine->kick, EV_TIMEOUT, 0);

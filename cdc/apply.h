@@ -50,8 +50,9 @@ void apply_engine_set_built_table(apply_engine *engine, bool available);
     "CREATE INDEX IF NOT EXISTS tvsync_built_entity_id ON pg_temp.tvsync_built (entity, id)"
 
 /* Starts applying work (which the engine borrows until done is called; the
- * registry likewise). False when the engine is busy or the send failed (the
- * connection is then broken: reconnect). done is called exactly once otherwise. */
+ * registry likewise): the statements go out from the loop. False when the
+ * engine is busy; done is called exactly once otherwise (a failed send reports
+ * a lost connection). */
 bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
                         apply_done_cb done, void *arg);
 

@@ -104,6 +104,8 @@ static void finish_head(pg_async *async, bool connection_lost, const char *error
     outcome.connection_lost = connection_lost || PQstatus(async->conn) != CONNECTION_OK;
     if (entry.first_error) {
         pg_error_line(async->conn, entry.first_error, outcome.error, sizeof outcome.error);
+        const char *sqlstate = PQresultErrorField(entry.first_error, PG_DIAG_SQLSTATE);
+        snprintf(outcome.sqlstate, sizeof outcome.sqlstate, "%s", sqlstate ? sqlstate : "");
     } else if (outcome.connection_lost) {
         snprintf(outcome.error, sizeof outcome.error, "%s", error_text ? error_text : "connection lost");
     } else if (entry.aborted) {

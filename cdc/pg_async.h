@@ -18,6 +18,7 @@ typedef struct pg_async_outcome {
     bool ok;                 /* COMMAND_OK or TUPLES_OK */
     bool connection_lost;    /* the connection is gone: reconnect */
     char error[512];         /* one line when !ok */
+    char sqlstate[6];        /* the server's SQLSTATE when it raised the error, else "" */
 } pg_async_outcome;
 
 /* Called once per query, on the loop, in the order the queries were sent. It

@@ -230,10 +230,43 @@ pgcluster_psql -c "SELECT tvsync.cdc_wait_visible(ARRAY[$xid]::bigint[]); SELECT
 waiter=$!
 sleep 0.5
 assert_eq "" "$(cat "$W/waiter.out")" "cdc_wait_visible still waits while xid $xid is in progress"
+check_visible="BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT tvsync.cdc_check_visible(ARRAY[$xid]::bigint[]); COMMIT"
+assert_exit 1 "cdc_check_visible raises while xid $xid is in progress" -- \
+    pgcluster_psql -v VERBOSITY=verbose -c "$check_visible"
+assert_contains "$ASSERT_OUTPUT" "TVS02" "cdc_check_visible raises SQLSTATE TVS02"
 echo "COMMIT;" >&7
 exec 7>&-
 wait "$waiter" "$holder"
 assert_contains "$(cat "$W/waiter.out")" "returned" "cdc_wait_visible returns once xid $xid commits"
+assert_exit 0 "cdc_check_visible passes once xid $xid committed" -- pgcluster_psql -c "$check_visible"
+
+# 8b. When the visibility check (the apply transaction's first statement) fails, tvsync-cdc
+#     rolls back, waits with cdc_wait_visible and applies the batch: not a failed attempt.
+#     The check is replaced by one that fails its first call (a sequence counts the calls:
+#     nextval survives the rollback).
+original_check=$(pgcluster_psql -c "SELECT pg_get_functiondef('tvsync.cdc_check_visible(bigint[])'::regprocedure)")
+pgcluster_psql <<'SQL'
+CREATE SEQUENCE test_check_calls;
+CREATE OR REPLACE FUNCTION tvsync.cdc_check_visible(p_xids bigint[]) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF nextval('public.test_check_calls') = 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'TVS02', MESSAGE = 'test: not visible yet';
+    END IF;
+END
+$$;
+SQL
+failures_before=$(grep -c "batch failed" "$CDC_LOG")
+lsn=$(pgcluster_psql -c "BEGIN; UPDATE tb_post SET title = 'seen after a wait' WHERE id = '$POST1';
+                         SELECT tvsync.publish('post', ARRAY['$POST1'::uuid]); COMMIT;" | tail -n1)
+cdc_wait_lsn "$lsn"
+assert_eq "seen after a wait" "$(pgcluster_psql -c "SELECT data->>'title' FROM tv_post WHERE id = '$POST1'")" \
+    "a batch whose visibility check failed is applied after the wait"
+assert_eq "1" "$(pgcluster_psql -c "SELECT last_value FROM test_check_calls")" \
+    "the check ran once: the transaction after the wait does not check again"
+assert_eq "$failures_before" "$(grep -c "batch failed" "$CDC_LOG")" "a failed visibility check is not a failed attempt"
+pgcluster_psql -c "$original_check" >/dev/null
+pgcluster_psql -c "DROP SEQUENCE test_check_calls"
 
 # 9. SIGTERM: exit 0 after a final status update.
 progress=$(cdc_progress)

@@ -21,6 +21,7 @@ typedef struct seen {
     bool ok[MAX_SEEN];
     char value[MAX_SEEN][64];
     char error[MAX_SEEN][512];
+    char sqlstate[MAX_SEEN][6];
 } seen;
 
 static struct event_base *base;
@@ -39,6 +40,7 @@ static void record_cb(void *arg, const pg_async_outcome *outcome)
         snprintf(got.value[i], sizeof got.value[i], "%s", PQgetvalue(outcome->result, 0, 0));
     if (!outcome->ok)
         snprintf(got.error[i], sizeof got.error[i], "%s", outcome->error);
+    memcpy(got.sqlstate[i], outcome->sqlstate, sizeof got.sqlstate[i]);
     ck_assert(!outcome->connection_lost);
 }
 
@@ -93,6 +95,8 @@ START_TEST(test_own_sync_points_keep_failures_apart)
     ck_assert_str_eq(got.value[0], "2");
     ck_assert(!got.ok[1]);
     ck_assert_msg(strstr(got.error[1], "division by zero"), "error: %s", got.error[1]);
+    ck_assert_str_eq(got.sqlstate[1], "22012");   /* division_by_zero */
+    ck_assert_str_eq(got.sqlstate[0], "");
     ck_assert(got.ok[2]);
     ck_assert_str_eq(got.value[2], "42");
 }
@@ -139,6 +143,7 @@ START_TEST(test_error_before_a_shared_sync_point_skips_the_rest)
     for (int i = 3; i < 5; i++) {
         ck_assert(!got.ok[i]);
         ck_assert_msg(strstr(got.error[i], "not run"), "query %d: %s", i, got.error[i]);
+        ck_assert_str_eq(got.sqlstate[i], "");   /* the server raised nothing for it */
     }
     /* The block is aborted (the COMMIT did not run): ROLLBACK ends it. */
     ck_assert_int_eq(PQtransactionStatus(pg_async_connection(async)), PQTRANS_INERROR);
