@@ -45,6 +45,7 @@ typedef struct app {
     app_schema *schema;             /* current; guarded by schema_lock */
     atomic_bool draining;
     atomic_llong slot_lag_bytes;    /* -1 when unknown */
+    struct sync_hub *sync_hub;      /* the workers' read-your-writes waits (one listener) */
     /* GET /graphql with Accept: text/html. NULL: no GraphiQL (the request is answered as
      * GraphQL). Returns true when it sent a response. */
     bool (*graphiql_serve)(struct http_request *request, void *arg);

@@ -21,6 +21,7 @@
 #include "server/app.h"
 #include "server/graphiql/graphiql.h"
 #include "server/status.h"
+#include "server/sync_wait.h"
 #include "server/worker.h"
 
 /* STATUS= is sent this often, and at once when the database goes or returns (checked
@@ -213,6 +214,7 @@ int main(int argc, char **argv)
         goto done_server;
     }
     state.worker_count = config->server.threads > 0 ? config->server.threads : online_cpus();
+    server->sync_hub = sync_hub_new();
     state.workers = calloc((size_t) state.worker_count, sizeof *state.workers);
     for (int i = 0; i < state.worker_count; i++) {
         state.workers[i] = worker_new(server, i, state.worker_count, host, port);
@@ -277,6 +279,7 @@ done_workers:
         if (state.workers[i] != NULL)
             worker_join_free(state.workers[i]);
     free(state.workers);
+    sync_hub_free(server->sync_hub);
 done_server:
     graphiql_page_free(server->graphiql_arg);
     app_schema_release(server->schema);

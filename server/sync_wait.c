@@ -1,9 +1,13 @@
-/* sync_wait: the LISTEN tvsync_applied connection of a worker and its waiters. tvsync-cdc
- * NOTIFYs the end LSN of each applied transaction; a waiter is released when it passes its target. */
+/* sync_wait: read-your-writes. The leader (the first worker's) has the process's LISTEN
+ * tvsync_applied connection: tvsync-cdc NOTIFYs the end LSN of each applied transaction,
+ * and the leader publishes it in the hub and wakes each follower that has waiters. A
+ * waiter is released on its own worker's loop when the LSN passes its target. */
 #include <config.h>
 
 #include "server/sync_wait.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +29,96 @@ struct sync_waiter {
     void *arg;
 };
 
+struct sync_hub {
+    pthread_mutex_t lock;      /* guards leader and followers */
+    atomic_ullong applied;     /* the leader's applied LSN */
+    atomic_bool listening;
+    atomic_int running_followers;
+    sync_wait *leader;
+    sync_wait **followers;
+    size_t follower_count, follower_capacity;
+};
+
 struct sync_wait {
     struct event_base *base;
-    db_pool *pool;
-    char *origin_name;
-    lsn_t applied;
-    bool listening;
-    bool progress_readable;  /* false after the progress query was refused (privileges) */
-    bool poll_in_flight;
-    struct event *poll_timer;
+    sync_hub *hub;
+    bool leader;
+    lsn_t applied;             /* what this loop has released waiters up to */
     sync_waiter *head;
     int pending;
+    atomic_int shared_pending; /* follower: pending, for the leader to read */
+    struct event *wake;        /* follower: the leader saw the LSN move */
+    /* leader only */
+    db_pool *pool;
+    char *origin_name;
+    bool listening;
+    bool progress_readable;    /* false after the progress query was refused (privileges) */
+    bool poll_in_flight;
+    struct event *poll_timer;
+    struct event *followers_stopped_event;
+    void (*followers_stopped_fn)(void *arg);
+    void *followers_stopped_arg;
 };
+
+static void *checked(void *pointer)
+{
+    if (pointer == NULL) {
+        fprintf(stderr, "tvsync-server: out of memory\n");
+        abort();
+    }
+    return pointer;
+}
+
+sync_hub *sync_hub_new(void)
+{
+    sync_hub *hub = checked(calloc(1, sizeof *hub));
+    pthread_mutex_init(&hub->lock, NULL);
+    atomic_init(&hub->applied, 0);
+    atomic_init(&hub->listening, false);
+    atomic_init(&hub->running_followers, 0);
+    return hub;
+}
+
+void sync_hub_free(sync_hub *hub)
+{
+    if (hub == NULL)
+        return;
+    pthread_mutex_destroy(&hub->lock);
+    free(hub->followers);
+    free(hub);
+}
+
+/* Whether anyone in the process waits (the leader polls the origin's progress then). */
+static bool anyone_waiting(sync_wait *leader)
+{
+    if (leader->head != NULL)
+        return true;
+    sync_hub *hub = leader->hub;
+    bool waiting = false;
+    pthread_mutex_lock(&hub->lock);
+    for (size_t i = 0; i < hub->follower_count && !waiting; i++)
+        waiting = atomic_load(&hub->followers[i]->shared_pending) > 0;
+    pthread_mutex_unlock(&hub->lock);
+    return waiting;
+}
+
+/* Leader: wakes the followers that have waiters (after publishing the LSN: a follower
+ * publishes its waiters before reading it, so one of the two sees the other). */
+static void wake_followers(sync_hub *hub)
+{
+    pthread_mutex_lock(&hub->lock);
+    for (size_t i = 0; i < hub->follower_count; i++)
+        if (atomic_load(&hub->followers[i]->shared_pending) > 0)
+            event_active(hub->followers[i]->wake, EV_TIMEOUT, 0);
+    pthread_mutex_unlock(&hub->lock);
+}
+
+static void set_pending(sync_wait *wait, int pending)
+{
+    wait->pending = pending;
+    if (!wait->leader)
+        atomic_store(&wait->shared_pending, pending);
+}
 
 static void waiter_unlink(sync_waiter *waiter)
 {
@@ -47,7 +129,7 @@ static void waiter_unlink(sync_waiter *waiter)
         wait->head = waiter->next;
     if (waiter->next)
         waiter->next->prev = waiter->prev;
-    wait->pending--;
+    set_pending(wait, wait->pending - 1);
     event_free(waiter->timer);
 }
 
@@ -80,9 +162,32 @@ static void advance(sync_wait *wait, const char *text)
     }
     if (lsn > wait->applied) {
         wait->applied = lsn;
-        log_debug("tvsync-cdc applied up to %s (%d waiting)", text, wait->pending);
+        atomic_store(&wait->hub->applied, lsn);
+        log_debug("tvsync-cdc applied up to %s (%d waiting here)", text, wait->pending);
+        release_reached(wait);
+        wake_followers(wait->hub);
+    }
+}
+
+/* Follower: takes the hub's LSN. */
+static void catch_up(sync_wait *wait)
+{
+    lsn_t applied = atomic_load(&wait->hub->applied);
+    if (applied > wait->applied) {
+        wait->applied = applied;
         release_reached(wait);
     }
+}
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    catch_up(arg);
+}
+
+static void set_listening(sync_wait *wait, bool listening)
+{
+    wait->listening = listening;
+    atomic_store(&wait->hub->listening, listening);
 }
 
 static void notify_cb(void *arg, const char *channel, const char *payload)
@@ -114,10 +219,10 @@ static void listen_cb(void *arg, const PGresult *result, const char *error)
     sync_wait *wait = arg;
     if (error != NULL) {
         log_warning("LISTEN %s failed: %s", SYNC_CHANNEL, error);
-        wait->listening = false;
+        set_listening(wait, false);
         return;
     }
-    wait->listening = true;
+    set_listening(wait, true);
     log_debug("listening on %s", SYNC_CHANNEL);
 }
 
@@ -132,7 +237,7 @@ static void query_progress(sync_wait *wait, unsigned flags)
 static void connect_cb(void *arg)
 {
     sync_wait *wait = arg;
-    wait->listening = false;
+    set_listening(wait, false);
     wait->progress_readable = true;
     /* Both go ahead of anything queued, LISTEN first (pushed last): from then on no
      * notification is missed, and the progress read covers the time before. */
@@ -143,7 +248,7 @@ static void connect_cb(void *arg)
 static void poll_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     sync_wait *wait = arg;
-    if (wait->head == NULL)
+    if (!anyone_waiting(wait))
         return;
     if (wait->progress_readable && !wait->poll_in_flight)
         query_progress(wait, 0);
@@ -151,17 +256,51 @@ static void poll_timer_cb(evutil_socket_t fd, short what, void *arg)
     evtimer_add(wait->poll_timer, &interval);
 }
 
-sync_wait *sync_wait_new(struct event_base *base, const char *url, const char *origin_name,
+/* Polling starts with the first waiter, anywhere in the process (the leader's timer may be
+ * armed from a follower's thread: libevent's locks make that safe). Caller holds the
+ * hub's lock or runs on the leader's loop. */
+static void start_polling(sync_wait *leader)
+{
+    if (!evtimer_pending(leader->poll_timer, NULL)) {
+        struct timeval interval = {0, SYNC_POLL_INTERVAL_MS * 1000};
+        evtimer_add(leader->poll_timer, &interval);
+    }
+}
+
+static void followers_stopped_cb(evutil_socket_t fd, short what, void *arg)
+{
+    sync_wait *wait = arg;
+    if (wait->followers_stopped_fn && sync_wait_followers_stopped(wait))
+        wait->followers_stopped_fn(wait->followers_stopped_arg);
+}
+
+sync_wait *sync_wait_new(struct event_base *base, sync_hub *hub, const char *url, const char *origin_name,
                          int connect_timeout_ms)
 {
-    sync_wait *wait = calloc(1, sizeof *wait);
-    if (wait == NULL || (wait->origin_name = strdup(origin_name)) == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
+    sync_wait *wait = checked(calloc(1, sizeof *wait));
     wait->base = base;
+    wait->hub = hub;
+    atomic_init(&wait->shared_pending, 0);
+    pthread_mutex_lock(&hub->lock);
+    wait->leader = hub->leader == NULL;
+    if (wait->leader) {
+        hub->leader = wait;
+    } else {
+        if (hub->follower_count == hub->follower_capacity) {
+            hub->follower_capacity = hub->follower_capacity ? hub->follower_capacity * 2 : 8;
+            hub->followers = checked(realloc(hub->followers, hub->follower_capacity * sizeof *hub->followers));
+        }
+        hub->followers[hub->follower_count++] = wait;
+    }
+    pthread_mutex_unlock(&hub->lock);
+    if (!wait->leader) {
+        wait->wake = checked(event_new(base, -1, 0, wake_cb, wait));
+        return wait;
+    }
+    wait->origin_name = checked(strdup(origin_name));
     wait->progress_readable = true;
-    wait->poll_timer = evtimer_new(base, poll_timer_cb, wait);
+    wait->poll_timer = checked(evtimer_new(base, poll_timer_cb, wait));
+    wait->followers_stopped_event = checked(event_new(base, -1, 0, followers_stopped_cb, wait));
     wait->pool = db_pool_new(base, url, "tvsync-server listener", 1, connect_timeout_ms, NULL, 0);
     db_pool_set_notify(wait->pool, notify_cb, wait);
     db_pool_set_connect(wait->pool, connect_cb, wait);
@@ -178,10 +317,60 @@ void sync_wait_free(sync_wait *wait)
         waiter->fn(waiter->arg, false);
         free(waiter);
     }
-    db_pool_free(wait->pool);
-    event_free(wait->poll_timer);
-    free(wait->origin_name);
+    sync_hub *hub = wait->hub;
+    pthread_mutex_lock(&hub->lock);
+    if (hub->leader == wait) {
+        hub->leader = NULL;
+        atomic_store(&hub->listening, false);
+    }
+    for (size_t i = 0; i < hub->follower_count; i++)
+        if (hub->followers[i] == wait) {
+            hub->followers[i] = hub->followers[--hub->follower_count];
+            break;
+        }
+    pthread_mutex_unlock(&hub->lock);
+    if (wait->leader) {
+        db_pool_free(wait->pool);
+        event_free(wait->poll_timer);
+        event_free(wait->followers_stopped_event);
+        free(wait->origin_name);
+    } else {
+        event_free(wait->wake);
+    }
     free(wait);
+}
+
+void sync_wait_follower_running(sync_wait *wait, bool running)
+{
+    if (wait->leader)
+        return;
+    sync_hub *hub = wait->hub;
+    if (running) {
+        atomic_fetch_add(&hub->running_followers, 1);
+        return;
+    }
+    if (atomic_fetch_sub(&hub->running_followers, 1) == 1) {
+        pthread_mutex_lock(&hub->lock);
+        if (hub->leader)
+            event_active(hub->leader->followers_stopped_event, EV_TIMEOUT, 0);
+        pthread_mutex_unlock(&hub->lock);
+    }
+}
+
+void sync_wait_on_followers_stopped(sync_wait *wait, void (*fn)(void *arg), void *arg)
+{
+    wait->followers_stopped_fn = fn;
+    wait->followers_stopped_arg = arg;
+}
+
+bool sync_wait_followers_stopped(const sync_wait *wait)
+{
+    return !wait->leader || atomic_load(&wait->hub->running_followers) == 0;
+}
+
+bool sync_wait_is_leader(const sync_wait *wait)
+{
+    return wait->leader;
 }
 
 static void waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
@@ -194,15 +383,16 @@ static void waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 sync_waiter *sync_wait_until(sync_wait *wait, lsn_t target, int timeout_ms, sync_wait_fn fn, void *arg)
 {
+    if (!wait->leader) {
+        lsn_t applied = atomic_load(&wait->hub->applied);
+        if (applied > wait->applied)
+            wait->applied = applied;   /* its waiters were woken for it (or are being) */
+    }
     if (target <= wait->applied) {
         fn(arg, true);
         return NULL;
     }
-    sync_waiter *waiter = calloc(1, sizeof *waiter);
-    if (waiter == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
+    sync_waiter *waiter = checked(calloc(1, sizeof *waiter));
     waiter->owner = wait;
     waiter->target = target;
     waiter->fn = fn;
@@ -214,11 +404,20 @@ sync_waiter *sync_wait_until(sync_wait *wait, lsn_t target, int timeout_ms, sync
     if (wait->head)
         wait->head->prev = waiter;
     wait->head = waiter;
-    wait->pending++;
-    if (!evtimer_pending(wait->poll_timer, NULL)) {
-        struct timeval interval = {0, SYNC_POLL_INTERVAL_MS * 1000};
-        evtimer_add(wait->poll_timer, &interval);
+    set_pending(wait, wait->pending + 1);
+    if (wait->leader) {
+        start_polling(wait);
+        return waiter;
     }
+    /* Published the waiter, now read the LSN: if the leader moved it before it could see
+     * the waiter, release from this loop. */
+    if (atomic_load(&wait->hub->applied) >= target)
+        event_active(wait->wake, EV_TIMEOUT, 0);
+    sync_hub *hub = wait->hub;
+    pthread_mutex_lock(&hub->lock);
+    if (hub->leader)
+        start_polling(hub->leader);
+    pthread_mutex_unlock(&hub->lock);
     return waiter;
 }
 
@@ -232,12 +431,13 @@ void sync_wait_cancel(sync_waiter *waiter)
 
 lsn_t sync_wait_applied(const sync_wait *wait)
 {
-    return wait->applied;
+    lsn_t shared = atomic_load(&wait->hub->applied);
+    return shared > wait->applied ? shared : wait->applied;
 }
 
 bool sync_wait_listening(const sync_wait *wait)
 {
-    return wait->listening;
+    return atomic_load(&wait->hub->listening);
 }
 
 int sync_wait_pending(const sync_wait *wait)

@@ -1,5 +1,7 @@
-/* sync_wait: read-your-writes for one worker. One LISTEN tvsync_applied connection follows
- * tvsync-cdc's applied LSN; mutations wait (without blocking) until it passes their intents. */
+/* sync_wait: read-your-writes for one worker. One LISTEN tvsync_applied connection per
+ * process follows tvsync-cdc's applied LSN, on the first worker (the leader); the other
+ * workers (followers) learn it through a sync_hub. Mutations wait (without blocking) until
+ * it passes their intents. */
 #ifndef TVSYNC_SERVER_SYNC_WAIT_H
 #define TVSYNC_SERVER_SYNC_WAIT_H
 
@@ -11,17 +13,34 @@
 
 typedef struct sync_wait sync_wait;
 typedef struct sync_waiter sync_waiter;
+typedef struct sync_hub sync_hub;
+
+/* What the workers of a process share. Freed after every sync_wait of it. */
+sync_hub *sync_hub_new(void);
+void sync_hub_free(sync_hub *hub);
 
 /* applied: true when the applied LSN reached the target, false on timeout. */
 typedef void (*sync_wait_fn)(void *arg, bool applied);
 
-/* Starts listening (connects without blocking, reconnects when the connection drops).
- * origin_name is tvsync-cdc's replication origin (the slot name); its progress is read
- * on each (re)connect so a notification missed while disconnected is not waited for. */
-sync_wait *sync_wait_new(struct event_base *base, const char *url, const char *origin_name,
+/* The first sync_wait of a hub is its leader: it starts listening (connects without
+ * blocking, reconnects when the connection drops). origin_name is tvsync-cdc's
+ * replication origin (the slot name); its progress is read on each (re)connect, and
+ * polled while anyone waits, so a notification missed while disconnected is not waited
+ * for. The others follow it: the leader wakes a follower's loop when the applied LSN
+ * moves and that follower has waiters. Each sync_wait is used from its own loop's thread. */
+sync_wait *sync_wait_new(struct event_base *base, sync_hub *hub, const char *url, const char *origin_name,
                          int connect_timeout_ms);
 /* Waiters still pending are told false. */
 void sync_wait_free(sync_wait *wait);
+
+/* A follower's loop runs (on), or has stopped for good (off): the leader's listening must
+ * outlast the followers' waits. Called from the thread that starts or runs the loop. */
+void sync_wait_follower_running(sync_wait *wait, bool running);
+/* Leader: fn runs on its loop each time the number of running followers drops to 0. */
+void sync_wait_on_followers_stopped(sync_wait *wait, void (*fn)(void *arg), void *arg);
+/* Leader: whether no follower's loop runs; followers: true. */
+bool sync_wait_followers_stopped(const sync_wait *wait);
+bool sync_wait_is_leader(const sync_wait *wait);
 
 /* Calls fn once the applied LSN is >= target, or after timeout_ms with false. fn may run
  * before this returns (target already applied), in which case NULL is returned. The

@@ -84,10 +84,18 @@ static double seconds_since(const struct timespec *start)
     return (double) (now.tv_sec - start->tv_sec) + (double) (now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+/* A draining worker stops once it answered everything; the one that listens for
+ * tvsync-cdc's progress (the sync_wait leader) only after the others stopped, since their
+ * waiting mutations learn it from there. */
 static void maybe_exit(worker *w)
 {
-    if (w->draining && w->in_flight == 0)
+    if (w->draining && w->in_flight == 0 && sync_wait_followers_stopped(w->sync))
         event_base_loopexit(w->base, NULL);
+}
+
+static void followers_stopped(void *arg)
+{
+    maybe_exit(arg);
 }
 
 /* A client-supplied X-Request-Id is echoed when it is short and printable. */
@@ -576,7 +584,9 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
     snprintf(setup_sql, sizeof setup_sql, "SET statement_timeout = %d", config->server.request_timeout_ms);
     w->pool = db_pool_new(w->base, config->database.url, application_name, config->server.pool_size,
                           config->database.connect_timeout_ms, setup_sql, config->server.request_timeout_ms);
-    w->sync = sync_wait_new(w->base, config->database.url, config->slot.name, config->database.connect_timeout_ms);
+    w->sync = sync_wait_new(w->base, server->sync_hub, config->database.url, config->slot.name,
+                            config->database.connect_timeout_ms);
+    sync_wait_on_followers_stopped(w->sync, followers_stopped, w);
     w->env.server = server;
     w->env.pool = w->pool;
     w->env.sync = w->sync;
@@ -612,13 +622,16 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     event_base_dispatch(w->base);
+    sync_wait_follower_running(w->sync, false);
     return NULL;
 }
 
 bool worker_start(worker *w)
 {
+    sync_wait_follower_running(w->sync, true);
     int rc = pthread_create(&w->thread, NULL, worker_main, w);
     if (rc != 0) {
+        sync_wait_follower_running(w->sync, false);
         log_error("cannot start worker thread %d: %s", w->index, strerror(rc));
         return false;
     }

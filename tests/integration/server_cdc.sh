@@ -50,4 +50,56 @@ assert_eq '{"data":{"user":null,"post":null}}' "$out" "deleteUser removes the us
 assert_exit 0 "the read models equal a full rebuild" -- migrate verify
 assert_contains "$(curl -s "$SERVER_BASE/metrics")" 'tvsync_server_sync_waits_total{result="applied"}' "the waits were released by tvsync_applied"
 
+# Four workers, one LISTEN connection (the first worker's): mutations waiting on every
+# worker are released through it, also while the server drains on SIGTERM (the listening
+# worker stops last). tvsync-cdc is paused so that the mutations wait. A round of eight
+# mutations, then rounds of one: the kernel picks the worker of each connection, and one
+# mutation is on another worker than the listening one three times in four.
+waiting_mutations() {
+    echo $(($(grep -c " waits for " "$SERVER_LOG") - waits_before))
+}
+test_waiting_mutations() {
+    [ "$(waiting_mutations)" -ge "$count" ]
+}
+drain_round() {
+    local count=$1 pids= answered=0 i
+    server_start --set server.threads=4 --set server.sync_wait_timeout_ms=10000 || { echo "server did not start"; exit 1; }
+    waits_before=$(grep -c " waits for " "$SERVER_LOG")
+    kill -STOP "$CDC_PID"
+    for i in $(seq "$count"); do
+        gql_query "mutation { createComment(postId: \"$POST1\", authorId: \"$BOB\", content: \"drain $i\") { content } }" \
+            >"$SERVER_LOG.drain.$i" &
+        pids="$pids $!"
+    done
+    wait_for 20 test_waiting_mutations
+    kill -TERM "$SERVER_PID"
+    sleep 0.5
+    kill -CONT "$CDC_PID"
+    for i in $pids; do
+        wait "$i"
+    done
+    wait "$SERVER_PID"
+    drain_status=$?
+    SERVER_PID=
+    for i in $(seq "$count"); do
+        [ "$(jq -r '.data.createComment.content' <"$SERVER_LOG.drain.$i" 2>/dev/null)" = "drain $i" ] &&
+            answered=$((answered + 1))
+    done
+    drain_answered=$answered
+    [ "$answered" = "$count" ] || cat "$SERVER_LOG".drain.* >&2
+    rm -f "$SERVER_LOG".drain.*
+}
+server_stop
+server_start --set server.threads=4 || { echo "server did not start"; exit 1; }
+assert_eq 1 "$(pgcluster_psql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tvsync-server listener'")" \
+    "four workers share one LISTEN connection"
+server_stop
+drain_round 8
+assert_eq 0 "$drain_status" "SIGTERM with eight mutations waiting on four workers: exit status 0"
+assert_eq 8 "$drain_answered" "every waiting mutation was answered from the read model while the server drained"
+for round in 1 2 3; do
+    drain_round 1
+    assert_eq "0 1" "$drain_status $drain_answered" "SIGTERM with one mutation waiting (round $round): answered, exit 0"
+done
+
 test_summary
