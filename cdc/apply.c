@@ -41,7 +41,7 @@ typedef struct tail_tag {
 /* A cascade query of the group in flight: the ids it added to its target (the
  * range [from, to) of the target's ids), whether the target had no other
  * cascade-added ids waiting (so the iteration will diff exactly that range
- * next), and whether a diff of the query's targets was sent along. */
+ * next), and whether the query went inside a diff of its targets (along). */
 typedef struct group_slot {
     size_t entity, from, to;
     bool alone;
@@ -106,7 +106,7 @@ struct apply_engine {
     bool diff_append;         /* ... after a diff sent ahead covered the rest */
     /* Diffs of ranges the iteration has not reached yet: sent ahead with the
      * current one, for the later entities of the order whose cascade-added ids are
-     * already known, or sent along the cascade query that added the ids. Taken when
+     * already known, or the diff a cascade query that added the ids ran inside. Taken when
      * the iteration reaches the range (it may have grown since: the rest is diffed
      * then). */
     struct ahead_diff *ahead;
@@ -130,10 +130,9 @@ struct apply_engine {
     /* The cascade queries in flight (one source entity's edges), in order. */
     size_t *group_edges;
     size_t group_count, group_done;
-    /* Per query of the group: the target entity's ids it added, and whether a
-     * diff of its targets went along (sent behind the group's queries). */
+    /* Per query of the group: the target entity's ids it added, and whether it
+     * ran inside a diff of its targets. */
     struct group_slot *group_slots;
-    size_t along_count, along_done;
     long tail_dead_letters;
     struct event *kick;       /* sends BEGIN and the first step from the loop */
     /* The visibility check (the transaction's first statement) found a source
@@ -160,7 +159,7 @@ static bool step_send(apply_engine *engine);
 static void step_done_cb(void *arg, const pg_async_outcome *outcome);
 static void tail_cb(void *arg, const pg_async_outcome *outcome);
 static void cascade_cb(void *arg, const pg_async_outcome *outcome);
-static void along_cb(void *arg, const pg_async_outcome *outcome);
+static void along_query_cb(void *arg, const pg_async_outcome *outcome);
 static void transaction_failed(apply_engine *engine, const char *error);
 static void bisect_next(apply_engine *engine);
 static void ahead_clear(apply_engine *engine);
@@ -405,7 +404,6 @@ static void connection_lost(apply_engine *engine, const char *error)
 {
     engine->tail_count = engine->tail_head = 0;
     engine->group_count = engine->group_done = 0;
-    engine->along_count = engine->along_done = 0;
     engine->outcome.connection_lost = true;
     snprintf(engine->outcome.error, sizeof engine->outcome.error, "%s", error);
     finish(engine);
@@ -978,8 +976,10 @@ static void take_diff(apply_engine *engine, size_t e, const PGresult *result, si
                                             sizeof *engine->changed_keys);
         engine->edge_ids = alloc_array(engine->edge_ids, engine->changed_capacity, sizeof *engine->edge_ids);
     }
+    /* A diff along a cascade query also lists the query's ids (third column true). */
+    bool flagged = PQnfields(result) > 2;
     for (int row = 0; row < rows; row++)
-        if (!PQgetisnull(result, row, 0) &&
+        if (!(flagged && strcmp(PQgetvalue(result, row, 2), "t") == 0) && !PQgetisnull(result, row, 0) &&
             intent_uuid_parse(PQgetvalue(result, row, 0), &engine->changed[engine->changed_count])) {
             engine->changed_keys[engine->changed_count++] =
                 PQgetisnull(result, row, 1) ? NULL : registry_keys_parse(PQgetvalue(result, row, 1));
@@ -1020,7 +1020,7 @@ static void ahead_cb(void *arg, const pg_async_outcome *outcome)
  * whose build differs from the tv_* row): the documents that would change kept
  * for the apply (one build per document) when the session has
  * pg_temp.tvsync_built, and the changed ids with the keys that changed. */
-static const char *diff_tail(apply_engine *engine, size_t r)
+static const char *diff_tail(apply_engine *engine, size_t r, bool query_ids)
 {
     char keep[200] = "";
     if (engine->built_table)
@@ -1030,7 +1030,8 @@ static const char *diff_tail(apply_engine *engine, size_t r)
     snprintf(engine->diff_tail, sizeof engine->diff_tail,
              "%s SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
              "ARRAY(SELECT k FROM jsonb_object_keys(d.new || d.old) AS k "
-             "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END FROM d", keep);
+             "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END%s FROM d%s", keep,
+             query_ids ? ", false" : "", query_ids ? " UNION ALL SELECT x, NULL, true FROM q, unnest(q.ids) AS x" : "");
     return engine->diff_tail;
 }
 
@@ -1043,7 +1044,7 @@ static const char *diff_statement(apply_engine *engine, size_t r)
              "FROM %s($1::uuid[]) AS b "
              "FULL JOIN (SELECT id, data FROM %s WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
              "WHERE b.data IS DISTINCT FROM t.data)%s",
-             engine->reg->build_functions[r], engine->reg->tv_tables[r], diff_tail(engine, r));
+             engine->reg->build_functions[r], engine->reg->tv_tables[r], diff_tail(engine, r, false));
     return engine->diff_sql;
 }
 
@@ -1079,8 +1080,9 @@ static const char *edge_values(apply_engine *engine, const batch_entity *source,
 }
 
 /* The diff statement of registry entity r over the targets of edge: the edge's
- * query runs inside it (the source ids are $1), so the diff goes out in the
- * same pipeline as the query instead of one round trip after it. */
+ * query runs inside it (the source ids are $1), so the diff goes out with the
+ * query instead of one round trip after it. Its rows: the diff's (id, changed
+ * keys, false), then each id the query found (id, NULL, true). */
 static const char *along_statement(apply_engine *engine, size_t edge, size_t r)
 {
     size_t size = strlen(engine->reg->queries[edge]) + sizeof engine->diff_sql;
@@ -1096,7 +1098,7 @@ static const char *along_statement(apply_engine *engine, size_t edge, size_t r)
              "FULL JOIN (SELECT t.id, t.data FROM q, %s AS t WHERE t.id = ANY (q.ids)) AS t ON t.id = b.id "
              "WHERE b.data IS DISTINCT FROM t.data)%s",
              engine->reg->queries[edge], engine->reg->build_functions[r], engine->reg->tv_tables[r],
-             diff_tail(engine, r));
+             diff_tail(engine, r, true));
     return engine->along_sql;
 }
 
@@ -1110,27 +1112,23 @@ static bool nothing_waiting(const batch_entity *entity)
     return entity->id_count == settled;
 }
 
-/* Behind the group's cascade queries, the diffs of their targets: the ids a
- * cascade adds are always diffed next, and this way the diff is back with the
- * query (along_cb). Only for targets with nothing else waiting, whose next
- * range is then exactly what the query adds (others would be diffed twice).
- * false when a send failed. */
-static bool send_along(apply_engine *engine, const batch_entity *source)
+/* A cascade query of source along edge, in a group: inside a diff of its
+ * targets when the target has nothing else waiting to be diffed (the ids a
+ * cascade adds are always diffed next, and this way the diff is back with
+ * them: along_query_cb), else alone (cascade_cb); a target with other ids
+ * waiting would have them diffed twice. false when the send failed. */
+static bool send_cascade_query(apply_engine *engine, const batch_entity *source, size_t edge)
 {
-    for (size_t k = 0; k < engine->group_count; k++) {
-        size_t edge = engine->group_edges[k];
-        const char *target = engine->reg->edges[edge].target;
-        size_t r = registry_index(engine->reg, target);
-        engine->group_slots[k].along = r < engine->reg->entity_count &&
-                                       nothing_waiting(batch_find_entity(engine->work, target));
-        if (!engine->group_slots[k].along)
-            continue;
-        const char *values[1] = {edge_values(engine, source, edge)};
-        engine->along_count++;
-        if (!send_query_to(engine, along_statement(engine, edge, r), 1, values, along_cb))
-            return false;
-    }
-    return true;
+    size_t slot = engine->group_count++;
+    engine->group_edges[slot] = edge;
+    const char *target = engine->reg->edges[edge].target;
+    size_t r = registry_index(engine->reg, target);
+    const char *values[1] = {edge_values(engine, source, edge)};
+    engine->group_slots[slot].along = r < engine->reg->entity_count &&
+                                      nothing_waiting(batch_find_entity(engine->work, target));
+    if (engine->group_slots[slot].along)
+        return send_query_to(engine, along_statement(engine, edge, r), 1, values, along_query_cb);
+    return send_query_to(engine, engine->reg->queries[edge], 1, values, cascade_cb);
 }
 
 /* Sends the next statements of the transaction; on the way picks the next
@@ -1188,17 +1186,12 @@ static bool step_send(apply_engine *engine)
                 /* This edge and the entity's other edges that apply: their
                  * queries do not depend on each other, so one pipeline. */
                 engine->group_count = engine->group_done = 0;
-                engine->along_count = engine->along_done = 0;
                 for (;;) {
-                    const char *values[1] = {edge_values(engine, source, edge)};
-                    engine->group_edges[engine->group_count++] = edge;
-                    sent = send_query_to(engine, engine->reg->queries[edge], 1, values, cascade_cb);
+                    sent = send_cascade_query(engine, source, edge);
                     if (!sent || !next_edge_of(engine, source, &edge))
                         break;
                     engine->edge_index = edge + 1;
                 }
-                if (sent)
-                    sent = send_along(engine, source);
                 break;
             }
             /* Cascades may have added ids: the range is every pair. */
@@ -1375,11 +1368,11 @@ static void step_done_cb(void *arg, const pg_async_outcome *outcome)
     run_step(engine);
 }
 
-/* After the group's last result (its queries', then the diffs sent along): an
- * error aborts the transaction, else the iteration goes on. */
+/* After the group's last result: an error aborts the transaction, else the
+ * iteration goes on. */
 static void group_result_done(apply_engine *engine)
 {
-    if (engine->group_done < engine->group_count || engine->along_done < engine->along_count)
+    if (engine->group_done < engine->group_count)
         return;
     if (engine->begin_error[0] || engine->tail_error[0]) {
         transaction_failed(engine, engine->begin_error[0] ? engine->begin_error : engine->tail_error);
@@ -1388,73 +1381,78 @@ static void group_result_done(apply_engine *engine)
     run_step(engine);
 }
 
-/* A cascade query's result: its ids join the batch. */
-static void cascade_cb(void *arg, const pg_async_outcome *outcome)
+/* A cascade query's ids join the batch: every row's first column, or with
+ * flag_column >= 0 the rows whose flag_column is true. */
+static void take_cascade_ids(apply_engine *engine, size_t slot, const pg_async_outcome *outcome, int flag_column)
 {
-    apply_engine *engine = arg;
-    size_t slot = engine->group_done++;
     size_t edge = engine->group_edges[slot];
-    if (outcome->connection_lost) {
-        connection_lost(engine, outcome->error);
-        return;
-    }
     if (!outcome->ok && !engine->tail_error[0])
         snprintf(engine->tail_error, sizeof engine->tail_error, "%s", outcome->error);
     group_slot *range = &engine->group_slots[slot];
     range->entity = SIZE_MAX;   /* until the query's ids are in */
     range->alone = false;
     range->from = range->to = 0;
-    if (outcome->ok && !engine->begin_error[0]) {
-        const char *target = engine->reg->edges[edge].target;
-        batch_entity *entity = batch_find_entity(engine->work, target);
-        size_t before = entity ? entity->id_count : 0;
-        /* Nothing else waits to be diffed in the target: the iteration's next
-         * range of it starts where these ids do. */
-        range->alone = nothing_waiting(entity);
-        int rows = PQntuples(outcome->result);
-        log_debug("apply: cascade to %s: %d ids", target, rows);
-        for (int row = 0; row < rows; row++) {
-            intent_uuid id;
-            if (!PQgetisnull(outcome->result, row, 0) && intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &id))
-                batch_add_cascaded_ids(engine->work, target, &id, 1);
-        }
-        entity = batch_find_entity(engine->work, target);
-        if (entity) {
-            range->entity = (size_t) (entity - engine->work->entities);
-            range->from = before;
-            range->to = entity->id_count;
-        }
+    if (!outcome->ok || engine->begin_error[0])
+        return;
+    const char *target = engine->reg->edges[edge].target;
+    batch_entity *entity = batch_find_entity(engine->work, target);
+    size_t before = entity ? entity->id_count : 0;
+    /* Nothing else waits to be diffed in the target: the iteration's next range
+     * of it starts where these ids do. */
+    range->alone = nothing_waiting(entity);
+    int rows = PQntuples(outcome->result), added = 0;
+    for (int row = 0; row < rows; row++) {
+        intent_uuid id;
+        if (flag_column >= 0 && strcmp(PQgetvalue(outcome->result, row, flag_column), "t") != 0)
+            continue;
+        added++;
+        if (!PQgetisnull(outcome->result, row, 0) && intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &id))
+            batch_add_cascaded_ids(engine->work, target, &id, 1);
     }
-    group_result_done(engine);
+    log_debug("apply: cascade to %s: %d ids", target, added);
+    entity = batch_find_entity(engine->work, target);
+    if (entity) {
+        range->entity = (size_t) (entity - engine->work->entities);
+        range->from = before;
+        range->to = entity->id_count;
+    }
 }
 
-/* A diff sent along a cascade query: every id it found changed will take its
- * document from pg_temp.tvsync_built (so none of the rows it kept is left
- * there), and when the query's ids are exactly the target's next range, the
- * iteration takes the diff as that range's instead of sending one. */
-static void along_cb(void *arg, const pg_async_outcome *outcome)
+/* A cascade query's result: its ids join the batch. */
+static void cascade_cb(void *arg, const pg_async_outcome *outcome)
 {
     apply_engine *engine = arg;
-    engine->along_done++;
     if (outcome->connection_lost) {
         connection_lost(engine, outcome->error);
         return;
     }
-    /* The slot: the along_done-th one that had a diff sent along. */
-    size_t slot = 0;
-    for (size_t seen = 0; slot < engine->group_count; slot++)
-        if (engine->group_slots[slot].along && ++seen == engine->along_done)
-            break;
-    const group_slot *range = slot < engine->group_count ? &engine->group_slots[slot] : NULL;
-    if (!outcome->ok) {
-        if (!engine->begin_error[0])
-            snprintf(engine->begin_error, sizeof engine->begin_error, "%s", outcome->error);
-    } else if (range && range->entity != SIZE_MAX && !engine->begin_error[0] && !engine->tail_error[0]) {
-        engine->built_rows += (unsigned long) PQntuples(outcome->result);
+    take_cascade_ids(engine, engine->group_done++, outcome, -1);
+    group_result_done(engine);
+}
+
+/* A cascade query that ran inside a diff of its targets: its ids join the
+ * batch; every id the diff found changed will take its document from
+ * pg_temp.tvsync_built (so none of the rows it kept is left there), and when
+ * the query's ids are exactly the target's next range, the iteration takes
+ * the diff as that range's instead of sending one. */
+static void along_query_cb(void *arg, const pg_async_outcome *outcome)
+{
+    apply_engine *engine = arg;
+    if (outcome->connection_lost) {
+        connection_lost(engine, outcome->error);
+        return;
+    }
+    size_t slot = engine->group_done++;
+    take_cascade_ids(engine, slot, outcome, 2);
+    const group_slot *range = &engine->group_slots[slot];
+    if (outcome->ok && range->entity != SIZE_MAX && !engine->begin_error[0] && !engine->tail_error[0]) {
         batch_entity *target = &engine->work->entities[range->entity];
         int rows = PQntuples(outcome->result);
         for (int row = 0; row < rows; row++) {
             intent_uuid id;
+            if (strcmp(PQgetvalue(outcome->result, row, 2), "t") == 0)
+                continue;
+            engine->built_rows++;
             if (PQgetisnull(outcome->result, row, 0) || !intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &id))
                 continue;
             size_t position = batch_entity_position(target, &id);
