@@ -1286,6 +1286,7 @@ static void after_rollback(apply_engine *engine)
         /* Not a failure: the same transaction again, once the sources are visible. */
         log_debug("apply: a source transaction is not visible yet; waiting for it");
         engine->outcome.error[0] = '\0';
+        engine->outcome.visibility_waits++;
         engine->wait_first = true;
         for (size_t i = 0; i < work->entity_count; i++)
             work->entities[i].upserted = work->entities[i].deleted = 0;

@@ -24,6 +24,8 @@ typedef struct apply_outcome {
     int attempts;               /* 1 when the first try committed */
     bool bisected;
     size_t dead_letters;        /* written by this batch (malformed + failing ids) */
+    int visibility_waits;       /* transactions begun again after a wait for sources not
+                                   yet visible to their snapshot (not failures) */
     char error[512];            /* the last error, when there was one */
 } apply_outcome;
 

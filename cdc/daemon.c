@@ -309,6 +309,8 @@ static void count_batch_metrics(cdc_daemon *d, const batch *done, const apply_ou
     }
     if (outcome->dead_letters)
         prom_counter_add(d->metrics.dead_letters_total, NULL, (double) outcome->dead_letters);
+    if (outcome->visibility_waits)
+        prom_counter_add(d->metrics.visibility_waits_total, NULL, (double) outcome->visibility_waits);
 }
 
 static void batch_applied_cb(void *arg, const apply_outcome *outcome)

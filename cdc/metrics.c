@@ -40,6 +40,9 @@ void cdc_metrics_init(cdc_metrics *metrics)
         "Failed apply attempts (retried or bisected), by entity", "entity");
     metrics->dead_letters_total = prom_counter(r, "tvsync_cdc_dead_letters_total",
         "Intents written to tvsync.dead_letter", NULL);
+    metrics->visibility_waits_total = prom_counter(r, "tvsync_cdc_visibility_waits_total",
+        "Apply transactions begun again after waiting for source transactions their snapshot did not see yet",
+        NULL);
     metrics->apply_duration_seconds = prom_histogram(r, "tvsync_cdc_apply_duration_seconds",
         "Duration of one apply transaction", NULL, duration_buckets,
         sizeof duration_buckets / sizeof duration_buckets[0]);

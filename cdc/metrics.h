@@ -18,6 +18,7 @@ typedef struct cdc_metrics {
     prom_metric *rows_deleted_total;
     prom_metric *failures_total;
     prom_metric *dead_letters_total;
+    prom_metric *visibility_waits_total;
     prom_metric *apply_duration_seconds;
     prom_metric *reconnects_total;
     prom_metric *last_applied_lsn;

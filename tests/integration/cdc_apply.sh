@@ -257,6 +257,7 @@ END
 $$;
 SQL
 failures_before=$(grep -c "batch failed" "$CDC_LOG")
+visibility_waits_before=$(cdc_metrics | sed -n 's/^tvsync_cdc_visibility_waits_total //p')
 lsn=$(pgcluster_psql -c "BEGIN; UPDATE tb_post SET title = 'seen after a wait' WHERE id = '$POST1';
                          SELECT tvsync.publish('post', ARRAY['$POST1'::uuid]); COMMIT;" | tail -n1)
 cdc_wait_lsn "$lsn"
@@ -265,6 +266,9 @@ assert_eq "seen after a wait" "$(pgcluster_psql -c "SELECT data->>'title' FROM t
 assert_eq "1" "$(pgcluster_psql -c "SELECT last_value FROM test_check_calls")" \
     "the check ran once: the transaction after the wait does not check again"
 assert_eq "$failures_before" "$(grep -c "batch failed" "$CDC_LOG")" "a failed visibility check is not a failed attempt"
+visibility_waits_after=$(cdc_metrics | sed -n 's/^tvsync_cdc_visibility_waits_total //p')
+assert_eq t "$([ "${visibility_waits_after:-0}" -gt "${visibility_waits_before:-0}" ] && echo t || echo f)" \
+    "the wait is counted in /metrics (tvsync_cdc_visibility_waits_total ${visibility_waits_before:-0} -> ${visibility_waits_after:-0})"
 pgcluster_psql -c "$original_check" >/dev/null
 pgcluster_psql -c "DROP SEQUENCE test_check_calls"
 
