@@ -51,7 +51,6 @@ struct sync_wait {
     /* leader only */
     db_pool *pool;
     char *origin_name;
-    bool listening;
     bool progress_readable;    /* false after the progress query was refused (privileges) */
     bool poll_in_flight;
     struct event *poll_timer;
@@ -169,14 +168,13 @@ static void advance(sync_wait *wait, const char *text)
     }
 }
 
-/* Follower: takes the hub's LSN. */
+/* Follower: takes the hub's LSN and releases what it reached. */
 static void catch_up(sync_wait *wait)
 {
     lsn_t applied = atomic_load(&wait->hub->applied);
-    if (applied > wait->applied) {
+    if (applied > wait->applied)
         wait->applied = applied;
-        release_reached(wait);
-    }
+    release_reached(wait);
 }
 
 static void wake_cb(evutil_socket_t fd, short what, void *arg)
@@ -186,7 +184,6 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
 
 static void set_listening(sync_wait *wait, bool listening)
 {
-    wait->listening = listening;
     atomic_store(&wait->hub->listening, listening);
 }
 
@@ -368,10 +365,6 @@ bool sync_wait_followers_stopped(const sync_wait *wait)
     return !wait->leader || atomic_load(&wait->hub->running_followers) == 0;
 }
 
-bool sync_wait_is_leader(const sync_wait *wait)
-{
-    return wait->leader;
-}
 
 static void waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -383,12 +376,7 @@ static void waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 sync_waiter *sync_wait_until(sync_wait *wait, lsn_t target, int timeout_ms, sync_wait_fn fn, void *arg)
 {
-    if (!wait->leader) {
-        lsn_t applied = atomic_load(&wait->hub->applied);
-        if (applied > wait->applied)
-            wait->applied = applied;   /* its waiters were woken for it (or are being) */
-    }
-    if (target <= wait->applied) {
+    if (target <= sync_wait_applied(wait)) {
         fn(arg, true);
         return NULL;
     }

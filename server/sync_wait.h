@@ -40,7 +40,6 @@ void sync_wait_follower_running(sync_wait *wait, bool running);
 void sync_wait_on_followers_stopped(sync_wait *wait, void (*fn)(void *arg), void *arg);
 /* Leader: whether no follower's loop runs; followers: true. */
 bool sync_wait_followers_stopped(const sync_wait *wait);
-bool sync_wait_is_leader(const sync_wait *wait);
 
 /* Calls fn once the applied LSN is >= target, or after timeout_ms with false. fn may run
  * before this returns (target already applied), in which case NULL is returned. The
