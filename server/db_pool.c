@@ -51,7 +51,7 @@ typedef struct db_conn {
     job_phase phase;
     PGresult *result;          /* the result kept while the command drains */
     PGresult *error_result;    /* the first failed result of the command */
-    char **prepared;           /* statement names prepared on this connection */
+    char **prepared;           /* texts prepared on this connection; text i is named tvsync_s<i> */
     size_t prepared_count;
     /* Several queued reads sent at once in pipeline mode, one sync point for all:
      * the jobs in order (head: the one whose results come next). */
@@ -174,15 +174,27 @@ static void conn_forget_prepared(db_conn *conn)
     conn->prepared_count = 0;
 }
 
-static bool conn_has_prepared(const db_conn *conn, const char *name)
+/* A connection names its prepared statements after their texts, not after the names
+ * callers give: after a schema reload the same name may come with another text. */
+static long conn_prepared_index(const db_conn *conn, const char *sql)
 {
     for (size_t i = 0; i < conn->prepared_count; i++)
-        if (strcmp(conn->prepared[i], name) == 0)
-            return true;
-    return false;
+        if (strcmp(conn->prepared[i], sql) == 0)
+            return (long) i;
+    return -1;
 }
 
-static void conn_add_prepared(db_conn *conn, const char *name)
+static bool conn_has_prepared(const db_conn *conn, const char *sql)
+{
+    return conn_prepared_index(conn, sql) >= 0;
+}
+
+static void prepared_name(long index, char *out, size_t size)
+{
+    snprintf(out, size, "tvsync_s%ld", index);
+}
+
+static void conn_add_prepared(db_conn *conn, const char *sql)
 {
     char **grown = realloc(conn->prepared, (conn->prepared_count + 1) * sizeof *grown);
     if (grown == NULL) {
@@ -190,7 +202,7 @@ static void conn_add_prepared(db_conn *conn, const char *name)
         abort();
     }
     conn->prepared = grown;
-    conn->prepared[conn->prepared_count++] = alloc_strdup(name);
+    conn->prepared[conn->prepared_count++] = alloc_strdup(sql);
 }
 
 static bool pool_any_usable(const db_pool *pool)
@@ -420,20 +432,24 @@ static void conn_flush(db_conn *conn)
 /* Sends a job's statement: prepared (already, on this connection) or with its text. */
 static int conn_send_statement(db_conn *conn, const db_job *job)
 {
-    return job->statement_name != NULL
-        ? PQsendQueryPrepared(conn->pg, job->statement_name, job->param_count,
-                              (const char *const *) job->params, NULL, NULL, 0)
-        : PQsendQueryParams(conn->pg, job->sql, job->param_count, NULL,
-                            (const char *const *) job->params, NULL, NULL, 0);
+    long index = job->statement_name != NULL ? conn_prepared_index(conn, job->sql) : -1;
+    if (index < 0)
+        return PQsendQueryParams(conn->pg, job->sql, job->param_count, NULL, (const char *const *) job->params,
+                                 NULL, NULL, 0);
+    char name[32];
+    prepared_name(index, name, sizeof name);
+    return PQsendQueryPrepared(conn->pg, name, job->param_count, (const char *const *) job->params, NULL, NULL, 0);
 }
 
 static void conn_send(db_conn *conn)
 {
     db_job *job = conn->job;
     int ok;
-    if (job->statement_name != NULL && !conn_has_prepared(conn, job->statement_name)) {
+    if (job->statement_name != NULL && !conn_has_prepared(conn, job->sql)) {
         conn->phase = PHASE_PREPARE;
-        ok = PQsendPrepare(conn->pg, job->statement_name, job->sql, job->param_count, NULL);
+        char name[32];
+        prepared_name((long) conn->prepared_count, name, sizeof name);
+        ok = PQsendPrepare(conn->pg, name, job->sql, job->param_count, NULL);
     } else {
         conn->phase = PHASE_EXECUTE;
         ok = conn_send_statement(conn, job);
@@ -462,7 +478,7 @@ static void conn_command_done(db_conn *conn)
         return;
     }
     if (conn->phase == PHASE_PREPARE) {
-        conn_add_prepared(conn, job->statement_name);
+        conn_add_prepared(conn, job->sql);
         conn_clear_results(conn);
         conn_send(conn);
         return;
@@ -535,7 +551,7 @@ static void conn_pipeline_collect(db_conn *conn)
 static bool job_pipelinable(const db_conn *conn, const db_job *job)
 {
     return (job->flags & DB_POOL_RETRY_ON_LOSS) && !job->alone &&
-           (job->statement_name == NULL || conn_has_prepared(conn, job->statement_name));
+           (job->statement_name == NULL || conn_has_prepared(conn, job->sql));
 }
 
 /* Sends the queued reads at the head of the queue in one pipeline: one write, one

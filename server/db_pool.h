@@ -50,8 +50,9 @@ void db_pool_set_connect(db_pool *pool, db_pool_connect_fn fn, void *arg);
 /* Queues a statement; params are copied. Queued statements are sent once the loop has
  * run the callbacks that were ready with this one, so that statements submitted
  * together share a pipeline. statement_name non-NULL: prepared once per
- * connection under that name and then executed with PQsendQueryPrepared; NULL: sent with
- * PQsendQueryParams. fn is always called exactly once, possibly before this returns
+ * connection and then executed with PQsendQueryPrepared (the connection names the
+ * statement after its text, so a name that comes with another text after a schema reload
+ * is prepared anew; statement_name only asks for it); NULL: sent with PQsendQueryParams. fn is always called exactly once, possibly before this returns
  * (when no connection can be made). */
 void db_pool_submit(db_pool *pool, const char *statement_name, const char *sql,
                     int param_count, const char *const *params, unsigned flags,

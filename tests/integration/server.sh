@@ -386,12 +386,24 @@ kill -HUP "$SERVER_PID"
 wait_for 10 grep -q "keeping the current schema" "$SERVER_LOG"
 assert_eq 0 $? "a bad schema on SIGHUP is logged and refused"
 assert_eq '{"data":{"__typename":"Query"}}' "$(gql_query '{ __typename }')" "the old schema keeps serving"
+# Each pool connection prepares updateUser now; the reload below adds a Query field first,
+# so every mutation's statement name moves by one and createUser then has the name
+# updateUser had: a connection must prepare createUser anew, not run updateUser.
+for i in 1 2 3 4; do
+    gql_query "mutation { updateUser(id: \"$ALICE\", bio: \"before reload $i\") { bio } }" >/dev/null
+done
 cp "$SERVER_SCHEMA" "$SCHEMA_COPY"
 sed -i 's/^type Query {/type Query {\n  "Added by the reload test."\n  reloadProbe(id: ID!): User @lookup/' "$SCHEMA_COPY"
 kill -HUP "$SERVER_PID"
 wait_for 10 grep -q "schema reloaded" "$SERVER_LOG"
 out=$(gql_query "{ reloadProbe(id: \"$ALICE\") { username } }")
 assert_eq '{"data":{"reloadProbe":{"username":"alice"}}}' "$out" "a good schema on SIGHUP is served at once"
+created=0
+for i in 1 2 3 4; do
+    out=$(gql_query "mutation { createUser(username: \"reloaded$i\", email: \"reloaded$i@example.com\") { username } }")
+    [ "$(jq -r '.data.createUser.username' <<<"$out")" = "reloaded$i" ] && created=$((created + 1))
+done
+assert_eq 4 "$created" "after a reload that renumbers the mutations, each runs its own function"
 applier_stop
 gql_query "mutation { updateUser(id: \"$ALICE\", bio: \"draining\") { bio } }" >"$SERVER_LOG.inflight" &
 CURL_PID=$!
