@@ -34,6 +34,7 @@ struct sync_hub {
     atomic_ullong applied;     /* the leader's applied LSN */
     atomic_bool listening;
     atomic_int running_followers;
+    atomic_bool polling;       /* the leader's poll timer is armed */
     sync_wait *leader;
     sync_wait **followers;
     size_t follower_count, follower_capacity;
@@ -75,6 +76,7 @@ sync_hub *sync_hub_new(void)
     atomic_init(&hub->applied, 0);
     atomic_init(&hub->listening, false);
     atomic_init(&hub->running_followers, 0);
+    atomic_init(&hub->polling, false);
     return hub;
 }
 
@@ -245,8 +247,12 @@ static void connect_cb(void *arg)
 static void poll_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     sync_wait *wait = arg;
+    /* Stopped first, then checked: a follower publishes its waiter before it reads the
+     * flag, so either it sees the timer stopped and arms it, or this sees the waiter. */
+    atomic_store(&wait->hub->polling, false);
     if (!anyone_waiting(wait))
         return;
+    atomic_store(&wait->hub->polling, true);
     if (wait->progress_readable && !wait->poll_in_flight)
         query_progress(wait, 0);
     struct timeval interval = {0, SYNC_POLL_INTERVAL_MS * 1000};
@@ -258,6 +264,7 @@ static void poll_timer_cb(evutil_socket_t fd, short what, void *arg)
  * hub's lock or runs on the leader's loop. */
 static void start_polling(sync_wait *leader)
 {
+    atomic_store(&leader->hub->polling, true);
     if (!evtimer_pending(leader->poll_timer, NULL)) {
         struct timeval interval = {0, SYNC_POLL_INTERVAL_MS * 1000};
         evtimer_add(leader->poll_timer, &interval);
@@ -402,10 +409,12 @@ sync_waiter *sync_wait_until(sync_wait *wait, lsn_t target, int timeout_ms, sync
     if (atomic_load(&wait->hub->applied) >= target)
         event_active(wait->wake, EV_TIMEOUT, 0);
     sync_hub *hub = wait->hub;
-    pthread_mutex_lock(&hub->lock);
-    if (hub->leader)
-        start_polling(hub->leader);
-    pthread_mutex_unlock(&hub->lock);
+    if (!atomic_load(&hub->polling)) {   /* usually armed already: no lock on this path */
+        pthread_mutex_lock(&hub->lock);
+        if (hub->leader)
+            start_polling(hub->leader);
+        pthread_mutex_unlock(&hub->lock);
+    }
     return waiter;
 }
 
