@@ -739,15 +739,12 @@ http_server *http_server_new(struct event_base *base, int listen_fd, const http_
     /* head + body + chunked trailer fields + a chunk-size line */
     server->max_input = 2 * (size_t) HTTP_MAX_HEADER_BYTES + (size_t) options->max_body_bytes + 4096;
     if (listen_fd >= 0) {
-        server->accept_event = event_new(base, listen_fd, EV_READ | EV_PERSIST, accept_cb, server);
-        server->accept_pause = evtimer_new(base, accept_resume_cb, server);
-        if (server->accept_event == NULL || server->accept_pause == NULL ||
-            event_add(server->accept_event, NULL) != 0) {
+        server->accept_event = alloc_check(event_new(base, listen_fd, EV_READ | EV_PERSIST, accept_cb, server));
+        server->accept_pause = alloc_check(evtimer_new(base, accept_resume_cb, server));
+        if (event_add(server->accept_event, NULL) != 0) {
             close(listen_fd);
-            if (server->accept_event)
-                event_free(server->accept_event);
-            if (server->accept_pause)
-                event_free(server->accept_pause);
+            event_free(server->accept_event);
+            event_free(server->accept_pause);
             free(server);
             return NULL;
         }

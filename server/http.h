@@ -58,7 +58,8 @@ typedef struct http_server_options {
 } http_server_options;
 
 /* Starts accepting on listen_fd (a listening, non-blocking socket; the server owns it from
- * now on). NULL when out of memory or the event cannot be added (listen_fd is closed). */
+ * now on; -1: none, for http_server_adopt only). NULL when the event cannot be added
+ * (listen_fd is closed); aborts on out of memory. */
 http_server *http_server_new(struct event_base *base, int listen_fd, const http_server_options *options);
 
 /* Serves an already connected socket (the server owns it; tests use a socketpair). False
