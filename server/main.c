@@ -186,7 +186,7 @@ int main(int argc, char **argv)
     server->schema = schema;
     atomic_init(&server->draining, false);
     atomic_init(&server->slot_lag_bytes, -1);
-    server->registry = alloc_check(prom_registry_new());
+    server->registry = prom_registry_new();
     app_metrics_init(&server->metrics, server->registry);
     /* GraphiQL for browsers (GET /graphql with Accept: text/html); without its page the
      * server still answers GraphQL. */

@@ -397,7 +397,7 @@ static void metrics_cb(worker *w, http_request *request)
     prom_gauge_set(metrics->plan_cache, evictions, (double) cache.evictions);
     prom_gauge_set(metrics->plan_cache, entries, (double) cache.entries);
     size_t length = 0;
-    char *text = alloc_check(prom_render(w->server->registry, &length));
+    char *text = prom_render(w->server->registry, &length);
     call_reply(call, 200, "OK", PROM_CONTENT_TYPE, text, length);
     free(text);
 }
