@@ -6,13 +6,8 @@ set -u
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
 . "$TVSYNC_SRCDIR/tests/integration/server_lib.sh"
 
-pgcluster_start
-pgcluster_on_exit server_lib_cleanup
-pgcluster_migrate >/dev/null 2>&1 || { echo "migrate failed"; exit 1; }
-"$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" \
-    --dir "$TVSYNC_SRCDIR/migrations" seed >/dev/null 2>&1 || { echo "seed failed"; exit 1; }
+server_database_start
 sql() { pgcluster_psql -c "$1"; }
-sql "SELECT tvsync.apply(name, NULL) FROM tvsync.entity" >/dev/null
 
 ALICE=10000000-0000-4000-8000-000000000001
 BOB=10000000-0000-4000-8000-000000000002
