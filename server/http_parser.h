@@ -26,7 +26,7 @@
 
 typedef enum http_parse_result {
     HTTP_PARSE_MORE,      /* needs more bytes */
-    HTTP_PARSE_COMPLETE,  /* a whole request: http_parser_request, http_parser_consumed */
+    HTTP_PARSE_COMPLETE,  /* a whole request: the offsets below, http_parser_consumed */
     HTTP_PARSE_ERROR,     /* error_status, error_message; the connection must close */
 } http_parse_result;
 
