@@ -24,7 +24,7 @@
 #include "cdc/pg_async.h"
 #include "cdc/registry.h"
 #include "cdc/stream_protocol.h"
-#include "cdc/wal2json.h"
+#include "common/wal2json.h"
 #include "common/exit_codes.h"
 #include "common/http_endpoint.h"
 #include "common/log.h"

@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/alloc.h"
-#include "cdc/wal2json.h"
+#include "common/wal2json.h"
 #include "common/hex.h"
 
 bool intent_uuid_parse(const char *text, intent_uuid *out)

@@ -25,8 +25,10 @@ log_level log_get_level(void);
 bool log_level_parse(const char *text, log_level *out);
 const char *log_level_name(log_level level);
 
-/* Writes one line (a trailing newline is added). Thread-safe: lines from
- * several threads never interleave. */
+/* Writes one line (a trailing newline is added; CR and LF inside the message become
+ * spaces) to stderr with one write(2), retried on EINTR and short writes. Thread-safe
+ * without a lock: lines shorter than PIPE_BUF never interleave on a pipe (the journal's
+ * stream is one). Long messages are formatted on the heap (aborts on out of memory). */
 void log_message(log_level level, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -43,9 +43,7 @@ struct prom_registry {
 
 prom_registry *prom_registry_new(void)
 {
-    prom_registry *registry = calloc(1, sizeof *registry);
-    if (!registry)
-        return NULL;
+    prom_registry *registry = alloc_calloc(1, sizeof *registry);
     pthread_mutex_init(&registry->mutex, NULL);
     return registry;
 }
@@ -235,12 +233,7 @@ static void text_append(text_buffer *b, const char *format, ...)
         }
         size_t need = b->length + (size_t) (n > 0 ? n : 64) + 1;
         size_t capacity = b->capacity * 2 > need ? b->capacity * 2 : need;
-        char *grown = realloc(b->data, capacity);
-        if (!grown) {
-            fputs("tvsync: out of memory\n", stderr);
-            abort();
-        }
-        b->data = grown;
+        b->data = alloc_realloc(b->data, capacity);
         b->capacity = capacity;
     }
 }
@@ -293,9 +286,7 @@ static void append_labels(text_buffer *b, const prom_metric *metric, const prom_
 char *prom_render(prom_registry *registry, size_t *length)
 {
     static const char *const kind_names[] = {"counter", "gauge", "histogram"};
-    text_buffer b = {malloc(4096), 0, 4096};
-    if (!b.data)
-        return NULL;
+    text_buffer b = {alloc_malloc(4096), 0, 4096};
     b.data[0] = '\0';
     pthread_mutex_lock(&registry->mutex);
     for (const prom_metric *m = registry->metrics; m; m = m->next) {

@@ -8,7 +8,7 @@
 typedef struct prom_registry prom_registry;
 typedef struct prom_metric prom_metric;
 
-/* NULL only on out-of-memory. The registry owns every metric made from it. */
+/* The registry owns every metric made from it. Never NULL (common/alloc's policy). */
 prom_registry *prom_registry_new(void);
 void prom_registry_free(prom_registry *registry);
 
@@ -36,7 +36,7 @@ void prom_histogram_observe(prom_metric *metric, const char *const *label_values
 
 /* The whole registry in text format, metrics in declaration order, series in
  * first-use order. Returns a NUL-terminated buffer the caller frees, and its
- * length in *length (if not NULL). NULL only on out-of-memory. */
+ * length in *length (if not NULL). Never NULL (common/alloc's policy). */
 char *prom_render(prom_registry *registry, size_t *length);
 
 /* The content type to serve prom_render's text with. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/log.h"
 
 /* Distinct (document, operation name) pairs kept prepared per schema. */
@@ -22,19 +23,15 @@ static char *read_file(const char *path, size_t *length, char *error, size_t err
         return NULL;
     }
     size_t capacity = 65536, used = 0;
-    char *data = malloc(capacity);
+    char *data = alloc_malloc(capacity);
     for (;;) {
-        if (data == NULL) {
-            fprintf(stderr, "tvsync-server: out of memory\n");
-            abort();
-        }
         size_t got = fread(data + used, 1, capacity - used - 1, file);
         used += got;
         if (got == 0)
             break;
         if (capacity - used < 2) {
             capacity *= 2;
-            data = realloc(data, capacity);
+            data = alloc_realloc(data, capacity);
         }
     }
     bool failed = ferror(file);
@@ -70,11 +67,7 @@ app_schema *app_schema_load(const char *path, char *error, size_t error_size)
         gql_schema_free(schema);
         return NULL;
     }
-    app_schema *loaded = calloc(1, sizeof *loaded);
-    if (loaded == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
+    app_schema *loaded = alloc_calloc(1, sizeof *loaded);
     loaded->schema = schema;
     loaded->map = map;
     loaded->cache = gql_plan_cache_new(schema, APP_PLAN_CACHE_ENTRIES, NULL);

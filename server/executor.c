@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/alloc.h"
 #include "common/log.h"
 #include "common/lsn.h"
 #include "server/sql_builder.h"
@@ -35,16 +36,6 @@ typedef struct exec_request {
     void *done_arg;
 } exec_request;
 
-static void *checked_calloc(size_t count, size_t size)
-{
-    void *memory = calloc(count ? count : 1, size);
-    if (memory == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
-    return memory;
-}
-
 /* A root field failed: null, and an error with extensions.code for clients to branch on. */
 static void field_error(exec_request *exec, size_t index, const char *code, const char *message)
 {
@@ -55,7 +46,7 @@ static void finish(exec_request *exec)
 {
     if (exec->read_model_behind) {
         /* {"extensions":{"tvsync":{...}}}: the answer may not show this request's writes yet */
-        cJSON *extensions = cJSON_CreateObject();
+        cJSON *extensions = alloc_check(cJSON_CreateObject());
         cJSON *tvsync = cJSON_AddObjectToObject(extensions, "tvsync");
         cJSON_AddBoolToObject(tvsync, "readModelMayBeBehind", true);
         cJSON_AddBoolToObject(tvsync, "waitedForSync", exec->wait_for_sync);
@@ -88,12 +79,18 @@ static void query_field_done(exec_request *exec)
         finish(exec);
 }
 
-static cJSON *parse_document(const char *text)
+/* A document from the database: valid JSON, but jsonb nests deeper than cJSON reads
+ * (CJSON_NESTING_LIMIT), so it may still not parse. Then the field is an error (null and
+ * an error, as for any resolver failure) and the server goes on. NULL after recording it. */
+static cJSON *parse_document(exec_request *exec, size_t index, const char *text)
 {
     cJSON *value = cJSON_Parse(text);
     if (value == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory or invalid JSON from the database\n");
-        abort();
+        log_warning("request %s: %s: the database returned a document this server cannot read "
+                    "(%zu bytes; nested more than %d levels deep?)",
+                    exec->request_id, exec->fields[index].response_key, strlen(text), CJSON_NESTING_LIMIT);
+        field_error(exec, index, "INTERNAL_SERVER_ERROR",
+                    "The stored document could not be read: it may be nested too deeply.");
     }
     return value;
 }
@@ -117,8 +114,9 @@ static void lookup_result_cb(void *arg, const PGresult *result, const char *erro
     } else if (PQntuples(result) == 0) {
         gql_response_set_root(exec->response, job->index, NULL);
     } else {
-        cJSON *document = parse_document(PQgetvalue(result, 0, 0));
-        gql_response_set_root(exec->response, job->index, document);
+        cJSON *document = parse_document(exec, job->index, PQgetvalue(result, 0, 0));
+        if (document != NULL)
+            gql_response_set_root(exec->response, job->index, document);
         cJSON_Delete(document);
     }
     free(job);
@@ -132,11 +130,17 @@ static void list_result_cb(void *arg, const PGresult *result, const char *error)
     if (error != NULL) {
         database_error(exec, job->index, error);
     } else {
-        cJSON *list = cJSON_CreateArray();
+        cJSON *list = alloc_check(cJSON_CreateArray());
         int rows = PQntuples(result);
-        for (int row = 0; row < rows; row++)
-            cJSON_AddItemToArray(list, parse_document(PQgetvalue(result, row, 0)));
-        gql_response_set_root(exec->response, job->index, list);
+        bool readable = true;
+        for (int row = 0; row < rows && readable; row++) {
+            cJSON *document = parse_document(exec, job->index, PQgetvalue(result, row, 0));
+            readable = document != NULL;
+            if (readable)
+                cJSON_AddItemToArray(list, document);
+        }
+        if (readable)
+            gql_response_set_root(exec->response, job->index, list);
         cJSON_Delete(list);
     }
     free(job);
@@ -152,8 +156,9 @@ static void function_result_cb(void *arg, const PGresult *result, const char *er
     } else if (PQntuples(result) == 0 || PQgetisnull(result, 0, 0)) {
         gql_response_set_root(exec->response, job->index, NULL);
     } else {
-        cJSON *value = parse_document(PQgetvalue(result, 0, 0));
-        gql_response_set_root(exec->response, job->index, value);
+        cJSON *value = parse_document(exec, job->index, PQgetvalue(result, 0, 0));
+        if (value != NULL)
+            gql_response_set_root(exec->response, job->index, value);
         cJSON_Delete(value);
     }
     free(job);
@@ -172,12 +177,7 @@ static char *arguments_json(exec_request *exec, size_t index, const cJSON **argu
     }
     if (arguments_out)
         *arguments_out = arguments;
-    char *text = cJSON_PrintUnformatted(arguments);
-    if (text == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
-    return text;
+    return alloc_check(cJSON_PrintUnformatted(arguments));
 }
 
 /* Starts one query root field; returns false when it finished at once (error or engine field). */
@@ -197,7 +197,7 @@ static bool start_query_field(exec_request *exec, size_t index)
     char *arguments_text = arguments_json(exec, index, &arguments);
     if (arguments_text == NULL)
         return false;
-    field_job *job = checked_calloc(1, sizeof *job);
+    field_job *job = alloc_calloc(1, sizeof *job);
     job->exec = exec;
     job->index = index;
     job->mapping = mapping;
@@ -282,8 +282,9 @@ static void mutation_read_cb(void *arg, const PGresult *result, const char *erro
         /* Without the wait, a created row may not be in its tv_* table yet. */
         gql_response_set_root(exec->response, exec->current, NULL);
     } else {
-        cJSON *document = parse_document(PQgetvalue(result, 0, 0));
-        gql_response_set_root(exec->response, exec->current, document);
+        cJSON *document = parse_document(exec, exec->current, PQgetvalue(result, 0, 0));
+        if (document != NULL)
+            gql_response_set_root(exec->response, exec->current, document);
         cJSON_Delete(document);
     }
     mutation_field_done(exec);
@@ -295,7 +296,7 @@ static void mutation_read(exec_request *exec)
     const gql_plan_field *field = &exec->fields[exec->current];
     const schema_map_field *mapping = schema_map_find(exec->schema->map, field->definition);
     if (mapping->table == NULL || exec->mutation_id == NULL) {
-        cJSON *id = exec->mutation_id ? cJSON_CreateString(exec->mutation_id) : cJSON_CreateNull();
+        cJSON *id = alloc_check(exec->mutation_id ? cJSON_CreateString(exec->mutation_id) : cJSON_CreateNull());
         gql_response_set_root(exec->response, exec->current, id);
         cJSON_Delete(id);
         mutation_field_done(exec);
@@ -364,11 +365,7 @@ static void mutation_result_cb(void *arg, const PGresult *result, const char *er
         return;
     }
     if (!PQgetisnull(result, 0, 3)) {
-        exec->mutation_id = strdup(PQgetvalue(result, 0, 3));
-        if (exec->mutation_id == NULL) {
-            fprintf(stderr, "tvsync-server: out of memory\n");
-            abort();
-        }
+        exec->mutation_id = alloc_strdup(PQgetvalue(result, 0, 3));
     }
     app_metrics *metrics = &exec->env.server->metrics;
     lsn_t target;
@@ -425,7 +422,7 @@ static void run_next_mutation(exec_request *exec)
 void executor_run(const executor_env *env, app_schema *schema, gql_request *request,
                   bool wait_for_sync, const char *request_id, executor_done_fn done, void *arg)
 {
-    exec_request *exec = checked_calloc(1, sizeof *exec);
+    exec_request *exec = alloc_calloc(1, sizeof *exec);
     exec->env = *env;
     exec->schema = schema;
     exec->request = request;

@@ -16,6 +16,8 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/http.h>
 
+#include "common/alloc.h"
+
 static void set_error(char *error, size_t error_size, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 static void set_error(char *error, size_t error_size, const char *format, ...)
@@ -141,15 +143,6 @@ void graphql_http_params_free(graphql_http_params *params)
     memset(params, 0, sizeof *params);
 }
 
-static char *dup_or_die(const char *text)
-{
-    char *copy = strdup(text);
-    if (copy == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
-    return copy;
-}
 
 /* variables / extensions: an object, null, or absent. Takes ownership of value. */
 static bool take_object(cJSON *value, const char *name, cJSON **out, char *error, size_t error_size)
@@ -194,14 +187,14 @@ bool graphql_http_params_from_json(const char *body, size_t length, graphql_http
         set_error(error, error_size, "The \"query\" parameter must be a string.");
         goto done;
     }
-    params->query = dup_or_die(query->valuestring);
+    params->query = alloc_strdup(query->valuestring);
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "operationName");
     if (name != NULL && !cJSON_IsNull(name)) {
         if (!cJSON_IsString(name)) {
             set_error(error, error_size, "The \"operationName\" parameter must be a string or null.");
             goto done;
         }
-        params->operation_name = dup_or_die(name->valuestring);
+        params->operation_name = alloc_strdup(name->valuestring);
     }
     if (!take_object(cJSON_DetachItemFromObjectCaseSensitive(root, "variables"), "variables",
                      &params->variables, error, error_size) ||
@@ -246,10 +239,10 @@ bool graphql_http_params_from_query(const char *query_string, graphql_http_param
         set_error(error, error_size, "The \"query\" parameter is missing.");
         goto done;
     }
-    params->query = dup_or_die(query);
+    params->query = alloc_strdup(query);
     const char *name = evhttp_find_header(&pairs, "operationName");
     if (name != NULL && *name != '\0')
-        params->operation_name = dup_or_die(name);
+        params->operation_name = alloc_strdup(name);
     if (!parse_json_object_param(evhttp_find_header(&pairs, "variables"), "variables", &params->variables,
                                  error, error_size) ||
         !parse_json_object_param(evhttp_find_header(&pairs, "extensions"), "extensions", &params->extensions,

@@ -30,6 +30,8 @@
 
 #include <event2/event.h>
 
+#include "server/http_parser.h"
+
 typedef struct http_server http_server;
 typedef struct http_request http_request;
 
@@ -44,9 +46,6 @@ typedef void (*http_done_fn)(void *arg);
 /* A request the layer refused itself: status and the message sent to the client. */
 typedef void (*http_error_fn)(void *arg, int status, const char *message);
 
-#define HTTP_MAX_HEADER_BYTES 65536 /* request line + header fields; more: 431 */
-#define HTTP_MAX_HEADERS 100        /* header fields; more: 431 */
-
 typedef struct http_server_options {
     int request_timeout_ms;   /* a request's head and body must arrive within it; also the idle keep-alive limit */
     int64_t max_body_bytes;   /* larger bodies: 413 (at once when Content-Length says so) */
@@ -59,7 +58,8 @@ typedef struct http_server_options {
 } http_server_options;
 
 /* Starts accepting on listen_fd (a listening, non-blocking socket; the server owns it from
- * now on). NULL when out of memory or the event cannot be added (listen_fd is closed). */
+ * now on; -1: none, for http_server_adopt only). NULL when the event cannot be added
+ * (listen_fd is closed); aborts on out of memory. */
 http_server *http_server_new(struct event_base *base, int listen_fd, const http_server_options *options);
 
 /* Serves an already connected socket (the server owns it; tests use a socketpair). False
@@ -102,50 +102,9 @@ bool http_request_client_gone(const http_request *request);
 void http_reply(http_request *request, int status, const char *reason, const char *content_type,
                 const http_header *headers, size_t count, const void *body, size_t length);
 
-/* ---- the parser (exposed for the unit tests) ---- */
-
-typedef enum http_parse_result {
-    HTTP_PARSE_MORE,      /* needs more bytes */
-    HTTP_PARSE_COMPLETE,  /* a whole request: http_parser_request, http_parser_consumed */
-    HTTP_PARSE_ERROR,     /* error_status, error_message; the connection must close */
-} http_parse_result;
-
-typedef struct http_field {
-    uint32_t name, value;  /* offsets of NUL-terminated strings in the buffer */
-} http_field;
-
-typedef struct http_parser {
-    size_t max_head;        /* HTTP_MAX_HEADER_BYTES unless set */
-    int64_t max_body;
-    /* state */
-    int state;
-    size_t scan;            /* where the search for the end of the head resumes */
-    size_t start;           /* the first byte of the request line (after empty lines) */
-    size_t head_end;        /* the first byte after the empty line */
-    size_t field_count;
-    http_field fields[HTTP_MAX_HEADERS];
-    uint32_t method, target, path, query; /* offsets; query UINT32_MAX when absent */
-    int minor;
-    bool keep_alive, expect_continue, chunked, head_done;
-    int64_t content_length;
-    /* chunked decoding: decoded bytes are moved down to head_end + body_length */
-    size_t body_length;
-    size_t cursor;          /* next encoded byte to read */
-    uint64_t chunk_left;    /* data bytes left in the current chunk */
-    int chunk_state;
-    /* result */
-    int error_status;
-    const char *error_message;
-} http_parser;
-
-void http_parser_init(http_parser *parser, int64_t max_body);
-/* Parses buffer[0, *length) (the same bytes plus new ones at each call; the buffer may
- * move between calls). Bytes are changed in place: strings are NUL-terminated, and a
- * chunked body is decoded in place, which shortens *length. */
-http_parse_result http_parser_run(http_parser *parser, char *buffer, size_t *length);
-/* After COMPLETE: bytes that belong to the request (the next one starts there). */
-size_t http_parser_consumed(const http_parser *parser);
-/* After COMPLETE or MORE with head_done: the value of a field (any case) or NULL. */
-const char *http_parser_field(const http_parser *parser, const char *buffer, const char *name);
+/* The JSON body of a reply the layer sends itself: {"errors":[{"message":...}]} with message
+ * escaped as a JSON string. Returns a NUL-terminated string the caller frees, its length
+ * (without the NUL) in *length; aborts on out of memory. */
+char *http_error_body(const char *message, size_t *length);
 
 #endif

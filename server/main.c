@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "common/alloc.h"
 #include "common/cli.h"
 #include "common/config.h"
 #include "common/exit_codes.h"
@@ -153,11 +154,7 @@ int main(int argc, char **argv)
     log_init("tvsync-server");
     server_main state;
     memset(&state, 0, sizeof state);
-    tvsync_config *config = calloc(1, sizeof *config);
-    if (config == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        return TVSYNC_EXIT_SOFTWARE;
-    }
+    tvsync_config *config = alloc_calloc(1, sizeof *config);
     int exit_code = cli_load(&server_program, argc, argv, &state.cli, config);
     if (exit_code >= 0) {
         free(config);
@@ -190,10 +187,6 @@ int main(int argc, char **argv)
     atomic_init(&server->draining, false);
     atomic_init(&server->slot_lag_bytes, -1);
     server->registry = prom_registry_new();
-    if (server->registry == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
     app_metrics_init(&server->metrics, server->registry);
     /* GraphiQL for browsers (GET /graphql with Accept: text/html); without its page the
      * server still answers GraphQL. */
@@ -215,7 +208,7 @@ int main(int argc, char **argv)
     }
     state.worker_count = config->server.threads > 0 ? config->server.threads : online_cpus();
     server->sync_hub = sync_hub_new();
-    state.workers = calloc((size_t) state.worker_count, sizeof *state.workers);
+    state.workers = alloc_calloc((size_t) state.worker_count, sizeof *state.workers);
     for (int i = 0; i < state.worker_count; i++) {
         state.workers[i] = worker_new(server, i, state.worker_count, host, port);
         if (state.workers[i] == NULL) {
@@ -226,20 +219,20 @@ int main(int argc, char **argv)
     }
 
     /* 3. Signals and the watchdog on the main thread's own loop. */
-    state.base = event_base_new();
-    struct event *hup = evsignal_new(state.base, SIGHUP, reload_cb, &state);
-    struct event *term = evsignal_new(state.base, SIGTERM, stop_cb, &state);
-    struct event *interrupt = evsignal_new(state.base, SIGINT, stop_cb, &state);
+    state.base = alloc_check(event_base_new());
+    struct event *hup = alloc_check(evsignal_new(state.base, SIGHUP, reload_cb, &state));
+    struct event *term = alloc_check(evsignal_new(state.base, SIGTERM, stop_cb, &state));
+    struct event *interrupt = alloc_check(evsignal_new(state.base, SIGINT, stop_cb, &state));
     event_add(hup, NULL);
     event_add(term, NULL);
     event_add(interrupt, NULL);
     uint64_t watchdog_usec = notify_watchdog_usec();
     if (watchdog_usec > 0) {
-        state.watchdog_timer = event_new(state.base, -1, EV_PERSIST, watchdog_cb, NULL);
+        state.watchdog_timer = alloc_check(event_new(state.base, -1, EV_PERSIST, watchdog_cb, NULL));
         struct timeval half = {(time_t) (watchdog_usec / 2 / 1000000), (suseconds_t) (watchdog_usec / 2 % 1000000)};
         event_add(state.watchdog_timer, &half);
     }
-    state.status_timer = event_new(state.base, -1, EV_PERSIST, status_timer_cb, &state);
+    state.status_timer = alloc_check(event_new(state.base, -1, EV_PERSIST, status_timer_cb, &state));
     struct timeval check = {SERVER_STATUS_CHECK_MS / 1000, (SERVER_STATUS_CHECK_MS % 1000) * 1000};
     event_add(state.status_timer, &check);
 

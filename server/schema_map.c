@@ -4,30 +4,13 @@
 
 #include "server/schema_map.h"
 
+#include "common/alloc.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void *checked_calloc(size_t count, size_t size)
-{
-    void *memory = calloc(count ? count : 1, size);
-    if (memory == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
-    return memory;
-}
-
-static char *checked_strdup(const char *text)
-{
-    char *copy = strdup(text);
-    if (copy == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
-    return copy;
-}
 
 static void set_error(char *error, size_t error_size, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
@@ -45,7 +28,7 @@ char *schema_map_quote_qualified(const char *name)
     if (length == 0)
         return NULL;
     /* Worst case: every byte a quote (doubled), plus quotes around each part. */
-    char *out = checked_calloc(length * 2 + 3 * (length + 1) + 1, 1);
+    char *out = alloc_calloc(length * 2 + 3 * (length + 1) + 1, 1);
     char *cursor = out;
     const char *part = name;
     for (;;) {
@@ -82,7 +65,7 @@ static const schema_map_table *table_of(const schema_map *map, const gql_type *t
 static bool add_tables(schema_map *map, const gql_schema *schema, char *error, size_t error_size)
 {
     size_t type_count = gql_schema_type_count(schema);
-    map->tables = checked_calloc(type_count, sizeof *map->tables);
+    map->tables = alloc_calloc(type_count, sizeof *map->tables);
     for (size_t i = 0; i < type_count; i++) {
         const gql_type *type = gql_schema_type_at(schema, i);
         const gql_directive_use *use = gql_directive_find(type->directives, type->directive_count, "table");
@@ -103,7 +86,7 @@ static bool add_tables(schema_map *map, const gql_schema *schema, char *error, s
         table->type = type;
         table->quoted_name = quoted;
         size_t sql_size = strlen(quoted) + 64;
-        table->lookup_sql = checked_calloc(sql_size, 1);
+        table->lookup_sql = alloc_calloc(sql_size, 1);
         snprintf(table->lookup_sql, sql_size, "SELECT data::text FROM %s WHERE id = $1::uuid", quoted);
         snprintf(table->statement_name, sizeof table->statement_name, "tvsync_lookup_%zu", map->table_count);
         map->table_count++;
@@ -146,7 +129,7 @@ static bool map_query_field(schema_map *map, const gql_field *field, schema_map_
         }
         out->kind = SCHEMA_MAP_FUNCTION;
         size_t sql_size = strlen(quoted) + 48;
-        out->function_sql = checked_calloc(sql_size, 1);
+        out->function_sql = alloc_calloc(sql_size, 1);
         snprintf(out->function_sql, sql_size, "SELECT %s($1::jsonb)::text", quoted);
         free(quoted);
         snprintf(out->statement_name, sizeof out->statement_name, "tvsync_function_%zu", map->field_count);
@@ -235,7 +218,7 @@ static bool map_mutation_field(schema_map *map, const gql_field *field, schema_m
         return false;
     }
     size_t sql_size = strlen(quoted) + 128;
-    out->function_sql = checked_calloc(sql_size, 1);
+    out->function_sql = alloc_calloc(sql_size, 1);
     snprintf(out->function_sql, sql_size,
              "SELECT status, message, entity, id::text, publish_lsn::text FROM tvsync.finish_mutation(%s($1::jsonb))",
              quoted);
@@ -246,11 +229,11 @@ static bool map_mutation_field(schema_map *map, const gql_field *field, schema_m
 
 schema_map *schema_map_new(const gql_schema *schema, char *error, size_t error_size)
 {
-    schema_map *map = checked_calloc(1, sizeof *map);
+    schema_map *map = alloc_calloc(1, sizeof *map);
     const gql_type *query = gql_schema_query_type(schema);
     const gql_type *mutation = gql_schema_mutation_type(schema);
     size_t capacity = (query ? query->field_count : 0) + (mutation ? mutation->field_count : 0);
-    map->fields = checked_calloc(capacity, sizeof *map->fields);
+    map->fields = alloc_calloc(capacity, sizeof *map->fields);
     if (!add_tables(map, schema, error, error_size))
         goto fail;
     for (size_t i = 0; query && i < query->field_count; i++) {

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
+
 /* Deeper filters are refused: the GraphQL depth limit already bounds them, this keeps the
  * recursion below bounded by our own number too. */
 #define SQL_MAX_FILTER_DEPTH 16
@@ -44,30 +46,16 @@ int sql_statement_add_param(sql_statement *statement, const char *value)
 {
     if (statement->param_count == statement->param_capacity) {
         int capacity = statement->param_capacity ? statement->param_capacity * 2 : 8;
-        char **params = realloc(statement->params, (size_t) capacity * sizeof *params);
-        if (params == NULL) {
-            fprintf(stderr, "tvsync-server: out of memory\n");
-            abort();
-        }
-        statement->params = params;
+        statement->params = alloc_array(statement->params, (size_t) capacity, sizeof *statement->params);
         statement->param_capacity = capacity;
     }
-    char *copy = strdup(value);
-    if (copy == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
-    statement->params[statement->param_count++] = copy;
+    statement->params[statement->param_count++] = alloc_strdup(value);
     return statement->param_count;
 }
 
 static int add_json_param(sql_statement *statement, const cJSON *value)
 {
-    char *text = cJSON_PrintUnformatted(value);
-    if (text == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
+    char *text = alloc_check(cJSON_PrintUnformatted(value));
     int number = sql_statement_add_param(statement, text);
     cJSON_free(text);
     return number;
@@ -272,7 +260,7 @@ static bool compile_where(sql_statement *statement, const gql_type *type, const 
             cJSON *single = NULL;
             if (!cJSON_IsArray(list)) {
                 /* Input coercion turns a single value into a list; be as lenient. */
-                single = cJSON_CreateArray();
+                single = alloc_check(cJSON_CreateArray());
                 cJSON_AddItemToArray(single, cJSON_Duplicate(item, true));
                 list = single;
             }
@@ -357,7 +345,7 @@ static bool append_order(sql_statement *statement, const gql_type *object_type, 
     gql_buf_puts(out, " ORDER BY ");
     cJSON *single = NULL;
     if (order_by != NULL && cJSON_IsObject(order_by)) {
-        single = cJSON_CreateArray();
+        single = alloc_check(cJSON_CreateArray());
         cJSON_AddItemToArray(single, cJSON_Duplicate(order_by, true));
         order_by = single;
     }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alloc.h"
 #include "common/log.h"
 #include "server/db_pool.h"
 
@@ -19,6 +20,8 @@
 /* While someone waits, the origin's progress is also polled this often, in case a
  * notification was lost with a connection. */
 #define SYNC_POLL_INTERVAL_MS 200
+
+typedef struct sync_waiter sync_waiter;
 
 struct sync_waiter {
     sync_wait *owner;
@@ -60,18 +63,9 @@ struct sync_wait {
     void *followers_stopped_arg;
 };
 
-static void *checked(void *pointer)
-{
-    if (pointer == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
-    return pointer;
-}
-
 sync_hub *sync_hub_new(void)
 {
-    sync_hub *hub = checked(calloc(1, sizeof *hub));
+    sync_hub *hub = alloc_calloc(1, sizeof *hub);
     pthread_mutex_init(&hub->lock, NULL);
     atomic_init(&hub->applied, 0);
     atomic_init(&hub->listening, false);
@@ -281,7 +275,7 @@ static void followers_stopped_cb(evutil_socket_t fd, short what, void *arg)
 sync_wait *sync_wait_new(struct event_base *base, sync_hub *hub, const char *url, const char *origin_name,
                          int connect_timeout_ms)
 {
-    sync_wait *wait = checked(calloc(1, sizeof *wait));
+    sync_wait *wait = alloc_calloc(1, sizeof *wait);
     wait->base = base;
     wait->hub = hub;
     atomic_init(&wait->shared_pending, 0);
@@ -292,19 +286,19 @@ sync_wait *sync_wait_new(struct event_base *base, sync_hub *hub, const char *url
     } else {
         if (hub->follower_count == hub->follower_capacity) {
             hub->follower_capacity = hub->follower_capacity ? hub->follower_capacity * 2 : 8;
-            hub->followers = checked(realloc(hub->followers, hub->follower_capacity * sizeof *hub->followers));
+            hub->followers = alloc_array(hub->followers, hub->follower_capacity, sizeof *hub->followers);
         }
         hub->followers[hub->follower_count++] = wait;
     }
     pthread_mutex_unlock(&hub->lock);
     if (!wait->leader) {
-        wait->wake = checked(event_new(base, -1, 0, wake_cb, wait));
+        wait->wake = alloc_check(event_new(base, -1, 0, wake_cb, wait));
         return wait;
     }
-    wait->origin_name = checked(strdup(origin_name));
+    wait->origin_name = alloc_strdup(origin_name);
     wait->progress_readable = true;
-    wait->poll_timer = checked(evtimer_new(base, poll_timer_cb, wait));
-    wait->followers_stopped_event = checked(event_new(base, -1, 0, followers_stopped_cb, wait));
+    wait->poll_timer = alloc_check(evtimer_new(base, poll_timer_cb, wait));
+    wait->followers_stopped_event = alloc_check(event_new(base, -1, 0, followers_stopped_cb, wait));
     wait->pool = db_pool_new(base, url, "tvsync-server listener", 1, connect_timeout_ms, NULL, 0);
     db_pool_set_notify(wait->pool, notify_cb, wait);
     db_pool_set_connect(wait->pool, connect_cb, wait);
@@ -381,18 +375,18 @@ static void waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
     free(waiter);
 }
 
-sync_waiter *sync_wait_until(sync_wait *wait, lsn_t target, int timeout_ms, sync_wait_fn fn, void *arg)
+void sync_wait_until(sync_wait *wait, lsn_t target, int timeout_ms, sync_wait_fn fn, void *arg)
 {
     if (target <= sync_wait_applied(wait)) {
         fn(arg, true);
-        return NULL;
+        return;
     }
-    sync_waiter *waiter = checked(calloc(1, sizeof *waiter));
+    sync_waiter *waiter = alloc_calloc(1, sizeof *waiter);
     waiter->owner = wait;
     waiter->target = target;
     waiter->fn = fn;
     waiter->arg = arg;
-    waiter->timer = evtimer_new(wait->base, waiter_timeout_cb, waiter);
+    waiter->timer = alloc_check(evtimer_new(wait->base, waiter_timeout_cb, waiter));
     struct timeval timeout = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     evtimer_add(waiter->timer, &timeout);
     waiter->next = wait->head;
@@ -402,7 +396,7 @@ sync_waiter *sync_wait_until(sync_wait *wait, lsn_t target, int timeout_ms, sync
     set_pending(wait, wait->pending + 1);
     if (wait->leader) {
         start_polling(wait);
-        return waiter;
+        return;
     }
     /* Published the waiter, now read the LSN: if the leader moved it before it could see
      * the waiter, release from this loop. */
@@ -415,15 +409,6 @@ sync_waiter *sync_wait_until(sync_wait *wait, lsn_t target, int timeout_ms, sync
             start_polling(hub->leader);
         pthread_mutex_unlock(&hub->lock);
     }
-    return waiter;
-}
-
-void sync_wait_cancel(sync_waiter *waiter)
-{
-    if (waiter == NULL)
-        return;
-    waiter_unlink(waiter);
-    free(waiter);
 }
 
 lsn_t sync_wait_applied(const sync_wait *wait)

@@ -12,7 +12,6 @@
 #include "common/lsn.h"
 
 typedef struct sync_wait sync_wait;
-typedef struct sync_waiter sync_waiter;
 typedef struct sync_hub sync_hub;
 
 /* What the workers of a process share. Freed after every sync_wait of it. */
@@ -41,12 +40,9 @@ void sync_wait_on_followers_stopped(sync_wait *wait, void (*fn)(void *arg), void
 /* Leader: whether no follower's loop runs; followers: true. */
 bool sync_wait_followers_stopped(const sync_wait *wait);
 
-/* Calls fn once the applied LSN is >= target, or after timeout_ms with false. fn may run
- * before this returns (target already applied), in which case NULL is returned. The
- * returned handle is valid until fn runs. */
-sync_waiter *sync_wait_until(sync_wait *wait, lsn_t target, int timeout_ms, sync_wait_fn fn, void *arg);
-/* Forgets a waiter without calling it. */
-void sync_wait_cancel(sync_waiter *waiter);
+/* Calls fn once the applied LSN is >= target, or after timeout_ms with false; fn runs
+ * exactly once, possibly before this returns (target already applied). */
+void sync_wait_until(sync_wait *wait, lsn_t target, int timeout_ms, sync_wait_fn fn, void *arg);
 
 lsn_t sync_wait_applied(const sync_wait *wait);
 bool sync_wait_listening(const sync_wait *wait);

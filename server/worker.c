@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "common/alloc.h"
 #include "common/log.h"
 #include "server/db_pool.h"
 #include "server/executor.h"
@@ -66,10 +67,14 @@ struct worker {
     atomic_bool ever_connected;
 };
 
+/* The headers a reply adds besides X-Request-Id and Cache-Control: Allow, Retry-After and
+ * Connection, each at most once. */
+#define CALL_EXTRA_HEADERS 3
+
 typedef struct http_call {
     worker *owner;
     http_request *request;
-    http_header extra[3];   /* Allow, Retry-After, Connection */
+    http_header extra[CALL_EXTRA_HEADERS];
     size_t extra_count;
     graphql_http_media media;
     const char *operation;  /* "query", "mutation" or "none" */
@@ -117,21 +122,23 @@ static void choose_request_id(worker *w, http_request *request, char *out, size_
 static void call_reply_error(http_call *call, int status, const char *reason, const char *message,
                              const char *code);
 
+/* Contract: at most CALL_EXTRA_HEADERS per call (the code paths here add a fixed set). A
+ * header past that is a bug in this file, not something a client can cause: it stops the
+ * server with a message rather than leaving a header out of a reply. */
 static void call_add_header(http_call *call, const char *name, const char *value)
 {
-    if (call->extra_count < sizeof call->extra / sizeof call->extra[0])
-        call->extra[call->extra_count++] = (http_header){name, value};
+    if (call->extra_count == CALL_EXTRA_HEADERS) {
+        log_error("worker: response header %s is one more than the %d a reply may add", name, CALL_EXTRA_HEADERS);
+        abort();
+    }
+    call->extra[call->extra_count++] = (http_header){name, value};
 }
 
 /* Every request the HTTP layer hands over is counted in flight until its reply is
  * written (done_cb); a draining worker waits for that. */
 static http_call *call_begin(worker *w, http_request *request)
 {
-    http_call *call = calloc(1, sizeof *call);
-    if (call == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
+    http_call *call = alloc_calloc(1, sizeof *call);
     call->owner = w;
     call->request = request;
     call->operation = "none";
@@ -175,7 +182,7 @@ static void call_reply(http_call *call, int status, const char *reason, const ch
                        const char *body, size_t length)
 {
     worker *w = call->owner;
-    http_header headers[2 + sizeof call->extra / sizeof call->extra[0]] = {
+    http_header headers[2 + CALL_EXTRA_HEADERS] = {
         {"X-Request-Id", call->request_id},
         {"Cache-Control", "no-store"},
     };
@@ -391,10 +398,6 @@ static void metrics_cb(worker *w, http_request *request)
     prom_gauge_set(metrics->plan_cache, entries, (double) cache.entries);
     size_t length = 0;
     char *text = prom_render(w->server->registry, &length);
-    if (text == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
     call_reply(call, 200, "OK", PROM_CONTENT_TYPE, text, length);
     free(text);
 }
@@ -536,22 +539,14 @@ static int bound_port(evutil_socket_t fd)
 
 worker *worker_new(app *server, int index, int worker_count, const char *host, int port)
 {
-    worker *w = calloc(1, sizeof *w);
-    if (w == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
+    worker *w = alloc_calloc(1, sizeof *w);
     w->server = server;
     w->index = index;
     snprintf(w->index_text, sizeof w->index_text, "%d", index);
     snprintf(w->id_prefix, sizeof w->id_prefix, "%06lx", ((unsigned long) time(NULL) ^ (unsigned long) getpid() << 8) & 0xffffff);
     /* The HTTP layer keeps each connection's read event registered and writes replies at
      * once, so a keep-alive request changes no epoll registration (no changelist needed). */
-    w->base = event_base_new();
-    if (w->base == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
-    }
+    w->base = alloc_check(event_base_new());
     evutil_socket_t fd = bind_reuseport(host, port, index == 0);
     if (fd < 0) {
         event_base_free(w->base);
@@ -573,8 +568,10 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
     };
     w->http = http_server_new(w->base, fd, &options);
     if (w->http == NULL) {
-        fprintf(stderr, "tvsync-server: out of memory\n");
-        abort();
+        log_error("worker %d: cannot watch its listening socket", index);
+        event_base_free(w->base);
+        free(w);
+        return NULL;
     }
 
     char application_name[64];
@@ -590,9 +587,9 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
     w->env.server = server;
     w->env.pool = w->pool;
     w->env.sync = w->sync;
-    w->drain_event = event_new(w->base, -1, 0, drain_cb, w);
-    w->force_exit_timer = evtimer_new(w->base, force_exit_cb, w);
-    w->stats_timer = event_new(w->base, -1, EV_PERSIST, stats_timer_cb, w);
+    w->drain_event = alloc_check(event_new(w->base, -1, 0, drain_cb, w));
+    w->force_exit_timer = alloc_check(evtimer_new(w->base, force_exit_cb, w));
+    w->stats_timer = alloc_check(event_new(w->base, -1, EV_PERSIST, stats_timer_cb, w));
     struct timeval interval = {WORKER_STATS_INTERVAL_MS / 1000, (WORKER_STATS_INTERVAL_MS % 1000) * 1000};
     event_add(w->stats_timer, &interval);
     update_pool_gauges(w); /* the first STATUS line already knows the pool size */

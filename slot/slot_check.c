@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
 #include "slot/slot_common.h"
@@ -255,11 +256,7 @@ static void check_plugin_allowed(check_run *run)
     }
     const char *setting = PQgetvalue(result, 0, 0);
     run->plugin_allowed = false;
-    char *copy = strdup(setting);
-    if (!copy) {
-        log_error("out of memory");
-        exit(TVSYNC_EXIT_SOFTWARE);
-    }
+    char *copy = alloc_strdup(setting);
     char *saveptr = NULL;
     for (char *item = strtok_r(copy, ", \t\"", &saveptr); item; item = strtok_r(NULL, ", \t\"", &saveptr)) {
         if (strcmp(item, "wal2json") == 0)

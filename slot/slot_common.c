@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "common/exit_codes.h"
 #include "common/log.h"
 
@@ -171,23 +169,4 @@ PGresult *slot_query(PGconn *conn, const char *what, const char *sql, int param_
     else
         PQclear(result);
     return NULL;
-}
-
-char *slot_message_content(const char *wal2json_data)
-{
-    cJSON *root = cJSON_Parse(wal2json_data);
-    if (!root)
-        return NULL;
-    char *copy = NULL;
-    const cJSON *action = cJSON_GetObjectItemCaseSensitive(root, "action");
-    const cJSON *content = cJSON_GetObjectItemCaseSensitive(root, "content");
-    if (cJSON_IsString(action) && strcmp(action->valuestring, "M") == 0 && cJSON_IsString(content)) {
-        copy = strdup(content->valuestring);
-        if (!copy) {
-            log_error("out of memory");
-            exit(TVSYNC_EXIT_SOFTWARE);
-        }
-    }
-    cJSON_Delete(root);
-    return copy;
 }

@@ -50,9 +50,4 @@ const char *slot_sqlstate(const PGresult *result);
  * TVSYNC_EXIT_DATABASE otherwise. */
 int slot_query_exit_status(const PGresult *failed_result);
 
-/* Extracts the intent from one row of wal2json format-version 2 output
- * ({"action":"M","prefix":"tvsync","content":"{...}",...}). Returns a copy of
- * the content the caller frees, or NULL when the text is not a message object. */
-char *slot_message_content(const char *wal2json_data);
-
 #endif

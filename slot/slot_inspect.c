@@ -8,15 +8,11 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/alloc.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
+#include "common/wal2json.h"
 #include "slot/slot_common.h"
-
-static void oom_exit(void)
-{
-    log_error("out of memory");
-    exit(TVSYNC_EXIT_SOFTWARE);
-}
 
 /* Status columns, in the order of STATUS_SQL. */
 enum {
@@ -56,20 +52,19 @@ static void report_missing_slot(const char *name)
 
 static cJSON *json_text_or_null(const PGresult *result, int column)
 {
-    return PQgetisnull(result, 0, column) ? cJSON_CreateNull() : cJSON_CreateString(PQgetvalue(result, 0, column));
+    return alloc_check(PQgetisnull(result, 0, column) ? cJSON_CreateNull()
+                                                      : cJSON_CreateString(PQgetvalue(result, 0, column)));
 }
 
 static cJSON *json_number_or_null(const PGresult *result, int column)
 {
-    return PQgetisnull(result, 0, column) ? cJSON_CreateNull()
-                                          : cJSON_CreateNumber(strtod(PQgetvalue(result, 0, column), NULL));
+    return alloc_check(PQgetisnull(result, 0, column) ? cJSON_CreateNull()
+                                                      : cJSON_CreateNumber(strtod(PQgetvalue(result, 0, column), NULL)));
 }
 
 static void status_print_json(const PGresult *result, const char *origin_name, const char *origin_progress)
 {
-    cJSON *root = cJSON_CreateObject();
-    if (!root)
-        oom_exit();
+    cJSON *root = alloc_check(cJSON_CreateObject());
     cJSON_AddItemToObject(root, "slot", json_text_or_null(result, STATUS_SLOT));
     cJSON_AddItemToObject(root, "plugin", json_text_or_null(result, STATUS_PLUGIN));
     cJSON_AddItemToObject(root, "slot_type", json_text_or_null(result, STATUS_SLOT_TYPE));
@@ -82,12 +77,11 @@ static void status_print_json(const PGresult *result, const char *origin_name, c
     cJSON_AddItemToObject(root, "retained_wal_bytes", json_number_or_null(result, STATUS_RETAINED_BYTES));
     cJSON_AddItemToObject(root, "lag_bytes", json_number_or_null(result, STATUS_LAG_BYTES));
     cJSON_AddItemToObject(root, "current_wal_lsn", json_text_or_null(result, STATUS_CURRENT_LSN));
-    cJSON_AddItemToObject(root, "origin", origin_name ? cJSON_CreateString(origin_name) : cJSON_CreateNull());
+    cJSON_AddItemToObject(root, "origin",
+                          alloc_check(origin_name ? cJSON_CreateString(origin_name) : cJSON_CreateNull()));
     cJSON_AddItemToObject(root, "origin_progress",
-                          origin_progress ? cJSON_CreateString(origin_progress) : cJSON_CreateNull());
-    char *text = cJSON_PrintUnformatted(root);
-    if (!text)
-        oom_exit();
+                          alloc_check(origin_progress ? cJSON_CreateString(origin_progress) : cJSON_CreateNull()));
+    char *text = alloc_check(cJSON_PrintUnformatted(root));
     printf("%s\n", text);
     free(text);
     cJSON_Delete(root);
@@ -150,9 +144,7 @@ int slot_status(const tvsync_config *config, bool json)
                                         "SELECT pg_replication_origin_progress($1, false)", 1, params, NULL);
         progress_known = progress != NULL;
         if (progress && !PQgetisnull(progress, 0, 0)) {
-            origin_progress = strdup(PQgetvalue(progress, 0, 0));
-            if (!origin_progress)
-                oom_exit();
+            origin_progress = alloc_strdup(PQgetvalue(progress, 0, 0));
         }
         PQclear(progress);
     } else {
@@ -245,7 +237,7 @@ int slot_peek(const tvsync_config *config, int limit)
     int rows = PQntuples(result);
     int shown = rows < limit ? rows : limit;
     for (int row = 0; row < shown; row++) {
-        char *content = slot_message_content(PQgetvalue(result, row, 1));
+        char *content = wal2json_message_content(PQgetvalue(result, row, 1), (size_t) PQgetlength(result, row, 1));
         printf("%s\t%s\n", PQgetvalue(result, row, 0), content ? content : PQgetvalue(result, row, 1));
         free(content);
     }
@@ -314,9 +306,7 @@ int slot_rebuild(const tvsync_config *config, const char *entity)
      * has committed. */
     char *report = NULL;
     size_t report_size = 0;
-    FILE *report_stream = open_memstream(&report, &report_size);
-    if (!report_stream)
-        oom_exit();
+    FILE *report_stream = alloc_check(open_memstream(&report, &report_size));
     bool ok = pg_exec_ok(conn, "BEGIN", "starting the rebuild requests");
     for (int row = 0; ok && row < count; row++) {
         const char *current = PQgetvalue(entities, row, 0);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/alloc.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
 #include "slot/slot_common.h"
@@ -200,14 +201,10 @@ static bool create_build_entity(create_state *state, const char *entity)
         log_debug("building %s: chunk %lld up to %s: %s upserted, %s deleted", entity, chunks,
                   finished ? "the end" : PQgetvalue(result, 0, 0), PQgetvalue(result, 0, 1), PQgetvalue(result, 0, 2));
         free(after);
-        after = finished ? NULL : strdup(PQgetvalue(result, 0, 0));
+        after = finished ? NULL : alloc_strdup(PQgetvalue(result, 0, 0));
         PQclear(result);
         if (finished)
             break;
-        if (!after) {
-            log_error("out of memory");
-            exit(TVSYNC_EXIT_SOFTWARE);
-        }
     }
     free(after);
     if (ok) {

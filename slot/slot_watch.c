@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
 #include "slot/slot_common.h"
@@ -267,11 +268,7 @@ static void watch_wait(const struct timespec *start, long tick)
 int slot_watch_run(const tvsync_config *config)
 {
     int status = TVSYNC_EXIT_OK;
-    watch_state *state = calloc(1, sizeof *state);
-    if (!state) {
-        log_error("out of memory");
-        exit(TVSYNC_EXIT_SOFTWARE);
-    }
+    watch_state *state = alloc_calloc(1, sizeof *state);
     state->config = config;
     state->tty = isatty(STDOUT_FILENO);
     state->origin_readable = true;

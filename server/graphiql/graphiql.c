@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "common/alloc.h"
 #include "common/log.h"
 
 #ifndef GRAPHIQL_BUILD_ASSET_DIR
@@ -26,12 +27,6 @@ struct graphiql_page {
     size_t length;
     char etag[24];  /* "\"" 16 hex digits "\"" */
 };
-
-static void graphiql_out_of_memory(void)
-{
-    fputs("tvsync: out of memory\n", stderr);
-    abort();
-}
 
 static bool graphiql_dir_has_index(const char *dir)
 {
@@ -76,13 +71,9 @@ graphiql_page *graphiql_page_load(const char *asset_dir)
         fclose(stream);
         return NULL;
     }
-    graphiql_page *page = calloc(1, sizeof *page);
-    if (!page)
-        graphiql_out_of_memory();
+    graphiql_page *page = alloc_calloc(1, sizeof *page);
     page->length = (size_t) info.st_size;
-    page->html = malloc(page->length);
-    if (!page->html)
-        graphiql_out_of_memory();
+    page->html = alloc_malloc(page->length);
     size_t got = fread(page->html, 1, page->length, stream);
     bool failed = got != page->length || ferror(stream);
     fclose(stream);

@@ -1,4 +1,4 @@
-/* fuzz_http: libFuzzer target for tvsync-server's HTTP/1.1 request parser (server/http.c).
+/* fuzz_http: libFuzzer target for tvsync-server's HTTP/1.1 request parser (server/http_parser.c).
  * Any byte string, fed whole or in pieces (the first input byte picks the piece size), must
  * give the same sequence of parsed requests (method, path, query, fields, body) and the
  * same final error status, with every string inside the buffer; never crash or leak. */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/http.h"
+#include "server/http_parser.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,14 +7,8 @@ set -u
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
 . "$TVSYNC_SRCDIR/tests/integration/server_lib.sh"
 
-pgcluster_start
-pgcluster_on_exit server_lib_cleanup
-pgcluster_migrate >/dev/null 2>&1 || { echo "migrate failed"; exit 1; }
-"$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" \
-    --dir "$TVSYNC_SRCDIR/migrations" seed >/dev/null 2>&1 || { echo "seed failed"; exit 1; }
+server_database_start
 sql() { pgcluster_psql -c "$1"; }
-# The read models start as a full build of the seed.
-sql "SELECT tvsync.apply(name, NULL) FROM tvsync.entity" >/dev/null
 applier_install
 applier_start
 

@@ -8,6 +8,17 @@ SERVER_PID=
 SERVER_LOG=
 SERVER_URL=
 
+# server_database_start: a throwaway cluster (stopped, with the server, on exit) with the
+# migrations, the blog seed and read models built from it; exits the test when it fails.
+server_database_start() {
+    pgcluster_start
+    pgcluster_on_exit server_lib_cleanup
+    pgcluster_migrate >/dev/null 2>&1 || { echo "migrate failed"; exit 1; }
+    "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" \
+        --dir "$TVSYNC_SRCDIR/migrations" seed >/dev/null 2>&1 || { echo "seed failed"; exit 1; }
+    pgcluster_psql -c "SELECT tvsync.apply(name, NULL) FROM tvsync.entity" >/dev/null
+}
+
 # server_start [tvsync-server options...]: starts it on a free port, waits until it listens.
 server_start() {
     SERVER_LOG=$(mktemp /tmp/tvsync-server-log.XXXXXX)

@@ -8,7 +8,7 @@
 
 #include "cdc/intent.h"
 #include "cdc/stream_protocol.h"
-#include "cdc/wal2json.h"
+#include "common/wal2json.h"
 
 static void put64(unsigned char *p, uint64_t value)
 {

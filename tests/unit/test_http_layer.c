@@ -287,6 +287,7 @@ typedef struct harness {
     int last_error;
     bool defer;
     http_request *deferred;
+    const char *reason; /* the reason phrase echo_cb replies with; NULL: the standard one */
 } harness;
 
 static void echo_cb(http_request *request, void *arg)
@@ -308,7 +309,7 @@ static void echo_cb(http_request *request, void *arg)
     int n = snprintf(body, sizeof body, "%s %s %s %.*s", http_request_method(request), http_request_path(request),
                      query ? query : "-", (int) length, data);
     http_header headers[] = {{"X-Test", "1"}};
-    http_reply(request, 200, NULL, "text/plain", headers, 1, body, (size_t) n);
+    http_reply(request, 200, h->reason, "text/plain", headers, 1, body, (size_t) n);
 }
 
 static void done_cb(void *arg)
@@ -627,6 +628,55 @@ START_TEST(test_server_drain)
 }
 END_TEST
 
+START_TEST(test_server_long_reason_keeps_the_head_whole)
+{
+    harness h;
+    harness_start(&h, 5000);
+    char reason[301];
+    memset(reason, 'r', sizeof reason - 1);
+    reason[sizeof reason - 1] = '\0';
+    h.reason = reason;
+    send_text(&h, "GET /long HTTP/1.1\r\nHost: a\r\n\r\n");
+    bool closed;
+    char *out = receive(&h, &closed);
+    char expected[400];
+    snprintf(expected, sizeof expected, "HTTP/1.1 200 %s\r\nDate: ", reason);
+    ck_assert_msg(strncmp(out, expected, strlen(expected)) == 0, "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "Content-Length: 12\r\n"));
+    ck_assert_ptr_nonnull(strstr(out, "GET /long -"));
+    ck_assert_int_eq(h.done, 1);
+    harness_stop(&h);
+}
+END_TEST
+
+START_TEST(test_server_reason_with_newline_is_not_sent)
+{
+    harness h;
+    harness_start(&h, 5000);
+    h.reason = "OK\r\nSet-Cookie: injected=1";
+    send_text(&h, "GET /r HTTP/1.1\r\nHost: a\r\n\r\n");
+    bool closed;
+    char *out = receive(&h, &closed);
+    ck_assert_msg(strncmp(out, "HTTP/1.1 200 OK\r\nDate: ", 23) == 0, "%s", out);
+    ck_assert_ptr_null(strstr(out, "injected"));
+    ck_assert_ptr_nonnull(strstr(out, "GET /r -"));
+    harness_stop(&h);
+}
+END_TEST
+
+START_TEST(test_error_body_escapes_the_message)
+{
+    size_t length;
+    char *body = http_error_body("a \"quoted\" C:\\path\nnext\x01", &length);
+    ck_assert_str_eq(body, "{\"errors\":[{\"message\":\"a \\\"quoted\\\" C:\\\\path\\u000anext\\u0001\"}]}");
+    ck_assert_uint_eq(length, strlen(body));
+    free(body);
+    body = http_error_body("plain", &length);
+    ck_assert_str_eq(body, "{\"errors\":[{\"message\":\"plain\"}]}");
+    free(body);
+}
+END_TEST
+
 START_TEST(test_server_large_reply_short_write)
 {
     harness h;
@@ -693,6 +743,9 @@ static Suite *http_suite(void)
     tcase_add_test(server, test_server_connection_limit);
     tcase_add_test(server, test_server_drain);
     tcase_add_test(server, test_server_large_reply_short_write);
+    tcase_add_test(server, test_server_long_reason_keeps_the_head_whole);
+    tcase_add_test(server, test_server_reason_with_newline_is_not_sent);
+    tcase_add_test(server, test_error_body_escapes_the_message);
     tcase_set_timeout(server, 20);
     suite_add_tcase(suite, server);
     return suite;

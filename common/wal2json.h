@@ -1,8 +1,8 @@
-/* wal2json: parses one object of wal2json's format-version 2 output as tvsync
- * asks for it (include-transaction, include-lsn, include-timestamp, actions ''):
- * B (begin), M (logical message), C (commit). Pure: no I/O. */
-#ifndef TVSYNC_CDC_WAL2JSON_H
-#define TVSYNC_CDC_WAL2JSON_H
+/* wal2json: the one reader of wal2json's format-version 2 objects as tvsync asks for them
+ * (actions '', so B begin, M logical message, C commit), for tvsync-cdc's stream and
+ * tvsync-slot's peek. Pure: no I/O. */
+#ifndef TVSYNC_COMMON_WAL2JSON_H
+#define TVSYNC_COMMON_WAL2JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -45,6 +45,11 @@ bool wal2json_parse(const char *text, size_t length, wal2json_record *out,
 
 /* Frees what the record owns; safe on a zeroed record, and twice. */
 void wal2json_record_free(wal2json_record *record);
+
+/* The content of a logical message object (action "M" with transactional, prefix and
+ * content, as wal2json_parse requires), as a NUL-terminated copy the caller frees; NULL for
+ * anything else (another action, not JSON, a malformed message). */
+char *wal2json_message_content(const char *text, size_t length);
 
 /* Parses a timestamptz as wal2json prints it ("2026-11-24 01:15:35.507741+00",
  * offsets "+05:30" and "-08" too) into µs since the Unix epoch. */

@@ -5,6 +5,7 @@
 
 #include <check.h>
 
+#include "common/wal2json.h"
 #include "slot/slot_common.h"
 #include "slot/slot_watch.h"
 
@@ -96,21 +97,27 @@ END_TEST
 
 START_TEST(test_message_content_extracts_the_intent)
 {
-    char *content = slot_message_content(
+    const char *text =
         "{\"action\":\"M\",\"transactional\":true,\"prefix\":\"tvsync\","
-        "\"content\":\"{\\\"entity\\\":\\\"post\\\",\\\"ids\\\":[\\\"7d3c\\\"]}\"}");
+        "\"content\":\"{\\\"entity\\\":\\\"post\\\",\\\"ids\\\":[\\\"7d3c\\\"]}\"}";
+    char *content = wal2json_message_content(text, strlen(text));
     ck_assert_ptr_nonnull(content);
     ck_assert_str_eq(content, "{\"entity\":\"post\",\"ids\":[\"7d3c\"]}");
     free(content);
 }
 END_TEST
 
+static char *message_content(const char *text)
+{
+    return wal2json_message_content(text, strlen(text));
+}
+
 START_TEST(test_message_content_refuses_other_objects)
 {
-    ck_assert_ptr_null(slot_message_content("{\"action\":\"B\",\"xid\":726}"));
-    ck_assert_ptr_null(slot_message_content("{\"action\":\"M\"}"));
-    ck_assert_ptr_null(slot_message_content("not json"));
-    ck_assert_ptr_null(slot_message_content(""));
+    ck_assert_ptr_null(message_content("{\"action\":\"B\",\"xid\":726}"));
+    ck_assert_ptr_null(message_content("{\"action\":\"M\"}"));
+    ck_assert_ptr_null(message_content("not json"));
+    ck_assert_ptr_null(message_content(""));
 }
 END_TEST
 

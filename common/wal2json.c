@@ -2,7 +2,7 @@
  * rejecting anything malformed with a reason instead of crashing. */
 #include "config.h"
 
-#include "cdc/wal2json.h"
+#include "common/wal2json.h"
 
 #include "common/alloc.h"
 
@@ -187,6 +187,21 @@ done:
     if (!ok)
         wal2json_record_free(out);
     return ok;
+}
+
+char *wal2json_message_content(const char *text, size_t length)
+{
+    wal2json_record record;
+    char error[128];
+    if (!wal2json_parse(text, length, &record, error, sizeof error))
+        return NULL;
+    char *content = NULL;
+    if (record.action == WAL2JSON_MESSAGE) {
+        content = record.content;
+        record.content = NULL;
+    }
+    wal2json_record_free(&record);
+    return content;
 }
 
 void wal2json_record_free(wal2json_record *record)
