@@ -18,7 +18,9 @@
 
 #include "common/alloc.h"
 #include "cdc/apply.h"
+#include "cdc/apply_chunk.h"
 #include "cdc/batch.h"
+#include "cdc/http_endpoint.h"
 #include "cdc/intent.h"
 #include "cdc/metrics.h"
 #include "cdc/pg_async.h"
@@ -26,7 +28,6 @@
 #include "cdc/stream_protocol.h"
 #include "cdc/wal2json.h"
 #include "common/exit_codes.h"
-#include "common/http_endpoint.h"
 #include "common/log.h"
 #include "common/lsn.h"
 #include "common/notify.h"
@@ -284,8 +285,8 @@ static void maybe_rebuild(cdc_daemon *d)
     if (d->rebuild_count == 0 || !d->engine || apply_engine_busy(d->engine) || d->state != STATE_STREAMING)
         return;
     pending_rebuild *r = &d->rebuilds[0];
-    if (!apply_engine_rebuild_chunk(d->engine, r->entity, r->after[0] ? r->after : NULL,
-                                    d->config->cdc.rebuild_chunk_rows, rebuild_chunk_cb, d))
+    if (!apply_chunk_start(d->engine, r->entity, r->after[0] ? r->after : NULL, d->config->cdc.rebuild_chunk_rows,
+                           rebuild_chunk_cb, d))
         session_fail(d, "cannot send a rebuild chunk");
 }
 
