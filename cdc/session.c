@@ -17,6 +17,7 @@
 #include "common/exit_codes.h"
 #include "common/log.h"
 #include "common/notify.h"
+#include "common/strbuf.h"
 
 typedef enum session_result {
     SESSION_OK,
@@ -265,15 +266,17 @@ static session_result setup_blocking(session_setup *su)
         snprintf(error, error_size, "cannot quote the slot name");
         goto fail;
     }
-    char command[512], lsn_text[LSN_FORMAT_SIZE];
-    snprintf(command, sizeof command,
-             "START_REPLICATION SLOT %s LOGICAL %s (\"format-version\" '2', \"include-transaction\" 'true', "
-             "\"include-xids\" 'true', "
-             "\"include-lsn\" 'true', \"include-timestamp\" 'true', \"actions\" '', \"add-msg-prefixes\" 'tvsync', "
-             "\"filter-origins\" '%s')",
-             quoted, lsn_format(progress, lsn_text), origin_id);
+    char lsn_text[LSN_FORMAT_SIZE];
+    strbuf command = STRBUF_INIT;
+    strbuf_appendf(&command,
+                   "START_REPLICATION SLOT %s LOGICAL %s (\"format-version\" '2', \"include-transaction\" 'true', "
+                   "\"include-xids\" 'true', "
+                   "\"include-lsn\" 'true', \"include-timestamp\" 'true', \"actions\" '', \"add-msg-prefixes\" 'tvsync', "
+                   "\"filter-origins\" '%s')",
+                   quoted, lsn_format(progress, lsn_text), origin_id);
     PQfreemem(quoted);
-    result = PQexec(stream, command);
+    result = PQexec(stream, strbuf_text(&command));
+    strbuf_free(&command);
     if (PQresultStatus(result) != PGRES_COPY_BOTH) {
         pg_error_line(stream, result, error, error_size);
         if (sqlstate_is(result, "42704")) {
