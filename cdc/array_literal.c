@@ -53,10 +53,13 @@ void array_literal_add_long(strbuf *buffer, long value)
 
 void array_literal_add_uuid(strbuf *buffer, const intent_uuid *uuid)
 {
-    separate(buffer);
+    /* One reserve for the comma and the uuid: batches hold thousands of ids. */
     strbuf_reserve(buffer, INTENT_UUID_TEXT_SIZE);
-    intent_uuid_format(uuid, buffer->data + buffer->length);
-    strbuf_set_length(buffer, buffer->length + INTENT_UUID_TEXT_SIZE - 1);
+    char *p = buffer->data + buffer->length;
+    if (buffer->length > 1)
+        *p++ = ',';
+    intent_uuid_format(uuid, p);
+    strbuf_set_length(buffer, (size_t) (p - buffer->data) + INTENT_UUID_TEXT_SIZE - 1);
 }
 
 const char *array_literal_close(strbuf *buffer)
