@@ -2,8 +2,8 @@
  * (non-blocking, driven by the loop): cascade queries, tvsync.apply per entity,
  * dead letters, rebuild requests, sync_log rows, the replication origin's
  * progress and NOTIFY tvsync_applied, then COMMIT. Retries a failing batch,
- * then bisects it so only failing ids go to tvsync.dead_letter. Also runs
- * full-rebuild chunks (tvsync.rebuild_chunk) between batches. */
+ * then bisects it so only failing ids go to tvsync.dead_letter. The engine also
+ * runs full-rebuild chunks between batches (apply_chunk.h). */
 #ifndef TVSYNC_CDC_APPLY_H
 #define TVSYNC_CDC_APPLY_H
 
@@ -42,9 +42,8 @@ void apply_engine_set_max_retries(apply_engine *engine, int max_retries);
  * keeps the documents it built there and the apply takes them instead of
  * building them again. The applies delete what they take, and the dead rows
  * stay until the table is truncated (apply.c, APPLY_BUILT_TRUNCATE_*): the
- * index keeps those deletes from scanning them (without it a delete read every
- * page, 0.3 ms near the end of a cycle). Documents up to 8 kB are stored
- * uncompressed: they are read back once, in the same transaction. */
+ * index keeps those deletes from scanning them. Documents up to 8 kB are
+ * stored uncompressed: they are read back once, in the same transaction. */
 void apply_engine_set_built_table(apply_engine *engine, bool available);
 #define APPLY_BUILT_TABLE_SQL \
     "CREATE TEMP TABLE IF NOT EXISTS tvsync_built (entity int NOT NULL, id uuid NOT NULL, data jsonb NOT NULL) " \
@@ -59,13 +58,5 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
                         apply_done_cb done, void *arg);
 
 bool apply_engine_busy(const apply_engine *engine);
-
-/* One rebuild chunk of entity after `after` (NULL: from the start): rebuild_chunk,
- * then the bookkeeping row in tvsync.cdc_rebuild; the last chunk deletes that row
- * and writes the sync_log row. Outcome through done; *finished set before. */
-typedef void (*apply_chunk_cb)(void *arg, bool ok, bool connection_lost, bool finished,
-                               const char *last_id, long upserted, long deleted, const char *error);
-bool apply_engine_rebuild_chunk(apply_engine *engine, const char *entity, const char *after,
-                                int chunk_rows, apply_chunk_cb done, void *arg);
 
 #endif

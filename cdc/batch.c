@@ -12,11 +12,6 @@
 
 #include "common/alloc.h"
 
-void batch_init(batch *value)
-{
-    memset(value, 0, sizeof *value);
-}
-
 static void note_free(batch_note *note)
 {
     free(note->content);
@@ -228,14 +223,6 @@ static void remove_notes(batch *value, bool open)
             value->notes[kept++] = value->notes[i];
     }
     value->note_count = kept;
-}
-
-void batch_forget_open(batch *value)
-{
-    for (size_t i = 0; i < value->entity_count; i++)
-        value->entities[i].open_intents = 0;
-    value->open_intents_total = 0;
-    remove_notes(value, true);
 }
 
 void batch_move_open(batch *from, batch *to)

@@ -66,8 +66,9 @@ void batch_entity_set_error(batch_entity *entity, const char *error);
 /* Dead-letter content longer than this is cut (the LSN finds the original). */
 #define BATCH_DEAD_LETTER_CONTENT_MAX 8192
 
-void batch_init(batch *value);
-/* Frees everything; the batch may be batch_init'ed again. */
+/* A zeroed batch ({0}) is empty and owns nothing. */
+
+/* Frees everything; the batch is then zeroed and may be used again. */
 void batch_free(batch *value);
 
 /* Adds ids of entity (as intents of the open source transaction) until the
@@ -100,10 +101,6 @@ void batch_commit_transaction(batch *value, lsn_t end_lsn, const char *commit_ti
 
 /* Remembers the xid of a complete source transaction with work. */
 void batch_add_xid(batch *value, uint32_t xid);
-
-/* Drops what the open source transaction added to the counts and notes (its ids
- * stay: rebuilding them is harmless). Used when a connection breaks mid-transaction. */
-void batch_forget_open(batch *value);
 
 /* Moves the open transaction's intent counts and notes from `from` to `to`, so
  * `from` can be applied while the transaction goes on filling `to`. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cdc/array_literal.h"
 #include "common/alloc.h"
 #include "common/log.h"
 
@@ -14,42 +15,6 @@ const char *const REGISTRY_QUERY =
     "SELECT 'e', e.name, e.tv_table::text, tvsync.build_function_name(e), NULL::text[] FROM tvsync.entity e "
     "UNION ALL SELECT 'c', source_entity, target_entity, query, watch FROM tvsync.cascade "
     "ORDER BY 1 DESC, 2, 3";
-
-/* {a,b,"c d"} -> a NULL-terminated vector of keys (the registry's keys are JSON object
- * keys: quoted when they hold a comma, brace, quote, backslash or space). */
-char **registry_keys_parse(const char *text)
-{
-    size_t capacity = 4, count = 0;
-    char **keys = alloc_calloc(capacity, sizeof *keys);
-    const char *p = text + (text[0] == '{');
-    char *key = alloc_malloc(strlen(text) + 1);
-    while (*p && *p != '}') {
-        size_t length = 0;
-        if (*p == '"') {
-            for (p++; *p && *p != '"'; p++) {
-                if (*p == '\\' && p[1])
-                    p++;
-                key[length++] = *p;
-            }
-            if (*p == '"')
-                p++;
-        } else {
-            while (*p && *p != ',' && *p != '}')
-                key[length++] = *p++;
-        }
-        key[length] = '\0';
-        if (count + 1 >= capacity) {
-            capacity *= 2;
-            keys = alloc_array(keys, capacity, sizeof *keys);
-        }
-        keys[count++] = alloc_strdup(key);
-        keys[count] = NULL;
-        if (*p == ',')
-            p++;
-    }
-    free(key);
-    return keys;
-}
 
 bool registry_from_result(const PGresult *result, registry *out)
 {
@@ -79,9 +44,10 @@ bool registry_from_result(const PGresult *result, registry *out)
             out->targets[i] = alloc_strdup(PQgetvalue(result, row, 2));
             out->queries[i] = alloc_strdup(PQgetvalue(result, row, 3));
             if (!PQgetisnull(result, row, 4))
-                out->watches[i] = registry_keys_parse(PQgetvalue(result, row, 4));
+                out->watches[i] = array_literal_parse(PQgetvalue(result, row, 4));
             out->edges[i].source = out->sources[i];
             out->edges[i].target = out->targets[i];
+            out->edges[i].watches = (const char *const *) out->watches[i];
         }
     }
     return true;
@@ -93,27 +59,6 @@ size_t registry_index(const registry *value, const char *entity)
     while (i < value->entity_count && strcmp(value->entities[i], entity) != 0)
         i++;
     return i;
-}
-
-void registry_keys_free(char **keys)
-{
-    if (!keys)
-        return;
-    for (char **key = keys; *key; key++)
-        free(*key);
-    free(keys);
-}
-
-bool registry_edge_watches(const registry *value, size_t edge, const char *const *changed_keys)
-{
-    const char *const *watch = (const char *const *) value->watches[edge];
-    if (!watch || !changed_keys)
-        return true;
-    for (; *watch; watch++)
-        for (const char *const *key = changed_keys; *key; key++)
-            if (strcmp(*watch, *key) == 0)
-                return true;
-    return false;
 }
 
 bool registry_has_entity(const registry *value, const char *entity)
@@ -135,7 +80,7 @@ void registry_free(registry *value)
         free(value->targets[i]);
         free(value->queries[i]);
         if (value->watches)
-            registry_keys_free(value->watches[i]);
+            array_literal_strings_free(value->watches[i]);
     }
     free(value->watches);
     free(value->entities);

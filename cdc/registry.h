@@ -16,9 +16,9 @@ typedef struct registry {
     char **tv_tables;             /* per entity: its read model, quoted (regclass text) */
     char **build_functions;       /* per entity: its build function, quoted, without arguments */
     size_t cascade_count;
-    cascade_edge *edges;          /* source/target point into queries' strings below */
+    cascade_edge *edges;          /* source/target/watches point into the arrays below */
     char **sources, **targets, **queries;
-    char ***watches;              /* per edge: NULL-terminated keys it watches; NULL = every key */
+    char ***watches;              /* per edge: NULL-terminated keys it watches (array_literal_parse); NULL = every key */
 } registry;
 
 /* The one query that reads the registry; its result goes to registry_from_result. */
@@ -29,16 +29,6 @@ extern const char *const REGISTRY_QUERY;
 bool registry_from_result(const PGresult *result, registry *out);
 
 bool registry_has_entity(const registry *value, const char *entity);
-
-/* Whether a row reached through a cascade, whose document changed in
- * changed_keys (NULL-terminated; NULL = created or deleted: every key), must
- * follow edge: true unless the edge watches keys and none of them changed. */
-bool registry_edge_watches(const registry *value, size_t edge, const char *const *changed_keys);
-
-/* A PostgreSQL text[] literal ({a,"b c"}) as a NULL-terminated vector the
- * caller frees with registry_keys_free (NULL is fine there). */
-char **registry_keys_parse(const char *text);
-void registry_keys_free(char **keys);
 
 /* The index of entity in value->entities, value->entity_count when absent. */
 size_t registry_index(const registry *value, const char *entity);

@@ -23,8 +23,7 @@ static intent_uuid make_uuid(unsigned value)
 
 START_TEST(test_duplicate_entity_ids_are_coalesced)
 {
-    batch b;
-    batch_init(&b);
+    batch b = {0};
     intent_uuid ids[] = {make_uuid(1), make_uuid(2), make_uuid(1), make_uuid(2), make_uuid(3)};
     ck_assert_uint_eq(batch_add_ids(&b, "post", ids, 5, 100), 5);
     ck_assert_uint_eq(batch_add_ids(&b, "post", ids, 2, 100), 2);
@@ -49,8 +48,7 @@ END_TEST
 
 START_TEST(test_batch_stops_at_max_ids_and_keeps_the_rest)
 {
-    batch b;
-    batch_init(&b);
+    batch b = {0};
     intent_uuid ids[10];
     for (unsigned i = 0; i < 10; i++)
         ids[i] = make_uuid(i);
@@ -66,8 +64,7 @@ END_TEST
 
 START_TEST(test_many_ids_coalesce_through_index_growth)
 {
-    batch b;
-    batch_init(&b);
+    batch b = {0};
     enum { COUNT = 50000 };
     intent_uuid *ids = malloc(COUNT * sizeof *ids);
     for (unsigned i = 0; i < COUNT; i++)
@@ -81,8 +78,7 @@ END_TEST
 
 START_TEST(test_position_finds_each_id_and_not_others)
 {
-    batch b;
-    batch_init(&b);
+    batch b = {0};
     enum { COUNT = 3000 };
     intent_uuid *ids = malloc(COUNT * sizeof *ids);
     for (unsigned i = 0; i < COUNT; i++)
@@ -103,9 +99,7 @@ START_TEST(test_split_transaction_counts_only_with_its_commit)
 {
     /* A source transaction larger than the batch: the first part is applied
      * without progress and without counts; the counts go with the commit. */
-    batch filling, applying;
-    batch_init(&filling);
-    batch_init(&applying);
+    batch filling = {0}, applying = {0};
     intent_uuid ids[6];
     for (unsigned i = 0; i < 6; i++)
         ids[i] = make_uuid(i);
@@ -141,24 +135,9 @@ START_TEST(test_split_transaction_counts_only_with_its_commit)
 }
 END_TEST
 
-START_TEST(test_forget_open_drops_counts_and_notes_of_a_broken_transaction)
-{
-    batch b;
-    batch_init(&b);
-    intent_uuid id = make_uuid(7);
-    batch_add_ids(&b, "user", &id, 1, 10);
-    batch_add_rebuild(&b, 0x30, "user");
-    batch_forget_open(&b);
-    ck_assert_int_eq(batch_find_entity(&b, "user")->open_intents, 0);
-    ck_assert_uint_eq(b.note_count, 0);
-    batch_free(&b);
-}
-END_TEST
-
 START_TEST(test_reset_keeps_open_transaction_counts)
 {
-    batch b;
-    batch_init(&b);
+    batch b = {0};
     intent_uuid id = make_uuid(9);
     batch_add_ids(&b, "post", &id, 1, 10);
     batch_commit_transaction(&b, 0x40, "t", 5, true);
@@ -247,7 +226,6 @@ static Suite *batch_suite(void)
     tcase_add_test(batching, test_many_ids_coalesce_through_index_growth);
     tcase_add_test(batching, test_position_finds_each_id_and_not_others);
     tcase_add_test(batching, test_split_transaction_counts_only_with_its_commit);
-    tcase_add_test(batching, test_forget_open_drops_counts_and_notes_of_a_broken_transaction);
     tcase_add_test(batching, test_reset_keeps_open_transaction_counts);
     suite_add_tcase(suite, batching);
     TCase *cascades = tcase_create("cascade");

@@ -1,7 +1,8 @@
-/* http_endpoint: the small HTTP listener both daemons use for /metrics and
- * /health (libevent evhttp on the caller's event base). */
-#ifndef TVSYNC_COMMON_HTTP_ENDPOINT_H
-#define TVSYNC_COMMON_HTTP_ENDPOINT_H
+/* http_endpoint: tvsync-cdc's small HTTP listener for /metrics and /health
+ * (libevent evhttp on the caller's event base). tvsync-server serves its own
+ * /metrics and /health on its HTTP port and does not use this. */
+#ifndef TVSYNC_CDC_HTTP_ENDPOINT_H
+#define TVSYNC_CDC_HTTP_ENDPOINT_H
 
 #include <stdbool.h>
 #include <stddef.h>

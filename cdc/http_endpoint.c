@@ -1,8 +1,8 @@
-/* http_endpoint: /metrics and /health for the daemons, on the caller's
- * libevent loop. Nothing here blocks: the health callback must not either. */
+/* http_endpoint: tvsync-cdc's /metrics and /health, on the caller's libevent
+ * loop. Nothing here blocks: the health callback must not either. */
 #include <config.h>
 
-#include "common/http_endpoint.h"
+#include "cdc/http_endpoint.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 
+#include "common/alloc.h"
 #include "common/config.h"
 #include "common/log.h"
 
@@ -99,9 +100,7 @@ http_endpoint *http_endpoint_start(struct event_base *base, const char *listen, 
         log_error("metrics listen address \"%s\" is not HOST:PORT", listen);
         return NULL;
     }
-    http_endpoint *endpoint = calloc(1, sizeof *endpoint);
-    if (!endpoint)
-        return NULL;
+    http_endpoint *endpoint = alloc_calloc(1, sizeof *endpoint);
     endpoint->registry = registry;
     endpoint->refresh_fn = refresh_fn;
     endpoint->health_fn = health_fn;

@@ -1,0 +1,112 @@
+/* apply_sql: per-entity statements built in growable buffers, since the names
+ * they embed come from the registry and have no length a fixed array could
+ * hold safely. The texts key the connection's prepared statements, so the same
+ * entity always gets the same text. */
+#include "config.h"
+
+#include "cdc/apply_sql.h"
+
+/* What every diff statement ends with, after its CTE d (id, new, old: the ids
+ * whose build differs from the tv_* row): the documents that would change kept
+ * for the apply (one build per document) when keep_built, and the changed ids
+ * with the keys that changed (plus the query's ids, flagged, along a query). */
+static void append_diff_tail(strbuf *sql, size_t entity_index, bool keep_built, bool query_ids)
+{
+    if (keep_built)
+        strbuf_appendf(sql,
+                       ", kept AS (INSERT INTO pg_temp.tvsync_built (entity, id, data) "
+                       "SELECT %zu, d.id, d.new FROM d WHERE d.new IS NOT NULL)", entity_index);
+    strbuf_appendf(sql,
+                   " SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
+                   "ARRAY(SELECT k FROM jsonb_object_keys(d.new || d.old) AS k "
+                   "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END%s FROM d%s",
+                   query_ids ? ", false" : "", query_ids ? " UNION ALL SELECT x, NULL, true FROM q, unnest(q.ids) AS x" : "");
+}
+
+const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *tv_table, size_t entity_index,
+                           bool keep_built)
+{
+    strbuf_reset(sql);
+    strbuf_appendf(sql,
+                   "WITH d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old "
+                   "FROM %s($1::uuid[]) AS b "
+                   "FULL JOIN (SELECT id, data FROM %s WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
+                   "WHERE b.data IS DISTINCT FROM t.data)",
+                   build_function, tv_table);
+    append_diff_tail(sql, entity_index, keep_built, false);
+    return strbuf_text(sql);
+}
+
+const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const char *build_function,
+                                 const char *tv_table, size_t entity_index, bool keep_built)
+{
+    strbuf_reset(sql);
+    strbuf_appendf(sql,
+                   "WITH q AS MATERIALIZED (SELECT coalesce(array_agg(DISTINCT q0.x) FILTER (WHERE q0.x IS NOT NULL), "
+                   "'{}'::uuid[]) AS ids FROM (%s) AS q0(x)), "
+                   "d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old "
+                   "FROM (SELECT b.id, b.data FROM q CROSS JOIN LATERAL %s(q.ids) AS b) AS b "
+                   "FULL JOIN (SELECT t.id, t.data FROM q, %s AS t WHERE t.id = ANY (q.ids)) AS t ON t.id = b.id "
+                   "WHERE b.data IS DISTINCT FROM t.data)",
+                   cascade_query, build_function, tv_table);
+    append_diff_tail(sql, entity_index, keep_built, true);
+    return strbuf_text(sql);
+}
+
+const char *apply_sql_apply(strbuf *sql, const char *build_function, const char *tv_table, size_t entity_index,
+                            bool build, bool take)
+{
+    /* A statement has only the parts it needs: each relation in its plan is
+     * locked and opened on every execution, and the build's relations are most
+     * of them. */
+    strbuf_reset(sql);
+    strbuf_append(sql, "WITH ");
+    if (take)
+        strbuf_appendf(sql,
+                       "taken AS (DELETE FROM pg_temp.tvsync_built AS k WHERE k.entity = %zu "
+                       "AND k.id = ANY ($%d::uuid[]) RETURNING k.id, k.data), ", entity_index, build ? 2 : 1);
+    strbuf_append(sql, "built AS MATERIALIZED (");
+    if (build && take)
+        strbuf_appendf(sql,
+                       "SELECT b.id, b.data FROM %s($1::uuid[]) AS b "
+                       "UNION ALL SELECT DISTINCT ON (taken.id) taken.id, taken.data FROM taken",
+                       build_function);
+    else if (build)
+        strbuf_appendf(sql, "SELECT b.id, b.data FROM %s($1::uuid[]) AS b", build_function);
+    else
+        strbuf_append(sql, "SELECT DISTINCT ON (taken.id) taken.id, taken.data FROM taken");
+    strbuf_appendf(sql,
+                   "), "
+                   "up AS (INSERT INTO %1$s AS t (id, data, updated_at) SELECT id, data, now() FROM built "
+                   "ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at "
+                   "WHERE t.data IS DISTINCT FROM excluded.data RETURNING 1), "
+                   "gone AS (DELETE FROM %1$s AS t WHERE t.id = ANY (%2$s) "
+                   "AND NOT EXISTS (SELECT 1 FROM built WHERE built.id = t.id) RETURNING 1) "
+                   "SELECT c.u, c.d, set_config('tvsync.count_%3$zu', c.u || ' ' || c.d, true) "
+                   "FROM (SELECT (SELECT count(*) FROM up) AS u, (SELECT count(*) FROM gone) AS d) AS c",
+                   tv_table, build && take ? "$1::uuid[] || $2::uuid[]" : "$1::uuid[]", entity_index);
+    return strbuf_text(sql);
+}
+
+const char *apply_sql_progress(bool piped)
+{
+    static const char sql[] =
+        "WITH logged AS (INSERT INTO tvsync.sync_log "
+        "(entity, intents, rows_upserted, rows_deleted, duration_ms, success, error, source_lsn) "
+        "SELECT e, i, u, d, $5::float8, ok, err, $6::pg_lsn "
+        "FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $7::bool[], $8::text[]) AS t(e, i, u, d, ok, err) "
+        "RETURNING 1) "
+        "SELECT pg_replication_origin_xact_setup($6::pg_lsn, coalesce($9::timestamptz, now())), "
+        "pg_notify('tvsync_applied', $6::text), (SELECT count(*) FROM logged)";
+    static const char piped_sql[] =
+        "WITH logged AS (INSERT INTO tvsync.sync_log "
+        "(entity, intents, rows_upserted, rows_deleted, duration_ms, success, error, source_lsn) "
+        "SELECT t.e, t.i, coalesce(split_part(c.v, ' ', 1)::bigint, 0), coalesce(split_part(c.v, ' ', 2)::bigint, 0), "
+        "$5::float8 + 1000 * extract(epoch FROM clock_timestamp() - transaction_timestamp()), t.ok, t.err, $6::pg_lsn "
+        "FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $7::bool[], $8::text[]) AS t(e, i, r, z, ok, err) "
+        "CROSS JOIN LATERAL (SELECT nullif(current_setting('tvsync.count_' || t.r, true), '') AS v) AS c "
+        "RETURNING 1) "
+        "SELECT pg_replication_origin_xact_setup($6::pg_lsn, coalesce($9::timestamptz, now())), "
+        "pg_notify('tvsync_applied', $6::text), (SELECT count(*) FROM logged)";
+    return piped ? piped_sql : sql;
+}

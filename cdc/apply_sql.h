@@ -1,0 +1,50 @@
+/* apply_sql: the text of the apply transaction's statements that are built per
+ * entity (diffs, diffs along a cascade query, applies) from the registry's
+ * names, and its fixed progress statements. Pure: no database. */
+#ifndef TVSYNC_CDC_APPLY_SQL_H
+#define TVSYNC_CDC_APPLY_SQL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/strbuf.h"
+
+/* Every builder below empties sql, writes the whole statement (names of any
+ * length: the buffer grows) and returns its text (valid until sql changes).
+ * build_function is the entity's quoted, schema-qualified build function
+ * without arguments; tv_table its quoted read model; entity_index its index in
+ * the registry (it names the entity's rows in pg_temp.tvsync_built and its
+ * counts' setting). keep_built: the session has pg_temp.tvsync_built, and the
+ * diff keeps there the documents it built, for the apply to take. */
+
+/* A diff over the ids $1 (uuid[]): rows (id, changed keys or NULL = all) of
+ * the ids whose build differs from the tv_* row. */
+const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *tv_table, size_t entity_index,
+                           bool keep_built);
+
+/* A diff over the ids cascade_query returns for the source ids $1: the query
+ * runs inside it, so the diff goes out with the query instead of one round
+ * trip after it. Rows: the diff's (id, changed keys, false), then each id the
+ * query found (id, NULL, true). */
+const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const char *build_function,
+                                 const char *tv_table, size_t entity_index, bool keep_built);
+
+/* An apply (tvsync.apply(entity, ids) inlined, so that it is planned once per
+ * connection; keep the two in step): upserts the documents that changed and
+ * deletes the rows of ids the build no longer returns. build: $1 holds ids to
+ * build; take: the ids whose document a diff kept in pg_temp.tvsync_built are
+ * $2 (with build) or $1 (without). At least one of the two. The statement
+ * returns (upserted, deleted) and leaves them in the transaction-local setting
+ * tvsync.count_<entity_index>. */
+const char *apply_sql_apply(strbuf *sql, const char *build_function, const char *tv_table, size_t entity_index,
+                            bool build, bool take);
+
+/* The progress statement: sync_log rows from the arrays $1-$4, $7, $8
+ * (entity, intents, upserted, deleted, success, error), duration $5, the
+ * source's end LSN $6 and commit time $9; the replication origin's progress;
+ * NOTIFY tvsync_applied. piped: sent behind the applies before their results
+ * are back, $3 holds registry indexes and the counts come from the applies'
+ * settings ($4 is not read); the duration adds the transaction's own time. */
+const char *apply_sql_progress(bool piped);
+
+#endif

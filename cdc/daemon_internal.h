@@ -1,0 +1,129 @@
+/* daemon_internal: the state of tvsync-cdc's daemon, shared by the files that
+ * make it up (daemon.c: the loop; session.c: setup and reconnect; pump.c: the
+ * stream and feedback; batcher.c: the two batches). Not for other modules. */
+#ifndef TVSYNC_CDC_DAEMON_INTERNAL_H
+#define TVSYNC_CDC_DAEMON_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+
+#include "cdc/apply.h"
+#include "cdc/batch.h"
+#include "cdc/http_endpoint.h"
+#include "cdc/intent.h"
+#include "cdc/metrics.h"
+#include "cdc/pg_async.h"
+#include "cdc/registry.h"
+#include "common/wal2json.h"
+#include "common/cli.h"
+#include "common/config.h"
+#include "common/lsn.h"
+#include "common/pg.h"
+
+#define DRAIN_TIMEOUT_MS 5000
+
+typedef enum daemon_state {
+    STATE_DISCONNECTED,
+    STATE_STREAMING,
+    STATE_STOPPING,   /* SIGTERM: finishing the batch */
+    STATE_DRAINING,   /* CopyDone sent, reading what is left */
+} daemon_state;
+
+typedef struct pending_rebuild {
+    char entity[INTENT_ENTITY_MAX + 1];
+    char after[INTENT_UUID_TEXT_SIZE];   /* "" = from the start */
+} pending_rebuild;
+
+typedef struct cdc_daemon {
+    const cli_state *cli;
+    tvsync_config *config;
+    struct event_base *base;
+    cdc_metrics metrics;
+    http_endpoint *http;
+    int exit_code;
+    daemon_state state;
+    bool ready_sent;
+    bool stop_requested;
+
+    struct event *signal_term, *signal_int, *signal_hup;
+    struct event *status_timer, *batch_timer, *heartbeat_timer, *stats_timer;
+    struct event *reconnect_timer, *watchdog_timer, *drain_timer, *work_event;
+
+    PGconn *stream;
+    struct event *stream_read, *stream_write;
+    bool reading_paused;       /* batch full: let the socket, not libpq's buffer, hold the rest */
+    pg_async *apply_conn;
+    apply_engine *engine;
+    pg_async *misc;
+    pg_backoff backoff;
+    struct session_setup *setup;   /* running on setup_thread, or NULL (session.c) */
+    pthread_t setup_thread;
+    int setup_pipe[2];
+    struct event *setup_event;
+
+    registry reg;
+    registry next_reg;
+    bool next_reg_ready;
+
+    batch batches[2];
+    batch *filling, *applying;
+    bool batch_in_flight;
+
+    lsn_t origin_progress;     /* durably applied: end LSN of the last applied source transaction */
+    lsn_t idle_lsn;            /* end of the last source transaction that needed no apply */
+    lsn_t keepalive_wal_end;
+    lsn_t received_lsn;
+
+    bool in_transaction;
+    bool transaction_skip;     /* end LSN <= origin progress: applied before */
+    bool transaction_had_work;
+    lsn_t transaction_end;
+    char transaction_time[WAL2JSON_TIMESTAMP_SIZE];
+    int64_t transaction_commit_us;
+    uint32_t transaction_xid;
+
+    bool held_active;          /* an ids intent not yet all in the batch (batch full) */
+    intent held;
+    size_t held_offset;
+
+    pending_rebuild *rebuilds;
+    size_t rebuild_count;
+    bool rebuild_turn;         /* a chunk runs before the next live batch */
+
+    double heartbeat_rtt_seconds;
+    bool have_heartbeat;
+    long long lag_bytes;
+} cdc_daemon;
+
+static inline int64_t daemon_now_unix_us(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+static inline struct timeval daemon_ms_to_timeval(int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    return tv;
+}
+
+/* The pump runs again from the loop, after other events. */
+static inline void daemon_schedule_work(cdc_daemon *d)
+{
+    event_active(d->work_event, 0, 0);
+}
+
+/* Ends the loop with an exit status. */
+static inline void daemon_fatal_exit(cdc_daemon *d, int code)
+{
+    d->exit_code = code;
+    event_base_loopbreak(d->base);
+}
+
+#endif

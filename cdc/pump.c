@@ -1,0 +1,339 @@
+/* pump: the replication stream's records go into the filling batch as they are
+ * read, so memory is bounded by the batch limits, not by a transaction's size. */
+#include "config.h"
+
+#include "cdc/pump.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cdc/batcher.h"
+#include "cdc/session.h"
+#include "cdc/stream_protocol.h"
+#include "common/log.h"
+
+/* Records handled per callback before other events get a turn. */
+#define PUMP_BUDGET 2000
+
+static void stream_pump(cdc_daemon *d);
+
+/* ---- feedback --------------------------------------------------------- */
+
+static bool stream_idle(const cdc_daemon *d)
+{
+    return !d->in_transaction && !d->held_active && !d->batch_in_flight && !batch_has_work(d->filling);
+}
+
+static void send_status(cdc_daemon *d, bool reply_requested)
+{
+    if (!d->stream)
+        return;
+    lsn_t flush = d->origin_progress;
+    if (stream_idle(d)) {
+        /* Nothing pending: everything the server sent is done with. */
+        if (d->idle_lsn > flush)
+            flush = d->idle_lsn;
+        if (d->keepalive_wal_end > flush)
+            flush = d->keepalive_wal_end;
+    }
+    lsn_t write = d->received_lsn > flush ? d->received_lsn : flush;
+    unsigned char message[STREAM_STATUS_UPDATE_SIZE];
+    stream_status_update_build(write, flush, flush, stream_now(), reply_requested, message);
+    if (PQputCopyData(d->stream, (const char *) message, sizeof message) <= 0) {
+        session_fail(d, PQerrorMessage(d->stream));
+        return;
+    }
+    int flushed = PQflush(d->stream);
+    if (flushed == 1)
+        event_add(d->stream_write, NULL);
+    else if (flushed < 0)
+        session_fail(d, PQerrorMessage(d->stream));
+}
+
+void pump_status_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+    cdc_daemon *d = arg;
+    if (d->state == STATE_STREAMING || d->state == STATE_STOPPING)
+        send_status(d, false);
+}
+
+void pump_write_cb(evutil_socket_t fd, short events, void *arg)
+{
+    cdc_daemon *d = arg;
+    if (!d->stream)
+        return;
+    int flushed = PQflush(d->stream);
+    if (flushed == 1)
+        event_add(d->stream_write, NULL);
+    else if (flushed < 0)
+        session_fail(d, PQerrorMessage(d->stream));
+}
+
+/* ---- reading the stream ----------------------------------------------- */
+
+/* The batch that gets work from the current source transaction must wait until
+ * that transaction is visible: its commit record can reach us before the
+ * committing backend has left the proc array. */
+static void note_transaction_xid(cdc_daemon *d)
+{
+    batch *f = d->filling;
+    if (f->xid_count == 0 || f->xids[f->xid_count - 1] != d->transaction_xid)
+        batch_add_xid(f, d->transaction_xid);
+}
+
+/* Moves the held intent's ids into the batch; false when the batch is full. */
+static bool held_consume(cdc_daemon *d)
+{
+    size_t remaining = d->held.id_count - d->held_offset;
+    size_t taken = batch_add_ids(d->filling, d->held.entity, d->held.ids + d->held_offset, remaining,
+                                 (size_t) d->config->cdc.batch_max_ids);
+    if (taken > 0)
+        note_transaction_xid(d);
+    d->held_offset += taken;
+    if (d->held_offset < d->held.id_count)
+        return false;
+    intent_free(&d->held);
+    d->held_active = false;
+    return true;
+}
+
+static void handle_message(cdc_daemon *d, const wal2json_record *record)
+{
+    if (!record->transactional || !d->in_transaction || d->transaction_skip)
+        return;  /* non-transactional messages even survive rollbacks: never intents */
+    if (strcmp(record->prefix, "tvsync") != 0)
+        return;
+    intent value;
+    char reason[256];
+    if (!intent_parse(record->content, record->content_length, &value, reason, sizeof reason)) {
+        char lsn_text[LSN_FORMAT_SIZE];
+        log_warning("malformed intent at %s goes to tvsync.dead_letter: %s", lsn_format(record->lsn, lsn_text), reason);
+        batch_add_dead_letter(d->filling, record->lsn, record->content, record->content_length, reason);
+        d->transaction_had_work = true;
+        return;
+    }
+    if (value.kind == INTENT_HEARTBEAT) {
+        d->heartbeat_rtt_seconds = (double) (daemon_now_unix_us() - value.heartbeat_unix_us) / 1e6;
+        if (d->heartbeat_rtt_seconds < 0)
+            d->heartbeat_rtt_seconds = 0;
+        d->have_heartbeat = true;
+        prom_set(d->metrics.heartbeat_round_trip_seconds, d->heartbeat_rtt_seconds);
+        intent_free(&value);
+        return;
+    }
+    if (!registry_has_entity(&d->reg, value.entity)) {
+        char message[128 + INTENT_ENTITY_MAX];
+        snprintf(message, sizeof message, "unknown entity \"%s\"", value.entity);
+        log_warning("intent for an unknown entity \"%s\" goes to tvsync.dead_letter", value.entity);
+        batch_add_dead_letter(d->filling, record->lsn, record->content, record->content_length, message);
+        d->transaction_had_work = true;
+        intent_free(&value);
+        return;
+    }
+    d->transaction_had_work = true;
+    note_transaction_xid(d);
+    if (value.kind == INTENT_REBUILD) {
+        batch_add_rebuild(d->filling, record->lsn, value.entity);
+        intent_free(&value);
+        return;
+    }
+    d->held = value;
+    d->held_offset = 0;
+    d->held_active = true;
+    held_consume(d);
+}
+
+static void handle_record(cdc_daemon *d, const char *payload, size_t length, lsn_t data_start)
+{
+    wal2json_record record;
+    char error[256];
+    if (!wal2json_parse(payload, length, &record, error, sizeof error)) {
+        char lsn_text[LSN_FORMAT_SIZE];
+        log_warning("unreadable wal2json output at %s: %s", lsn_format(data_start, lsn_text), error);
+        if (d->in_transaction && !d->transaction_skip) {
+            batch_add_dead_letter(d->filling, data_start, payload, length, error);
+            d->transaction_had_work = true;
+        }
+        return;
+    }
+    switch (record.action) {
+    case WAL2JSON_BEGIN:
+        d->in_transaction = true;
+        d->transaction_end = record.next_lsn;
+        /* Exactly once: a transaction at or before the origin's progress was applied. */
+        d->transaction_skip = record.next_lsn <= d->origin_progress;
+        d->transaction_had_work = false;
+        d->transaction_xid = record.xid;
+        snprintf(d->transaction_time, sizeof d->transaction_time, "%s", record.has_timestamp ? record.timestamp : "");
+        d->transaction_commit_us = record.has_timestamp ? record.timestamp_unix_us : daemon_now_unix_us();
+        break;
+    case WAL2JSON_MESSAGE:
+        handle_message(d, &record);
+        break;
+    case WAL2JSON_COMMIT:
+        if (!d->in_transaction)
+            break;
+        d->in_transaction = false;
+        if (d->transaction_skip || (!d->transaction_had_work && !batch_has_work(d->filling))) {
+            if (record.next_lsn > d->idle_lsn)
+                d->idle_lsn = record.next_lsn;
+            break;
+        }
+        batch_commit_transaction(d->filling, record.next_lsn, d->transaction_time,
+                                 d->transaction_commit_us, d->transaction_had_work);
+
+        break;
+    case WAL2JSON_OTHER:
+        break;
+    }
+    wal2json_record_free(&record);
+}
+
+static void handle_copy_data(cdc_daemon *d, const char *buffer, int length)
+{
+    stream_message message;
+    if (!stream_message_parse(buffer, (size_t) length, &message)) {
+        log_warning("ignoring an unknown replication message (type %d, %d bytes)", buffer[0], length);
+        return;
+    }
+    if (message.kind == STREAM_MESSAGE_KEEPALIVE) {
+        if (message.wal_end > d->keepalive_wal_end)
+            d->keepalive_wal_end = message.wal_end;
+        if (message.reply_requested)
+            send_status(d, false);
+        return;
+    }
+    if (message.data_start > d->received_lsn)
+        d->received_lsn = message.data_start;
+    handle_record(d, message.payload, message.payload_length, message.data_start);
+}
+
+/* While the batch is full, PQconsumeInput would pull the rest of a huge
+ * transaction into libpq's buffer: stop watching the socket until there is room. */
+static void pause_reading(cdc_daemon *d)
+{
+    if (!d->reading_paused && d->stream_read) {
+        event_del(d->stream_read);
+        d->reading_paused = true;
+    }
+}
+
+static void resume_reading(cdc_daemon *d)
+{
+    if (d->reading_paused && d->stream_read) {
+        event_add(d->stream_read, NULL);
+        d->reading_paused = false;
+    }
+}
+
+static void stream_pump(cdc_daemon *d)
+{
+    for (int budget = PUMP_BUDGET; budget > 0; budget--) {
+        if (d->state != STATE_STREAMING)
+            return;
+        if (d->held_active && !held_consume(d)) {
+            pause_reading(d);
+            batcher_maybe_apply(d, true);   /* full: apply, then go on */
+            return;
+        }
+        if (batcher_full(d)) {
+            batcher_maybe_apply(d, false);
+            if (batcher_full(d)) {    /* the previous batch is still being applied */
+                pause_reading(d);
+                return;
+            }
+        }
+        resume_reading(d);
+        char *buffer = NULL;
+        int length = PQgetCopyData(d->stream, &buffer, 1);
+        if (length == 0) {
+            batcher_maybe_apply(d, true);
+            return;
+        }
+        if (length == -1) {
+            session_fail(d, "the server ended the replication stream");
+            return;
+        }
+        if (length < 0) {
+            session_fail(d, PQerrorMessage(d->stream));
+            return;
+        }
+        handle_copy_data(d, buffer, length);
+        PQfreemem(buffer);
+    }
+    batcher_maybe_apply(d, false);
+    daemon_schedule_work(d);  /* more may be buffered: continue after other events */
+}
+
+static void drain(cdc_daemon *d)
+{
+    for (;;) {
+        char *buffer = NULL;
+        int length = PQgetCopyData(d->stream, &buffer, 1);
+        if (length > 0) {
+            PQfreemem(buffer);
+            continue;
+        }
+        if (length == 0)
+            return;  /* wait for more */
+        break;
+    }
+    PGresult *result;
+    while ((result = PQgetResult(d->stream)) != NULL)
+        PQclear(result);
+    log_info("replication stream closed; applied up to the origin's progress");
+    event_base_loopbreak(d->base);
+}
+
+void pump_read_cb(evutil_socket_t fd, short events, void *arg)
+{
+    cdc_daemon *d = arg;
+    if (!d->stream)
+        return;
+    if (!PQconsumeInput(d->stream)) {
+        if (d->state == STATE_DRAINING) {
+            event_base_loopbreak(d->base);
+            return;
+        }
+        session_fail(d, PQerrorMessage(d->stream));
+        return;
+    }
+    if (d->state == STATE_DRAINING)
+        drain(d);
+    else
+        stream_pump(d);
+}
+
+void pump_work_cb(evutil_socket_t fd, short events, void *arg)
+{
+    cdc_daemon *d = arg;
+    if (d->state == STATE_STREAMING && d->stream)
+        stream_pump(d);
+}
+
+void pump_finish_stop(cdc_daemon *d)
+{
+    if (d->state != STATE_STOPPING)
+        return;
+    if (d->batch_in_flight || (d->engine && apply_engine_busy(d->engine)))
+        return;  /* the callback comes back here */
+    if (!d->stream) {
+        event_base_loopbreak(d->base);
+        return;
+    }
+    send_status(d, false);
+    if (!d->stream)
+        return;
+    if (PQputCopyEnd(d->stream, NULL) <= 0) {
+        event_base_loopbreak(d->base);
+        return;
+    }
+    PQflush(d->stream);
+    event_add(d->stream_write, NULL);
+    resume_reading(d);
+    d->state = STATE_DRAINING;
+    struct timeval timeout = daemon_ms_to_timeval(DRAIN_TIMEOUT_MS);
+    evtimer_add(d->drain_timer, &timeout);
+    drain(d);
+}
+

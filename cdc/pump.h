@@ -1,0 +1,25 @@
+/* pump: reading tvsync-cdc's replication stream (part of the daemon,
+ * daemon_internal.h): wal2json records into the filling batch, with exactly-once
+ * skipping below the origin's progress and bounded reads while the batch is
+ * full; the status updates (feedback) that advance the slot; and the stop
+ * sequence (final status, CopyDone, drain). */
+#ifndef TVSYNC_CDC_PUMP_H
+#define TVSYNC_CDC_PUMP_H
+
+#include "cdc/daemon_internal.h"
+
+/* Event callbacks: the replication socket readable (d->stream_read) or
+ * writable again (d->stream_write), the pump's own turn (d->work_event), and
+ * the periodic status update (d->status_timer). A broken stream goes to
+ * session_fail. */
+void pump_read_cb(evutil_socket_t fd, short events, void *arg);
+void pump_write_cb(evutil_socket_t fd, short events, void *arg);
+void pump_work_cb(evutil_socket_t fd, short events, void *arg);
+void pump_status_timer_cb(evutil_socket_t fd, short events, void *arg);
+
+/* When stopping and nothing is being applied any more: sends the final status
+ * update and CopyDone, then drains the stream (d->drain_timer bounds it); the
+ * loop ends when the server has ended the stream. Does nothing otherwise. */
+void pump_finish_stop(cdc_daemon *d);
+
+#endif

@@ -1,0 +1,526 @@
+/* session: the blocking half of a session (connects, checks, START_REPLICATION)
+ * runs on a thread, the loop's half takes the connections over; retryable
+ * errors reconnect with backoff, a missing or lost slot ends the daemon. */
+#include "config.h"
+
+#include "cdc/session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cdc/batcher.h"
+#include "cdc/pump.h"
+#include "common/alloc.h"
+#include "common/exit_codes.h"
+#include "common/log.h"
+#include "common/notify.h"
+#include "common/strbuf.h"
+
+typedef enum session_result {
+    SESSION_OK,
+    SESSION_RETRY,
+    SESSION_FATAL_SLOT,
+    SESSION_FATAL,
+} session_result;
+
+/* A session setup: the blocking libpq calls (connects, checks, START_REPLICATION) run
+ * on a thread of their own, so the loop keeps answering /metrics, /health and signals
+ * meanwhile; the thread works only on this struct and wakes the loop through a pipe. */
+typedef struct session_setup {
+    char *url, *slot;          /* copies: a reload may change the configuration meanwhile */
+    int connect_timeout_ms;
+    bool generic_plans;
+    bool built_table;          /* the apply connection has pg_temp.tvsync_built */
+    int wake_fd;
+    session_result outcome;
+    char error[512];
+    PGconn *apply, *misc, *stream;
+    lsn_t progress;
+    registry reg;
+    bool have_reg;
+    PGresult *rebuilds;        /* tvsync.cdc_rebuild rows */
+} session_setup;
+
+/* ---- sessions --------------------------------------------------------- */
+
+void session_close(cdc_daemon *d)
+{
+    if (d->stream_read) {
+        event_free(d->stream_read);
+        d->stream_read = NULL;
+    }
+    if (d->stream_write) {
+        event_free(d->stream_write);
+        d->stream_write = NULL;
+    }
+    if (d->stream) {
+        PQfinish(d->stream);
+        d->stream = NULL;
+    }
+    apply_engine_free(d->engine);
+    d->engine = NULL;
+    pg_async_free(d->apply_conn);
+    d->apply_conn = NULL;
+    pg_async_free(d->misc);
+    d->misc = NULL;
+    /* Whatever was not applied comes again from the origin's progress. */
+    batch_free(&d->batches[0]);
+    batch_free(&d->batches[1]);
+    d->filling = &d->batches[0];
+    d->applying = &d->batches[1];
+    d->batch_in_flight = false;
+    if (d->held_active)
+        intent_free(&d->held);
+    d->held_active = false;
+    d->in_transaction = false;
+    free(d->rebuilds);
+    d->rebuilds = NULL;
+    d->rebuild_count = 0;
+    d->keepalive_wal_end = d->idle_lsn = d->received_lsn = LSN_INVALID;
+    evtimer_del(d->batch_timer);
+    prom_set(d->metrics.streaming, 0);
+}
+
+static bool sqlstate_is(const PGresult *result, const char *code)
+{
+    const char *state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
+    return state && strcmp(state, code) == 0;
+}
+
+static void slot_missing_message(const char *slot)
+{
+    log_error("replication slot \"%s\" does not exist: run tvsync-slot create", slot);
+}
+
+void session_slot_lost_message(const char *slot)
+{
+    log_error("replication slot \"%s\" lost its WAL (wal_status lost): the server removed WAL it had not "
+              "decoded, so changes were missed; recover with: tvsync-slot drop && tvsync-slot create "
+              "(create rebuilds every tv_* table)", slot);
+}
+
+/* Runs one blocking statement during session setup; false with error[] set. */
+static PGresult *setup_query(PGconn *conn, const char *sql, int count, const char *const *values,
+                             ExecStatusType expected, char *error, size_t error_size)
+{
+    /* Walsender connections speak the simple protocol only. */
+    PGresult *result = count == 0 ? PQexec(conn, sql) : PQexecParams(conn, sql, count, NULL, values, NULL, NULL, 0);
+    if (PQresultStatus(result) != expected) {
+        pg_error_line(conn, result, error, error_size);
+        return result;
+    }
+    return result;
+}
+
+static session_result classify(PGconn *conn, PGresult *result)
+{
+    if (sqlstate_is(result, "55006"))   /* object in use: the previous session is still going away */
+        return SESSION_RETRY;
+    return pg_error_classify(conn, result) == PG_ERROR_RETRYABLE ? SESSION_RETRY : SESSION_FATAL;
+}
+
+/* Sets up the three connections and starts streaming. Blocking, with the
+ * connect timeout: it runs at start and between reconnect attempts, when
+ * nothing else on the loop has work that could wait on it. */
+static session_result setup_blocking(session_setup *su)
+{
+    char *error = su->error;
+    size_t error_size = sizeof su->error;
+    const char *slot = su->slot;
+    const char *slot_param[1] = {slot};
+    pg_error_kind kind;
+    session_result outcome = SESSION_FATAL;
+    PGresult *result = NULL;
+    PGconn *apply = NULL, *misc = NULL, *stream = NULL;
+
+    apply = pg_connect(su->url, "tvsync-cdc", PG_CONNECT_NORMAL, su->connect_timeout_ms,
+                       &kind, error, error_size);
+    if (!apply)
+        return kind == PG_ERROR_RETRYABLE ? SESSION_RETRY : SESSION_FATAL;
+
+    result = setup_query(apply,
+                         "SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1), "
+                         "(SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1), "
+                         "pg_replication_origin_oid($1) IS NOT NULL, pg_replication_origin_oid($1)",
+                         1, slot_param, PGRES_TUPLES_OK, error, error_size);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        outcome = classify(apply, result);
+        goto fail;
+    }
+    if (strcmp(PQgetvalue(result, 0, 0), "0") == 0) {
+        slot_missing_message(slot);
+        snprintf(error, error_size, "replication slot \"%s\" does not exist", slot);
+        outcome = SESSION_FATAL_SLOT;
+        goto fail;
+    }
+    if (strcmp(PQgetvalue(result, 0, 1), "lost") == 0) {
+        session_slot_lost_message(slot);
+        snprintf(error, error_size, "replication slot \"%s\" lost its WAL", slot);
+        outcome = SESSION_FATAL_SLOT;
+        goto fail;
+    }
+    if (strcmp(PQgetvalue(result, 0, 2), "t") != 0) {
+        log_error("replication origin \"%s\" does not exist: run tvsync-slot create", slot);
+        snprintf(error, error_size, "replication origin \"%s\" does not exist", slot);
+        outcome = SESSION_FATAL_SLOT;
+        goto fail;
+    }
+    /* Our own apply transactions carry this origin: wal2json leaves them out of the
+     * stream (filter-origins takes origin ids), so applying never feeds the stream. */
+    char origin_id[16];
+    snprintf(origin_id, sizeof origin_id, "%ld", strtol(PQgetvalue(result, 0, 3), NULL, 10));
+    PQclear(result);
+
+    /* No JIT compilation in the apply loop: a batch of a few thousand ids can pass
+     * jit_above_cost, and compiling costs more than the statement runs. Generic plans
+     * (cdc.generic_plans): each prepared apply statement is planned once per
+     * connection, as planning a custom plan per batch can cost more than most
+     * statements take to run. A generic plan is made once, with the sizes of that
+     * moment, and kept: no sequential scan where an index serves (every apply
+     * statement looks rows up by id), or a plan made while a table was small (as
+     * pg_temp.tvsync_built is just after its TRUNCATE) would read the table whole
+     * however large it grows. */
+    const char *plan_mode[2] = {su->generic_plans ? "force_generic_plan" : "auto", su->generic_plans ? "off" : "on"};
+    result = setup_query(apply,
+                         "SELECT set_config('jit', 'off', false), set_config('plan_cache_mode', $1, false), "
+                         "set_config('enable_seqscan', $2, false)",
+                         2, plan_mode, PGRES_TUPLES_OK, error, error_size);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        outcome = classify(apply, result);
+        goto fail;
+    }
+    PQclear(result);
+    /* Where a diff keeps the documents it built for the apply. Without the right to
+     * create temporary tables the apply builds them again; slower, not wrong. */
+    char temp_error[256];
+    result = setup_query(apply, APPLY_BUILT_TABLE_SQL, 0, NULL, PGRES_COMMAND_OK, temp_error, sizeof temp_error);
+    su->built_table = PQresultStatus(result) == PGRES_COMMAND_OK;
+    if (!su->built_table)
+        log_warning("cannot create the temporary table tvsync_built (%s); each batch builds its changed "
+                    "documents twice: GRANT TEMPORARY ON DATABASE to the role tvsync-cdc connects as", temp_error);
+    PQclear(result);
+    result = setup_query(apply, "SELECT pg_replication_origin_session_setup($1)", 1, slot_param,
+                         PGRES_TUPLES_OK, error, error_size);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        outcome = classify(apply, result);
+        goto fail;
+    }
+    PQclear(result);
+    result = setup_query(apply, "SELECT pg_replication_origin_progress($1, true)", 1, slot_param,
+                         PGRES_TUPLES_OK, error, error_size);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        outcome = classify(apply, result);
+        goto fail;
+    }
+    lsn_t progress = LSN_INVALID;
+    if (!PQgetisnull(result, 0, 0) && !lsn_parse(PQgetvalue(result, 0, 0), &progress)) {
+        snprintf(error, error_size, "unexpected origin progress \"%s\"", PQgetvalue(result, 0, 0));
+        goto fail;
+    }
+    PQclear(result);
+
+    result = setup_query(apply, REGISTRY_QUERY, 0, NULL, PGRES_TUPLES_OK, error, error_size);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        outcome = classify(apply, result);
+        goto fail;
+    }
+    if (!registry_from_result(result, &su->reg)) {
+        snprintf(error, error_size, "cannot read the entity registry");
+        goto fail;
+    }
+    su->have_reg = true;
+    PQclear(result);
+
+    result = setup_query(apply, "SELECT entity, after_id FROM tvsync.cdc_rebuild ORDER BY requested_lsn", 0, NULL,
+                         PGRES_TUPLES_OK, error, error_size);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        outcome = classify(apply, result);
+        goto fail;
+    }
+    su->rebuilds = result;   /* the loop adds them (batcher_rebuild_add) */
+    result = NULL;
+
+    misc = pg_connect(su->url, "tvsync-cdc misc", PG_CONNECT_NORMAL, su->connect_timeout_ms,
+                      &kind, error, error_size);
+    if (!misc) {
+        outcome = kind == PG_ERROR_RETRYABLE ? SESSION_RETRY : SESSION_FATAL;
+        goto fail;
+    }
+    stream = pg_connect(su->url, "tvsync-cdc", PG_CONNECT_REPLICATION, su->connect_timeout_ms,
+                        &kind, error, error_size);
+    if (!stream) {
+        outcome = kind == PG_ERROR_RETRYABLE ? SESSION_RETRY : SESSION_FATAL;
+        goto fail;
+    }
+    result = setup_query(stream, "IDENTIFY_SYSTEM", 0, NULL, PGRES_TUPLES_OK, error, error_size);
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        outcome = classify(stream, result);
+        goto fail;
+    }
+    PQclear(result);
+    char *quoted = pg_quote_identifier(stream, slot);
+    if (!quoted) {
+        snprintf(error, error_size, "cannot quote the slot name");
+        goto fail;
+    }
+    char lsn_text[LSN_FORMAT_SIZE];
+    strbuf command = STRBUF_INIT;
+    strbuf_appendf(&command,
+                   "START_REPLICATION SLOT %s LOGICAL %s (\"format-version\" '2', \"include-transaction\" 'true', "
+                   "\"include-xids\" 'true', "
+                   "\"include-lsn\" 'true', \"include-timestamp\" 'true', \"actions\" '', \"add-msg-prefixes\" 'tvsync', "
+                   "\"filter-origins\" '%s')",
+                   quoted, lsn_format(progress, lsn_text), origin_id);
+    PQfreemem(quoted);
+    result = PQexec(stream, strbuf_text(&command));
+    strbuf_free(&command);
+    if (PQresultStatus(result) != PGRES_COPY_BOTH) {
+        pg_error_line(stream, result, error, error_size);
+        if (sqlstate_is(result, "42704")) {
+            slot_missing_message(slot);
+            outcome = SESSION_FATAL_SLOT;
+        } else if (strstr(error, "can no longer get changes") || strstr(error, "invalidated")) {
+            session_slot_lost_message(slot);
+            outcome = SESSION_FATAL_SLOT;
+        } else {
+            outcome = classify(stream, result);
+        }
+        goto fail;
+    }
+    PQclear(result);
+    result = NULL;
+    if (PQsetnonblocking(stream, 1) != 0) {
+        snprintf(error, error_size, "cannot make the replication connection non-blocking");
+        outcome = SESSION_RETRY;
+        goto fail;
+    }
+
+    su->apply = apply;
+    su->misc = misc;
+    su->stream = stream;
+    su->progress = progress;
+    return SESSION_OK;
+
+fail:
+    PQclear(result);
+    if (apply)
+        PQfinish(apply);
+    if (misc)
+        PQfinish(misc);
+    if (stream)
+        PQfinish(stream);
+    return outcome;
+}
+
+/* The loop's half of a session: the connections the setup thread made go onto
+ * the loop, with the registry and the pending rebuilds it read. */
+static session_result setup_finish(cdc_daemon *d, session_setup *su, char *error, size_t error_size)
+{
+    const tvsync_config *c = d->config;
+    const char *slot = su->slot;
+    char lsn_text[LSN_FORMAT_SIZE];
+    lsn_t progress = su->progress;
+    session_result outcome = SESSION_RETRY;
+    registry_free(&d->reg);
+    d->reg = su->reg;
+    su->have_reg = false;
+    for (int row = 0; su->rebuilds && row < PQntuples(su->rebuilds); row++)
+        batcher_rebuild_add(d, PQgetvalue(su->rebuilds, row, 0),
+                    PQgetisnull(su->rebuilds, row, 1) ? NULL : PQgetvalue(su->rebuilds, row, 1));
+    PGconn *apply = su->apply, *misc = su->misc, *stream = su->stream;
+    su->apply = su->misc = su->stream = NULL;
+    d->apply_conn = pg_async_new(d->base, apply, "apply connection");
+    apply = NULL;
+    d->misc = pg_async_new(d->base, misc, "misc connection");
+    misc = NULL;
+    if (!d->apply_conn || !d->misc) {
+        snprintf(error, error_size, "cannot register the connections on the event loop");
+        outcome = SESSION_RETRY;
+        goto fail;
+    }
+    d->engine = apply_engine_new(d->base, d->apply_conn, c->cdc.max_retries);
+    apply_engine_set_built_table(d->engine, su->built_table);
+    d->stream = stream;
+    stream = NULL;
+    d->stream_read = event_new(d->base, PQsocket(d->stream), EV_READ | EV_PERSIST, pump_read_cb, d);
+    d->reading_paused = false;
+    d->stream_write = event_new(d->base, PQsocket(d->stream), EV_WRITE, pump_write_cb, d);
+    event_add(d->stream_read, NULL);
+    d->origin_progress = progress;
+    d->state = STATE_STREAMING;
+    prom_set(d->metrics.streaming, 1);
+    prom_set(d->metrics.last_applied_lsn, (double) progress);
+    log_info("streaming slot \"%s\" from %s (origin progress)", slot, lsn_format(progress, lsn_text));
+    return SESSION_OK;
+
+fail:
+    if (apply)
+        PQfinish(apply);
+    if (misc)
+        PQfinish(misc);
+    if (stream)
+        PQfinish(stream);
+    session_close(d);
+    return outcome;
+}
+
+static void schedule_reconnect(cdc_daemon *d, const char *reason)
+{
+    int delay = pg_backoff_next_ms(&d->backoff);
+    log_warning("reconnecting in %d ms (attempt %d): %s", delay, d->backoff.attempt, reason);
+    struct timeval tv = daemon_ms_to_timeval(delay);
+    evtimer_add(d->reconnect_timer, &tv);
+}
+
+static void setup_free(session_setup *su)
+{
+    if (!su)
+        return;
+    if (su->apply)
+        PQfinish(su->apply);
+    if (su->misc)
+        PQfinish(su->misc);
+    if (su->stream)
+        PQfinish(su->stream);
+    if (su->have_reg)
+        registry_free(&su->reg);
+    PQclear(su->rebuilds);
+    free(su->url);
+    free(su->slot);
+    free(su);
+}
+
+static void *setup_thread_main(void *arg)
+{
+    session_setup *su = arg;
+    su->outcome = setup_blocking(su);
+    char done = 1;
+    while (write(su->wake_fd, &done, 1) < 0 && errno == EINTR)
+        ;
+    return NULL;
+}
+
+/* What a finished setup leads to: streaming, another attempt later, or exit. */
+static void session_opened(cdc_daemon *d, session_result outcome, const char *error)
+{
+    switch (outcome) {
+    case SESSION_OK:
+        pg_backoff_reset(&d->backoff);
+        if (!d->ready_sent) {
+            notify_ready();
+            d->ready_sent = true;
+        }
+        daemon_schedule_work(d);
+        break;
+    case SESSION_RETRY:
+        schedule_reconnect(d, error);
+        break;
+    case SESSION_FATAL_SLOT:
+        daemon_fatal_exit(d, TVSYNC_EXIT_SLOT);
+        break;
+    case SESSION_FATAL:
+        if (d->ready_sent) {
+            /* It worked before: a server coming back can refuse for a while in ways
+             * that look permanent (recovery, a restarted pooler); keep trying. */
+            schedule_reconnect(d, error);
+            break;
+        }
+        log_error("cannot stream: %s", error);
+        daemon_fatal_exit(d, TVSYNC_EXIT_DATABASE);
+        break;
+    }
+}
+
+/* A setup that ended: its connections onto the loop, then what follows. */
+static void setup_complete(cdc_daemon *d, session_setup *su)
+{
+    char error[512];
+    snprintf(error, sizeof error, "%s", su->error);
+    session_result outcome = su->outcome == SESSION_OK ? setup_finish(d, su, error, sizeof error) : su->outcome;
+    setup_free(su);
+    session_opened(d, outcome, error);
+}
+
+/* The setup thread ended: join it and take its connections onto the loop. */
+void session_setup_done_cb(evutil_socket_t fd, short events, void *arg)
+{
+    cdc_daemon *d = arg;
+    char byte;
+    while (read(fd, &byte, 1) < 0 && errno == EINTR)
+        ;
+    if (!d->setup)
+        return;
+    pthread_join(d->setup_thread, NULL);
+    session_setup *su = d->setup;
+    d->setup = NULL;
+    if (d->stop_requested) {
+        setup_free(su);
+        event_base_loopbreak(d->base);
+        return;
+    }
+    setup_complete(d, su);
+}
+
+void session_connect(cdc_daemon *d)
+{
+    if (d->setup)
+        return;   /* one setup at a time */
+    session_setup *su = alloc_calloc(1, sizeof *su);
+    su->url = alloc_strdup(d->config->database.url);
+    su->slot = alloc_strdup(d->config->slot.name);
+    su->generic_plans = d->config->cdc.generic_plans != 0;
+    su->connect_timeout_ms = d->config->database.connect_timeout_ms;
+    su->wake_fd = d->setup_pipe[1];
+    su->outcome = SESSION_FATAL;
+    d->setup = su;
+    if (pthread_create(&d->setup_thread, NULL, setup_thread_main, su) != 0) {
+        /* no thread: the same work on the loop, blocking it for once */
+        log_warning("cannot start the session setup thread; setting up on the event loop");
+        d->setup = NULL;
+        su->outcome = setup_blocking(su);
+        setup_complete(d, su);
+    }
+}
+
+void session_reconnect_cb(evutil_socket_t fd, short events, void *arg)
+{
+    cdc_daemon *d = arg;
+    if (d->stop_requested) {
+        event_base_loopbreak(d->base);
+        return;
+    }
+    prom_inc(d->metrics.reconnects_total);
+    session_connect(d);
+}
+
+void session_fail(cdc_daemon *d, const char *reason)
+{
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", reason && *reason ? reason : "connection lost");
+    /* libpq messages end with a newline. */
+    size_t length = strlen(copy);
+    while (length > 0 && (copy[length - 1] == '\n' || copy[length - 1] == ' '))
+        copy[--length] = '\0';
+    bool stopping = d->state == STATE_STOPPING || d->state == STATE_DRAINING;
+    session_close(d);
+    d->state = STATE_DISCONNECTED;
+    if (stopping || d->stop_requested) {
+        log_warning("connection lost while stopping: %s", copy);
+        event_base_loopbreak(d->base);
+        return;
+    }
+    schedule_reconnect(d, copy);
+}
+
+
+void session_abandon_setup(cdc_daemon *d)
+{
+    if (!d->setup)
+        return;
+    pthread_join(d->setup_thread, NULL);
+    setup_free(d->setup);
+    d->setup = NULL;
+}

@@ -1,0 +1,133 @@
+/* test_cdc_apply_sql: the apply transaction's per-entity statements hold the
+ * registry's names whole, however long PostgreSQL lets them be, and keep their
+ * text from one build to the next (they key the prepared statements). */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdc/apply_sql.h"
+
+/* About the longest name tvsync.build_function_name or regclass text can give:
+ * schema and name of 63 bytes each, nearly all double quotes (each doubled
+ * when quoted), so 2 + 125 bytes each, and the dot. fill tells names apart. */
+static const char *longest_name(char *buffer, char fill)
+{
+    char *p = buffer;
+    for (int part = 0; part < 2; part++) {
+        if (part)
+            *p++ = '.';
+        *p++ = '"';
+        for (int i = 0; i < 62; i++) {
+            *p++ = '"';
+            *p++ = '"';
+        }
+        *p++ = fill;
+        *p++ = '"';
+    }
+    *p = '\0';
+    return buffer;
+}
+
+static size_t occurrences(const char *text, const char *needle)
+{
+    size_t count = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        count++;
+    return count;
+}
+
+static int ends_with(const char *text, const char *tail)
+{
+    size_t length = strlen(text), tail_length = strlen(tail);
+    return length >= tail_length && strcmp(text + length - tail_length, tail) == 0;
+}
+
+START_TEST(test_diff_along_a_query_keeps_the_longest_names_whole)
+{
+    /* The statement a cascade query runs inside a diff of its targets: with
+     * the longest names it is longer than the query plus 1280 bytes (the array
+     * it was once cut to), and a cut statement failed every batch. */
+    char build[300], table[300];
+    longest_name(build, 'b');
+    longest_name(table, 't');
+    const char *query = "SELECT p.id FROM blog.tb_post p WHERE p.author = ANY ($1)";
+    strbuf sql = STRBUF_INIT;
+    const char *text = apply_sql_diff_along(&sql, query, build, table, 12345, true);
+    ck_assert_uint_gt(strlen(text), strlen(query) + 1280);
+    ck_assert_uint_eq(strlen(text), sql.length);
+    ck_assert_uint_eq(occurrences(text, query), 1);
+    ck_assert_uint_eq(occurrences(text, build), 1);
+    ck_assert_uint_eq(occurrences(text, table), 1);
+    ck_assert_ptr_nonnull(strstr(text, "SELECT 12345, d.id, d.new FROM d WHERE d.new IS NOT NULL"));
+    ck_assert(ends_with(text, " FROM d UNION ALL SELECT x, NULL, true FROM q, unnest(q.ids) AS x"));
+    strbuf_free(&sql);
+}
+END_TEST
+
+START_TEST(test_diff_and_apply_keep_the_longest_names_whole)
+{
+    char build[300], table[300];
+    longest_name(build, 'b');
+    longest_name(table, 't');
+    strbuf sql = STRBUF_INIT;
+    const char *diff = apply_sql_diff(&sql, build, table, 7, true);
+    ck_assert_uint_eq(occurrences(diff, build), 1);
+    ck_assert_uint_eq(occurrences(diff, table), 1);
+    ck_assert_ptr_nonnull(strstr(diff, "kept AS (INSERT INTO pg_temp.tvsync_built"));
+    ck_assert(ends_with(diff, "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END FROM d"));
+    for (int mode = 1; mode < 4; mode++) {
+        int build_ids = mode & 1, take = mode & 2;
+        const char *apply = apply_sql_apply(&sql, build, table, 7, build_ids, take);
+        ck_assert_uint_eq(occurrences(apply, build), build_ids ? 1 : 0);
+        ck_assert_uint_eq(occurrences(apply, table), 2);   /* upsert and delete */
+        ck_assert_uint_eq(occurrences(apply, "pg_temp.tvsync_built"), take ? 1 : 0);
+        ck_assert(ends_with(apply, "FROM (SELECT (SELECT count(*) FROM up) AS u, (SELECT count(*) FROM gone) AS d) AS c"));
+        ck_assert_ptr_nonnull(strstr(apply, "set_config('tvsync.count_7', c.u || ' ' || c.d, true)"));
+    }
+    strbuf_free(&sql);
+}
+END_TEST
+
+START_TEST(test_statements_are_the_same_text_each_time)
+{
+    /* The same entity must get the same text: it is the prepared statement's key. */
+    strbuf first = STRBUF_INIT, again = STRBUF_INIT;
+    apply_sql_apply(&first, "blog.build_post", "blog.tv_post", 2, true, true);
+    apply_sql_diff(&again, "blog.build_user", "blog.tv_user", 1, false);
+    apply_sql_apply(&again, "blog.build_post", "blog.tv_post", 2, true, true);
+    ck_assert_str_eq(strbuf_text(&first), strbuf_text(&again));
+    ck_assert_str_eq(strbuf_text(&first),
+                     "WITH taken AS (DELETE FROM pg_temp.tvsync_built AS k WHERE k.entity = 2 "
+                     "AND k.id = ANY ($2::uuid[]) RETURNING k.id, k.data), "
+                     "built AS MATERIALIZED (SELECT b.id, b.data FROM blog.build_post($1::uuid[]) AS b "
+                     "UNION ALL SELECT DISTINCT ON (taken.id) taken.id, taken.data FROM taken), "
+                     "up AS (INSERT INTO blog.tv_post AS t (id, data, updated_at) SELECT id, data, now() FROM built "
+                     "ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at "
+                     "WHERE t.data IS DISTINCT FROM excluded.data RETURNING 1), "
+                     "gone AS (DELETE FROM blog.tv_post AS t WHERE t.id = ANY ($1::uuid[] || $2::uuid[]) "
+                     "AND NOT EXISTS (SELECT 1 FROM built WHERE built.id = t.id) RETURNING 1) "
+                     "SELECT c.u, c.d, set_config('tvsync.count_2', c.u || ' ' || c.d, true) "
+                     "FROM (SELECT (SELECT count(*) FROM up) AS u, (SELECT count(*) FROM gone) AS d) AS c");
+    ck_assert(strcmp(apply_sql_progress(true), apply_sql_progress(false)) != 0);
+    strbuf_free(&first);
+    strbuf_free(&again);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *suite = suite_create("cdc_apply_sql");
+    TCase *tc = tcase_create("apply_sql");
+    tcase_add_test(tc, test_diff_along_a_query_keeps_the_longest_names_whole);
+    tcase_add_test(tc, test_diff_and_apply_keep_the_longest_names_whole);
+    tcase_add_test(tc, test_statements_are_the_same_text_each_time);
+    suite_add_tcase(suite, tc);
+    SRunner *runner = srunner_create(suite);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
