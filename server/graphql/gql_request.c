@@ -101,7 +101,6 @@ static cJSON *coerce_variables(const gql_prepared *p, gql_arena *arena, const cJ
     return coerced;
 }
 
-
 /* ------------------------------------------------------------------ requests */
 
 /* cJSON's type of a value (cJSON_Invalid for NULL), without a call into the library. */
