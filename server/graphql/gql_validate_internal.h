@@ -189,8 +189,9 @@ void gql_validate_overlapping_fields(vctx *c, const gql_type *parent,
 void gql_validate_overlap_free(vctx *c);
 
 /* ------------------------------------------------------------------ gql_validate_values.c
- * KnownTypeNames, KnownDirectives, UniqueDirectivesPerLocation, KnownArgumentNames,
- * UniqueArgumentNames, ProvidedRequiredArguments, ValuesOfCorrectType, variable usages. */
+ * KnownTypeNames, KnownDirectives, UniqueDirectivesPerLocation, KnownArgumentNamesOnDirectives,
+ * UniqueArgumentNames, ProvidedRequiredArguments on directives, ValuesOfCorrectType,
+ * UniqueInputFieldNames; the recording of variable usages. */
 
 void gql_validate_known_type_name(vctx *c, const char *name, uint32_t pos, bool sdl);
 void gql_validate_walk_type_ref(vctx *c, const ast_type *t, bool sdl);
@@ -209,8 +210,9 @@ void gql_validate_walk_value(vctx *c, const ast_value *v, const gql_type *type,
                              const gql_type *parent_type, bool has_default, bool check);
 
 /* ------------------------------------------------------------------ gql_validate_fields.c
- * FieldsOnCorrectType, ScalarLeafs, KnownFragmentNames, PossibleFragmentSpreads,
- * NoFragmentCycles, MaxIntrospectionDepth and the rules on fragment definitions. */
+ * FieldsOnCorrectType, KnownArgumentNames, ProvidedRequiredArguments on fields, ScalarLeafs,
+ * KnownFragmentNames, PossibleFragmentSpreads, FragmentsOnCompositeTypes,
+ * UniqueFragmentNames, NoFragmentCycles, MaxIntrospectionDepth. */
 
 void gql_validate_walk_selection_set(vctx *c, const ast_selection_set *set,
                                      const gql_type *type, parent_kind parent);
