@@ -36,7 +36,7 @@ struct gql_plan_cache {
     uint64_t evictions;
     gql_hash_key document_key; /* random per cache: colliding documents cannot be made offline */
     gql_hash_key operation_key;
-    bool aes_hash; /* gql_hash_aes instead of gql_siphash */
+    bool aes_hash; /* gql_hash_aes instead of gql_siphash13 */
 };
 
 gql_plan_cache *gql_plan_cache_new(const gql_schema *schema, size_t capacity,
@@ -89,9 +89,9 @@ static uint64_t key_hash(const gql_plan_cache *c, const char *document, size_t l
                          const char *operation)
 {
     uint64_t h = c->aes_hash ? gql_hash_aes(&c->document_key, document, length)
-                             : gql_siphash(&c->document_key, document, length);
+                             : gql_siphash13(&c->document_key, document, length);
     if (*operation)
-        h ^= gql_siphash(&c->operation_key, operation, strlen(operation));
+        h ^= gql_siphash13(&c->operation_key, operation, strlen(operation));
     return h;
 }
 

@@ -1,5 +1,5 @@
-/* gql_hash: keyed hashes of request text for the plan cache: SipHash-2-4 everywhere, and a
- * keyed AES-round hash where the CPU has AES-NI (the cached path hashes every request). */
+/* gql_hash: keyed hashes of request text for the plan cache: SipHash everywhere, and a keyed
+ * AES-round hash where the CPU has AES-NI (the cached path hashes every request). */
 #include "config.h"
 
 #include "server/graphql/gql_hash.h"
@@ -45,7 +45,10 @@ static inline uint64_t load_le64(const unsigned char *bytes)
         v2 = rotate_left(v2, 32);                                                                \
     } while (0)
 
-uint64_t gql_siphash(const gql_hash_key *key, const void *data, size_t length)
+/* SipHash-c-d: c rounds per 8-byte word, d rounds to finish; constant at each call site. */
+static inline __attribute__((always_inline)) uint64_t siphash(const gql_hash_key *key,
+                                                              const void *data, size_t length,
+                                                              int c_rounds, int d_rounds)
 {
     const unsigned char *in = data;
     uint64_t v0 = key->k0 ^ 0x736f6d6570736575ull;
@@ -56,8 +59,8 @@ uint64_t gql_siphash(const gql_hash_key *key, const void *data, size_t length)
     for (size_t i = 0; i < whole; i += 8) {
         uint64_t m = load_le64(in + i);
         v3 ^= m;
-        SIP_ROUND(v0, v1, v2, v3);
-        SIP_ROUND(v0, v1, v2, v3);
+        for (int r = 0; r < c_rounds; r++)
+            SIP_ROUND(v0, v1, v2, v3);
         v0 ^= m;
     }
     /* the last word: the remaining bytes, then the length's low byte in the top byte */
@@ -65,15 +68,23 @@ uint64_t gql_siphash(const gql_hash_key *key, const void *data, size_t length)
     for (size_t i = 0; i < (length & 7); i++)
         m |= (uint64_t)in[whole + i] << (8 * i);
     v3 ^= m;
-    SIP_ROUND(v0, v1, v2, v3);
-    SIP_ROUND(v0, v1, v2, v3);
+    for (int r = 0; r < c_rounds; r++)
+        SIP_ROUND(v0, v1, v2, v3);
     v0 ^= m;
     v2 ^= 0xff;
-    SIP_ROUND(v0, v1, v2, v3);
-    SIP_ROUND(v0, v1, v2, v3);
-    SIP_ROUND(v0, v1, v2, v3);
-    SIP_ROUND(v0, v1, v2, v3);
+    for (int r = 0; r < d_rounds; r++)
+        SIP_ROUND(v0, v1, v2, v3);
     return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t gql_siphash24(const gql_hash_key *key, const void *data, size_t length)
+{
+    return siphash(key, data, length, 2, 4);
+}
+
+uint64_t gql_siphash13(const gql_hash_key *key, const void *data, size_t length)
+{
+    return siphash(key, data, length, 1, 3);
 }
 
 void gql_hash_key_from_bytes(gql_hash_key *key, const unsigned char bytes[16])
@@ -122,8 +133,8 @@ bool gql_hash_key_random(gql_hash_key *key)
     clock_gettime(CLOCK_REALTIME, &now);
     gql_hash_key seed = {(uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 32),
                          (uint64_t)(uintptr_t)key};
-    key->k0 = gql_siphash(&seed, "k0", 2);
-    key->k1 = gql_siphash(&seed, "k1", 2);
+    key->k0 = gql_siphash13(&seed, "k0", 2);
+    key->k1 = gql_siphash13(&seed, "k1", 2);
     return false;
 }
 
@@ -194,7 +205,7 @@ __attribute__((target("aes,sse2"))) static uint64_t hash_aes(const gql_hash_key 
 uint64_t gql_hash_aes(const gql_hash_key *key, const void *data, size_t length)
 {
     return __builtin_cpu_supports("aes") ? hash_aes(key, data, length)
-                                         : gql_siphash(key, data, length);
+                                         : gql_siphash13(key, data, length);
 }
 #else
 bool gql_hash_aes_available(void)
@@ -204,6 +215,6 @@ bool gql_hash_aes_available(void)
 
 uint64_t gql_hash_aes(const gql_hash_key *key, const void *data, size_t length)
 {
-    return gql_siphash(key, data, length);
+    return gql_siphash13(key, data, length);
 }
 #endif
