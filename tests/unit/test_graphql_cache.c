@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "graphql_test_helpers.h"
+#include "server/graphql/gql_hash.h"
 
 START_TEST(test_repeated_document_is_a_hit_and_shares_the_plan)
 {
@@ -189,6 +190,73 @@ START_TEST(test_requests_freed_by_other_threads)
 }
 END_TEST
 
+/* The published SipHash-2-4 vectors for the key 00 01 .. 0f and the messages 00 01 .. (n-1)
+ * (the paper's appendix gives n = 15): lengths 0, 7, 8 and 15 take every path through the
+ * word loop and the last word. */
+START_TEST(test_siphash_matches_the_published_vectors)
+{
+    unsigned char bytes[16], message[15];
+    for (unsigned i = 0; i < sizeof bytes; i++)
+        bytes[i] = (unsigned char)i;
+    for (unsigned i = 0; i < sizeof message; i++)
+        message[i] = (unsigned char)i;
+    gql_hash_key key;
+    gql_hash_key_from_bytes(&key, bytes);
+    ck_assert_uint_eq(gql_siphash24(&key, message, 0), 0x726fdb47dd0e0e31ull);
+    ck_assert_uint_eq(gql_siphash24(&key, message, 7), 0xab0200f58b01d137ull);
+    ck_assert_uint_eq(gql_siphash24(&key, message, 8), 0x93f5f5799a932462ull);
+    ck_assert_uint_eq(gql_siphash24(&key, message, 15), 0xa129ca6149be45e5ull);
+}
+END_TEST
+
+/* SipHash-1-3 (the cache's portable hash) differs from 2-4 only in its round counts; its
+ * value under the zero key, as CPython's hash() gives it (PYTHONHASHSEED=0). */
+START_TEST(test_siphash13_matches_cpython)
+{
+    unsigned char message[15];
+    for (unsigned i = 0; i < sizeof message; i++)
+        message[i] = (unsigned char)i;
+    gql_hash_key zero = {0, 0};
+    ck_assert_uint_eq(gql_siphash13(&zero, "siphash", 7), 0x8264ceeccb16bcbeull);
+    ck_assert_uint_eq(gql_siphash13(&zero, message, 7), 0x2f098ab0c751325aull);
+    ck_assert_uint_eq(gql_siphash13(&zero, message, 15), 0xf30eb725bb91c9eaull);
+}
+END_TEST
+
+/* A document hash without a position term lets anyone make colliding documents by swapping
+ * blocks, whatever the key: a flood of them fills one bucket and every lookup compares them
+ * all under the cache's lock. */
+START_TEST(test_swapping_two_64_byte_blocks_changes_the_document_hash)
+{
+    char a[256], b[256];
+    for (size_t i = 0; i < sizeof a; i++)
+        a[i] = (char)('a' + (i / 64) * 3 + i % 7);
+    memcpy(b, a, sizeof b);
+    memcpy(b, a + 128, 64);
+    memcpy(b + 128, a, 64);
+    ck_assert(memcmp(a, b, sizeof a) != 0);
+    gql_hash_key key;
+    gql_hash_key_random(&key);
+    for (int round = 0; round < 2; round++) {
+        ck_assert_uint_ne(gql_siphash13(&key, a, sizeof a), gql_siphash13(&key, b, sizeof b));
+        ck_assert_uint_ne(gql_siphash24(&key, a, sizeof a), gql_siphash24(&key, b, sizeof b));
+        ck_assert_uint_ne(gql_hash_aes(&key, a, sizeof a), gql_hash_aes(&key, b, sizeof b));
+        key = (gql_hash_key){0, 0};
+    }
+}
+END_TEST
+
+/* Two caches get different keys, so a collision found against one says nothing of another. */
+START_TEST(test_random_keys_differ)
+{
+    gql_hash_key k1, k2;
+    ck_assert(gql_hash_key_random(&k1));
+    ck_assert(gql_hash_key_random(&k2));
+    ck_assert(k1.k0 != k2.k0 || k1.k1 != k2.k1);
+    ck_assert_uint_ne(gql_siphash13(&k1, "{ a }", 5), gql_siphash13(&k2, "{ a }", 5));
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("graphql_cache");
@@ -198,6 +266,10 @@ int main(void)
     tcase_add_test(tc, test_requests_freed_by_other_threads);
     tcase_add_test(tc, test_least_recently_used_entry_is_evicted);
     tcase_add_test(tc, test_invalid_documents_are_not_cached);
+    tcase_add_test(tc, test_siphash_matches_the_published_vectors);
+    tcase_add_test(tc, test_siphash13_matches_cpython);
+    tcase_add_test(tc, test_swapping_two_64_byte_blocks_changes_the_document_hash);
+    tcase_add_test(tc, test_random_keys_differ);
     tcase_add_test(tc, test_threads_share_one_cache);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);

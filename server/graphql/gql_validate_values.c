@@ -1,0 +1,425 @@
+/* gql_validate_values: the rules on type references, directives, arguments and input
+ * values, and the recording of variable usages for the operation rules. */
+#include "config.h"
+
+#include "server/graphql/gql_validate_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ the walk: types, directives,
+ * arguments, values */
+
+void gql_validate_known_type_name(vctx *c, const char *name, uint32_t pos, bool sdl)
+{
+    if (c->collecting || named_type(c, name) || gql_map_get(&c->defined_types, name))
+        return;
+    static const char *const standard[] = {
+        "String", "Int", "Float", "Boolean", "ID", "__Schema", "__Type", "__TypeKind",
+        "__Field", "__InputValue", "__EnumValue", "__Directive", "__DirectiveLocation"};
+    size_t nstd = sizeof(standard) / sizeof(*standard);
+    if (sdl)
+        for (size_t i = 0; i < nstd; i++)
+            if (!strcmp(standard[i], name))
+                return;
+    size_t count = gql_schema_type_count(c->schema);
+    gql_vec options = {0};
+    if (sdl)
+        for (size_t i = 0; i < nstd; i++)
+            gql_vec_push(&options, (void *)standard[i]);
+    for (size_t i = 0; i < count; i++)
+        gql_vec_push(&options, (void *)gql_schema_type_at(c->schema, i)->name);
+    for (size_t i = 0; i < c->doc->count; i++) {
+        const ast_definition *d = c->doc->definitions[i];
+        if (d->kind != AST_DEF_OPERATION && d->kind != AST_DEF_FRAGMENT &&
+            d->kind != AST_DEF_SCHEMA && d->kind != AST_DEF_DIRECTIVE && !d->extension)
+            gql_vec_push(&options, (void *)d->name);
+    }
+    const char *dym = gql_validate_did_you_mean(c, NULL, name, (const char *const *)options.items,
+                                   options.count);
+    gql_vec_free(&options);
+    report1(c, fmt(c, "Unknown type \"%s\".%s", name, dym), pos);
+}
+
+void gql_validate_walk_type_ref(vctx *c, const ast_type *t, bool sdl)
+{
+    while (t->kind != AST_TYPE_NAMED)
+        t = t->inner;
+    gql_validate_known_type_name(c, t->name, t->pos, sdl);
+}
+
+static const gql_directive_def *directive_def(vctx *c, const char *name)
+{
+    return gql_schema_directive(c->schema, name);
+}
+
+static bool directive_is_unique(vctx *c, const char *name)
+{
+    const ast_definition *dd = gql_map_get(&c->doc_directives, name);
+    if (dd)
+        return !dd->repeatable;
+    const gql_directive_def *d = gql_schema_directive(c->schema, name);
+    return d && !d->repeatable;
+}
+
+/* UniqueDirectivesPerLocation for one node's directives; `seen` is shared by every
+ * definition and extension of one type (or of the schema), else NULL. */
+void gql_validate_unique_directives_in(vctx *c, const ast_directive *dirs, size_t count,
+                                       gql_map *seen)
+{
+    if (c->collecting)
+        return;
+    gql_map local = {0};
+    if (!seen)
+        seen = &local;
+    for (size_t i = 0; i < count; i++) {
+        if (!directive_is_unique(c, dirs[i].name))
+            continue;
+        uintptr_t first = (uintptr_t)gql_map_get(seen, dirs[i].name);
+        if (first)
+            report2(c,
+                    fmt(c, "The directive \"@%s\" can only be used once at this location.",
+                        dirs[i].name),
+                    (uint32_t)(first - 1), dirs[i].pos);
+        else
+            gql_map_put(seen, dirs[i].name, (void *)(uintptr_t)(dirs[i].pos + 1));
+    }
+    gql_map_free(&local);
+}
+
+void gql_validate_unique_directives(vctx *c, const ast_directive *dirs, size_t count)
+{
+    gql_validate_unique_directives_in(c, dirs, count, NULL);
+}
+
+/* UniqueArgumentNames for a field or directive. */
+void gql_validate_unique_arguments(vctx *c, const ast_argument *args, size_t count)
+{
+    if (c->collecting)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        bool first = true;
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(args[k].name, args[i].name))
+                first = false;
+        if (!first)
+            continue;
+        size_t n = 0;
+        for (size_t k = i; k < count; k++)
+            if (!strcmp(args[k].name, args[i].name))
+                n++;
+        if (n < 2)
+            continue;
+        uint32_t *pos = gql_arena_alloc(&c->arena, n * sizeof(uint32_t));
+        n = 0;
+        for (size_t k = i; k < count; k++)
+            if (!strcmp(args[k].name, args[i].name))
+                pos[n++] = args[k].pos;
+        gql_validate_report(c, fmt(c, "There can be only one argument named \"%s\".", args[i].name),
+                            pos, n);
+    }
+}
+
+const gql_input_value *gql_validate_find_input_value(const gql_input_value *values, size_t count,
+                                               const char *name)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!strcmp(values[i].name, name))
+            return &values[i];
+    return NULL;
+}
+
+static void print_ast_type(const ast_type *t, gql_buf *out)
+{
+    if (t->kind == AST_TYPE_NAMED) {
+        gql_buf_puts(out, t->name);
+    } else if (t->kind == AST_TYPE_LIST) {
+        gql_buf_puts(out, "[");
+        print_ast_type(t->inner, out);
+        gql_buf_puts(out, "]");
+    } else {
+        print_ast_type(t->inner, out);
+        gql_buf_puts(out, "!");
+    }
+}
+
+void gql_validate_walk_directives(vctx *c, const ast_directive *dirs, size_t count,
+                            unsigned location)
+{
+    for (size_t i = 0; i < count; i++) {
+        const ast_directive *d = &dirs[i];
+        const gql_directive_def *def = directive_def(c, d->name);
+        const ast_definition *doc_def = gql_map_get(&c->doc_directives, d->name);
+        if (doc_def)
+            def = NULL; /* the document's definition wins, as in graphql-js's maps */
+        if (!c->collecting && doc_def) {
+            if (location && !(doc_def->locations & location))
+                report1(c, fmt(c, "Directive \"@%s\" may not be used on %s.", d->name,
+                               gql_directive_location_name(location)),
+                        d->pos);
+            for (size_t a = 0; a < d->argument_count; a++) {
+                bool known = false;
+                for (size_t k = 0; k < doc_def->input_value_count; k++)
+                    if (!strcmp(doc_def->input_values[k].name, d->arguments[a].name))
+                        known = true;
+                if (known)
+                    continue;
+                const char **names =
+                    gql_arena_alloc(&c->arena, (doc_def->input_value_count + 1) * sizeof(char *));
+                for (size_t k = 0; k < doc_def->input_value_count; k++)
+                    names[k] = doc_def->input_values[k].name;
+                report1(c,
+                        fmt(c, "Unknown argument \"%s\" on directive \"@%s\".%s",
+                            d->arguments[a].name, d->name,
+                            gql_validate_did_you_mean(c, NULL, d->arguments[a].name, names,
+                                         doc_def->input_value_count)),
+                        d->arguments[a].pos);
+            }
+            gql_validate_unique_arguments(c, d->arguments, d->argument_count);
+        }
+        if (!c->collecting && !doc_def) {
+            /* KnownDirectives */
+            if (!def)
+                report1(c, fmt(c, "Unknown directive \"@%s\".", d->name), d->pos);
+            else if (location && !(def->locations & location))
+                report1(c, fmt(c, "Directive \"@%s\" may not be used on %s.", d->name,
+                               gql_directive_location_name(location)),
+                        d->pos);
+            /* KnownArgumentNamesOnDirectives */
+            if (def) {
+                for (size_t a = 0; a < d->argument_count; a++) {
+                    if (gql_validate_find_input_value(def->arguments, def->argument_count,
+                                         d->arguments[a].name))
+                        continue;
+                    const char **names =
+                        gql_arena_alloc(&c->arena, (def->argument_count + 1) * sizeof(char *));
+                    for (size_t k = 0; k < def->argument_count; k++)
+                        names[k] = def->arguments[k].name;
+                    report1(c,
+                            fmt(c, "Unknown argument \"%s\" on directive \"@%s\".%s",
+                                d->arguments[a].name, d->name,
+                                gql_validate_did_you_mean(c, NULL, d->arguments[a].name, names,
+                                             def->argument_count)),
+                            d->arguments[a].pos);
+                }
+            }
+            gql_validate_unique_arguments(c, d->arguments, d->argument_count);
+        }
+        /* arguments: values typed by the directive's argument definitions */
+        for (size_t a = 0; a < d->argument_count; a++) {
+            const gql_input_value *ad =
+                def ? gql_validate_find_input_value(def->arguments, def->argument_count,
+                                                    d->arguments[a].name)
+                    : NULL;
+            gql_validate_walk_value(c, d->arguments[a].value, ad ? ad->type : NULL, NULL,
+                       ad && ad->default_value, true);
+        }
+        /* ProvidedRequiredArguments (directives), on leave */
+        if (!c->collecting && doc_def) {
+            for (size_t k = 0; k < doc_def->input_value_count; k++) {
+                const ast_input_value_def *ad = &doc_def->input_values[k];
+                if (ad->type->kind != AST_TYPE_NON_NULL || ad->default_value)
+                    continue;
+                bool provided = false;
+                for (size_t a = 0; a < d->argument_count; a++)
+                    if (!strcmp(d->arguments[a].name, ad->name))
+                        provided = true;
+                if (!provided) {
+                    gql_buf t;
+                    gql_buf_init(&t);
+                    print_ast_type(ad->type, &t);
+                    /* into the arena before reporting: a report may longjmp (error limit) */
+                    const char *message = fmt(c,
+                                              "Directive \"@%s\" argument \"%s\" of type \"%s\" is required, "
+                                              "but it was not provided.",
+                                              d->name, ad->name, t.data);
+                    gql_buf_free(&t);
+                    report1(c, message, d->pos);
+                }
+            }
+        }
+        if (!c->collecting && def) {
+            for (size_t k = 0; k < def->argument_count; k++) {
+                const gql_input_value *ad = &def->arguments[k];
+                if (ad->type->kind != GQL_KIND_NON_NULL || ad->default_value)
+                    continue;
+                bool provided = false;
+                for (size_t a = 0; a < d->argument_count; a++)
+                    if (!strcmp(d->arguments[a].name, ad->name))
+                        provided = true;
+                if (!provided)
+                    report1(c,
+                            fmt(c,
+                                "Directive \"@%s\" argument \"%s\" of type \"%s\" is required, "
+                                "but it was not provided.",
+                                d->name, ad->name, type_str(c, ad->type)),
+                            d->pos);
+            }
+        }
+    }
+}
+
+/* isValidValueNode of ValuesOfCorrectType. The texts move to the arena before any
+ * report: a report may longjmp out (error limit), which would leak a heap buffer. */
+static void check_leaf_value(vctx *c, const ast_value *v, const gql_type *location_type)
+{
+    if (c->collecting || !location_type)
+        return;
+    const gql_type *named = gql_type_named(location_type);
+    gql_buf printed;
+    gql_buf_init(&printed);
+    gql_print_value(v, &printed);
+    const char *printed_text = gql_arena_strdup(&c->arena, printed.data ? printed.data : "");
+    gql_buf_free(&printed);
+    if (!gql_type_is_leaf(named)) {
+        report1(c, fmt(c, "Expected value of type \"%s\", found %s.", type_str(c, location_type), printed_text),
+                v->pos);
+        return;
+    }
+    gql_buf msg;
+    gql_buf_init(&msg);
+    bool valid = gql_leaf_parse_literal(named, v, &msg);
+    const char *msg_text = msg.len ? gql_arena_strdup(&c->arena, msg.data) : NULL;
+    gql_buf_free(&msg);
+    if (!valid)
+        report1(c, msg_text ? msg_text
+                            : fmt(c, "Expected value of type \"%s\", found %s.", type_str(c, location_type),
+                                  printed_text),
+                v->pos);
+}
+
+static void record_usage(vctx *c, const ast_value *v, const gql_type *type,
+                         const gql_type *parent_type, bool has_default)
+{
+    usage_list *l = c->collect_into;
+    if (!c->collecting || !l)
+        return;
+    if (l->count == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->items = gql_xrealloc(l->items, l->cap * sizeof(usage));
+    }
+    l->items[l->count].node = v;
+    l->items[l->count].type = type;
+    l->items[l->count].has_location_default = has_default;
+    l->items[l->count].parent_type = parent_type;
+    l->count++;
+}
+
+/* `type` is TypeInfo's getInputType() at the node (for lists: before the item push),
+ * `parent_type` its getParentInputType(); `check` is false inside values that
+ * ValuesOfCorrectType stopped descending into. */
+void gql_validate_walk_value(vctx *c, const ast_value *v, const gql_type *type,
+                       const gql_type *parent_type, bool has_default, bool check)
+{
+    switch (v->kind) {
+    case AST_VALUE_VARIABLE:
+        record_usage(c, v, type, parent_type, has_default);
+        return;
+    case AST_VALUE_LIST: {
+        const gql_type *list_type = nullable(type);
+        const gql_type *item = list_type && list_type->kind == GQL_KIND_LIST ? list_type->of_type
+                                                                             : list_type;
+        if (item && !gql_type_is_input(item))
+            item = NULL;
+        bool descend = check;
+        if (check && !(list_type && list_type->kind == GQL_KIND_LIST)) {
+            check_leaf_value(c, v, item);
+            descend = false;
+        }
+        for (size_t i = 0; i < v->count; i++)
+            gql_validate_walk_value(c, v->items[i], item, type, false, descend);
+        return;
+    }
+    case AST_VALUE_OBJECT: {
+        const gql_type *named = gql_type_named(type);
+        bool descend = check;
+        if (check) {
+            if (!named || named->kind != GQL_KIND_INPUT_OBJECT) {
+                check_leaf_value(c, v, type);
+                descend = false;
+            } else if (!c->collecting) {
+                for (size_t i = 0; i < named->input_field_count; i++) {
+                    const gql_input_value *fd = &named->input_fields[i];
+                    bool provided = false;
+                    for (size_t k = 0; k < v->count; k++)
+                        if (!strcmp(v->fields[k].name, fd->name))
+                            provided = true;
+                    if (!provided && fd->type->kind == GQL_KIND_NON_NULL && !fd->default_value)
+                        report1(c,
+                                fmt(c, "Field \"%s.%s\" of required type \"%s\" was not provided.",
+                                    named->name, fd->name, type_str(c, fd->type)),
+                                v->pos);
+                }
+                if (gql_directive_find(named->directives, named->directive_count, "oneOf")) {
+                    size_t distinct = 0;
+                    const ast_object_field *last = NULL;
+                    for (size_t k = 0; k < v->count; k++) {
+                        bool dup = false;
+                        for (size_t j = 0; j < k; j++)
+                            if (!strcmp(v->fields[j].name, v->fields[k].name))
+                                dup = true;
+                        if (!dup)
+                            distinct++;
+                    }
+                    for (size_t k = 0; k < v->count; k++)
+                        if (v->count && !strcmp(v->fields[k].name, v->fields[0].name))
+                            last = &v->fields[k];
+                    if (distinct != 1)
+                        report1(c,
+                                fmt(c, "OneOf Input Object \"%s\" must specify exactly one key.",
+                                    named->name),
+                                v->pos);
+                    else if (!last || last->value->kind == AST_VALUE_NULL)
+                        report1(c, fmt(c, "Field \"%s.%s\" must be non-null.", named->name,
+                                       v->fields[0].name),
+                                v->pos);
+                }
+            }
+        }
+        for (size_t i = 0; i < v->count; i++) {
+            const ast_object_field *f = &v->fields[i];
+            const gql_type *ft = NULL;
+            const gql_input_value *fd = NULL;
+            if (named && named->kind == GQL_KIND_INPUT_OBJECT) {
+                fd = gql_validate_find_input_value(named->input_fields, named->input_field_count,
+                                                   f->name);
+                ft = fd ? fd->type : NULL;
+            }
+            if (descend && !c->collecting && !ft && named &&
+                named->kind == GQL_KIND_INPUT_OBJECT) {
+                const char **names =
+                    gql_arena_alloc(&c->arena, (named->input_field_count + 1) * sizeof(char *));
+                for (size_t k = 0; k < named->input_field_count; k++)
+                    names[k] = named->input_fields[k].name;
+                report1(c,
+                        fmt(c, "Field \"%s\" is not defined by type \"%s\".%s", f->name,
+                            named->name,
+                            gql_validate_did_you_mean(c, NULL, f->name, names,
+                                                      named->input_field_count)),
+                        f->pos);
+            }
+            /* UniqueInputFieldNames */
+            if (!c->collecting)
+                for (size_t k = 0; k < i; k++)
+                    if (!strcmp(v->fields[k].name, f->name)) {
+                        report2(c,
+                                fmt(c, "There can be only one input field named \"%s\".",
+                                    f->name),
+                                v->fields[k].pos, f->pos);
+                        break;
+                    }
+            gql_validate_walk_value(c, f->value, ft, type, fd && fd->default_value, descend);
+        }
+        return;
+    }
+    case AST_VALUE_NULL:
+        if (check && !c->collecting && type && type->kind == GQL_KIND_NON_NULL)
+            report1(c, fmt(c, "Expected value of type \"%s\", found null.", type_str(c, type)),
+                    v->pos);
+        return;
+    default:
+        if (check)
+            check_leaf_value(c, v, type);
+        return;
+    }
+}
