@@ -55,7 +55,7 @@ typedef struct pair_range {
 
 struct apply_engine {
     struct event_base *base;
-    pg_async *conn;
+    pg_pipeline *conn;
     int max_retries;
     struct event *retry_timer;
 
@@ -156,10 +156,10 @@ struct apply_engine {
 
 static void run_step(apply_engine *engine);
 static bool step_send(apply_engine *engine);
-static void step_done_cb(void *arg, const pg_async_outcome *outcome);
-static void tail_cb(void *arg, const pg_async_outcome *outcome);
-static void cascade_cb(void *arg, const pg_async_outcome *outcome);
-static void along_query_cb(void *arg, const pg_async_outcome *outcome);
+static void step_done_cb(void *arg, const pg_pipeline_outcome *outcome);
+static void tail_cb(void *arg, const pg_pipeline_outcome *outcome);
+static void cascade_cb(void *arg, const pg_pipeline_outcome *outcome);
+static void along_query_cb(void *arg, const pg_pipeline_outcome *outcome);
 static void transaction_failed(apply_engine *engine, const char *error);
 static void bisect_next(apply_engine *engine);
 static void ahead_clear(apply_engine *engine);
@@ -343,15 +343,15 @@ static size_t entity_first_pair(const batch *work, size_t e)
 }
 
 static bool send_query_to(apply_engine *engine, const char *sql, int count, const char *const *values,
-                          pg_async_cb callback)
+                          pg_pipeline_cb callback)
 {
     if (log_get_level() >= LOG_LEVEL_DEBUG)
         log_debug("apply: step %d: %.60s [%s%s]", (int) engine->step, sql, count > 0 ? values[0] : "",
                   count > 1 ? ", ..." : "");
     /* Statements with parameters are the ones the apply loop runs again and
      * again: prepared once per connection, so they are not planned per batch. */
-    bool sent = count > 0 ? pg_async_send_prepared(engine->conn, sql, count, values, callback, engine)
-                          : pg_async_send(engine->conn, sql, count, values, callback, engine);
+    bool sent = count > 0 ? pg_pipeline_send_prepared(engine->conn, sql, count, values, callback, engine)
+                          : pg_pipeline_send(engine->conn, sql, count, values, callback, engine);
     if (sent)
         return true;
     /* The send failed: the connection is unusable. */
@@ -370,14 +370,14 @@ static bool send_query(apply_engine *engine, const char *sql, int count, const c
  * and the server then answers them in one write instead of one per statement. */
 static void group_open(apply_engine *engine)
 {
-    pg_async_defer_sync(engine->conn);
+    pg_pipeline_defer_sync(engine->conn);
 }
 
 /* Closes the group; sent is whether its statements went out. false when they
  * did not, or the sync point could not be sent: the connection is unusable. */
 static bool group_send(apply_engine *engine, bool sent)
 {
-    if (pg_async_sync(engine->conn))
+    if (pg_pipeline_sync(engine->conn))
         return sent;
     engine->outcome.connection_lost = true;
     snprintf(engine->outcome.error, sizeof engine->outcome.error, "cannot send to the apply connection");
@@ -398,7 +398,7 @@ static void finish(apply_engine *engine)
     done(arg, &engine->outcome);
 }
 
-/* The apply connection is gone: pg_async called back only the oldest query of
+/* The apply connection is gone: pg_pipeline called back only the oldest query of
  * the pipeline, so nothing else is in flight. */
 static void connection_lost(apply_engine *engine, const char *error)
 {
@@ -409,7 +409,7 @@ static void connection_lost(apply_engine *engine, const char *error)
     finish(engine);
 }
 
-static void begin_done_cb(void *arg, const pg_async_outcome *outcome)
+static void begin_done_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     if (outcome->connection_lost) {
@@ -438,7 +438,7 @@ static bool send_visibility_wait(apply_engine *engine)
                          (const char *const[]){xids_array(engine, engine->work)}, begin_done_cb);
 }
 
-static void check_done_cb(void *arg, const pg_async_outcome *outcome)
+static void check_done_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     if (!outcome->connection_lost && !outcome->ok && strcmp(outcome->sqlstate, APPLY_NOT_VISIBLE_SQLSTATE) == 0)
@@ -865,7 +865,7 @@ static bool send_tail(apply_engine *engine)
     return true;
 }
 
-static void tail_cb(void *arg, const pg_async_outcome *outcome)
+static void tail_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     batch *work = engine->work;
@@ -997,7 +997,7 @@ static void take_diff(apply_engine *engine, size_t e, const PGresult *result, si
               engine->range_to - engine->range_from);
 }
 
-static void ahead_cb(void *arg, const pg_async_outcome *outcome)
+static void ahead_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     ahead_diff *ahead = &engine->ahead[engine->ahead_done++];
@@ -1329,7 +1329,7 @@ static void after_rollback(apply_engine *engine)
     bisect_next(engine);
 }
 
-static void step_done_cb(void *arg, const pg_async_outcome *outcome)
+static void step_done_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     if (outcome->connection_lost) {
@@ -1384,7 +1384,7 @@ static void group_result_done(apply_engine *engine)
 
 /* A cascade query's ids join the batch: every row's first column, or with
  * flag_column >= 0 the rows whose flag_column is true. */
-static void take_cascade_ids(apply_engine *engine, size_t slot, const pg_async_outcome *outcome, int flag_column)
+static void take_cascade_ids(apply_engine *engine, size_t slot, const pg_pipeline_outcome *outcome, int flag_column)
 {
     size_t edge = engine->group_edges[slot];
     if (!outcome->ok && !engine->tail_error[0])
@@ -1420,7 +1420,7 @@ static void take_cascade_ids(apply_engine *engine, size_t slot, const pg_async_o
 }
 
 /* A cascade query's result: its ids join the batch. */
-static void cascade_cb(void *arg, const pg_async_outcome *outcome)
+static void cascade_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     if (outcome->connection_lost) {
@@ -1436,7 +1436,7 @@ static void cascade_cb(void *arg, const pg_async_outcome *outcome)
  * pg_temp.tvsync_built (so none of the rows it kept is left there), and when
  * the query's ids are exactly the target's next range, the iteration takes
  * the diff as that range's instead of sending one. */
-static void along_query_cb(void *arg, const pg_async_outcome *outcome)
+static void along_query_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     if (outcome->connection_lost) {
@@ -1480,7 +1480,7 @@ static void kick_cb(evutil_socket_t fd, short events, void *arg)
         finish(engine);
 }
 
-apply_engine *apply_engine_new(struct event_base *base, pg_async *conn, int max_retries)
+apply_engine *apply_engine_new(struct event_base *base, pg_pipeline *conn, int max_retries)
 {
     apply_engine *engine = alloc_calloc(1, sizeof *engine);
     engine->base = base;
@@ -1595,13 +1595,13 @@ static void chunk_finish(apply_engine *engine, bool ok, bool lost, const char *e
          engine->chunk_upserted, engine->chunk_deleted, error);
 }
 
-static void chunk_close_cb(void *arg, const pg_async_outcome *outcome)
+static void chunk_close_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     chunk_finish(engine, outcome->ok, outcome->connection_lost, outcome->error);
 }
 
-static void chunk_cb(void *arg, const pg_async_outcome *outcome)
+static void chunk_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     if (!outcome->ok) {
@@ -1618,7 +1618,7 @@ static void chunk_cb(void *arg, const pg_async_outcome *outcome)
         return;
     }
     const char *values[1] = {engine->chunk_entity};
-    if (!pg_async_send(engine->conn,
+    if (!pg_pipeline_send(engine->conn,
                        "WITH done AS (DELETE FROM tvsync.cdc_rebuild WHERE entity = $1 RETURNING *) "
                        "INSERT INTO tvsync.sync_log (entity, intents, rows_upserted, rows_deleted, success, source_lsn) "
                        "SELECT entity, 0, rows_upserted, rows_deleted, true, requested_lsn FROM done",
@@ -1639,7 +1639,7 @@ bool apply_engine_rebuild_chunk(apply_engine *engine, const char *entity, const 
     engine->chunk_finished = false;
     const char *values[3] = {entity, after, rows};
     /* The chunk and its bookkeeping commit together, so a crash resumes at the right chunk. */
-    if (!pg_async_send(engine->conn,
+    if (!pg_pipeline_send(engine->conn,
                        "WITH chunk AS (SELECT * FROM tvsync.rebuild_chunk($1, $2::uuid, $3::int)), "
                        "kept AS (UPDATE tvsync.cdc_rebuild r SET after_id = chunk.last_id, "
                        "rows_upserted = r.rows_upserted + chunk.upserted, rows_deleted = r.rows_deleted + chunk.deleted "

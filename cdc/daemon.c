@@ -21,7 +21,7 @@
 #include "cdc/batch.h"
 #include "cdc/intent.h"
 #include "cdc/metrics.h"
-#include "cdc/pg_async.h"
+#include "common/pg_pipeline.h"
 #include "cdc/registry.h"
 #include "cdc/stream_protocol.h"
 #include "cdc/wal2json.h"
@@ -92,9 +92,9 @@ typedef struct cdc_daemon {
     PGconn *stream;
     struct event *stream_read, *stream_write;
     bool reading_paused;       /* batch full: let the socket, not libpq's buffer, hold the rest */
-    pg_async *apply_conn;
+    pg_pipeline *apply_conn;
     apply_engine *engine;
-    pg_async *misc;
+    pg_pipeline *misc;
     pg_backoff backoff;
     session_setup *setup;      /* running on setup_thread, or NULL */
     pthread_t setup_thread;
@@ -669,9 +669,9 @@ static void session_close(cdc_daemon *d)
     }
     apply_engine_free(d->engine);
     d->engine = NULL;
-    pg_async_free(d->apply_conn);
+    pg_pipeline_free(d->apply_conn);
     d->apply_conn = NULL;
-    pg_async_free(d->misc);
+    pg_pipeline_free(d->misc);
     d->misc = NULL;
     /* Whatever was not applied comes again from the origin's progress. */
     batch_free(&d->batches[0]);
@@ -937,9 +937,9 @@ static session_result setup_finish(cdc_daemon *d, session_setup *su, char *error
                     PQgetisnull(su->rebuilds, row, 1) ? NULL : PQgetvalue(su->rebuilds, row, 1));
     PGconn *apply = su->apply, *misc = su->misc, *stream = su->stream;
     su->apply = su->misc = su->stream = NULL;
-    d->apply_conn = pg_async_new(d->base, apply, "apply connection");
+    d->apply_conn = pg_pipeline_new(d->base, apply, "apply connection");
     apply = NULL;
-    d->misc = pg_async_new(d->base, misc, "misc connection");
+    d->misc = pg_pipeline_new(d->base, misc, "misc connection");
     misc = NULL;
     if (!d->apply_conn || !d->misc) {
         snprintf(error, error_size, "cannot register the connections on the event loop");
@@ -1128,7 +1128,7 @@ static void session_fail(cdc_daemon *d, const char *reason)
 
 /* ---- misc connection: heartbeat, slot statistics, registry reload ---- */
 
-static void heartbeat_done_cb(void *arg, const pg_async_outcome *outcome)
+static void heartbeat_done_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     if (!outcome->ok && !outcome->connection_lost)
         log_warning("heartbeat failed: %s", outcome->error);
@@ -1137,11 +1137,11 @@ static void heartbeat_done_cb(void *arg, const pg_async_outcome *outcome)
 static void heartbeat_timer_cb(evutil_socket_t fd, short events, void *arg)
 {
     cdc_daemon *d = arg;
-    if (d->state == STATE_STREAMING && d->misc && !pg_async_busy(d->misc))
-        pg_async_send(d->misc, "SELECT tvsync.heartbeat()", 0, NULL, heartbeat_done_cb, d);
+    if (d->state == STATE_STREAMING && d->misc && !pg_pipeline_busy(d->misc))
+        pg_pipeline_send(d->misc, "SELECT tvsync.heartbeat()", 0, NULL, heartbeat_done_cb, d);
 }
 
-static void slot_stats_cb(void *arg, const pg_async_outcome *outcome)
+static void slot_stats_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     cdc_daemon *d = arg;
     if (!outcome->ok) {
@@ -1179,17 +1179,17 @@ static void stats_timer_cb(evutil_socket_t fd, short events, void *arg)
         prom_set(d->metrics.lag_seconds, lag);
         notify_status("streaming; lag %.3f s, %lld bytes", lag, d->lag_bytes);
     }
-    if (d->state != STATE_STREAMING || !d->misc || pg_async_busy(d->misc))
+    if (d->state != STATE_STREAMING || !d->misc || pg_pipeline_busy(d->misc))
         return;
     const char *values[1] = {d->config->slot.name};
-    pg_async_send(d->misc,
+    pg_pipeline_send(d->misc,
                   "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, "
                   "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint, wal_status, safe_wal_size "
                   "FROM pg_replication_slots WHERE slot_name = $1",
                   1, values, slot_stats_cb, d);
 }
 
-static void registry_reload_cb(void *arg, const pg_async_outcome *outcome)
+static void registry_reload_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     cdc_daemon *d = arg;
     if (!outcome->ok) {
@@ -1301,8 +1301,8 @@ static void reload_cb(evutil_socket_t fd, short events, void *arg)
     else
         log_info("configuration reloaded");
     arm_timers(d);
-    if (d->state == STATE_STREAMING && d->misc && !pg_async_busy(d->misc) &&
-        pg_async_send(d->misc, REGISTRY_QUERY, 0, NULL, registry_reload_cb, d))
+    if (d->state == STATE_STREAMING && d->misc && !pg_pipeline_busy(d->misc) &&
+        pg_pipeline_send(d->misc, REGISTRY_QUERY, 0, NULL, registry_reload_cb, d))
         return;  /* READY=1 once the registry is read */
     notify_ready();
 }

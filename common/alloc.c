@@ -1,5 +1,5 @@
-/* alloc: calloc/realloc/strdup that abort with a message on out-of-memory,
- * shared by the common modules instead of a private copy in each. */
+/* alloc: the one out-of-memory policy of every tvsync binary: allocation that aborts with
+ * a message instead of returning NULL, so no caller handles NULL itself. */
 #include <config.h>
 
 #include "common/alloc.h"
@@ -9,13 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void out_of_memory(void)
+{
+    fputs("tvsync: out of memory\n", stderr);
+    abort();
+}
+
 static void *checked(void *pointer)
 {
-    if (!pointer) {
-        fputs("tvsync: out of memory\n", stderr);
-        abort();
-    }
+    if (!pointer)
+        out_of_memory();
     return pointer;
+}
+
+void *alloc_check(void *pointer)
+{
+    return checked(pointer);
 }
 
 void *alloc_malloc(size_t size)
@@ -35,10 +44,8 @@ void *alloc_realloc(void *pointer, size_t size)
 
 void *alloc_array(void *pointer, size_t count, size_t size)
 {
-    if (size && count > SIZE_MAX / size) {
-        fputs("tvsync: out of memory\n", stderr);
-        abort();
-    }
+    if (size && count > SIZE_MAX / size)
+        out_of_memory();
     return alloc_realloc(pointer, count * size);
 }
 

@@ -12,5 +12,9 @@ void *alloc_calloc(size_t count, size_t size);
 void *alloc_array(void *pointer, size_t count, size_t size);
 void *alloc_realloc(void *pointer, size_t size);
 char *alloc_strdup(const char *text);
+/* For what a library allocates and reports only as NULL (event_new, cJSON_Print,
+ * prom_render, ...): returns pointer unchanged, aborts as above when it is NULL. The caller
+ * frees it the library's way. */
+void *alloc_check(void *pointer);
 
 #endif
