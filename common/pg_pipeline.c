@@ -59,15 +59,23 @@ struct pg_pipeline {
     void *notify_arg;
 };
 
-/* FNV-1a: the texts come from the program, not from clients, so no keyed hash is needed. */
+/* Eight bytes a step: a text is hashed on every send, and apply statements run long. The
+ * texts come from the program, not from clients, so no keyed hash is needed. */
 static uint64_t text_hash(const char *text)
 {
-    uint64_t hash = 14695981039346656037ull;
-    for (const unsigned char *p = (const unsigned char *) text; *p; p++) {
-        hash ^= *p;
-        hash *= 1099511628211ull;
+    size_t length = strlen(text);
+    uint64_t hash = 0x9e3779b97f4a7c15ull ^ length;
+    size_t i = 0;
+    for (; i + 8 <= length; i += 8) {
+        uint64_t word;
+        memcpy(&word, text + i, 8);
+        hash = (hash ^ word) * 0xff51afd7ed558ccdull;
+        hash ^= hash >> 29;
     }
-    return hash;
+    uint64_t tail = 0;
+    memcpy(&tail, text + i, length - i);
+    hash = (hash ^ tail) * 0xc4ceb9fe1a85ec53ull;
+    return hash ^ (hash >> 32);
 }
 
 static void slots_rebuild(pg_pipeline *p, size_t slot_count)
@@ -169,11 +177,11 @@ static bool guard_leave(pg_pipeline *p, const bool *alive, bool *outer)
     return *alive;
 }
 
+static bool connection_lost(pg_pipeline *p, const char *reason);
+
 /* The oldest statement is complete (its sync point arrived) or the connection is gone:
  * call it back. On a lost connection the others are dropped. Returns whether p still
  * exists. */
-static bool connection_lost(pg_pipeline *p, const char *reason);
-
 static bool finish_head(pg_pipeline *p, bool connection_lost_now, const char *error_text)
 {
     if (!connection_lost_now && PQstatus(p->conn) != CONNECTION_OK)
