@@ -1,5 +1,5 @@
-/* pg: PostgreSQL connection helpers shared by every binary: connect with an
- * application_name, tell retryable errors from fatal ones, back off between tries. */
+/* pg: PostgreSQL connection helpers shared by every binary: the one conninfo builder,
+ * a blocking connect, retryable errors told from fatal ones, backoff between tries. */
 #ifndef TVSYNC_COMMON_PG_H
 #define TVSYNC_COMMON_PG_H
 
