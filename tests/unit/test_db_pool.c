@@ -1,6 +1,6 @@
 /* server/db_pool against a real server (TVSYNC_DATABASE_URL; run by
  * tests/integration/db_pool.sh): the order of statements that run again, what happens to
- * statements in flight when the connection drops, and the URL's own settings. */
+ * statements in flight when the connection drops, the URL's own settings, NOTIFY. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +198,31 @@ START_TEST(test_the_urls_own_settings_win_over_the_pools)
 }
 END_TEST
 
+static char notified[128];
+
+static void notify_cb(void *arg, const char *channel, const char *payload)
+{
+    (void) arg;
+    snprintf(notified, sizeof notified, "%s:%s", channel, payload);
+}
+
+START_TEST(test_notifications_reach_the_notify_callback_while_idle)
+{
+    notified[0] = '\0';
+    db_pool_set_notify(pool, notify_cb, NULL);
+    submit("LISTEN pool_test_channel", 0, 0);
+    run_until_answers(1);
+    ck_assert_msg(answers[0].ok, "%s", answers[0].error);
+    sql_elsewhere("NOTIFY pool_test_channel, 'hello'");
+    for (int i = 0; i < 1000 && notified[0] == '\0'; i++) {
+        struct timeval tick = {0, 10000};
+        event_base_loopexit(base, &tick);
+        event_base_dispatch(base);
+    }
+    ck_assert_str_eq(notified, "pool_test_channel:hello");
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("db_pool");
@@ -209,6 +234,7 @@ int main(void)
     tcase_add_test(tc, test_a_write_in_flight_when_the_connection_drops_fails_and_is_not_resent);
     tcase_add_test(tc, test_prepared_statements_with_another_text_under_a_caller_name_are_not_confused);
     tcase_add_test(tc, test_the_urls_own_settings_win_over_the_pools);
+    tcase_add_test(tc, test_notifications_reach_the_notify_callback_while_idle);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
