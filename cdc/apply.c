@@ -17,8 +17,8 @@
 #include "common/log.h"
 
 static bool step_send(apply_engine *engine);
-static void step_done_cb(void *arg, const pg_async_outcome *outcome);
-static void tail_cb(void *arg, const pg_async_outcome *outcome);
+static void step_done_cb(void *arg, const pg_pipeline_outcome *outcome);
+static void tail_cb(void *arg, const pg_pipeline_outcome *outcome);
 static void bisect_next(apply_engine *engine);
 
 static double seconds_since(const struct timespec *start)
@@ -65,15 +65,15 @@ static size_t entity_first_pair(const batch *work, size_t e)
     return first;
 }
 
-bool apply_send(apply_engine *engine, const char *sql, int count, const char *const *values, pg_async_cb callback)
+bool apply_send(apply_engine *engine, const char *sql, int count, const char *const *values, pg_pipeline_cb callback)
 {
     if (log_get_level() >= LOG_LEVEL_DEBUG)
         log_debug("apply: step %d: %.60s [%s%s]", (int) engine->step, sql, count > 0 ? values[0] : "",
                   count > 1 ? ", ..." : "");
     /* Statements with parameters are the ones the apply loop runs again and
      * again: prepared once per connection, so they are not planned per batch. */
-    bool sent = count > 0 ? pg_async_send_prepared(engine->conn, sql, count, values, callback, engine)
-                          : pg_async_send(engine->conn, sql, count, values, callback, engine);
+    bool sent = count > 0 ? pg_pipeline_send_prepared(engine->conn, sql, count, values, callback, engine)
+                          : pg_pipeline_send(engine->conn, sql, count, values, callback, engine);
     if (sent)
         return true;
     /* The send failed: the connection is unusable. */
@@ -92,14 +92,14 @@ bool apply_send_step(apply_engine *engine, const char *sql, int count, const cha
  * and the server then answers them in one write instead of one per statement. */
 static void group_open(apply_engine *engine)
 {
-    pg_async_defer_sync(engine->conn);
+    pg_pipeline_defer_sync(engine->conn);
 }
 
 /* Closes the group; sent is whether its statements went out. false when they
  * did not, or the sync point could not be sent: the connection is unusable. */
 static bool group_send(apply_engine *engine, bool sent)
 {
-    if (pg_async_sync(engine->conn))
+    if (pg_pipeline_sync(engine->conn))
         return sent;
     engine->outcome.connection_lost = true;
     snprintf(engine->outcome.error, sizeof engine->outcome.error, "cannot send to the apply connection");
@@ -118,7 +118,7 @@ static void finish(apply_engine *engine)
     done(arg, &engine->outcome);
 }
 
-/* pg_async called back only the oldest query of the pipeline, so nothing else
+/* pg_pipeline called back only the oldest query of the pipeline, so nothing else
  * is in flight. */
 void apply_connection_lost(apply_engine *engine, const char *error)
 {
@@ -131,7 +131,7 @@ void apply_connection_lost(apply_engine *engine, const char *error)
 
 /* ---- begin and the visibility check ------------------------------------ */
 
-static void begin_done_cb(void *arg, const pg_async_outcome *outcome)
+static void begin_done_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     if (outcome->connection_lost) {
@@ -161,7 +161,7 @@ static bool send_visibility_wait(apply_engine *engine)
     return apply_send(engine, "SELECT tvsync.cdc_wait_visible($1::bigint[])", 1, values, begin_done_cb);
 }
 
-static void check_done_cb(void *arg, const pg_async_outcome *outcome)
+static void check_done_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     if (!outcome->connection_lost && !outcome->ok && strcmp(outcome->sqlstate, APPLY_NOT_VISIBLE_SQLSTATE) == 0)
@@ -397,7 +397,7 @@ static bool send_tail(apply_engine *engine)
     return true;
 }
 
-static void tail_cb(void *arg, const pg_async_outcome *outcome)
+static void tail_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     batch *work = engine->work;
@@ -606,7 +606,7 @@ static void after_rollback(apply_engine *engine)
     bisect_next(engine);
 }
 
-static void step_done_cb(void *arg, const pg_async_outcome *outcome)
+static void step_done_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     if (outcome->connection_lost) {
@@ -644,7 +644,7 @@ static void kick_cb(evutil_socket_t fd, short events, void *arg)
         finish(engine);
 }
 
-apply_engine *apply_engine_new(struct event_base *base, pg_async *conn, int max_retries)
+apply_engine *apply_engine_new(struct event_base *base, pg_pipeline *conn, int max_retries)
 {
     apply_engine *engine = alloc_calloc(1, sizeof *engine);
     engine->base = base;

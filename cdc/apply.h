@@ -13,7 +13,7 @@
 #include <event2/event.h>
 
 #include "cdc/batch.h"
-#include "cdc/pg_async.h"
+#include "common/pg_pipeline.h"
 #include "cdc/registry.h"
 #include "common/lsn.h"
 
@@ -35,7 +35,7 @@ typedef struct apply_engine apply_engine;
 
 /* conn must have run pg_replication_origin_session_setup already; the engine
  * borrows it. max_retries: how many times a failed batch is retried whole. */
-apply_engine *apply_engine_new(struct event_base *base, pg_async *conn, int max_retries);
+apply_engine *apply_engine_new(struct event_base *base, pg_pipeline *conn, int max_retries);
 void apply_engine_free(apply_engine *engine);
 void apply_engine_set_max_retries(apply_engine *engine, int max_retries);
 /* The apply connection has pg_temp.tvsync_built (APPLY_BUILT_TABLE_SQL): a diff

@@ -128,7 +128,7 @@ static void take_diff(apply_engine *engine, size_t e, const PGresult *result, si
               plan->range_to - plan->range_from);
 }
 
-static void ahead_cb(void *arg, const pg_async_outcome *outcome)
+static void ahead_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     ahead_diff *ahead = &engine->ahead[engine->ahead_done++];
@@ -206,7 +206,7 @@ static void group_result_done(apply_engine *engine)
 
 /* A cascade query's ids join the batch: every row's first column, or with
  * flag_column >= 0 the rows whose flag_column is true. */
-static void take_cascade_ids(apply_engine *engine, size_t slot, const pg_async_outcome *outcome, int flag_column)
+static void take_cascade_ids(apply_engine *engine, size_t slot, const pg_pipeline_outcome *outcome, int flag_column)
 {
     size_t edge = engine->group_edges[slot];
     if (!outcome->ok && !engine->tail_error[0])
@@ -242,7 +242,7 @@ static void take_cascade_ids(apply_engine *engine, size_t slot, const pg_async_o
 }
 
 /* A cascade query's result: its ids join the batch. */
-static void cascade_cb(void *arg, const pg_async_outcome *outcome)
+static void cascade_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     if (outcome->connection_lost) {
@@ -258,7 +258,7 @@ static void cascade_cb(void *arg, const pg_async_outcome *outcome)
  * pg_temp.tvsync_built (so none of the rows it kept is left there), and when
  * the query's ids are exactly the target's next range, the iteration takes
  * the diff as that range's instead of sending one. */
-static void along_query_cb(void *arg, const pg_async_outcome *outcome)
+static void along_query_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     if (outcome->connection_lost) {

@@ -19,13 +19,13 @@ static void chunk_finish(apply_engine *engine, bool ok, bool lost, const char *e
          engine->chunk_upserted, engine->chunk_deleted, error);
 }
 
-static void chunk_close_cb(void *arg, const pg_async_outcome *outcome)
+static void chunk_close_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     chunk_finish(engine, outcome->ok, outcome->connection_lost, outcome->error);
 }
 
-static void chunk_cb(void *arg, const pg_async_outcome *outcome)
+static void chunk_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     apply_engine *engine = arg;
     if (!outcome->ok) {
@@ -42,7 +42,7 @@ static void chunk_cb(void *arg, const pg_async_outcome *outcome)
         return;
     }
     const char *values[1] = {engine->chunk_entity};
-    if (!pg_async_send(engine->conn,
+    if (!pg_pipeline_send(engine->conn,
                        "WITH done AS (DELETE FROM tvsync.cdc_rebuild WHERE entity = $1 RETURNING *) "
                        "INSERT INTO tvsync.sync_log (entity, intents, rows_upserted, rows_deleted, success, source_lsn) "
                        "SELECT entity, 0, rows_upserted, rows_deleted, true, requested_lsn FROM done",
@@ -63,7 +63,7 @@ bool apply_chunk_start(apply_engine *engine, const char *entity, const char *aft
     engine->chunk_finished = false;
     const char *values[3] = {entity, after, rows};
     /* The chunk and its bookkeeping commit together, so a crash resumes at the right chunk. */
-    if (!pg_async_send(engine->conn,
+    if (!pg_pipeline_send(engine->conn,
                        "WITH chunk AS (SELECT * FROM tvsync.rebuild_chunk($1, $2::uuid, $3::int)), "
                        "kept AS (UPDATE tvsync.cdc_rebuild r SET after_id = chunk.last_id, "
                        "rows_upserted = r.rows_upserted + chunk.upserted, rows_deleted = r.rows_deleted + chunk.deleted "

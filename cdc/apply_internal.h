@@ -67,7 +67,7 @@ enum { ID_BUILD = 0, ID_CURRENT = 1, ID_BUILT = 2 };
 
 struct apply_engine {
     struct event_base *base;
-    pg_async *conn;
+    pg_pipeline *conn;
     int max_retries;
     struct event *retry_timer;
     struct event *kick;       /* sends BEGIN and the first step from the loop */
@@ -147,7 +147,7 @@ struct apply_engine {
 
 /* Sends one statement of the transaction (prepared when it has parameters);
  * false when the send failed (outcome says the connection is lost). */
-bool apply_send(apply_engine *engine, const char *sql, int count, const char *const *values, pg_async_cb callback);
+bool apply_send(apply_engine *engine, const char *sql, int count, const char *const *values, pg_pipeline_cb callback);
 /* Sends the current step's statement, whose result comes back to the
  * transaction (a diff's to apply_cascade_diff_done); false as apply_send. */
 bool apply_send_step(apply_engine *engine, const char *sql, int count, const char *const *values);

@@ -42,7 +42,7 @@ static double lag_seconds(const cdc_daemon *d)
 
 /* ---- misc connection: heartbeat, slot statistics, registry reload ---- */
 
-static void heartbeat_done_cb(void *arg, const pg_async_outcome *outcome)
+static void heartbeat_done_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     if (!outcome->ok && !outcome->connection_lost)
         log_warning("heartbeat failed: %s", outcome->error);
@@ -51,11 +51,11 @@ static void heartbeat_done_cb(void *arg, const pg_async_outcome *outcome)
 static void heartbeat_timer_cb(evutil_socket_t fd, short events, void *arg)
 {
     cdc_daemon *d = arg;
-    if (d->state == STATE_STREAMING && d->misc && !pg_async_busy(d->misc))
-        pg_async_send(d->misc, "SELECT tvsync.heartbeat()", 0, NULL, heartbeat_done_cb, d);
+    if (d->state == STATE_STREAMING && d->misc && !pg_pipeline_busy(d->misc))
+        pg_pipeline_send(d->misc, "SELECT tvsync.heartbeat()", 0, NULL, heartbeat_done_cb, d);
 }
 
-static void slot_stats_cb(void *arg, const pg_async_outcome *outcome)
+static void slot_stats_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     cdc_daemon *d = arg;
     if (!outcome->ok) {
@@ -93,17 +93,17 @@ static void stats_timer_cb(evutil_socket_t fd, short events, void *arg)
         prom_set(d->metrics.lag_seconds, lag);
         notify_status("streaming; lag %.3f s, %lld bytes", lag, d->lag_bytes);
     }
-    if (d->state != STATE_STREAMING || !d->misc || pg_async_busy(d->misc))
+    if (d->state != STATE_STREAMING || !d->misc || pg_pipeline_busy(d->misc))
         return;
     const char *values[1] = {d->config->slot.name};
-    pg_async_send(d->misc,
+    pg_pipeline_send(d->misc,
                   "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, "
                   "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint, wal_status, safe_wal_size "
                   "FROM pg_replication_slots WHERE slot_name = $1",
                   1, values, slot_stats_cb, d);
 }
 
-static void registry_reload_cb(void *arg, const pg_async_outcome *outcome)
+static void registry_reload_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     cdc_daemon *d = arg;
     if (!outcome->ok) {
@@ -189,8 +189,8 @@ static void reload_cb(evutil_socket_t fd, short events, void *arg)
     else
         log_info("configuration reloaded");
     arm_timers(d);
-    if (d->state == STATE_STREAMING && d->misc && !pg_async_busy(d->misc) &&
-        pg_async_send(d->misc, REGISTRY_QUERY, 0, NULL, registry_reload_cb, d))
+    if (d->state == STATE_STREAMING && d->misc && !pg_pipeline_busy(d->misc) &&
+        pg_pipeline_send(d->misc, REGISTRY_QUERY, 0, NULL, registry_reload_cb, d))
         return;  /* READY=1 once the registry is read */
     notify_ready();
 }

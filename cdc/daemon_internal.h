@@ -17,7 +17,7 @@
 #include "cdc/http_endpoint.h"
 #include "cdc/intent.h"
 #include "cdc/metrics.h"
-#include "cdc/pg_async.h"
+#include "common/pg_pipeline.h"
 #include "cdc/registry.h"
 #include "common/wal2json.h"
 #include "common/cli.h"
@@ -57,9 +57,9 @@ typedef struct cdc_daemon {
     PGconn *stream;
     struct event *stream_read, *stream_write;
     bool reading_paused;       /* batch full: let the socket, not libpq's buffer, hold the rest */
-    pg_async *apply_conn;
+    pg_pipeline *apply_conn;
     apply_engine *engine;
-    pg_async *misc;
+    pg_pipeline *misc;
     pg_backoff backoff;
     struct session_setup *setup;   /* running on setup_thread, or NULL (session.c) */
     pthread_t setup_thread;

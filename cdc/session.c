@@ -62,9 +62,9 @@ void session_close(cdc_daemon *d)
     }
     apply_engine_free(d->engine);
     d->engine = NULL;
-    pg_async_free(d->apply_conn);
+    pg_pipeline_free(d->apply_conn);
     d->apply_conn = NULL;
-    pg_async_free(d->misc);
+    pg_pipeline_free(d->misc);
     d->misc = NULL;
     /* Whatever was not applied comes again from the origin's progress. */
     batch_free(&d->batches[0]);
@@ -317,6 +317,11 @@ fail:
 
 /* The loop's half of a session: the connections the setup thread made go onto
  * the loop, with the registry and the pending rebuilds it read. */
+static void misc_lost_cb(void *arg, const char *error)
+{
+    session_fail(arg, error);
+}
+
 static session_result setup_finish(cdc_daemon *d, session_setup *su, char *error, size_t error_size)
 {
     const tvsync_config *c = d->config;
@@ -332,15 +337,19 @@ static session_result setup_finish(cdc_daemon *d, session_setup *su, char *error
                     PQgetisnull(su->rebuilds, row, 1) ? NULL : PQgetvalue(su->rebuilds, row, 1));
     PGconn *apply = su->apply, *misc = su->misc, *stream = su->stream;
     su->apply = su->misc = su->stream = NULL;
-    d->apply_conn = pg_async_new(d->base, apply, "apply connection");
+    d->apply_conn = pg_pipeline_new(d->base, apply, "apply connection");
     apply = NULL;
-    d->misc = pg_async_new(d->base, misc, "misc connection");
+    d->misc = pg_pipeline_new(d->base, misc, "misc connection");
     misc = NULL;
     if (!d->apply_conn || !d->misc) {
         snprintf(error, error_size, "cannot register the connections on the event loop");
         outcome = SESSION_RETRY;
         goto fail;
     }
+    /* The misc connection is idle between heartbeats: without this its loss would go
+     * unnoticed until the next send, and then only be logged. The apply connection's
+     * loss reaches the daemon through the apply engine's outcomes. */
+    pg_pipeline_set_lost(d->misc, misc_lost_cb, d);
     d->engine = apply_engine_new(d->base, d->apply_conn, c->cdc.max_retries);
     apply_engine_set_built_table(d->engine, su->built_table);
     d->stream = stream;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/alloc.h"
 #include "common/log.h"
 
 /* Copies text into buffer as one line without libpq's "ERROR:  " prefix. */
@@ -119,40 +120,44 @@ pg_error_kind pg_error_classify(const PGconn *conn, const PGresult *result)
     return message_is_retryable(message) ? PG_ERROR_RETRYABLE : PG_ERROR_FATAL;
 }
 
+void pg_conninfo_build(pg_conninfo *info, const char *url, const char *application_name, pg_connect_mode mode,
+                       int connect_timeout_ms)
+{
+    /* libpq takes whole seconds; 0 would mean "wait forever". */
+    int seconds = connect_timeout_ms <= 0 ? 0 : (connect_timeout_ms + 999) / 1000;
+    snprintf(info->timeout, sizeof info->timeout, "%d", seconds < 2 && seconds > 0 ? 2 : seconds);
+    /* With expand_dbname the URL's settings replace the keywords before dbname, and
+     * keywords after it replace the URL's: the defaults go first. */
+    int n = 0;
+    /* The fallback name, so that PGAPPNAME and the URL's application_name both win. */
+    if (application_name && *application_name) {
+        info->keywords[n] = "fallback_application_name";
+        info->values[n++] = application_name;
+    }
+    info->keywords[n] = "client_encoding";
+    info->values[n++] = "UTF8";
+    if (seconds > 0) {
+        info->keywords[n] = "connect_timeout";
+        info->values[n++] = info->timeout;
+    }
+    if (url && *url) {
+        info->keywords[n] = "dbname";
+        info->values[n++] = url;
+    }
+    if (mode == PG_CONNECT_REPLICATION) {
+        info->keywords[n] = "replication";
+        info->values[n++] = "database";
+    }
+    info->keywords[n] = NULL;
+    info->values[n] = NULL;
+}
+
 PGconn *pg_connect(const char *url, const char *application_name, pg_connect_mode mode,
                    int connect_timeout_ms, pg_error_kind *kind, char *error, size_t error_size)
 {
-    char timeout[32];
-    /* libpq takes whole seconds; 0 would mean "wait forever". */
-    int seconds = connect_timeout_ms <= 0 ? 0 : (connect_timeout_ms + 999) / 1000;
-    snprintf(timeout, sizeof timeout, "%d", seconds < 2 && seconds > 0 ? 2 : seconds);
-
-    /* With expand_dbname the URL's own settings are expanded in place; a later
-     * keyword would override them, so connect_timeout is only added when the
-     * URL does not set one, and the name is a fallback. */
-    const char *keywords[8];
-    const char *values[8];
-    int n = 0;
-    if (url && *url) {
-        keywords[n] = "dbname";
-        values[n++] = url;
-    }
-    keywords[n] = "fallback_application_name";
-    values[n++] = application_name;
-    keywords[n] = "client_encoding";
-    values[n++] = "UTF8";
-    if (seconds > 0 && !(url && strstr(url, "connect_timeout"))) {
-        keywords[n] = "connect_timeout";
-        values[n++] = timeout;
-    }
-    if (mode == PG_CONNECT_REPLICATION) {
-        keywords[n] = "replication";
-        values[n++] = "database";
-    }
-    keywords[n] = NULL;
-    values[n] = NULL;
-
-    PGconn *conn = PQconnectdbParams(keywords, values, 1);
+    pg_conninfo info;
+    pg_conninfo_build(&info, url, application_name, mode, connect_timeout_ms);
+    PGconn *conn = PQconnectdbParams(info.keywords, info.values, 1);
     if (!conn) {
         snprintf(error, error_size, "out of memory while connecting");
         *kind = PG_ERROR_FATAL;
@@ -231,11 +236,7 @@ void pg_backoff_reset(pg_backoff *backoff)
 static char *splice_stars(char *text, size_t from, size_t to)
 {
     size_t length = strlen(text);
-    char *out = malloc(length - (to - from) + 4);
-    if (!out) {
-        fputs("tvsync: out of memory\n", stderr);
-        abort();
-    }
+    char *out = alloc_malloc(length - (to - from) + 4);
     memcpy(out, text, from);
     memcpy(out + from, "***", 3);
     memcpy(out + from + 3, text + to, length - to + 1);
@@ -245,11 +246,7 @@ static char *splice_stars(char *text, size_t from, size_t to)
 
 char *pg_redact_url(const char *url)
 {
-    char *copy = strdup(url ? url : "");
-    if (!copy) {
-        fputs("tvsync: out of memory\n", stderr);
-        abort();
-    }
+    char *copy = alloc_strdup(url ? url : "");
     /* URI form: scheme://user:password@host */
     char *scheme = strstr(copy, "://");
     if (scheme) {

@@ -1,5 +1,5 @@
-/* pg: PostgreSQL connection helpers shared by every binary: connect with an
- * application_name, tell retryable errors from fatal ones, back off between tries. */
+/* pg: PostgreSQL connection helpers shared by every binary: the one conninfo builder,
+ * a blocking connect, retryable errors told from fatal ones, backoff between tries. */
 #ifndef TVSYNC_COMMON_PG_H
 #define TVSYNC_COMMON_PG_H
 
@@ -19,9 +19,25 @@ typedef enum pg_error_kind {
     PG_ERROR_FATAL,      /* bad URL, authentication, missing database, permission, SQL error */
 } pg_error_kind;
 
+/* The keyword/value arrays of a connection for libpq's *Params functions with
+ * expand_dbname = 1, the same for every binary and for blocking and non-blocking
+ * connects: the URL's own settings (application_name, connect_timeout,
+ * client_encoding, ...) and PGAPPNAME win over the defaults given here
+ * (application_name as fallback_application_name; connect_timeout_ms rounded up to
+ * whole seconds, at least 2; client_encoding UTF8); the replication mode wins over the
+ * URL. The values point into url, application_name and the struct itself (which must
+ * not move while they are used). */
+typedef struct pg_conninfo {
+    const char *keywords[8];
+    const char *values[8];
+    char timeout[16];
+} pg_conninfo;
+
+void pg_conninfo_build(pg_conninfo *info, const char *url, const char *application_name, pg_connect_mode mode,
+                       int connect_timeout_ms);
+
 /* Connects (blocking) to url (a libpq URI or conninfo string; "" or NULL means
- * libpq's defaults) with application_name set, connect_timeout_ms applied
- * unless the URL sets its own, and client_encoding UTF8.
+ * libpq's defaults) with the settings of pg_conninfo_build.
  * Returns the connection, or NULL with a one-line reason in error[]
  * (host and port named, password never shown) and *kind set.
  * The caller owns the connection (PQfinish). */

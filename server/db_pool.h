@@ -1,5 +1,5 @@
-/* db_pool: a worker's PostgreSQL connections, driven without blocking on its libevent
- * loop (libpq non-blocking mode, PQsocket events), with a FIFO of queued statements. */
+/* db_pool: a worker's PostgreSQL connections, each a common/pg_pipeline on its libevent
+ * loop, with a FIFO of queued statements and reconnection with backoff. */
 #ifndef TVSYNC_SERVER_DB_POOL_H
 #define TVSYNC_SERVER_DB_POOL_H
 
@@ -43,19 +43,19 @@ void db_pool_set_notify(db_pool *pool, db_pool_notify_fn fn, void *arg);
 void db_pool_set_connect(db_pool *pool, db_pool_connect_fn fn, void *arg);
 
 /* Flags for db_pool_submit. */
-#define DB_POOL_RETRY_ON_LOSS 1u  /* resend once on a fresh connection if the connection drops
-                                     (only for statements that are safe to repeat: reads) */
+#define DB_POOL_RETRY_ON_LOSS 1u  /* safe to repeat (reads): resent once on a fresh connection when
+                                     the connection drops, and may share a pipeline with other reads */
 #define DB_POOL_FRONT 2u          /* queue ahead of other work (connection setup statements) */
+#define DB_POOL_PREPARED 4u       /* run as a statement prepared once per connection (named after
+                                     its text: the same text is the same statement) */
 
-/* Queues a statement; params are copied. Queued statements are sent once the loop has
- * run the callbacks that were ready with this one, so that statements submitted
- * together share a pipeline. statement_name non-NULL: prepared once per
- * connection and then executed with PQsendQueryPrepared (the connection names the
- * statement after its text, so a name that comes with another text after a schema reload
- * is prepared anew; statement_name only asks for it); NULL: sent with PQsendQueryParams. fn is always called exactly once, possibly before this returns
- * (when no connection can be made). */
-void db_pool_submit(db_pool *pool, const char *statement_name, const char *sql,
-                    int param_count, const char *const *params, unsigned flags,
+/* Queues a statement; sql and params are copied. Queued statements are sent once the
+ * loop has run the callbacks that were ready with this one, so that statements
+ * submitted together share a pipeline. A statement in flight when its connection
+ * drops is resent once if DB_POOL_RETRY_ON_LOSS, else fails ("database connection
+ * lost; the statement may or may not have run: ..."). fn is always called exactly
+ * once, possibly before this returns (when no connection can be made). */
+void db_pool_submit(db_pool *pool, const char *sql, int param_count, const char *const *params, unsigned flags,
                     db_pool_result_fn fn, void *arg);
 
 void db_pool_get_stats(const db_pool *pool, db_pool_stats *stats);

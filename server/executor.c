@@ -214,8 +214,8 @@ static bool start_query_field(exec_request *exec, size_t index)
             break;
         }
         const char *params[] = {id->valuestring};
-        db_pool_submit(exec->env.pool, mapping->table->statement_name, mapping->table->lookup_sql, 1, params,
-                       DB_POOL_RETRY_ON_LOSS, lookup_result_cb, job);
+        db_pool_submit(exec->env.pool, mapping->table->lookup_sql, 1, params,
+                       DB_POOL_PREPARED | DB_POOL_RETRY_ON_LOSS, lookup_result_cb, job);
         break;
     }
     case SCHEMA_MAP_LIST: {
@@ -227,7 +227,7 @@ static bool start_query_field(exec_request *exec, size_t index)
             field_error(exec, index, "VALIDATION_FAILED", error);
             started = false;
         } else {
-            db_pool_submit(exec->env.pool, NULL, statement.text.data, statement.param_count,
+            db_pool_submit(exec->env.pool, statement.text.data, statement.param_count,
                            (const char *const *) statement.params, DB_POOL_RETRY_ON_LOSS, list_result_cb, job);
         }
         sql_statement_free(&statement);
@@ -235,8 +235,8 @@ static bool start_query_field(exec_request *exec, size_t index)
     }
     case SCHEMA_MAP_FUNCTION: {
         const char *params[] = {arguments_text};
-        db_pool_submit(exec->env.pool, mapping->statement_name, mapping->function_sql, 1, params,
-                       DB_POOL_RETRY_ON_LOSS, function_result_cb, job);
+        db_pool_submit(exec->env.pool, mapping->function_sql, 1, params,
+                       DB_POOL_PREPARED | DB_POOL_RETRY_ON_LOSS, function_result_cb, job);
         break;
     }
     case SCHEMA_MAP_MUTATION:
@@ -303,8 +303,8 @@ static void mutation_read(exec_request *exec)
         return;
     }
     const char *params[] = {exec->mutation_id};
-    db_pool_submit(exec->env.pool, mapping->table->statement_name, mapping->table->lookup_sql, 1, params,
-                   DB_POOL_RETRY_ON_LOSS, mutation_read_cb, exec);
+    db_pool_submit(exec->env.pool, mapping->table->lookup_sql, 1, params,
+                   DB_POOL_PREPARED | DB_POOL_RETRY_ON_LOSS, mutation_read_cb, exec);
 }
 
 static double seconds_since(const struct timespec *start)
@@ -411,7 +411,7 @@ static void run_next_mutation(exec_request *exec)
             continue;
         }
         const char *params[] = {arguments_text};
-        db_pool_submit(exec->env.pool, mapping->statement_name, mapping->function_sql, 1, params, 0,
+        db_pool_submit(exec->env.pool, mapping->function_sql, 1, params, DB_POOL_PREPARED,
                        mutation_result_cb, exec);
         free(arguments_text);
         return;

@@ -223,7 +223,7 @@ static void query_progress(sync_wait *wait, unsigned flags)
 {
     const char *params[] = {wait->origin_name};
     wait->poll_in_flight = true;
-    db_pool_submit(wait->pool, NULL, "SELECT pg_replication_origin_progress($1, false)::text", 1, params,
+    db_pool_submit(wait->pool, "SELECT pg_replication_origin_progress($1, false)::text", 1, params,
                    flags, progress_cb, wait);
 }
 
@@ -235,7 +235,7 @@ static void connect_cb(void *arg)
     /* Both go ahead of anything queued, LISTEN first (pushed last): from then on no
      * notification is missed, and the progress read covers the time before. */
     query_progress(wait, DB_POOL_FRONT);
-    db_pool_submit(wait->pool, NULL, "LISTEN " SYNC_CHANNEL, 0, NULL, DB_POOL_FRONT, listen_cb, wait);
+    db_pool_submit(wait->pool, "LISTEN " SYNC_CHANNEL, 0, NULL, DB_POOL_FRONT, listen_cb, wait);
 }
 
 static void poll_timer_cb(evutil_socket_t fd, short what, void *arg)

@@ -449,7 +449,7 @@ static void stats_timer_cb(evutil_socket_t fd, short what, void *arg)
         if (stats.connected > 0) {
             const char *params[] = {w->server->config->slot.name};
             w->lag_in_flight = true;
-            db_pool_submit(w->pool, NULL,
+            db_pool_submit(w->pool,
                            "SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint "
                            "FROM pg_replication_slots WHERE slot_name = $1",
                            1, params, 0, lag_cb, w);
