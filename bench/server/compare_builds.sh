@@ -53,6 +53,7 @@ stack_start() {
         --schema "$src/server/blog/schema.graphql" --log-level info \
         --set server.pool_size=8 --set server.max_connections=4096 >"$log" 2>&1 &
     PIDS="$PIDS $!"
+    printf -v "PID_$name" '%s' "$!"
     wait_for 20 grep -q "listening on http://" "$log" || { cat "$log" >&2; return 1; }
     server_url=$(sed -n 's|.*listening on \(http://[^ ]*/graphql\).*|\1|p' "$log" | head -1)
     printf -v "URL_$name" '%s' "$server_url"
@@ -80,21 +81,31 @@ for which in old new; do
     wrk -t2 -c32 -d2s -s "$here/post_query.lua" "${!u}" >/dev/null
     wrk -t1 -c1 -d2s -s "$here/create_comment.lua" "${!u}" >/dev/null 2>&1
 done
-declare -A reads writes errors
-for which in old new; do reads[$which]= writes[$which]= errors[$which]=0; done
+declare -A reads writes errors cpus
+for which in old new; do reads[$which]= writes[$which]= errors[$which]=0 cpus[$which]=; done
+# A server's CPU time (user + system, clock ticks) from /proc: its cost per write.
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# The order alternates by round: whichever runs second may find the machine warmer or busier.
 for round in $(seq "$ROUNDS"); do
-    for which in old new; do
+    if [ $((round % 2)) = 1 ]; then order="old new"; else order="new old"; fi
+    for which in $order; do
         u=URL_$which
         out=$(wrk -t2 -c32 -d"${DURATION}s" --latency -s "$here/post_query.lua" "${!u}")
         reads[$which]="${reads[$which]} $(wrk_rps "$out")"
         echo "round $round $which post(id) $(wrk_rps "$out") req/s, p50 $(wrk_ms "$out" 50%) ms"
     done
-    for which in old new; do
+    for which in $order; do
         u=URL_$which
+        p=PID_$which
+        cpu_before=$(cpu_ticks "${!p}")
         out=$(wrk -t1 -c1 -d"${DURATION}s" --latency -s "$here/create_comment.lua" "${!u}" 2>&1)
+        cpu=$(( $(cpu_ticks "${!p}") - cpu_before ))
+        n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$out")
         errors[$which]=$((errors[$which] + $(grep -c "unexpected answer" <<<"$out")))
         writes[$which]="${writes[$which]} $(wrk_ms "$out" 50%)"
-        echo "round $round $which createComment p50 $(wrk_ms "$out" 50%) ms, p99 $(wrk_ms "$out" 99%) ms"
+        cpus[$which]="${cpus[$which]} $(awk -v c="$cpu" -v n="$n" -v hz="$HZ" 'BEGIN { if (n > 0) printf "%.0f", c * 1e6 / hz / n }')"
+        echo "round $round $which createComment p50 $(wrk_ms "$out" 50%) ms, p99 $(wrk_ms "$out" 99%) ms, server CPU $(awk -v c="$cpu" -v n="$n" -v hz="$HZ" 'BEGIN { if (n > 0) printf "%.0f", c * 1e6 / hz / n }') us/request"
         settle "${!u}"
     done
 done
@@ -106,4 +117,7 @@ w_new=$(tr ' ' '\n' <<<"${writes[new]}" | grep . | median)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 printf '%-48s %12s %12s %8s\n' "post(id) requests/s (32 connections)" "$r_old" "$r_new" "$(ratio "$r_new" "$r_old")"
 printf '%-48s %12s %12s %8s\n' "createComment + read-your-writes p50 ms" "$w_old" "$w_new" "$(ratio "$w_new" "$w_old")"
+c_old=$(tr ' ' '\n' <<<"${cpus[old]}" | grep . | median)
+c_new=$(tr ' ' '\n' <<<"${cpus[new]}" | grep . | median)
+printf '%-48s %12s %12s %8s\n' "createComment tvsync-server CPU us/request" "$c_old" "$c_new" "$(ratio "$c_new" "$c_old")"
 printf '%-48s %12s %12s\n' "failed answers" "${errors[old]}" "${errors[new]}"
