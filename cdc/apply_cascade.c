@@ -81,12 +81,7 @@ static void ahead_push(apply_engine *engine, size_t entity, size_t from, size_t 
 /* A copy of a diff's result that outlives its callback. */
 static PGresult *keep_result(const PGresult *result)
 {
-    PGresult *copy = PQcopyResult(result, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES);
-    if (copy == NULL) {
-        fprintf(stderr, "tvsync-cdc: out of memory\n");
-        abort();
-    }
-    return copy;
+    return alloc_check(PQcopyResult(result, PG_COPYRES_ATTRS | PG_COPYRES_TUPLES));
 }
 
 static ahead_diff *ahead_find(apply_engine *engine, size_t entity, size_t from)

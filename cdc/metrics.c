@@ -11,10 +11,6 @@ void cdc_metrics_init(cdc_metrics *metrics)
 {
     static const double duration_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
     prom_registry *r = prom_registry_new();
-    if (!r) {
-        fprintf(stderr, "tvsync-cdc: error: out of memory\n");
-        abort();
-    }
     metrics->registry = r;
     metrics->lag_bytes = prom_gauge(r, "tvsync_cdc_lag_bytes",
         "WAL between the server's current position and the slot's confirmed_flush_lsn", NULL);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void out_of_memory(void)
+_Noreturn void alloc_out_of_memory(void)
 {
     fputs("tvsync: out of memory\n", stderr);
     abort();
@@ -18,7 +18,7 @@ static void out_of_memory(void)
 static void *checked(void *pointer)
 {
     if (!pointer)
-        out_of_memory();
+        alloc_out_of_memory();
     return pointer;
 }
 
@@ -45,7 +45,7 @@ void *alloc_realloc(void *pointer, size_t size)
 void *alloc_array(void *pointer, size_t count, size_t size)
 {
     if (size && count > SIZE_MAX / size)
-        out_of_memory();
+        alloc_out_of_memory();
     return alloc_realloc(pointer, count * size);
 }
 

@@ -16,5 +16,7 @@ char *alloc_strdup(const char *text);
  * cJSON_CreateObject, ...): returns pointer unchanged; aborts as above when it is NULL.
  * The caller frees it the library's way. */
 void *alloc_check(void *pointer);
+/* For a size no memory can hold (an overflowing length): prints and aborts as above. */
+_Noreturn void alloc_out_of_memory(void);
 
 #endif

@@ -14,10 +14,8 @@
 void strbuf_reserve(strbuf *buffer, size_t extra)
 {
     size_t needed = buffer->length + extra + 1;
-    if (needed < buffer->length) {   /* size_t overflow: no such memory exists */
-        fputs("tvsync: out of memory\n", stderr);
-        abort();
-    }
+    if (needed < buffer->length)   /* size_t overflow: no such memory exists */
+        alloc_out_of_memory();
     if (needed <= buffer->capacity)
         return;
     size_t capacity = buffer->capacity ? buffer->capacity : 256;

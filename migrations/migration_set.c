@@ -4,7 +4,7 @@
 
 #include "migrations/migration_set.h"
 
-#include "common/exit_codes.h"
+#include "common/alloc.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -14,19 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void *xrealloc(void *pointer, size_t size)
-{
-    void *result = realloc(pointer, size ? size : 1);
-    if (!result) {
-        fputs("tvsync-migrate: out of memory\n", stderr);
-        exit(TVSYNC_EXIT_SOFTWARE);
-    }
-    return result;
-}
-
 static char *xstrndup(const char *text, size_t length)
 {
-    char *copy = xrealloc(NULL, length + 1);
+    char *copy = alloc_malloc(length + 1);
     memcpy(copy, text, length);
     copy[length] = '\0';
     return copy;
@@ -52,13 +42,13 @@ bool migration_set_read_file(const char *path, char **text, size_t *length, char
         return false;
     }
     size_t capacity = 8192, used = 0;
-    char *buffer = xrealloc(NULL, capacity);
+    char *buffer = alloc_realloc(NULL, capacity);
     size_t got;
     while ((got = fread(buffer + used, 1, capacity - used - 1, file)) > 0) {
         used += got;
         if (capacity - used - 1 == 0) {
             capacity *= 2;
-            buffer = xrealloc(buffer, capacity);
+            buffer = alloc_realloc(buffer, capacity);
         }
     }
     bool failed = ferror(file);
@@ -102,7 +92,7 @@ bool migration_set_load(const char *dir, migration_set *set, char *error, size_t
             continue;
         if (set->count == capacity) {
             capacity = capacity ? capacity * 2 : 16;
-            set->files = xrealloc(set->files, capacity * sizeof *set->files);
+            set->files = alloc_realloc(set->files, capacity * sizeof *set->files);
         }
         migration_file *file = &set->files[set->count++];
         memset(file, 0, sizeof *file);
@@ -110,7 +100,7 @@ bool migration_set_load(const char *dir, migration_set *set, char *error, size_t
         size_t digits = strspn(entry->d_name, "0123456789");
         file->version = xstrndup(entry->d_name, digits);
         size_t path_size = strlen(dir) + strlen(entry->d_name) + 2;
-        file->path = xrealloc(NULL, path_size);
+        file->path = alloc_realloc(NULL, path_size);
         snprintf(file->path, path_size, "%s/%s", dir, entry->d_name);
     }
     closedir(handle);

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/alloc.h"
+
 #define NO_START ((size_t) -1)
 
 typedef struct splitter {
@@ -48,16 +50,12 @@ static void count_lines(splitter *s, size_t from, size_t to)
             s->line++;
 }
 
-static bool finish_statement(splitter *s, size_t end)
+static void finish_statement(splitter *s, size_t end)
 {
     if (s->start != NO_START) {
         if (s->count == s->capacity) {
-            size_t capacity = s->capacity ? s->capacity * 2 : 16;
-            sql_statement *items = realloc(s->items, capacity * sizeof *items);
-            if (!items)
-                return false;
-            s->items = items;
-            s->capacity = capacity;
+            s->capacity = s->capacity ? s->capacity * 2 : 16;
+            s->items = alloc_array(s->items, s->capacity, sizeof *s->items);
         }
         s->items[s->count++] = (sql_statement){
             .offset = s->start,
@@ -70,7 +68,6 @@ static bool finish_statement(splitter *s, size_t end)
     s->word_count = 0;
     s->create = s->routine = s->transaction_control = false;
     s->atomic_depth = 0;
-    return true;
 }
 
 /* The length of the dollar-quote opener at text[i] ("$$" or "$tag$"), 0 when it is
@@ -161,7 +158,7 @@ static void note_word(splitter *s, const char *word, size_t length)
         s->atomic_depth--;
 }
 
-bool sql_script_split(const char *text, size_t length, sql_statement **statements, size_t *count)
+void sql_script_split(const char *text, size_t length, sql_statement **statements, size_t *count)
 {
     splitter s = {.text = text, .length = length, .line = 1, .start = NO_START};
     size_t i = 0;
@@ -186,8 +183,7 @@ bool sql_script_split(const char *text, size_t length, sql_statement **statement
             continue;
         }
         if (c == ';' && s.atomic_depth == 0) {
-            if (!finish_statement(&s, i))
-                goto out_of_memory;
+            finish_statement(&s, i);
             i++;
             continue;
         }
@@ -229,17 +225,9 @@ bool sql_script_split(const char *text, size_t length, sql_statement **statement
         }
         i++;
     }
-    if (!finish_statement(&s, length))
-        goto out_of_memory;
+    finish_statement(&s, length);
     *statements = s.items;
     *count = s.count;
-    return true;
-
-out_of_memory:
-    free(s.items);
-    *statements = NULL;
-    *count = 0;
-    return false;
 }
 
 int sql_script_line_at(const char *text, const sql_statement *statement, long position)

@@ -20,9 +20,9 @@ typedef struct sql_statement {
  * BEGIN ATOMIC ... END bodies of CREATE FUNCTION/PROCEDURE do not split.
  * Statements with nothing but blanks and comments are left out.
  * On success *statements (caller frees with free()) holds *count entries; it may be
- * NULL when *count is 0. Returns false only when out of memory. An unterminated quote
+ * NULL when *count is 0 (out of memory aborts, common/alloc). An unterminated quote
  * or comment ends the last statement (the server reports it). */
-bool sql_script_split(const char *text, size_t length, sql_statement **statements, size_t *count);
+void sql_script_split(const char *text, size_t length, sql_statement **statements, size_t *count);
 
 /* The line, within the whole script, of a 1-based character position inside
  * statement (as in PG_DIAG_STATEMENT_POSITION, which counts characters, not bytes;

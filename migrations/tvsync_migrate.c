@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 
+#include "common/alloc.h"
 #include "common/cli.h"
 #include "common/config.h"
 #include "common/exit_codes.h"
@@ -83,11 +84,7 @@ static void applied_list_free(applied_list *list)
 
 static char *xstrdup(const char *text)
 {
-    char *copy = strdup(text ? text : "");
-    if (!copy) {
-        fputs(PROGRAM ": out of memory\n", stderr);
-        exit(TVSYNC_EXIT_SOFTWARE);
-    }
+    char *copy = alloc_strdup(text ? text : "");
     return copy;
 }
 
@@ -178,11 +175,7 @@ static bool load_applied(PGconn *conn, applied_list *list)
     if (!result)
         return false;
     int rows = PQntuples(result);
-    list->items = calloc((size_t) rows + 1, sizeof *list->items);
-    if (!list->items) {
-        fputs(PROGRAM ": out of memory\n", stderr);
-        exit(TVSYNC_EXIT_SOFTWARE);
-    }
+    list->items = alloc_calloc((size_t) rows + 1, sizeof *list->items);
     for (int row = 0; row < rows; row++) {
         applied_migration *item = &list->items[list->count++];
         item->version = xstrdup(PQgetvalue(result, row, 0));
@@ -200,10 +193,7 @@ static bool run_script(PGconn *conn, const char *name, const char *text, size_t 
 {
     sql_statement *statements;
     size_t count;
-    if (!sql_script_split(text, length, &statements, &count)) {
-        fputs(PROGRAM ": out of memory\n", stderr);
-        exit(TVSYNC_EXIT_SOFTWARE);
-    }
+    sql_script_split(text, length, &statements, &count);
     bool ok = true;
     for (size_t i = 0; i < count && ok; i++) {
         const sql_statement *statement = &statements[i];
@@ -214,11 +204,7 @@ static bool run_script(PGconn *conn, const char *name, const char *text, size_t 
             ok = false;
             break;
         }
-        char *sql = malloc(statement->length + 1);
-        if (!sql) {
-            fputs(PROGRAM ": out of memory\n", stderr);
-            exit(TVSYNC_EXIT_SOFTWARE);
-        }
+        char *sql = alloc_malloc(statement->length + 1);
         memcpy(sql, text + statement->offset, statement->length);
         sql[statement->length] = '\0';
         PGresult *result = PQexec(conn, sql);
@@ -303,11 +289,7 @@ static int command_up(PGconn *conn, const migration_set *set)
     applied_list applied;
     if (!load_applied(conn, &applied))
         return TVSYNC_EXIT_DATABASE;
-    char (*sums)[65] = calloc(set->count + 1, sizeof *sums);
-    if (!sums) {
-        fputs(PROGRAM ": out of memory\n", stderr);
-        exit(TVSYNC_EXIT_SOFTWARE);
-    }
+    char (*sums)[65] = alloc_calloc(set->count + 1, sizeof *sums);
     int status = TVSYNC_EXIT_OK;
     for (size_t i = 0; i < set->count && status == TVSYNC_EXIT_OK; i++)
         if (!file_sha256(conn, &set->files[i], sums[i], sizeof sums[i]))
@@ -407,11 +389,7 @@ static int command_status(PGconn *conn, const migration_set *set)
 static long verify_entity(PGconn *conn, const char *entity, const char *tv_table, const char *build_function)
 {
     size_t size = strlen(tv_table) + strlen(build_function) + 512;
-    char *sql = malloc(size);
-    if (!sql) {
-        fputs(PROGRAM ": out of memory\n", stderr);
-        exit(TVSYNC_EXIT_SOFTWARE);
-    }
+    char *sql = alloc_malloc(size);
     /* Both names come from the server already quoted (regclass output, format %I). */
     snprintf(sql, size,
              "WITH built AS MATERIALIZED (SELECT b.id, b.data FROM %s(NULL) AS b)"
@@ -494,11 +472,7 @@ static char *find_seed_file(const char *dir)
     static const char *const candidates[] = {"%s/seed/" SEED_FILE, "%s/../seed/" SEED_FILE};
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
         size_t size = strlen(dir) + sizeof SEED_FILE + 16;
-        char *path = malloc(size);
-        if (!path) {
-            fputs(PROGRAM ": out of memory\n", stderr);
-            exit(TVSYNC_EXIT_SOFTWARE);
-        }
+        char *path = alloc_malloc(size);
         snprintf(path, size, candidates[i], dir);
         struct stat info;
         if (stat(path, &info) == 0 && S_ISREG(info.st_mode))

@@ -4,9 +4,10 @@
 
 #include "server/graphql/gql_arena.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/alloc.h"
 
 struct gql_arena_chunk {
     gql_arena_chunk *next;
@@ -15,42 +16,25 @@ struct gql_arena_chunk {
     _Alignas(16) unsigned char data[];
 };
 
-static void gql_out_of_memory(void)
-{
-    fputs("graphql: out of memory\n", stderr);
-    abort();
-}
-
+/* The engine's allocation follows tvsync's one out-of-memory policy (common/alloc). */
 void *gql_xmalloc(size_t size)
 {
-    void *p = malloc(size ? size : 1);
-    if (!p)
-        gql_out_of_memory();
-    return p;
+    return alloc_malloc(size);
 }
 
 void *gql_xcalloc(size_t count, size_t size)
 {
-    void *p = calloc(count ? count : 1, size ? size : 1);
-    if (!p)
-        gql_out_of_memory();
-    return p;
+    return alloc_calloc(count, size);
 }
 
 void *gql_xrealloc(void *pointer, size_t size)
 {
-    void *p = realloc(pointer, size ? size : 1);
-    if (!p)
-        gql_out_of_memory();
-    return p;
+    return alloc_realloc(pointer, size);
 }
 
 char *gql_xstrdup(const char *text)
 {
-    size_t n = strlen(text);
-    char *p = gql_xmalloc(n + 1);
-    memcpy(p, text, n + 1);
-    return p;
+    return alloc_strdup(text);
 }
 
 void gql_arena_init(gql_arena *arena)
