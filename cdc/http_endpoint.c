@@ -31,11 +31,7 @@ static void send_text(struct evhttp_request *request, int code, const char *reas
     struct evkeyvalq *headers = evhttp_request_get_output_headers(request);
     evhttp_add_header(headers, "Content-Type", content_type);
     evhttp_add_header(headers, "Cache-Control", "no-store");
-    struct evbuffer *buffer = evbuffer_new();
-    if (!buffer) {
-        evhttp_send_error(request, 500, "out of memory");
-        return;
-    }
+    struct evbuffer *buffer = alloc_check(evbuffer_new());
     evbuffer_add(buffer, body, length);
     evhttp_send_reply(request, code, reason, buffer);
     evbuffer_free(buffer);
@@ -61,10 +57,6 @@ static void metrics_cb(struct evhttp_request *request, void *arg)
         endpoint->refresh_fn(endpoint->arg);
     size_t length = 0;
     char *text = prom_render(endpoint->registry, &length);
-    if (!text) {
-        evhttp_send_error(request, 500, "out of memory");
-        return;
-    }
     send_text(request, 200, "OK", PROM_CONTENT_TYPE, text, length);
     free(text);
 }
