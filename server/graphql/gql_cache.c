@@ -34,9 +34,9 @@ struct gql_plan_cache {
     uint64_t hits;
     uint64_t misses;
     uint64_t evictions;
-    gql_hash_key document_key; /* random per cache: colliding documents cannot be made offline */
+    gql_hash_key document_key; /* random per cache: without it colliding documents cannot be made */
     gql_hash_key operation_key;
-    bool aes_hash; /* gql_hash_aes instead of gql_siphash13 */
+    gql_hash_function document_hash; /* chosen for this CPU once */
 };
 
 gql_plan_cache *gql_plan_cache_new(const gql_schema *schema, size_t capacity,
@@ -52,7 +52,7 @@ gql_plan_cache *gql_plan_cache_new(const gql_schema *schema, size_t capacity,
     c->capacity = capacity ? capacity : 1;
     gql_hash_key_random(&c->document_key);
     gql_hash_key_random(&c->operation_key);
-    c->aes_hash = gql_hash_aes_available();
+    c->document_hash = gql_hash_document_function();
     c->bucket_count = 16;
     while (c->bucket_count < c->capacity * 2)
         c->bucket_count *= 2;
@@ -88,8 +88,7 @@ void gql_plan_cache_free(gql_plan_cache *c)
 static uint64_t key_hash(const gql_plan_cache *c, const char *document, size_t length,
                          const char *operation)
 {
-    uint64_t h = c->aes_hash ? gql_hash_aes(&c->document_key, document, length)
-                             : gql_siphash13(&c->document_key, document, length);
+    uint64_t h = c->document_hash(&c->document_key, document, length);
     if (*operation)
         h ^= gql_siphash13(&c->operation_key, operation, strlen(operation));
     return h;

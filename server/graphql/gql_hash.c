@@ -141,10 +141,6 @@ bool gql_hash_key_random(gql_hash_key *key)
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <wmmintrin.h>
 
-bool gql_hash_aes_available(void)
-{
-    return __builtin_cpu_supports("aes");
-}
 
 /* Four lanes of one AES round per 16 bytes, summed: each 64-byte block is whitened with a
  * per-position counter (so swapping two blocks changes the sum); one round is a bijection
@@ -159,8 +155,9 @@ __attribute__((target("aes,sse2"))) static inline __m128i aes_lane(const char *b
 }
 
 __attribute__((target("aes,sse2"))) static uint64_t hash_aes(const gql_hash_key *key,
-                                                             const char *text, size_t length)
+                                                             const void *data, size_t length)
 {
+    const char *text = data;
     const __m128i k0 = _mm_set_epi64x((long long)key->k0, (long long)key->k1);
     const __m128i k1 = _mm_set_epi64x((long long)(key->k1 ^ 0xE7037ED1A0B428DBull),
                                       (long long)(key->k0 ^ 0x589965CC75374CC3ull));
@@ -181,7 +178,8 @@ __attribute__((target("aes,sse2"))) static uint64_t hash_aes(const gql_hash_key 
                 block = end - 64;
             } else {
                 memset(buffer, 0, sizeof buffer);
-                memcpy(buffer, text, length);
+                if (length > 0)   /* text may be NULL then */
+                    memcpy(buffer, text, length);
                 block = buffer;
             }
             last = true;
@@ -207,10 +205,15 @@ uint64_t gql_hash_aes(const gql_hash_key *key, const void *data, size_t length)
     return __builtin_cpu_supports("aes") ? hash_aes(key, data, length)
                                          : gql_siphash13(key, data, length);
 }
-#else
-bool gql_hash_aes_available(void)
+
+gql_hash_function gql_hash_document_function(void)
 {
-    return false;
+    return __builtin_cpu_supports("aes") ? hash_aes : gql_siphash13;
+}
+#else
+gql_hash_function gql_hash_document_function(void)
+{
+    return gql_siphash13;
 }
 
 uint64_t gql_hash_aes(const gql_hash_key *key, const void *data, size_t length)

@@ -1,5 +1,5 @@
-/* gql_hash: keyed hashes of request text for the plan cache, so that nobody who does not know
- * the key can prepare documents that collide (a collision flood is a denial of service). */
+/* gql_hash: keyed hashes of request text for the plan cache, so that documents that collide
+ * cannot in practice be prepared without the key (a collision flood is a denial of service). */
 #ifndef TVSYNC_GQL_HASH_H
 #define TVSYNC_GQL_HASH_H
 
@@ -27,12 +27,14 @@ uint64_t gql_siphash24(const gql_hash_key *key, const void *data, size_t length)
  * flooding (CPython, Rust): the portable hash of the plan cache. */
 uint64_t gql_siphash13(const gql_hash_key *key, const void *data, size_t length);
 
-/* Whether this CPU runs gql_hash_aes (x86-64 with AES-NI). */
-bool gql_hash_aes_available(void);
-
 /* A keyed, position-dependent hash on AES rounds, for the cached request path where SipHash
- * would cost more than the rest of the lookup. Where gql_hash_aes_available() is false it
- * returns gql_siphash13's result. */
+ * would cost more than the rest of the lookup. Where the CPU has no AES-NI it returns
+ * gql_siphash13's result. */
 uint64_t gql_hash_aes(const gql_hash_key *key, const void *data, size_t length);
+
+/* The document hash for this CPU, chosen once (a cache keeps it): the AES-round hash with
+ * AES-NI, else gql_siphash13. Calling it costs no CPU check. */
+typedef uint64_t (*gql_hash_function)(const gql_hash_key *key, const void *data, size_t length);
+gql_hash_function gql_hash_document_function(void);
 
 #endif

@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Four independent 64-bit lanes, 32 bytes per step (multiply-xorshift): the plan cache hashes
- * whole documents on every request, so the hash must run near memory speed. */
-uint32_t gql_hash(const char *text, size_t length)
+/* Four independent 64-bit lanes, 32 bytes per step (multiply-xorshift), for names. */
+static uint32_t map_hash(const char *text, size_t length)
 {
     const uint64_t k1 = 0xBF58476D1CE4E5B9ull, k2 = 0x94D049BB133111EBull;
     uint64_t h0 = 0x9E3779B97F4A7C15ull ^ (uint64_t)length, h1 = k1, h2 = k2, h3 = ~k1;
@@ -71,7 +70,7 @@ void *gql_map_get(const gql_map *map, const char *key)
 {
     if (!map->cap)
         return NULL;
-    gql_map_entry *e = gql_map_slot(map->entries, map->cap, key, gql_hash(key, strlen(key)));
+    gql_map_entry *e = gql_map_slot(map->entries, map->cap, key, map_hash(key, strlen(key)));
     return e->key ? e->value : NULL;
 }
 
@@ -88,7 +87,7 @@ void *gql_map_put(gql_map *map, const char *key, void *value)
         map->entries = entries;
         map->cap = cap;
     }
-    uint32_t hash = gql_hash(key, strlen(key));
+    uint32_t hash = map_hash(key, strlen(key));
     gql_map_entry *e = gql_map_slot(map->entries, map->cap, key, hash);
     void *previous = NULL;
     if (e->key)

@@ -18,7 +18,6 @@ typedef struct gql_map {
     size_t cap; /* power of two, or 0 */
 } gql_map;
 
-uint32_t gql_hash(const char *text, size_t length);
 void gql_map_init(gql_map *map);
 void gql_map_free(gql_map *map);
 /* Returns the value stored under key, or NULL. */

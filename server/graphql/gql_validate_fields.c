@@ -199,24 +199,9 @@ static void walk_field(vctx *c, const ast_selection *s, const gql_type *parent)
                                         gql_type_is_composite(named) ? named : NULL, PARENT_OTHER);
     }
     /* ProvidedRequiredArguments, on leave */
-    if (!c->collecting && def) {
-        for (size_t k = 0; k < def->argument_count; k++) {
-            const gql_input_value *ad = &def->arguments[k];
-            if (ad->type->kind != GQL_KIND_NON_NULL || ad->default_value)
-                continue;
-            bool provided = false;
-            for (size_t a = 0; a < s->argument_count; a++)
-                if (!strcmp(s->arguments[a].name, ad->name))
-                    provided = true;
-            if (!provided)
-                report1(c,
-                        fmt(c,
-                            "Field \"%s\" argument \"%s\" of type \"%s\" is required, but it was "
-                            "not provided.",
-                            def->name, ad->name, type_str(c, ad->type)),
-                        s->pos);
-        }
-    }
+    if (!c->collecting && def)
+        gql_validate_required_arguments(c, "Field", "", def->name, def->arguments, def->argument_count,
+                                        s->arguments, s->argument_count, s->pos);
 }
 
 static const gql_type *fragment_type(vctx *c, const char *name)

@@ -202,6 +202,14 @@ void gql_validate_unique_arguments(vctx *c, const ast_argument *args, size_t cou
 /* The input value named name among values[0..count), or NULL. */
 const gql_input_value *gql_validate_find_input_value(const gql_input_value *values,
                                                      size_t count, const char *name);
+/* Whether args[0..count) gives the argument named name. */
+bool gql_validate_argument_given(const ast_argument *args, size_t count, const char *name);
+/* ProvidedRequiredArguments for a field or a directive of the schema: reports at pos each
+ * non-null argument of defs without a default that args lacks, naming its owner as
+ * `kind "<sigil><name>"` (Field "title", Directive "@include"). */
+void gql_validate_required_arguments(vctx *c, const char *kind, const char *sigil, const char *name,
+                                     const gql_input_value *defs, size_t def_count,
+                                     const ast_argument *args, size_t arg_count, uint32_t pos);
 /* The directive rules on dirs at location. */
 void gql_validate_walk_directives(vctx *c, const ast_directive *dirs, size_t count,
                                   gql_directive_location location);

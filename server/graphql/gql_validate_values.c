@@ -143,6 +143,30 @@ static void print_ast_type(const ast_type *t, gql_buf *out)
     }
 }
 
+bool gql_validate_argument_given(const ast_argument *args, size_t count, const char *name)
+{
+    for (size_t a = 0; a < count; a++)
+        if (!strcmp(args[a].name, name))
+            return true;
+    return false;
+}
+
+void gql_validate_required_arguments(vctx *c, const char *kind, const char *sigil, const char *name,
+                                     const gql_input_value *defs, size_t def_count,
+                                     const ast_argument *args, size_t arg_count, uint32_t pos)
+{
+    for (size_t k = 0; k < def_count; k++) {
+        const gql_input_value *ad = &defs[k];
+        if (ad->type->kind != GQL_KIND_NON_NULL || ad->default_value ||
+            gql_validate_argument_given(args, arg_count, ad->name))
+            continue;
+        report1(c,
+                fmt(c, "%s \"%s%s\" argument \"%s\" of type \"%s\" is required, but it was not provided.",
+                    kind, sigil, name, ad->name, type_str(c, ad->type)),
+                pos);
+    }
+}
+
 void gql_validate_walk_directives(vctx *c, const ast_directive *dirs, size_t count,
                             unsigned location)
 {
@@ -220,11 +244,7 @@ void gql_validate_walk_directives(vctx *c, const ast_directive *dirs, size_t cou
                 const ast_input_value_def *ad = &doc_def->input_values[k];
                 if (ad->type->kind != AST_TYPE_NON_NULL || ad->default_value)
                     continue;
-                bool provided = false;
-                for (size_t a = 0; a < d->argument_count; a++)
-                    if (!strcmp(d->arguments[a].name, ad->name))
-                        provided = true;
-                if (!provided) {
+                if (!gql_validate_argument_given(d->arguments, d->argument_count, ad->name)) {
                     gql_buf t;
                     gql_buf_init(&t);
                     print_ast_type(ad->type, &t);
@@ -238,24 +258,9 @@ void gql_validate_walk_directives(vctx *c, const ast_directive *dirs, size_t cou
                 }
             }
         }
-        if (!c->collecting && def) {
-            for (size_t k = 0; k < def->argument_count; k++) {
-                const gql_input_value *ad = &def->arguments[k];
-                if (ad->type->kind != GQL_KIND_NON_NULL || ad->default_value)
-                    continue;
-                bool provided = false;
-                for (size_t a = 0; a < d->argument_count; a++)
-                    if (!strcmp(d->arguments[a].name, ad->name))
-                        provided = true;
-                if (!provided)
-                    report1(c,
-                            fmt(c,
-                                "Directive \"@%s\" argument \"%s\" of type \"%s\" is required, "
-                                "but it was not provided.",
-                                d->name, ad->name, type_str(c, ad->type)),
-                            d->pos);
-            }
-        }
+        if (!c->collecting && def)
+            gql_validate_required_arguments(c, "Directive", "@", d->name, def->arguments, def->argument_count,
+                                            d->arguments, d->argument_count, d->pos);
     }
 }
 
