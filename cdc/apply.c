@@ -647,7 +647,6 @@ static void kick_cb(evutil_socket_t fd, short events, void *arg)
 apply_engine *apply_engine_new(struct event_base *base, pg_pipeline *conn, int max_retries)
 {
     apply_engine *engine = alloc_calloc(1, sizeof *engine);
-    engine->base = base;
     engine->conn = conn;
     engine->max_retries = max_retries;
     engine->retry_timer = evtimer_new(base, retry_cb, engine);

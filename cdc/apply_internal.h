@@ -66,7 +66,6 @@ typedef struct pair_range {
 enum { ID_BUILD = 0, ID_CURRENT = 1, ID_BUILT = 2 };
 
 struct apply_engine {
-    struct event_base *base;
     pg_pipeline *conn;
     int max_retries;
     struct event *retry_timer;

@@ -153,8 +153,7 @@ static bool batch_ready(const cdc_daemon *d, bool drained)
         return false;
     if (drained || d->state == STATE_STOPPING)
         return true;
-    if (f->transactions >= (size_t) d->config->cdc.batch_max_transactions ||
-        f->id_count >= (size_t) d->config->cdc.batch_max_ids)
+    if (batcher_full(d))
         return true;
     return daemon_now_unix_us() - f->oldest_commit_unix_us >= (int64_t) d->config->cdc.batch_max_delay_ms * 1000;
 }

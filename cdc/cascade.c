@@ -86,7 +86,8 @@ bool cascade_edge_watches(const cascade_edge *edge, const char *const *changed_k
     return false;
 }
 
-bool cascade_plan_has_edges(const cascade_plan *plan, const char *entity)
+/* Whether an entity has edges out of it. */
+static bool cascade_plan_has_edges(const cascade_plan *plan, const char *entity)
 {
     for (size_t e = 0; e < plan->edge_count; e++)
         if (strcmp(plan->edges[e].source, entity) == 0)

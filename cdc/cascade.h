@@ -98,9 +98,6 @@ bool cascade_plan_next_edge(cascade_plan *plan, const batch_entity *source, size
  * returns how many. */
 size_t cascade_plan_edge_ids(cascade_plan *plan, size_t edge);
 
-/* Whether an entity has edges out of it. */
-bool cascade_plan_has_edges(const cascade_plan *plan, const char *entity);
-
 /* The entity at order position k (after the current one) when its next range
  * is cascade-added ids only, which can be diffed ahead of its turn; NULL
  * otherwise. */

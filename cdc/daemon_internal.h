@@ -82,7 +82,6 @@ typedef struct cdc_daemon {
     bool in_transaction;
     bool transaction_skip;     /* end LSN <= origin progress: applied before */
     bool transaction_had_work;
-    lsn_t transaction_end;
     char transaction_time[WAL2JSON_TIMESTAMP_SIZE];
     int64_t transaction_commit_us;
     uint32_t transaction_xid;

@@ -15,13 +15,21 @@
 /* Records handled per callback before other events get a turn. */
 #define PUMP_BUDGET 2000
 
-static void stream_pump(cdc_daemon *d);
-
 /* ---- feedback --------------------------------------------------------- */
 
 static bool stream_idle(const cdc_daemon *d)
 {
     return !d->in_transaction && !d->held_active && !d->batch_in_flight && !batch_has_work(d->filling);
+}
+
+/* Sends what libpq holds for the stream; the rest goes when the socket takes it. */
+static void stream_flush(cdc_daemon *d)
+{
+    int flushed = PQflush(d->stream);
+    if (flushed == 1)
+        event_add(d->stream_write, NULL);
+    else if (flushed < 0)
+        session_fail(d, PQerrorMessage(d->stream));
 }
 
 static void send_status(cdc_daemon *d, bool reply_requested)
@@ -43,11 +51,7 @@ static void send_status(cdc_daemon *d, bool reply_requested)
         session_fail(d, PQerrorMessage(d->stream));
         return;
     }
-    int flushed = PQflush(d->stream);
-    if (flushed == 1)
-        event_add(d->stream_write, NULL);
-    else if (flushed < 0)
-        session_fail(d, PQerrorMessage(d->stream));
+    stream_flush(d);
 }
 
 void pump_status_timer_cb(evutil_socket_t fd, short events, void *arg)
@@ -60,13 +64,8 @@ void pump_status_timer_cb(evutil_socket_t fd, short events, void *arg)
 void pump_write_cb(evutil_socket_t fd, short events, void *arg)
 {
     cdc_daemon *d = arg;
-    if (!d->stream)
-        return;
-    int flushed = PQflush(d->stream);
-    if (flushed == 1)
-        event_add(d->stream_write, NULL);
-    else if (flushed < 0)
-        session_fail(d, PQerrorMessage(d->stream));
+    if (d->stream)
+        stream_flush(d);
 }
 
 /* ---- reading the stream ----------------------------------------------- */
@@ -159,7 +158,6 @@ static void handle_record(cdc_daemon *d, const char *payload, size_t length, lsn
     switch (record.action) {
     case WAL2JSON_BEGIN:
         d->in_transaction = true;
-        d->transaction_end = record.next_lsn;
         /* Exactly once: a transaction at or before the origin's progress was applied. */
         d->transaction_skip = record.next_lsn <= d->origin_progress;
         d->transaction_had_work = false;

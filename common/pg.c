@@ -157,12 +157,7 @@ PGconn *pg_connect(const char *url, const char *application_name, pg_connect_mod
 {
     pg_conninfo info;
     pg_conninfo_build(&info, url, application_name, mode, connect_timeout_ms);
-    PGconn *conn = PQconnectdbParams(info.keywords, info.values, 1);
-    if (!conn) {
-        snprintf(error, error_size, "out of memory while connecting");
-        *kind = PG_ERROR_FATAL;
-        return NULL;
-    }
+    PGconn *conn = alloc_check(PQconnectdbParams(info.keywords, info.values, 1));
     if (PQstatus(conn) != CONNECTION_OK) {
         char line[1024];
         copy_one_line(PQerrorMessage(conn), line, sizeof line);

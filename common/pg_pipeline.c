@@ -419,8 +419,6 @@ bool pg_pipeline_sync(pg_pipeline *p)
 {
     if (p->defer_depth > 0 && --p->defer_depth > 0)
         return true;
-    if (p->lost && p->unsynced == 0)
-        return true;
     return sync_point(p);
 }
 

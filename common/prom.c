@@ -2,7 +2,6 @@
  * order; one mutex per registry guards updates and rendering. */
 #include <config.h>
 
-#include "common/alloc.h"
 #include "common/prom.h"
 
 #include <math.h>
@@ -13,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/alloc.h"
+#include "common/strbuf.h"
 
 typedef enum { PROM_COUNTER, PROM_GAUGE, PROM_HISTOGRAM } prom_kind;
 
@@ -212,94 +214,68 @@ void prom_histogram_observe(prom_metric *metric, const char *const *label_values
     pthread_mutex_unlock(&metric->registry->mutex);
 }
 
-/* A growable text buffer for rendering. */
-typedef struct text_buffer {
-    char *data;
-    size_t length, capacity;
-} text_buffer;
-
-static void text_append(text_buffer *b, const char *format, ...) __attribute__((format(printf, 2, 3)));
-
-static void text_append(text_buffer *b, const char *format, ...)
-{
-    for (;;) {
-        va_list args;
-        va_start(args, format);
-        int n = vsnprintf(b->data + b->length, b->capacity - b->length, format, args);
-        va_end(args);
-        if (n >= 0 && (size_t) n < b->capacity - b->length) {
-            b->length += (size_t) n;
-            return;
-        }
-        size_t need = b->length + (size_t) (n > 0 ? n : 64) + 1;
-        size_t capacity = b->capacity * 2 > need ? b->capacity * 2 : need;
-        b->data = alloc_realloc(b->data, capacity);
-        b->capacity = capacity;
-    }
-}
-
 /* Label values escape backslash, double quote and newline; HELP escapes
  * backslash and newline (exposition format 0.0.4). */
-static void append_escaped(text_buffer *b, const char *s, bool quote)
+static void append_escaped(strbuf *b, const char *s, bool quote)
 {
     for (; *s; s++) {
         if (*s == '\\')
-            text_append(b, "\\\\");
+            strbuf_append(b, "\\\\");
         else if (*s == '\n')
-            text_append(b, "\\n");
+            strbuf_append(b, "\\n");
         else if (quote && *s == '"')
-            text_append(b, "\\\"");
+            strbuf_append(b, "\\\"");
         else
-            text_append(b, "%c", *s);
+            strbuf_append_char(b, *s);
     }
 }
 
-static void append_number(text_buffer *b, double value)
+static void append_number(strbuf *b, double value)
 {
     if (isnan(value))
-        text_append(b, "NaN");
+        strbuf_appendf(b, "NaN");
     else if (isinf(value))
-        text_append(b, value > 0 ? "+Inf" : "-Inf");
+        strbuf_appendf(b, value > 0 ? "+Inf" : "-Inf");
     else if (value == (double) (long long) value && fabs(value) < 1e15)
-        text_append(b, "%lld", (long long) value);
+        strbuf_appendf(b, "%lld", (long long) value);
     else
-        text_append(b, "%.17g", value);
+        strbuf_appendf(b, "%.17g", value);
 }
 
 /* Writes {a="x",b="y"[,le="..."]}; nothing when there are no labels. */
-static void append_labels(text_buffer *b, const prom_metric *metric, const prom_series *series,
+static void append_labels(strbuf *b, const prom_metric *metric, const prom_series *series,
                           const char *le)
 {
     if (metric->label_count == 0 && !le)
         return;
-    text_append(b, "{");
+    strbuf_appendf(b, "{");
     for (size_t i = 0; i < metric->label_count; i++) {
-        text_append(b, "%s%s=\"", i ? "," : "", metric->label_names[i]);
+        strbuf_appendf(b, "%s%s=\"", i ? "," : "", metric->label_names[i]);
         append_escaped(b, series->label_values[i], true);
-        text_append(b, "\"");
+        strbuf_appendf(b, "\"");
     }
     if (le)
-        text_append(b, "%sle=\"%s\"", metric->label_count ? "," : "", le);
-    text_append(b, "}");
+        strbuf_appendf(b, "%sle=\"%s\"", metric->label_count ? "," : "", le);
+    strbuf_appendf(b, "}");
 }
 
 char *prom_render(prom_registry *registry, size_t *length)
 {
     static const char *const kind_names[] = {"counter", "gauge", "histogram"};
-    text_buffer b = {alloc_malloc(4096), 0, 4096};
-    b.data[0] = '\0';
+    strbuf b = STRBUF_INIT;
+    strbuf_reserve(&b, 4096);
     pthread_mutex_lock(&registry->mutex);
     for (const prom_metric *m = registry->metrics; m; m = m->next) {
-        text_append(&b, "# HELP %s ", m->name);
+        strbuf_appendf(&b, "# HELP %s ", m->name);
         append_escaped(&b, m->help, false);
-        text_append(&b, "\n# TYPE %s %s\n", m->name, kind_names[m->kind]);
+        strbuf_appendf(&b, "\n# TYPE %s %s\n", m->name, kind_names[m->kind]);
         for (const prom_series *s = m->series; s; s = s->next) {
             if (m->kind != PROM_HISTOGRAM) {
-                text_append(&b, "%s", m->name);
+                strbuf_appendf(&b, "%s", m->name);
                 append_labels(&b, m, s, NULL);
-                text_append(&b, " ");
+                strbuf_appendf(&b, " ");
                 append_number(&b, s->value);
-                text_append(&b, "\n");
+                strbuf_appendf(&b, "\n");
                 continue;
             }
             uint64_t cumulative = 0;
@@ -307,19 +283,19 @@ char *prom_render(prom_registry *registry, size_t *length)
                 char le[64];
                 cumulative += s->bucket_counts[i];
                 snprintf(le, sizeof le, "%g", m->buckets[i]);
-                text_append(&b, "%s_bucket", m->name);
+                strbuf_appendf(&b, "%s_bucket", m->name);
                 append_labels(&b, m, s, le);
-                text_append(&b, " %llu\n", (unsigned long long) cumulative);
+                strbuf_appendf(&b, " %llu\n", (unsigned long long) cumulative);
             }
-            text_append(&b, "%s_bucket", m->name);
+            strbuf_appendf(&b, "%s_bucket", m->name);
             append_labels(&b, m, s, "+Inf");
-            text_append(&b, " %llu\n%s_sum", (unsigned long long) s->count, m->name);
+            strbuf_appendf(&b, " %llu\n%s_sum", (unsigned long long) s->count, m->name);
             append_labels(&b, m, s, NULL);
-            text_append(&b, " ");
+            strbuf_appendf(&b, " ");
             append_number(&b, s->value);
-            text_append(&b, "\n%s_count", m->name);
+            strbuf_appendf(&b, "\n%s_count", m->name);
             append_labels(&b, m, s, NULL);
-            text_append(&b, " %llu\n", (unsigned long long) s->count);
+            strbuf_appendf(&b, " %llu\n", (unsigned long long) s->count);
         }
     }
     pthread_mutex_unlock(&registry->mutex);

@@ -272,6 +272,35 @@ END_TEST
 static int lost_calls;
 static char lost_error[512];
 
+static int notifies_seen;
+
+static void notify_cb(void *arg, const char *channel, const char *payload)
+{
+    (void) arg;
+    if (strcmp(channel, "pipeline_test") == 0 && strcmp(payload, "behind a result") == 0)
+        notifies_seen++;
+}
+
+/* A session's own NOTIFY is sent at its commit, after the statement's result and before
+ * the sync point's, so it reaches the client in the same read as that result. */
+START_TEST(test_notify_arriving_behind_a_result_is_delivered_without_more_traffic)
+{
+    pg_pipeline_set_notify(pipeline, notify_cb, NULL);
+    notifies_seen = 0;
+    send_plain("LISTEN pipeline_test");
+    run_until_idle();
+    send_plain("SELECT pg_notify('pipeline_test', 'behind a result')");
+    run_until_idle();
+    /* Nothing more is sent: the notification must not wait for the next answer. */
+    for (int i = 0; i < 100 && notifies_seen == 0; i++) {
+        struct timeval tick = {0, 10000};
+        event_base_loopexit(base, &tick);
+        event_base_dispatch(base);
+    }
+    ck_assert_int_eq(notifies_seen, 1);
+}
+END_TEST
+
 static void lost_cb(void *arg, const char *error)
 {
     (void) arg;
@@ -353,6 +382,7 @@ int main(void)
     tcase_add_test(tc, test_prepared_statements_are_found_by_text_among_many);
     tcase_add_test(tc, test_same_text_is_one_statement);
     tcase_add_test(tc, test_outcomes_carry_the_sqlstate_and_the_failed_result);
+    tcase_add_test(tc, test_notify_arriving_behind_a_result_is_delivered_without_more_traffic);
     tcase_add_test(tc, test_connection_lost_while_idle_is_reported_at_once);
     tcase_add_test(tc, test_connection_lost_with_statements_pending_calls_back_the_oldest_then_the_lost_callback);
     suite_add_tcase(suite, tc);
