@@ -11,7 +11,7 @@ SERVER_URL=
 # server_database_start: a throwaway cluster (stopped, with the server, on exit) with the
 # migrations, the blog seed and read models built from it; exits the test when it fails.
 server_database_start() {
-    pgcluster_start
+    pgcluster_start || { echo "starting PostgreSQL failed"; exit 1; }
     pgcluster_on_exit server_lib_cleanup
     pgcluster_migrate >/dev/null 2>&1 || { echo "migrate failed"; exit 1; }
     "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" \
