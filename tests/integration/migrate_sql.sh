@@ -247,6 +247,69 @@ assert_exit 0 "verify agrees after applying the new entity" -- verify
 assert_exit 0 "the new entity can be published" -- pgcluster_psql -c "SELECT tvsync.publish('item', '{40000000-0000-4000-8000-000000000001}'::uuid[])"
 pgcluster_psql -c "DELETE FROM tvsync.entity WHERE name = 'item'"
 
+# --- key types (041): bigint, integer and text keys ---------------------------------------
+pgcluster_psql <<'EOF' >/dev/null
+CREATE TABLE tb_order (id bigint PRIMARY KEY, total numeric(12,2) NOT NULL);
+CREATE TABLE tv_order (id bigint PRIMARY KEY, data jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+CREATE FUNCTION fn_build_order(ids bigint[]) RETURNS TABLE (id bigint, data jsonb)
+LANGUAGE sql STABLE AS $$
+    SELECT o.id, jsonb_build_object('id', o.id::text, 'total', o.total) FROM public.tb_order o WHERE ids IS NULL OR o.id = ANY (ids)
+$$;
+CREATE TABLE tb_tag (id text PRIMARY KEY);
+CREATE TABLE tv_tag (id text PRIMARY KEY, data jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+CREATE FUNCTION fn_build_tag(ids text[]) RETURNS TABLE (id text, data jsonb)
+LANGUAGE sql STABLE AS $$ SELECT t.id, jsonb_build_object('id', t.id) FROM public.tb_tag t WHERE ids IS NULL OR t.id = ANY (ids) $$;
+CREATE TABLE tb_bad (id numeric PRIMARY KEY);
+CREATE TABLE tv_bad (id numeric PRIMARY KEY, data jsonb NOT NULL);
+CREATE FUNCTION fn_build_bad(ids numeric[]) RETURNS TABLE (id numeric, data jsonb)
+LANGUAGE sql STABLE AS $$ SELECT b.id, '{}'::jsonb FROM tb_bad b $$;
+EOF
+register() {
+    pgcluster_psql -c "INSERT INTO tvsync.entity (name, tv_table, source_table, build_function) VALUES ($1)"
+}
+assert_exit 0 "a bigint-keyed entity registers" -- register "'order', 'tv_order', 'tb_order', 'fn_build_order(bigint[])'"
+assert_eq "bigint" "$(pgcluster_psql -c "SELECT key_type FROM tvsync.entity WHERE name = 'order'")" \
+    "registration fills the key type from the source table"
+assert_exit 0 "a text-keyed entity registers" -- register "'tag', 'tv_tag', 'tb_tag', 'fn_build_tag(text[])'"
+assert_exit 1 "a numeric key is refused" -- register "'bad', 'tv_bad', 'tb_bad', 'fn_build_bad(numeric[])'"
+assert_contains "$ASSERT_OUTPUT" "not uuid, bigint, integer or text" "the refusal names the supported key types"
+assert_exit 1 "a read model whose id type differs is refused" -- register "'bad', 'tv_tag', 'tb_order', 'fn_build_order(bigint[])'"
+assert_contains "$ASSERT_OUTPUT" "public.tv_tag.id is text, but public.tb_order.id is bigint" "the refusal names both id types"
+assert_exit 1 "a build function of another key type is refused" -- register "'bad', 'tv_order', 'tb_order', 'fn_build_tag(text[])'"
+assert_contains "$ASSERT_OUTPUT" "must take one argument of type bigint[]" "the refusal says what the build function must take"
+
+pgcluster_psql -c "SELECT pg_create_logical_replication_slot('test_slot', 'wal2json')" >/dev/null
+pgcluster_psql -c "SELECT tvsync.publish('order', ARRAY[9007199254740993, 100, 2, 10, 2]::bigint[])" >/dev/null
+assert_eq '{"entity":"order","ids":["2","10","100","9007199254740993"]}' "$(messages)" \
+    "bigint ids are published as text, every digit kept, in key order, duplicates dropped"
+advance
+assert_exit 1 "an id the key type rejects fails the publish" -- pgcluster_psql -c "SELECT tvsync.publish('order', ARRAY['12x'])"
+assert_contains "$ASSERT_OUTPUT" 'entity "order": an id is not a valid bigint' "the error names the entity and the key type"
+assert_exit 1 "a bigint id out of range fails the publish" -- pgcluster_psql -c "SELECT tvsync.publish('order', ARRAY['9223372036854775808'])"
+pgcluster_psql -c "SELECT tvsync.publish('tag', ARRAY['a,b', '{x}', 'q\"uote', 'back\\slash', 'sp ace'])" >/dev/null
+assert_eq '{"entity":"tag","ids":["a,b","back\\slash","q\"uote","sp ace","{x}"]}' "$(messages)" \
+    "text ids reach the log as JSON strings, whatever they hold"
+advance
+
+pgcluster_psql -c "INSERT INTO tb_order VALUES (2, 1.50), (10, 24.50), (100, 3), (9007199254740993, 0.10);
+                   INSERT INTO tb_tag VALUES ('a,b'), ('{x}'), ('q\"uote')" >/dev/null
+assert_eq "(1,0)" "$(pgcluster_psql -c "SELECT tvsync.apply('order', ARRAY['9007199254740993'])")" "apply takes bigint ids as text"
+assert_eq '{"id": "9007199254740993", "total": 0.10}' \
+    "$(pgcluster_psql -c "SELECT data FROM tv_order WHERE id = 9007199254740993")" "the bigint id is exact in the read model"
+assert_eq "(3,0)" "$(pgcluster_psql -c "SELECT tvsync.apply('tag', ARRAY['a,b', '{x}', 'q\"uote'])")" \
+    "apply takes text ids with commas, braces and quotes"
+assert_eq "10|2 9007199254740993|1 NULL|0" "$(pgcluster_psql -c "SELECT concat_ws(' ', r1.last_id || '|' || r1.upserted,
+        r2.last_id || '|' || r2.upserted, coalesce(r3.last_id, 'NULL') || '|' || r3.upserted)
+    FROM tvsync.rebuild_chunk('order', NULL, 2) r1, tvsync.rebuild_chunk('order', '10', 2) r2,
+         tvsync.rebuild_chunk('order', '9007199254740993', 2) r3")" \
+    "rebuild_chunk walks a bigint key in numeric order (2, 10 | 100, 2^53+1 | end)"
+assert_eq "9007199254740993" "$(pgcluster_psql -c "SELECT id FROM tvsync.finish_mutation(
+        ROW('ok', NULL, 'order', 9007199254740993, '[{\"entity\":\"order\",\"ids\":[9007199254740993]}]')::tvsync.mutation_result)")" \
+    "a mutation result carries a bigint id as text"
+assert_contains "$(messages)" '"ids":["9007199254740993"]' "finish_mutation publishes ids given as JSON numbers as text"
+pgcluster_psql -c "SELECT pg_drop_replication_slot('test_slot')" >/dev/null
+pgcluster_psql -c "DELETE FROM tvsync.entity WHERE name IN ('order', 'tag')" >/dev/null
+
 # --- roles -----------------------------------------------------------------------------------
 as_role() {
     local role=$1
