@@ -7,7 +7,7 @@ set -u
 
 SLOT="$TVSYNC_BUILDDIR/slot/tvsync-slot"
 MIGRATE="$TVSYNC_BUILDDIR/migrations/tvsync-migrate"
-migrate() { "$MIGRATE" --dir "$TVSYNC_SRCDIR/migrations" "$@"; }
+migrate() { "$MIGRATE" --dir "$TVSYNC_SRCDIR/examples/blog/migrations" "$@"; }
 sql() { pgcluster_psql -c "$1"; }
 
 pgcluster_start || exit 1
@@ -19,7 +19,7 @@ assert_contains "$ASSERT_OUTPUT" "FAIL  migrations: the tvsync schema is missing
 assert_contains "$ASSERT_OUTPUT" "ok    wal_level is logical" "check reports passing checks as ok lines"
 
 pgcluster_migrate >/dev/null || { echo "not ok - tvsync-migrate up failed"; exit 1; }
-migrate seed >/dev/null || { echo "not ok - tvsync-migrate seed failed"; exit 1; }
+migrate seed "$TVSYNC_SRCDIR/examples/blog/seed.sql" >/dev/null || { echo "not ok - tvsync-migrate seed failed"; exit 1; }
 
 assert_exit 0 "check passes on a migrated logical cluster" -- "$SLOT" check
 assert_contains "$ASSERT_OUTPUT" "ok    wal2json decodes" "check creates and drops a temporary wal2json slot"
