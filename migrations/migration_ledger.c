@@ -109,12 +109,14 @@ static const char *matching_set(const migration_set *sets, size_t set_count, con
     return NULL;
 }
 
+/* No row lock: every tvsync-migrate holds the migration lock here, and a role that may
+ * only read the ledger can still run status when there is nothing to assign. */
 static bool assign_rows(PGconn *conn, const migration_set *sets, size_t set_count)
 {
     const char *unassigned[1] = {MIGRATION_LEDGER_UNASSIGNED};
     PGresult *rows = ledger_query(conn,
                                   "SELECT version, sha256, filename FROM tvsync.schema_migrations"
-                                  " WHERE set_name = $1 ORDER BY filename FOR UPDATE",
+                                  " WHERE set_name = $1 ORDER BY filename",
                                   1, unassigned, "cannot read tvsync.schema_migrations");
     if (!rows)
         return false;

@@ -34,7 +34,7 @@
 #define MIGRATE_LOCK_KEY "128052092300899"
 
 static const cli_option migrate_options[] = {
-    {"dir", "DIR", NULL, "a migration set of yours, applied after the engine's (repeatable; replaces [migrate] dirs)"},
+    {"dir", "DIR", NULL, "a migration set of yours (repeatable; replaces [migrate] dirs)"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -56,8 +56,9 @@ static const cli_program migrate_program = {
         "          given get one summary line (exit 1 when an applied file changed)\n"
         "  verify  build every entity in full (in one snapshot) and compare with its tv_* table;\n"
         "          prints 'ENTITY ID: missing|extra|different' per differing row (exit 1 if any)\n"
-        "  seed FILE  load the SQL file in one transaction, e.g. " EXAMPLE_SEED "\n"
-        "          (exit 1 when the migrations are not applied)\n",
+        "  seed FILE\n"
+        "          load the SQL file in one transaction (exit 1 when the migrations are not\n"
+        "          applied); the blog example's: " EXAMPLE_SEED "\n",
     .options = migrate_options,
     .log_section = NULL,
 };
