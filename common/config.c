@@ -53,8 +53,8 @@ static const config_key config_keys[] = {
         "error, warning, info or debug"),
     KEY("server", "listen", CONFIG_LISTEN, server.listen, "127.0.0.1:8080", 0, 0,
         "HOST:PORT serving /graphql, /health and /metrics"),
-    KEY("server", "schema", CONFIG_STRING, server.schema, TVSYNC_PKGDATADIR "/schema.graphql", 0, 0,
-        "GraphQL SDL file mapping types to tv_* tables and mutations to SQL functions"),
+    KEY("server", "schema", CONFIG_STRING, server.schema, "", 0, 0,
+        "GraphQL SDL file mapping types to tv_* tables and mutations to SQL functions; required by tvsync-server"),
     KEY("server", "threads", CONFIG_INT, server.threads, "0", 0, 256,
         "worker threads, each with its own event loop; 0 means one per CPU"),
     KEY("server", "pool_size", CONFIG_INT, server.pool_size, "4", 1, 1000,
@@ -71,6 +71,10 @@ static const config_key config_keys[] = {
         "longest a mutation waits for tvsync-cdc to apply its intents before answering SYNC_TIMEOUT"),
     KEY("server", "log_level", CONFIG_LOG_LEVEL, server.log_level, "info", 0, 0,
         "error, warning, info or debug"),
+    KEY("migrate", "engine_dir", CONFIG_STRING, migrate.engine_dir, "", 0, 0,
+        "folder of the engine's migration set (tvsync); empty: beside tvsync-migrate, else the installed one"),
+    KEY("migrate", "dirs", CONFIG_STRING, migrate.dirs, "", 0, 0,
+        "your migration sets, comma-separated folders applied in order after the engine's; --dir replaces them"),
 };
 
 #define KEY_COUNT (sizeof config_keys / sizeof config_keys[0])
@@ -224,7 +228,7 @@ bool config_set(tvsync_config *config, const char *section, const char *name,
             section_known |= strcmp(config_keys[i].section, section) == 0;
         if (!section_known)
             snprintf(error, error_size,
-                     "%s: unknown section [%s]; the sections are [database], [slot], [cdc] and [server]",
+                     "%s: unknown section [%s]; the sections are [database], [slot], [cdc], [server] and [migrate]",
                      origin, section);
         else
             snprintf(error, error_size,
@@ -356,7 +360,7 @@ static int ini_entry_cb(void *user, const char *section, const char *name, const
             known |= strcmp(config_keys[i].section, section) == 0;
         if (!known) {
             snprintf(context->error, context->error_size,
-                     "%s: unknown section [%s]; the sections are [database], [slot], [cdc] and [server]",
+                     "%s: unknown section [%s]; the sections are [database], [slot], [cdc], [server] and [migrate]",
                      origin, section);
             context->failed = true;
             return 0;
@@ -365,7 +369,7 @@ static int ini_entry_cb(void *user, const char *section, const char *name, const
     }
     if (!*section) {
         snprintf(context->error, context->error_size,
-                 "%s: key \"%s\" is outside any section; put it under [database], [slot], [cdc] or [server]",
+                 "%s: key \"%s\" is outside any section; put it under [database], [slot], [cdc], [server] or [migrate]",
                  origin, name);
         context->failed = true;
         return 0;

@@ -37,7 +37,7 @@ typedef struct tvsync_config {
     } cdc;
     struct {
         char *listen;               /* HOST:PORT */
-        char *schema;               /* SDL file path */
+        char *schema;               /* SDL file path; "" = none given (tvsync-server refuses to start) */
         int threads;                /* 0 = number of online CPUs */
         int pool_size;
         int64_t max_body_bytes;
@@ -47,6 +47,10 @@ typedef struct tvsync_config {
         int sync_wait_timeout_ms;
         log_level log_level;
     } server;
+    struct {
+        char *engine_dir;           /* the engine's migrations; "" = found beside the binary or installed */
+        char *dirs;                 /* the user's migration sets, comma-separated, applied in order */
+    } migrate;
 } tvsync_config;
 
 typedef enum config_type {

@@ -54,6 +54,6 @@ timed "cascade user->post for 100 users" \
          INTO n USING ARRAY(SELECT id FROM tb_user LIMIT 100); END \$\$"
 timed "publish 100000 ids" "SELECT tvsync.publish('post', ARRAY(SELECT gen_random_uuid() FROM generate_series(1, 100000)))"
 start=$(date +%s%N)
-"$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --dir "$TVSYNC_SRCDIR/migrations" verify >/dev/null 2>&1
+"$TVSYNC_BUILDDIR/migrations/tvsync-migrate" verify >/dev/null 2>&1
 status=$?
 printf '%-44s %10s ms   exit %s\n' "tvsync-migrate verify (all entities)" "$(( ($(date +%s%N) - start) / 1000000 ))" "$status"

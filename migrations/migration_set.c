@@ -1,5 +1,5 @@
-/* migration_set: the migration files of a directory, read and sorted by name.
- * Pure file handling; the database side lives in tvsync_migrate.c. */
+/* migration_set: one set's migration files, read from its directory and sorted by name.
+ * Pure file handling; the database side lives in migration_ledger.c and tvsync_migrate.c. */
 #include "config.h"
 
 #include "migrations/migration_set.h"
@@ -76,15 +76,66 @@ static int compare_names(const void *a, const void *b)
     return strcmp(((const migration_file *) a)->filename, ((const migration_file *) b)->filename);
 }
 
-bool migration_set_load(const char *dir, migration_set *set, char *error, size_t error_size)
+char *migration_set_name_of(const char *dir, char *error, size_t error_size)
+{
+    char *real = realpath(dir, NULL);
+    if (!real) {
+        snprintf(error, error_size, "migrations directory %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    struct stat info;
+    if (stat(real, &info) != 0 || !S_ISDIR(info.st_mode)) {
+        snprintf(error, error_size, "migrations directory %s: not a directory", dir);
+        free(real);
+        return NULL;
+    }
+    const char *slash = strrchr(real, '/');
+    char *name = alloc_strdup(slash && slash[1] ? slash + 1 : real);
+    free(real);
+    return name;
+}
+
+size_t migration_set_dir_list_parse(const char *text, char ***dirs)
+{
+    *dirs = NULL;
+    size_t count = 0;
+    const char *item = text ? text : "";
+    while (*item) {
+        size_t length = strcspn(item, ",");
+        const char *start = item, *end = item + length;
+        while (start < end && isspace((unsigned char) *start))
+            start++;
+        while (end > start && isspace((unsigned char) end[-1]))
+            end--;
+        if (end > start) {
+            *dirs = alloc_array(*dirs, count + 1, sizeof **dirs);
+            (*dirs)[count++] = xstrndup(start, (size_t) (end - start));
+        }
+        item += length + (item[length] == ',');
+    }
+    return count;
+}
+
+void migration_set_dir_list_free(char **dirs, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(dirs[i]);
+    free(dirs);
+}
+
+bool migration_set_load(const char *dir, const char *name, migration_set *set, char *error, size_t error_size)
 {
     set->files = NULL;
     set->count = 0;
+    set->name = NULL;
+    set->dir = NULL;
     DIR *handle = opendir(dir);
     if (!handle) {
         snprintf(error, error_size, "cannot open migrations directory %s: %s", dir, strerror(errno));
         return false;
     }
+    set->name = alloc_strdup(name);
+    set->dir = alloc_strdup(dir);
     size_t capacity = 0;
     struct dirent *entry;
     while ((entry = readdir(handle)) != NULL) {
@@ -140,6 +191,10 @@ void migration_set_free(migration_set *set)
         free(set->files[i].text);
     }
     free(set->files);
+    free(set->name);
+    free(set->dir);
     set->files = NULL;
     set->count = 0;
+    set->name = NULL;
+    set->dir = NULL;
 }

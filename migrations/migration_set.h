@@ -1,5 +1,5 @@
-/* migration_set: the migration files of a directory (NNN_name.sql), read and sorted,
- * so tvsync-migrate can compare them with what the database has applied. */
+/* migration_set: one migration set, the migration files of a directory (NNN_name.sql)
+ * read and sorted, named after its folder, so tvsync-migrate can compare them with the ledger. */
 #ifndef TVSYNC_MIGRATIONS_MIGRATION_SET_H
 #define TVSYNC_MIGRATIONS_MIGRATION_SET_H
 
@@ -12,9 +12,15 @@ typedef struct migration_file {
     char *path;      /* DIR "/" filename */
     char *text;      /* the whole file, NUL-terminated */
     size_t length;   /* bytes in text */
+    char sha256[65]; /* hex checksum; "" until the caller computes it (migration_ledger) */
 } migration_file;
 
+/* The engine's set: its name is reserved, its folder is found by tvsync-migrate. */
+#define MIGRATION_SET_ENGINE "tvsync"
+
 typedef struct migration_set {
+    char *name;             /* "tvsync" for the engine, else the folder's name */
+    char *dir;              /* the directory as given */
     migration_file *files;  /* sorted by filename, which orders them */
     size_t count;
 } migration_set;
@@ -23,11 +29,23 @@ typedef struct migration_set {
  * ".sql". Other names in the directory (README, seed/) are ignored. */
 bool migration_set_is_migration_name(const char *name);
 
-/* Reads every migration file of dir into *set. Fails with a one-line message in error[]
- * (naming the directory or file) when the directory cannot be opened, a file cannot be
- * read or holds a NUL byte, or two files share a version; *set is then empty.
- * The caller frees *set with migration_set_free. */
-bool migration_set_load(const char *dir, migration_set *set, char *error, size_t error_size);
+/* The name of the set a directory holds: the last component of its real path
+ * ("/srv/app/db/migrations/" and "db/migrations" give "migrations"). Returns a string
+ * the caller frees, or NULL with a message naming dir in error[] when it cannot be
+ * resolved (missing, not a directory). */
+char *migration_set_name_of(const char *dir, char *error, size_t error_size);
+
+/* Splits a [migrate] dirs value: comma-separated directories, blanks around each
+ * trimmed, empty items skipped. Returns how many; *dirs (and each string) is the
+ * caller's to free (migration_set_dir_list_free); NULL when there are none. */
+size_t migration_set_dir_list_parse(const char *text, char ***dirs);
+void migration_set_dir_list_free(char **dirs, size_t count);
+
+/* Reads every migration file of dir into *set, named name. Fails with a one-line
+ * message in error[] (naming the directory or file) when the directory cannot be
+ * opened, a file cannot be read or holds a NUL byte, or two files share a version;
+ * *set is then empty. The caller frees *set with migration_set_free. */
+bool migration_set_load(const char *dir, const char *name, migration_set *set, char *error, size_t error_size);
 
 /* Reads one whole file (NUL-terminated) into *text and its size into *length; the
  * caller frees *text. On failure a message naming the file is in error[]. */

@@ -1,12 +1,14 @@
-/* tvsync-migrate: applies the ordered SQL migrations (up), lists them (status), checks
- * every tv_* table against a full rebuild (verify) and loads the example data (seed). */
+/* tvsync-migrate: applies the migration sets (the engine's, then the user's) in order (up),
+ * lists them (status), checks every tv_* table against a full rebuild (verify), loads SQL data (seed). */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -16,38 +18,47 @@
 #include "common/exit_codes.h"
 #include "common/log.h"
 #include "common/pg.h"
+#include "common/strbuf.h"
+#include "migrations/migration_ledger.h"
 #include "migrations/migration_set.h"
 #include "migrations/sql_script.h"
 
 #define PROGRAM "tvsync-migrate"
-#define DEFAULT_DIR TVSYNC_PKGDATADIR "/migrations"
-#define SEED_FILE "blog_seed.sql"
+#define INSTALLED_ENGINE_DIR TVSYNC_PKGDATADIR "/migrations"
+/* The file that marks a folder as the engine's set. */
+#define ENGINE_MARKER "001_tvsync_engine.sql"
+#define EXAMPLE_SEED TVSYNC_PKGDATADIR "/examples/blog/seed.sql"
 
 /* Every tvsync-migrate of every database of the cluster serializes on this key:
  * "tvsync" in ASCII. A second run waits, then finds nothing left to do. */
 #define MIGRATE_LOCK_KEY "128052092300899"
 
 static const cli_option migrate_options[] = {
-    {"dir", "DIR", NULL, "migrations directory (default " DEFAULT_DIR ")"},
+    {"dir", "DIR", NULL, "a migration set of yours (repeatable; replaces [migrate] dirs)"},
     {NULL, NULL, NULL, NULL},
 };
 
 static const cli_program migrate_program = {
     .name = PROGRAM,
-    .synopsis = "[OPTION]... up|status|verify|seed",
+    .synopsis = "[OPTION]... up|status|verify|seed FILE",
     .description =
-        "Applies tvsync's SQL migrations (NNN_name.sql, in name order, each in its own\n"
-        "transaction, under an advisory lock), and checks the read models. A migration\n"
-        "must not contain BEGIN/COMMIT or commands that cannot run in a transaction.",
+        "Applies migration sets: the engine's (named tvsync, found beside this program or in\n"
+        INSTALLED_ENGINE_DIR "; [migrate] engine_dir overrides), always first, then each\n"
+        "--dir (or [migrate] dirs) in the order given, each named after its folder. A set's\n"
+        "files are NNN_name.sql, applied in name order, each in its own transaction, under an\n"
+        "advisory lock; versions are unique within a set. A migration must not contain\n"
+        "BEGIN/COMMIT or commands that cannot run in a transaction.",
     .commands_help =
         "Commands:\n"
-        "  up      apply the pending migrations; refuses when an applied file changed (exit 1);\n"
-        "          a failing migration is rolled back whole and named with its line (exit 4)\n"
-        "  status  list applied and pending migrations (exit 1 when an applied file changed)\n"
+        "  up      apply the pending migrations of every set; refuses when an applied file changed\n"
+        "          (exit 1); a failing migration is rolled back whole and named with its line (exit 4)\n"
+        "  status  list each set's applied, pending and changed migrations; sets applied but not\n"
+        "          given get one summary line (exit 1 when an applied file changed)\n"
         "  verify  build every entity in full (in one snapshot) and compare with its tv_* table;\n"
         "          prints 'ENTITY ID: missing|extra|different' per differing row (exit 1 if any)\n"
-        "  seed    load the blog example data (DIR/seed/" SEED_FILE " or DIR/../seed/" SEED_FILE ");\n"
-        "          rows that exist are kept (exit 1 when the migrations are not applied)\n",
+        "  seed FILE\n"
+        "          load the SQL file in one transaction (exit 1 when the migrations are not\n"
+        "          applied); the blog example's: " EXAMPLE_SEED "\n",
     .options = migrate_options,
     .log_section = NULL,
 };
@@ -59,41 +70,19 @@ typedef enum migrate_command {
     COMMAND_SEED,
 } migrate_command;
 
-/* Migration state recorded in the database. */
-typedef struct applied_migration {
-    char *version, *filename, *sha256, *applied_at;
-} applied_migration;
-
-typedef struct applied_list {
-    applied_migration *items;
+/* The sets of one run: sets[0] is the engine's, the user's follow in the order given. */
+typedef struct set_list {
+    migration_set *sets;
     size_t count;
-} applied_list;
+} set_list;
 
-static void applied_list_free(applied_list *list)
-{
-    for (size_t i = 0; i < list->count; i++) {
-        free(list->items[i].version);
-        free(list->items[i].filename);
-        free(list->items[i].sha256);
-        free(list->items[i].applied_at);
-    }
-    free(list->items);
-    list->items = NULL;
-    list->count = 0;
-}
-
-static char *xstrdup(const char *text)
-{
-    char *copy = alloc_strdup(text ? text : "");
-    return copy;
-}
-
-static const applied_migration *applied_find(const applied_list *list, const char *version)
+static void set_list_free(set_list *list)
 {
     for (size_t i = 0; i < list->count; i++)
-        if (strcmp(list->items[i].version, version) == 0)
-            return &list->items[i];
-    return NULL;
+        migration_set_free(&list->sets[i]);
+    free(list->sets);
+    list->sets = NULL;
+    list->count = 0;
 }
 
 /* Server NOTICEs (CREATE ... IF NOT EXISTS chatter) go to debug, WARNINGs stay visible. */
@@ -123,68 +112,6 @@ static PGresult *query(PGconn *conn, const char *sql, int parameter_count, const
         return NULL;
     }
     return result;
-}
-
-/* The hex sha256 of a file, computed by the server (sha256(bytea)) so the recorded
- * value is the one anybody can recompute in SQL. */
-static bool file_sha256(PGconn *conn, const migration_file *file, char *out, size_t out_size)
-{
-    const char *values[1] = {file->text};
-    int lengths[1] = {(int) file->length};
-    int formats[1] = {1};
-    PGresult *result = PQexecParams(conn, "SELECT encode(sha256($1::bytea), 'hex')", 1, NULL, values,
-                                    lengths, formats, 0);
-    if (PQresultStatus(result) != PGRES_TUPLES_OK || PQntuples(result) != 1) {
-        char line[1024];
-        log_error("cannot compute the checksum of %s: %s", file->filename,
-                  pg_error_line(conn, result, line, sizeof line));
-        PQclear(result);
-        return false;
-    }
-    snprintf(out, out_size, "%s", PQgetvalue(result, 0, 0));
-    PQclear(result);
-    return true;
-}
-
-/* Whether tvsync.schema_migrations exists; -1 on error. */
-static int migrations_table_exists(PGconn *conn)
-{
-    PGresult *result = query(conn, "SELECT to_regclass('tvsync.schema_migrations') IS NOT NULL", 0, NULL,
-                             "cannot look for tvsync.schema_migrations");
-    if (!result)
-        return -1;
-    int exists = strcmp(PQgetvalue(result, 0, 0), "t") == 0;
-    PQclear(result);
-    return exists;
-}
-
-static bool load_applied(PGconn *conn, applied_list *list)
-{
-    list->items = NULL;
-    list->count = 0;
-    int exists = migrations_table_exists(conn);
-    if (exists < 0)
-        return false;
-    if (!exists)
-        return true;
-    PGresult *result = query(conn,
-                             "SELECT version, filename, sha256,"
-                             " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC'"
-                             " FROM tvsync.schema_migrations ORDER BY filename",
-                             0, NULL, "cannot read tvsync.schema_migrations");
-    if (!result)
-        return false;
-    int rows = PQntuples(result);
-    list->items = alloc_calloc((size_t) rows + 1, sizeof *list->items);
-    for (int row = 0; row < rows; row++) {
-        applied_migration *item = &list->items[list->count++];
-        item->version = xstrdup(PQgetvalue(result, row, 0));
-        item->filename = xstrdup(PQgetvalue(result, row, 1));
-        item->sha256 = xstrdup(PQgetvalue(result, row, 2));
-        item->applied_at = xstrdup(PQgetvalue(result, row, 3));
-    }
-    PQclear(result);
-    return true;
 }
 
 /* Runs every statement of a script on conn (inside the caller's transaction). On
@@ -241,145 +168,322 @@ static bool run_script(PGconn *conn, const char *name, const char *text, size_t 
     return ok;
 }
 
-static bool bootstrap_migrations_table(PGconn *conn)
+static bool is_file(const char *path)
 {
-    return pg_exec_ok(conn,
-                      "CREATE SCHEMA IF NOT EXISTS tvsync;"
-                      "CREATE TABLE IF NOT EXISTS tvsync.schema_migrations ("
-                      " version text PRIMARY KEY,"
-                      " filename text NOT NULL,"
-                      " sha256 text NOT NULL,"
-                      " applied_at timestamptz NOT NULL DEFAULT now())",
-                      "cannot create tvsync.schema_migrations");
+    struct stat info;
+    return stat(path, &info) == 0 && S_ISREG(info.st_mode);
 }
 
-/* Refuses when an applied migration's file changed; names every such file. */
-static bool check_applied_unchanged(const migration_set *set, const applied_list *applied, char (*sums)[65])
+/* The engine's folder: the configured one, else this program's own folder when it holds
+ * the engine's first migration (the build tree), else the installed one. The caller
+ * frees it; NULL (logged) when there is none. */
+static char *engine_dir_find(const char *configured)
 {
-    bool ok = true;
-    for (size_t i = 0; i < set->count; i++) {
-        const applied_migration *done = applied_find(applied, set->files[i].version);
-        if (done && strcmp(done->sha256, sums[i]) != 0) {
-            log_error("%s was changed after it was applied on %s (sha256 %.12s... recorded, %.12s... now); "
-                      "restore it and put the change in a new migration",
-                      set->files[i].filename, done->applied_at, done->sha256, sums[i]);
-            ok = false;
-        }
+    if (configured && *configured)
+        return alloc_strdup(configured);
+    char program[PATH_MAX];
+    ssize_t length = readlink("/proc/self/exe", program, sizeof program - 1);
+    char *slash = NULL;
+    if (length > 0 && (size_t) length < sizeof program - 1) {
+        program[length] = '\0';
+        slash = strrchr(program, '/');
     }
-    return ok;
+    if (slash && slash > program) {
+        *slash = '\0';
+        strbuf marker = STRBUF_INIT;
+        strbuf_appendf(&marker, "%s/" ENGINE_MARKER, program);
+        bool beside = is_file(strbuf_text(&marker));
+        strbuf_free(&marker);
+        if (beside)
+            return alloc_strdup(program);
+    }
+    if (is_file(INSTALLED_ENGINE_DIR "/" ENGINE_MARKER))
+        return alloc_strdup(INSTALLED_ENGINE_DIR);
+    log_error("cannot find the engine's migrations (" ENGINE_MARKER ") beside " PROGRAM " nor in " INSTALLED_ENGINE_DIR
+              ": set [migrate] engine_dir to their folder");
+    return NULL;
 }
 
-static int command_up(PGconn *conn, const migration_set *set)
+/* Reads the set in dir, named name, onto the end of the list; false (logged) when it
+ * cannot be read or another set already has its name. */
+static bool set_list_add(set_list *list, const char *dir, const char *name)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (strcmp(list->sets[i].name, name) == 0) {
+            log_error("two migration sets are named %s (%s and %s): a set is named after its folder, rename one",
+                      name, list->sets[i].dir, dir);
+            return false;
+        }
+    char error[1024];
+    list->sets = alloc_array(list->sets, list->count + 1, sizeof *list->sets);
+    if (!migration_set_load(dir, name, &list->sets[list->count], error, sizeof error)) {
+        log_error("%s", error);
+        return false;
+    }
+    list->count++;
+    return true;
+}
+
+/* The user's folders: every --dir in order when there is one, else [migrate] dirs. */
+static size_t user_dirs(const cli_state *state, const tvsync_config *config, char ***dirs)
+{
+    size_t count = 0;
+    *dirs = NULL;
+    for (int i = 0; i < state->set_count; i++)
+        if (strcmp(state->settings[i].long_name, "dir") == 0) {
+            *dirs = alloc_array(*dirs, count + 1, sizeof **dirs);
+            (*dirs)[count++] = alloc_strdup(state->settings[i].value);
+        }
+    return count > 0 ? count : migration_set_dir_list_parse(config->migrate.dirs, dirs);
+}
+
+/* Reads the engine's set and the user's into *list. Returns -1 on success, else the
+ * exit status (the error logged). */
+static int set_list_load(const cli_state *state, const tvsync_config *config, set_list *list)
+{
+    char *engine = engine_dir_find(config->migrate.engine_dir);
+    if (!engine)
+        return TVSYNC_EXIT_CONFIG;
+    char *engine_real = realpath(engine, NULL);
+    bool ok = set_list_add(list, engine, MIGRATION_SET_ENGINE);
+    char **dirs;
+    size_t dir_count = user_dirs(state, config, &dirs);
+    for (size_t i = 0; i < dir_count && ok; i++) {
+        char error[1024];
+        char *name = migration_set_name_of(dirs[i], error, sizeof error);
+        char *real = name ? realpath(dirs[i], NULL) : NULL;
+        if (!name) {
+            log_error("%s", error);
+            ok = false;
+        } else if (real && engine_real && strcmp(real, engine_real) == 0) {
+            log_error("%s is the engine's migration set, which " PROGRAM " always applies first by itself: "
+                      "leave it out of --dir and [migrate] dirs",
+                      dirs[i]);
+            ok = false;
+        } else if (strcmp(name, MIGRATION_SET_ENGINE) == 0) {
+            log_error("%s: the set name " MIGRATION_SET_ENGINE " is the engine's; rename the folder", dirs[i]);
+            ok = false;
+        } else {
+            ok = set_list_add(list, dirs[i], name);
+        }
+        free(real);
+        free(name);
+    }
+    migration_set_dir_list_free(dirs, dir_count);
+    free(engine_real);
+    free(engine);
+    return ok ? -1 : TVSYNC_EXIT_CONFIG;
+}
+
+static bool take_migration_lock(PGconn *conn)
 {
     PGresult *locked = query(conn, "SELECT pg_try_advisory_lock(" MIGRATE_LOCK_KEY ")", 0, NULL,
                              "cannot take the migration lock");
     if (!locked)
-        return TVSYNC_EXIT_DATABASE;
+        return false;
     bool have_lock = strcmp(PQgetvalue(locked, 0, 0), "t") == 0;
     PQclear(locked);
-    if (!have_lock) {
-        log_info("another tvsync-migrate holds the migration lock; waiting for it");
-        if (!pg_exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "cannot take the migration lock"))
-            return TVSYNC_EXIT_DATABASE;
-    }
+    if (have_lock)
+        return true;
+    log_info("another tvsync-migrate holds the migration lock; waiting for it");
+    return pg_exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "cannot take the migration lock");
+}
+
+/* Computes the files' checksums, then under the migration lock (held until the session
+ * ends) creates the ledger when create is set, upgrades it to sets and reads it into
+ * *ledger. Without create, a database that has no ledger gives an empty one and is not
+ * changed. Returns -1 on success, else the exit status. */
+static int ledger_prepare(PGconn *conn, set_list *list, bool create, migration_ledger *ledger)
+{
+    ledger->rows = NULL;
+    ledger->count = 0;
+    if (!migration_ledger_checksums(conn, list->sets, list->count))
+        return TVSYNC_EXIT_DATABASE;
+    int exists = migration_ledger_exists(conn);
+    if (exists < 0)
+        return TVSYNC_EXIT_DATABASE;
+    if (!exists && !create)
+        return -1;
+    if (!take_migration_lock(conn))
+        return TVSYNC_EXIT_DATABASE;
     /* Created under the lock: concurrent CREATE ... IF NOT EXISTS can still collide. */
-    if (!bootstrap_migrations_table(conn))
+    if (create && !migration_ledger_create(conn))
         return TVSYNC_EXIT_DATABASE;
-
-    applied_list applied;
-    if (!load_applied(conn, &applied))
+    if (!migration_ledger_upgrade(conn, list->sets, list->count) || !migration_ledger_load(conn, ledger))
         return TVSYNC_EXIT_DATABASE;
-    char (*sums)[65] = alloc_calloc(set->count + 1, sizeof *sums);
-    int status = TVSYNC_EXIT_OK;
-    for (size_t i = 0; i < set->count && status == TVSYNC_EXIT_OK; i++)
-        if (!file_sha256(conn, &set->files[i], sums[i], sizeof sums[i]))
-            status = TVSYNC_EXIT_DATABASE;
-    if (status == TVSYNC_EXIT_OK && !check_applied_unchanged(set, &applied, sums))
-        status = TVSYNC_EXIT_FAILURE;
-    for (size_t i = 0; i < applied.count && status == TVSYNC_EXIT_OK; i++)
-        if (!migration_set_find(set, applied.items[i].version))
-            log_warning("%s is applied but not in the migrations directory", applied.items[i].filename);
+    return -1;
+}
 
-    size_t applied_now = 0;
-    for (size_t i = 0; i < set->count && status == TVSYNC_EXIT_OK; i++) {
-        const migration_file *file = &set->files[i];
-        if (applied_find(&applied, file->version))
-            continue;
-        if (!pg_exec_ok(conn, "BEGIN", "cannot start a transaction")) {
-            status = TVSYNC_EXIT_DATABASE;
-            break;
+/* The ledger's row for a file of set: the set's own, else a row recorded before sets
+ * under the same file name (its checksum differs, or the upgrade would have given it
+ * its set). NULL when the file is not applied. */
+static const migration_ledger_row *row_for(const migration_ledger *ledger, const migration_set *set,
+                                           const migration_file *file)
+{
+    const migration_ledger_row *row = migration_ledger_find(ledger, set->name, file->version);
+    if (!row) {
+        row = migration_ledger_find(ledger, MIGRATION_LEDGER_UNASSIGNED, file->version);
+        if (row && strcmp(row->filename, file->filename) != 0)
+            row = NULL;
+    }
+    return row;
+}
+
+static const migration_set *set_named(const set_list *list, const char *name)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (strcmp(list->sets[i].name, name) == 0)
+            return &list->sets[i];
+    return NULL;
+}
+
+/* Refuses when an applied migration's file changed; names every such file. */
+static bool check_applied_unchanged(const set_list *list, const migration_ledger *ledger)
+{
+    bool ok = true;
+    for (size_t s = 0; s < list->count; s++)
+        for (size_t i = 0; i < list->sets[s].count; i++) {
+            const migration_file *file = &list->sets[s].files[i];
+            const migration_ledger_row *done = row_for(ledger, &list->sets[s], file);
+            if (done && strcmp(done->sha256, file->sha256) != 0) {
+                log_error("%s was changed after it was applied on %s (sha256 %.12s... recorded, %.12s... now); "
+                          "restore it and put the change in a new migration",
+                          file->path, done->applied_at, done->sha256, file->sha256);
+                ok = false;
+            }
         }
-        bool ok = run_script(conn, file->filename, file->text, file->length);
-        if (ok) {
-            const char *values[3] = {file->version, file->filename, sums[i]};
-            PGresult *result = query(conn,
-                                     "INSERT INTO tvsync.schema_migrations (version, filename, sha256)"
-                                     " VALUES ($1, $2, $3)",
-                                     3, values, "cannot record the migration");
-            ok = result != NULL;
-            PQclear(result);
+    return ok;
+}
+
+/* Runs one file and records it, in one transaction; rolled back whole on failure. */
+static bool apply_file(PGconn *conn, const migration_set *set, const migration_file *file)
+{
+    if (!pg_exec_ok(conn, "BEGIN", "cannot start a transaction"))
+        return false;
+    bool ok = run_script(conn, file->path, file->text, file->length) &&
+              migration_ledger_record(conn, set->name, file) &&
+              pg_exec_ok(conn, "COMMIT", "cannot commit the migration");
+    if (!ok) {
+        PGresult *rollback = PQexec(conn, "ROLLBACK");
+        PQclear(rollback);
+        log_error("%s was rolled back; nothing of it is applied", file->path);
+    }
+    return ok;
+}
+
+static int command_up(PGconn *conn, set_list *list)
+{
+    migration_ledger ledger;
+    int status = ledger_prepare(conn, list, true, &ledger);
+    if (status >= 0) {
+        migration_ledger_free(&ledger);
+        return status;
+    }
+    status = check_applied_unchanged(list, &ledger) ? TVSYNC_EXIT_OK : TVSYNC_EXIT_FAILURE;
+    for (size_t i = 0; i < ledger.count && status == TVSYNC_EXIT_OK; i++) {
+        const migration_set *set = set_named(list, ledger.rows[i].set_name);
+        if (set && !migration_set_find(set, ledger.rows[i].version))
+            log_warning("%s is applied in set %s but not in %s", ledger.rows[i].filename, set->name, set->dir);
+    }
+
+    size_t applied_now = 0, total = 0;
+    for (size_t s = 0; s < list->count && status == TVSYNC_EXIT_OK; s++) {
+        const migration_set *set = &list->sets[s];
+        total += set->count;
+        for (size_t i = 0; i < set->count && status == TVSYNC_EXIT_OK; i++) {
+            const migration_file *file = &set->files[i];
+            if (row_for(&ledger, set, file))
+                continue;
+            if (!apply_file(conn, set, file)) {
+                status = TVSYNC_EXIT_DATABASE;
+                break;
+            }
+            log_info("applied %s (set %s)", file->filename, set->name);
+            applied_now++;
         }
-        if (ok)
-            ok = pg_exec_ok(conn, "COMMIT", "cannot commit the migration");
-        if (!ok) {
-            PGresult *rollback = PQexec(conn, "ROLLBACK");
-            PQclear(rollback);
-            log_error("%s was rolled back; nothing of it is applied", file->filename);
-            status = TVSYNC_EXIT_DATABASE;
-            break;
-        }
-        log_info("applied %s", file->filename);
-        applied_now++;
     }
     if (status == TVSYNC_EXIT_OK) {
         if (applied_now == 0)
-            log_info("nothing to do: all %zu migrations are applied", set->count);
+            log_info("nothing to do: all %zu migrations of %zu set(s) are applied", total, list->count);
         else
             log_info("%zu migration(s) applied", applied_now);
     }
-    free(sums);
-    applied_list_free(&applied);
+    migration_ledger_free(&ledger);
     /* The advisory lock goes with the session. */
     return status;
 }
 
-static int command_status(PGconn *conn, const migration_set *set)
+/* Whether a row recorded before sets is listed under a given set (as changed). */
+static bool shown_in_a_set(const set_list *list, const migration_ledger *ledger, const migration_ledger_row *row)
 {
-    applied_list applied;
-    if (!load_applied(conn, &applied))
-        return TVSYNC_EXIT_DATABASE;
-    int status = TVSYNC_EXIT_OK;
-    size_t applied_count = 0, pending_count = 0;
-    for (size_t i = 0; i < set->count; i++) {
-        const migration_file *file = &set->files[i];
-        const applied_migration *done = applied_find(&applied, file->version);
-        if (!done) {
-            printf("pending  %s\n", file->filename);
-            pending_count++;
-            continue;
-        }
-        char sum[65];
-        if (!file_sha256(conn, file, sum, sizeof sum)) {
-            status = TVSYNC_EXIT_DATABASE;
-            break;
-        }
-        applied_count++;
-        if (strcmp(sum, done->sha256) != 0) {
-            printf("changed  %s  applied %s, file changed since\n", file->filename, done->applied_at);
-            status = TVSYNC_EXIT_FAILURE;
-        } else {
-            printf("applied  %s  %s\n", file->filename, done->applied_at);
-        }
+    for (size_t s = 0; s < list->count; s++) {
+        const migration_file *file = migration_set_find(&list->sets[s], row->version);
+        if (file && row_for(ledger, &list->sets[s], file) == row)
+            return true;
     }
-    for (size_t i = 0; i < applied.count; i++)
-        if (!migration_set_find(set, applied.items[i].version)) {
-            printf("missing  %s  applied %s, not in the directory\n", applied.items[i].filename,
-                   applied.items[i].applied_at);
-            applied_count++;
+    return false;
+}
+
+/* One line per file of each given set; one summary line per set the ledger has but the
+ * command line does not; the rows from before sets that match no given set. */
+static int command_status(PGconn *conn, set_list *list)
+{
+    migration_ledger ledger;
+    int status = ledger_prepare(conn, list, false, &ledger);
+    if (status >= 0) {
+        migration_ledger_free(&ledger);
+        return status;
+    }
+    status = TVSYNC_EXIT_OK;
+    size_t applied_count = 0, pending_count = 0;
+    for (size_t s = 0; s < list->count; s++) {
+        const migration_set *set = &list->sets[s];
+        printf("set %s: %s\n", set->name, set->dir);
+        for (size_t i = 0; i < set->count; i++) {
+            const migration_file *file = &set->files[i];
+            const migration_ledger_row *done = row_for(&ledger, set, file);
+            if (!done) {
+                printf("  pending  %s\n", file->filename);
+                pending_count++;
+            } else if (strcmp(file->sha256, done->sha256) != 0) {
+                printf("  changed  %s  applied %s, file changed since\n", file->filename, done->applied_at);
+                applied_count++;
+                status = TVSYNC_EXIT_FAILURE;
+            } else {
+                printf("  applied  %s  %s\n", file->filename, done->applied_at);
+                applied_count++;
+            }
         }
-    if (status != TVSYNC_EXIT_DATABASE)
-        printf("%zu applied, %zu pending\n", applied_count, pending_count);
-    applied_list_free(&applied);
+        for (size_t i = 0; i < ledger.count; i++)
+            if (strcmp(ledger.rows[i].set_name, set->name) == 0 && !migration_set_find(set, ledger.rows[i].version)) {
+                printf("  missing  %s  applied %s, not in the directory\n", ledger.rows[i].filename,
+                       ledger.rows[i].applied_at);
+                applied_count++;
+            }
+    }
+    /* The ledger is ordered by set name: each absent set's rows are consecutive. */
+    for (size_t i = 0; i < ledger.count;) {
+        const char *name = ledger.rows[i].set_name;
+        size_t end = i;
+        while (end < ledger.count && strcmp(ledger.rows[end].set_name, name) == 0)
+            end++;
+        if (*name && !set_named(list, name))
+            printf("set %s: %zu migration(s) applied, not given (name its folder with --dir to list them)\n", name,
+                   end - i);
+        i = end;
+    }
+    bool header = false;
+    for (size_t i = 0; i < ledger.count; i++) {
+        const migration_ledger_row *row = &ledger.rows[i];
+        if (strcmp(row->set_name, MIGRATION_LEDGER_UNASSIGNED) != 0 || shown_in_a_set(list, &ledger, row))
+            continue;
+        if (!header)
+            printf("recorded before migration sets, in none of the sets given:\n");
+        header = true;
+        printf("  unassigned  %s  applied %s\n", row->filename, row->applied_at);
+    }
+    printf("%zu applied, %zu pending\n", applied_count, pending_count);
+    migration_ledger_free(&ledger);
     return status;
 }
 
@@ -466,35 +570,13 @@ static int command_verify(PGconn *conn)
     return TVSYNC_EXIT_OK;
 }
 
-/* DIR/seed/blog_seed.sql (the source tree), else DIR/../seed/blog_seed.sql (installed). */
-static char *find_seed_file(const char *dir)
+static int command_seed(PGconn *conn, const char *path)
 {
-    static const char *const candidates[] = {"%s/seed/" SEED_FILE, "%s/../seed/" SEED_FILE};
-    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
-        size_t size = strlen(dir) + sizeof SEED_FILE + 16;
-        char *path = alloc_malloc(size);
-        snprintf(path, size, candidates[i], dir);
-        struct stat info;
-        if (stat(path, &info) == 0 && S_ISREG(info.st_mode))
-            return path;
-        free(path);
-    }
-    return NULL;
-}
-
-static int command_seed(PGconn *conn, const char *dir)
-{
-    char *path = find_seed_file(dir);
-    if (!path) {
-        log_error("no seed file: neither %s/seed/" SEED_FILE " nor %s/../seed/" SEED_FILE " exists", dir, dir);
-        return TVSYNC_EXIT_CONFIG;
-    }
     char error[1024];
     char *text;
     size_t length;
     if (!migration_set_read_file(path, &text, &length, error, sizeof error)) {
         log_error("%s", error);
-        free(path);
         return TVSYNC_EXIT_CONFIG;
     }
     int status = TVSYNC_EXIT_OK;
@@ -512,8 +594,7 @@ static int command_seed(PGconn *conn, const char *dir)
     if (status == TVSYNC_EXIT_OK && !pg_exec_ok(conn, "BEGIN", "cannot start a transaction"))
         status = TVSYNC_EXIT_DATABASE;
     if (status == TVSYNC_EXIT_OK) {
-        const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-        if (run_script(conn, name, text, length) && pg_exec_ok(conn, "COMMIT", "cannot commit the seed")) {
+        if (run_script(conn, path, text, length) && pg_exec_ok(conn, "COMMIT", "cannot commit the seed")) {
             log_info("loaded %s", path);
         } else {
             PGresult *rollback = PQexec(conn, "ROLLBACK");
@@ -523,7 +604,6 @@ static int command_seed(PGconn *conn, const char *dir)
         }
     }
     free(text);
-    free(path);
     return status;
 }
 
@@ -541,6 +621,24 @@ static bool parse_command(const char *word, migrate_command *command)
             return true;
         }
     return false;
+}
+
+/* The command and its operands; -1 when they are right, else the usage error's status. */
+static int parse_operands(const cli_state *state, migrate_command *command)
+{
+    if (state->operand_count == 0)
+        return cli_usage_error(state, "missing command (up, status, verify or seed FILE)");
+    if (!parse_command(state->operands[0], command))
+        return cli_usage_error(state, "unknown command '%s' (expected up, status, verify or seed FILE)",
+                               state->operands[0]);
+    if (*command == COMMAND_SEED && state->operand_count == 1)
+        return cli_usage_error(state, "seed needs the SQL file to load: " PROGRAM " seed FILE (the blog example's: "
+                                      EXAMPLE_SEED ")");
+    int expected = *command == COMMAND_SEED ? 2 : 1;
+    if (state->operand_count != expected)
+        return cli_usage_error(state, "%s takes %s, got %d operands", state->operands[0],
+                               expected == 2 ? "one FILE" : "no operand", state->operand_count - 1);
+    return -1;
 }
 
 /* A malformed URL is a configuration error, found before any connection attempt. */
@@ -572,37 +670,15 @@ int main(int argc, char **argv)
         return status;
 
     migrate_command command = COMMAND_UP;
-    if (state.operand_count != 1) {
-        status = state.operand_count == 0 ? cli_usage_error(&state, "missing command (up, status, verify or seed)")
-                                          : cli_usage_error(&state, "one command expected, got %d",
-                                                            state.operand_count);
-    } else if (!parse_command(state.operands[0], &command)) {
-        status = cli_usage_error(&state, "unknown command '%s' (expected up, status, verify or seed)",
-                                 state.operands[0]);
-    }
-    const char *dir = cli_option_value(&state, "dir");
-    if (!dir)
-        dir = DEFAULT_DIR;
+    status = parse_operands(&state, &command);
     char error[1024];
-    struct stat info;
-    if (status < 0 && stat(dir, &info) != 0) {
-        log_error("migrations directory %s: %s", dir, strerror(errno));
-        status = TVSYNC_EXIT_CONFIG;
-    } else if (status < 0 && !S_ISDIR(info.st_mode)) {
-        log_error("migrations directory %s: not a directory", dir);
-        status = TVSYNC_EXIT_CONFIG;
-    }
     if (status < 0 && !database_url_parses(config.database.url, error, sizeof error)) {
         log_error("%s", error);
         status = TVSYNC_EXIT_CONFIG;
     }
-
-    migration_set set = {0};
-    if (status < 0 && command != COMMAND_VERIFY && command != COMMAND_SEED &&
-        !migration_set_load(dir, &set, error, sizeof error)) {
-        log_error("%s", error);
-        status = TVSYNC_EXIT_CONFIG;
-    }
+    set_list sets = {0};
+    if (status < 0 && (command == COMMAND_UP || command == COMMAND_STATUS))
+        status = set_list_load(&state, &config, &sets);
 
     PGconn *conn = NULL;
     if (status < 0) {
@@ -618,23 +694,23 @@ int main(int argc, char **argv)
         PQsetNoticeReceiver(conn, notice_receiver, NULL);
         switch (command) {
         case COMMAND_UP:
-            status = command_up(conn, &set);
+            status = command_up(conn, &sets);
             break;
         case COMMAND_STATUS:
-            status = command_status(conn, &set);
+            status = command_status(conn, &sets);
             break;
         case COMMAND_VERIFY:
             status = command_verify(conn);
             break;
         case COMMAND_SEED:
-            status = command_seed(conn, dir);
+            status = command_seed(conn, state.operands[1]);
             break;
         }
     }
     fflush(stdout);
     if (conn)
         PQfinish(conn);
-    migration_set_free(&set);
+    set_list_free(&sets);
     cli_state_free(&state);
     config_free(&config);
     return status;

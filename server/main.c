@@ -32,7 +32,7 @@
 
 static const cli_option server_options[] = {
     {"listen", "HOST:PORT", "server.listen", "address to serve HTTP on (default 127.0.0.1:8080)"},
-    {"schema", "FILE", "server.schema", "GraphQL SDL file (default: the installed blog schema.graphql)"},
+    {"schema", "FILE", "server.schema", "GraphQL SDL file of your domain (required; no default)"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -176,6 +176,13 @@ int main(int argc, char **argv)
     app *server = &state.server;
     server->config = config;
     char error[1024];
+    if (!config->server.schema || !*config->server.schema) {
+        /* No production default: serving the blog's schema against another domain would fail per request. */
+        log_error("no schema given: name your GraphQL SDL file with --schema FILE, --set server.schema=FILE "
+                  "or [server] schema (an example: " TVSYNC_PKGDATADIR "/examples/blog/schema.graphql)");
+        exit_code = TVSYNC_EXIT_CONFIG;
+        goto done_config;
+    }
     app_schema *schema = app_schema_load(config->server.schema, error, sizeof error);
     if (schema == NULL) {
         log_error("%s", error);

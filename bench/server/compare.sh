@@ -23,7 +23,7 @@ pgcluster_on_exit server_lib_cleanup
 pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null && wait "$CDC_PID" 2>/dev/null'
 pgcluster_on_exit '[ -n "${OLD_PID:-}" ] && kill "$OLD_PID" 2>/dev/null && wait "$OLD_PID" 2>/dev/null'
 pgcluster_migrate >/dev/null 2>&1 || { echo "migrate failed" >&2; exit 1; }
-"$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" --dir "$TVSYNC_SRCDIR/migrations" seed >/dev/null 2>&1
+"$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" seed "$TVSYNC_SRCDIR/examples/blog/seed.sql" >/dev/null 2>&1
 "$TVSYNC_BUILDDIR/slot/tvsync-slot" --database "$TVSYNC_DATABASE_URL" create >/dev/null 2>&1 || { echo "slot failed" >&2; exit 1; }
 "$TVSYNC_BUILDDIR/cdc/tvsync-cdc" --database "$TVSYNC_DATABASE_URL" --metrics-listen 127.0.0.1:0 >/dev/null 2>&1 &
 CDC_PID=$!

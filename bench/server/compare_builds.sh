@@ -33,11 +33,19 @@ pgcluster_on_exit 'rm -rf "$LOGS"'
 # stack_start NAME BUILDDIR SRCDIR: database NAME with the build's migrations, the dataset,
 # slot NAME, its tvsync-cdc and tvsync-server; sets URL_<NAME>.
 stack_start() {
-    local name=$1 build=$2 src=$3 url log server_url
+    local name=$1 build=$2 src=$3 url log server_url up seed schema
     pgcluster_psql -d postgres -c "CREATE DATABASE $name" >/dev/null || return 1
     url="postgresql://postgres@/$name?host=$PGCLUSTER_DIR&port=$PGPORT"
-    "$build/migrations/tvsync-migrate" --database "$url" --dir "$src/migrations" up >/dev/null 2>&1 &&
-        "$build/migrations/tvsync-migrate" --database "$url" --dir "$src/migrations" seed >/dev/null 2>&1 &&
+    # A tree from before examples/blog had the blog in migrations/, next to the engine.
+    if [ -d "$src/examples/blog" ]; then
+        up="--dir $src/examples/blog up" seed="seed $src/examples/blog/seed.sql"
+        schema="$src/examples/blog/schema.graphql"
+    else
+        up="--dir $src/migrations up" seed="--dir $src/migrations seed" schema="$src/server/blog/schema.graphql"
+    fi
+    # shellcheck disable=SC2086
+    "$build/migrations/tvsync-migrate" --database "$url" $up >/dev/null 2>&1 &&
+        "$build/migrations/tvsync-migrate" --database "$url" $seed >/dev/null 2>&1 &&
         pgcluster_psql -d "$url" -f "$here/dataset.sql" >/dev/null &&
         "$build/slot/tvsync-slot" --database "$url" --slot "$name" create >/dev/null 2>&1 &&
         pgcluster_psql -d "$url" -c "VACUUM ANALYZE" >/dev/null &&
@@ -50,7 +58,7 @@ stack_start() {
     PIDS="$PIDS $!"
     log="$LOGS/$name-server.log"
     "$build/server/tvsync-server" --database "$url" --listen 127.0.0.1:0 \
-        --schema "$src/server/blog/schema.graphql" --log-level info \
+        --schema "$schema" --log-level info \
         --set server.pool_size=8 --set server.max_connections=4096 >"$log" 2>&1 &
     PIDS="$PIDS $!"
     printf -v "PID_$name" '%s' "$!"

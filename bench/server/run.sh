@@ -31,7 +31,7 @@ pgcluster_on_exit server_lib_cleanup
 pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null && wait "$CDC_PID" 2>/dev/null'
 pgcluster_migrate >/dev/null 2>&1 || { echo "migrate failed" >&2; exit 1; }
 "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" \
-    --dir "$TVSYNC_SRCDIR/migrations" seed >/dev/null 2>&1
+    seed "$TVSYNC_SRCDIR/examples/blog/seed.sql" >/dev/null 2>&1
 # The benchmark's blog (1,000 users, 10,000 posts, 100,000 comments): tvsync-slot create
 # builds its read models from the slot's snapshot.
 pgcluster_psql -d "$TVSYNC_DATABASE_URL" -f "$here/dataset.sql" >/dev/null ||

@@ -33,10 +33,10 @@ const TOOL_TIMEOUT_MS = 20000;
 const MAX_DIFF_LINES = 15;
 
 // Each schema the engine is compared on, with the corpus folder whose cases use it.
-// The blog schema joins once server/blog/schema.graphql exists.
+// The blog example's schema joins when examples/blog/schema.graphql exists.
 const SCHEMAS = [
   { name: 'test', file: join(dataDir, 'schema.graphql'), corpus: join(dataDir, 'corpus'), root: join(dataDir, 'root.json'), required: true },
-  { name: 'blog', file: join(srcdir, 'server', 'blog', 'schema.graphql'), corpus: join(dataDir, 'corpus-blog'), root: join(dataDir, 'root-blog.json'), required: false },
+  { name: 'blog', file: join(srcdir, 'examples', 'blog', 'schema.graphql'), corpus: join(dataDir, 'corpus-blog'), root: join(dataDir, 'root-blog.json'), required: false },
 ];
 
 function parseCommandLine(argv) {

@@ -10,17 +10,18 @@ CDC_LOG=
 CDC_PORT=
 CDC_RUNS=0
 
-# Migrations: tvsync-migrate when it is built, else the files in order with psql.
+# Migrations: tvsync-migrate when it is built, else with psql the files of each set in
+# order, the engine's set first, then the blog's.
 cdc_migrate() {
     if [ -x "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" ]; then
         pgcluster_migrate >/dev/null 2>&1 || return 1
     else
         local f
-        for f in "$TVSYNC_SRCDIR"/migrations/[0-9]*.sql; do
+        for f in "$TVSYNC_SRCDIR"/migrations/[0-9]*.sql "$TVSYNC_SRCDIR"/examples/blog/[0-9]*.sql; do
             pgcluster_psql -1 -f "$f" >/dev/null || return 1
         done
     fi
-    pgcluster_psql -f "$TVSYNC_SRCDIR/migrations/seed/blog_seed.sql" >/dev/null
+    pgcluster_psql -f "$TVSYNC_SRCDIR/examples/blog/seed.sql" >/dev/null
 }
 
 # The oracle: rows of tv_* that differ from a full build (both directions), summed.
@@ -212,8 +213,7 @@ cdc_count_mismatch() {
 # tvsync-migrate verify (exit 0: every tv_* equals a full rebuild), else the SQL oracle.
 cdc_verify() {
     if [ -x "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" ]; then
-        "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" \
-            --dir "$TVSYNC_SRCDIR/migrations" verify
+        "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" verify
     else
         [ "$(pgcluster_psql -c "SELECT test_oracle_diff()")" = 0 ]
     fi

@@ -37,13 +37,13 @@ SERVER_PID= DRIVER_PID=
 pgcluster_on_exit '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; [ -n "$DRIVER_PID" ] && kill "$DRIVER_PID" 2>/dev/null; for pid in $SERVER_PID $DRIVER_PID; do wait "$pid" 2>/dev/null; done; rm -rf "$WORK"'
 
 pgcluster_migrate >/dev/null || { echo "migrations failed"; exit 1; }
-"$MIGRATE" --dir "$TVSYNC_SRCDIR/migrations" seed >/dev/null
+"$MIGRATE" seed "$TVSYNC_SRCDIR/examples/blog/seed.sql" >/dev/null
 # The slot's initial build fills tv_* from the seeded tb_* rows.
 "$SLOT" create >/dev/null
 
 free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
-schema=$(find "$TVSYNC_SRCDIR/server" -name schema.graphql | head -1)
+schema="$TVSYNC_SRCDIR/examples/blog/schema.graphql"
 "$SERVER" --listen "127.0.0.1:$port" --schema "$schema" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 wait_for 30 curl -fs -o /dev/null "http://127.0.0.1:$port/health"

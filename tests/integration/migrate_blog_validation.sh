@@ -11,14 +11,15 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/tvsync-blog-validation.XXXXXX")
 pgcluster_start || exit 1
 pgcluster_on_exit 'rm -rf "$WORK"'
 
-# The migrations before 033 (with the seed), then all of them.
-mkdir -p "$WORK/before/seed"
-for file in "$TVSYNC_SRCDIR"/migrations/[0-9]*.sql; do
-    [[ "$(basename "$file")" < 033 ]] && cp "$file" "$WORK/before/"
+# The engine's set, the blog's migrations before 033 (with the seed), then all of them.
+# Each partial copy keeps the folder name, so it is the same set (named migrations).
+BLOG="$TVSYNC_SRCDIR/examples/blog"
+mkdir -p "$WORK/before/migrations"
+for file in "$BLOG"/migrations/[0-9]*.sql; do
+    [[ "$(basename "$file")" < 033 ]] && cp "$file" "$WORK/before/migrations/"
 done
-cp "$TVSYNC_SRCDIR/migrations/seed/blog_seed.sql" "$WORK/before/seed/"
-"$MIGRATE" --dir "$WORK/before" up >/dev/null 2>&1 || { echo "migrations before 033 failed"; exit 1; }
-"$MIGRATE" --dir "$WORK/before" seed >/dev/null 2>&1 || { echo "seed failed"; exit 1; }
+"$MIGRATE" --dir "$WORK/before/migrations" up >/dev/null 2>&1 || { echo "migrations before 033 failed"; exit 1; }
+"$MIGRATE" seed "$BLOG/seed.sql" >/dev/null 2>&1 || { echo "seed failed"; exit 1; }
 assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM pg_proc WHERE proname = 'uuid_problem'")" \
     "the first run has 030's functions (033 not applied)"
 
@@ -143,11 +144,11 @@ EOF
 }
 
 probe_sql | pgcluster_psql >"$WORK/before.txt" 2>&1 || { cat "$WORK/before.txt"; echo "probe failed"; exit 1; }
-mkdir -p "$WORK/upto033"
-for file in "$TVSYNC_SRCDIR"/migrations/[0-9]*.sql; do
-    [[ "$(basename "$file")" < 034 ]] && cp "$file" "$WORK/upto033/"
+mkdir -p "$WORK/upto033/migrations"
+for file in "$BLOG"/migrations/[0-9]*.sql; do
+    [[ "$(basename "$file")" < 034 ]] && cp "$file" "$WORK/upto033/migrations/"
 done
-"$MIGRATE" --dir "$WORK/upto033" up >/dev/null 2>&1 || { echo "tvsync-migrate up (033) failed"; exit 1; }
+"$MIGRATE" --dir "$WORK/upto033/migrations" up >/dev/null 2>&1 || { echo "tvsync-migrate up (033) failed"; exit 1; }
 assert_eq 1 "$(pgcluster_psql -c "SELECT count(*) FROM pg_proc WHERE proname = 'uuid_problem'")" \
     "the second run has 033's helpers"
 probe_sql | pgcluster_psql >"$WORK/after.txt" 2>&1 || { cat "$WORK/after.txt"; echo "probe failed"; exit 1; }
@@ -172,7 +173,7 @@ assert_eq "" "$(diff "$WORK/before.txt" "$WORK/after.txt")" \
 
 # 035 changes what six mutations publish (the rows they write; cascades do the rest)
 # and nothing else.
-"$MIGRATE" --dir "$TVSYNC_SRCDIR/migrations" up >/dev/null 2>&1 || { echo "tvsync-migrate up (035) failed"; exit 1; }
+"$MIGRATE" --dir "$BLOG/migrations" up >/dev/null 2>&1 || { echo "tvsync-migrate up (035) failed"; exit 1; }
 probe_sql | pgcluster_psql >"$WORK/latest.txt" 2>&1 || { cat "$WORK/latest.txt"; echo "probe failed"; exit 1; }
 without_sync() { sed 's/ | [^|]*$//' "$1"; }
 assert_eq "" "$(diff <(without_sync "$WORK/after.txt") <(without_sync "$WORK/latest.txt"))" \

@@ -7,7 +7,7 @@
 
 pgcluster_start || exit 1
 pgcluster_migrate >/dev/null 2>&1 || { echo "tvsync-migrate up failed"; exit 1; }
-"$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --dir "$TVSYNC_SRCDIR/migrations" seed >/dev/null 2>&1 ||
+"$TVSYNC_BUILDDIR/migrations/tvsync-migrate" seed "$TVSYNC_SRCDIR/examples/blog/seed.sql" >/dev/null 2>&1 ||
     { echo "tvsync-migrate seed failed"; exit 1; }
 
 ALICE=10000000-0000-4000-8000-000000000001
@@ -22,7 +22,7 @@ COMMENT3=30000000-0000-4000-8000-000000000003
 COMMENT4=30000000-0000-4000-8000-000000000004
 
 verify() {
-    "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --dir "$TVSYNC_SRCDIR/migrations" verify
+    "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" verify
 }
 
 # --- intents in the WAL ------------------------------------------------------------------

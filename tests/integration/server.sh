@@ -19,6 +19,13 @@ POST1=20000000-0000-4000-8000-000000000001
 DRAFT=20000000-0000-4000-8000-000000000003
 COMMENT1=30000000-0000-4000-8000-000000000001
 
+# No production default: without a schema the server says how to give one, and exits 3.
+assert_exit 3 "tvsync-server without a schema is a configuration error" -- \
+    env -u TVSYNC_SERVER_SCHEMA "$SERVER_BIN" --config /dev/null --database "$TVSYNC_DATABASE_URL" --listen 127.0.0.1:0
+assert_contains "$ASSERT_OUTPUT" "--set server.schema=FILE" "the error says how to give a schema"
+assert_contains "$ASSERT_OUTPUT" "examples/blog/schema.graphql" "the error points at the blog's schema as an example"
+assert_eq 1 "$(printf '%s\n' "$ASSERT_OUTPUT" | wc -l)" "the missing schema is one line"
+
 SCHEMA_COPY=$(mktemp /tmp/tvsync-schema.XXXXXX)
 cp "$SERVER_SCHEMA" "$SCHEMA_COPY"
 pgcluster_on_exit 'rm -f "$SCHEMA_COPY"'

@@ -11,10 +11,10 @@ pgcluster_start
 pgcluster_on_exit server_lib_cleanup
 pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null && wait "$CDC_PID" 2>/dev/null; rm -f "${CDC_LOG:-}"'
 migrate() {
-    "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" --dir "$TVSYNC_SRCDIR/migrations" "$@"
+    "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" --dir "$TVSYNC_SRCDIR/examples/blog" "$@"
 }
 migrate up >/dev/null 2>&1 || { echo "migrate failed"; exit 1; }
-migrate seed >/dev/null 2>&1 || { echo "seed failed"; exit 1; }
+migrate seed "$TVSYNC_SRCDIR/examples/blog/seed.sql" >/dev/null 2>&1 || { echo "seed failed"; exit 1; }
 "$TVSYNC_BUILDDIR/slot/tvsync-slot" --database "$TVSYNC_DATABASE_URL" create >/dev/null 2>&1 || { echo "slot create failed"; exit 1; }
 CDC_LOG=$(mktemp /tmp/tvsync-cdc-log.XXXXXX)
 "$TVSYNC_BUILDDIR/cdc/tvsync-cdc" --database "$TVSYNC_DATABASE_URL" --metrics-listen 127.0.0.1:0 >"$CDC_LOG" 2>&1 &

@@ -3,7 +3,7 @@
 # SQL applier that plays tvsync-cdc's part: apply intents, then NOTIFY tvsync_applied.
 
 SERVER_BIN="$TVSYNC_BUILDDIR/server/tvsync-server"
-SERVER_SCHEMA="$TVSYNC_SRCDIR/server/blog/schema.graphql"
+SERVER_SCHEMA="$TVSYNC_SRCDIR/examples/blog/schema.graphql"
 SERVER_PID=
 SERVER_LOG=
 SERVER_URL=
@@ -15,7 +15,7 @@ server_database_start() {
     pgcluster_on_exit server_lib_cleanup
     pgcluster_migrate >/dev/null 2>&1 || { echo "migrate failed"; exit 1; }
     "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" \
-        --dir "$TVSYNC_SRCDIR/migrations" seed >/dev/null 2>&1 || { echo "seed failed"; exit 1; }
+        seed "$TVSYNC_SRCDIR/examples/blog/seed.sql" >/dev/null 2>&1 || { echo "seed failed"; exit 1; }
     pgcluster_psql -c "SELECT tvsync.apply(name, NULL) FROM tvsync.entity" >/dev/null
 }
 

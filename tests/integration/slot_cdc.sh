@@ -8,7 +8,7 @@ set -u
 SLOT="$TVSYNC_BUILDDIR/slot/tvsync-slot"
 CDC="$TVSYNC_BUILDDIR/cdc/tvsync-cdc"
 MIGRATE="$TVSYNC_BUILDDIR/migrations/tvsync-migrate"
-migrate() { "$MIGRATE" --dir "$TVSYNC_SRCDIR/migrations" "$@"; }
+migrate() { "$MIGRATE" --dir "$TVSYNC_SRCDIR/examples/blog" "$@"; }
 sql() { pgcluster_psql -c "$1"; }
 verify_clean() { migrate verify >/dev/null 2>&1; }
 
@@ -20,7 +20,7 @@ new_post=20000000-0000-4000-8000-0000000000aa
 
 pgcluster_start || exit 1
 pgcluster_migrate >/dev/null 2>&1 || { echo "not ok - tvsync-migrate up failed"; exit 1; }
-migrate seed >/dev/null 2>&1 || { echo "not ok - tvsync-migrate seed failed"; exit 1; }
+migrate seed "$TVSYNC_SRCDIR/examples/blog/seed.sql" >/dev/null 2>&1 || { echo "not ok - tvsync-migrate seed failed"; exit 1; }
 
 # ---- the build is held on a lock while other sessions write and publish
 locker_in=$(mktemp -u "${TMPDIR:-/tmp}/tvsync-slot-lock.XXXXXX")

@@ -73,8 +73,8 @@ for file in prometheus.yml tvsync-alerts.yml tvsync-alerts.test.yml grafana-dash
     assert_eq yes "$(exists "$dest$pkgdatadir/monitoring/$file")" "monitoring/$file installed"
 done
 
-# Migrations and the blog schema belong to other parts of the tree; whatever
-# the source tree has must be installed.
+# Migrations and the examples belong to other parts of the tree; whatever the source
+# tree has must be installed: the engine's set in migrations/, each example whole.
 migration_count=0
 for migration in "$TVSYNC_SRCDIR"/migrations/*.sql; do
     [ -e "$migration" ] || continue
@@ -82,16 +82,16 @@ for migration in "$TVSYNC_SRCDIR"/migrations/*.sql; do
     assert_eq yes "$(exists "$dest$pkgdatadir/migrations/${migration##*/}")" "migration ${migration##*/} installed"
 done
 echo "migrations in the source tree: $migration_count"
-for seed in "$TVSYNC_SRCDIR"/migrations/seed/*.sql; do
-    [ -e "$seed" ] || continue
-    assert_eq yes "$(exists "$dest$pkgdatadir/seed/${seed##*/}")" "seed ${seed##*/} installed"
+for example in "$TVSYNC_SRCDIR"/examples/*/; do
+    [ -d "$example" ] || continue
+    name=$(basename "$example")
+    for file in "$example"*.md "$example"*.sql "$example"*.graphql "$example"migrations/*.sql; do
+        [ -e "$file" ] || continue
+        relative=${file#"$TVSYNC_SRCDIR/"}
+        assert_eq yes "$(exists "$dest$pkgdatadir/$relative")" "example $name: $relative installed"
+    done
 done
-schema=$(find "$TVSYNC_SRCDIR/server" -name schema.graphql 2>/dev/null | head -1)
-if [ -n "$schema" ]; then
-    assert_eq yes "$(exists "$dest$pkgdatadir/schema.graphql")" "blog schema installed as $pkgdatadir/schema.graphql"
-else
-    echo "note: no schema.graphql in this source tree yet"
-fi
+assert_eq no "$(test -e "$dest$pkgdatadir/schema.graphql" && echo yes || echo no)" "no schema is installed as a default"
 
 submake uninstall DESTDIR="$dest" >"$work/uninstall.log" 2>&1
 assert_eq 0 "$?" "make uninstall DESTDIR=... succeeds"

@@ -126,7 +126,7 @@ if in_tree "$CDC" || in_tree "$SERVER"; then
     pgcluster_on_exit cleanup_processes
     pgcluster_on_exit 'rm -rf "$WORK"'
     pgcluster_migrate >/dev/null || { echo "migrations failed"; exit 1; }
-    "$MIGRATE" --dir "$TVSYNC_SRCDIR/migrations" seed >/dev/null 2>&1
+    "$MIGRATE" seed "$TVSYNC_SRCDIR/examples/blog/seed.sql" >/dev/null 2>&1
 else
     trap 'rm -rf "$WORK"' EXIT
 fi
@@ -181,7 +181,7 @@ fi
 if in_tree "$SERVER"; then
     tested=$((tested + 1))
     assert_eq yes "$([ -x "$SERVER" ] && echo yes || echo no)" "tvsync-server is built"
-    schema=$(find "$TVSYNC_SRCDIR/server" -name schema.graphql | head -1)
+    schema="$TVSYNC_SRCDIR/examples/blog/schema.graphql"
     port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     listener_start server "$PYTHON -c 'import socket; socket.create_connection((\"127.0.0.1\", $port), 1)'"
     NOTIFY_SOCKET="$SOCKET" WATCHDOG_USEC=$WATCHDOG_TEST_USEC "$SERVER" --listen "127.0.0.1:$port" \

@@ -9,7 +9,8 @@
 #   pgcluster_stop                    fast shutdown (the directory stays until exit)
 #   pgcluster_restart [-m MODE]       restart (MODE: fast, immediate) and wait until it accepts
 #   pgcluster_psql [psql args]...     psql -X -v ON_ERROR_STOP=1 -qAt against the test database
-#   pgcluster_migrate [args]...       tvsync-migrate up from the build tree, with the source migrations
+#   pgcluster_migrate [args]...       tvsync-migrate up from the build tree: the engine's set (found beside
+#       the binary) and the blog example's (examples/blog)
 #   pgcluster_datadir                 prints the data directory
 #   pgcluster_on_exit COMMAND         runs COMMAND (eval'd) at exit, before the cluster goes away
 #   pgcluster_log_tail [N]            prints the last N lines (default 40) of the server log
@@ -236,5 +237,5 @@ pgcluster_psql() {
 
 pgcluster_migrate() {
     "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" \
-        --dir "$TVSYNC_SRCDIR/migrations" "$@" up
+        --dir "$TVSYNC_SRCDIR/examples/blog" "$@" up
 }

@@ -51,6 +51,26 @@ START_TEST(test_every_default_parses_and_formats_back)
 }
 END_TEST
 
+START_TEST(test_no_default_points_at_the_blog_and_migrate_keys_load_from_a_file)
+{
+    tvsync_config config;
+    char error[512];
+    config_init(&config);
+    ck_assert_str_eq(config.server.schema, "");
+    ck_assert_str_eq(config.migrate.dirs, "");
+    ck_assert_str_eq(config.migrate.engine_dir, "");
+    char *path = write_temp("[migrate]\ndirs = /srv/app/migrations, /srv/b\nengine_dir = /opt/tvsync/migrations\n");
+    ck_assert_msg(config_load_file(&config, path, true, error, sizeof error), "%s", error);
+    ck_assert_str_eq(config.migrate.dirs, "/srv/app/migrations, /srv/b");
+    ck_assert_str_eq(config.migrate.engine_dir, "/opt/tvsync/migrations");
+    ck_assert(!config_set(&config, "migration", "dirs", "x", "t", error, sizeof error));
+    ck_assert_ptr_nonnull(strstr(error, "[migrate]"));
+    unlink(path);
+    free(path);
+    config_free(&config);
+}
+END_TEST
+
 START_TEST(test_values_are_checked_by_type_and_range)
 {
     tvsync_config config;
@@ -201,6 +221,7 @@ int main(void)
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, test_every_default_parses_and_formats_back);
     tcase_add_test(tc, test_values_are_checked_by_type_and_range);
+    tcase_add_test(tc, test_no_default_points_at_the_blog_and_migrate_keys_load_from_a_file);
     tcase_add_test(tc, test_file_error_names_file_line_and_key);
     tcase_add_test(tc, test_file_unknown_section_and_missing_file);
     tcase_add_test(tc, test_flag_beats_environment_beats_file_beats_default);

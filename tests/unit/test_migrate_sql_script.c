@@ -1,10 +1,13 @@
 /* test_migrate_sql_script: statement splitting and error-line mapping of tvsync-migrate,
- * and which file names count as migrations. */
+ * which file names count as migrations, set names and the [migrate] dirs list. */
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "migrations/migration_set.h"
 #include "migrations/sql_script.h"
@@ -166,6 +169,55 @@ START_TEST(test_migration_names)
 }
 END_TEST
 
+START_TEST(test_set_is_named_after_its_folder)
+{
+    char base[] = "/tmp/tvsync-set-name.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(base));
+    char dir[256], error[512];
+    snprintf(dir, sizeof dir, "%s/migrations", base);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    const char *spellings[] = {"%s/migrations", "%s/migrations/", "%s/migrations//", "%s/./migrations"};
+    for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
+        char given[300];
+        snprintf(given, sizeof given, spellings[i], base);
+        char *name = migration_set_name_of(given, error, sizeof error);
+        ck_assert_msg(name != NULL, "%s: %s", given, error);
+        ck_assert_str_eq(name, "migrations");
+        free(name);
+    }
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/nowhere", base);
+    ck_assert_ptr_null(migration_set_name_of(missing, error, sizeof error));
+    ck_assert_ptr_nonnull(strstr(error, missing));
+    char file[300];
+    snprintf(file, sizeof file, "%s/plain", base);
+    FILE *handle = fopen(file, "w");
+    ck_assert_ptr_nonnull(handle);
+    fclose(handle);
+    ck_assert_ptr_null(migration_set_name_of(file, error, sizeof error));
+    ck_assert_ptr_nonnull(strstr(error, "not a directory"));
+    unlink(file);
+    rmdir(dir);
+    rmdir(base);
+}
+END_TEST
+
+START_TEST(test_dir_list_is_comma_separated_and_trimmed)
+{
+    char **dirs;
+    size_t count = migration_set_dir_list_parse(" /srv/app/migrations ,/srv/b,, \t/srv/c d ,", &dirs);
+    ck_assert_uint_eq(count, 3);
+    ck_assert_str_eq(dirs[0], "/srv/app/migrations");
+    ck_assert_str_eq(dirs[1], "/srv/b");
+    ck_assert_str_eq(dirs[2], "/srv/c d");
+    migration_set_dir_list_free(dirs, count);
+    ck_assert_uint_eq(migration_set_dir_list_parse("", &dirs), 0);
+    ck_assert_ptr_null(dirs);
+    ck_assert_uint_eq(migration_set_dir_list_parse(" , ", &dirs), 0);
+    ck_assert_uint_eq(migration_set_dir_list_parse(NULL, &dirs), 0);
+}
+END_TEST
+
 static Suite *sql_script_suite(void)
 {
     Suite *suite = suite_create("migrate_sql_script");
@@ -181,6 +233,8 @@ static Suite *sql_script_suite(void)
     tcase_add_test(tc, test_body_line_is_where_the_do_block_starts);
     tcase_add_test(tc, test_unterminated_quote_ends_the_last_statement);
     tcase_add_test(tc, test_migration_names);
+    tcase_add_test(tc, test_set_is_named_after_its_folder);
+    tcase_add_test(tc, test_dir_list_is_comma_separated_and_trimmed);
     suite_add_tcase(suite, tc);
     return suite;
 }

@@ -17,7 +17,7 @@ static char *read_blog_sdl(size_t *length)
 {
     const char *srcdir = getenv("TVSYNC_SRCDIR");
     char path[4096];
-    snprintf(path, sizeof path, "%s/server/blog/schema.graphql", srcdir ? srcdir : ".");
+    snprintf(path, sizeof path, "%s/examples/blog/schema.graphql", srcdir ? srcdir : ".");
     FILE *file = fopen(path, "rb");
     ck_assert_msg(file != NULL, "cannot open %s", path);
     static char buffer[1 << 16];
