@@ -48,8 +48,11 @@ static bool read_entities(const cJSON *entities, registry *out, char *error, siz
             snprintf(error, error_size, "entity %zu: the name is empty or longer than %d bytes", i, INTENT_ENTITY_MAX);
             return false;
         }
-        if (registry_has_entity(out, name)) {
-            snprintf(error, error_size, "entity \"%s\" is there twice", name);
+        /* Sorted (registry_json orders by name in collation "C", strcmp's order):
+         * lookups can halve, and a repeated name is its neighbour. */
+        if (i > 0 && strcmp(out->entities[i - 1], name) >= 0) {
+            snprintf(error, error_size, "entity \"%s\" is not after \"%s\" (repeated or out of order)", name,
+                     out->entities[i - 1]);
             return false;
         }
         out->entities[i] = alloc_strdup(name);
@@ -147,10 +150,18 @@ done:
 
 size_t registry_index(const registry *value, const char *entity)
 {
-    size_t i = 0;
-    while (i < value->entity_count && strcmp(value->entities[i], entity) != 0)
-        i++;
-    return i;
+    size_t low = 0, high = value->entity_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        int order = strcmp(value->entities[middle], entity);
+        if (order == 0)
+            return middle;
+        if (order < 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return value->entity_count;
 }
 
 bool registry_has_entity(const registry *value, const char *entity)

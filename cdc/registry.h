@@ -10,7 +10,7 @@
 
 typedef struct registry {
     size_t entity_count;
-    char **entities;              /* sorted names */
+    char **entities;              /* names in strcmp order, each once */
     char **tv_tables;             /* per entity: its read model, schema-qualified and quoted */
     char **build_functions;       /* per entity: its build function, quoted, without arguments */
     size_t cascade_count;
@@ -33,14 +33,16 @@ extern const char *const REGISTRY_QUERY;
 /* Fills *out from the JSON of tvsync.registry_json() (length bytes, need not
  * be NUL-terminated). The one reader of the registry, at start and from the
  * log. Returns false with a short reason in error[] on anything else (not
- * JSON, a missing or mistyped member, an entity name that is not one, a
- * cascade naming an entity the registry does not have); *out is then empty
+ * JSON, a missing or mistyped member, an empty or too long entity name,
+ * entities not in strcmp order or repeated, a cascade naming an entity the
+ * registry does not have); *out is then empty
  * and owns nothing. On success the caller frees *out with registry_free. */
 bool registry_from_json(const char *text, size_t length, registry *out, char *error, size_t error_size);
 
 bool registry_has_entity(const registry *value, const char *entity);
 
-/* The index of entity in value->entities, value->entity_count when absent. */
+/* The index of entity in value->entities, value->entity_count when absent
+ * (a binary search: entities are sorted). */
 size_t registry_index(const registry *value, const char *entity);
 
 /* Frees what *value owns and zeroes it; safe on a zeroed registry. */

@@ -34,6 +34,10 @@ START_TEST(test_registry_json_gives_entities_and_edges)
     ck_assert_str_eq(reg.tv_tables[2], "\"My Schema\".tv_user");
     ck_assert_str_eq(reg.build_functions[0], "public.fn_build_comment");
     ck_assert_uint_eq(registry_index(&reg, "user"), 2);
+    ck_assert_uint_eq(registry_index(&reg, "comment"), 0);
+    ck_assert_uint_eq(registry_index(&reg, "post"), 1);
+    ck_assert_uint_eq(registry_index(&reg, "a"), reg.entity_count);
+    ck_assert_uint_eq(registry_index(&reg, "zzz"), reg.entity_count);
     ck_assert(registry_has_entity(&reg, "comment"));
     ck_assert(!registry_has_entity(&reg, "tag"));
     ck_assert_uint_eq(registry_index(&reg, "tag"), reg.entity_count);
@@ -77,7 +81,10 @@ START_TEST(test_malformed_registries_are_rejected_with_reason)
          "entity 0: the name is empty or longer than 63 bytes"},
         {"{\"entities\":[{\"name\":\"a\",\"tv_table\":\"t\",\"build_function\":\"f\"},"
          "{\"name\":\"a\",\"tv_table\":\"u\",\"build_function\":\"g\"}],\"cascades\":[]}",
-         "entity \"a\" is there twice"},
+         "entity \"a\" is not after \"a\" (repeated or out of order)"},
+        {"{\"entities\":[{\"name\":\"b\",\"tv_table\":\"t\",\"build_function\":\"f\"},"
+         "{\"name\":\"a\",\"tv_table\":\"u\",\"build_function\":\"g\"}],\"cascades\":[]}",
+         "entity \"a\" is not after \"b\" (repeated or out of order)"},
         {"{\"entities\":[{\"name\":\"a\",\"tv_table\":\"t\",\"build_function\":\"f\"}],"
          "\"cascades\":[{\"source\":\"a\",\"target\":\"b\",\"query\":\"q\"}]}",
          "cascade 0 (a -> b) names an entity the registry does not have"},
