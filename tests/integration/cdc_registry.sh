@@ -3,7 +3,8 @@
 # order, with no signal: an entity a migration registers is applied (its intents and its
 # rebuild request) from the migration's own transaction on; an intent committed before the
 # registration still meets the old registry, one after it the new; a cascade added later
-# applies from its position only; tvsync-slot rebuild of an unknown entity exits 1.
+# applies from its position only; tvsync-slot rebuild of an unknown entity exits 1; an
+# unreadable registry row is a dead letter and changes nothing.
 . "$TVSYNC_SRCDIR/tests/integration/cdc_lib.sh"
 set -u
 
@@ -144,6 +145,16 @@ cdc_wait_lsn "$lsn"
 assert_eq "2" "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.dead_letter WHERE reason = 'unknown entity \"badge\"'")" \
     "after an entity is removed, its intents dead-letter"
 cdc_sync || assert_fail "the daemon applies after an entity is removed"
+
+# 6. A registry row the daemon cannot read (written by hand): a dead letter that says
+#    so, and the registry before it stays in force.
+lsn=$(pgcluster_psql -c "INSERT INTO tvsync.registry_log (registry) VALUES ('{\"entities\": 1}')" \
+    -c "SELECT tvsync.publish('tag', ARRAY['40000000-0000-4000-8000-000000000002'::uuid])" | tail -n1)
+cdc_wait_lsn "$lsn"
+assert_eq "1" "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.dead_letter WHERE reason LIKE 'unreadable registry change: %'")" \
+    "an unreadable registry row goes to tvsync.dead_letter"
+assert_eq "0" "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.dead_letter WHERE content LIKE '%40000000-0000-4000-8000-000000000002%'")" \
+    "... and the registry before it stays in force (the tag intent after it is applied)"
 
 cdc_stop
 assert_eq "0" "$CDC_STATUS" "SIGTERM exits 0"
