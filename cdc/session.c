@@ -225,6 +225,9 @@ static session_result setup_blocking(session_setup *su)
     result = setup_query(apply, REGISTRY_QUERY, 0, NULL, PGRES_TUPLES_OK, error, error_size);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
         outcome = classify(apply, result);
+        if (sqlstate_is(result, "42883"))   /* undefined_function: an engine older than this daemon */
+            snprintf(error, error_size, "tvsync.registry_json() does not exist: apply the engine's migrations "
+                     "(tvsync-migrate up) before starting this tvsync-cdc");
         goto fail;
     }
     /* Changes from here on come through the log; on a stream that starts earlier

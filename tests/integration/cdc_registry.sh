@@ -158,4 +158,12 @@ assert_eq "0" "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.dead_letter WHER
 
 cdc_stop
 assert_eq "0" "$CDC_STATUS" "SIGTERM exits 0"
+
+# 7. An engine without migration 040 (the daemon is newer than the database): exit 4 and
+#    what to do.
+pgcluster_psql -c "ALTER FUNCTION tvsync.registry_json() RENAME TO registry_json_hidden" >/dev/null
+assert_exit 4 "an engine without tvsync.registry_json() exits 4" -- \
+    "$CDC_BIN" --database "$TVSYNC_DATABASE_URL" --metrics-listen 127.0.0.1:0
+assert_contains "$ASSERT_OUTPUT" "apply the engine's migrations (tvsync-migrate up)" "... saying to apply the migrations"
+pgcluster_psql -c "ALTER FUNCTION tvsync.registry_json_hidden() RENAME TO registry_json" >/dev/null
 test_summary
