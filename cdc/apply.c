@@ -321,8 +321,9 @@ static bool send_apply(apply_engine *engine, size_t e, size_t from, size_t to)
         return true;   /* every one of them is current */
     tail_push(engine, TAIL_APPLY, e);
     if (r == reg->entity_count) {
-        /* gone from the registry since the intent was read (a reload):
-         * tvsync.apply says so, and the batch fails like any build error */
+        /* not in the registry the batch was read with (the daemon never lets
+         * that happen: batcher.c): tvsync.apply says so, and the batch fails
+         * like any build error */
         const char *values[2] = {work->entities[e].name, ids};
         return apply_send(engine, "SELECT upserted, deleted FROM tvsync.apply($1, $2::text[])", 2, values, tail_cb);
     }

@@ -359,7 +359,8 @@ bool apply_cascade_send(apply_engine *engine, bool *sent)
     if (action == CASCADE_DIFF) {
         size_t r = registry_index(engine->reg, source->name);
         if (r == engine->reg->entity_count) {
-            /* gone from the registry since the intent was read: tvsync.entity_row says so */
+            /* not in the batch's registry (never, as the daemon reads and applies a
+             * batch with one registry): tvsync.entity_row says so */
             const char *values[1] = {source->name};
             *sent = apply_send_step(engine, "SELECT NULL::uuid FROM tvsync.entity_row($1)", 1, values);
             return true;

@@ -76,6 +76,57 @@ static void maybe_rebuild(cdc_daemon *d)
         session_fail(d, "cannot send a rebuild chunk");
 }
 
+/* ---- registries -------------------------------------------------------- */
+
+void batcher_registry_destroy(registry *value)
+{
+    if (!value)
+        return;
+    registry_free(value);
+    free(value);
+}
+
+static void registry_install(cdc_daemon *d, registry *fresh)
+{
+    /* The batch in flight may still use the old one: it is freed when that batch is done. */
+    if (d->reg != d->applying_reg)
+        batcher_registry_destroy(d->reg);
+    d->reg = fresh;
+}
+
+bool batcher_registry_change(cdc_daemon *d, registry *fresh)
+{
+    /* The stream is not read while one is pending, so there is never a second. */
+    batcher_registry_destroy(d->pending_reg);
+    d->pending_reg = NULL;
+    if (d->filling->id_count == 0) {
+        registry_install(d, fresh);
+        return true;
+    }
+    d->pending_reg = fresh;
+    return false;
+}
+
+bool batcher_registry_take_pending(cdc_daemon *d)
+{
+    if (!d->pending_reg)
+        return true;
+    if (d->filling->id_count > 0)
+        return false;
+    registry_install(d, d->pending_reg);
+    d->pending_reg = NULL;
+    return true;
+}
+
+void batcher_registries_release(cdc_daemon *d)
+{
+    batcher_registry_destroy(d->pending_reg);
+    d->pending_reg = NULL;
+    if (d->applying_reg != d->reg)
+        batcher_registry_destroy(d->applying_reg);
+    d->applying_reg = NULL;
+}
+
 /* ---- applying batches ------------------------------------------------- */
 
 static void count_batch_metrics(cdc_daemon *d, const batch *done, const apply_outcome *outcome)
@@ -104,6 +155,9 @@ static void batch_applied_cb(void *arg, const apply_outcome *outcome)
 {
     cdc_daemon *d = arg;
     d->batch_in_flight = false;
+    if (d->applying_reg != d->reg)
+        batcher_registry_destroy(d->applying_reg);
+    d->applying_reg = NULL;
     if (outcome->connection_lost || !outcome->ok) {
         session_fail(d, outcome->error[0] ? outcome->error : "apply connection lost");
         return;
@@ -121,12 +175,6 @@ static void batch_applied_cb(void *arg, const apply_outcome *outcome)
     }
     batch_reset(done);
     d->rebuild_turn = d->rebuild_count > 0;
-    if (d->next_reg_ready) {
-        registry_free(&d->reg);
-        d->reg = d->next_reg;
-        d->next_reg_ready = false;
-        memset(&d->next_reg, 0, sizeof d->next_reg);
-    }
     if (d->state == STATE_STOPPING) {
         if (d->filling->has_progress)
             batcher_maybe_apply(d, true);
@@ -147,8 +195,8 @@ bool batcher_full(const cdc_daemon *d)
 static bool batch_ready(const cdc_daemon *d, bool drained)
 {
     const batch *f = d->filling;
-    if ((d->held_active || batcher_full(d)) && f->id_count > 0)
-        return true;   /* full, possibly in the middle of a source transaction */
+    if ((d->held_active || d->pending_reg || batcher_full(d)) && f->id_count > 0)
+        return true;   /* full or at a registry change, possibly in the middle of a source transaction */
     if (!f->has_progress)
         return false;
     if (drained || d->state == STATE_STOPPING)
@@ -183,8 +231,10 @@ void batcher_maybe_apply(cdc_daemon *d, bool drained)
     d->filling = next;
     batch_move_open(d->applying, d->filling);
     d->batch_in_flight = true;
-    if (!apply_engine_start(d->engine, d->applying, &d->reg, batch_applied_cb, d)) {
+    d->applying_reg = d->reg;
+    if (!apply_engine_start(d->engine, d->applying, d->applying_reg, batch_applied_cb, d)) {
         d->batch_in_flight = false;
+        d->applying_reg = NULL;
         session_fail(d, "cannot start an apply transaction");
     }
 }

@@ -1,5 +1,5 @@
 /* daemon: one libevent loop holds the replication socket, the apply and the
- * misc (heartbeat, slot statistics, registry) connections, timers and signals. */
+ * misc (heartbeat, slot statistics) connections, timers and signals. */
 #include "config.h"
 
 #include "cdc/daemon.h"
@@ -40,7 +40,7 @@ static double lag_seconds(const cdc_daemon *d)
     return d->have_heartbeat ? d->heartbeat_rtt_seconds : 0;
 }
 
-/* ---- misc connection: heartbeat, slot statistics, registry reload ---- */
+/* ---- misc connection: heartbeat, slot statistics ---------------------- */
 
 static void heartbeat_done_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
@@ -103,32 +103,6 @@ static void stats_timer_cb(evutil_socket_t fd, short events, void *arg)
                   1, values, slot_stats_cb, d);
 }
 
-static void registry_reload_cb(void *arg, const pg_pipeline_outcome *outcome)
-{
-    cdc_daemon *d = arg;
-    if (!outcome->ok) {
-        log_warning("re-reading the registry failed, keeping the old one: %s", outcome->error);
-    } else {
-        registry fresh;
-        if (registry_from_result(outcome->result, &fresh)) {
-            if (d->next_reg_ready)
-                registry_free(&d->next_reg);
-            d->next_reg = fresh;
-            d->next_reg_ready = true;
-            if (!d->batch_in_flight) {
-                registry_free(&d->reg);
-                d->reg = d->next_reg;
-                d->next_reg_ready = false;
-                memset(&d->next_reg, 0, sizeof d->next_reg);
-            }
-            log_info("registry re-read: %zu entities, %zu cascades",
-                     d->next_reg_ready ? d->next_reg.entity_count : d->reg.entity_count,
-                     d->next_reg_ready ? d->next_reg.cascade_count : d->reg.cascade_count);
-        }
-    }
-    notify_ready();
-}
-
 /* ---- timers and signals ---------------------------------------------- */
 
 static void arm_timers(cdc_daemon *d)
@@ -189,9 +163,7 @@ static void reload_cb(evutil_socket_t fd, short events, void *arg)
     else
         log_info("configuration reloaded");
     arm_timers(d);
-    if (d->state == STATE_STREAMING && d->misc && !pg_pipeline_busy(d->misc) &&
-        pg_pipeline_send(d->misc, REGISTRY_QUERY, 0, NULL, registry_reload_cb, d))
-        return;  /* READY=1 once the registry is read */
+    /* The registry is not read again: its changes come through the log, in order. */
     notify_ready();
 }
 
@@ -289,9 +261,8 @@ done:
         close(d->setup_pipe[1]);
     }
     session_close(d);
-    registry_free(&d->reg);
-    if (d->next_reg_ready)
-        registry_free(&d->next_reg);
+    batcher_registries_release(d);
+    batcher_registry_destroy(d->reg);
     if (d->http)
         http_endpoint_free(d->http);
     struct event **events[] = {&d->signal_term, &d->signal_int, &d->signal_hup, &d->status_timer,

@@ -66,9 +66,14 @@ typedef struct cdc_daemon {
     int setup_pipe[2];
     struct event *setup_event;
 
-    registry reg;
-    registry next_reg;
-    bool next_reg_ready;
+    /* Registries (batcher.c): reg is in force at the stream's read position, so
+     * the filling batch is read and will be applied with it; applying_reg is the
+     * one the batch in flight was started with: reg itself, or an older one kept
+     * until that batch is done; pending_reg came from the log while the filling
+     * batch held ids read with reg, and takes over once that batch is on its way. */
+    registry *reg;
+    registry *applying_reg;
+    registry *pending_reg;
 
     batch batches[2];
     batch *filling, *applying;

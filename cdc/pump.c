@@ -5,11 +5,13 @@
 #include "cdc/pump.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cdc/batcher.h"
 #include "cdc/session.h"
 #include "cdc/stream_protocol.h"
+#include "common/alloc.h"
 #include "common/log.h"
 
 /* Records handled per callback before other events get a turn. */
@@ -120,7 +122,7 @@ static void handle_message(cdc_daemon *d, const wal2json_record *record)
         intent_free(&value);
         return;
     }
-    if (!registry_has_entity(&d->reg, value.entity)) {
+    if (!registry_has_entity(d->reg, value.entity)) {
         char message[128 + INTENT_ENTITY_MAX];
         snprintf(message, sizeof message, "unknown entity \"%s\"", value.entity);
         log_warning("intent for an unknown entity \"%s\" goes to tvsync.dead_letter", value.entity);
@@ -140,6 +142,37 @@ static void handle_message(cdc_daemon *d, const wal2json_record *record)
     d->held_offset = 0;
     d->held_active = true;
     held_consume(d);
+}
+
+/* A change to the registry, at its position in the log (an insert into
+ * tvsync.registry_log, migration 040): what was read before it is applied with
+ * the registry before it, what follows with the new one. */
+static void handle_registry_change(cdc_daemon *d, const wal2json_record *record)
+{
+    if (!d->in_transaction || d->transaction_skip || strcmp(record->schema, REGISTRY_LOG_SCHEMA) != 0 ||
+        strcmp(record->table, REGISTRY_LOG_TABLE) != 0)
+        return;   /* a skipped one is older than the registry read at start */
+    char lsn_text[LSN_FORMAT_SIZE];
+    lsn_format(record->lsn, lsn_text);
+    /* Its transaction's progress is recorded like any other's. */
+    d->transaction_had_work = true;
+    const char *text = wal2json_column_value(record, REGISTRY_LOG_COLUMN);
+    registry *fresh = alloc_malloc(sizeof *fresh);
+    char error[256];
+    if (!text) {
+        snprintf(error, sizeof error, "the row has no \"%s\" value", REGISTRY_LOG_COLUMN);
+    } else if (registry_from_json(text, strlen(text), fresh, error, sizeof error)) {
+        log_info("registry changed at %s: %zu entities, %zu cascades", lsn_text, fresh->entity_count,
+                 fresh->cascade_count);
+        if (batcher_registry_change(d, fresh))
+            note_transaction_xid(d);   /* what comes next may use what that transaction created */
+        return;
+    }
+    free(fresh);
+    char reason[320];
+    snprintf(reason, sizeof reason, "unreadable registry change: %s", error);
+    log_error("%s at %s goes to tvsync.dead_letter; the registry before it stays in force", reason, lsn_text);
+    batch_add_dead_letter(d->filling, record->lsn, text ? text : "", text ? strlen(text) : 0, reason);
 }
 
 static void handle_record(cdc_daemon *d, const char *payload, size_t length, lsn_t data_start)
@@ -180,6 +213,9 @@ static void handle_record(cdc_daemon *d, const char *payload, size_t length, lsn
         batch_commit_transaction(d->filling, record.next_lsn, d->transaction_time,
                                  d->transaction_commit_us, d->transaction_had_work);
 
+        break;
+    case WAL2JSON_INSERT:
+        handle_registry_change(d, &record);
         break;
     case WAL2JSON_OTHER:
         break;
@@ -233,6 +269,14 @@ static void stream_pump(cdc_daemon *d)
             pause_reading(d);
             batcher_maybe_apply(d, true);   /* full: apply, then go on */
             return;
+        }
+        if (d->pending_reg) {
+            batcher_maybe_apply(d, true);   /* the ids read with the old registry go first */
+            if (!batcher_registry_take_pending(d)) {
+                pause_reading(d);
+                return;   /* the batch in flight's callback brings the pump back */
+            }
+            note_transaction_xid(d);
         }
         if (batcher_full(d)) {
             batcher_maybe_apply(d, false);

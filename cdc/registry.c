@@ -1,64 +1,167 @@
 /* registry: reads the declared entities and cascades (invariant 5: adding an
- * entity needs no C change), loaded at start and again on SIGHUP. */
+ * entity needs no C change), at start and from the log when they change. */
 #include "config.h"
 
 #include "cdc/registry.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cdc/array_literal.h"
+#include "cdc/intent.h"
 #include "common/alloc.h"
-#include "common/log.h"
 
-const char *const REGISTRY_QUERY =
-    "SELECT 'e', e.name, e.tv_table::text, tvsync.build_function_name(e), NULL::text[] FROM tvsync.entity e "
-    "UNION ALL SELECT 'c', source_entity, target_entity, query, watch FROM tvsync.cascade "
-    "ORDER BY 1 DESC, 2, 3";
+const char *const REGISTRY_QUERY = "SELECT tvsync.registry_json()";
 
-bool registry_from_result(const PGresult *result, registry *out)
+/* A member that must be a string; NULL (with error set) otherwise. */
+static const char *string_member(const cJSON *object, const char *name, const char *what, size_t index,
+                                 char *error, size_t error_size)
 {
-    memset(out, 0, sizeof *out);
-    if (PQnfields(result) != 5) {
-        log_error("registry: unexpected result shape");
-        return false;
-    }
-    int rows = PQntuples(result);
-    out->entities = alloc_calloc((size_t) rows + 1, sizeof *out->entities);
-    out->tv_tables = alloc_calloc((size_t) rows + 1, sizeof *out->tv_tables);
-    out->build_functions = alloc_calloc((size_t) rows + 1, sizeof *out->build_functions);
-    out->edges = alloc_calloc((size_t) rows + 1, sizeof *out->edges);
-    out->sources = alloc_calloc((size_t) rows + 1, sizeof *out->sources);
-    out->targets = alloc_calloc((size_t) rows + 1, sizeof *out->targets);
-    out->queries = alloc_calloc((size_t) rows + 1, sizeof *out->queries);
-    out->watches = alloc_calloc((size_t) rows + 1, sizeof *out->watches);
-    for (int row = 0; row < rows; row++) {
-        const char *kind = PQgetvalue(result, row, 0);
-        if (kind[0] == 'e') {
-            out->tv_tables[out->entity_count] = alloc_strdup(PQgetvalue(result, row, 2));
-            out->build_functions[out->entity_count] = alloc_strdup(PQgetvalue(result, row, 3));
-            out->entities[out->entity_count++] = alloc_strdup(PQgetvalue(result, row, 1));
-        } else {
-            size_t i = out->cascade_count++;
-            out->sources[i] = alloc_strdup(PQgetvalue(result, row, 1));
-            out->targets[i] = alloc_strdup(PQgetvalue(result, row, 2));
-            out->queries[i] = alloc_strdup(PQgetvalue(result, row, 3));
-            if (!PQgetisnull(result, row, 4))
-                out->watches[i] = array_literal_parse(PQgetvalue(result, row, 4));
-            out->edges[i].source = out->sources[i];
-            out->edges[i].target = out->targets[i];
-            out->edges[i].watches = (const char *const *) out->watches[i];
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
+    if (cJSON_IsString(item))
+        return item->valuestring;
+    snprintf(error, error_size, "%s %zu: \"%s\" is missing or not a string", what, index, name);
+    return NULL;
+}
+
+/* Entity names go into fixed-size batch entries (INTENT_ENTITY_MAX). */
+static bool entity_name_fits(const char *name)
+{
+    size_t length = strlen(name);
+    return length > 0 && length <= INTENT_ENTITY_MAX;
+}
+
+static bool read_entities(const cJSON *entities, registry *out, char *error, size_t error_size)
+{
+    const cJSON *entity;
+    cJSON_ArrayForEach(entity, entities) {
+        size_t i = out->entity_count;
+        const char *name = string_member(entity, "name", "entity", i, error, error_size);
+        const char *tv_table = name ? string_member(entity, "tv_table", "entity", i, error, error_size) : NULL;
+        const char *build = tv_table ? string_member(entity, "build_function", "entity", i, error, error_size) : NULL;
+        if (!build)
+            return false;
+        if (!entity_name_fits(name)) {
+            snprintf(error, error_size, "entity %zu: the name is empty or longer than %d bytes", i, INTENT_ENTITY_MAX);
+            return false;
         }
+        /* Sorted (registry_json orders by name in collation "C", strcmp's order):
+         * lookups can halve, and a repeated name is its neighbour. */
+        if (i > 0 && strcmp(out->entities[i - 1], name) >= 0) {
+            snprintf(error, error_size, "entity \"%s\" is not after \"%s\" (repeated or out of order)", name,
+                     out->entities[i - 1]);
+            return false;
+        }
+        out->entities[i] = alloc_strdup(name);
+        out->tv_tables[i] = alloc_strdup(tv_table);
+        out->build_functions[i] = alloc_strdup(build);
+        out->entity_count++;
     }
     return true;
 }
 
+/* NULL when the edge watches every key; a NULL-terminated vector otherwise
+ * (array_literal_strings_free frees it). */
+static bool read_watch(const cJSON *watch, size_t index, char ***out, char *error, size_t error_size)
+{
+    *out = NULL;
+    if (!watch || cJSON_IsNull(watch))
+        return true;
+    if (!cJSON_IsArray(watch)) {
+        snprintf(error, error_size, "cascade %zu: \"watch\" is neither null nor an array", index);
+        return false;
+    }
+    char **keys = alloc_calloc((size_t) cJSON_GetArraySize(watch) + 1, sizeof *keys);
+    size_t count = 0;
+    const cJSON *key;
+    cJSON_ArrayForEach(key, watch) {
+        if (!cJSON_IsString(key)) {
+            array_literal_strings_free(keys);
+            snprintf(error, error_size, "cascade %zu: a watched key is not a string", index);
+            return false;
+        }
+        keys[count++] = alloc_strdup(key->valuestring);
+    }
+    *out = keys;
+    return true;
+}
+
+static bool read_cascades(const cJSON *cascades, registry *out, char *error, size_t error_size)
+{
+    const cJSON *edge;
+    cJSON_ArrayForEach(edge, cascades) {
+        size_t i = out->cascade_count;
+        const char *source = string_member(edge, "source", "cascade", i, error, error_size);
+        const char *target = source ? string_member(edge, "target", "cascade", i, error, error_size) : NULL;
+        const char *query = target ? string_member(edge, "query", "cascade", i, error, error_size) : NULL;
+        if (!query)
+            return false;
+        if (!registry_has_entity(out, source) || !registry_has_entity(out, target)) {
+            snprintf(error, error_size, "cascade %zu (%s -> %s) names an entity the registry does not have", i,
+                     source, target);
+            return false;
+        }
+        char **watches;
+        if (!read_watch(cJSON_GetObjectItemCaseSensitive(edge, "watch"), i, &watches, error, error_size))
+            return false;
+        out->sources[i] = alloc_strdup(source);
+        out->targets[i] = alloc_strdup(target);
+        out->queries[i] = alloc_strdup(query);
+        out->watches[i] = watches;
+        out->edges[i].source = out->sources[i];
+        out->edges[i].target = out->targets[i];
+        out->edges[i].watches = (const char *const *) watches;
+        out->cascade_count++;
+    }
+    return true;
+}
+
+bool registry_from_json(const char *text, size_t length, registry *out, char *error, size_t error_size)
+{
+    memset(out, 0, sizeof *out);
+    cJSON *root = cJSON_ParseWithLength(text, length);
+    const cJSON *entities = cJSON_GetObjectItemCaseSensitive(root, "entities");
+    const cJSON *cascades = cJSON_GetObjectItemCaseSensitive(root, "cascades");
+    bool ok = false;
+    if (!cJSON_IsObject(root) || !cJSON_IsArray(entities) || !cJSON_IsArray(cascades)) {
+        snprintf(error, error_size, "not an object with the arrays \"entities\" and \"cascades\"");
+        goto done;
+    }
+    size_t entity_count = (size_t) cJSON_GetArraySize(entities);
+    size_t cascade_count = (size_t) cJSON_GetArraySize(cascades);
+    out->entities = alloc_calloc(entity_count + 1, sizeof *out->entities);
+    out->tv_tables = alloc_calloc(entity_count + 1, sizeof *out->tv_tables);
+    out->build_functions = alloc_calloc(entity_count + 1, sizeof *out->build_functions);
+    out->edges = alloc_calloc(cascade_count + 1, sizeof *out->edges);
+    out->sources = alloc_calloc(cascade_count + 1, sizeof *out->sources);
+    out->targets = alloc_calloc(cascade_count + 1, sizeof *out->targets);
+    out->queries = alloc_calloc(cascade_count + 1, sizeof *out->queries);
+    out->watches = alloc_calloc(cascade_count + 1, sizeof *out->watches);
+    ok = read_entities(entities, out, error, error_size) && read_cascades(cascades, out, error, error_size);
+done:
+    cJSON_Delete(root);
+    if (!ok)
+        registry_free(out);
+    return ok;
+}
+
 size_t registry_index(const registry *value, const char *entity)
 {
-    size_t i = 0;
-    while (i < value->entity_count && strcmp(value->entities[i], entity) != 0)
-        i++;
-    return i;
+    size_t low = 0, high = value->entity_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        int order = strcmp(value->entities[middle], entity);
+        if (order == 0)
+            return middle;
+        if (order < 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return value->entity_count;
 }
 
 bool registry_has_entity(const registry *value, const char *entity)

@@ -6,33 +6,46 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <libpq-fe.h>
-
 #include "cdc/cascade.h"
 
 typedef struct registry {
     size_t entity_count;
-    char **entities;              /* sorted names */
-    char **tv_tables;             /* per entity: its read model, quoted (regclass text) */
+    char **entities;              /* names in strcmp order, each once */
+    char **tv_tables;             /* per entity: its read model, schema-qualified and quoted */
     char **build_functions;       /* per entity: its build function, quoted, without arguments */
     size_t cascade_count;
     cascade_edge *edges;          /* source/target/watches point into the arrays below */
     char **sources, **targets, **queries;
-    char ***watches;              /* per edge: NULL-terminated keys it watches (array_literal_parse); NULL = every key */
+    char ***watches;              /* per edge: NULL-terminated keys it watches; NULL = every key */
 } registry;
 
-/* The one query that reads the registry; its result goes to registry_from_result. */
+/* The query that reads the registry at start: one row, one column, whose text
+ * goes to registry_from_json. */
 extern const char *const REGISTRY_QUERY;
 
-/* Fills *out from REGISTRY_QUERY's result. Returns false (logged) on an
- * unexpected shape; *out is then empty. The caller frees with registry_free. */
-bool registry_from_result(const PGresult *result, registry *out);
+/* Where a change to the registry reaches tvsync-cdc in the log: an insert into
+ * this table, whose REGISTRY_LOG_COLUMN holds the registry as REGISTRY_QUERY
+ * gives it (migration 040). */
+#define REGISTRY_LOG_SCHEMA "tvsync"
+#define REGISTRY_LOG_TABLE "registry_log"
+#define REGISTRY_LOG_COLUMN "registry"
+
+/* Fills *out from the JSON of tvsync.registry_json() (length bytes, need not
+ * be NUL-terminated). The one reader of the registry, at start and from the
+ * log. Returns false with a short reason in error[] on anything else (not
+ * JSON, a missing or mistyped member, an empty or too long entity name,
+ * entities not in strcmp order or repeated, a cascade naming an entity the
+ * registry does not have); *out is then empty
+ * and owns nothing. On success the caller frees *out with registry_free. */
+bool registry_from_json(const char *text, size_t length, registry *out, char *error, size_t error_size);
 
 bool registry_has_entity(const registry *value, const char *entity);
 
-/* The index of entity in value->entities, value->entity_count when absent. */
+/* The index of entity in value->entities, value->entity_count when absent
+ * (a binary search: entities are sorted). */
 size_t registry_index(const registry *value, const char *entity);
 
+/* Frees what *value owns and zeroes it; safe on a zeroed registry. */
 void registry_free(registry *value);
 
 #endif

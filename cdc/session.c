@@ -39,8 +39,7 @@ typedef struct session_setup {
     char error[512];
     PGconn *apply, *misc, *stream;
     lsn_t progress;
-    registry reg;
-    bool have_reg;
+    registry *reg;             /* the registry at start (tvsync.registry_json), owned until the loop takes it */
     PGresult *rebuilds;        /* tvsync.cdc_rebuild rows */
 } session_setup;
 
@@ -72,6 +71,7 @@ void session_close(cdc_daemon *d)
     d->filling = &d->batches[0];
     d->applying = &d->batches[1];
     d->batch_in_flight = false;
+    batcher_registries_release(d);
     if (d->held_active)
         intent_free(&d->held);
     d->held_active = false;
@@ -225,13 +225,24 @@ static session_result setup_blocking(session_setup *su)
     result = setup_query(apply, REGISTRY_QUERY, 0, NULL, PGRES_TUPLES_OK, error, error_size);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
         outcome = classify(apply, result);
+        if (sqlstate_is(result, "42883"))   /* undefined_function: an engine older than this daemon */
+            snprintf(error, error_size, "tvsync.registry_json() does not exist: apply the engine's migrations "
+                     "(tvsync-migrate up) before starting this tvsync-cdc");
         goto fail;
     }
-    if (!registry_from_result(result, &su->reg)) {
-        snprintf(error, error_size, "cannot read the entity registry");
+    /* Changes from here on come through the log; on a stream that starts earlier
+     * than now, what precedes the first change there is read with this registry. */
+    char registry_error[256];
+    su->reg = alloc_malloc(sizeof *su->reg);
+    if (PQntuples(result) != 1 || PQnfields(result) != 1 || PQgetisnull(result, 0, 0) ||
+        !registry_from_json(PQgetvalue(result, 0, 0), (size_t) PQgetlength(result, 0, 0), su->reg, registry_error,
+                            sizeof registry_error)) {
+        free(su->reg);
+        su->reg = NULL;
+        snprintf(error, error_size, "cannot read the entity registry (tvsync.registry_json): %s",
+                 PQntuples(result) == 1 ? registry_error : "not one row");
         goto fail;
     }
-    su->have_reg = true;
     PQclear(result);
 
     result = setup_query(apply, "SELECT entity, after_id FROM tvsync.cdc_rebuild ORDER BY requested_lsn", 0, NULL,
@@ -271,7 +282,9 @@ static session_result setup_blocking(session_setup *su)
     strbuf_appendf(&command,
                    "START_REPLICATION SLOT %s LOGICAL %s (\"format-version\" '2', \"include-transaction\" 'true', "
                    "\"include-xids\" 'true', "
-                   "\"include-lsn\" 'true', \"include-timestamp\" 'true', \"actions\" '', \"add-msg-prefixes\" 'tvsync', "
+                   "\"include-lsn\" 'true', \"include-timestamp\" 'true', \"add-msg-prefixes\" 'tvsync', "
+                   /* the one table whose rows tvsync-cdc reads: the registry's changes (registry.h) */
+                   "\"actions\" 'insert', \"add-tables\" '" REGISTRY_LOG_SCHEMA "." REGISTRY_LOG_TABLE "', "
                    "\"filter-origins\" '%s')",
                    quoted, lsn_format(progress, lsn_text), origin_id);
     PQfreemem(quoted);
@@ -329,9 +342,9 @@ static session_result setup_finish(cdc_daemon *d, session_setup *su, char *error
     char lsn_text[LSN_FORMAT_SIZE];
     lsn_t progress = su->progress;
     session_result outcome = SESSION_RETRY;
-    registry_free(&d->reg);
+    batcher_registry_destroy(d->reg);
     d->reg = su->reg;
-    su->have_reg = false;
+    su->reg = NULL;
     for (int row = 0; su->rebuilds && row < PQntuples(su->rebuilds); row++)
         batcher_rebuild_add(d, PQgetvalue(su->rebuilds, row, 0),
                     PQgetisnull(su->rebuilds, row, 1) ? NULL : PQgetvalue(su->rebuilds, row, 1));
@@ -394,8 +407,7 @@ static void setup_free(session_setup *su)
         PQfinish(su->misc);
     if (su->stream)
         PQfinish(su->stream);
-    if (su->have_reg)
-        registry_free(&su->reg);
+    batcher_registry_destroy(su->reg);
     PQclear(su->rebuilds);
     free(su->url);
     free(su->slot);

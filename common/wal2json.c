@@ -125,6 +125,49 @@ static bool read_timestamp(const cJSON *object, wal2json_record *out, char *erro
     return true;
 }
 
+/* The schema, table and columns of an I object. */
+static bool read_insert(const cJSON *object, wal2json_record *out, char *error, size_t error_size)
+{
+    const cJSON *schema = cJSON_GetObjectItemCaseSensitive(object, "schema");
+    const cJSON *table = cJSON_GetObjectItemCaseSensitive(object, "table");
+    const cJSON *columns = cJSON_GetObjectItemCaseSensitive(object, "columns");
+    if (!cJSON_IsString(schema) || !cJSON_IsString(table) || !cJSON_IsArray(columns)) {
+        snprintf(error, error_size, "an insert needs \"schema\", \"table\" and \"columns\"");
+        return false;
+    }
+    out->schema = alloc_strdup(schema->valuestring);
+    out->table = alloc_strdup(table->valuestring);
+    int count = cJSON_GetArraySize(columns);
+    out->columns = alloc_calloc((size_t) (count > 0 ? count : 1), sizeof *out->columns);
+    const cJSON *column;
+    cJSON_ArrayForEach(column, columns) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(column, "name");
+        const cJSON *value = cJSON_GetObjectItemCaseSensitive(column, "value");
+        if (!cJSON_IsString(name) || !value) {
+            snprintf(error, error_size, "column %zu of an insert has no \"name\" or \"value\"", out->column_count);
+            return false;
+        }
+        wal2json_column *target = &out->columns[out->column_count++];
+        target->name = alloc_strdup(name->valuestring);
+        if (cJSON_IsString(value))
+            target->value = alloc_strdup(value->valuestring);
+        else if (!cJSON_IsNull(value)) {
+            char *printed = alloc_check(cJSON_PrintUnformatted(value));
+            target->value = alloc_strdup(printed);
+            cJSON_free(printed);
+        }
+    }
+    return true;
+}
+
+const char *wal2json_column_value(const wal2json_record *record, const char *name)
+{
+    for (size_t i = 0; i < record->column_count; i++)
+        if (strcmp(record->columns[i].name, name) == 0)
+            return record->columns[i].value;
+    return NULL;
+}
+
 bool wal2json_parse(const char *text, size_t length, wal2json_record *out,
                     char *error, size_t error_size)
 {
@@ -172,6 +215,9 @@ bool wal2json_parse(const char *text, size_t length, wal2json_record *out,
         break;
     }
     case 'I':
+        out->action = WAL2JSON_INSERT;
+        ok = read_lsn(root, "lsn", false, &out->lsn, error, error_size) && read_insert(root, out, error, error_size);
+        break;
     case 'U':
     case 'D':
     case 'T':
@@ -211,4 +257,14 @@ void wal2json_record_free(wal2json_record *record)
     record->prefix = NULL;
     record->content = NULL;
     record->content_length = 0;
+    for (size_t i = 0; i < record->column_count; i++) {
+        free(record->columns[i].name);
+        free(record->columns[i].value);
+    }
+    free(record->columns);
+    free(record->schema);
+    free(record->table);
+    record->columns = NULL;
+    record->column_count = 0;
+    record->schema = record->table = NULL;
 }

@@ -295,10 +295,11 @@ int slot_rebuild(const tvsync_config *config, const char *entity)
         for (int row = 0; row < count; row++)
             known = known || strcmp(PQgetvalue(entities, row, 0), entity) == 0;
         if (!known) {
+            /* The command line is well-formed: the database says no (issue 14). */
             log_error("unknown entity \"%s\": the registered entities are %s", entity, PQgetvalue(entities, 0, 1));
             PQclear(entities);
             PQfinish(conn);
-            return TVSYNC_EXIT_USAGE;
+            return TVSYNC_EXIT_FAILURE;
         }
     }
 

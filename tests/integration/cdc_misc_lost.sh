@@ -1,6 +1,6 @@
 #!/bin/sh
 # cdc_misc_lost: tvsync-cdc notices the loss of its misc connection (heartbeats, slot
-# statistics, registry reloads), which is idle between heartbeats, and reconnects at
+# statistics), which is idle between heartbeats, and reconnects at
 # once instead of logging failed sends until someone restarts it.
 . "$TVSYNC_SRCDIR/tests/integration/cdc_lib.sh"
 set -u

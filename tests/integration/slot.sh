@@ -98,7 +98,7 @@ assert_contains "$ASSERT_OUTPUT" '{"entity":"post","rebuild":true}' "the rebuild
 assert_exit 0 "peek --limit 1" -- "$SLOT" peek --limit 1
 assert_eq "1" "$(printf '%s\n' "$ASSERT_OUTPUT" | grep -c '^[0-9A-F]*/[0-9A-F]*	')" "peek --limit 1 prints one intent"
 assert_contains "$ASSERT_OUTPUT" "more intents are pending" "peek --limit says when more are pending"
-assert_exit 2 "rebuild of an unknown entity is refused" -- "$SLOT" rebuild nosuch
+assert_exit 1 "rebuild of an unknown entity is refused (exit 1)" -- "$SLOT" rebuild nosuch
 assert_contains "$ASSERT_OUTPUT" 'unknown entity "nosuch": the registered entities are comment, post, user' \
     "the refusal lists the known entities"
 assert_exit 0 "rebuild of every entity" -- "$SLOT" rebuild

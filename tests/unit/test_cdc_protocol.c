@@ -1,5 +1,5 @@
 /* test_cdc_protocol: the replication CopyData framing ('w', 'k', 'r'), wal2json
- * format-version 2 objects (B, M, C, malformed) and intent content parsing. */
+ * format-version 2 objects (B, M, C, I, malformed) and intent content parsing. */
 #include "config.h"
 
 #include <check.h>
@@ -136,6 +136,37 @@ START_TEST(test_wal2json_message_object)
 }
 END_TEST
 
+START_TEST(test_wal2json_insert_object_gives_its_columns_as_text)
+{
+    /* as wal2json prints an insert into tvsync.registry_log (a json column is a string) */
+    const char *text = "{\"action\":\"I\",\"xid\":744,\"lsn\":\"0/19DC290\",\"schema\":\"tvsync\","
+                       "\"table\":\"registry_log\",\"columns\":[{\"name\":\"version\",\"type\":\"bigint\",\"value\":2},"
+                       "{\"name\":\"registry\",\"type\":\"json\",\"value\":\"{\\\"entities\\\" : []}\"},"
+                       "{\"name\":\"note\",\"type\":\"text\",\"value\":null}]}";
+    wal2json_record record;
+    char error[128];
+    ck_assert_msg(wal2json_parse(text, strlen(text), &record, error, sizeof error), "%s", error);
+    ck_assert_int_eq(record.action, WAL2JSON_INSERT);
+    ck_assert_uint_eq(record.xid, 744);
+    ck_assert_uint_eq(record.lsn, 0x19DC290);
+    ck_assert_str_eq(record.schema, "tvsync");
+    ck_assert_str_eq(record.table, "registry_log");
+    ck_assert_str_eq(wal2json_column_value(&record, "registry"), "{\"entities\" : []}");
+    ck_assert_str_eq(wal2json_column_value(&record, "version"), "2");
+    ck_assert_ptr_null(wal2json_column_value(&record, "note"));
+    ck_assert_ptr_null(wal2json_column_value(&record, "absent"));
+    wal2json_record_free(&record);
+    wal2json_record_free(&record);
+
+    const char *no_columns = "{\"action\":\"I\",\"schema\":\"tvsync\",\"table\":\"registry_log\"}";
+    ck_assert(!wal2json_parse(no_columns, strlen(no_columns), &record, error, sizeof error));
+    ck_assert_str_eq(error, "an insert needs \"schema\", \"table\" and \"columns\"");
+    const char *nameless = "{\"action\":\"I\",\"schema\":\"s\",\"table\":\"t\",\"columns\":[{\"value\":1}]}";
+    ck_assert(!wal2json_parse(nameless, strlen(nameless), &record, error, sizeof error));
+    ck_assert_str_eq(error, "column 0 of an insert has no \"name\" or \"value\"");
+}
+END_TEST
+
 START_TEST(test_wal2json_commit_object)
 {
     const char *text = "{\"action\":\"C\",\"timestamp\":\"2026-11-24 01:15:35.5+05:30\","
@@ -251,6 +282,7 @@ static Suite *protocol_suite(void)
     tcase_add_test(wal2json, test_wal2json_begin_object);
     tcase_add_test(wal2json, test_wal2json_message_object);
     tcase_add_test(wal2json, test_wal2json_commit_object);
+    tcase_add_test(wal2json, test_wal2json_insert_object_gives_its_columns_as_text);
     tcase_add_test(wal2json, test_wal2json_malformed_objects_give_reasons);
     suite_add_tcase(suite, wal2json);
     TCase *intents = tcase_create("intent");
