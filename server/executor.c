@@ -165,6 +165,24 @@ static void function_result_cb(void *arg, const PGresult *result, const char *er
     query_field_done(exec);
 }
 
+/* What an id of the key type looks like, for the error that refuses another. */
+static const char *key_description(schema_map_key key)
+{
+    switch (key) {
+    case SCHEMA_MAP_KEY_UUID:
+        return "UUID";
+    case SCHEMA_MAP_KEY_BIGINT:
+        return "bigint (a decimal integer of at most 64 bits)";
+    case SCHEMA_MAP_KEY_INTEGER:
+        return "integer (a decimal integer of at most 32 bits)";
+    case SCHEMA_MAP_KEY_TEXT:
+        return "text key";
+    case SCHEMA_MAP_KEY_UNKNOWN:
+        break;
+    }
+    return "key (the table's key type is unknown)";
+}
+
 /* The field's arguments as JSON text (caller frees), or NULL after recording an error. */
 static char *arguments_json(exec_request *exec, size_t index, const cJSON **arguments_out)
 {
@@ -205,10 +223,11 @@ static bool start_query_field(exec_request *exec, size_t index)
     switch (mapping->kind) {
     case SCHEMA_MAP_LOOKUP: {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(arguments, "id");
-        if (!cJSON_IsString(id) || !sql_is_uuid(id->valuestring)) {
+        schema_map_key key = mapping->table->key;
+        if (!cJSON_IsString(id) || !sql_is_key(key, id->valuestring)) {
             char message[200];
-            snprintf(message, sizeof message, "id \"%.64s\" is not a valid UUID",
-                     cJSON_IsString(id) ? id->valuestring : "");
+            snprintf(message, sizeof message, "id \"%.64s\" is not a valid %s",
+                     cJSON_IsString(id) ? id->valuestring : "", key_description(key));
             field_error(exec, index, "VALIDATION_FAILED", message);
             started = false;
             break;
