@@ -324,7 +324,7 @@ static bool send_apply(apply_engine *engine, size_t e, size_t from, size_t to)
         /* gone from the registry since the intent was read (a reload):
          * tvsync.apply says so, and the batch fails like any build error */
         const char *values[2] = {work->entities[e].name, ids};
-        return apply_send(engine, "SELECT upserted, deleted FROM tvsync.apply($1, $2::uuid[])", 2, values, tail_cb);
+        return apply_send(engine, "SELECT upserted, deleted FROM tvsync.apply($1, $2::text[])", 2, values, tail_cb);
     }
     /* The ids to build, and the ids whose diff built their document (or found
      * it gone) in this transaction, which it takes from pg_temp.tvsync_built.

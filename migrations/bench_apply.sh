@@ -44,9 +44,9 @@ timed "full build comment (apply NULL)" "SELECT tvsync.apply('comment', NULL)"
 pgcluster_psql -c "VACUUM ANALYZE" >/dev/null
 timed "full apply post, nothing changed" "SELECT tvsync.apply('post', NULL)"
 pgcluster_psql -c "UPDATE tb_post SET title = title || '!' WHERE id IN (SELECT id FROM tb_post ORDER BY id LIMIT 1000)" >/dev/null
-timed "apply 1000 changed posts" "SELECT tvsync.apply('post', ARRAY(SELECT id FROM tb_post ORDER BY id LIMIT 1000))"
-timed "apply 1000 unchanged posts" "SELECT tvsync.apply('post', ARRAY(SELECT id FROM tb_post ORDER BY id DESC LIMIT 1000))"
-timed "apply 10 posts" "SELECT tvsync.apply('post', ARRAY(SELECT id FROM tb_post ORDER BY id DESC LIMIT 10))"
+timed "apply 1000 changed posts" "SELECT tvsync.apply('post', ARRAY(SELECT id::text FROM tb_post ORDER BY id LIMIT 1000))"
+timed "apply 1000 unchanged posts" "SELECT tvsync.apply('post', ARRAY(SELECT id::text FROM tb_post ORDER BY id DESC LIMIT 1000))"
+timed "apply 10 posts" "SELECT tvsync.apply('post', ARRAY(SELECT id::text FROM tb_post ORDER BY id DESC LIMIT 10))"
 timed "rebuild_chunk post, 5000 rows" "SELECT tvsync.rebuild_chunk('post', NULL, 5000)"
 timed "cascade user->post for 100 users" \
     "DO \$\$ DECLARE n int; BEGIN EXECUTE 'SELECT count(*) FROM (' || (SELECT query FROM tvsync.cascade

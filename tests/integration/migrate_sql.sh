@@ -59,7 +59,7 @@ sizes=$(pgcluster_psql -c "SELECT string_agg(jsonb_array_length((data::jsonb->>'
 assert_eq "10000,10000,5000" "$sizes" "25,000 ids are split into messages of at most 10,000"
 advance
 
-assert_eq "" "$(pgcluster_psql -c "SELECT tvsync.publish('post', '{}')")" "publishing no id emits nothing"
+assert_eq "" "$(pgcluster_psql -c "SELECT tvsync.publish('post', '{}'::uuid[])")" "publishing no id emits nothing"
 assert_exit 1 "publishing an unknown entity fails" -- pgcluster_psql -c "SELECT tvsync.publish('nope', ARRAY['$POST1']::uuid[])"
 assert_contains "$ASSERT_OUTPUT" 'unknown entity "nope"' "the error names the entity"
 pgcluster_psql -c "SELECT tvsync.request_rebuild('user')" >/dev/null
@@ -178,7 +178,7 @@ BEGIN
         END LOOP;
     END LOOP;
     FOR current IN SELECT k FROM jsonb_object_keys(todo) k ORDER BY k LOOP
-        PERFORM tvsync.apply(current, ARRAY(SELECT jsonb_array_elements_text(todo->current)::uuid));
+        PERFORM tvsync.apply(current, ARRAY(SELECT jsonb_array_elements_text(todo->current)));
         result := result || current || ':' || (todo->current)::text || ' ';
     END LOOP;
     RETURN rtrim(result);
@@ -244,8 +244,71 @@ assert_contains "$ASSERT_OUTPUT" "item 40000000-0000-4000-8000-000000000005: ext
 assert_eq "(1,1)" "$(pgcluster_psql -c "SELECT tvsync.apply('item', '{40000000-0000-4000-8000-000000000003,40000000-0000-4000-8000-000000000005}')")" \
     "apply upserts the changed row and deletes the vanished one"
 assert_exit 0 "verify agrees after applying the new entity" -- verify
-assert_exit 0 "the new entity can be published" -- pgcluster_psql -c "SELECT tvsync.publish('item', '{40000000-0000-4000-8000-000000000001}')"
+assert_exit 0 "the new entity can be published" -- pgcluster_psql -c "SELECT tvsync.publish('item', '{40000000-0000-4000-8000-000000000001}'::uuid[])"
 pgcluster_psql -c "DELETE FROM tvsync.entity WHERE name = 'item'"
+
+# --- key types (041): bigint, integer and text keys ---------------------------------------
+pgcluster_psql <<'EOF' >/dev/null
+CREATE TABLE tb_order (id bigint PRIMARY KEY, total numeric(12,2) NOT NULL);
+CREATE TABLE tv_order (id bigint PRIMARY KEY, data jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+CREATE FUNCTION fn_build_order(ids bigint[]) RETURNS TABLE (id bigint, data jsonb)
+LANGUAGE sql STABLE AS $$
+    SELECT o.id, jsonb_build_object('id', o.id::text, 'total', o.total) FROM public.tb_order o WHERE ids IS NULL OR o.id = ANY (ids)
+$$;
+CREATE TABLE tb_tag (id text PRIMARY KEY);
+CREATE TABLE tv_tag (id text PRIMARY KEY, data jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+CREATE FUNCTION fn_build_tag(ids text[]) RETURNS TABLE (id text, data jsonb)
+LANGUAGE sql STABLE AS $$ SELECT t.id, jsonb_build_object('id', t.id) FROM public.tb_tag t WHERE ids IS NULL OR t.id = ANY (ids) $$;
+CREATE TABLE tb_bad (id numeric PRIMARY KEY);
+CREATE TABLE tv_bad (id numeric PRIMARY KEY, data jsonb NOT NULL);
+CREATE FUNCTION fn_build_bad(ids numeric[]) RETURNS TABLE (id numeric, data jsonb)
+LANGUAGE sql STABLE AS $$ SELECT b.id, '{}'::jsonb FROM tb_bad b $$;
+EOF
+register() {
+    pgcluster_psql -c "INSERT INTO tvsync.entity (name, tv_table, source_table, build_function) VALUES ($1)"
+}
+assert_exit 0 "a bigint-keyed entity registers" -- register "'order', 'tv_order', 'tb_order', 'fn_build_order(bigint[])'"
+assert_eq "bigint" "$(pgcluster_psql -c "SELECT key_type FROM tvsync.entity WHERE name = 'order'")" \
+    "registration fills the key type from the source table"
+assert_exit 0 "a text-keyed entity registers" -- register "'tag', 'tv_tag', 'tb_tag', 'fn_build_tag(text[])'"
+assert_exit 1 "a numeric key is refused" -- register "'bad', 'tv_bad', 'tb_bad', 'fn_build_bad(numeric[])'"
+assert_contains "$ASSERT_OUTPUT" "not uuid, bigint, integer or text" "the refusal names the supported key types"
+assert_exit 1 "a read model whose id type differs is refused" -- register "'bad', 'tv_tag', 'tb_order', 'fn_build_order(bigint[])'"
+assert_contains "$ASSERT_OUTPUT" "public.tv_tag.id is text, but public.tb_order.id is bigint" "the refusal names both id types"
+assert_exit 1 "a build function of another key type is refused" -- register "'bad', 'tv_order', 'tb_order', 'fn_build_tag(text[])'"
+assert_contains "$ASSERT_OUTPUT" "must take one argument of type bigint[]" "the refusal says what the build function must take"
+
+pgcluster_psql -c "SELECT pg_create_logical_replication_slot('test_slot', 'wal2json')" >/dev/null
+pgcluster_psql -c "SELECT tvsync.publish('order', ARRAY[9007199254740993, 100, 2, 10, 2]::bigint[])" >/dev/null
+assert_eq '{"entity":"order","ids":["2","10","100","9007199254740993"]}' "$(messages)" \
+    "bigint ids are published as text, every digit kept, in key order, duplicates dropped"
+advance
+assert_exit 1 "an id the key type rejects fails the publish" -- pgcluster_psql -c "SELECT tvsync.publish('order', ARRAY['12x'])"
+assert_contains "$ASSERT_OUTPUT" 'entity "order": an id is not a valid bigint' "the error names the entity and the key type"
+assert_exit 1 "a bigint id out of range fails the publish" -- pgcluster_psql -c "SELECT tvsync.publish('order', ARRAY['9223372036854775808'])"
+pgcluster_psql -c "SELECT tvsync.publish('tag', ARRAY['a,b', '{x}', 'q\"uote', 'back\\slash', 'sp ace'])" >/dev/null
+assert_eq '{"entity":"tag","ids":["a,b","back\\slash","q\"uote","sp ace","{x}"]}' "$(messages)" \
+    "text ids reach the log as JSON strings, whatever they hold"
+advance
+
+pgcluster_psql -c "INSERT INTO tb_order VALUES (2, 1.50), (10, 24.50), (100, 3), (9007199254740993, 0.10);
+                   INSERT INTO tb_tag VALUES ('a,b'), ('{x}'), ('q\"uote')" >/dev/null
+assert_eq "(1,0)" "$(pgcluster_psql -c "SELECT tvsync.apply('order', ARRAY['9007199254740993'])")" "apply takes bigint ids as text"
+assert_eq '{"id": "9007199254740993", "total": 0.10}' \
+    "$(pgcluster_psql -c "SELECT data FROM tv_order WHERE id = 9007199254740993")" "the bigint id is exact in the read model"
+assert_eq "(3,0)" "$(pgcluster_psql -c "SELECT tvsync.apply('tag', ARRAY['a,b', '{x}', 'q\"uote'])")" \
+    "apply takes text ids with commas, braces and quotes"
+assert_eq "10|2 9007199254740993|1 NULL|0" "$(pgcluster_psql -c "SELECT concat_ws(' ', r1.last_id || '|' || r1.upserted,
+        r2.last_id || '|' || r2.upserted, coalesce(r3.last_id, 'NULL') || '|' || r3.upserted)
+    FROM tvsync.rebuild_chunk('order', NULL, 2) r1, tvsync.rebuild_chunk('order', '10', 2) r2,
+         tvsync.rebuild_chunk('order', '9007199254740993', 2) r3")" \
+    "rebuild_chunk walks a bigint key in numeric order (2, 10 | 100, 2^53+1 | end)"
+assert_eq "9007199254740993" "$(pgcluster_psql -c "SELECT id FROM tvsync.finish_mutation(
+        ROW('ok', NULL, 'order', 9007199254740993, '[{\"entity\":\"order\",\"ids\":[9007199254740993]}]')::tvsync.mutation_result)")" \
+    "a mutation result carries a bigint id as text"
+assert_contains "$(messages)" '"ids":["9007199254740993"]' "finish_mutation publishes ids given as JSON numbers as text"
+pgcluster_psql -c "SELECT pg_drop_replication_slot('test_slot')" >/dev/null
+pgcluster_psql -c "DELETE FROM tvsync.entity WHERE name IN ('order', 'tag')" >/dev/null
 
 # --- roles -----------------------------------------------------------------------------------
 as_role() {
@@ -255,9 +318,9 @@ as_role() {
 }
 assert_exit 0 "tvsync_reader reads tv_*" -- as_role tvsync_reader "SELECT count(*) FROM tv_post"
 assert_exit 1 "tvsync_reader cannot read tb_*" -- as_role tvsync_reader "SELECT count(*) FROM tb_post"
-assert_exit 1 "tvsync_reader cannot publish" -- as_role tvsync_reader "SELECT tvsync.publish('post', '{$POST2}')"
+assert_exit 1 "tvsync_reader cannot publish" -- as_role tvsync_reader "SELECT tvsync.publish('post', '{$POST2}'::uuid[])"
 assert_exit 0 "tvsync_app writes tb_* and publishes in one transaction" -- as_role tvsync_app \
-    "BEGIN; UPDATE tb_post SET title = 'by the app' WHERE id = '$POST2'; SELECT tvsync.publish('post', '{$POST2}'); COMMIT;"
+    "BEGIN; UPDATE tb_post SET title = 'by the app' WHERE id = '$POST2'; SELECT tvsync.publish('post', '{$POST2}'::uuid[]); COMMIT;"
 assert_exit 1 "tvsync_app cannot write tv_*" -- as_role tvsync_app "DELETE FROM tv_post"
 assert_exit 1 "tvsync_app cannot apply" -- as_role tvsync_app "SELECT tvsync.apply('post', NULL)"
 assert_exit 0 "tvsync_cdc applies and logs" -- as_role tvsync_cdc \
