@@ -11,6 +11,8 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
+#include "common/pg.h"
+#include "server/schema_check.h"
 
 /* Distinct (document, operation name) pairs kept prepared per schema. */
 #define APP_PLAN_CACHE_ENTRIES 1024
@@ -46,8 +48,31 @@ static char *read_file(const char *path, size_t *length, char *error, size_t err
     return data;
 }
 
-app_schema *app_schema_load(const char *path, char *error, size_t error_size)
+/* The check runs as the pool's role would: the same URL, so the same role and settings. */
+static bool check_against_database(schema_map *map, const char *path, const tvsync_config *config,
+                                   app_schema_failure *failure, char *error, size_t error_size)
 {
+    pg_error_kind kind;
+    char connect_error[512];
+    PGconn *conn = pg_connect(config->database.url, "tvsync-server schema check", PG_CONNECT_NORMAL,
+                              config->database.connect_timeout_ms, &kind, connect_error, sizeof connect_error);
+    if (conn == NULL) {
+        *failure = APP_SCHEMA_DATABASE;
+        snprintf(error, error_size, "%s: cannot check the schema against the database: %s", path, connect_error);
+        return false;
+    }
+    *failure = APP_SCHEMA_INVALID;
+    bool ok = schema_check(map, conn, path, error, error_size);
+    if (!ok && PQstatus(conn) != CONNECTION_OK)
+        *failure = APP_SCHEMA_DATABASE;
+    PQfinish(conn);
+    return ok;
+}
+
+app_schema *app_schema_load(const char *path, const tvsync_config *config, app_schema_failure *failure,
+                            char *error, size_t error_size)
+{
+    *failure = APP_SCHEMA_INVALID;
     size_t length;
     char *sdl = read_file(path, &length, error, error_size);
     if (sdl == NULL)
@@ -64,6 +89,11 @@ app_schema *app_schema_load(const char *path, char *error, size_t error_size)
     schema_map *map = schema_map_new(schema, map_error, sizeof map_error);
     if (map == NULL) {
         snprintf(error, error_size, "schema %s: %s", path, map_error);
+        gql_schema_free(schema);
+        return NULL;
+    }
+    if (!check_against_database(map, path, config, failure, error, error_size)) {
+        schema_map_free(map);
         gql_schema_free(schema);
         return NULL;
     }

@@ -52,9 +52,17 @@ typedef struct app {
     void *graphiql_arg;
 } app;
 
-/* Reads and checks the SDL file. NULL with a message (file, line, column or field) in
- * error[] when it cannot be used. The result has one reference. */
-app_schema *app_schema_load(const char *path, char *error, size_t error_size);
+typedef enum app_schema_failure {
+    APP_SCHEMA_INVALID,   /* the file, its SDL, or its match with the database */
+    APP_SCHEMA_DATABASE,  /* the database could not be reached to check it */
+} app_schema_failure;
+
+/* Reads the SDL file at path and checks it, then against the database of config on one
+ * blocking connection (server/schema_check), which also gives each table's key type.
+ * NULL with one line (file and line) in error[] and *failure set when it cannot be
+ * used. The result has one reference. Blocking: main thread only. */
+app_schema *app_schema_load(const char *path, const tvsync_config *config, app_schema_failure *failure,
+                            char *error, size_t error_size);
 app_schema *app_schema_acquire(app *server);
 void app_schema_release(app_schema *schema);
 /* Makes schema current (takes over the caller's reference). */

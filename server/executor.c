@@ -30,6 +30,11 @@ typedef struct exec_request {
     bool wait_for_sync;
     bool read_model_behind;    /* a wait was skipped or timed out */
     char *mutation_id;         /* id returned by the running mutation */
+    /* The running mutation's entity and the LSN its wait reached, to look for a dead
+     * letter when its document is missing; "" when it did not wait (or the entity name
+     * does not fit, then no dead letter is looked for). */
+    char mutation_entity[128];
+    char waited_lsn[32];
     struct timespec wait_started;
     char request_id[80];
     executor_done_fn done;
@@ -165,6 +170,24 @@ static void function_result_cb(void *arg, const PGresult *result, const char *er
     query_field_done(exec);
 }
 
+/* What an id of the key type looks like, for the error that refuses another. */
+static const char *key_description(schema_map_key key)
+{
+    switch (key) {
+    case SCHEMA_MAP_KEY_UUID:
+        return "UUID";
+    case SCHEMA_MAP_KEY_BIGINT:
+        return "bigint (a decimal integer of at most 64 bits)";
+    case SCHEMA_MAP_KEY_INTEGER:
+        return "integer (a decimal integer of at most 32 bits)";
+    case SCHEMA_MAP_KEY_TEXT:
+        return "text key";
+    case SCHEMA_MAP_KEY_UNKNOWN:
+        break;
+    }
+    return "key (the table's key type is unknown)";
+}
+
 /* The field's arguments as JSON text (caller frees), or NULL after recording an error. */
 static char *arguments_json(exec_request *exec, size_t index, const cJSON **arguments_out)
 {
@@ -205,10 +228,11 @@ static bool start_query_field(exec_request *exec, size_t index)
     switch (mapping->kind) {
     case SCHEMA_MAP_LOOKUP: {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(arguments, "id");
-        if (!cJSON_IsString(id) || !sql_is_uuid(id->valuestring)) {
+        schema_map_key key = mapping->table->key;
+        if (!cJSON_IsString(id) || !sql_is_key(key, id->valuestring)) {
             char message[200];
-            snprintf(message, sizeof message, "id \"%.64s\" is not a valid UUID",
-                     cJSON_IsString(id) ? id->valuestring : "");
+            snprintf(message, sizeof message, "id \"%.64s\" is not a valid %s",
+                     cJSON_IsString(id) ? id->valuestring : "", key_description(key));
             field_error(exec, index, "VALIDATION_FAILED", message);
             started = false;
             break;
@@ -269,8 +293,32 @@ static void mutation_field_done(exec_request *exec)
 {
     free(exec->mutation_id);
     exec->mutation_id = NULL;
+    exec->mutation_entity[0] = '\0';
+    exec->waited_lsn[0] = '\0';
     exec->current++;
     run_next_mutation(exec);
+}
+
+static void dead_letter_cb(void *arg, const PGresult *result, const char *error)
+{
+    exec_request *exec = arg;
+    const char *key = exec->fields[exec->current].response_key;
+    if (error != NULL) {
+        log_warning("request %s: %s: %s %s is missing from its read model and looking for its dead letter "
+                    "failed: %s", exec->request_id, key, exec->mutation_entity, exec->mutation_id, error);
+        gql_response_set_root(exec->response, exec->current, NULL);
+    } else if (PQntuples(result) == 0 || PQgetisnull(result, 0, 0)) {
+        gql_response_set_root(exec->response, exec->current, NULL);
+    } else {
+        /* The reason may show data or internals: operators read it here, clients do not. */
+        log_warning("request %s: %s committed %s %s, but tvsync-cdc could not build its read model "
+                    "(tvsync.dead_letter): %s", exec->request_id, key, exec->mutation_entity, exec->mutation_id,
+                    PQgetvalue(result, 0, 0));
+        field_error(exec, exec->current, "SYNC_FAILED",
+                    "The write was committed, but its read model could not be built, so its result cannot be "
+                    "shown; the server log has the reason.");
+    }
+    mutation_field_done(exec);
 }
 
 static void mutation_read_cb(void *arg, const PGresult *result, const char *error)
@@ -278,6 +326,13 @@ static void mutation_read_cb(void *arg, const PGresult *result, const char *erro
     exec_request *exec = arg;
     if (error != NULL) {
         database_error(exec, exec->current, error);
+    } else if (PQntuples(result) == 0 && exec->waited_lsn[0] != '\0' && exec->mutation_entity[0] != '\0') {
+        /* Applied but not there: deleted since, or its intent was dead-lettered. Only
+         * this case pays for the question. */
+        const char *params[] = {exec->waited_lsn, exec->mutation_entity, exec->mutation_id};
+        db_pool_submit(exec->env.pool, "SELECT tvsync.dead_letter_reason($1::pg_lsn, $2, $3)", 3, params,
+                       DB_POOL_PREPARED | DB_POOL_RETRY_ON_LOSS, dead_letter_cb, exec);
+        return;
     } else if (PQntuples(result) == 0) {
         /* Without the wait, a created row may not be in its tv_* table yet. */
         gql_response_set_root(exec->response, exec->current, NULL);
@@ -299,6 +354,15 @@ static void mutation_read(exec_request *exec)
         cJSON *id = alloc_check(exec->mutation_id ? cJSON_CreateString(exec->mutation_id) : cJSON_CreateNull());
         gql_response_set_root(exec->response, exec->current, id);
         cJSON_Delete(id);
+        mutation_field_done(exec);
+        return;
+    }
+    if (!sql_is_key(mapping->table->key, exec->mutation_id)) {
+        log_warning("request %s: %s: the mutation function returned id \"%s\", not a valid %s key of %s",
+                    exec->request_id, field->response_key, exec->mutation_id, schema_map_key_name(mapping->table->key),
+                    mapping->table->quoted_name);
+        field_error(exec, exec->current, "INTERNAL_SERVER_ERROR",
+                    "The write was committed, but the mutation returned an id its table cannot have.");
         mutation_field_done(exec);
         return;
     }
@@ -334,6 +398,8 @@ static void sync_done_cb(void *arg, bool applied)
     mutation_field_done(exec);
 }
 
+/* The statuses a mutation function may answer besides ok (tvsync-intents(7)), as
+ * extensions.code; NULL for any other. */
 static const char *status_code(const char *status)
 {
     if (strcmp(status, "not_found") == 0)
@@ -342,8 +408,10 @@ static const char *status_code(const char *status)
         return "CONFLICT";
     if (strcmp(status, "validation_failed") == 0)
         return "VALIDATION_FAILED";
-    return "INTERNAL_SERVER_ERROR";
+    return NULL;
 }
+
+#define MUTATION_STATUSES "ok, validation_failed, not_found, conflict"
 
 static void mutation_result_cb(void *arg, const PGresult *result, const char *error)
 {
@@ -355,9 +423,21 @@ static void mutation_result_cb(void *arg, const PGresult *result, const char *er
         if (sqlstate != NULL && strcmp(sqlstate, MUTATION_FAILED_SQLSTATE) == 0 && status != NULL &&
             message != NULL) {
             /* The mutation answered with a status other than ok: its writes were undone. */
-            log_info("request %s: %s: %s: %s", exec->request_id, exec->fields[exec->current].response_key,
-                     status, message);
-            field_error(exec, exec->current, status_code(status), message);
+            const char *code = status_code(status);
+            if (code != NULL) {
+                log_info("request %s: %s: %s: %s", exec->request_id, exec->fields[exec->current].response_key,
+                         status, message);
+                field_error(exec, exec->current, code, message);
+            } else {
+                /* A typo such as NOT_FOUND in the function: say so rather than guess. */
+                char text[400];
+                snprintf(text, sizeof text,
+                         "The mutation function answered status \"%.100s\", which is not one of " MUTATION_STATUSES
+                         "; nothing was written.", status);
+                log_warning("request %s: %s: %s (its message: %s)", exec->request_id,
+                            exec->fields[exec->current].response_key, text, message);
+                field_error(exec, exec->current, "INTERNAL_SERVER_ERROR", text);
+            }
         } else {
             database_error(exec, exec->current, error);
         }
@@ -367,6 +447,9 @@ static void mutation_result_cb(void *arg, const PGresult *result, const char *er
     if (!PQgetisnull(result, 0, 3)) {
         exec->mutation_id = alloc_strdup(PQgetvalue(result, 0, 3));
     }
+    const char *entity = PQgetisnull(result, 0, 2) ? "" : PQgetvalue(result, 0, 2);
+    if (strlen(entity) < sizeof exec->mutation_entity)
+        memcpy(exec->mutation_entity, entity, strlen(entity) + 1);
     app_metrics *metrics = &exec->env.server->metrics;
     lsn_t target;
     if (PQgetisnull(result, 0, 4) || !lsn_parse(PQgetvalue(result, 0, 4), &target)) {
@@ -382,6 +465,7 @@ static void mutation_result_cb(void *arg, const PGresult *result, const char *er
         mutation_read(exec);
         return;
     }
+    snprintf(exec->waited_lsn, sizeof exec->waited_lsn, "%s", PQgetvalue(result, 0, 4));
     clock_gettime(CLOCK_MONOTONIC, &exec->wait_started);
     log_debug("request %s: %s waits for %s", exec->request_id, exec->fields[exec->current].response_key,
               PQgetvalue(result, 0, 4));

@@ -108,7 +108,8 @@ static void reload_cb(evutil_socket_t signal_number, short what, void *arg)
     notify_reloading();
     const char *path = main_state->server.config->server.schema;
     char error[1024];
-    app_schema *schema = app_schema_load(path, error, sizeof error);
+    app_schema_failure failure;
+    app_schema *schema = app_schema_load(path, main_state->server.config, &failure, error, sizeof error);
     if (schema == NULL) {
         log_error("SIGHUP: keeping the current schema: %s", error);
         const char *label[] = {"failed"};
@@ -183,10 +184,11 @@ int main(int argc, char **argv)
         exit_code = TVSYNC_EXIT_CONFIG;
         goto done_config;
     }
-    app_schema *schema = app_schema_load(config->server.schema, error, sizeof error);
+    app_schema_failure failure;
+    app_schema *schema = app_schema_load(config->server.schema, config, &failure, error, sizeof error);
     if (schema == NULL) {
         log_error("%s", error);
-        exit_code = TVSYNC_EXIT_CONFIG;
+        exit_code = failure == APP_SCHEMA_DATABASE ? TVSYNC_EXIT_DATABASE : TVSYNC_EXIT_CONFIG;
         goto done_config;
     }
     pthread_mutex_init(&server->schema_lock, NULL);

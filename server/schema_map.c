@@ -54,6 +54,37 @@ char *schema_map_quote_qualified(const char *name)
     return out;
 }
 
+const char *schema_map_key_name(schema_map_key key)
+{
+    switch (key) {
+    case SCHEMA_MAP_KEY_UUID:
+        return "uuid";
+    case SCHEMA_MAP_KEY_BIGINT:
+        return "bigint";
+    case SCHEMA_MAP_KEY_INTEGER:
+        return "integer";
+    case SCHEMA_MAP_KEY_TEXT:
+        return "text";
+    case SCHEMA_MAP_KEY_UNKNOWN:
+        break;
+    }
+    return "unknown";
+}
+
+void schema_map_set_key(schema_map_table *table, schema_map_key key)
+{
+    free(table->lookup_sql);
+    table->lookup_sql = NULL;
+    table->key = key;
+    if (key == SCHEMA_MAP_KEY_UNKNOWN)
+        return;
+    /* The cast to the column's own type keeps the lookup on the primary key's index. */
+    size_t sql_size = strlen(table->quoted_name) + 64;
+    table->lookup_sql = alloc_calloc(sql_size, 1);
+    snprintf(table->lookup_sql, sql_size, "SELECT data::text FROM %s WHERE id = $1::%s", table->quoted_name,
+             schema_map_key_name(key));
+}
+
 static const schema_map_table *table_of(const schema_map *map, const gql_type *type)
 {
     for (size_t i = 0; i < map->table_count; i++)
@@ -84,10 +115,8 @@ static bool add_tables(schema_map *map, const gql_schema *schema, char *error, s
         }
         schema_map_table *table = &map->tables[map->table_count];
         table->type = type;
+        table->directive = use;
         table->quoted_name = quoted;
-        size_t sql_size = strlen(quoted) + 64;
-        table->lookup_sql = alloc_calloc(sql_size, 1);
-        snprintf(table->lookup_sql, sql_size, "SELECT data::text FROM %s WHERE id = $1::uuid", quoted);
         snprintf(table->statement_name, sizeof table->statement_name, "tvsync_lookup_%zu", map->table_count);
         map->table_count++;
     }
@@ -128,10 +157,11 @@ static bool map_query_field(schema_map *map, const gql_field *field, schema_map_
             return false;
         }
         out->kind = SCHEMA_MAP_FUNCTION;
+        out->sql_directive = sql;
+        out->function_name = quoted;
         size_t sql_size = strlen(quoted) + 48;
         out->function_sql = alloc_calloc(sql_size, 1);
         snprintf(out->function_sql, sql_size, "SELECT %s($1::jsonb)::text", quoted);
-        free(quoted);
         snprintf(out->statement_name, sizeof out->statement_name, "tvsync_function_%zu", map->field_count);
         return true;
     }
@@ -217,12 +247,13 @@ static bool map_mutation_field(schema_map *map, const gql_field *field, schema_m
                   field->name);
         return false;
     }
+    out->sql_directive = sql;
+    out->function_name = quoted;
     size_t sql_size = strlen(quoted) + 128;
     out->function_sql = alloc_calloc(sql_size, 1);
     snprintf(out->function_sql, sql_size,
              "SELECT status, message, entity, id::text, publish_lsn::text FROM tvsync.finish_mutation(%s($1::jsonb))",
              quoted);
-    free(quoted);
     snprintf(out->statement_name, sizeof out->statement_name, "tvsync_mutation_%zu", map->field_count);
     return true;
 }
@@ -264,6 +295,7 @@ void schema_map_free(schema_map *map)
     }
     for (size_t i = 0; i < map->field_count; i++) {
         free(map->fields[i].function_sql);
+        free(map->fields[i].function_name);
     }
     free(map->tables);
     free(map->fields);

@@ -15,11 +15,24 @@ typedef enum schema_map_kind {
     SCHEMA_MAP_MUTATION,  /* Mutation field @sql: tvsync.finish_mutation(function(args jsonb)) */
 } schema_map_kind;
 
+/* The type of a table's `id` column: what an ID argument must look like and what the
+ * lookup casts it to. UNKNOWN until schema_check has read it from the database. */
+typedef enum schema_map_key {
+    SCHEMA_MAP_KEY_UNKNOWN,
+    SCHEMA_MAP_KEY_UUID,
+    SCHEMA_MAP_KEY_BIGINT,
+    SCHEMA_MAP_KEY_INTEGER,
+    SCHEMA_MAP_KEY_TEXT,
+} schema_map_key;
+
 /* A @table type: its quoted table name and the prepared lookup statement for it. */
 typedef struct schema_map_table {
     const gql_type *type;
+    const gql_directive_use *directive; /* its @table, for the SDL line in messages */
     char *quoted_name;       /* "tv_post" or "blog"."tv_post", quoted as an SQL identifier */
-    char *lookup_sql;        /* SELECT data::text FROM <table> WHERE id = $1::uuid */
+    schema_map_key key;
+    char *lookup_sql;        /* SELECT data::text FROM <table> WHERE id = $1::<key type>;
+                                NULL while the key type is unknown */
     char statement_name[32]; /* prepared statement name, unique within the schema */
 } schema_map_table;
 
@@ -27,6 +40,8 @@ typedef struct schema_map_field {
     const gql_field *field;
     schema_map_kind kind;
     const schema_map_table *table;  /* LOOKUP, LIST; MUTATION when it returns a @table type */
+    const gql_directive_use *sql_directive; /* FUNCTION, MUTATION: its @sql */
+    char *function_name;            /* FUNCTION, MUTATION: quoted, as it goes into SQL */
     char *function_sql;             /* FUNCTION: SELECT <quoted function>($1::jsonb)::text;
                                        MUTATION: SELECT status, message, entity, id::text,
                                        publish_lsn::text FROM
@@ -50,6 +65,13 @@ typedef struct schema_map {
  * error[]. The map points into schema (keep the schema alive); free with schema_map_free. */
 schema_map *schema_map_new(const gql_schema *schema, char *error, size_t error_size);
 void schema_map_free(schema_map *map);
+
+/* Records a table's key type (read from the database by schema_check) and builds its
+ * lookup statement for it. */
+void schema_map_set_key(schema_map_table *table, schema_map_key key);
+
+/* The key type's name as PostgreSQL spells it ("uuid", "bigint", ...); "unknown". */
+const char *schema_map_key_name(schema_map_key key);
 
 /* The mapping of a root field definition; NULL when the field is not mapped
  * (introspection fields). */

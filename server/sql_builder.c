@@ -80,6 +80,59 @@ bool sql_is_uuid(const char *text)
     return true;
 }
 
+/* An optionally signed decimal integer within [-limit - 1, limit]: compared digit by
+ * digit, so no value is ever read into a C number (a bigint above 2^53 stays exact). */
+static bool is_integer_within(const char *text, const char *limit)
+{
+    bool negative = *text == '-';
+    if (*text == '-' || *text == '+')
+        text++;
+    while (text[0] == '0' && text[1] != '\0')
+        text++;
+    size_t length = 0;
+    for (const char *p = text; *p; p++, length++)
+        if (!isdigit((unsigned char) *p))
+            return false;
+    size_t limit_length = strlen(limit);
+    if (length == 0 || length < limit_length)
+        return length > 0;
+    if (length > limit_length)
+        return false;
+    /* Same length: the magnitude may reach the limit, or one past it when negative. */
+    int order = strcmp(text, limit);
+    if (order <= 0)
+        return true;
+    if (!negative)
+        return false;
+    char below[24];
+    snprintf(below, sizeof below, "%s", limit);
+    for (size_t i = limit_length; i-- > 0;) {
+        if (below[i] != '9') {
+            below[i]++;
+            break;
+        }
+        below[i] = '0';
+    }
+    return strcmp(text, below) <= 0;
+}
+
+bool sql_is_key(schema_map_key key, const char *text)
+{
+    switch (key) {
+    case SCHEMA_MAP_KEY_UUID:
+        return sql_is_uuid(text);
+    case SCHEMA_MAP_KEY_BIGINT:
+        return is_integer_within(text, "9223372036854775807");
+    case SCHEMA_MAP_KEY_INTEGER:
+        return is_integer_within(text, "2147483647");
+    case SCHEMA_MAP_KEY_TEXT:
+        return true;
+    case SCHEMA_MAP_KEY_UNKNOWN:
+        break;
+    }
+    return false;
+}
+
 /* A document path from the schema: input field names, which GraphQL restricts to
  * [_A-Za-z][_0-9A-Za-z]*, so they can be written as an SQL text-array literal as they are. */
 typedef struct doc_path {

@@ -35,4 +35,9 @@ bool sql_build_list(const schema_map_field *field, const cJSON *arguments, int m
 /* True when text is a UUID PostgreSQL accepts in its canonical or hyphen-less form. */
 bool sql_is_uuid(const char *text);
 
+/* Whether text is a value of the key type, so that the lookup's cast cannot fail: uuid
+ * as sql_is_uuid; bigint and integer an optionally signed decimal integer (no spaces) in
+ * the type's range; text anything. UNKNOWN accepts nothing. */
+bool sql_is_key(schema_map_key key, const char *text);
+
 #endif

@@ -295,6 +295,9 @@ sync_wait *sync_wait_new(struct event_base *base, sync_hub *hub, const char *url
         wait->wake = alloc_check(event_new(base, -1, 0, wake_cb, wait));
         return wait;
     }
+    /* The name must be tvsync-cdc's: operators see here which one is followed. */
+    log_info("read your writes: following %s and the progress of replication origin \"%s\" ([slot] name)",
+             SYNC_CHANNEL, origin_name);
     wait->origin_name = alloc_strdup(origin_name);
     wait->progress_readable = true;
     wait->poll_timer = alloc_check(evtimer_new(base, poll_timer_cb, wait));

@@ -1,7 +1,8 @@
 #!/bin/bash
 # server_cdc.sh: read your writes end to end with the real tvsync-cdc: every blog mutation
 # through tvsync-server is visible to the very next query, and afterwards the read models
-# equal a full rebuild (tvsync-migrate verify).
+# equal a full rebuild (tvsync-migrate verify). Every program reads one configuration file
+# with a non-default [slot] name. A mutation whose read model cannot be built: SYNC_FAILED.
 set -u
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
@@ -9,6 +10,12 @@ set -u
 
 pgcluster_start
 pgcluster_on_exit server_lib_cleanup
+# The shared configuration file: tvsync-slot, tvsync-cdc and tvsync-server take the slot
+# (and replication origin) name from it.
+SLOT_NAME=server_cdc_slot
+export TVSYNC_CONFIG=$(mktemp /tmp/tvsync-server-cdc-conf.XXXXXX)
+pgcluster_on_exit 'rm -f "$TVSYNC_CONFIG"'
+printf '[slot]\nname = %s\n' "$SLOT_NAME" >"$TVSYNC_CONFIG"
 pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null && wait "$CDC_PID" 2>/dev/null; rm -f "${CDC_LOG:-}"'
 migrate() {
     "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" --dir "$TVSYNC_SRCDIR/examples/blog" "$@"
@@ -20,6 +27,8 @@ CDC_LOG=$(mktemp /tmp/tvsync-cdc-log.XXXXXX)
 "$TVSYNC_BUILDDIR/cdc/tvsync-cdc" --database "$TVSYNC_DATABASE_URL" --metrics-listen 127.0.0.1:0 >"$CDC_LOG" 2>&1 &
 CDC_PID=$!
 server_start --set server.sync_wait_timeout_ms=10000 || { echo "server did not start"; exit 1; }
+assert_contains "$(cat "$SERVER_LOG")" "replication origin \"$SLOT_NAME\"" \
+    "tvsync-server follows the origin named by [slot] name in the shared configuration"
 
 BOB=10000000-0000-4000-8000-000000000002
 POST1=20000000-0000-4000-8000-000000000001
@@ -49,6 +58,46 @@ out=$(gql_query "{ user(id: \"$ERIN\") { id } post(id: \"$POST\") { id } }")
 assert_eq '{"data":{"user":null,"post":null}}' "$out" "deleteUser removes the user and their posts from the read models"
 assert_exit 0 "the read models equal a full rebuild" -- migrate verify
 assert_contains "$(curl -s "$SERVER_BASE/metrics")" 'tvsync_server_sync_waits_total{result="applied"}' "the waits were released by tvsync_applied"
+assert_not_contains "$(cat "$SERVER_LOG")" "cannot read the progress of origin" "the configured origin exists for tvsync-server"
+
+# A comment whose document cannot be built: tvsync-cdc dead-letters its intent, and the
+# mutation answers SYNC_FAILED (the reason only in the server log), its row committed.
+pgcluster_psql >/dev/null <<'SQL'
+CREATE FUNCTION public.server_test_boom(p_id uuid) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'comment % cannot be built: boom', p_id;
+END
+$$;
+CREATE OR REPLACE FUNCTION fn_build_comment(ids uuid[]) RETURNS TABLE (id uuid, data jsonb)
+LANGUAGE sql STABLE
+AS $$
+    SELECT c.id,
+           jsonb_build_object(
+               'id', c.id,
+               'postId', c.post_id,
+               'content', c.content,
+               'createdAt', tvsync.iso_time(c.created_at),
+               'updatedAt', tvsync.iso_time(c.updated_at),
+               'author', (SELECT jsonb_build_object('id', a.id, 'username', a.username, 'fullName', a.full_name)
+                          FROM public.tb_user a WHERE a.id = c.author_id),
+               'post', (SELECT jsonb_build_object('id', p.id, 'title', p.title)
+                        FROM public.tb_post p WHERE p.id = c.post_id))
+           || CASE WHEN c.content = 'boom' THEN public.server_test_boom(c.id) ELSE '{}' END
+    FROM public.tb_comment c
+    WHERE c.id = ANY (coalesce(ids, ARRAY(SELECT every.id FROM public.tb_comment every)))
+$$;
+SQL
+out=$(gql_query "mutation { createComment(postId: \"$POST1\", authorId: \"$BOB\", content: \"boom\") { id content } }")
+assert_eq '{"createComment":null}' "$(jq -c '.data' <<<"$out")" "a dead-lettered mutation's field is null"
+assert_eq "SYNC_FAILED" "$(jq -r '.errors[0].extensions.code' <<<"$out")" "with an error SYNC_FAILED, not a silent null"
+assert_contains "$(jq -r '.errors[0].message' <<<"$out")" "The write was committed, but its read model could not be built" \
+    "that says the write was committed and its read model could not be built"
+assert_not_contains "$out" "cannot be built: boom" "the dead letter's reason is not sent to the client"
+assert_eq 1 "$(pgcluster_psql -c "SELECT count(*) FROM tb_comment WHERE content = 'boom'")" "the row is committed in tb_comment"
+assert_contains "$(grep 'could not build its read model' "$SERVER_LOG")" "cannot be built: boom" \
+    "the server log has the dead letter's reason for operators"
+out=$(gql_query "mutation { createComment(postId: \"$POST1\", authorId: \"$BOB\", content: \"fine\") { content } }")
+assert_eq '{"data":{"createComment":{"content":"fine"}}}' "$out" "a normal createComment still answers its document"
 
 # Four workers, one LISTEN connection (the first worker's): mutations waiting on every
 # worker are released through it, also while the server drains on SIGTERM (the listening

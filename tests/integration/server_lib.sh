@@ -69,9 +69,9 @@ CREATE FUNCTION public.server_test_apply() RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
     m record;
     intent jsonb;
-    ids uuid[];
+    ids text[];
     c record;
-    targets uuid[];
+    targets text[];
     pending jsonb;
     applied int := 0;
 BEGIN
@@ -79,18 +79,21 @@ BEGIN
             'format-version', '2', 'actions', '', 'add-msg-prefixes', 'tvsync') LOOP
         intent := (m.data::jsonb ->> 'content')::jsonb;
         CONTINUE WHEN intent IS NULL OR NOT intent ? 'ids';
-        ids := ARRAY(SELECT jsonb_array_elements_text(intent -> 'ids'))::uuid[];
+        ids := ARRAY(SELECT jsonb_array_elements_text(intent -> 'ids'));
         -- Cascade targets first: the queries also read the old documents.
         pending := '[]';
         FOR c IN SELECT target_entity, query FROM tvsync.cascade WHERE source_entity = intent ->> 'entity' LOOP
-            EXECUTE 'SELECT array_agg(t) FROM (' || c.query || ') AS q(t)' INTO targets USING ids;
+            -- The query takes an array of the source's key type; the ids are text.
+            EXECUTE 'SELECT array_agg(t::text) FROM (' || replace(c.query, '$1', format('$1::%s[]',
+                    (SELECT key_type FROM tvsync.entity WHERE name = intent ->> 'entity'))) || ') AS q(t)'
+                INTO targets USING ids;
             IF targets IS NOT NULL THEN
                 pending := pending || jsonb_build_array(jsonb_build_object('entity', c.target_entity, 'ids', to_jsonb(targets)));
             END IF;
         END LOOP;
         PERFORM tvsync.apply(intent ->> 'entity', ids);
         FOR c IN SELECT value AS target FROM jsonb_array_elements(pending) LOOP
-            PERFORM tvsync.apply(c.target ->> 'entity', ARRAY(SELECT jsonb_array_elements_text(c.target -> 'ids'))::uuid[]);
+            PERFORM tvsync.apply(c.target ->> 'entity', ARRAY(SELECT jsonb_array_elements_text(c.target -> 'ids')));
         END LOOP;
         applied := applied + 1;
     END LOOP;

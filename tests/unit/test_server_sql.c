@@ -64,6 +64,9 @@ START_TEST(test_blog_fields_map_to_tables_and_functions)
     const schema_map_field *post = query_field("post");
     ck_assert_int_eq(post->kind, SCHEMA_MAP_LOOKUP);
     ck_assert_str_eq(post->table->quoted_name, "\"tv_post\"");
+    /* The lookup waits for the key type, which comes from the database (schema_check). */
+    ck_assert_ptr_null(post->table->lookup_sql);
+    schema_map_set_key((schema_map_table *) post->table, SCHEMA_MAP_KEY_UUID);
     ck_assert_str_eq(post->table->lookup_sql, "SELECT data::text FROM \"tv_post\" WHERE id = $1::uuid");
     const schema_map_field *posts = query_field("posts");
     ck_assert_int_eq(posts->kind, SCHEMA_MAP_LIST);
@@ -215,6 +218,49 @@ START_TEST(test_uuid_recognition)
 }
 END_TEST
 
+START_TEST(test_lookup_casts_to_the_key_type)
+{
+    schema_map_table *table = (schema_map_table *) query_field("user")->table;
+    schema_map_set_key(table, SCHEMA_MAP_KEY_BIGINT);
+    ck_assert_str_eq(table->lookup_sql, "SELECT data::text FROM \"tv_user\" WHERE id = $1::bigint");
+    schema_map_set_key(table, SCHEMA_MAP_KEY_TEXT);
+    ck_assert_str_eq(table->lookup_sql, "SELECT data::text FROM \"tv_user\" WHERE id = $1::text");
+    schema_map_set_key(table, SCHEMA_MAP_KEY_INTEGER);
+    ck_assert_str_eq(table->lookup_sql, "SELECT data::text FROM \"tv_user\" WHERE id = $1::integer");
+}
+END_TEST
+
+START_TEST(test_ids_are_checked_against_the_key_type)
+{
+    ck_assert(sql_is_key(SCHEMA_MAP_KEY_UUID, "10000000-0000-4000-8000-000000000001"));
+    ck_assert(!sql_is_key(SCHEMA_MAP_KEY_UUID, "42"));
+    /* bigint: the whole range, exactly, with no trip through a C number */
+    ck_assert(sql_is_key(SCHEMA_MAP_KEY_BIGINT, "42"));
+    ck_assert(sql_is_key(SCHEMA_MAP_KEY_BIGINT, "-7"));
+    ck_assert(sql_is_key(SCHEMA_MAP_KEY_BIGINT, "+7"));
+    ck_assert(sql_is_key(SCHEMA_MAP_KEY_BIGINT, "9007199254740993"));
+    ck_assert(sql_is_key(SCHEMA_MAP_KEY_BIGINT, "9223372036854775807"));
+    ck_assert(sql_is_key(SCHEMA_MAP_KEY_BIGINT, "-9223372036854775808"));
+    ck_assert(sql_is_key(SCHEMA_MAP_KEY_BIGINT, "0009223372036854775807"));
+    ck_assert(!sql_is_key(SCHEMA_MAP_KEY_BIGINT, "9223372036854775808"));
+    ck_assert(!sql_is_key(SCHEMA_MAP_KEY_BIGINT, "-9223372036854775809"));
+    ck_assert(!sql_is_key(SCHEMA_MAP_KEY_BIGINT, "10000000000000000000"));
+    ck_assert(!sql_is_key(SCHEMA_MAP_KEY_BIGINT, ""));
+    ck_assert(!sql_is_key(SCHEMA_MAP_KEY_BIGINT, "-"));
+    ck_assert(!sql_is_key(SCHEMA_MAP_KEY_BIGINT, "1.5"));
+    ck_assert(!sql_is_key(SCHEMA_MAP_KEY_BIGINT, "1e3"));
+    ck_assert(!sql_is_key(SCHEMA_MAP_KEY_BIGINT, " 1"));
+    ck_assert(!sql_is_key(SCHEMA_MAP_KEY_BIGINT, "10000000-0000-4000-8000-000000000001"));
+    ck_assert(sql_is_key(SCHEMA_MAP_KEY_INTEGER, "2147483647"));
+    ck_assert(sql_is_key(SCHEMA_MAP_KEY_INTEGER, "-2147483648"));
+    ck_assert(!sql_is_key(SCHEMA_MAP_KEY_INTEGER, "2147483648"));
+    ck_assert(!sql_is_key(SCHEMA_MAP_KEY_INTEGER, "-2147483649"));
+    ck_assert(sql_is_key(SCHEMA_MAP_KEY_TEXT, "any thing: ' OR 1=1 --"));
+    ck_assert(sql_is_key(SCHEMA_MAP_KEY_TEXT, ""));
+    ck_assert(!sql_is_key(SCHEMA_MAP_KEY_UNKNOWN, "42"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("server_sql");
@@ -230,6 +276,8 @@ int main(void)
     tcase_add_test(lists, test_boolean_combinators_nest);
     tcase_add_test(lists, test_limit_is_capped_and_negative_values_refused);
     tcase_add_test(lists, test_uuid_recognition);
+    tcase_add_test(lists, test_ids_are_checked_against_the_key_type);
+    tcase_add_test(maps, test_lookup_casts_to_the_key_type);
     suite_add_tcase(suite, lists);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
