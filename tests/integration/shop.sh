@@ -1,0 +1,114 @@
+#!/bin/bash
+# shop.sh: the shop example (examples/shop) end to end with the real binaries: the engine
+# and the shop's migration set, its seed, the slot, tvsync-cdc and tvsync-server with the
+# shop's schema.graphql. Mutations through HTTP (an order with lines, a changed quantity, a
+# line moved to another order, renames, a delete) are read back at once with exact money
+# (24.50 stays 24.50) and order ids above 2^53 with every digit; the cascades reach the
+# customers and products that count lines and the orders that embed names; afterwards the
+# read models equal a full rebuild.
+set -u
+. "$TVSYNC_SRCDIR/tests/lib/assert.sh"
+. "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
+. "$TVSYNC_SRCDIR/tests/integration/server_lib.sh"
+
+SHOP="$TVSYNC_SRCDIR/examples/shop"
+SERVER_SCHEMA="$SHOP/schema.graphql"
+pgcluster_start || { echo "starting PostgreSQL failed"; exit 1; }
+pgcluster_on_exit server_lib_cleanup
+pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null && wait "$CDC_PID" 2>/dev/null; rm -f "${CDC_LOG:-}"'
+migrate() {
+    "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" "$@"
+}
+
+# tvsync-migrate applies the engine's set, then the shop's.
+assert_exit 0 "tvsync-migrate up applies the engine and the shop's set" -- migrate --dir "$SHOP/migrations" up
+if [ "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.entity WHERE name = 'order'" 2>/dev/null)" != 1 ]; then
+    # A tvsync-migrate without migration sets: the engine's folder, then the shop by hand.
+    migrate --dir "$TVSYNC_SRCDIR/migrations" up >/dev/null 2>&1 || { echo "migrate failed"; exit 1; }
+    for file in "$SHOP"/migrations/[0-9]*.sql; do
+        pgcluster_psql -1 -f "$file" >/dev/null || { echo "$file failed"; exit 1; }
+    done
+fi
+assert_eq "customer text|order bigint|product integer" \
+    "$(pgcluster_psql -c "SELECT string_agg(name || ' ' || key_type::text, '|' ORDER BY name) FROM tvsync.entity
+                          WHERE name IN ('customer', 'product', 'order')")" \
+    "the shop's entities have text, integer and bigint keys"
+if ! migrate seed "$SHOP/seed.sql" >/dev/null 2>&1; then
+    echo "# tvsync-migrate seed FILE failed; seeding with psql"
+    pgcluster_psql -f "$SHOP/seed.sql" >/dev/null || { echo "seed failed"; exit 1; }
+fi
+"$TVSYNC_BUILDDIR/slot/tvsync-slot" --database "$TVSYNC_DATABASE_URL" create >/dev/null 2>&1 || { echo "slot create failed"; exit 1; }
+assert_eq "58.99|24.50" \
+    "$(pgcluster_psql -c "SELECT data->>'total', data->'lines'->0->>'unitPrice' FROM shop.tv_order WHERE id = 9007199254740993")" \
+    "tvsync-slot create built the orders' documents with exact money"
+
+CDC_LOG=$(mktemp /tmp/tvsync-cdc-log.XXXXXX)
+"$TVSYNC_BUILDDIR/cdc/tvsync-cdc" --database "$TVSYNC_DATABASE_URL" --metrics-listen 127.0.0.1:0 >"$CDC_LOG" 2>&1 &
+CDC_PID=$!
+server_start --set server.sync_wait_timeout_ms=10000 || { echo "server did not start"; exit 1; }
+
+ADA_ORDER=9007199254740993
+GRACE_ORDER=9007199254740994
+
+# Reads: numbers and ids as the documents hold them (compared as raw text: jq would read
+# them as doubles).
+out=$(gql_query "{ order(id: \"$ADA_ORDER\") { id total customer { id name } lines { productId quantity unitPrice amount } } }")
+assert_eq "{\"data\":{\"order\":{\"id\":\"$ADA_ORDER\",\"total\":58.99,\"customer\":{\"id\":\"C-1001\",\"name\":\"Ada Lovelace\"},\"lines\":[{\"productId\":\"1\",\"quantity\":2,\"unitPrice\":24.50,\"amount\":49.00},{\"productId\":\"2\",\"quantity\":1,\"unitPrice\":9.99,\"amount\":9.99}]}}}" \
+    "$out" "order(id) above 2^53: every digit of the id, money as stored (24.50, 49.00)"
+out=$(gql_query '{ product(id: "3") { sku price } customer(id: "C-1002") { totalSpent orderCount } }')
+assert_eq '{"data":{"product":{"sku":"POT-01","price":120.00},"customer":{"totalSpent":120.00,"orderCount":1}}}' "$out" \
+    "product(id) by an integer key and customer(id) by a text key"
+
+# createOrder: a new bigint id from the sequence (past 2^53), lines priced as sent or from
+# the product.
+out=$(gql_query 'mutation { createOrder(customerId: "C-1002", note: "Second", lines: [{productId: "1", quantity: 3, unitPrice: "24.50"}, {productId: "2", quantity: 1}]) { id total itemCount lines { product { name } amount } } }')
+NEW_ORDER=$(grep -o '"id":"[0-9]*"' <<<"$out" | head -1 | grep -o '[0-9]*')
+assert_eq "9007199254740995" "${NEW_ORDER:-none}" "createOrder answers the new order's id with every digit"
+assert_contains "$out" '"total":83.49,"itemCount":4,"lines":[{"product":{"name":"Green tea"},"amount":73.50},{"product":{"name":"Mug"},"amount":9.99}]' \
+    "createOrder reads its own write: lines, amounts and total exact"
+out=$(gql_query '{ product(id: "1") { orderCount unitsSold } customer(id: "C-1002") { orderCount totalSpent } }')
+assert_eq '{"data":{"product":{"orderCount":2,"unitsSold":5},"customer":{"orderCount":2,"totalSpent":203.49}}}' "$out" \
+    "the product's counts and the customer's total follow the new lines (cascades order -> product, order -> customer)"
+
+# setOrderLine: a changed quantity.
+out=$(gql_query "mutation { setOrderLine(orderId: \"$NEW_ORDER\", productId: \"1\", quantity: 1) { total lines { quantity amount } } }")
+assert_eq '{"data":{"setOrderLine":{"total":34.49,"lines":[{"quantity":1,"amount":24.50},{"quantity":1,"amount":9.99}]}}}' "$out" \
+    "setOrderLine changes a quantity; the order's total follows"
+out=$(gql_query '{ product(id: "1") { unitsSold } }')
+assert_eq '{"data":{"product":{"unitsSold":3}}}' "$out" "the product's unitsSold follows a changed quantity"
+out=$(gql_query "mutation { setOrderLine(orderId: \"$NEW_ORDER\", productId: \"1\", quantity: 0) { total } }")
+assert_eq "VALIDATION_FAILED|quantity must be at least 1" "$(jq -r '.errors[0] | "\(.extensions.code)|\(.message)"' <<<"$out")" \
+    "a quantity below 1 is a validation error from tvsync.integer_problem"
+out=$(gql_query '{ product(id: "1") { unitsSold } }')
+assert_eq '{"data":{"product":{"unitsSold":3}}}' "$out" "the refused write changed nothing"
+
+# moveOrderLine: the line's composite key changes order; both orders, both customers and
+# the product follow.
+out=$(gql_query "mutation { moveOrderLine(orderId: \"$NEW_ORDER\", productId: \"2\", toOrderId: \"$GRACE_ORDER\") { id total lineCount } }")
+assert_eq "{\"data\":{\"moveOrderLine\":{\"id\":\"$GRACE_ORDER\",\"total\":129.99,\"lineCount\":2}}}" "$out" \
+    "moveOrderLine answers the order the line moved to"
+out=$(gql_query "{ order(id: \"$NEW_ORDER\") { total lineCount } product(id: \"2\") { orderCount unitsSold } customer(id: \"C-1002\") { totalSpent } }")
+assert_eq '{"data":{"order":{"total":24.50,"lineCount":1},"product":{"orderCount":2,"unitsSold":2},"customer":{"totalSpent":154.49}}}' \
+    "$out" "the order the line left loses it; the product's counts and the customer's total are right"
+
+# Renames reach the documents that embed the name.
+gql_query 'mutation { updateProduct(id: "1", name: "Sencha") { name } }' >/dev/null
+out=$(gql_query "{ order(id: \"$ADA_ORDER\") { lines { product { name } } } }")
+assert_eq '{"data":{"order":{"lines":[{"product":{"name":"Sencha"}},{"product":{"name":"Mug"}}]}}}' "$out" \
+    "renaming a product updates the orders embedding it (cascade product -> order)"
+gql_query 'mutation { updateCustomer(id: "C-1001", name: "Ada King") { name } }' >/dev/null
+out=$(gql_query '{ orders(where: {customer: {id: {eq: "C-1001"}}}) { id customer { name } } }')
+assert_eq "{\"data\":{\"orders\":[{\"id\":\"$ADA_ORDER\",\"customer\":{\"name\":\"Ada King\"}}]}}" "$out" \
+    "renaming a customer updates their orders (cascade customer -> order), found by a list filter"
+
+# deleteOrder: the document goes; its old lines, read from it, reach the products.
+out=$(gql_query "mutation { deleteOrder(id: \"$NEW_ORDER\") }")
+assert_eq "{\"data\":{\"deleteOrder\":\"$NEW_ORDER\"}}" "$out" "deleteOrder answers the id with every digit"
+out=$(gql_query "{ order(id: \"$NEW_ORDER\") { id } product(id: \"1\") { orderCount unitsSold } customer(id: \"C-1002\") { orderCount totalSpent } }")
+assert_eq '{"data":{"order":null,"product":{"orderCount":1,"unitsSold":2},"customer":{"orderCount":1,"totalSpent":129.99}}}' "$out" \
+    "after deleteOrder the product's counts and the customer's total drop"
+
+assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.dead_letter")" "no intent was dead-lettered"
+assert_exit 0 "tvsync-migrate verify: the read models equal a full rebuild" -- migrate --dir "$SHOP/migrations" verify
+
+test_summary
