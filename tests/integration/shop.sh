@@ -12,6 +12,8 @@ set -u
 . "$TVSYNC_SRCDIR/tests/integration/server_lib.sh"
 
 SHOP="$TVSYNC_SRCDIR/examples/shop"
+ADA_ORDER=9007199254740993
+GRACE_ORDER=9007199254740994
 SERVER_SCHEMA="$SHOP/schema.graphql"
 pgcluster_start || { echo "starting PostgreSQL failed"; exit 1; }
 pgcluster_on_exit server_lib_cleanup
@@ -42,13 +44,35 @@ assert_eq "58.99|24.50" \
     "$(pgcluster_psql -c "SELECT data->>'total', data->'lines'->0->>'unitPrice' FROM shop.tv_order WHERE id = 9007199254740993")" \
     "tvsync-slot create built the orders' documents with exact money"
 
+# The mutation functions' answers, called as tvsync-server's role, each in a transaction
+# that is rolled back: the first failing check's message, or ok with the order's intent.
+answer() {
+    pgcluster_psql -c "SET ROLE tvsync_app" -c "BEGIN" \
+        -c "SELECT concat_ws(' | ', status, coalesce(message, '-'), entity, coalesce(id, '-'), sync::text) FROM $1('$2')" -c "ROLLBACK"
+}
+assert_eq "validation_failed | lines[1]: productId 99: no such product | order | - | []" \
+    "$(answer shop.create_order '{"customerId": "C-1001", "lines": [{"productId": "1", "quantity": 1}, {"productId": "99", "quantity": 1}]}')" \
+    "createOrder names the line whose product is missing"
+assert_eq "validation_failed | lines[0]: unitPrice must have at most 2 digits after the decimal point | order | - | []" \
+    "$(answer shop.create_order '{"customerId": "C-1001", "lines": [{"productId": "1", "quantity": 1, "unitPrice": "1.005"}]}')" \
+    "createOrder refuses a price with three decimals"
+assert_eq "validation_failed | customerId C-9: no such customer | order | - | []" \
+    "$(answer shop.create_order '{"customerId": "C-9", "lines": [{"productId": "1", "quantity": 1}]}')" \
+    "createOrder refuses a missing customer (a text key)"
+assert_eq "validation_failed | orderId 18446744073709551616 is not a valid bigint | order | - | []" \
+    "$(answer shop.set_order_line '{"orderId": "18446744073709551616", "productId": "1", "quantity": 1}')" \
+    "setOrderLine refuses an order id past bigint"
+assert_eq "not_found | order $ADA_ORDER has no line for product 3 | order | $GRACE_ORDER | []" \
+    "$(answer shop.move_order_line "{\"orderId\": \"$ADA_ORDER\", \"productId\": \"3\", \"toOrderId\": \"$GRACE_ORDER\"}")" \
+    "moveOrderLine of a line the order does not have"
+assert_eq "ok | - | order | $ADA_ORDER | [{\"ids\": [\"$ADA_ORDER\"], \"entity\": \"order\"}]" \
+    "$(answer shop.set_order_line "{\"orderId\": \"$ADA_ORDER\", \"productId\": \"3\", \"quantity\": 2}")" \
+    "setOrderLine publishes its order (the cascades reach the product and the customer)"
+
 CDC_LOG=$(mktemp /tmp/tvsync-cdc-log.XXXXXX)
 "$TVSYNC_BUILDDIR/cdc/tvsync-cdc" --database "$TVSYNC_DATABASE_URL" --metrics-listen 127.0.0.1:0 >"$CDC_LOG" 2>&1 &
 CDC_PID=$!
 server_start --set server.sync_wait_timeout_ms=10000 || { echo "server did not start"; exit 1; }
-
-ADA_ORDER=9007199254740993
-GRACE_ORDER=9007199254740994
 
 # Reads: numbers and ids as the documents hold them (compared as raw text: jq would read
 # them as doubles).
@@ -110,5 +134,27 @@ assert_eq '{"data":{"order":null,"product":{"orderCount":1,"unitsSold":2},"custo
 
 assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.dead_letter")" "no intent was dead-lettered"
 assert_exit 0 "tvsync-migrate verify: the read models equal a full rebuild" -- migrate --dir "$SHOP/migrations" verify
+
+# The build functions' generic plans (the ones tvsync-cdc keeps per connection) read what a
+# document embeds or counts by index, whatever the tables' sizes.
+pgcluster_psql -c "INSERT INTO shop.tb_customer (id, name, email)
+                   SELECT 'P-' || i, 'Plan ' || i, 'plan' || i || '@example.com' FROM generate_series(1, 2000) AS i;
+                   INSERT INTO shop.tb_product (sku, name, price) SELECT 'PLAN-' || i, 'Plan ' || i, 1.25
+                   FROM generate_series(1, 2000) AS i;
+                   INSERT INTO shop.tb_order (customer_id) SELECT 'P-' || (1 + i % 2000) FROM generate_series(1, 20000) AS i;
+                   INSERT INTO shop.tb_order_line (order_id, product_id, quantity, unit_price)
+                   SELECT o.id, 10 + ((o.id + k * 7) % 1900)::integer, 1, 1.25
+                   FROM shop.tb_order o, generate_series(0, 2) AS k WHERE o.customer_id LIKE 'P-%';
+                   ANALYZE" >/dev/null
+generic_plan() {
+    pgcluster_psql -c "SET plan_cache_mode = force_generic_plan" \
+        -c "PREPARE b($2) AS SELECT * FROM $1(\$1)" -c "EXPLAIN EXECUTE b('{$3}')"
+}
+for build in "shop.fn_build_customer text[] C-1001" "shop.fn_build_product integer[] 1" \
+             "shop.fn_build_order bigint[] $ADA_ORDER"; do
+    set -- $build
+    assert_eq "" "$(generic_plan "$@" | grep 'Seq Scan' | grep -v ' every ')" \
+        "$1: the generic plan scans no table whole (but its own when ids is NULL)"
+done
 
 test_summary
