@@ -23,11 +23,11 @@ migrate() {
 }
 
 # tvsync-migrate applies the engine's set, then the shop's.
-assert_exit 0 "tvsync-migrate up applies the engine and the shop's set" -- migrate --dir "$SHOP/migrations" up
+assert_exit 0 "tvsync-migrate up applies the engine and the shop's set" -- migrate --dir "$SHOP" up
 if [ "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.entity WHERE name = 'order'" 2>/dev/null)" != 1 ]; then
     # A tvsync-migrate without migration sets: the engine's folder, then the shop by hand.
     migrate --dir "$TVSYNC_SRCDIR/migrations" up >/dev/null 2>&1 || { echo "migrate failed"; exit 1; }
-    for file in "$SHOP"/migrations/[0-9]*.sql; do
+    for file in "$SHOP"/[0-9]*.sql; do
         pgcluster_psql -1 -f "$file" >/dev/null || { echo "$file failed"; exit 1; }
     done
 fi
@@ -133,7 +133,7 @@ assert_eq '{"data":{"order":null,"product":{"orderCount":1,"unitsSold":2},"custo
     "after deleteOrder the product's counts and the customer's total drop"
 
 assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.dead_letter")" "no intent was dead-lettered"
-assert_exit 0 "tvsync-migrate verify: the read models equal a full rebuild" -- migrate --dir "$SHOP/migrations" verify
+assert_exit 0 "tvsync-migrate verify: the read models equal a full rebuild" -- migrate --dir "$SHOP" verify
 
 # The build functions' generic plans (the ones tvsync-cdc keeps per connection) read what a
 # document embeds or counts by index, whatever the tables' sizes.
