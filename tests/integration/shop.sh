@@ -83,6 +83,11 @@ out=$(gql_query '{ product(id: "3") { sku price } customer(id: "C-1002") { total
 assert_eq '{"data":{"product":{"sku":"POT-01","price":120.00},"customer":{"totalSpent":120.00,"orderCount":1}}}' "$out" \
     "product(id) by an integer key and customer(id) by a text key"
 
+# Money compares as numbers in list filters and orderBy (as text, "9.99" > "10").
+out=$(gql_query '{ products(where: {price: {gt: "10"}}, orderBy: [{field: price, direction: DESC}]) { sku price } }')
+assert_eq '{"data":{"products":[{"sku":"POT-01","price":120.00},{"sku":"TEA-01","price":24.50}]}}' "$out" \
+    "a Decimal filter and orderBy compare prices as numbers"
+
 # createOrder: a new bigint id from the sequence (past 2^53), lines priced as sent or from
 # the product.
 out=$(gql_query 'mutation { createOrder(customerId: "C-1002", note: "Second", lines: [{productId: "1", quantity: 3, unitPrice: "24.50"}, {productId: "2", quantity: 1}]) { id total itemCount lines { product { name } amount } } }')
