@@ -55,10 +55,11 @@ $$;
 COMMENT ON FUNCTION tvsync.mutation_ok(text, anycompatible, jsonb) IS
     'A successful mutation''s result: the entity the field returns, its id (any key type, as text), the intents to publish (tvsync.intent)';
 
--- The single-id case skips the DISTINCT subquery: it is what most mutations publish.
+-- The single-id case skips the DISTINCT subquery: it is what most mutations publish. No
+-- SET search_path: it calls only built-ins (pg_catalog comes first anyway), and the
+-- setting would be saved and restored on every call of every mutation.
 CREATE FUNCTION tvsync.intent(entity text, ids anyarray) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF cardinality(ids) = 1 AND array_ndims(ids) = 1 THEN
