@@ -5,7 +5,8 @@
 -- tvsync.mutation_result; a status other than ok undoes what it wrote. Intents name the
 -- rows written: a customer, a product, or the orders whose lines changed (the cascades of
 -- 002 reach the customers and products that count them). Line edits lock their order FOR
--- UPDATE, so two edits of one order's lines run one after the other.
+-- UPDATE, so two edits of one order's lines run one after the other. A function that
+-- answers a status other than ok has written nothing.
 
 CREATE FUNCTION shop.create_customer(args jsonb) RETURNS tvsync.mutation_result
 LANGUAGE plpgsql AS $$
@@ -177,13 +178,20 @@ BEGIN
 END
 $$;
 
--- Locks the order for a line edit and touches its updatedAt; false when there is none.
+-- Locks the order for a line edit (FOR UPDATE: line edits of one order run one after the
+-- other); false when there is none. Writes nothing, so a failure after it leaves no trace.
 CREATE FUNCTION shop.lock_order(p_order bigint) RETURNS boolean
 LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE shop.tb_order SET updated_at = now() WHERE id = p_order;
+    PERFORM 1 FROM shop.tb_order WHERE id = p_order FOR UPDATE;
     RETURN FOUND;
 END
+$$;
+
+-- The orders' updatedAt, once their lines changed.
+CREATE FUNCTION shop.touch_orders(p_orders bigint[]) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE shop.tb_order SET updated_at = now() WHERE id = ANY (p_orders)
 $$;
 
 -- setOrderLine(orderId, productId, quantity, unitPrice): adds the line or changes its
@@ -208,6 +216,7 @@ BEGIN
     END IF;
     PERFORM shop.put_line(v_order, (args ->> 'productId')::integer, (args ->> 'quantity')::integer,
                           tvsync.try_numeric(args ->> 'unitPrice'));
+    PERFORM shop.touch_orders(ARRAY[v_order]);
     RETURN tvsync.mutation_ok('order', v_order, jsonb_build_array(tvsync.intent('order', ARRAY[v_order])));
 END
 $$;
@@ -245,6 +254,7 @@ BEGIN
         RETURN tvsync.mutation_failed('not_found', format('order %s has no line for product %s', v_from, v_product),
                                       'order', v_to);
     END IF;
+    PERFORM shop.touch_orders(ARRAY[v_from, v_to]);
     RETURN tvsync.mutation_ok('order', v_to, jsonb_build_array(tvsync.intent('order', ARRAY[v_from, v_to])));
 END
 $$;
@@ -268,6 +278,7 @@ BEGIN
         RETURN tvsync.mutation_failed('not_found', format('order %s has no line for product %s', v_order, args ->> 'productId'),
                                       'order', v_order);
     END IF;
+    PERFORM shop.touch_orders(ARRAY[v_order]);
     RETURN tvsync.mutation_ok('order', v_order, jsonb_build_array(tvsync.intent('order', ARRAY[v_order])));
 END
 $$;
@@ -294,6 +305,6 @@ $$;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA shop FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION shop.create_customer(jsonb), shop.update_customer(jsonb), shop.create_product(jsonb),
     shop.update_product(jsonb), shop.line_problem(jsonb, integer), shop.put_line(bigint, integer, integer, numeric),
-    shop.create_order(jsonb), shop.lock_order(bigint), shop.set_order_line(jsonb), shop.move_order_line(jsonb),
-    shop.remove_order_line(jsonb), shop.delete_order(jsonb)
+    shop.create_order(jsonb), shop.lock_order(bigint), shop.touch_orders(bigint[]), shop.set_order_line(jsonb),
+    shop.move_order_line(jsonb), shop.remove_order_line(jsonb), shop.delete_order(jsonb)
 TO tvsync_app;
