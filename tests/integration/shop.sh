@@ -137,6 +137,28 @@ out=$(gql_query "{ order(id: \"$NEW_ORDER\") { id } product(id: \"1\") { orderCo
 assert_eq '{"data":{"order":null,"product":{"orderCount":1,"unitsSold":2},"customer":{"orderCount":1,"totalSpent":129.99}}}' "$out" \
     "after deleteOrder the product's counts and the customer's total drop"
 
+# Concurrent writers: orders and line edits from eight clients at once, on the same
+# products and customers (their counts are built from rows other requests write).
+concurrent_body() {
+    case $(($1 % 3)) in
+    0) echo "{\"query\":\"mutation { createOrder(customerId: \\\"C-1001\\\", lines: [{productId: \\\"2\\\", quantity: 1}, {productId: \\\"3\\\", quantity: 2}]) { id } }\"}" ;;
+    1) echo "{\"query\":\"mutation { createOrder(customerId: \\\"C-1002\\\", lines: [{productId: \\\"2\\\", quantity: 3}]) { id } }\"}" ;;
+    2) echo "{\"query\":\"mutation { setOrderLine(orderId: \\\"$ADA_ORDER\\\", productId: \\\"3\\\", quantity: $1) { id } }\"}" ;;
+    esac
+}
+export -f concurrent_body
+export SERVER_URL ADA_ORDER
+# One write per answer, so that the answers of parallel clients do not interleave.
+seq 1 60 | xargs -P 8 -I{} bash -c 'printf "%s\n" "$(curl -s --max-time 60 -H "Content-Type: application/json" \
+    --data-binary "$(concurrent_body {})" "$SERVER_URL")"' >"$PGCLUSTER_DIR/concurrent.out"
+assert_eq 60 "$(grep -c . "$PGCLUSTER_DIR/concurrent.out")" "60 concurrent mutations were answered"
+assert_eq "" "$(grep -v '^{"data":{"[a-zA-Z]*":{"id":"9007199254[0-9]*"}}}$' "$PGCLUSTER_DIR/concurrent.out")" \
+    "each answered its order, none an error"
+out=$(gql_query '{ product(id: "2") { orderCount } customer(id: "C-1002") { orderCount } }')
+assert_eq "$(pgcluster_psql -c "SELECT '{\"data\":{\"product\":{\"orderCount\":' || (SELECT count(*) FROM shop.tb_order_line WHERE product_id = 2)
+                                || '},\"customer\":{\"orderCount\":' || (SELECT count(*) FROM shop.tb_order WHERE customer_id = 'C-1002') || '}}}'")" \
+    "$out" "after them, the counts in the documents are the counts of the rows"
+
 assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.dead_letter")" "no intent was dead-lettered"
 assert_exit 0 "tvsync-migrate verify: the read models equal a full rebuild" -- migrate --dir "$SHOP" verify
 
