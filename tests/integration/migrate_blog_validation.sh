@@ -2,7 +2,8 @@
 # migrate_blog_validation.sh: 033 moved the blog mutations' argument checks into shared
 # helpers; every mutation answers exactly as under 030 (status, message, entity, id, sync)
 # for the same inputs, good and bad, and tvsync_app can still run them. 035 changes only
-# what six of them publish. 036 and 037 change plans, not answers.
+# what six of them publish. 036 and 037 change plans, not answers. 040 moves them onto the
+# engine's helpers (042), answers unchanged.
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 
@@ -12,13 +13,13 @@ pgcluster_start || exit 1
 pgcluster_on_exit 'rm -rf "$WORK"'
 
 # The engine's set, the blog's migrations before 033 (with the seed), then all of them.
-# Each partial copy keeps the folder name, so it is the same set (named migrations).
+# Each partial copy keeps the folder name, so it is the same set (named blog).
 BLOG="$TVSYNC_SRCDIR/examples/blog"
-mkdir -p "$WORK/before/migrations"
-for file in "$BLOG"/migrations/[0-9]*.sql; do
-    [[ "$(basename "$file")" < 033 ]] && cp "$file" "$WORK/before/migrations/"
+mkdir -p "$WORK/before/blog"
+for file in "$BLOG"/[0-9]*.sql; do
+    [[ "$(basename "$file")" < 033 ]] && cp "$file" "$WORK/before/blog/"
 done
-"$MIGRATE" --dir "$WORK/before/migrations" up >/dev/null 2>&1 || { echo "migrations before 033 failed"; exit 1; }
+"$MIGRATE" --dir "$WORK/before/blog" up >/dev/null 2>&1 || { echo "migrations before 033 failed"; exit 1; }
 "$MIGRATE" seed "$BLOG/seed.sql" >/dev/null 2>&1 || { echo "seed failed"; exit 1; }
 assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM pg_proc WHERE proname = 'uuid_problem'")" \
     "the first run has 030's functions (033 not applied)"
@@ -144,11 +145,11 @@ EOF
 }
 
 probe_sql | pgcluster_psql >"$WORK/before.txt" 2>&1 || { cat "$WORK/before.txt"; echo "probe failed"; exit 1; }
-mkdir -p "$WORK/upto033/migrations"
-for file in "$BLOG"/migrations/[0-9]*.sql; do
-    [[ "$(basename "$file")" < 034 ]] && cp "$file" "$WORK/upto033/migrations/"
+mkdir -p "$WORK/upto033/blog"
+for file in "$BLOG"/[0-9]*.sql; do
+    [[ "$(basename "$file")" < 034 ]] && cp "$file" "$WORK/upto033/blog/"
 done
-"$MIGRATE" --dir "$WORK/upto033/migrations" up >/dev/null 2>&1 || { echo "tvsync-migrate up (033) failed"; exit 1; }
+"$MIGRATE" --dir "$WORK/upto033/blog" up >/dev/null 2>&1 || { echo "tvsync-migrate up (033) failed"; exit 1; }
 assert_eq 1 "$(pgcluster_psql -c "SELECT count(*) FROM pg_proc WHERE proname = 'uuid_problem'")" \
     "the second run has 033's helpers"
 probe_sql | pgcluster_psql >"$WORK/after.txt" 2>&1 || { cat "$WORK/after.txt"; echo "probe failed"; exit 1; }
@@ -173,7 +174,11 @@ assert_eq "" "$(diff "$WORK/before.txt" "$WORK/after.txt")" \
 
 # 035 changes what six mutations publish (the rows they write; cascades do the rest)
 # and nothing else.
-"$MIGRATE" --dir "$BLOG/migrations" up >/dev/null 2>&1 || { echo "tvsync-migrate up (035) failed"; exit 1; }
+mkdir -p "$WORK/before040/blog"
+for file in "$BLOG"/[0-9]*.sql; do
+    [[ "$(basename "$file")" < 040 ]] && cp "$file" "$WORK/before040/blog/"
+done
+"$MIGRATE" --dir "$WORK/before040/blog" up >/dev/null 2>&1 || { echo "tvsync-migrate up (035) failed"; exit 1; }
 probe_sql | pgcluster_psql >"$WORK/latest.txt" 2>&1 || { cat "$WORK/latest.txt"; echo "probe failed"; exit 1; }
 without_sync() { sed 's/ | [^|]*$//' "$1"; }
 assert_eq "" "$(diff <(without_sync "$WORK/after.txt") <(without_sync "$WORK/latest.txt"))" \
@@ -200,6 +205,23 @@ assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM pg_proc p JOIN pg_namespa
 assert_eq 1 "$(pgcluster_psql -c "SELECT count(*) FROM tb_comment WHERE content = 'by the app' AND post_id = '$POST1'")" \
     "the app's comment was written"
 
+# 040: the blog's mutations use the engine's helpers (042) and answer exactly as under
+# 035; the blog's private copies are gone.
+probe_sql | pgcluster_psql >"$WORK/before040.txt" 2>&1 || { cat "$WORK/before040.txt"; echo "probe failed"; exit 1; }
+"$MIGRATE" --dir "$BLOG" up >/dev/null 2>&1 || { echo "tvsync-migrate up (040) failed"; exit 1; }
+probe_sql | pgcluster_psql >"$WORK/engine.txt" 2>&1 || { cat "$WORK/engine.txt"; echo "probe failed"; exit 1; }
+assert_eq "$(wc -l <"$WORK/before040.txt")" "$(wc -l <"$WORK/engine.txt")" "after 040 every case still answers"
+assert_eq "" "$(grep '=> error: ' "$WORK/engine.txt")" "after 040 no case raises a SQL error"
+assert_eq "" "$(diff "$WORK/before040.txt" "$WORK/engine.txt")" \
+    "after 040 every mutation answers the same (status, message, entity, id, sync)"
+assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                                  WHERE n.nspname = 'blog' AND p.proname IN ('result', 'intent', 'try_uuid',
+                                  'required_text', 'uuid_problem', 'text_problem', 'missing_reference')")" \
+    "after 040 the blog has no private copy of the engine's helpers"
+assert_eq "validation_failed|authorId $NOBODY: no such user" \
+    "$(as_app "SELECT status, message FROM blog.create_comment('{\"postId\": \"$POST1\", \"authorId\": \"$NOBODY\", \"content\": \"c\"}')")" \
+    "after 040 tvsync_app runs a mutation through the engine's helpers"
+
 # 036: the build functions' generic plans (the ones tvsync-cdc keeps per connection) read
 # what a row embeds by index: building one row never scans another table whole. Under 034,
 # with the benchmark's 1,000 users, the planner hashed all of tb_user to build one post or
@@ -223,14 +245,17 @@ for pair in fn_build_user:"tb_post tb_comment" fn_build_post:"tb_user tb_comment
     done
 done
 
-# 037: the argument helpers inline into the mutations' expressions (a SQL function that
-# does not is planned again in every transaction that calls it).
-plan=$(pgcluster_psql -c "EXPLAIN (VERBOSE, COSTS OFF) SELECT blog.uuid_problem(a, 'id'), blog.text_problem(a, 'title')
-                          FROM (SELECT to_jsonb(u) AS a FROM tb_user u) AS v")
-assert_contains "$plan" "format(" "uuid_problem and text_problem are inlined"
-assert_eq "" "$(grep -o 'blog\.[a-z_]*problem' <<<"$plan")" "no call to a problem helper is left in the plan"
+# 037 (and 042 for the engine's helpers): the argument helpers inline into the mutations'
+# expressions (a SQL function that does not is planned again in every transaction that
+# calls it).
+plan=$(pgcluster_psql -c "EXPLAIN (VERBOSE, COSTS OFF) SELECT tvsync.key_problem(a, 'id', 'uuid'), tvsync.text_problem(a, 'title'),
+                          tvsync.reference_problem('id', u.id, 'user', EXISTS (SELECT FROM tb_post p WHERE p.id = u.id FOR KEY SHARE)),
+                          tvsync.mutation_ok('user', u.id, '[]')
+                          FROM tb_user u, to_jsonb(u) AS a")
+assert_contains "$plan" "format(" "key_problem, text_problem and reference_problem are inlined"
+assert_eq "" "$(grep -oE 'tvsync\.[a-z_]*(problem|ok)' <<<"$plan")" "no call to a check or to mutation_ok is left in the plan"
 assert_eq "plpgsql" "$(pgcluster_psql -c "SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-                                          WHERE p.oid = 'blog.intent'::regproc")" \
-    "blog.intent is PL/pgSQL (planned once per session)"
+                                          WHERE p.oid = 'tvsync.intent'::regproc")" \
+    "tvsync.intent is PL/pgSQL (planned once per session)"
 
 test_summary
