@@ -286,26 +286,31 @@ old_url=$(database_url tvsync_old)
 pgcluster_psql -d tvsync_old -c "CREATE SCHEMA tvsync;
     CREATE TABLE tvsync.schema_migrations (version text PRIMARY KEY, filename text NOT NULL,
         sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+# The layout before sets ended at 039: later files of either set are new to it.
 mkdir -p "$WORK/old"
-cp "$SRC_MIGRATIONS"/[0-9]*.sql "$BLOG_MIGRATIONS"/[0-9]*.sql "$WORK/old/"
+for file in "$SRC_MIGRATIONS"/[0-9]*.sql "$BLOG_MIGRATIONS"/[0-9]*.sql; do
+    [[ "$(basename "$file")" < 040 ]] && cp "$file" "$WORK/old/"
+done
+old_engine=$(cd "$SRC_MIGRATIONS" && ls [0-9]*_*.sql | awk '$0 < "040"' | wc -l)
+old_blog=$(cd "$BLOG_MIGRATIONS" && ls [0-9]*_*.sql | awk '$0 < "040"' | wc -l)
 for file in "$WORK/old"/[0-9]*.sql; do
     name=$(basename "$file")
     pgcluster_psql -d tvsync_old -1 -f "$file" >/dev/null || assert_fail "the old layout applies $name"
     pgcluster_psql -d tvsync_old -c "INSERT INTO tvsync.schema_migrations (version, filename, sha256)
         VALUES ('${name%%_*}', '$name', '$(sha256sum "$file" | cut -d' ' -f1)')"
 done
-assert_eq "$file_count" "$(migration_count tvsync_old)" "the old ledger holds every file once"
+assert_eq "$((old_engine + old_blog))" "$(migration_count tvsync_old)" "the old ledger holds every old file once"
 old_rows() {
     pgcluster_psql -d tvsync_old -c "SELECT string_agg(filename || sha256 || applied_at, ',' ORDER BY filename)
-        FROM tvsync.schema_migrations"
+        FROM tvsync.schema_migrations WHERE version < '040'"
 }
 old_applied=$(old_rows)
 
 assert_exit 0 "status upgrades an old ledger, the blog's set not given" -- "$MIGRATE" --database "$old_url" status
 assert_contains "$ASSERT_OUTPUT" "keyed by (set_name, version)" "the upgrade says what it did"
 assert_contains "$ASSERT_OUTPUT" "unassigned  002_blog_schema.sql" "rows of no set given stay unassigned"
-assert_contains "$ASSERT_OUTPUT" "$engine_count applied, 0 pending" "the engine's rows are the engine's set"
-assert_eq "$engine_count" \
+assert_contains "$ASSERT_OUTPUT" "$old_engine applied, $((engine_count - old_engine)) pending" "the engine's rows are the engine's set"
+assert_eq "$old_engine" \
     "$(pgcluster_psql -d tvsync_old -c "SELECT count(*) FROM tvsync.schema_migrations WHERE set_name = 'tvsync'")" \
     "the engine's rows are recorded in set tvsync"
 
@@ -320,7 +325,9 @@ pgcluster_psql -d tvsync_old -c "UPDATE tvsync.schema_migrations
 
 assert_exit 0 "up with the blog's set upgrades the old ledger" -- \
     "$MIGRATE" --database "$old_url" --dir "$BLOG_MIGRATIONS" up
-assert_contains "$ASSERT_OUTPUT" "nothing to do" "nothing is applied again"
+assert_contains "$ASSERT_OUTPUT" "applied 040_registry_log.sql (set tvsync)" "up applies the engine's new files"
+assert_contains "$ASSERT_OUTPUT" "applied 040_blog_engine_helpers.sql (set blog)" "and the blog's"
+assert_eq "0" "$(printf '%s\n' "$ASSERT_OUTPUT" | grep -c 'applied 0[0-3][0-9]_')" "no old file is applied again"
 assert_eq "$old_applied" "$(old_rows)" "every old row is kept as it was applied"
 assert_eq "$engine_count $blog_count 0" \
     "$(pgcluster_psql -d tvsync_old -c "SELECT count(*) FILTER (WHERE set_name = 'tvsync') || ' ' ||
