@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "server/graphql/gql_values.h"
+#include "server/graphql/gql_json_read.h"
 #include "server/graphql/gql_schema.h"
 
 #include <ctype.h>
@@ -171,6 +172,8 @@ static void inspect_value(const cJSON *value, gql_buf *out, int seen)
         gql_buf_puts(out, "true");
     } else if (cJSON_IsFalse(value)) {
         gql_buf_puts(out, "false");
+    } else if (gql_json_number_text(value)) {
+        gql_buf_puts(out, value->valuestring);
     } else if (cJSON_IsNumber(value)) {
         gql_buf_json_number(out, value->valuedouble);
         if (!isfinite(value->valuedouble)) {

@@ -52,7 +52,8 @@ void gql_buf_json_string(gql_buf *buf, const char *text, size_t length);
 /* Appends a number formatted as JavaScript's Number#toString / JSON.stringify ("1e+21", "0.1",
  * non-finite numbers as null). */
 void gql_buf_json_number(gql_buf *buf, double value);
-/* Appends any cJSON value as JSON.stringify would print it (no spaces, key order kept). */
+/* Appends any cJSON value as JSON.stringify would print it (no spaces, key order kept); a
+ * number read by gql_json_read is written with the digits it was read with. */
 void gql_buf_json_value(gql_buf *buf, const cJSON *value);
 
 /* ------------------------------------------------------------------ limits */

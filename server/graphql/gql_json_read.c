@@ -1,0 +1,457 @@
+/* gql_json_read: a JSON reader for documents whose numbers must be answered digit for digit
+ * (numeric 24.50, bigint keys above 2^53), building the cJSON trees the engine completes. */
+#include "config.h"
+
+#include "server/graphql/gql_json_read.h"
+#include "server/graphql/gql_arena.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct reader {
+    const char *p;
+    const char *end;
+    int depth;
+} reader;
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static void skip_space(reader *r)
+{
+    while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
+        r->p++;
+}
+
+/* A string or number node with room for its text behind it: one allocation instead of two,
+ * which is what keeps this reader ahead of cJSON_Parse. */
+static cJSON *leaf_new(int type, size_t text_bytes)
+{
+    cJSON *node = gql_xmalloc(sizeof *node + text_bytes + 1);
+    memset(node, 0, sizeof *node);
+    node->type = type | cJSON_IsReference;
+    node->valuestring = (char *)(node + 1);
+    return node;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The code unit of the \uXXXX whose hex digits start at s (4 bytes available), or -1. */
+static long hex4(const char *s)
+{
+    long unit = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hex_value(s[i]);
+        if (h < 0)
+            return -1;
+        unit = unit * 16 + h;
+    }
+    return unit;
+}
+
+static size_t utf8_put(char *out, unsigned long cp)
+{
+    if (cp == 0) { /* the engine's C-string form of U+0000 */
+        out[0] = (char)0xC0;
+        out[1] = (char)0x80;
+        return 2;
+    }
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* r->p is just after the opening quote. Finds the closing quote (*close) and whether escapes
+ * come before it; false for an unterminated string or a raw control character. */
+static bool string_extent(const reader *r, const char **close, bool *escaped)
+{
+    bool any = false;
+    for (const char *s = r->p; s < r->end;) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"') {
+            *close = s;
+            *escaped = any;
+            return true;
+        }
+        if (c < 0x20)
+            return false;
+        if (c == '\\') {
+            any = true;
+            s += 2;
+        } else {
+            s++;
+        }
+    }
+    return false;
+}
+
+/* Decodes the escapes of [s, end) into out (room for end - s bytes: no escape grows);
+ * returns the decoded length, or -1 on a bad escape or a lone surrogate. */
+static long string_decode(const char *s, const char *end, char *out)
+{
+    char *o = out;
+    while (s < end) {
+        const char *run = s;
+        while (s < end && *s != '\\')
+            s++;
+        memcpy(o, run, (size_t)(s - run));
+        o += s - run;
+        if (s == end)
+            break;
+        char e = s[1];
+        s += 2;
+        switch (e) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '/': *o++ = '/'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u': {
+            long unit = end - s >= 4 ? hex4(s) : -1;
+            if (unit < 0 || (unit >= 0xDC00 && unit <= 0xDFFF))
+                return -1;
+            s += 4;
+            unsigned long cp = (unsigned long)unit;
+            if (unit >= 0xD800 && unit <= 0xDBFF) {
+                long low = end - s >= 6 && s[0] == '\\' && s[1] == 'u' ? hex4(s + 2) : -1;
+                if (low < 0xDC00 || low > 0xDFFF)
+                    return -1;
+                s += 6;
+                cp = 0x10000 + (((unsigned long)unit - 0xD800) << 10) + ((unsigned long)low - 0xDC00);
+            }
+            o += utf8_put(o, cp);
+            break;
+        }
+        default:
+            return -1;
+        }
+    }
+    *o = '\0';
+    return o - out;
+}
+
+/* An object's key at r->p (an opening quote), malloc'd as cJSON_Delete frees keys; NULL on
+ * malformed input. */
+static char *read_key(reader *r)
+{
+    r->p++;
+    const char *close;
+    bool escaped;
+    if (!string_extent(r, &close, &escaped))
+        return NULL;
+    size_t raw = (size_t)(close - r->p);
+    char *key = gql_xmalloc(raw + 1);
+    if (!escaped) {
+        memcpy(key, r->p, raw);
+        key[raw] = '\0';
+    } else if (string_decode(r->p, close, key) < 0) {
+        free(key);
+        return NULL;
+    }
+    r->p = close + 1;
+    return key;
+}
+
+static cJSON *read_string(reader *r)
+{
+    r->p++;
+    const char *close;
+    bool escaped;
+    if (!string_extent(r, &close, &escaped))
+        return NULL;
+    size_t raw = (size_t)(close - r->p);
+    cJSON *node = leaf_new(cJSON_String, raw);
+    if (!escaped) {
+        memcpy(node->valuestring, r->p, raw);
+        node->valuestring[raw] = '\0';
+    } else if (string_decode(r->p, close, node->valuestring) < 0) {
+        cJSON_Delete(node);
+        return NULL;
+    }
+    r->p = close + 1;
+    return node;
+}
+
+/* JSON's number grammar, strictly: the text is answered as written, so it must be JSON. */
+static cJSON *read_number(reader *r)
+{
+    const char *s = r->p, *end = r->end;
+    const char *start = s;
+    if (s < end && *s == '-')
+        s++;
+    if (s >= end || !is_digit(*s))
+        return NULL;
+    if (*s == '0')
+        s++;
+    else
+        while (s < end && is_digit(*s))
+            s++;
+    bool plain = true;
+    if (s < end && *s == '.') {
+        plain = false;
+        s++;
+        if (s >= end || !is_digit(*s))
+            return NULL;
+        while (s < end && is_digit(*s))
+            s++;
+    }
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        plain = false;
+        s++;
+        if (s < end && (*s == '+' || *s == '-'))
+            s++;
+        if (s >= end || !is_digit(*s))
+            return NULL;
+        while (s < end && is_digit(*s))
+            s++;
+    }
+    size_t length = (size_t)(s - start);
+    cJSON *node = leaf_new(cJSON_Number, length);
+    memcpy(node->valuestring, start, length);
+    node->valuestring[length] = '\0';
+    double value;
+    size_t digits = length - (*start == '-');
+    if (plain && digits <= 15) {
+        /* exact in a double: no strtod */
+        long long integer = 0;
+        for (const char *d = start + (*start == '-'); d < s; d++)
+            integer = integer * 10 + (*d - '0');
+        value = (double)(*start == '-' ? -integer : integer);
+        if (*start == '-' && integer == 0)
+            value = -0.0;
+    } else {
+        value = strtod(node->valuestring, NULL);
+    }
+    node->valuedouble = value;
+    node->valueint = value >= INT_MAX ? INT_MAX : value <= (double)INT_MIN ? INT_MIN : (int)value;
+    r->p = s;
+    return node;
+}
+
+static bool read_word(reader *r, const char *word, size_t length)
+{
+    if ((size_t)(r->end - r->p) < length || memcmp(r->p, word, length) != 0)
+        return false;
+    r->p += length;
+    return true;
+}
+
+static cJSON *read_value(reader *r);
+
+/* An array or object at r->p. cJSON's list shape: the first child's prev is the last child. */
+static cJSON *read_container(reader *r, bool object)
+{
+    if (r->depth >= CJSON_NESTING_LIMIT)
+        return NULL;
+    r->depth++;
+    char close = object ? '}' : ']';
+    cJSON *node = gql_xcalloc(1, sizeof *node);
+    node->type = object ? cJSON_Object : cJSON_Array;
+    cJSON *last = NULL;
+    r->p++;
+    skip_space(r);
+    if (r->p < r->end && *r->p == close) {
+        r->p++;
+        r->depth--;
+        return node;
+    }
+    for (;;) {
+        char *key = NULL;
+        if (object) {
+            if (r->p >= r->end || *r->p != '"' || (key = read_key(r)) == NULL)
+                goto fail;
+            skip_space(r);
+            if (r->p >= r->end || *r->p != ':') {
+                free(key);
+                goto fail;
+            }
+            r->p++;
+            skip_space(r);
+        }
+        cJSON *item = read_value(r);
+        if (item == NULL) {
+            free(key);
+            goto fail;
+        }
+        item->string = key;
+        if (last == NULL) {
+            node->child = item;
+        } else {
+            last->next = item;
+            item->prev = last;
+        }
+        last = item;
+        skip_space(r);
+        if (r->p >= r->end)
+            goto fail;
+        if (*r->p == ',') {
+            r->p++;
+            skip_space(r);
+            continue;
+        }
+        if (*r->p != close)
+            goto fail;
+        r->p++;
+        break;
+    }
+    node->child->prev = last;
+    r->depth--;
+    return node;
+fail:
+    cJSON_Delete(node);
+    return NULL;
+}
+
+static cJSON *read_literal(reader *r, const char *word, int type)
+{
+    if (!read_word(r, word, strlen(word)))
+        return NULL;
+    cJSON *node = gql_xcalloc(1, sizeof *node);
+    node->type = type;
+    if (type == cJSON_True)
+        node->valueint = 1;
+    return node;
+}
+
+/* The value at r->p (no whitespace before it). */
+static cJSON *read_value(reader *r)
+{
+    if (r->p >= r->end)
+        return NULL;
+    switch (*r->p) {
+    case '{':
+        return read_container(r, true);
+    case '[':
+        return read_container(r, false);
+    case '"':
+        return read_string(r);
+    case 't':
+        return read_literal(r, "true", cJSON_True);
+    case 'f':
+        return read_literal(r, "false", cJSON_False);
+    case 'n':
+        return read_literal(r, "null", cJSON_NULL);
+    default:
+        return read_number(r);
+    }
+}
+
+cJSON *gql_json_read(const char *text, size_t length)
+{
+    reader r = {text, text + length, 0};
+    skip_space(&r);
+    cJSON *value = read_value(&r);
+    skip_space(&r);
+    if (value != NULL && r.p != r.end) {
+        cJSON_Delete(value);
+        value = NULL;
+    }
+    return value;
+}
+
+/* ------------------------------------------------------------------ judging digits */
+
+gql_json_int32 gql_json_number_int32(const char *text, int32_t *out)
+{
+    const char *s = text;
+    bool negative = *s == '-';
+    if (negative)
+        s++;
+    /* The digits D = integer digits then fraction digits, with the decimal point `point`
+     * digits into D once the exponent has moved it. */
+    const char *integer = s;
+    while (is_digit(*s))
+        s++;
+    long integer_count = s - integer;
+    const char *fraction = s;
+    long fraction_count = 0;
+    if (*s == '.') {
+        fraction = ++s;
+        while (is_digit(*s))
+            s++;
+        fraction_count = s - fraction;
+    }
+    long exponent = 0;
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        bool exponent_negative = *s == '-';
+        if (*s == '+' || *s == '-')
+            s++;
+        /* past a billion the answer no longer changes: it only needs to stay far away */
+        for (; is_digit(*s); s++)
+            if (exponent < 1000000000L)
+                exponent = exponent * 10 + (*s - '0');
+        if (exponent_negative)
+            exponent = -exponent;
+    }
+    long count = integer_count + fraction_count;
+#define DIGIT(i) ((i) < integer_count ? integer[(i)] : fraction[(i) - integer_count])
+    long first = 0;
+    while (first < count && DIGIT(first) == '0')
+        first++;
+    if (first == count) {
+        *out = 0;
+        return GQL_JSON_INT32;
+    }
+    long last = count - 1;
+    while (DIGIT(last) == '0')
+        last--;
+    long point = integer_count + exponent;
+    if (last >= point)
+        return GQL_JSON_NOT_INTEGER;
+    if (point - first > 10)
+        return GQL_JSON_OUT_OF_RANGE;
+    long long value = 0;
+    for (long i = first; i < point; i++)
+        value = value * 10 + (i < count ? DIGIT(i) - '0' : 0);
+#undef DIGIT
+    if (negative)
+        value = -value;
+    if (value < INT32_MIN || value > INT32_MAX)
+        return GQL_JSON_OUT_OF_RANGE;
+    *out = (int32_t)value;
+    return GQL_JSON_INT32;
+}
+
+bool gql_json_number_is_plain_integer(const char *text)
+{
+    if (*text == '-')
+        text++;
+    if (!is_digit(*text))
+        return false;
+    while (is_digit(*text))
+        text++;
+    return *text == '\0';
+}
