@@ -12,6 +12,7 @@
 #include "common/alloc.h"
 #include "common/log.h"
 #include "common/lsn.h"
+#include "server/graphql/gql_json_read.h"
 #include "server/sql_builder.h"
 
 /* What tvsync.finish_mutation raises for a mutation whose status is not ok (message: the
@@ -79,12 +80,14 @@ static void query_field_done(exec_request *exec)
         finish(exec);
 }
 
-/* A document from the database: valid JSON, but jsonb nests deeper than cJSON reads
- * (CJSON_NESTING_LIMIT), so it may still not parse. Then the field is an error (null and
- * an error, as for any resolver failure) and the server goes on. NULL after recording it. */
+/* A document from the database, read so that its numbers are answered with the digits
+ * PostgreSQL wrote (numeric 24.50, bigint keys above 2^53). It is valid JSON, but jsonb nests
+ * deeper than the reader goes (CJSON_NESTING_LIMIT), so it may still not parse. Then the
+ * field is an error (null and an error, as for any resolver failure) and the server goes on.
+ * NULL after recording it. */
 static cJSON *parse_document(exec_request *exec, size_t index, const char *text)
 {
-    cJSON *value = cJSON_Parse(text);
+    cJSON *value = gql_json_read(text, strlen(text));
     if (value == NULL) {
         log_warning("request %s: %s: the database returned a document this server cannot read "
                     "(%zu bytes; nested more than %d levels deep?)",
