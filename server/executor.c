@@ -180,7 +180,11 @@ static char *arguments_json(exec_request *exec, size_t index, const cJSON **argu
     }
     if (arguments_out)
         *arguments_out = arguments;
-    return alloc_check(cJSON_PrintUnformatted(arguments));
+    /* the engine's writer: a Decimal's 24.50 or a key's 9007199254740993 keeps its digits */
+    gql_buf text;
+    gql_buf_init(&text);
+    gql_buf_json_value(&text, arguments);
+    return text.data;
 }
 
 /* Starts one query root field; returns false when it finished at once (error or engine field). */

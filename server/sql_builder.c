@@ -53,11 +53,14 @@ int sql_statement_add_param(sql_statement *statement, const char *value)
     return statement->param_count;
 }
 
+/* Written by the engine's writer, so that numbers keep the digits the client sent. */
 static int add_json_param(sql_statement *statement, const cJSON *value)
 {
-    char *text = alloc_check(cJSON_PrintUnformatted(value));
-    int number = sql_statement_add_param(statement, text);
-    cJSON_free(text);
+    gql_buf text;
+    gql_buf_init(&text);
+    gql_buf_json_value(&text, value);
+    int number = sql_statement_add_param(statement, text.data);
+    gql_buf_free(&text);
     return number;
 }
 

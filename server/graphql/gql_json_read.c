@@ -204,6 +204,36 @@ static cJSON *read_string(reader *r)
     return node;
 }
 
+/* The node of number text [start, start + length) that JSON's grammar accepted; `plain`
+ * when it has neither fraction nor exponent. */
+static cJSON *number_node(const char *start, size_t length, bool plain)
+{
+    cJSON *node = leaf_new(cJSON_Number, length);
+    memcpy(node->valuestring, start, length);
+    node->valuestring[length] = '\0';
+    double value;
+    bool negative = *start == '-';
+    if (plain && length - negative <= 15) {
+        /* exact in a double: no strtod */
+        long long integer = 0;
+        for (size_t i = negative; i < length; i++)
+            integer = integer * 10 + (start[i] - '0');
+        value = negative ? (integer == 0 ? -0.0 : (double)-integer) : (double)integer;
+    } else {
+        value = strtod(node->valuestring, NULL);
+    }
+    node->valuedouble = value;
+    node->valueint = value >= INT_MAX ? INT_MAX : value <= (double)INT_MIN ? INT_MIN : (int)value;
+    return node;
+}
+
+cJSON *gql_json_number_new(const char *text, size_t length)
+{
+    bool plain = memchr(text, '.', length) == NULL && memchr(text, 'e', length) == NULL &&
+                 memchr(text, 'E', length) == NULL;
+    return number_node(text, length, plain);
+}
+
 /* JSON's number grammar, strictly: the text is answered as written, so it must be JSON. */
 static cJSON *read_number(reader *r)
 {
@@ -237,25 +267,7 @@ static cJSON *read_number(reader *r)
         while (s < end && is_digit(*s))
             s++;
     }
-    size_t length = (size_t)(s - start);
-    cJSON *node = leaf_new(cJSON_Number, length);
-    memcpy(node->valuestring, start, length);
-    node->valuestring[length] = '\0';
-    double value;
-    size_t digits = length - (*start == '-');
-    if (plain && digits <= 15) {
-        /* exact in a double: no strtod */
-        long long integer = 0;
-        for (const char *d = start + (*start == '-'); d < s; d++)
-            integer = integer * 10 + (*d - '0');
-        value = (double)(*start == '-' ? -integer : integer);
-        if (*start == '-' && integer == 0)
-            value = -0.0;
-    } else {
-        value = strtod(node->valuestring, NULL);
-    }
-    node->valuedouble = value;
-    node->valueint = value >= INT_MAX ? INT_MAX : value <= (double)INT_MIN ? INT_MIN : (int)value;
+    cJSON *node = number_node(start, (size_t)(s - start), plain);
     r->p = s;
     return node;
 }

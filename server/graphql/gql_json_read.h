@@ -31,6 +31,11 @@ static inline const char *gql_json_number_text(const cJSON *value)
     return cJSON_IsNumber(value) ? value->valuestring : NULL;
 }
 
+/* A new number (free with cJSON_Delete) holding `length` bytes of `text`, which must be a
+ * JSON number (a GraphQL IntValue or FloatValue is one), as gql_json_read would have read it:
+ * a literal of a custom scalar keeps its digits on its way to SQL. */
+cJSON *gql_json_number_new(const char *text, size_t length);
+
 /* What a number's text is worth as a GraphQL Int, decided on its decimal digits. */
 typedef enum gql_json_int32 {
     GQL_JSON_INT32,          /* an integer in [-2^31, 2^31 - 1]: *out is its value */

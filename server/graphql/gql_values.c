@@ -548,7 +548,8 @@ cJSON *gql_value_from_ast_untyped(const ast_value *node, const cJSON *variables)
         return cJSON_CreateNull();
     case AST_VALUE_INT:
     case AST_VALUE_FLOAT:
-        return cJSON_CreateNumber(strtod(node->text, NULL));
+        /* a custom scalar's literal (24.50 for a Decimal) reaches SQL with its digits */
+        return gql_json_number_new(node->text, strlen(node->text));
     case AST_VALUE_STRING:
     case AST_VALUE_ENUM:
         return cJSON_CreateString(node->text);
@@ -871,8 +872,12 @@ static cJSON *coerce_impl(coerce_ctx *c, const cJSON *input, const gql_type *typ
             result = cJSON_CreateBool(cJSON_IsTrue(input));
         }
     } else if (is_builtin_scalar(type, "ID")) {
+        const char *digits = gql_json_number_text(input);
         if (cJSON_IsString(input)) {
             result = cJSON_CreateString(input->valuestring);
+        } else if (digits != NULL && gql_json_number_is_plain_integer(digits)) {
+            /* a key above 2^53 sent as a JSON number keeps every digit */
+            result = cJSON_CreateString(strcmp(digits, "-0") == 0 ? "0" : digits);
         } else if (cJSON_IsNumber(input) && is_js_integer(input->valuedouble)) {
             gql_buf num;
             gql_buf_init(&num);

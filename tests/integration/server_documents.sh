@@ -25,6 +25,10 @@ sql "UPDATE tv_user SET data = data || jsonb_build_object(
         'huge', 12345678901234567890123::numeric, 'visits', 2147483647::bigint,
         'tooMany', 2147483648::bigint, 'fraction', 0.10::numeric(4,2))
      WHERE id = '$ALICE'" >/dev/null
+# What a query function receives, as the database reads it: the arguments' digits.
+sql "CREATE FUNCTION public.echo_numbers(args jsonb) RETURNS jsonb LANGUAGE sql AS
+     \$\$ SELECT jsonb_build_object('amount', args -> 'amount', 'amountText', args ->> 'amount',
+                                   'id', args ->> 'id', 'cents', (args ->> 'amount')::numeric * 100) \$\$" >/dev/null
 NUMBERS_SCHEMA=$(mktemp /tmp/tvsync-numbers-schema.XXXXXX)
 cat "$SERVER_SCHEMA" - >"$NUMBERS_SCHEMA" <<'SDL'
 scalar Decimal
@@ -36,6 +40,15 @@ extend type User {
   visits: Int
   tooMany: Int
   fraction: Float
+}
+type Echo {
+  amount: Decimal
+  amountText: String
+  id: ID
+  cents: Decimal
+}
+extend type Query {
+  echo(id: ID, amount: Decimal): Echo @sql(function: "public.echo_numbers")
 }
 SDL
 SERVER_SCHEMA=$NUMBERS_SCHEMA
@@ -50,6 +63,12 @@ assert_eq '{"data":{"user":{"balance":24.50,"accountId":"9007199254740993","huge
 out=$(gql_query '{ users(orderBy: [{field: username}], limit: 1) { username balance accountId } }')
 assert_contains "$out" '{"username":"alice","balance":24.50,"accountId":"9007199254740993"}' \
     "a list answers them with their stored digits"
+out=$(gql_query '{ echo(id: 9007199254740993, amount: 24.50) { amount amountText id cents } }')
+assert_eq '{"data":{"echo":{"amount":24.50,"amountText":"24.50","id":"9007199254740993","cents":2450.00}}}' \
+    "$out" "ID and Decimal literals reach SQL with their digits"
+out=$(gql '{"query":"query ($id: ID, $amount: Decimal) { echo(id: $id, amount: $amount) { amountText id } }","variables":{"id":9007199254740993,"amount":12345678901234567890.10}}')
+assert_eq '{"data":{"echo":{"amountText":"12345678901234567890.10","id":"9007199254740993"}}}' \
+    "$out" "ID and Decimal variables sent as JSON numbers reach SQL with their digits"
 out=$(gql_query "{ user(id: \"$ALICE\") { tooMany } }")
 assert_eq 'Int cannot represent non 32-bit signed integer value: 2147483648' "$(jq -r '.errors[0].message' <<<"$out")" \
     "an Int field beyond 32 bits is a field error"

@@ -356,7 +356,7 @@ END_TEST
 static const char number_sdl[] =
     "scalar Decimal\n"
     "type Item { i: Int f: Float id: ID s: String d: Decimal b: Boolean }\n"
-    "type Query { items: [Item]! }\n";
+    "type Query { items: [Item]! item(id: ID, amount: Decimal, amounts: [Decimal]): Item }\n";
 
 /* Executes `doc` over the root JSON read as tvsync-server reads documents (gql_json_read). */
 static char *execute_document(const char *doc, const char *root_json)
@@ -560,6 +560,66 @@ START_TEST(test_number_text_int32_is_exact)
 }
 END_TEST
 
+/* The arguments of the first root field of `doc` as the executor sends them to SQL, with the
+ * variables read as tvsync-server reads request bodies (gql_json_read). */
+static char *sql_arguments(const char *doc, const char *variables_json)
+{
+    gql_schema *s = gql_schema_parse(number_sdl, strlen(number_sdl), NULL);
+    ck_assert_ptr_nonnull(s);
+    gql_prepared *p = gql_prepare(s, doc, strlen(doc), NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(p);
+    cJSON *variables = gql_json_read(variables_json, strlen(variables_json));
+    ck_assert_ptr_nonnull(variables);
+    gql_request *r = gql_request_new(p, variables, NULL);
+    ck_assert_ptr_nonnull(r);
+    cJSON_Delete(variables); /* the request keeps nothing of its input */
+    size_t n;
+    const gql_plan_field *roots = gql_request_fields(r, &n);
+    const cJSON *arguments = gql_request_arguments(r, &roots[0], NULL);
+    ck_assert_ptr_nonnull(arguments);
+    gql_buf b;
+    gql_buf_init(&b);
+    gql_buf_json_value(&b, arguments);
+    gql_request_free(r);
+    gql_prepared_release(p);
+    gql_schema_free(s);
+    return b.data;
+}
+
+START_TEST(test_id_and_custom_scalar_literals_reach_sql_with_their_digits)
+{
+    ck_assert_json_eq(sql_arguments("{ item(id: 9007199254740993, amount: 24.50, amounts: "
+                                    "[0.10, 12345678901234567890123, 1e2]) { i } }", "{}"),
+                      "{\"id\":\"9007199254740993\",\"amount\":24.50,"
+                      "\"amounts\":[0.10,12345678901234567890123,1e2]}");
+}
+END_TEST
+
+START_TEST(test_id_and_custom_scalar_variables_reach_sql_with_their_digits)
+{
+    /* a scalar variable (the request's fast path) */
+    ck_assert_json_eq(sql_arguments("query ($amount: Decimal) { item(amount: $amount) { i } }",
+                                    "{\"amount\": 12345678901234567890123.10}"),
+                      "{\"amount\":12345678901234567890123.10}");
+    /* an ID from a number takes the general coercion */
+    ck_assert_json_eq(sql_arguments("query ($id: ID, $amount: Decimal) { item(id: $id, amount: "
+                                    "$amount) { i } }",
+                                    "{\"id\": 9007199254740993, \"amount\": 24.50}"),
+                      "{\"id\":\"9007199254740993\",\"amount\":24.50}");
+    /* a list (the general coercion) and a negative zero key */
+    ck_assert_json_eq(sql_arguments("query ($id: ID, $amounts: [Decimal]) { item(id: $id, "
+                                    "amounts: $amounts) { i } }",
+                                    "{\"id\": -0, \"amounts\": [0.10, 12345678901234567890123]}"),
+                      "{\"id\":\"0\",\"amounts\":[0.10,12345678901234567890123]}");
+    /* not an integer: still refused */
+    ck_assert_json_eq(test_execute(schema, "query ($f: Filter) { posts(where: $f) { id } }",
+                                   "{\"f\": {\"ids\": [1.5]}}", NULL),
+                      "{\"errors\":[{\"message\":\"Variable \\\"$f\\\" got invalid value 1.5 at "
+                      "\\\"f.ids[0]\\\"; ID cannot represent value: 1.5\",\"locations\":"
+                      "[{\"line\":1,\"column\":8}]}]}");
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("graphql_exec");
@@ -587,6 +647,8 @@ int main(void)
     tcase_add_test(tc, test_json_read_refuses_what_is_not_json);
     tcase_add_test(tc, test_json_read_takes_any_number_of_digits_and_bounded_nesting);
     tcase_add_test(tc, test_number_text_int32_is_exact);
+    tcase_add_test(tc, test_id_and_custom_scalar_literals_reach_sql_with_their_digits);
+    tcase_add_test(tc, test_id_and_custom_scalar_variables_reach_sql_with_their_digits);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
