@@ -50,6 +50,13 @@ type Echo {
 extend type Query {
   echo(id: ID, amount: Decimal): Echo @sql(function: "public.echo_numbers")
 }
+input DecimalFilter {
+  gt: Decimal
+  eq: Decimal
+}
+extend input UserWhere {
+  balance: DecimalFilter
+}
 SDL
 SERVER_SCHEMA=$NUMBERS_SCHEMA
 pgcluster_on_exit 'rm -f "$NUMBERS_SCHEMA"'
@@ -69,6 +76,13 @@ assert_eq '{"data":{"echo":{"amount":24.50,"amountText":"24.50","id":"9007199254
 out=$(gql '{"query":"query ($id: ID, $amount: Decimal) { echo(id: $id, amount: $amount) { amountText id } }","variables":{"id":9007199254740993,"amount":12345678901234567890.10}}')
 assert_eq '{"data":{"echo":{"amountText":"12345678901234567890.10","id":"9007199254740993"}}}' \
     "$out" "ID and Decimal variables sent as JSON numbers reach SQL with their digits"
+# Money compares as a number, not as text ("24.50" > "100" as text, < "9.99").
+out=$(gql_query '{ users(where: {balance: {gt: 9.99}}) { username balance } }')
+assert_eq '{"data":{"users":[{"username":"alice","balance":24.50}]}}' "$out" "a Decimal filter compares by value (gt 9.99)"
+out=$(gql_query '{ users(where: {balance: {gt: 100}}) { username } }')
+assert_eq '{"data":{"users":[]}}' "$out" "a Decimal filter compares by value (gt 100)"
+out=$(gql_query '{ users(where: {balance: {eq: "24.5"}}) { username } }')
+assert_eq '{"data":{"users":[{"username":"alice"}]}}' "$out" "a Decimal given as a string compares as its number"
 out=$(gql_query "{ user(id: \"$ALICE\") { tooMany } }")
 assert_eq 'Int cannot represent non 32-bit signed integer value: 2147483648' "$(jq -r '.errors[0].message' <<<"$out")" \
     "an Int field beyond 32 bits is a field error"
