@@ -383,6 +383,9 @@ static cJSON *read_value(reader *r)
 cJSON *gql_json_read(const char *text, size_t length)
 {
     reader r = {text, text + length, 0};
+    /* RFC 8259 lets a reader ignore a byte order mark; cJSON did, so clients may send one */
+    if (length >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        r.p += 3;
     skip_space(&r);
     cJSON *value = read_value(&r);
     skip_space(&r);

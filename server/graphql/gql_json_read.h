@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
-/* Parses `length` bytes of JSON (RFC 8259: one value, whitespace around it; the text need not
- * be NUL-terminated). Returns a new tree, owned by the caller and freed with cJSON_Delete, or
+/* Parses `length` bytes of JSON (RFC 8259: one value, whitespace around it, a leading byte
+ * order mark ignored; the text need not be NUL-terminated). Returns a new tree, owned by the caller and freed with cJSON_Delete, or
  * NULL when the text is not JSON (trailing bytes included), a \u escape is a lone surrogate,
  * or values nest deeper than CJSON_NESTING_LIMIT. Out of memory aborts.
  *

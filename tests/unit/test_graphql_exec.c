@@ -491,6 +491,12 @@ START_TEST(test_json_read_refuses_what_is_not_json)
         cJSON *v = gql_json_read(bad[i], strlen(bad[i]));
         ck_assert_msg(v == NULL, "read %s", bad[i]);
     }
+    /* a byte order mark is ignored, as cJSON_Parse ignored it */
+    const char *with_bom = "\xEF\xBB\xBF [0.10]";
+    cJSON *bom = gql_json_read(with_bom, strlen(with_bom));
+    ck_assert_ptr_nonnull(bom);
+    ck_assert_str_eq(gql_json_number_text(bom->child), "0.10");
+    cJSON_Delete(bom);
     /* the length bounds the text: what follows is not read */
     ck_assert_ptr_null(gql_json_read("12", 0));
     cJSON *v = gql_json_read("12345", 2);
