@@ -114,20 +114,14 @@ static completion serialize_number_text(exec_ctx *c, const gql_plan_field *f, co
         return COMPLETED;
     }
     if (!strcmp(n, "ID")) {
-        int32_t unused;
-        if (gql_json_number_is_plain_integer(digits)) {
-            /* a key as the database wrote it, every digit ("-0" is the key 0) */
-            const char *text = strcmp(digits, "-0") == 0 ? "0" : digits;
-            gql_buf_json_string(out, text, strlen(text));
-        } else if (gql_json_number_int32(digits, &unused) != GQL_JSON_NOT_INTEGER &&
-                   is_js_integer(v->valuedouble)) {
-            /* "1e2": hand-written JSON, not a database key; its double's digits */
-            gql_buf_puts(out, "\"");
-            gql_buf_json_number(out, v->valuedouble);
-            gql_buf_puts(out, "\"");
-        } else {
+        /* a key as the database wrote it, every digit */
+        size_t mark = out->len;
+        gql_buf_puts(out, "\"");
+        if (!gql_json_number_integer_digits(digits, out)) {
+            truncate_to(c, mark);
             return leaf_error(c, f, "ID cannot represent value: ", v);
         }
+        gql_buf_puts(out, "\"");
         return COMPLETED;
     }
     gql_buf_puts(out, digits);

@@ -398,25 +398,40 @@ cJSON *gql_json_read(const char *text, size_t length)
 
 /* ------------------------------------------------------------------ judging digits */
 
-gql_json_int32 gql_json_number_int32(const char *text, int32_t *out)
+/* A number's text as decimal digits D (integer digits, then fraction digits) with the
+ * decimal point `point` digits into D once the exponent has moved it; `first` and `last` are
+ * D's first and last non-zero digits (first == count: the number is zero). */
+typedef struct decimal {
+    bool negative;
+    const char *integer, *fraction;
+    long integer_count, count;
+    long first, last, point;
+} decimal;
+
+static char decimal_digit(const decimal *d, long i)
+{
+    if (i < 0 || i >= d->count)
+        return '0';
+    return i < d->integer_count ? d->integer[i] : d->fraction[i - d->integer_count];
+}
+
+static void decimal_parse(const char *text, decimal *d)
 {
     const char *s = text;
-    bool negative = *s == '-';
-    if (negative)
+    d->negative = *s == '-';
+    if (d->negative)
         s++;
-    /* The digits D = integer digits then fraction digits, with the decimal point `point`
-     * digits into D once the exponent has moved it. */
-    const char *integer = s;
+    d->integer = s;
     while (is_digit(*s))
         s++;
-    long integer_count = s - integer;
-    const char *fraction = s;
+    d->integer_count = s - d->integer;
+    d->fraction = s;
     long fraction_count = 0;
     if (*s == '.') {
-        fraction = ++s;
+        d->fraction = ++s;
         while (is_digit(*s))
             s++;
-        fraction_count = s - fraction;
+        fraction_count = s - d->fraction;
     }
     long exponent = 0;
     if (*s == 'e' || *s == 'E') {
@@ -424,35 +439,39 @@ gql_json_int32 gql_json_number_int32(const char *text, int32_t *out)
         bool exponent_negative = *s == '-';
         if (*s == '+' || *s == '-')
             s++;
-        /* past a billion the answer no longer changes: it only needs to stay far away */
+        /* past a billion the answers no longer change: it only needs to stay far away */
         for (; is_digit(*s); s++)
             if (exponent < 1000000000L)
                 exponent = exponent * 10 + (*s - '0');
         if (exponent_negative)
             exponent = -exponent;
     }
-    long count = integer_count + fraction_count;
-#define DIGIT(i) ((i) < integer_count ? integer[(i)] : fraction[(i) - integer_count])
-    long first = 0;
-    while (first < count && DIGIT(first) == '0')
-        first++;
-    if (first == count) {
+    d->count = d->integer_count + fraction_count;
+    d->first = 0;
+    while (d->first < d->count && decimal_digit(d, d->first) == '0')
+        d->first++;
+    d->last = d->count - 1;
+    while (d->last > d->first && decimal_digit(d, d->last) == '0')
+        d->last--;
+    d->point = d->integer_count + exponent;
+}
+
+gql_json_int32 gql_json_number_int32(const char *text, int32_t *out)
+{
+    decimal d;
+    decimal_parse(text, &d);
+    if (d.first == d.count) {
         *out = 0;
         return GQL_JSON_INT32;
     }
-    long last = count - 1;
-    while (DIGIT(last) == '0')
-        last--;
-    long point = integer_count + exponent;
-    if (last >= point)
+    if (d.last >= d.point)
         return GQL_JSON_NOT_INTEGER;
-    if (point - first > 10)
+    if (d.point - d.first > 10)
         return GQL_JSON_OUT_OF_RANGE;
     long long value = 0;
-    for (long i = first; i < point; i++)
-        value = value * 10 + (i < count ? DIGIT(i) - '0' : 0);
-#undef DIGIT
-    if (negative)
+    for (long i = d.first; i < d.point; i++)
+        value = value * 10 + (decimal_digit(&d, i) - '0');
+    if (d.negative)
         value = -value;
     if (value < INT32_MIN || value > INT32_MAX)
         return GQL_JSON_OUT_OF_RANGE;
@@ -460,13 +479,27 @@ gql_json_int32 gql_json_number_int32(const char *text, int32_t *out)
     return GQL_JSON_INT32;
 }
 
-bool gql_json_number_is_plain_integer(const char *text)
+bool gql_json_number_integer_digits(const char *text, gql_buf *out)
 {
-    if (*text == '-')
-        text++;
-    if (!is_digit(*text))
+    decimal d;
+    decimal_parse(text, &d);
+    if (d.first == d.count) {
+        gql_buf_append(out, "0", 1);
+        return true;
+    }
+    if (d.last >= d.point || d.point - d.first > (long)strlen(text) + GQL_JSON_INTEGER_MAX_ZEROS)
         return false;
-    while (is_digit(*text))
-        text++;
-    return *text == '\0';
+    if (d.negative)
+        gql_buf_append(out, "-", 1);
+    /* D[first, point): a run of integer digits, a run of fraction digits, then zeros */
+    long end = d.point < d.integer_count ? d.point : d.integer_count;
+    if (d.first < end)
+        gql_buf_append(out, d.integer + d.first, (size_t)(end - d.first));
+    long from = d.first > d.integer_count ? d.first : d.integer_count;
+    end = d.point < d.count ? d.point : d.count;
+    if (from < end)
+        gql_buf_append(out, d.fraction + (from - d.integer_count), (size_t)(end - from));
+    for (long i = d.count > d.first ? d.count : d.first; i < d.point; i++)
+        gql_buf_append(out, "0", 1);
+    return true;
 }

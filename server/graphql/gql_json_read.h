@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
+#include "server/graphql/graphql.h"
+
 /* Parses `length` bytes of JSON (RFC 8259: one value, whitespace around it, a leading byte
  * order mark ignored; the text need not be NUL-terminated). Returns a new tree, owned by the caller and freed with cJSON_Delete, or
  * NULL when the text is not JSON (trailing bytes included), a \u escape is a lone surrogate,
@@ -47,9 +49,14 @@ typedef enum gql_json_int32 {
  * its length, no allocation. "1e2" and "100.0" are the integer 100, "-0" is 0. */
 gql_json_int32 gql_json_number_int32(const char *number_text, int32_t *out);
 
-/* True when `number_text` is an integer written without fraction or exponent ("-12",
- * "9007199254740993"): then its digits are the integer's decimal form, except that "-0"
- * means 0. */
-bool gql_json_number_is_plain_integer(const char *number_text);
+/* How many zeros an exponent may add to an integer's digits beyond the text's own length
+ * ("1e1000" is 1,001 digits; "1e1000000000" is refused rather than written). */
+#define GQL_JSON_INTEGER_MAX_ZEROS 1000
+
+/* Appends the decimal digits of the integer `number_text` denotes ("9007199254740993",
+ * "1e2" -> "100", "12.50e1" -> "125", "-0" -> "0") to out and returns true; returns false,
+ * appending nothing, when it has a non-zero fraction or would need more than
+ * GQL_JSON_INTEGER_MAX_ZEROS zeros beyond its text's length. Linear in what it writes. */
+bool gql_json_number_integer_digits(const char *number_text, gql_buf *out);
 
 #endif

@@ -875,9 +875,19 @@ static cJSON *coerce_impl(coerce_ctx *c, const cJSON *input, const gql_type *typ
         const char *digits = gql_json_number_text(input);
         if (cJSON_IsString(input)) {
             result = cJSON_CreateString(input->valuestring);
-        } else if (digits != NULL && gql_json_number_is_plain_integer(digits)) {
+        } else if (digits != NULL) {
             /* a key above 2^53 sent as a JSON number keeps every digit */
-            result = cJSON_CreateString(strcmp(digits, "-0") == 0 ? "0" : digits);
+            gql_buf key;
+            gql_buf_init(&key);
+            if (gql_json_number_integer_digits(digits, &key)) {
+                result = cJSON_CreateString(key.data);
+            } else {
+                if (ins.len == 0) /* a double would have been an integer: 2^53 + 0.5 */
+                    gql_inspect(input, &ins);
+                gql_buf_printf(&msg, "ID cannot represent value: %s", ins.data);
+                coerce_report(c, input, msg.data);
+            }
+            gql_buf_free(&key);
         } else if (cJSON_IsNumber(input) && is_js_integer(input->valuedouble)) {
             gql_buf num;
             gql_buf_init(&num);

@@ -20,7 +20,10 @@ static void visit_numbers(const cJSON *value)
         if (text != NULL) {
             int32_t out;
             gql_json_number_int32(text, &out);
-            gql_json_number_is_plain_integer(text);
+            gql_buf digits;
+            gql_buf_init(&digits);
+            gql_json_number_integer_digits(text, &digits);
+            gql_buf_free(&digits);
             cJSON *copy = gql_json_number_new(text, strlen(text));
             if (strcmp(gql_json_number_text(copy), text) != 0)
                 __builtin_trap();

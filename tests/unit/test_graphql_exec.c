@@ -438,6 +438,17 @@ START_TEST(test_id_string_and_custom_scalars_keep_every_digit)
 }
 END_TEST
 
+START_TEST(test_id_of_a_stored_integer_with_fraction_or_exponent_keeps_every_digit)
+{
+    ck_assert_json_eq(execute_document("{ items { id } }",
+                                       "{\"items\": [{\"id\": 12345678901234567890.00},"
+                                       " {\"id\": 1e1000000000}]}"),
+                      "{\"errors\":[{\"message\":\"ID cannot represent value: 1e1000000000\","
+                      "\"locations\":[{\"line\":1,\"column\":11}],\"path\":[\"items\",1,\"id\"]}],"
+                      "\"data\":{\"items\":[{\"id\":\"12345678901234567890\"},{\"id\":null}]}}");
+}
+END_TEST
+
 START_TEST(test_boolean_of_stored_number_is_decided_on_its_digits)
 {
     ck_assert_json_eq(execute_document("{ items { b } }",
@@ -560,9 +571,26 @@ START_TEST(test_number_text_int32_is_exact)
         if (cases[i].expected == GQL_JSON_INT32)
             ck_assert_int_eq(value, cases[i].value);
     }
-    ck_assert(gql_json_number_is_plain_integer("-9007199254740993"));
-    ck_assert(!gql_json_number_is_plain_integer("1e2"));
-    ck_assert(!gql_json_number_is_plain_integer("1.0"));
+    struct {
+        const char *text;
+        const char *digits; /* NULL: not an integer, or too many zeros */
+    } keys[] = {
+        {"9007199254740993", "9007199254740993"}, {"-9007199254740993", "-9007199254740993"},
+        {"-0", "0"}, {"0.00e7", "0"}, {"1e2", "100"}, {"12.50e1", "125"},
+        {"1234567890123456789012.0", "1234567890123456789012"}, {"120e-1", "12"},
+        {"0.5", NULL}, {"1e-1", NULL}, {"1e1000000000", NULL},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        gql_buf b;
+        gql_buf_init(&b);
+        bool ok = gql_json_number_integer_digits(keys[i].text, &b);
+        ck_assert_msg(ok == (keys[i].digits != NULL), "%s", keys[i].text);
+        if (ok)
+            ck_assert_str_eq(b.data, keys[i].digits);
+        else
+            ck_assert_uint_eq(b.len, 0);
+        gql_buf_free(&b);
+    }
 }
 END_TEST
 
@@ -617,7 +645,26 @@ START_TEST(test_id_and_custom_scalar_variables_reach_sql_with_their_digits)
                                     "amounts: $amounts) { i } }",
                                     "{\"id\": -0, \"amounts\": [0.10, 12345678901234567890123]}"),
                       "{\"id\":\"0\",\"amounts\":[0.10,12345678901234567890123]}");
-    /* not an integer: still refused */
+    /* not an integer, to the last digit: refused, worded with the digits sent */
+    const char *doc = "query ($id: ID) { item(id: $id) { i } }";
+    gql_schema *s = gql_schema_parse(number_sdl, strlen(number_sdl), NULL);
+    gql_prepared *p = gql_prepare(s, doc, strlen(doc), NULL, NULL, NULL);
+    const char *refused[] = {"{\"id\": 1.5}", "{\"id\": 9007199254740993.5}"};
+    const char *messages[] = {"Variable \"$id\" got invalid value 1.5; ID cannot represent value: 1.5",
+                              "Variable \"$id\" got invalid value 9007199254740993.5; ID cannot "
+                              "represent value: 9007199254740993.5"};
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *variables = gql_json_read(refused[i], strlen(refused[i]));
+        cJSON *errors = NULL;
+        ck_assert_ptr_null(gql_request_new(p, variables, &errors));
+        ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(errors, 0), "message")->valuestring,
+                         messages[i]);
+        cJSON_Delete(errors);
+        cJSON_Delete(variables);
+    }
+    gql_prepared_release(p);
+    gql_schema_free(s);
+    /* the same without digits (JSON text read by cJSON): refused as before */
     ck_assert_json_eq(test_execute(schema, "query ($f: Filter) { posts(where: $f) { id } }",
                                    "{\"f\": {\"ids\": [1.5]}}", NULL),
                       "{\"errors\":[{\"message\":\"Variable \\\"$f\\\" got invalid value 1.5 at "
@@ -648,6 +695,7 @@ int main(void)
     tcase_add_test(tc, test_float_answers_stored_digits);
     tcase_add_test(tc, test_int_range_is_decided_on_stored_digits);
     tcase_add_test(tc, test_id_string_and_custom_scalars_keep_every_digit);
+    tcase_add_test(tc, test_id_of_a_stored_integer_with_fraction_or_exponent_keeps_every_digit);
     tcase_add_test(tc, test_boolean_of_stored_number_is_decided_on_its_digits);
     tcase_add_test(tc, test_json_read_builds_plain_cjson);
     tcase_add_test(tc, test_json_read_refuses_what_is_not_json);
