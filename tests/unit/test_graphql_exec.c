@@ -518,7 +518,7 @@ END_TEST
 
 START_TEST(test_json_read_takes_any_number_of_digits_and_bounded_nesting)
 {
-    /* numeric(1000, 500) values: longer than cJSON_Parse reads */
+    /* a numeric(1000, 500) value: every digit kept, whatever a double could hold */
     char number[1200];
     memset(number, '9', 1001);
     number[500] = '.';
