@@ -12,6 +12,7 @@
 #include "common/alloc.h"
 #include "common/log.h"
 #include "common/lsn.h"
+#include "server/graphql/gql_json_read.h"
 #include "server/sql_builder.h"
 
 /* What tvsync.finish_mutation raises for a mutation whose status is not ok (message: the
@@ -84,12 +85,14 @@ static void query_field_done(exec_request *exec)
         finish(exec);
 }
 
-/* A document from the database: valid JSON, but jsonb nests deeper than cJSON reads
- * (CJSON_NESTING_LIMIT), so it may still not parse. Then the field is an error (null and
- * an error, as for any resolver failure) and the server goes on. NULL after recording it. */
+/* A document from the database, read so that its numbers are answered with the digits
+ * PostgreSQL wrote (numeric 24.50, bigint keys above 2^53). It is valid JSON, but jsonb nests
+ * deeper than the reader goes (CJSON_NESTING_LIMIT), so it may still not parse. Then the
+ * field is an error (null and an error, as for any resolver failure) and the server goes on.
+ * NULL after recording it. */
 static cJSON *parse_document(exec_request *exec, size_t index, const char *text)
 {
-    cJSON *value = cJSON_Parse(text);
+    cJSON *value = gql_json_read(text, strlen(text));
     if (value == NULL) {
         log_warning("request %s: %s: the database returned a document this server cannot read "
                     "(%zu bytes; nested more than %d levels deep?)",
@@ -200,7 +203,11 @@ static char *arguments_json(exec_request *exec, size_t index, const cJSON **argu
     }
     if (arguments_out)
         *arguments_out = arguments;
-    return alloc_check(cJSON_PrintUnformatted(arguments));
+    /* the engine's writer: a Decimal's 24.50 or a key's 9007199254740993 keeps its digits */
+    gql_buf text;
+    gql_buf_init(&text);
+    gql_buf_json_value(&text, arguments);
+    return text.data;
 }
 
 /* Starts one query root field; returns false when it finished at once (error or engine field). */

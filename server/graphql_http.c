@@ -17,6 +17,7 @@
 #include <event2/http.h>
 
 #include "common/alloc.h"
+#include "server/graphql/gql_json_read.h"
 
 static void set_error(char *error, size_t error_size, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
@@ -168,7 +169,8 @@ bool graphql_http_params_from_json(const char *body, size_t length, graphql_http
         set_error(error, error_size, "The request body is empty; send a JSON object with a \"query\".");
         return false;
     }
-    cJSON *root = cJSON_ParseWithLength(body, length);
+    /* numbers keep their digits: an ID or Decimal variable reaches SQL as it was sent */
+    cJSON *root = gql_json_read(body, length);
     if (root == NULL) {
         set_error(error, error_size, "The request body is not valid JSON.");
         return false;
@@ -214,7 +216,7 @@ static bool parse_json_object_param(const char *text, const char *name, cJSON **
 {
     if (text == NULL || *text == '\0')
         return true;
-    cJSON *value = cJSON_Parse(text);
+    cJSON *value = gql_json_read(text, strlen(text));
     if (value == NULL) {
         set_error(error, error_size, "The \"%s\" parameter is not valid JSON.", name);
         return false;

@@ -53,11 +53,14 @@ int sql_statement_add_param(sql_statement *statement, const char *value)
     return statement->param_count;
 }
 
+/* Written by the engine's writer, so that numbers keep the digits the client sent. */
 static int add_json_param(sql_statement *statement, const cJSON *value)
 {
-    char *text = alloc_check(cJSON_PrintUnformatted(value));
-    int number = sql_statement_add_param(statement, text);
-    cJSON_free(text);
+    gql_buf text;
+    gql_buf_init(&text);
+    gql_buf_json_value(&text, value);
+    int number = sql_statement_add_param(statement, text.data);
+    gql_buf_free(&text);
     return number;
 }
 
@@ -161,11 +164,22 @@ static void append_path(gql_buf *out, const doc_path *path, bool as_text)
 }
 
 /* Strings, IDs and DateTimes (ISO 8601 in UTC, fixed width) compare as text; numbers and
- * booleans as jsonb, which orders numbers by value. */
+ * booleans as jsonb, which orders numbers by value, exactly (jsonb numbers are numeric).
+ * Decimal, the scalar the documentation gives for money, holds numbers in documents. */
 static bool is_text_scalar(const gql_type *type)
 {
     const char *name = gql_type_named(type)->name;
-    return strcmp(name, "Int") != 0 && strcmp(name, "Float") != 0 && strcmp(name, "Boolean") != 0;
+    return strcmp(name, "Int") != 0 && strcmp(name, "Float") != 0 && strcmp(name, "Decimal") != 0 &&
+           strcmp(name, "Boolean") != 0;
+}
+
+/* A value compared as jsonb: its JSON text, except that a Decimal sent as a string ("24.50")
+ * is taken as the number it spells (PostgreSQL refuses a string that is not one). */
+static int add_jsonb_param(sql_statement *statement, const cJSON *value)
+{
+    if (cJSON_IsString(value))
+        return sql_statement_add_param(statement, value->valuestring);
+    return add_json_param(statement, value);
 }
 
 /* A JSON value as a text parameter: strings as they are, anything else as JSON text. */
@@ -212,7 +226,7 @@ static bool compile_operator(sql_statement *statement, const char *op, const cJS
     };
     for (size_t i = 0; i < sizeof comparisons / sizeof comparisons[0]; i++) {
         if (strcmp(op, comparisons[i].name) == 0) {
-            int n = text ? add_text_param(statement, value) : add_json_param(statement, value);
+            int n = text ? add_text_param(statement, value) : add_jsonb_param(statement, value);
             append_path(out, path, text);
             gql_buf_printf(out, " %s $%d::%s", comparisons[i].sql, n, text ? "text" : "jsonb");
             return true;

@@ -3,7 +3,9 @@
 #include "config.h"
 
 #include "server/graphql/gql_exec_internal.h"
+#include "server/graphql/gql_json_read.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,66 @@ static completion leaf_error(exec_ctx *c, const gql_plan_field *f, const char *p
     return FAILED;
 }
 
+static bool number_text_is_zero(const char *digits)
+{
+    for (; *digits && *digits != 'e' && *digits != 'E'; digits++)
+        if (*digits >= '1' && *digits <= '9')
+            return false;
+    return true;
+}
+
+/* A number read with its digits (gql_json_read) as built-in scalar `n`: answered from those
+ * digits, never through a double. Int keeps the spec's 32-bit range, decided exactly. */
+static completion serialize_number_text(exec_ctx *c, const gql_plan_field *f, const char *n,
+                                        const cJSON *v, const char *digits)
+{
+    gql_buf *out = c->out;
+    if (!strcmp(n, "Int")) {
+        int32_t value;
+        switch (gql_json_number_int32(digits, &value)) {
+        case GQL_JSON_INT32:
+            gql_buf_printf(out, "%" PRId32, value);
+            return COMPLETED;
+        case GQL_JSON_NOT_INTEGER:
+            return leaf_error(c, f, "Int cannot represent non-integer value: ", v);
+        case GQL_JSON_OUT_OF_RANGE:
+            break;
+        }
+        return leaf_error(c, f, "Int cannot represent non 32-bit signed integer value: ", v);
+    }
+    if (!strcmp(n, "Float")) {
+        /* The spec's Float is a finite double: digits beyond a double's range are refused,
+         * digits beyond its precision are answered as stored. */
+        if (!isfinite(v->valuedouble))
+            return leaf_error(c, f, "Float cannot represent non numeric value: ", v);
+        gql_buf_puts(out, digits);
+        return COMPLETED;
+    }
+    if (!strcmp(n, "String")) {
+        gql_buf_json_string(out, digits, strlen(digits));
+        return COMPLETED;
+    }
+    if (!strcmp(n, "Boolean")) {
+        if (!isfinite(v->valuedouble))
+            return leaf_error(c, f, "Boolean cannot represent a non boolean value: ", v);
+        gql_buf_puts(out, number_text_is_zero(digits) ? "false" : "true");
+        return COMPLETED;
+    }
+    if (!strcmp(n, "ID")) {
+        /* a key as the database wrote it, every digit */
+        size_t mark = out->len;
+        gql_buf_puts(out, "\"");
+        if (!gql_json_number_integer_digits(digits, out)) {
+            truncate_to(c, mark);
+            return leaf_error(c, f, "ID cannot represent value: ", v);
+        }
+        gql_buf_puts(out, "\"");
+        return COMPLETED;
+    }
+    gql_buf_puts(out, digits);
+    return COMPLETED;
+}
+
 static completion serialize_leaf(exec_ctx *c, const gql_plan_field *f, const gql_type *type,
                                  const cJSON *v)
 {
@@ -89,6 +151,9 @@ static completion serialize_leaf(exec_ctx *c, const gql_plan_field *f, const gql
         gql_buf_json_value(out, v);
         return COMPLETED;
     }
+    const char *digits = gql_json_number_text(v);
+    if (digits != NULL)
+        return serialize_number_text(c, f, n, v, digits);
     if (!strcmp(n, "Int") || !strcmp(n, "Float")) {
         bool is_int = n[0] == 'I';
         double num = 0;

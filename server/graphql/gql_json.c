@@ -4,6 +4,7 @@
 
 #include "server/graphql/graphql.h"
 #include "server/graphql/gql_arena.h"
+#include "server/graphql/gql_json_read.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -190,7 +191,10 @@ void gql_buf_json_value(gql_buf *buf, const cJSON *value)
     } else if (cJSON_IsFalse(value)) {
         gql_buf_puts(buf, "false");
     } else if (cJSON_IsNumber(value)) {
-        gql_buf_json_number(buf, value->valuedouble);
+        if (gql_json_number_text(value))
+            gql_buf_puts(buf, value->valuestring);
+        else
+            gql_buf_json_number(buf, value->valuedouble);
     } else if (cJSON_IsString(value)) {
         gql_buf_json_string(buf, value->valuestring, strlen(value->valuestring));
     } else if (cJSON_IsArray(value)) {

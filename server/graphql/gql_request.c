@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "server/graphql/gql_exec_internal.h"
+#include "server/graphql/gql_json_read.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -199,6 +200,13 @@ static bool coerce_variables_fast(gql_request *r, const cJSON **values, const si
                     node->type = type;
                     node->valuedouble = input->valuedouble;
                     node->valueint = input->valueint;
+                    if (is_number && input->valuestring) {
+                        /* a Decimal's digits, copied as strings are (the request keeps
+                         * nothing of its input) */
+                        memcpy(strings, input->valuestring, lengths[i]);
+                        node->valuestring = strings;
+                        strings += lengths[i];
+                    }
                 } else {
                     node = NULL; /* objects and lists: copied by the general coercion */
                 }
@@ -285,7 +293,8 @@ static gql_request *request_alloc(gql_prepared *p, const cJSON *inputs, const cJ
                 found = cJSON_GetObjectItemCaseSensitive(inputs, name);
             values[i] = found;
             next = found ? found->next : NULL;
-            if (json_type(found) == cJSON_String) {
+            if (json_type(found) == cJSON_String ||
+                (p->variables[i].kind == VAR_CUSTOM && gql_json_number_text(found))) {
                 lengths[i] = strlen(found->valuestring) + 1;
                 string_bytes += lengths[i];
             }

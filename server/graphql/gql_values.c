@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "server/graphql/gql_values.h"
+#include "server/graphql/gql_json_read.h"
 #include "server/graphql/gql_schema.h"
 
 #include <ctype.h>
@@ -171,6 +172,8 @@ static void inspect_value(const cJSON *value, gql_buf *out, int seen)
         gql_buf_puts(out, "true");
     } else if (cJSON_IsFalse(value)) {
         gql_buf_puts(out, "false");
+    } else if (gql_json_number_text(value)) {
+        gql_buf_puts(out, value->valuestring);
     } else if (cJSON_IsNumber(value)) {
         gql_buf_json_number(out, value->valuedouble);
         if (!isfinite(value->valuedouble)) {
@@ -545,7 +548,8 @@ cJSON *gql_value_from_ast_untyped(const ast_value *node, const cJSON *variables)
         return cJSON_CreateNull();
     case AST_VALUE_INT:
     case AST_VALUE_FLOAT:
-        return cJSON_CreateNumber(strtod(node->text, NULL));
+        /* a custom scalar's literal (24.50 for a Decimal) reaches SQL with its digits */
+        return gql_json_number_new(node->text, strlen(node->text));
     case AST_VALUE_STRING:
     case AST_VALUE_ENUM:
         return cJSON_CreateString(node->text);
@@ -868,8 +872,22 @@ static cJSON *coerce_impl(coerce_ctx *c, const cJSON *input, const gql_type *typ
             result = cJSON_CreateBool(cJSON_IsTrue(input));
         }
     } else if (is_builtin_scalar(type, "ID")) {
+        const char *digits = gql_json_number_text(input);
         if (cJSON_IsString(input)) {
             result = cJSON_CreateString(input->valuestring);
+        } else if (digits != NULL) {
+            /* a key above 2^53 sent as a JSON number keeps every digit */
+            gql_buf key;
+            gql_buf_init(&key);
+            if (gql_json_number_integer_digits(digits, &key)) {
+                result = cJSON_CreateString(key.data);
+            } else {
+                if (ins.len == 0) /* a double would have been an integer: 2^53 + 0.5 */
+                    gql_inspect(input, &ins);
+                gql_buf_printf(&msg, "ID cannot represent value: %s", ins.data);
+                coerce_report(c, input, msg.data);
+            }
+            gql_buf_free(&key);
         } else if (cJSON_IsNumber(input) && is_js_integer(input->valuedouble)) {
             gql_buf num;
             gql_buf_init(&num);

@@ -52,7 +52,8 @@ void gql_buf_json_string(gql_buf *buf, const char *text, size_t length);
 /* Appends a number formatted as JavaScript's Number#toString / JSON.stringify ("1e+21", "0.1",
  * non-finite numbers as null). */
 void gql_buf_json_number(gql_buf *buf, double value);
-/* Appends any cJSON value as JSON.stringify would print it (no spaces, key order kept). */
+/* Appends any cJSON value as JSON.stringify would print it (no spaces, key order kept); a
+ * number read by gql_json_read is written with the digits it was read with. */
 void gql_buf_json_value(gql_buf *buf, const cJSON *value);
 
 /* ------------------------------------------------------------------ limits */
@@ -369,7 +370,10 @@ void gql_response_free(gql_response *response);
  * __typename, lists, enums, scalar serialization and its errors, abstract types resolved from
  * a "__typename" property, null propagation with error paths. Introspection fields are
  * resolved by the engine: pass NULL for them. Root fields may be set in any order; mutations
- * set them in order. */
+ * set them in order. A number read by gql_json_read (gql_json_read.h) is answered with the
+ * digits it was read with, never through a double: as a JSON number for Float and custom
+ * scalars ("24.50"), as a string for ID and String ("9007199254740993"), and for Int when
+ * those digits are a 32-bit integer (else a field error, as the spec requires). */
 void gql_response_set_root(gql_response *response, size_t index, const cJSON *value);
 /* Records that resolving root field `index` failed with `message` (graphql-js: the field is
  * null and the error carries its location and path). */

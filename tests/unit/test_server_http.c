@@ -74,6 +74,25 @@ START_TEST(test_post_parameters)
 }
 END_TEST
 
+START_TEST(test_variables_keep_the_digits_clients_sent)
+{
+    graphql_http_params params;
+    char error[300];
+    ck_assert(parse("{\"query\":\"{ a }\",\"variables\":{\"id\":9007199254740993,\"amount\":24.50}}",
+                    &params, error));
+    const cJSON *id = cJSON_GetObjectItem(params.variables, "id");
+    ck_assert(cJSON_IsNumber(id));
+    ck_assert_str_eq(id->valuestring, "9007199254740993");
+    ck_assert_str_eq(cJSON_GetObjectItem(params.variables, "amount")->valuestring, "24.50");
+    graphql_http_params_free(&params);
+
+    ck_assert(graphql_http_params_from_query("query=%7B%20a%20%7D&variables=%7B%22amount%22%3A0.10%7D",
+                                             &params, error, sizeof error));
+    ck_assert_str_eq(cJSON_GetObjectItem(params.variables, "amount")->valuestring, "0.10");
+    graphql_http_params_free(&params);
+}
+END_TEST
+
 START_TEST(test_bad_post_parameters_are_refused)
 {
     graphql_http_params params;
@@ -118,6 +137,7 @@ int main(void)
     tcase_add_test(tc, test_browsers_get_the_page);
     tcase_add_test(tc, test_request_content_types);
     tcase_add_test(tc, test_post_parameters);
+    tcase_add_test(tc, test_variables_keep_the_digits_clients_sent);
     tcase_add_test(tc, test_bad_post_parameters_are_refused);
     tcase_add_test(tc, test_get_parameters);
     suite_add_tcase(suite, tc);

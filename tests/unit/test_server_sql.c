@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/graphql/gql_json_read.h"
 #include "server/schema_map.h"
 #include "server/sql_builder.h"
 
@@ -172,6 +173,50 @@ START_TEST(test_list_filters_become_parameters)
 }
 END_TEST
 
+/* Money as the documentation says: a Decimal field compares and orders as a number, and the
+ * client's digits reach the statement (arguments read as the server reads request bodies). */
+START_TEST(test_decimal_compares_as_a_number_with_its_digits)
+{
+    static const char sdl[] =
+        "directive @table(name: String!) on OBJECT\n"
+        "directive @list on FIELD_DEFINITION\n"
+        "scalar Decimal\n"
+        "enum OrderDirection { ASC DESC }\n"
+        "input DecimalFilter { eq: Decimal gt: Decimal in: [Decimal!] }\n"
+        "input OrderWhere { total: DecimalFilter }\n"
+        "enum OrderField { total }\n"
+        "input OrderOrderBy { field: OrderField! direction: OrderDirection = ASC }\n"
+        "type Order @table(name: \"tv_order\") { id: ID! total: Decimal }\n"
+        "type Query { orders(where: OrderWhere, orderBy: [OrderOrderBy!], limit: Int = 10, "
+        "offset: Int = 0): [Order!]! @list }\n";
+    gql_schema *schema = gql_schema_parse(sdl, strlen(sdl), NULL);
+    ck_assert_ptr_nonnull(schema);
+    char error[300];
+    schema_map *map = schema_map_new(schema, error, sizeof error);
+    ck_assert_msg(map != NULL, "%s", error);
+    const char *arguments_json = "{\"where\":{\"total\":{\"gt\":24.50,\"eq\":\"0.10\","
+                                 "\"in\":[12345678901234567890.10]}},\"orderBy\":[{\"field\":\"total\","
+                                 "\"direction\":\"DESC\"}],\"limit\":10,\"offset\":0}";
+    cJSON *arguments = gql_json_read(arguments_json, strlen(arguments_json));
+    ck_assert_ptr_nonnull(arguments);
+    sql_statement statement;
+    sql_statement_init(&statement);
+    const gql_field *orders = gql_type_field(gql_schema_query_type(schema), "orders");
+    ck_assert(sql_build_list(schema_map_find(map, orders), arguments, 100, &statement, error, sizeof error));
+    ck_assert_str_eq(statement.text.data,
+                     "SELECT data::text FROM \"tv_order\" WHERE (((data -> 'total') > $1::jsonb AND "
+                     "(data -> 'total') = $2::jsonb AND (data -> 'total') IN (SELECT jsonb_array_elements($3::jsonb)))) "
+                     "ORDER BY (data -> 'total') DESC, id LIMIT $4::bigint OFFSET $5::bigint");
+    ck_assert_str_eq(statement.params[0], "24.50");
+    ck_assert_str_eq(statement.params[1], "0.10");
+    ck_assert_str_eq(statement.params[2], "[12345678901234567890.10]");
+    sql_statement_free(&statement);
+    cJSON_Delete(arguments);
+    schema_map_free(map);
+    gql_schema_free(schema);
+}
+END_TEST
+
 START_TEST(test_boolean_combinators_nest)
 {
     sql_statement statement;
@@ -273,6 +318,7 @@ int main(void)
     TCase *lists = tcase_create("sql_builder");
     tcase_add_checked_fixture(lists, setup, teardown);
     tcase_add_test(lists, test_list_filters_become_parameters);
+    tcase_add_test(lists, test_decimal_compares_as_a_number_with_its_digits);
     tcase_add_test(lists, test_boolean_combinators_nest);
     tcase_add_test(lists, test_limit_is_capped_and_negative_values_refused);
     tcase_add_test(lists, test_uuid_recognition);
