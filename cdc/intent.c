@@ -4,6 +4,7 @@
 
 #include "cdc/intent.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,46 +13,6 @@
 
 #include "common/alloc.h"
 #include "common/wal2json.h"
-#include "common/hex.h"
-
-bool intent_uuid_parse(const char *text, intent_uuid *out)
-{
-    intent_uuid value;
-    int byte = 0;
-    if (!text)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (text[i] != '-')
-                return false;
-            continue;
-        }
-        int high = hex_value(text[i]);
-        int low = high < 0 ? -1 : hex_value(text[i + 1]);
-        if (low < 0)
-            return false;
-        value.bytes[byte++] = (unsigned char) (high << 4 | low);
-        i++;
-    }
-    if (text[36] != '\0')
-        return false;
-    *out = value;
-    return true;
-}
-
-char *intent_uuid_format(const intent_uuid *uuid, char buffer[INTENT_UUID_TEXT_SIZE])
-{
-    static const char digits[] = "0123456789abcdef";
-    char *p = buffer;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            *p++ = '-';
-        *p++ = digits[uuid->bytes[i] >> 4];
-        *p++ = digits[uuid->bytes[i] & 0xf];
-    }
-    *p = '\0';
-    return buffer;
-}
 
 static bool entity_name_valid(const char *name)
 {
@@ -107,15 +68,30 @@ bool intent_parse(const char *content, size_t length, intent *out, char *reason,
         goto done;
     }
     out->kind = INTENT_IDS;
-    int count = cJSON_GetArraySize(ids);
-    out->ids = alloc_malloc((size_t) (count > 0 ? count : 1) * sizeof *out->ids);
+    /* One text for all the ids (and one array of their places): an intent can
+     * carry thousands, and a string each would be a malloc each. */
+    size_t text_size = 0, count = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, ids) {
-        if (!cJSON_IsString(item) || !intent_uuid_parse(item->valuestring, &out->ids[out->id_count])) {
-            snprintf(reason, reason_size, "id %zu is not a uuid", out->id_count);
+        if (!cJSON_IsString(item)) {
+            snprintf(reason, reason_size, "id %zu is not a JSON string (ids are the key's text form)", count);
             goto done;
         }
-        out->id_count++;
+        text_size += strlen(item->valuestring) + 1;
+        count++;
+    }
+    if (text_size > UINT32_MAX) {
+        snprintf(reason, reason_size, "\"ids\" are too long");
+        goto done;
+    }
+    out->ids = alloc_malloc((count > 0 ? count : 1) * sizeof *out->ids);
+    out->id_text = alloc_malloc(text_size > 0 ? text_size : 1);
+    size_t offset = 0;
+    cJSON_ArrayForEach(item, ids) {
+        size_t id_length = strlen(item->valuestring);
+        memcpy(out->id_text + offset, item->valuestring, id_length + 1);
+        out->ids[out->id_count++] = (intent_id){(uint32_t) offset, (uint32_t) id_length};
+        offset += id_length + 1;
     }
     ok = true;
 done:
@@ -128,6 +104,8 @@ done:
 void intent_free(intent *value)
 {
     free(value->ids);
+    free(value->id_text);
     value->ids = NULL;
+    value->id_text = NULL;
     value->id_count = 0;
 }

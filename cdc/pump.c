@@ -84,8 +84,8 @@ static void note_transaction_xid(cdc_daemon *d)
 static bool held_consume(cdc_daemon *d)
 {
     size_t remaining = d->held.id_count - d->held_offset;
-    size_t taken = batch_add_ids(d->filling, d->held.entity, d->held.ids + d->held_offset, remaining,
-                                 (size_t) d->config->cdc.batch_max_ids);
+    size_t taken = batch_add_ids(d->filling, d->held.entity, d->held.id_text, d->held.ids + d->held_offset,
+                                 remaining, (size_t) d->config->cdc.batch_max_ids);
     if (taken > 0)
         note_transaction_xid(d);
     d->held_offset += taken;

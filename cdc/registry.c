@@ -12,14 +12,15 @@
 #include "common/log.h"
 
 const char *const REGISTRY_QUERY =
-    "SELECT 'e', e.name, e.tv_table::text, tvsync.build_function_name(e), NULL::text[] FROM tvsync.entity e "
-    "UNION ALL SELECT 'c', source_entity, target_entity, query, watch FROM tvsync.cascade "
+    "SELECT 'e', e.name, e.tv_table::text, tvsync.build_function_name(e), NULL::text[], e.key_type::text "
+    "FROM tvsync.entity e "
+    "UNION ALL SELECT 'c', source_entity, target_entity, query, watch, NULL FROM tvsync.cascade "
     "ORDER BY 1 DESC, 2, 3";
 
 bool registry_from_result(const PGresult *result, registry *out)
 {
     memset(out, 0, sizeof *out);
-    if (PQnfields(result) != 5) {
+    if (PQnfields(result) != 6) {
         log_error("registry: unexpected result shape");
         return false;
     }
@@ -27,6 +28,7 @@ bool registry_from_result(const PGresult *result, registry *out)
     out->entities = alloc_calloc((size_t) rows + 1, sizeof *out->entities);
     out->tv_tables = alloc_calloc((size_t) rows + 1, sizeof *out->tv_tables);
     out->build_functions = alloc_calloc((size_t) rows + 1, sizeof *out->build_functions);
+    out->key_types = alloc_calloc((size_t) rows + 1, sizeof *out->key_types);
     out->edges = alloc_calloc((size_t) rows + 1, sizeof *out->edges);
     out->sources = alloc_calloc((size_t) rows + 1, sizeof *out->sources);
     out->targets = alloc_calloc((size_t) rows + 1, sizeof *out->targets);
@@ -37,6 +39,7 @@ bool registry_from_result(const PGresult *result, registry *out)
         if (kind[0] == 'e') {
             out->tv_tables[out->entity_count] = alloc_strdup(PQgetvalue(result, row, 2));
             out->build_functions[out->entity_count] = alloc_strdup(PQgetvalue(result, row, 3));
+            out->key_types[out->entity_count] = alloc_strdup(PQgetvalue(result, row, 5));
             out->entities[out->entity_count++] = alloc_strdup(PQgetvalue(result, row, 1));
         } else {
             size_t i = out->cascade_count++;
@@ -72,9 +75,11 @@ void registry_free(registry *value)
         free(value->entities[i]);
         free(value->tv_tables[i]);
         free(value->build_functions[i]);
+        free(value->key_types[i]);
     }
     free(value->tv_tables);
     free(value->build_functions);
+    free(value->key_types);
     for (size_t i = 0; i < value->cascade_count; i++) {
         free(value->sources[i]);
         free(value->targets[i]);

@@ -15,6 +15,8 @@ typedef struct registry {
     char **entities;              /* sorted names */
     char **tv_tables;             /* per entity: its read model, quoted (regclass text) */
     char **build_functions;       /* per entity: its build function, quoted, without arguments */
+    char **key_types;             /* per entity: its key's type (regtype text: uuid, bigint, integer,
+                                     text), which SQL casts the ids' text to */
     size_t cascade_count;
     cascade_edge *edges;          /* source/target/watches point into the arrays below */
     char **sources, **targets, **queries;

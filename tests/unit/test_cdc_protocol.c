@@ -177,20 +177,26 @@ START_TEST(test_wal2json_malformed_objects_give_reasons)
 }
 END_TEST
 
-START_TEST(test_intent_ids_are_parsed)
+START_TEST(test_intent_ids_are_kept_as_the_text_they_are)
 {
+    /* Any key's text form, byte for byte: a uuid in upper case, a bigint above
+     * 2^53, text with a quote, a backslash, a comma, braces and unicode. */
     const char *text = "{\"entity\":\"post\",\"ids\":[\"0190e6c2-7a1b-7cde-8f00-0123456789AB\","
-                       "\"00000000-0000-0000-0000-000000000001\"]}";
+                       "\"9007199254740993\",\"a \\\"b\\\\c, {d}\",\"\\u00e9t\\u00e9\",\"\"]}";
     intent value;
     char reason[128];
     ck_assert(intent_parse(text, strlen(text), &value, reason, sizeof reason));
     ck_assert_int_eq(value.kind, INTENT_IDS);
     ck_assert_str_eq(value.entity, "post");
-    ck_assert_uint_eq(value.id_count, 2);
-    char formatted[INTENT_UUID_TEXT_SIZE];
-    ck_assert_str_eq(intent_uuid_format(&value.ids[0], formatted), "0190e6c2-7a1b-7cde-8f00-0123456789ab");
-    ck_assert_str_eq(intent_uuid_format(&value.ids[1], formatted), "00000000-0000-0000-0000-000000000001");
+    ck_assert_uint_eq(value.id_count, 5);
+    static const char *const expected[] = {"0190e6c2-7a1b-7cde-8f00-0123456789AB", "9007199254740993",
+                                           "a \"b\\c, {d}", "\xc3\xa9t\xc3\xa9", ""};
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_str_eq(value.id_text + value.ids[i].offset, expected[i]);
+        ck_assert_uint_eq(value.ids[i].length, strlen(expected[i]));
+    }
     intent_free(&value);
+    ck_assert(value.ids == NULL && value.id_text == NULL);
 }
 END_TEST
 
@@ -219,10 +225,12 @@ START_TEST(test_malformed_intents_are_rejected_with_reason)
         "{\"entity\":\"po st\",\"ids\":[]}",
         "{\"entity\":\"post\"}",
         "{\"entity\":\"post\",\"ids\":\"x\"}",
-        "{\"entity\":\"post\",\"ids\":[\"not-a-uuid\"]}",
-        "{\"entity\":\"post\",\"ids\":[\"0190e6c2-7a1b-7cde-8f00-0123456789a\"]}",
-        "{\"entity\":\"post\",\"ids\":[\"0190e6c2-7a1b-7cde-8f00-0123456789abc\"]}",
+        /* ids are strings in the key's text form, never JSON numbers (a
+         * bigint would lose digits on the way through a double) */
         "{\"entity\":\"post\",\"ids\":[12]}",
+        "{\"entity\":\"post\",\"ids\":[\"1\",9007199254740993]}",
+        "{\"entity\":\"post\",\"ids\":[null]}",
+        "{\"entity\":\"post\",\"ids\":[[\"1\"]]}",
         "{\"entity\":\"post\",\"rebuild\":false}",
         "{\"heartbeat\":12}",
     };
@@ -232,7 +240,7 @@ START_TEST(test_malformed_intents_are_rejected_with_reason)
         ck_assert_msg(!intent_parse(bad[i], strlen(bad[i]), &value, reason, sizeof reason),
                       "accepted: %s", bad[i]);
         ck_assert_msg(reason[0] != '\0', "no reason for: %s", bad[i]);
-        ck_assert(value.ids == NULL);
+        ck_assert(value.ids == NULL && value.id_text == NULL);
     }
 }
 END_TEST
@@ -254,7 +262,7 @@ static Suite *protocol_suite(void)
     tcase_add_test(wal2json, test_wal2json_malformed_objects_give_reasons);
     suite_add_tcase(suite, wal2json);
     TCase *intents = tcase_create("intent");
-    tcase_add_test(intents, test_intent_ids_are_parsed);
+    tcase_add_test(intents, test_intent_ids_are_kept_as_the_text_they_are);
     tcase_add_test(intents, test_intent_rebuild_and_heartbeat);
     tcase_add_test(intents, test_malformed_intents_are_rejected_with_reason);
     suite_add_tcase(suite, intents);
