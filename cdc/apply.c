@@ -9,8 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
-
 #include "cdc/apply_cascade.h"
 #include "cdc/apply_internal.h"
 #include "cdc/apply_sql.h"
@@ -529,12 +527,7 @@ static void dead_letter_pair(apply_engine *engine, size_t pair, const char *erro
         if (pair < first + entity->id_count) {
             /* The content is an intent that would rebuild the id, once it can be. */
             const char *id = batch_entity_id(entity, pair - first);
-            cJSON *content = alloc_check(cJSON_CreateObject());
-            cJSON *ids = alloc_check(cJSON_CreateStringArray(&id, 1));
-            alloc_check(cJSON_AddStringToObject(content, "entity", entity->name));
-            cJSON_AddItemToObject(content, "ids", ids);
-            char *text = alloc_check(cJSON_PrintUnformatted(content));
-            cJSON_Delete(content);
+            char *text = intent_ids_json(entity->name, &id, 1);
             batch_add_dead_letter(work, work->progress_lsn, text, strlen(text), error);
             work->notes[work->note_count - 1].open = false;
             batch_entity_set_error(entity, error);

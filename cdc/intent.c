@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/alloc.h"
+#include "common/hex.h"
 #include "common/wal2json.h"
 
 static bool entity_name_valid(const char *name)
@@ -99,6 +100,85 @@ done:
     if (!ok)
         intent_free(out);
     return ok;
+}
+
+intent_key intent_key_of(const char *key_type)
+{
+    if (strcmp(key_type, "uuid") == 0)
+        return INTENT_KEY_UUID;
+    if (strcmp(key_type, "bigint") == 0 || strcmp(key_type, "integer") == 0 || strcmp(key_type, "smallint") == 0)
+        return INTENT_KEY_INTEGER;
+    return INTENT_KEY_TEXT;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool uuid_fits(const char *id, size_t length)
+{
+    size_t i = 0, digits = 0;
+    bool braces = length > 0 && id[0] == '{';
+    if (braces) {
+        if (id[length - 1] != '}')
+            return false;
+        i = 1;
+        length--;
+    }
+    for (; i < length; i++) {
+        if (hex_value(id[i]) >= 0)
+            digits++;
+        else if (!(id[i] == '-' && digits % 4 == 0 && digits > 0 && digits < 32 && id[i - 1] != '-'))
+            return false;
+    }
+    return digits == 32;
+}
+
+static bool integer_fits(const char *id, size_t length)
+{
+    size_t i = 0;
+    while (i < length && is_blank(id[i]))
+        i++;
+    if (i < length && (id[i] == '+' || id[i] == '-'))
+        i++;
+    if (i >= length || !is_digit(id[i]))
+        return false;
+    /* Digits, and the letters and '_' of 0x1F, 0o17, 0b11 and 1_000 (newer servers). */
+    while (i < length && (is_digit(id[i]) || id[i] == '_' || (id[i] >= 'a' && id[i] <= 'z') ||
+                          (id[i] >= 'A' && id[i] <= 'Z')))
+        i++;
+    while (i < length && is_blank(id[i]))
+        i++;
+    return i == length;
+}
+
+bool intent_id_fits(intent_key key, const char *id, size_t length)
+{
+    switch (key) {
+    case INTENT_KEY_UUID:
+        return uuid_fits(id, length);
+    case INTENT_KEY_INTEGER:
+        return integer_fits(id, length);
+    case INTENT_KEY_TEXT:
+        break;
+    }
+    return true;
+}
+
+char *intent_ids_json(const char *entity, const char *const *ids, size_t count)
+{
+    cJSON *content = alloc_check(cJSON_CreateObject());
+    alloc_check(cJSON_AddStringToObject(content, "entity", entity));
+    cJSON_AddItemToObject(content, "ids", alloc_check(cJSON_CreateStringArray(ids, (int) count)));
+    char *text = alloc_check(cJSON_PrintUnformatted(content));
+    cJSON_Delete(content);
+    return text;
 }
 
 void intent_free(intent *value)

@@ -43,4 +43,25 @@ bool intent_parse(const char *content, size_t length, intent *out, char *reason,
 
 void intent_free(intent *value);
 
+/* What tvsync-cdc knows of a key type's text form: enough to turn away an id
+ * that no value of the type can have ("x" for a bigint) before it reaches a
+ * statement, where it would fail the whole batch (and stop the cascades of
+ * the ids beside it). The database still decides: an id that fits here but
+ * not the type (a number out of range) fails its batch like a build error. */
+typedef enum intent_key {
+    INTENT_KEY_TEXT,        /* text, or a type not known here: every id fits */
+    INTENT_KEY_UUID,        /* what uuid_in reads: 32 hex digits, '-' after any 4, braces */
+    INTENT_KEY_INTEGER,     /* bigint, integer: blanks, a sign, a digit, then digits, letters, '_' */
+} intent_key;
+
+/* The intent_key of a key type's name (regtype text: "uuid", "bigint", ...). */
+intent_key intent_key_of(const char *key_type);
+
+/* Whether length bytes of id can be a value of key. */
+bool intent_id_fits(intent_key key, const char *id, size_t length);
+
+/* The content of an intent for ids of entity, as JSON ({"entity":...,"ids":[...]}):
+ * what a dead letter of ids holds. The caller frees it; never NULL. */
+char *intent_ids_json(const char *entity, const char *const *ids, size_t count);
+
 #endif

@@ -5,6 +5,7 @@
 #include "cdc/pump.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cdc/batcher.h"
@@ -96,6 +97,33 @@ static bool held_consume(cdc_daemon *d)
     return true;
 }
 
+/* Ids no value of the entity's key type can have go to tvsync.dead_letter one
+ * by one, each with its reason, and leave the intent: in a statement they
+ * would fail the whole batch. */
+static void drop_misfit_ids(cdc_daemon *d, const wal2json_record *record, intent *value)
+{
+    const char *key_type = d->reg.key_types[registry_index(&d->reg, value->entity)];
+    intent_key key = intent_key_of(key_type);
+    if (key == INTENT_KEY_TEXT)
+        return;
+    size_t kept = 0;
+    for (size_t i = 0; i < value->id_count; i++) {
+        const char *id = value->id_text + value->ids[i].offset;
+        if (intent_id_fits(key, id, value->ids[i].length)) {
+            value->ids[kept++] = value->ids[i];
+            continue;
+        }
+        char reason[128], lsn_text[LSN_FORMAT_SIZE];
+        snprintf(reason, sizeof reason, "id %zu is not a %s (ids are the key's text form)", i, key_type);
+        char *content = intent_ids_json(value->entity, &id, 1);
+        log_warning("an id of %s at %s goes to tvsync.dead_letter: %s: %s", value->entity,
+                    lsn_format(record->lsn, lsn_text), reason, content);
+        batch_add_dead_letter(d->filling, record->lsn, content, strlen(content), reason);
+        free(content);
+    }
+    value->id_count = kept;
+}
+
 static void handle_message(cdc_daemon *d, const wal2json_record *record)
 {
     if (!record->transactional || !d->in_transaction || d->transaction_skip)
@@ -136,6 +164,7 @@ static void handle_message(cdc_daemon *d, const wal2json_record *record)
         intent_free(&value);
         return;
     }
+    drop_misfit_ids(d, record, &value);
     d->held = value;
     d->held_offset = 0;
     d->held_active = true;

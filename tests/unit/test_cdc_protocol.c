@@ -245,6 +245,64 @@ START_TEST(test_malformed_intents_are_rejected_with_reason)
 }
 END_TEST
 
+static bool fits(intent_key key, const char *id)
+{
+    return intent_id_fits(key, id, strlen(id));
+}
+
+START_TEST(test_ids_that_no_key_value_can_have_are_told_apart)
+{
+    ck_assert_int_eq(intent_key_of("uuid"), INTENT_KEY_UUID);
+    ck_assert_int_eq(intent_key_of("bigint"), INTENT_KEY_INTEGER);
+    ck_assert_int_eq(intent_key_of("integer"), INTENT_KEY_INTEGER);
+    ck_assert_int_eq(intent_key_of("text"), INTENT_KEY_TEXT);
+    /* What uuid_in reads. */
+    ck_assert(fits(INTENT_KEY_UUID, "0190e6c2-7a1b-7cde-8f00-0123456789AB"));
+    ck_assert(fits(INTENT_KEY_UUID, "0190e6c27a1b7cde8f000123456789ab"));
+    ck_assert(fits(INTENT_KEY_UUID, "{0190e6c2-7a1b-7cde-8f00-0123456789ab}"));
+    ck_assert(fits(INTENT_KEY_UUID, "0190-e6c2-7a1b-7cde-8f00-0123-4567-89ab"));
+    ck_assert(!fits(INTENT_KEY_UUID, "0190e6c2-7a1b-7cde-8f00-0123456789a"));
+    ck_assert(!fits(INTENT_KEY_UUID, "0190e6c2-7a1b-7cde-8f00-0123456789abc"));
+    ck_assert(!fits(INTENT_KEY_UUID, "-0190e6c2-7a1b-7cde-8f00-0123456789ab"));
+    ck_assert(!fits(INTENT_KEY_UUID, "0190e6c2-7a1b-7cde-8f00-0123456789ab-"));
+    ck_assert(!fits(INTENT_KEY_UUID, "0190e6c2--7a1b-7cde-8f00-0123456789ab"));
+    ck_assert(!fits(INTENT_KEY_UUID, "{0190e6c2-7a1b-7cde-8f00-0123456789ab"));
+    ck_assert(!fits(INTENT_KEY_UUID, "not-a-uuid"));
+    ck_assert(!fits(INTENT_KEY_UUID, ""));
+    /* Numbers: the database judges the range (and the letters of 0x1F). */
+    ck_assert(fits(INTENT_KEY_INTEGER, "9007199254740993"));
+    ck_assert(fits(INTENT_KEY_INTEGER, "-5"));
+    ck_assert(fits(INTENT_KEY_INTEGER, " +7 "));
+    ck_assert(fits(INTENT_KEY_INTEGER, "99999999999999999999"));
+    ck_assert(fits(INTENT_KEY_INTEGER, "0x1F"));
+    ck_assert(!fits(INTENT_KEY_INTEGER, "x"));
+    ck_assert(!fits(INTENT_KEY_INTEGER, ""));
+    ck_assert(!fits(INTENT_KEY_INTEGER, "-"));
+    ck_assert(!fits(INTENT_KEY_INTEGER, "1 2"));
+    ck_assert(!fits(INTENT_KEY_INTEGER, "1,2"));
+    ck_assert(!fits(INTENT_KEY_INTEGER, "1.5"));
+    ck_assert(!fits(INTENT_KEY_INTEGER, "0190e6c2-7a1b-7cde-8f00-0123456789ab"));
+    /* Text keys: anything. */
+    ck_assert(fits(INTENT_KEY_TEXT, ""));
+    ck_assert(fits(INTENT_KEY_TEXT, "x, {\"y\"}"));
+}
+END_TEST
+
+START_TEST(test_ids_json_quotes_any_id)
+{
+    const char *ids[] = {"a\"b\\c", "9007199254740993"};
+    char *text = intent_ids_json("note", ids, 2);
+    ck_assert_str_eq(text, "{\"entity\":\"note\",\"ids\":[\"a\\\"b\\\\c\",\"9007199254740993\"]}");
+    intent value;
+    char reason[128];
+    ck_assert(intent_parse(text, strlen(text), &value, reason, sizeof reason));
+    ck_assert_str_eq(value.id_text + value.ids[0].offset, ids[0]);
+    ck_assert_str_eq(value.id_text + value.ids[1].offset, ids[1]);
+    intent_free(&value);
+    free(text);
+}
+END_TEST
+
 static Suite *protocol_suite(void)
 {
     Suite *suite = suite_create("cdc_protocol");
@@ -265,6 +323,8 @@ static Suite *protocol_suite(void)
     tcase_add_test(intents, test_intent_ids_are_kept_as_the_text_they_are);
     tcase_add_test(intents, test_intent_rebuild_and_heartbeat);
     tcase_add_test(intents, test_malformed_intents_are_rejected_with_reason);
+    tcase_add_test(intents, test_ids_that_no_key_value_can_have_are_told_apart);
+    tcase_add_test(intents, test_ids_json_quotes_any_id);
     suite_add_tcase(suite, intents);
     return suite;
 }
