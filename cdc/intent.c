@@ -106,8 +106,12 @@ intent_key intent_key_of(const char *key_type)
 {
     if (strcmp(key_type, "uuid") == 0)
         return INTENT_KEY_UUID;
-    if (strcmp(key_type, "bigint") == 0 || strcmp(key_type, "integer") == 0 || strcmp(key_type, "smallint") == 0)
+    if (strcmp(key_type, "bigint") == 0)
+        return INTENT_KEY_BIGINT;
+    if (strcmp(key_type, "integer") == 0)
         return INTENT_KEY_INTEGER;
+    if (strcmp(key_type, "smallint") == 0)
+        return INTENT_KEY_SMALLINT;
     return INTENT_KEY_TEXT;
 }
 
@@ -140,22 +144,40 @@ static bool uuid_fits(const char *id, size_t length)
     return digits == 32;
 }
 
-static bool integer_fits(const char *id, size_t length)
+/* Whether the decimal digits [from, to) (no sign) are at most the magnitude
+ * limit (digits too); leading zeros do not count. */
+static bool decimal_within(const char *id, size_t from, size_t to, const char *limit)
+{
+    while (from + 1 < to && id[from] == '0')
+        from++;
+    size_t length = to - from, limit_length = strlen(limit);
+    return length < limit_length || (length == limit_length && memcmp(id + from, limit, length) <= 0);
+}
+
+static bool integer_fits(const char *id, size_t length, const char *positive_limit, const char *negative_limit)
 {
     size_t i = 0;
     while (i < length && is_blank(id[i]))
         i++;
+    bool negative = i < length && id[i] == '-';
     if (i < length && (id[i] == '+' || id[i] == '-'))
         i++;
     if (i >= length || !is_digit(id[i]))
         return false;
+    size_t digits_from = i;
+    bool decimal = true;
     /* Digits, and the letters and '_' of 0x1F, 0o17, 0b11 and 1_000 (newer servers). */
     while (i < length && (is_digit(id[i]) || id[i] == '_' || (id[i] >= 'a' && id[i] <= 'z') ||
-                          (id[i] >= 'A' && id[i] <= 'Z')))
+                          (id[i] >= 'A' && id[i] <= 'Z'))) {
+        decimal = decimal && is_digit(id[i]);
         i++;
+    }
+    size_t digits_to = i;
     while (i < length && is_blank(id[i]))
         i++;
-    return i == length;
+    if (i != length)
+        return false;
+    return !decimal || decimal_within(id, digits_from, digits_to, negative ? negative_limit : positive_limit);
 }
 
 bool intent_id_fits(intent_key key, const char *id, size_t length)
@@ -163,8 +185,12 @@ bool intent_id_fits(intent_key key, const char *id, size_t length)
     switch (key) {
     case INTENT_KEY_UUID:
         return uuid_fits(id, length);
+    case INTENT_KEY_BIGINT:
+        return integer_fits(id, length, "9223372036854775807", "9223372036854775808");
     case INTENT_KEY_INTEGER:
-        return integer_fits(id, length);
+        return integer_fits(id, length, "2147483647", "2147483648");
+    case INTENT_KEY_SMALLINT:
+        return integer_fits(id, length, "32767", "32768");
     case INTENT_KEY_TEXT:
         break;
     }

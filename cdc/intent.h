@@ -47,11 +47,13 @@ void intent_free(intent *value);
  * that no value of the type can have ("x" for a bigint) before it reaches a
  * statement, where it would fail the whole batch (and stop the cascades of
  * the ids beside it). The database still decides: an id that fits here but
- * not the type (a number out of range) fails its batch like a build error. */
+ * not the type fails its batch like a build error. */
 typedef enum intent_key {
     INTENT_KEY_TEXT,        /* text, or a type not known here: every id fits */
     INTENT_KEY_UUID,        /* what uuid_in reads: 32 hex digits, '-' after any 4, braces */
-    INTENT_KEY_INTEGER,     /* bigint, integer: blanks, a sign, a digit, then digits, letters, '_' */
+    INTENT_KEY_BIGINT,      /* blanks, a sign, a digit, then digits (in range), or letters and '_' */
+    INTENT_KEY_INTEGER,     /* (0x1F, 1_000: newer servers' forms, which the database judges) */
+    INTENT_KEY_SMALLINT,
 } intent_key;
 
 /* The intent_key of a key type's name (regtype text: "uuid", "bigint", ...). */

@@ -253,7 +253,7 @@ static bool fits(intent_key key, const char *id)
 START_TEST(test_ids_that_no_key_value_can_have_are_told_apart)
 {
     ck_assert_int_eq(intent_key_of("uuid"), INTENT_KEY_UUID);
-    ck_assert_int_eq(intent_key_of("bigint"), INTENT_KEY_INTEGER);
+    ck_assert_int_eq(intent_key_of("bigint"), INTENT_KEY_BIGINT);
     ck_assert_int_eq(intent_key_of("integer"), INTENT_KEY_INTEGER);
     ck_assert_int_eq(intent_key_of("text"), INTENT_KEY_TEXT);
     /* What uuid_in reads. */
@@ -269,18 +269,28 @@ START_TEST(test_ids_that_no_key_value_can_have_are_told_apart)
     ck_assert(!fits(INTENT_KEY_UUID, "{0190e6c2-7a1b-7cde-8f00-0123456789ab"));
     ck_assert(!fits(INTENT_KEY_UUID, "not-a-uuid"));
     ck_assert(!fits(INTENT_KEY_UUID, ""));
-    /* Numbers: the database judges the range (and the letters of 0x1F). */
-    ck_assert(fits(INTENT_KEY_INTEGER, "9007199254740993"));
-    ck_assert(fits(INTENT_KEY_INTEGER, "-5"));
-    ck_assert(fits(INTENT_KEY_INTEGER, " +7 "));
-    ck_assert(fits(INTENT_KEY_INTEGER, "99999999999999999999"));
-    ck_assert(fits(INTENT_KEY_INTEGER, "0x1F"));
-    ck_assert(!fits(INTENT_KEY_INTEGER, "x"));
-    ck_assert(!fits(INTENT_KEY_INTEGER, ""));
-    ck_assert(!fits(INTENT_KEY_INTEGER, "-"));
-    ck_assert(!fits(INTENT_KEY_INTEGER, "1 2"));
-    ck_assert(!fits(INTENT_KEY_INTEGER, "1,2"));
-    ck_assert(!fits(INTENT_KEY_INTEGER, "1.5"));
+    /* Numbers in range; the letters of 0x1F are the database's to judge. */
+    ck_assert(fits(INTENT_KEY_BIGINT, "9007199254740993"));
+    ck_assert(fits(INTENT_KEY_BIGINT, "-5"));
+    ck_assert(fits(INTENT_KEY_BIGINT, " +7 "));
+    ck_assert(fits(INTENT_KEY_BIGINT, "9223372036854775807"));
+    ck_assert(fits(INTENT_KEY_BIGINT, "-9223372036854775808"));
+    ck_assert(fits(INTENT_KEY_BIGINT, "0009223372036854775807"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "9223372036854775808"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "-9223372036854775809"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "99999999999999999999"));
+    ck_assert(fits(INTENT_KEY_INTEGER, "2147483647"));
+    ck_assert(!fits(INTENT_KEY_INTEGER, "2147483648"));
+    ck_assert(fits(INTENT_KEY_INTEGER, "-2147483648"));
+    ck_assert(!fits(INTENT_KEY_SMALLINT, "40000"));
+    ck_assert(fits(INTENT_KEY_BIGINT, "0x1F"));
+    ck_assert(fits(INTENT_KEY_BIGINT, "12abc"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "x"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, ""));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "-"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "1 2"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "1,2"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "1.5"));
     ck_assert(!fits(INTENT_KEY_INTEGER, "0190e6c2-7a1b-7cde-8f00-0123456789ab"));
     /* Text keys: anything. */
     ck_assert(fits(INTENT_KEY_TEXT, ""));
