@@ -19,6 +19,14 @@ typedef struct registry {
                                      text), which SQL casts the ids' text to */
     size_t cascade_count;
     cascade_edge *edges;          /* source/target/watches point into the arrays below */
+    /* queries: per edge, the cascade query. Its $1 is the source's changed ids,
+     * an array of the source's key type (sent as an untyped array literal of the
+     * ids' text: the query gives $1 its type, as "o.id = ANY ($1)" with o.id the
+     * key column or "$1::bigint[]" do). It returns one column, the target's ids
+     * of the target's key type (tvsync-cdc casts the column to that type, so
+     * another integer type or text in the key's form also works, and reads it as
+     * text). It reads the new state (tb_*) and the old (tv_*), so deletes and
+     * moved references reach their old targets. */
     char **sources, **targets, **queries;
     char ***watches;              /* per edge: NULL-terminated keys it watches (array_literal_parse); NULL = every key */
 } registry;

@@ -129,7 +129,7 @@ assert_exit 0 "drop removes the other plugin's slot and origin" -- "$SLOT" --slo
 sql "UPDATE tv_post SET data = jsonb_set(data, '{title}', '\"tampered\"') WHERE id = '$post2'"
 assert_exit 1 "verify exits 1 after a hand-made tv_post change" -- migrate verify
 assert_contains "$ASSERT_OUTPUT" "$post2" "verify names the changed id"
-sql "SELECT * FROM tvsync.apply('post', ARRAY['$post2']::uuid[])" >/dev/null
+sql "SELECT * FROM tvsync.apply('post', ARRAY['$post2'])" >/dev/null
 assert_exit 0 "verify is clean again once the row is rebuilt" -- migrate verify
 
 # ---- a failing build leaves nothing behind
@@ -143,7 +143,7 @@ assert_contains "$ASSERT_OUTPUT" 'replication slot "broken" was dropped again' "
 assert_eq "0" "$(sql "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'broken'")" "no slot is left after a failed create"
 assert_eq "0" "$(sql "SELECT count(*) FROM pg_replication_origin WHERE roname = 'broken'")" "no origin is left after a failed create"
 sql "DROP TRIGGER test_build_failure ON tv_comment"
-sql "SELECT * FROM tvsync.apply('comment', ARRAY(SELECT id FROM tb_comment))" >/dev/null
+sql "SELECT * FROM tvsync.apply('comment', ARRAY(SELECT id::text FROM tb_comment))" >/dev/null
 
 # ---- the build is the snapshot's state: a write committed during the build is
 # not in it but waits in the slot. The build is held on a lock on tv_comment
@@ -183,8 +183,8 @@ assert_contains "$ASSERT_OUTPUT" "\"ids\":[\"$new_post\"]" "the post's intent wa
 assert_exit 1 "verify shows the post the daemon has still to apply" -- migrate verify
 assert_contains "$ASSERT_OUTPUT" "$new_post" "verify names the post written during the build"
 assert_exit 0 "drop the snapshot test's slot" -- "$SLOT" --slot snap drop
-sql "SELECT * FROM tvsync.apply('post', ARRAY['$new_post']::uuid[])" >/dev/null
-sql "SELECT * FROM tvsync.apply('user', ARRAY['10000000-0000-4000-8000-000000000003']::uuid[])" >/dev/null
+sql "SELECT * FROM tvsync.apply('post', ARRAY['$new_post'])" >/dev/null
+sql "SELECT * FROM tvsync.apply('user', ARRAY['10000000-0000-4000-8000-000000000003'])" >/dev/null
 
 # ---- SIGINT during the build drops the slot again
 echo "BEGIN; LOCK TABLE tv_comment IN EXCLUSIVE MODE;" >&7
