@@ -171,6 +171,9 @@ q "DELETE FROM shop.tv_order WHERE id IN (2, 100)" >/dev/null
 q "UPDATE shop.tv_order SET data = '{}'" >/dev/null
 q "INSERT INTO shop.tv_order (id, data) VALUES (55, '{}'), (9223372036854775807, '{}')" >/dev/null
 assert_exit 1 "stale documents make verify exit 1" -- cdc_verify
+assert_contains "$ASSERT_OUTPUT" "order 9223372036854775807: extra" "verify names a bigint id with every digit"
+assert_contains "$ASSERT_OUTPUT" "order 9007199254740993: different" "verify names a stale document's bigint id"
+assert_contains "$ASSERT_OUTPUT" "order 2: missing" "verify names a missing document's id"
 chunks_before=$(cdc_metrics | sed -n 's/^tvsync_cdc_rebuild_chunks_total{entity="order"} //p')
 "$TVSYNC_BUILDDIR/slot/tvsync-slot" --database "$TVSYNC_DATABASE_URL" rebuild order >/dev/null 2>&1
 assert_eq "0" "$?" "tvsync-slot rebuild order asks for the rebuild"
