@@ -197,6 +197,67 @@ bool intent_id_fits(intent_key key, const char *id, size_t length)
     return true;
 }
 
+static void uuid_normalize(char *id, uint32_t *length)
+{
+    static const char digits[] = "0123456789abcdef";
+    char hex[32];
+    size_t count = 0;
+    for (uint32_t i = 0; i < *length && count < 32; i++)
+        if (hex_value(id[i]) >= 0)
+            hex[count++] = digits[hex_value(id[i])];
+    if (count != 32 || *length < 36)
+        return;   /* 32 digits with fewer than four hyphens: the output form is longer */
+    char *p = id;
+    for (size_t i = 0; i < 32; i++) {
+        if (i == 8 || i == 12 || i == 16 || i == 20)
+            *p++ = '-';
+        *p++ = hex[i];
+    }
+    *p = '\0';
+    *length = 36;
+}
+
+static void integer_normalize(char *id, uint32_t *length)
+{
+    uint32_t i = 0, end = *length;
+    while (i < end && is_blank(id[i]))
+        i++;
+    while (end > i && is_blank(id[end - 1]))
+        end--;
+    bool negative = id[i] == '-';
+    if (id[i] == '+' || id[i] == '-')
+        i++;
+    for (uint32_t k = i; k < end; k++)
+        if (!is_digit(id[k]))
+            return;   /* 0x1F, 1_000: the database's forms to read */
+    while (i + 1 < end && id[i] == '0')
+        i++;
+    negative = negative && !(end - i == 1 && id[i] == '0');
+    uint32_t out = 0;
+    if (negative)
+        id[out++] = '-';
+    memmove(id + out, id + i, end - i);
+    out += end - i;
+    id[out] = '\0';
+    *length = out;
+}
+
+void intent_id_normalize(intent_key key, char *id, uint32_t *length)
+{
+    switch (key) {
+    case INTENT_KEY_UUID:
+        uuid_normalize(id, length);
+        break;
+    case INTENT_KEY_BIGINT:
+    case INTENT_KEY_INTEGER:
+    case INTENT_KEY_SMALLINT:
+        integer_normalize(id, length);
+        break;
+    case INTENT_KEY_TEXT:
+        break;
+    }
+}
+
 char *intent_ids_json(const char *entity, const char *const *ids, size_t count)
 {
     cJSON *content = alloc_check(cJSON_CreateObject());

@@ -62,6 +62,14 @@ intent_key intent_key_of(const char *key_type);
 /* Whether length bytes of id can be a value of key. */
 bool intent_id_fits(intent_key key, const char *id, size_t length);
 
+/* Rewrites an id that fits key (length bytes at id, then a NUL) into the key
+ * type's output form, as the database prints it, when that is no longer (a
+ * uuid in lower case with its four hyphens; a decimal number without blanks,
+ * '+' or leading zeros), and sets *length; other ids stay as they are. So an
+ * id published by hand as "0007" or in upper case is the same id as the one
+ * tvsync.publish or a cascade gives: one pair of the batch, not two. */
+void intent_id_normalize(intent_key key, char *id, uint32_t *length);
+
 /* The content of an intent for ids of entity, as JSON ({"entity":...,"ids":[...]}):
  * what a dead letter of ids holds. The caller frees it; never NULL. */
 char *intent_ids_json(const char *entity, const char *const *ids, size_t count);

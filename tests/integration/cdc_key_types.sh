@@ -151,6 +151,19 @@ assert_eq '["7", "10"]|["8"]' \
     "$(q "SELECT (SELECT data->>'orders' FROM shop.tv_customer WHERE id = 3) || '|' || (SELECT data->>'orders' FROM shop.tv_customer WHERE id = 4)")" \
     "the good ids of the same intent and batch applied, with their cascades"
 
+# Ids published by hand in another text form of the key (sign, zeros, blanks, upper
+# case, braces) are the same ids.
+publish <<'SQL'
+UPDATE shop.tb_order SET total = 99.99 WHERE id IN (7, 10);
+UPDATE shop.tb_tag SET label = 'by hand' WHERE id = '0190e6c2-7a1b-7cde-8f00-0123456789ab';
+SELECT pg_logical_emit_message(true, 'tvsync', '{"entity":"order","ids":["+0010"," 7 "]}');
+SELECT pg_logical_emit_message(true, 'tvsync', '{"entity":"tag","ids":["{0190E6C2-7A1B-7CDE-8F00-0123456789AB}"]}');
+SQL
+assert_eq "99.99 99.99 by hand" \
+    "$(q "SELECT string_agg(data->>'total', ' ' ORDER BY id) FROM shop.tv_order WHERE id IN (7, 10)") $(q "SELECT data->>'label' FROM shop.tv_tag WHERE id = '0190e6c2-7a1b-7cde-8f00-0123456789ab'")" \
+    "ids in another text form of their key are applied"
+assert_eq "1" "$(q "SELECT count(*) FROM tvsync.dead_letter")" "and not dead-lettered"
+
 # 6. An id that looks like a number but that the key type rejects fails its batch like
 # a build error: retried, bisected, and only it goes to tvsync.dead_letter.
 publish <<'SQL'

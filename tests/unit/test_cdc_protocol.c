@@ -298,6 +298,36 @@ START_TEST(test_ids_that_no_key_value_can_have_are_told_apart)
 }
 END_TEST
 
+static const char *normalized(intent_key key, const char *id)
+{
+    static char buffer[128];
+    snprintf(buffer, sizeof buffer, "%s", id);
+    uint32_t length = (uint32_t) strlen(buffer);
+    intent_id_normalize(key, buffer, &length);
+    ck_assert_uint_eq(length, strlen(buffer));
+    return buffer;
+}
+
+START_TEST(test_ids_take_the_key_types_output_form)
+{
+    ck_assert_str_eq(normalized(INTENT_KEY_UUID, "0190E6C2-7A1B-7CDE-8F00-0123456789AB"),
+                     "0190e6c2-7a1b-7cde-8f00-0123456789ab");
+    ck_assert_str_eq(normalized(INTENT_KEY_UUID, "{0190e6c2-7a1b-7cde-8f00-0123456789ab}"),
+                     "0190e6c2-7a1b-7cde-8f00-0123456789ab");
+    ck_assert_str_eq(normalized(INTENT_KEY_UUID, "0190-e6c2-7a1b-7cde-8f00-0123-4567-89ab"),
+                     "0190e6c2-7a1b-7cde-8f00-0123456789ab");
+    /* the output form would be longer: left to the database */
+    ck_assert_str_eq(normalized(INTENT_KEY_UUID, "0190E6C27A1B7CDE8F000123456789AB"), "0190E6C27A1B7CDE8F000123456789AB");
+    ck_assert_str_eq(normalized(INTENT_KEY_BIGINT, " +0009007199254740993 "), "9007199254740993");
+    ck_assert_str_eq(normalized(INTENT_KEY_BIGINT, "-0005"), "-5");
+    ck_assert_str_eq(normalized(INTENT_KEY_BIGINT, "-000"), "0");
+    ck_assert_str_eq(normalized(INTENT_KEY_INTEGER, "0"), "0");
+    ck_assert_str_eq(normalized(INTENT_KEY_INTEGER, "42"), "42");
+    ck_assert_str_eq(normalized(INTENT_KEY_BIGINT, "0x1F"), "0x1F");
+    ck_assert_str_eq(normalized(INTENT_KEY_TEXT, " +0007 "), " +0007 ");
+}
+END_TEST
+
 START_TEST(test_ids_json_quotes_any_id)
 {
     const char *ids[] = {"a\"b\\c", "9007199254740993"};
@@ -334,6 +364,7 @@ static Suite *protocol_suite(void)
     tcase_add_test(intents, test_intent_rebuild_and_heartbeat);
     tcase_add_test(intents, test_malformed_intents_are_rejected_with_reason);
     tcase_add_test(intents, test_ids_that_no_key_value_can_have_are_told_apart);
+    tcase_add_test(intents, test_ids_take_the_key_types_output_form);
     tcase_add_test(intents, test_ids_json_quotes_any_id);
     suite_add_tcase(suite, intents);
     return suite;
