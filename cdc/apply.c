@@ -38,19 +38,18 @@ static double seconds_since(const struct timespec *start)
 #define APPLY_BUILT_TRUNCATE_EVERY 1000
 #define APPLY_BUILT_TRUNCATE_ROWS 1024
 
-/* "{uuid,...}" into buffer of the entity's ids [from, to) in the given state;
+/* "{"id",...}" into buffer of the entity's ids [from, to) in the given state;
  * *count gets how many. */
 static const char *ids_array(apply_engine *engine, strbuf *buffer, size_t e, size_t from, size_t to, int state,
                              size_t *count)
 {
     const batch_entity *entity = &engine->work->entities[e];
     array_literal_open(buffer);
-    strbuf_reserve(buffer, (to - from) * INTENT_UUID_TEXT_SIZE + 1);
     *count = 0;
     for (size_t i = from; i < to; i++) {
         if (apply_cascade_id_state(engine, e, i) != state)
             continue;
-        array_literal_add_uuid(buffer, &entity->ids[i]);
+        array_literal_add_text(buffer, batch_entity_id(entity, i), entity->ids[i].length);
         (*count)++;
     }
     return array_literal_close(buffer);
@@ -334,7 +333,8 @@ static bool send_apply(apply_engine *engine, size_t e, size_t from, size_t to)
     bool build = count > 0, take = built_count > 0;
     const char *values[2] = {build ? ids : built, built};
     return apply_send(engine,
-                      apply_sql_apply(&engine->sql, reg->build_functions[r], reg->tv_tables[r], r, build, take),
+                      apply_sql_apply(&engine->sql, reg->build_functions[r], reg->tv_tables[r], reg->key_types[r], r,
+                                      build, take),
                       build && take ? 2 : 1, values, tail_cb);
 }
 
@@ -526,13 +526,14 @@ static void dead_letter_pair(apply_engine *engine, size_t pair, const char *erro
     for (size_t e = 0; e < work->entity_count; e++) {
         batch_entity *entity = &work->entities[e];
         if (pair < first + entity->id_count) {
-            char id[INTENT_UUID_TEXT_SIZE], content[64 + INTENT_ENTITY_MAX + INTENT_UUID_TEXT_SIZE];
-            intent_uuid_format(&entity->ids[pair - first], id);
-            snprintf(content, sizeof content, "{\"entity\":\"%s\",\"ids\":[\"%s\"]}", entity->name, id);
-            batch_add_dead_letter(work, work->progress_lsn, content, strlen(content), error);
+            /* The content is an intent that would rebuild the id, once it can be. */
+            const char *id = batch_entity_id(entity, pair - first);
+            char *text = intent_ids_json(entity->name, &id, 1);
+            batch_add_dead_letter(work, work->progress_lsn, text, strlen(text), error);
             work->notes[work->note_count - 1].open = false;
             batch_entity_set_error(entity, error);
-            log_warning("apply: %s %s fails alone and goes to tvsync.dead_letter: %s", entity->name, id, error);
+            log_warning("apply: %s %s fails alone and goes to tvsync.dead_letter: %s", entity->name, text, error);
+            free(text);
             return;
         }
         first += entity->id_count;
@@ -674,6 +675,7 @@ void apply_engine_free(apply_engine *engine)
     for (size_t i = 0; i < 6; i++)
         strbuf_free(&engine->progress_arrays[i]);
     free(engine->tail);
+    free(engine->chunk_last_id);
     free(engine);
 }
 

@@ -43,10 +43,11 @@ void apply_engine_set_max_retries(apply_engine *engine, int max_retries);
  * building them again. The applies delete what they take, and the dead rows
  * stay until the table is truncated (apply.c, APPLY_BUILT_TRUNCATE_*): the
  * index keeps those deletes from scanning them. Documents up to 8 kB are
- * stored uncompressed: they are read back once, in the same transaction. */
+ * stored uncompressed: they are read back once, in the same transaction. Ids
+ * are text (the key type's output form), so one table serves every key type. */
 void apply_engine_set_built_table(apply_engine *engine, bool available);
 #define APPLY_BUILT_TABLE_SQL \
-    "CREATE TEMP TABLE IF NOT EXISTS tvsync_built (entity int NOT NULL, id uuid NOT NULL, data jsonb NOT NULL) " \
+    "CREATE TEMP TABLE IF NOT EXISTS tvsync_built (entity int NOT NULL, id text NOT NULL, data jsonb NOT NULL) " \
     "WITH (toast_tuple_target = 8160); " \
     "CREATE INDEX IF NOT EXISTS tvsync_built_entity_id ON pg_temp.tvsync_built (entity, id)"
 

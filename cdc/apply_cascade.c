@@ -103,19 +103,19 @@ static void take_diff(apply_engine *engine, size_t e, const PGresult *result, si
         cascade_plan_clear_changed(plan);
     /* A diff along a cascade query also lists the query's ids (third column true). */
     bool flagged = PQnfields(result) > 2;
-    for (int row = 0; row < rows; row++) {
-        intent_uuid id;
-        if (!(flagged && strcmp(PQgetvalue(result, row, 2), "t") == 0) && !PQgetisnull(result, row, 0) &&
-            intent_uuid_parse(PQgetvalue(result, row, 0), &id))
-            cascade_plan_add_changed(plan, &id,
+    for (int row = 0; row < rows; row++)
+        if (!(flagged && strcmp(PQgetvalue(result, row, 2), "t") == 0) && !PQgetisnull(result, row, 0))
+            cascade_plan_add_changed(plan, PQgetvalue(result, row, 0), (size_t) PQgetlength(result, row, 0),
                                      PQgetisnull(result, row, 1) ? NULL : array_literal_parse(PQgetvalue(result, row, 1)));
-    }
     cascade_plan_set_diffed(plan, true);
     batch_entity *source = &engine->work->entities[e];
     for (size_t i = from; i < to; i++)
         set_state(engine, e, i, ID_CURRENT);
+    /* A diff only ever covers ids that cascades added, which the database
+     * printed in the key's own form, as it prints the diff's: equal ids are
+     * equal text. */
     for (size_t c = 0; c < plan->changed_count; c++) {
-        size_t position = batch_entity_position(source, &plan->changed[c]);
+        size_t position = batch_entity_position(source, cascade_plan_changed_id(plan, c), plan->changed[c].length);
         if (position != SIZE_MAX)
             set_state(engine, e, position, engine->built_table ? ID_BUILT : ID_BUILD);
     }
@@ -142,11 +142,20 @@ static void ahead_cb(void *arg, const pg_pipeline_outcome *outcome)
     ahead->result = keep_result(outcome->result);
 }
 
+/* "{"id",...}" of entity's ids [from, to), in the engine's ids buffer. */
+static const char *ids_literal(apply_engine *engine, const batch_entity *entity, size_t from, size_t to)
+{
+    array_literal_open(&engine->ids);
+    for (size_t i = from; i < to; i++)
+        array_literal_add_text(&engine->ids, batch_entity_id(entity, i), entity->ids[i].length);
+    return array_literal_close(&engine->ids);
+}
+
 /* The diff statement of registry entity r over the ids $1. */
 static const char *diff_statement(apply_engine *engine, size_t r)
 {
-    return apply_sql_diff(&engine->sql, engine->reg->build_functions[r], engine->reg->tv_tables[r], r,
-                          engine->built_table);
+    return apply_sql_diff(&engine->sql, engine->reg->build_functions[r], engine->reg->tv_tables[r],
+                          engine->reg->key_types[r], r, engine->built_table);
 }
 
 /* Sends the diffs of the entities after the current one in the order whose next
@@ -164,8 +173,7 @@ static bool send_ahead(apply_engine *engine)
         if (r == engine->reg->entity_count || ahead_find(engine, e, later->expanded))
             continue;
         ahead_push(engine, e, later->expanded, later->id_count, NULL);
-        const char *values[1] = {
-            array_literal_uuids(&engine->ids, later->ids + later->expanded, later->id_count - later->expanded)};
+        const char *values[1] = {ids_literal(engine, later, later->expanded, later->id_count)};
         if (!apply_send(engine, diff_statement(engine, r), 1, values, ahead_cb))
             return false;
     }
@@ -220,12 +228,12 @@ static void take_cascade_ids(apply_engine *engine, size_t slot, const pg_pipelin
     range->alone = cascade_plan_nothing_waiting(entity);
     int rows = PQntuples(outcome->result), added = 0;
     for (int row = 0; row < rows; row++) {
-        intent_uuid id;
         if (flag_column >= 0 && strcmp(PQgetvalue(outcome->result, row, flag_column), "t") != 0)
             continue;
         added++;
-        if (!PQgetisnull(outcome->result, row, 0) && intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &id))
-            batch_add_cascaded_ids(engine->work, target, &id, 1);
+        if (!PQgetisnull(outcome->result, row, 0))
+            batch_add_cascaded_id(engine->work, target, PQgetvalue(outcome->result, row, 0),
+                                  (size_t) PQgetlength(outcome->result, row, 0));
     }
     log_debug("apply: cascade to %s: %d ids", target, added);
     entity = batch_find_entity(engine->work, target);
@@ -267,13 +275,13 @@ static void along_query_cb(void *arg, const pg_pipeline_outcome *outcome)
         batch_entity *target = &engine->work->entities[range->entity];
         int rows = PQntuples(outcome->result);
         for (int row = 0; row < rows; row++) {
-            intent_uuid id;
             if (strcmp(PQgetvalue(outcome->result, row, 2), "t") == 0)
                 continue;
             engine->built_rows++;
-            if (PQgetisnull(outcome->result, row, 0) || !intent_uuid_parse(PQgetvalue(outcome->result, row, 0), &id))
+            if (PQgetisnull(outcome->result, row, 0))
                 continue;
-            size_t position = batch_entity_position(target, &id);
+            size_t position = batch_entity_position(target, PQgetvalue(outcome->result, row, 0),
+                                                    (size_t) PQgetlength(outcome->result, row, 0));
             if (position != SIZE_MAX && engine->built_table)
                 set_state(engine, range->entity, position, ID_BUILT);
         }
@@ -296,9 +304,13 @@ static const char *edge_values(apply_engine *engine, const batch_entity *source,
 {
     cascade_plan *plan = &engine->plan;
     if (plan->range_diffless)
-        return array_literal_uuids(&engine->ids, source->ids + plan->range_from, plan->range_to - plan->range_from);
+        return ids_literal(engine, source, plan->range_from, plan->range_to);
     size_t count = cascade_plan_edge_ids(plan, edge);
-    return array_literal_uuids(&engine->ids, plan->edge_ids, count);
+    array_literal_open(&engine->ids);
+    for (size_t i = 0; i < count; i++)
+        array_literal_add_text(&engine->ids, cascade_plan_changed_id(plan, plan->edge_ids[i]),
+                               plan->changed[plan->edge_ids[i]].length);
+    return array_literal_close(&engine->ids);
 }
 
 /* A cascade query of source along edge, in a group: inside a diff of its
@@ -319,8 +331,11 @@ static bool send_cascade_query(apply_engine *engine, const batch_entity *source,
     if (engine->group_slots[slot].along)
         return apply_send(engine,
                           apply_sql_diff_along(&engine->sql, reg->queries[edge], reg->build_functions[r],
-                                               reg->tv_tables[r], r, engine->built_table),
+                                               reg->tv_tables[r], reg->key_types[r], r, engine->built_table),
                           1, values, along_query_cb);
+    if (r < reg->entity_count)
+        return apply_send(engine, apply_sql_cascade_query(&engine->sql, reg->queries[edge], reg->key_types[r]), 1,
+                          values, cascade_cb);
     return apply_send(engine, reg->queries[edge], 1, values, cascade_cb);
 }
 
@@ -362,13 +377,12 @@ bool apply_cascade_send(apply_engine *engine, bool *sent)
             /* not in the batch's registry (never, as the daemon reads and applies a
              * batch with one registry): tvsync.entity_row says so */
             const char *values[1] = {source->name};
-            *sent = apply_send_step(engine, "SELECT NULL::uuid FROM tvsync.entity_row($1)", 1, values);
+            *sent = apply_send_step(engine, "SELECT NULL::text FROM tvsync.entity_row($1)", 1, values);
             return true;
         }
         if (!send_ahead(engine))
             return true;
-        const char *values[1] = {
-            array_literal_uuids(&engine->ids, source->ids + engine->diff_from, plan->range_to - engine->diff_from)};
+        const char *values[1] = {ids_literal(engine, source, engine->diff_from, plan->range_to)};
         *sent = apply_send_step(engine, diff_statement(engine, r), 1, values);
         return true;
     }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "cdc/apply_internal.h"
+#include "common/alloc.h"
 
 static void chunk_finish(apply_engine *engine, bool ok, bool lost, const char *error)
 {
@@ -33,8 +34,8 @@ static void chunk_cb(void *arg, const pg_pipeline_outcome *outcome)
         return;
     }
     engine->chunk_finished = PQgetisnull(outcome->result, 0, 0);
-    snprintf(engine->chunk_last_id, sizeof engine->chunk_last_id, "%s",
-             engine->chunk_finished ? "" : PQgetvalue(outcome->result, 0, 0));
+    free(engine->chunk_last_id);
+    engine->chunk_last_id = alloc_strdup(engine->chunk_finished ? "" : PQgetvalue(outcome->result, 0, 0));
     engine->chunk_upserted = atol(PQgetvalue(outcome->result, 0, 1));
     engine->chunk_deleted = atol(PQgetvalue(outcome->result, 0, 2));
     if (!engine->chunk_finished) {
@@ -64,7 +65,7 @@ bool apply_chunk_start(apply_engine *engine, const char *entity, const char *aft
     const char *values[3] = {entity, after, rows};
     /* The chunk and its bookkeeping commit together, so a crash resumes at the right chunk. */
     if (!pg_pipeline_send(engine->conn,
-                       "WITH chunk AS (SELECT * FROM tvsync.rebuild_chunk($1, $2::uuid, $3::int)), "
+                       "WITH chunk AS (SELECT * FROM tvsync.rebuild_chunk($1, $2::text, $3::int)), "
                        "kept AS (UPDATE tvsync.cdc_rebuild r SET after_id = chunk.last_id, "
                        "rows_upserted = r.rows_upserted + chunk.upserted, rows_deleted = r.rows_deleted + chunk.deleted "
                        "FROM chunk WHERE r.entity = $1 RETURNING 1) "

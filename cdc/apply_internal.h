@@ -139,7 +139,7 @@ struct apply_engine {
     char chunk_entity[INTENT_ENTITY_MAX + 1];
     bool chunk_finished;
     long chunk_upserted, chunk_deleted;
-    char chunk_last_id[INTENT_UUID_TEXT_SIZE];
+    char *chunk_last_id;      /* owned; any key's text form, so any length */
 };
 
 /* apply.c: the transaction, for the cascade step's callbacks. */

@@ -15,7 +15,7 @@ static void append_diff_tail(strbuf *sql, size_t entity_index, bool keep_built, 
     if (keep_built)
         strbuf_appendf(sql,
                        ", kept AS (INSERT INTO pg_temp.tvsync_built (entity, id, data) "
-                       "SELECT %zu, d.id, d.new FROM d WHERE d.new IS NOT NULL)", entity_index);
+                       "SELECT %zu, d.id::text, d.new FROM d WHERE d.new IS NOT NULL)", entity_index);
     strbuf_appendf(sql,
                    " SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
                    "ARRAY(SELECT k FROM jsonb_object_keys(d.new || d.old) AS k "
@@ -23,38 +23,47 @@ static void append_diff_tail(strbuf *sql, size_t entity_index, bool keep_built, 
                    query_ids ? ", false" : "", query_ids ? " UNION ALL SELECT x, NULL, true FROM q, unnest(q.ids) AS x" : "");
 }
 
-const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *tv_table, size_t entity_index,
-                           bool keep_built)
+const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *tv_table, const char *key_type,
+                           size_t entity_index, bool keep_built)
 {
     strbuf_reset(sql);
     strbuf_appendf(sql,
                    "WITH d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old "
-                   "FROM %s($1::uuid[]) AS b "
-                   "FULL JOIN (SELECT id, data FROM %s WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
+                   "FROM %1$s($1::%3$s[]) AS b "
+                   "FULL JOIN (SELECT id, data FROM %2$s WHERE id = ANY ($1::%3$s[])) AS t ON t.id = b.id "
                    "WHERE b.data IS DISTINCT FROM t.data)",
-                   build_function, tv_table);
+                   build_function, tv_table, key_type);
     append_diff_tail(sql, entity_index, keep_built, false);
     return strbuf_text(sql);
 }
 
 const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const char *build_function,
-                                 const char *tv_table, size_t entity_index, bool keep_built)
+                                 const char *tv_table, const char *key_type, size_t entity_index, bool keep_built)
 {
     strbuf_reset(sql);
+    /* The cast: a query that answers another integer type than the target's
+     * key (or text in its form) still feeds the build. */
     strbuf_appendf(sql,
-                   "WITH q AS MATERIALIZED (SELECT coalesce(array_agg(DISTINCT q0.x) FILTER (WHERE q0.x IS NOT NULL), "
-                   "'{}'::uuid[]) AS ids FROM (%s) AS q0(x)), "
+                   "WITH q AS MATERIALIZED (SELECT coalesce(array_agg(DISTINCT q0.x::%4$s) FILTER (WHERE q0.x IS NOT NULL), "
+                   "'{}'::%4$s[]) AS ids FROM (%1$s) AS q0(x)), "
                    "d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old "
-                   "FROM (SELECT b.id, b.data FROM q CROSS JOIN LATERAL %s(q.ids) AS b) AS b "
-                   "FULL JOIN (SELECT t.id, t.data FROM q, %s AS t WHERE t.id = ANY (q.ids)) AS t ON t.id = b.id "
+                   "FROM (SELECT b.id, b.data FROM q CROSS JOIN LATERAL %2$s(q.ids) AS b) AS b "
+                   "FULL JOIN (SELECT t.id, t.data FROM q, %3$s AS t WHERE t.id = ANY (q.ids)) AS t ON t.id = b.id "
                    "WHERE b.data IS DISTINCT FROM t.data)",
-                   cascade_query, build_function, tv_table);
+                   cascade_query, build_function, tv_table, key_type);
     append_diff_tail(sql, entity_index, keep_built, true);
     return strbuf_text(sql);
 }
 
-const char *apply_sql_apply(strbuf *sql, const char *build_function, const char *tv_table, size_t entity_index,
-                            bool build, bool take)
+const char *apply_sql_cascade_query(strbuf *sql, const char *cascade_query, const char *key_type)
+{
+    strbuf_reset(sql);
+    strbuf_appendf(sql, "SELECT q0.x::%s FROM (%s) AS q0(x)", key_type, cascade_query);
+    return strbuf_text(sql);
+}
+
+const char *apply_sql_apply(strbuf *sql, const char *build_function, const char *tv_table, const char *key_type,
+                            size_t entity_index, bool build, bool take)
 {
     /* A statement has only the parts it needs: each relation in its plan is
      * locked and opened on every execution, and the build's relations are most
@@ -64,15 +73,16 @@ const char *apply_sql_apply(strbuf *sql, const char *build_function, const char 
     if (take)
         strbuf_appendf(sql,
                        "taken AS (DELETE FROM pg_temp.tvsync_built AS k WHERE k.entity = %zu "
-                       "AND k.id = ANY ($%d::uuid[]) RETURNING k.id, k.data), ", entity_index, build ? 2 : 1);
+                       "AND k.id = ANY ($%d::text[]) RETURNING k.id::%s AS id, k.data), ",
+                       entity_index, build ? 2 : 1, key_type);
     strbuf_append(sql, "built AS MATERIALIZED (");
     if (build && take)
         strbuf_appendf(sql,
-                       "SELECT b.id, b.data FROM %s($1::uuid[]) AS b "
+                       "SELECT b.id, b.data FROM %s($1::%s[]) AS b "
                        "UNION ALL SELECT DISTINCT ON (taken.id) taken.id, taken.data FROM taken",
-                       build_function);
+                       build_function, key_type);
     else if (build)
-        strbuf_appendf(sql, "SELECT b.id, b.data FROM %s($1::uuid[]) AS b", build_function);
+        strbuf_appendf(sql, "SELECT b.id, b.data FROM %s($1::%s[]) AS b", build_function, key_type);
     else
         strbuf_append(sql, "SELECT DISTINCT ON (taken.id) taken.id, taken.data FROM taken");
     strbuf_appendf(sql,
@@ -80,11 +90,15 @@ const char *apply_sql_apply(strbuf *sql, const char *build_function, const char 
                    "up AS (INSERT INTO %1$s AS t (id, data, updated_at) SELECT id, data, now() FROM built "
                    "ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at "
                    "WHERE t.data IS DISTINCT FROM excluded.data RETURNING 1), "
-                   "gone AS (DELETE FROM %1$s AS t WHERE t.id = ANY (%2$s) "
-                   "AND NOT EXISTS (SELECT 1 FROM built WHERE built.id = t.id) RETURNING 1) "
-                   "SELECT c.u, c.d, set_config('tvsync.count_%3$zu', c.u || ' ' || c.d, true) "
+                   "gone AS (DELETE FROM %1$s AS t WHERE t.id = ANY ($1::%2$s[]",
+                   tv_table, key_type);
+    if (build && take)
+        strbuf_appendf(sql, " || $2::%s[]", key_type);
+    strbuf_appendf(sql,
+                   ") AND NOT EXISTS (SELECT 1 FROM built WHERE built.id = t.id) RETURNING 1) "
+                   "SELECT c.u, c.d, set_config('tvsync.count_%zu', c.u || ' ' || c.d, true) "
                    "FROM (SELECT (SELECT count(*) FROM up) AS u, (SELECT count(*) FROM gone) AS d) AS c",
-                   tv_table, build && take ? "$1::uuid[] || $2::uuid[]" : "$1::uuid[]", entity_index);
+                   entity_index);
     return strbuf_text(sql);
 }
 

@@ -12,22 +12,31 @@
 /* Every builder below empties sql, writes the whole statement (names of any
  * length: the buffer grows) and returns its text (valid until sql changes).
  * build_function is the entity's quoted, schema-qualified build function
- * without arguments; tv_table its quoted read model; entity_index its index in
- * the registry (it names the entity's rows in pg_temp.tvsync_built and its
- * counts' setting). keep_built: the session has pg_temp.tvsync_built, and the
- * diff keeps there the documents it built, for the apply to take. */
+ * without arguments; tv_table its quoted read model; key_type its key's type
+ * (regtype text); entity_index its index in the registry (it names the
+ * entity's rows in pg_temp.tvsync_built and its counts' setting). keep_built:
+ * the session has pg_temp.tvsync_built, and the diff keeps there the
+ * documents it built, for the apply to take. Ids go in as text array literals
+ * ($1, $2) that the statements cast to key_type[]: an id the key type rejects
+ * fails the statement (22P02) like a build error. Ids come back as text in the
+ * key type's own form. */
 
-/* A diff over the ids $1 (uuid[]): rows (id, changed keys or NULL = all) of
- * the ids whose build differs from the tv_* row. */
-const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *tv_table, size_t entity_index,
-                           bool keep_built);
+/* A diff over the ids $1: rows (id, changed keys or NULL = all) of the ids
+ * whose build differs from the tv_* row. */
+const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *tv_table, const char *key_type,
+                           size_t entity_index, bool keep_built);
 
 /* A diff over the ids cascade_query returns for the source ids $1: the query
  * runs inside it, so the diff goes out with the query instead of one round
- * trip after it. Rows: the diff's (id, changed keys, false), then each id the
- * query found (id, NULL, true). */
+ * trip after it. The query's one column is cast to the target's key_type.
+ * Rows: the diff's (id, changed keys, false), then each id the query found
+ * (id, NULL, true). */
 const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const char *build_function,
-                                 const char *tv_table, size_t entity_index, bool keep_built);
+                                 const char *tv_table, const char *key_type, size_t entity_index, bool keep_built);
+
+/* A cascade query alone: its one column cast to the target's key_type, so its
+ * ids come back in the key's own form whatever type the query answers. */
+const char *apply_sql_cascade_query(strbuf *sql, const char *cascade_query, const char *key_type);
 
 /* An apply (tvsync.apply(entity, ids) inlined, so that it is planned once per
  * connection; keep the two in step): upserts the documents that changed and
@@ -36,8 +45,8 @@ const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const c
  * $2 (with build) or $1 (without). At least one of the two. The statement
  * returns (upserted, deleted) and leaves them in the transaction-local setting
  * tvsync.count_<entity_index>. */
-const char *apply_sql_apply(strbuf *sql, const char *build_function, const char *tv_table, size_t entity_index,
-                            bool build, bool take);
+const char *apply_sql_apply(strbuf *sql, const char *build_function, const char *tv_table, const char *key_type,
+                            size_t entity_index, bool build, bool take);
 
 /* The progress statement: sync_log rows from the arrays $1-$4, $7, $8
  * (entity, intents, upserted, deleted, success, error), duration $5, the

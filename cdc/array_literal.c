@@ -25,19 +25,28 @@ static void separate(strbuf *buffer)
 
 void array_literal_add(strbuf *buffer, const char *value)
 {
-    separate(buffer);
     if (!value) {
+        separate(buffer);
         strbuf_append_length(buffer, "NULL", 4);
         return;
     }
-    /* Quoted always: an element could otherwise read as NULL or hold a comma. */
-    strbuf_reserve(buffer, 2 * strlen(value) + 2);
+    array_literal_add_text(buffer, value, strlen(value));
+}
+
+void array_literal_add_text(strbuf *buffer, const char *text, size_t length)
+{
+    /* Quoted always: an element could otherwise read as NULL or hold a comma
+     * or a brace (a text key can be anything). One reserve for the worst case:
+     * batches hold thousands of ids. */
+    strbuf_reserve(buffer, 2 * length + 3);
     char *p = buffer->data + buffer->length;
+    if (buffer->length > 1)
+        *p++ = ',';
     *p++ = '"';
-    for (const char *s = value; *s; s++) {
-        if (*s == '"' || *s == '\\')
+    for (size_t i = 0; i < length; i++) {
+        if (text[i] == '"' || text[i] == '\\')
             *p++ = '\\';
-        *p++ = *s;
+        *p++ = text[i];
     }
     *p++ = '"';
     strbuf_set_length(buffer, (size_t) (p - buffer->data));
@@ -51,30 +60,10 @@ void array_literal_add_long(strbuf *buffer, long value)
     array_literal_add(buffer, number);
 }
 
-void array_literal_add_uuid(strbuf *buffer, const intent_uuid *uuid)
-{
-    /* One reserve for the comma and the uuid: batches hold thousands of ids. */
-    strbuf_reserve(buffer, INTENT_UUID_TEXT_SIZE);
-    char *p = buffer->data + buffer->length;
-    if (buffer->length > 1)
-        *p++ = ',';
-    intent_uuid_format(uuid, p);
-    strbuf_set_length(buffer, (size_t) (p - buffer->data) + INTENT_UUID_TEXT_SIZE - 1);
-}
-
 const char *array_literal_close(strbuf *buffer)
 {
     strbuf_append_char(buffer, '}');
     return strbuf_text(buffer);
-}
-
-const char *array_literal_uuids(strbuf *buffer, const intent_uuid *ids, size_t count)
-{
-    array_literal_open(buffer);
-    strbuf_reserve(buffer, count * INTENT_UUID_TEXT_SIZE + 1);
-    for (size_t i = 0; i < count; i++)
-        array_literal_add_uuid(buffer, &ids[i]);
-    return array_literal_close(buffer);
 }
 
 const char *array_literal_xids(strbuf *buffer, const uint32_t *xids, size_t count)

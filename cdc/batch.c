@@ -22,6 +22,7 @@ void batch_free(batch *value)
 {
     for (size_t i = 0; i < value->entity_count; i++) {
         free(value->entities[i].ids);
+        free(value->entities[i].text);
         free(value->entities[i].index);
         free(value->entities[i].error);
     }
@@ -44,12 +45,13 @@ void batch_add_xid(batch *value, uint32_t xid)
     value->xids[value->xid_count++] = xid;
 }
 
-static uint32_t uuid_hash(const intent_uuid *uuid)
+static uint32_t id_hash(const char *id, size_t length)
 {
-    /* FNV-1a: uuids are mostly random already, this only mixes sequential ones. */
+    /* FNV-1a: short keys (a uuid's 36 characters, a number's digits) that differ
+     * in a few places, sequential numbers above all. */
     uint32_t hash = 2166136261u;
-    for (int i = 0; i < 16; i++)
-        hash = (hash ^ uuid->bytes[i]) * 16777619u;
+    for (size_t i = 0; i < length; i++)
+        hash = (hash ^ (unsigned char) id[i]) * 16777619u;
     return hash;
 }
 
@@ -79,20 +81,22 @@ static void index_rebuild(batch_entity *entity, size_t capacity)
     entity->index = alloc_calloc(capacity, sizeof *entity->index);
     entity->index_capacity = capacity;
     for (size_t i = 0; i < entity->id_count; i++) {
-        size_t slot = uuid_hash(&entity->ids[i]) & (capacity - 1);
+        size_t slot = entity->ids[i].hash & (capacity - 1);
         while (entity->index[slot])
             slot = (slot + 1) & (capacity - 1);
         entity->index[slot] = (uint32_t) (i + 1);
     }
 }
 
-/* Returns the slot where uuid is or would go. */
-static size_t index_lookup(const batch_entity *entity, const intent_uuid *uuid, bool *present)
+/* Returns the slot where the id (of that hash) is or would go. */
+static size_t index_lookup(const batch_entity *entity, const char *id, size_t length, uint32_t hash, bool *present)
 {
     size_t mask = entity->index_capacity - 1;
-    size_t slot = uuid_hash(uuid) & mask;
+    size_t slot = hash & mask;
     while (entity->index[slot]) {
-        if (memcmp(&entity->ids[entity->index[slot] - 1], uuid, sizeof *uuid) == 0) {
+        const batch_id *candidate = &entity->ids[entity->index[slot] - 1];
+        if (candidate->hash == hash && candidate->length == length &&
+            memcmp(entity->text + candidate->offset, id, length) == 0) {
             *present = true;
             return slot;
         }
@@ -102,22 +106,23 @@ static size_t index_lookup(const batch_entity *entity, const intent_uuid *uuid, 
     return slot;
 }
 
-size_t batch_entity_position(const batch_entity *entity, const intent_uuid *uuid)
+size_t batch_entity_position(const batch_entity *entity, const char *id, size_t length)
 {
     if (!entity->index || entity->index_capacity == 0)
         return SIZE_MAX;
     bool present;
-    size_t slot = index_lookup(entity, uuid, &present);
+    size_t slot = index_lookup(entity, id, length, id_hash(id, length), &present);
     return present ? entity->index[slot] - 1 : SIZE_MAX;
 }
 
 /* Adds one id; returns false (and adds nothing) when it is new and the batch is at limit. */
-static bool entity_add(batch *value, batch_entity *entity, const intent_uuid *uuid, size_t limit)
+static bool entity_add(batch *value, batch_entity *entity, const char *id, size_t length, size_t limit)
 {
     if (entity->index_capacity < 2 * (entity->id_count + 1))
         index_rebuild(entity, entity->index_capacity ? entity->index_capacity * 2 : 64);
     bool present;
-    size_t slot = index_lookup(entity, uuid, &present);
+    uint32_t hash = id_hash(id, length);
+    size_t slot = index_lookup(entity, id, length, hash, &present);
     if (present)
         return true;
     if (value->id_count >= limit)
@@ -126,29 +131,40 @@ static bool entity_add(batch *value, batch_entity *entity, const intent_uuid *uu
         entity->id_capacity = entity->id_capacity ? entity->id_capacity * 2 : 64;
         entity->ids = alloc_array(entity->ids, entity->id_capacity, sizeof *entity->ids);
     }
-    entity->ids[entity->id_count++] = *uuid;
+    if (entity->text_length + length + 1 > entity->text_capacity) {
+        size_t capacity = entity->text_capacity ? entity->text_capacity : 64 * 40;
+        while (capacity < entity->text_length + length + 1)
+            capacity *= 2;
+        if (capacity > UINT32_MAX)
+            alloc_check(NULL);   /* offsets are 32 bits: 4 GB of one entity's ids is out of memory */
+        entity->text = alloc_realloc(entity->text, capacity);
+        entity->text_capacity = capacity;
+    }
+    memcpy(entity->text + entity->text_length, id, length);
+    entity->text[entity->text_length + length] = '\0';
+    entity->ids[entity->id_count++] = (batch_id){(uint32_t) entity->text_length, (uint32_t) length, hash};
+    entity->text_length += length + 1;
     entity->index[slot] = (uint32_t) entity->id_count;
     value->id_count++;
     return true;
 }
 
-size_t batch_add_ids(batch *value, const char *entity, const intent_uuid *ids, size_t count,
+size_t batch_add_ids(batch *value, const char *entity, const char *text, const intent_id *ids, size_t count,
                      size_t max_ids)
 {
     batch_entity *target = entity_get(value, entity);
     size_t consumed = 0;
-    while (consumed < count && entity_add(value, target, &ids[consumed], max_ids))
+    while (consumed < count &&
+           entity_add(value, target, text + ids[consumed].offset, ids[consumed].length, max_ids))
         consumed++;
     target->open_intents += (long) consumed;
     value->open_intents_total += (long) consumed;
     return consumed;
 }
 
-void batch_add_cascaded_ids(batch *value, const char *entity, const intent_uuid *ids, size_t count)
+void batch_add_cascaded_id(batch *value, const char *entity, const char *id, size_t length)
 {
-    batch_entity *target = entity_get(value, entity);
-    for (size_t i = 0; i < count; i++)
-        entity_add(value, target, &ids[i], SIZE_MAX);
+    entity_add(value, entity_get(value, entity), id, length, SIZE_MAX);
 }
 
 static batch_note *note_append(batch *value)
@@ -265,11 +281,13 @@ void batch_reset(batch *value)
         entity->upserted = entity->deleted = 0;
         if (entity->open_intents == 0) {
             free(entity->ids);
+            free(entity->text);
             free(entity->index);
             continue;
         }
         /* Keep the entry for its open count; its ids went with the applied batch. */
         entity->id_count = 0;
+        entity->text_length = 0;
         entity->intents = 0;
         if (entity->index)
             memset(entity->index, 0, entity->index_capacity * sizeof *entity->index);

@@ -12,12 +12,21 @@
 #include "cdc/intent.h"
 #include "common/lsn.h"
 
-/* One entity's ids: a dense array in first-seen order plus a hash index. */
+/* An id of a batch entity: length bytes at offset of the entity's text (a NUL
+ * follows them), and their hash (kept, so growing the index hashes nothing). */
+typedef struct batch_id {
+    uint32_t offset, length, hash;
+} batch_id;
+
+/* One entity's ids: a dense array in first-seen order, their text in one
+ * growing buffer (no allocation per id), and a hash index. */
 typedef struct batch_entity {
     char name[INTENT_ENTITY_MAX + 1];
-    intent_uuid *ids;
+    batch_id *ids;
     size_t id_count;
     size_t id_capacity;
+    char *text;               /* the ids' text, each NUL-terminated */
+    size_t text_length, text_capacity;
     uint32_t *index;          /* open addressing: 0 = empty, else position + 1 */
     size_t index_capacity;    /* a power of two, at least twice id_count */
     long intents;             /* intents of complete source transactions (for sync_log) */
@@ -75,17 +84,24 @@ void batch_free(batch *value);
  * batch holds max_ids distinct pairs. Returns how many of ids were consumed:
  * less than count means the batch is full and the rest must wait for the next
  * batch. Duplicates are coalesced (consumed without growing the batch). */
-size_t batch_add_ids(batch *value, const char *entity, const intent_uuid *ids, size_t count,
+size_t batch_add_ids(batch *value, const char *entity, const char *text, const intent_id *ids, size_t count,
                      size_t max_ids);
 
-/* Adds ids produced by a cascade: not intents, not bounded by max_ids. */
-void batch_add_cascaded_ids(batch *value, const char *entity, const intent_uuid *ids, size_t count);
+/* Adds an id (length bytes of id) produced by a cascade: not an intent, not
+ * bounded by max_ids. */
+void batch_add_cascaded_id(batch *value, const char *entity, const char *id, size_t length);
 
 /* The entity's entry, NULL when the batch has none. */
 batch_entity *batch_find_entity(batch *value, const char *entity);
 
-/* The position of uuid in entity->ids, SIZE_MAX when absent. */
-size_t batch_entity_position(const batch_entity *entity, const intent_uuid *uuid);
+/* The position of the id (length bytes of id) in entity->ids, SIZE_MAX when absent. */
+size_t batch_entity_position(const batch_entity *entity, const char *id, size_t length);
+
+/* The text of entity's id i (NUL-terminated; valid until ids are added). */
+static inline const char *batch_entity_id(const batch_entity *entity, size_t i)
+{
+    return entity->text + entity->ids[i].offset;
+}
 
 /* Notes a malformed intent or a rebuild request of the open transaction (a
  * rebuild request counts as one intent of its entity). */

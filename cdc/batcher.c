@@ -21,14 +21,15 @@ void batcher_rebuild_add(cdc_daemon *d, const char *entity, const char *after)
 {
     for (size_t i = 0; i < d->rebuild_count; i++) {
         if (strcmp(d->rebuilds[i].entity, entity) == 0) {
-            snprintf(d->rebuilds[i].after, sizeof d->rebuilds[i].after, "%s", after ? after : "");
+            free(d->rebuilds[i].after);
+            d->rebuilds[i].after = after ? alloc_strdup(after) : NULL;
             return;
         }
     }
     d->rebuilds = alloc_array(d->rebuilds, d->rebuild_count + 1, sizeof *d->rebuilds);
     pending_rebuild *r = &d->rebuilds[d->rebuild_count++];
     snprintf(r->entity, sizeof r->entity, "%s", entity);
-    snprintf(r->after, sizeof r->after, "%s", after ? after : "");
+    r->after = after ? alloc_strdup(after) : NULL;
 }
 
 static void rebuild_chunk_cb(void *arg, bool ok, bool connection_lost, bool finished,
@@ -45,6 +46,7 @@ static void rebuild_chunk_cb(void *arg, bool ok, bool connection_lost, bool fini
         /* It stays in tvsync.cdc_rebuild and resumes with the next session. */
         log_error("rebuild of %s failed, will resume after a reconnect: %s", r->entity, error);
         prom_counter_add(d->metrics.failures_total, labels, 1);
+        free(r->after);
         memmove(d->rebuilds, d->rebuilds + 1, (d->rebuild_count - 1) * sizeof *d->rebuilds);
         d->rebuild_count--;
     } else {
@@ -53,10 +55,12 @@ static void rebuild_chunk_cb(void *arg, bool ok, bool connection_lost, bool fini
         prom_counter_add(d->metrics.rows_deleted_total, labels, (double) deleted);
         if (finished) {
             log_info("rebuild of %s finished", r->entity);
+            free(r->after);
             memmove(d->rebuilds, d->rebuilds + 1, (d->rebuild_count - 1) * sizeof *d->rebuilds);
             d->rebuild_count--;
         } else {
-            snprintf(r->after, sizeof r->after, "%s", last_id);
+            free(r->after);
+            r->after = alloc_strdup(last_id);
         }
     }
     if (d->state == STATE_STOPPING) {
@@ -71,7 +75,7 @@ static void maybe_rebuild(cdc_daemon *d)
     if (d->rebuild_count == 0 || !d->engine || apply_engine_busy(d->engine) || d->state != STATE_STREAMING)
         return;
     pending_rebuild *r = &d->rebuilds[0];
-    if (!apply_chunk_start(d->engine, r->entity, r->after[0] ? r->after : NULL, d->config->cdc.rebuild_chunk_rows,
+    if (!apply_chunk_start(d->engine, r->entity, r->after, d->config->cdc.rebuild_chunk_rows,
                            rebuild_chunk_cb, d))
         session_fail(d, "cannot send a rebuild chunk");
 }

@@ -6,6 +6,7 @@
 #include "cdc/cascade.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,17 +101,31 @@ void cascade_plan_clear_changed(cascade_plan *plan)
     for (size_t i = 0; i < plan->changed_count; i++)
         array_literal_strings_free(plan->changed_keys[i]);
     plan->changed_count = 0;
+    plan->changed_text_length = 0;
 }
 
-void cascade_plan_add_changed(cascade_plan *plan, const intent_uuid *id, char **keys)
+void cascade_plan_add_changed(cascade_plan *plan, const char *id, size_t length, char **keys)
 {
+    /* The ids' text in one buffer kept across batches: a diff finds thousands. */
+    if (plan->changed_text_length + length + 1 > plan->changed_text_capacity) {
+        size_t capacity = plan->changed_text_capacity ? plan->changed_text_capacity : 64 * 40;
+        while (capacity < plan->changed_text_length + length + 1)
+            capacity *= 2;
+        if (capacity > UINT32_MAX)
+            alloc_check(NULL);   /* offsets are 32 bits */
+        plan->changed_text = alloc_realloc(plan->changed_text, capacity);
+        plan->changed_text_capacity = capacity;
+    }
     if (plan->changed_count == plan->changed_capacity) {
         plan->changed_capacity = plan->changed_capacity ? 2 * plan->changed_capacity : 64;
         plan->changed = alloc_array(plan->changed, plan->changed_capacity, sizeof *plan->changed);
         plan->changed_keys = alloc_array(plan->changed_keys, plan->changed_capacity, sizeof *plan->changed_keys);
         plan->edge_ids = alloc_array(plan->edge_ids, plan->changed_capacity, sizeof *plan->edge_ids);
     }
-    plan->changed[plan->changed_count] = *id;
+    memcpy(plan->changed_text + plan->changed_text_length, id, length);
+    plan->changed_text[plan->changed_text_length + length] = '\0';
+    plan->changed[plan->changed_count] = (intent_id){(uint32_t) plan->changed_text_length, (uint32_t) length};
+    plan->changed_text_length += length + 1;
     plan->changed_keys[plan->changed_count++] = keys;
 }
 
@@ -124,7 +139,7 @@ size_t cascade_plan_edge_ids(cascade_plan *plan, size_t edge)
     size_t count = 0;
     for (size_t i = 0; i < plan->changed_count; i++)
         if (cascade_edge_watches(&plan->edges[edge], (const char *const *) plan->changed_keys[i]))
-            plan->edge_ids[count++] = plan->changed[i];
+            plan->edge_ids[count++] = i;
     return count;
 }
 
@@ -254,6 +269,7 @@ void cascade_plan_free(cascade_plan *plan)
     cascade_plan_clear_changed(plan);
     free(plan->order);
     free(plan->changed);
+    free(plan->changed_text);
     free(plan->changed_keys);
     free(plan->edge_ids);
     memset(plan, 0, sizeof *plan);

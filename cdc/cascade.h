@@ -64,10 +64,12 @@ typedef struct cascade_plan {
     bool in_entity;               /* the current entity's range is fixed */
     bool range_diffless;          /* the range is intent ids: no diff, every edge */
     size_t range_from, range_to;  /* the current range of the entity's ids */
-    intent_uuid *changed;         /* the range's ids whose document would change ... */
+    intent_id *changed;           /* the range's ids whose document would change (in changed_text) ... */
     char ***changed_keys;         /* ... and per id the keys that did (owned; NULL = all) */
     size_t changed_count, changed_capacity;
-    intent_uuid *edge_ids;        /* cascade_plan_edge_ids' result */
+    char *changed_text;           /* the changed ids' text, each NUL-terminated, owned */
+    size_t changed_text_length, changed_text_capacity;
+    size_t *edge_ids;             /* cascade_plan_edge_ids' result: indexes into changed */
 } cascade_plan;
 
 /* A zeroed cascade_plan is ready for cascade_plan_start. */
@@ -94,8 +96,8 @@ cascade_action cascade_plan_next(cascade_plan *plan, batch_entity **source, size
  * follows (its queries can go out together); false when none is left. */
 bool cascade_plan_next_edge(cascade_plan *plan, const batch_entity *source, size_t *edge);
 
-/* Fills plan->edge_ids with the changed ids whose change edge watches;
- * returns how many. */
+/* Fills plan->edge_ids with the indexes of the changed ids whose change edge
+ * watches; returns how many. */
 size_t cascade_plan_edge_ids(cascade_plan *plan, size_t edge);
 
 /* The entity at order position k (after the current one) when its next range
@@ -112,7 +114,12 @@ bool cascade_plan_nothing_waiting(const batch_entity *entity);
  * changed (keys owned by the plan from now on; NULL = every key), and say
  * whether the whole range is diffed. */
 void cascade_plan_clear_changed(cascade_plan *plan);
-void cascade_plan_add_changed(cascade_plan *plan, const intent_uuid *id, char **keys);
+void cascade_plan_add_changed(cascade_plan *plan, const char *id, size_t length, char **keys);
+/* The text of changed id i (NUL-terminated; valid until the next add or clear). */
+static inline const char *cascade_plan_changed_id(const cascade_plan *plan, size_t i)
+{
+    return plan->changed_text + plan->changed[i].offset;
+}
 void cascade_plan_set_diffed(cascade_plan *plan, bool diffed);
 
 /* Releases what the plan owns; it is zeroed and may be started again. */

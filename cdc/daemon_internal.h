@@ -36,7 +36,7 @@ typedef enum daemon_state {
 
 typedef struct pending_rebuild {
     char entity[INTENT_ENTITY_MAX + 1];
-    char after[INTENT_UUID_TEXT_SIZE];   /* "" = from the start */
+    char *after;              /* owned: the last id rebuilt, any key's text form; NULL = from the start */
 } pending_rebuild;
 
 typedef struct cdc_daemon {

@@ -4,6 +4,7 @@
 
 #include "cdc/intent.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,47 +12,8 @@
 #include <cjson/cJSON.h>
 
 #include "common/alloc.h"
-#include "common/wal2json.h"
 #include "common/hex.h"
-
-bool intent_uuid_parse(const char *text, intent_uuid *out)
-{
-    intent_uuid value;
-    int byte = 0;
-    if (!text)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (text[i] != '-')
-                return false;
-            continue;
-        }
-        int high = hex_value(text[i]);
-        int low = high < 0 ? -1 : hex_value(text[i + 1]);
-        if (low < 0)
-            return false;
-        value.bytes[byte++] = (unsigned char) (high << 4 | low);
-        i++;
-    }
-    if (text[36] != '\0')
-        return false;
-    *out = value;
-    return true;
-}
-
-char *intent_uuid_format(const intent_uuid *uuid, char buffer[INTENT_UUID_TEXT_SIZE])
-{
-    static const char digits[] = "0123456789abcdef";
-    char *p = buffer;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            *p++ = '-';
-        *p++ = digits[uuid->bytes[i] >> 4];
-        *p++ = digits[uuid->bytes[i] & 0xf];
-    }
-    *p = '\0';
-    return buffer;
-}
+#include "common/wal2json.h"
 
 static bool entity_name_valid(const char *name)
 {
@@ -107,15 +69,30 @@ bool intent_parse(const char *content, size_t length, intent *out, char *reason,
         goto done;
     }
     out->kind = INTENT_IDS;
-    int count = cJSON_GetArraySize(ids);
-    out->ids = alloc_malloc((size_t) (count > 0 ? count : 1) * sizeof *out->ids);
+    /* One text for all the ids (and one array of their places): an intent can
+     * carry thousands, and a string each would be a malloc each. */
+    size_t text_size = 0, count = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, ids) {
-        if (!cJSON_IsString(item) || !intent_uuid_parse(item->valuestring, &out->ids[out->id_count])) {
-            snprintf(reason, reason_size, "id %zu is not a uuid", out->id_count);
+        if (!cJSON_IsString(item)) {
+            snprintf(reason, reason_size, "id %zu is not a JSON string (ids are the key's text form)", count);
             goto done;
         }
-        out->id_count++;
+        text_size += strlen(item->valuestring) + 1;
+        count++;
+    }
+    if (text_size > UINT32_MAX) {
+        snprintf(reason, reason_size, "\"ids\" are too long");
+        goto done;
+    }
+    out->ids = alloc_malloc((count > 0 ? count : 1) * sizeof *out->ids);
+    out->id_text = alloc_malloc(text_size > 0 ? text_size : 1);
+    size_t offset = 0;
+    cJSON_ArrayForEach(item, ids) {
+        size_t id_length = strlen(item->valuestring);
+        memcpy(out->id_text + offset, item->valuestring, id_length + 1);
+        out->ids[out->id_count++] = (intent_id){(uint32_t) offset, (uint32_t) id_length};
+        offset += id_length + 1;
     }
     ok = true;
 done:
@@ -125,9 +102,177 @@ done:
     return ok;
 }
 
+intent_key intent_key_of(const char *key_type)
+{
+    if (strcmp(key_type, "uuid") == 0)
+        return INTENT_KEY_UUID;
+    if (strcmp(key_type, "bigint") == 0)
+        return INTENT_KEY_BIGINT;
+    if (strcmp(key_type, "integer") == 0)
+        return INTENT_KEY_INTEGER;
+    if (strcmp(key_type, "smallint") == 0)
+        return INTENT_KEY_SMALLINT;
+    return INTENT_KEY_TEXT;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool uuid_fits(const char *id, size_t length)
+{
+    size_t i = 0, digits = 0;
+    bool braces = length > 0 && id[0] == '{';
+    if (braces) {
+        if (id[length - 1] != '}')
+            return false;
+        i = 1;
+        length--;
+    }
+    for (; i < length; i++) {
+        if (hex_value(id[i]) >= 0)
+            digits++;
+        else if (!(id[i] == '-' && digits % 4 == 0 && digits > 0 && digits < 32 && id[i - 1] != '-'))
+            return false;
+    }
+    return digits == 32;
+}
+
+/* Whether the decimal digits [from, to) (no sign) are at most the magnitude
+ * limit (digits too); leading zeros do not count. */
+static bool decimal_within(const char *id, size_t from, size_t to, const char *limit)
+{
+    while (from + 1 < to && id[from] == '0')
+        from++;
+    size_t length = to - from, limit_length = strlen(limit);
+    return length < limit_length || (length == limit_length && memcmp(id + from, limit, length) <= 0);
+}
+
+static bool integer_fits(const char *id, size_t length, const char *positive_limit, const char *negative_limit)
+{
+    size_t i = 0;
+    while (i < length && is_blank(id[i]))
+        i++;
+    bool negative = i < length && id[i] == '-';
+    if (i < length && (id[i] == '+' || id[i] == '-'))
+        i++;
+    if (i >= length || !is_digit(id[i]))
+        return false;
+    size_t digits_from = i;
+    bool decimal = true;
+    /* Digits, and the letters and '_' of 0x1F, 0o17, 0b11 and 1_000 (newer servers). */
+    while (i < length && (is_digit(id[i]) || id[i] == '_' || (id[i] >= 'a' && id[i] <= 'z') ||
+                          (id[i] >= 'A' && id[i] <= 'Z'))) {
+        decimal = decimal && is_digit(id[i]);
+        i++;
+    }
+    size_t digits_to = i;
+    while (i < length && is_blank(id[i]))
+        i++;
+    if (i != length)
+        return false;
+    return !decimal || decimal_within(id, digits_from, digits_to, negative ? negative_limit : positive_limit);
+}
+
+bool intent_id_fits(intent_key key, const char *id, size_t length)
+{
+    switch (key) {
+    case INTENT_KEY_UUID:
+        return uuid_fits(id, length);
+    case INTENT_KEY_BIGINT:
+        return integer_fits(id, length, "9223372036854775807", "9223372036854775808");
+    case INTENT_KEY_INTEGER:
+        return integer_fits(id, length, "2147483647", "2147483648");
+    case INTENT_KEY_SMALLINT:
+        return integer_fits(id, length, "32767", "32768");
+    case INTENT_KEY_TEXT:
+        break;
+    }
+    return true;
+}
+
+static void uuid_normalize(char *id, uint32_t *length)
+{
+    static const char digits[] = "0123456789abcdef";
+    char hex[32];
+    size_t count = 0;
+    for (uint32_t i = 0; i < *length && count < 32; i++)
+        if (hex_value(id[i]) >= 0)
+            hex[count++] = digits[hex_value(id[i])];
+    if (count != 32 || *length < 36)
+        return;   /* 32 digits with fewer than four hyphens: the output form is longer */
+    char *p = id;
+    for (size_t i = 0; i < 32; i++) {
+        if (i == 8 || i == 12 || i == 16 || i == 20)
+            *p++ = '-';
+        *p++ = hex[i];
+    }
+    *p = '\0';
+    *length = 36;
+}
+
+static void integer_normalize(char *id, uint32_t *length)
+{
+    uint32_t i = 0, end = *length;
+    while (i < end && is_blank(id[i]))
+        i++;
+    while (end > i && is_blank(id[end - 1]))
+        end--;
+    bool negative = id[i] == '-';
+    if (id[i] == '+' || id[i] == '-')
+        i++;
+    for (uint32_t k = i; k < end; k++)
+        if (!is_digit(id[k]))
+            return;   /* 0x1F, 1_000: the database's forms to read */
+    while (i + 1 < end && id[i] == '0')
+        i++;
+    negative = negative && !(end - i == 1 && id[i] == '0');
+    uint32_t out = 0;
+    if (negative)
+        id[out++] = '-';
+    memmove(id + out, id + i, end - i);
+    out += end - i;
+    id[out] = '\0';
+    *length = out;
+}
+
+void intent_id_normalize(intent_key key, char *id, uint32_t *length)
+{
+    switch (key) {
+    case INTENT_KEY_UUID:
+        uuid_normalize(id, length);
+        break;
+    case INTENT_KEY_BIGINT:
+    case INTENT_KEY_INTEGER:
+    case INTENT_KEY_SMALLINT:
+        integer_normalize(id, length);
+        break;
+    case INTENT_KEY_TEXT:
+        break;
+    }
+}
+
+char *intent_ids_json(const char *entity, const char *const *ids, size_t count)
+{
+    cJSON *content = alloc_check(cJSON_CreateObject());
+    alloc_check(cJSON_AddStringToObject(content, "entity", entity));
+    cJSON_AddItemToObject(content, "ids", alloc_check(cJSON_CreateStringArray(ids, (int) count)));
+    char *text = alloc_check(cJSON_PrintUnformatted(content));
+    cJSON_Delete(content);
+    return text;
+}
+
 void intent_free(intent *value)
 {
     free(value->ids);
+    free(value->id_text);
     value->ids = NULL;
+    value->id_text = NULL;
     value->id_count = 0;
 }

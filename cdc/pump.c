@@ -86,8 +86,8 @@ static void note_transaction_xid(cdc_daemon *d)
 static bool held_consume(cdc_daemon *d)
 {
     size_t remaining = d->held.id_count - d->held_offset;
-    size_t taken = batch_add_ids(d->filling, d->held.entity, d->held.ids + d->held_offset, remaining,
-                                 (size_t) d->config->cdc.batch_max_ids);
+    size_t taken = batch_add_ids(d->filling, d->held.entity, d->held.id_text, d->held.ids + d->held_offset,
+                                 remaining, (size_t) d->config->cdc.batch_max_ids);
     if (taken > 0)
         note_transaction_xid(d);
     d->held_offset += taken;
@@ -96,6 +96,35 @@ static bool held_consume(cdc_daemon *d)
     intent_free(&d->held);
     d->held_active = false;
     return true;
+}
+
+/* Ids no value of the entity's key type can have go to tvsync.dead_letter one
+ * by one, each with its reason, and leave the intent: in a statement they
+ * would fail the whole batch. The others take the key type's output form. */
+static void check_ids(cdc_daemon *d, const wal2json_record *record, intent *value)
+{
+    const char *key_type = d->reg->key_types[registry_index(d->reg, value->entity)];
+    intent_key key = intent_key_of(key_type);
+    if (key == INTENT_KEY_TEXT)
+        return;
+    size_t kept = 0;
+    for (size_t i = 0; i < value->id_count; i++) {
+        char *id = value->id_text + value->ids[i].offset;
+        if (intent_id_fits(key, id, value->ids[i].length)) {
+            intent_id_normalize(key, id, &value->ids[i].length);
+            value->ids[kept++] = value->ids[i];
+            continue;
+        }
+        char reason[128], lsn_text[LSN_FORMAT_SIZE];
+        snprintf(reason, sizeof reason, "id %zu is not a %s (ids are the key's text form)", i, key_type);
+        const char *misfit = id;
+        char *content = intent_ids_json(value->entity, &misfit, 1);
+        log_warning("an id of %s at %s goes to tvsync.dead_letter: %s: %s", value->entity,
+                    lsn_format(record->lsn, lsn_text), reason, content);
+        batch_add_dead_letter(d->filling, record->lsn, content, strlen(content), reason);
+        free(content);
+    }
+    value->id_count = kept;
 }
 
 static void handle_message(cdc_daemon *d, const wal2json_record *record)
@@ -138,6 +167,7 @@ static void handle_message(cdc_daemon *d, const wal2json_record *record)
         intent_free(&value);
         return;
     }
+    check_ids(d, record, &value);
     d->held = value;
     d->held_offset = 0;
     d->held_active = true;

@@ -42,7 +42,8 @@ static bool read_entities(const cJSON *entities, registry *out, char *error, siz
         const char *name = string_member(entity, "name", "entity", i, error, error_size);
         const char *tv_table = name ? string_member(entity, "tv_table", "entity", i, error, error_size) : NULL;
         const char *build = tv_table ? string_member(entity, "build_function", "entity", i, error, error_size) : NULL;
-        if (!build)
+        const char *key_type = build ? string_member(entity, "key_type", "entity", i, error, error_size) : NULL;
+        if (!key_type)
             return false;
         if (!entity_name_fits(name)) {
             snprintf(error, error_size, "entity %zu: the name is empty or longer than %d bytes", i, INTENT_ENTITY_MAX);
@@ -58,6 +59,7 @@ static bool read_entities(const cJSON *entities, registry *out, char *error, siz
         out->entities[i] = alloc_strdup(name);
         out->tv_tables[i] = alloc_strdup(tv_table);
         out->build_functions[i] = alloc_strdup(build);
+        out->key_types[i] = alloc_strdup(key_type);
         out->entity_count++;
     }
     return true;
@@ -135,6 +137,7 @@ bool registry_from_json(const char *text, size_t length, registry *out, char *er
     out->entities = alloc_calloc(entity_count + 1, sizeof *out->entities);
     out->tv_tables = alloc_calloc(entity_count + 1, sizeof *out->tv_tables);
     out->build_functions = alloc_calloc(entity_count + 1, sizeof *out->build_functions);
+    out->key_types = alloc_calloc(entity_count + 1, sizeof *out->key_types);
     out->edges = alloc_calloc(cascade_count + 1, sizeof *out->edges);
     out->sources = alloc_calloc(cascade_count + 1, sizeof *out->sources);
     out->targets = alloc_calloc(cascade_count + 1, sizeof *out->targets);
@@ -175,9 +178,11 @@ void registry_free(registry *value)
         free(value->entities[i]);
         free(value->tv_tables[i]);
         free(value->build_functions[i]);
+        free(value->key_types[i]);
     }
     free(value->tv_tables);
     free(value->build_functions);
+    free(value->key_types);
     for (size_t i = 0; i < value->cascade_count; i++) {
         free(value->sources[i]);
         free(value->targets[i]);

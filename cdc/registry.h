@@ -13,8 +13,18 @@ typedef struct registry {
     char **entities;              /* names in strcmp order, each once */
     char **tv_tables;             /* per entity: its read model, schema-qualified and quoted */
     char **build_functions;       /* per entity: its build function, quoted, without arguments */
+    char **key_types;             /* per entity: its key's type (regtype text: uuid, bigint, integer,
+                                     text), which SQL casts the ids' text to */
     size_t cascade_count;
     cascade_edge *edges;          /* source/target/watches point into the arrays below */
+    /* queries: per edge, the cascade query. Its $1 is the source's changed ids,
+     * an array of the source's key type (sent as an untyped array literal of the
+     * ids' text: the query gives $1 its type, as "o.id = ANY ($1)" with o.id the
+     * key column or "$1::bigint[]" do). It returns one column, the target's ids
+     * of the target's key type (tvsync-cdc casts the column to that type, so
+     * another integer type or text in the key's form also works, and reads it as
+     * text). It reads the new state (tb_*) and the old (tv_*), so deletes and
+     * moved references reach their old targets. */
     char **sources, **targets, **queries;
     char ***watches;              /* per edge: NULL-terminated keys it watches; NULL = every key */
 } registry;

@@ -76,6 +76,8 @@ void session_close(cdc_daemon *d)
         intent_free(&d->held);
     d->held_active = false;
     d->in_transaction = false;
+    for (size_t i = 0; i < d->rebuild_count; i++)
+        free(d->rebuilds[i].after);
     free(d->rebuilds);
     d->rebuilds = NULL;
     d->rebuild_count = 0;

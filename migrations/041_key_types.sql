@@ -67,6 +67,42 @@ $$;
 CREATE TRIGGER entity_check BEFORE INSERT OR UPDATE ON tvsync.entity
     FOR EACH ROW EXECUTE FUNCTION tvsync.entity_check();
 
+
+-- The registry tvsync-cdc reads (040) names each entity's key type: its statements cast
+-- the ids, which travel as text, to it. The triggers of 040 log the registry again below
+-- (the UPDATE that fills key_type), so a running tvsync-cdc learns the types in log order.
+CREATE OR REPLACE FUNCTION tvsync.registry_json() RETURNS json
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT json_build_object(
+        'entities', coalesce((
+            SELECT json_agg(json_build_object(
+                       'name', e.name,
+                       'tv_table', format('%I.%I', tn.nspname, t.relname),
+                       'source_table', format('%I.%I', sn.nspname, s.relname),
+                       'build_function', tvsync.build_function_name(e),
+                       'key_type', e.key_type::text)
+                   ORDER BY e.name COLLATE "C")
+            FROM tvsync.entity e
+            JOIN pg_class t ON t.oid = e.tv_table
+            JOIN pg_namespace tn ON tn.oid = t.relnamespace
+            JOIN pg_class s ON s.oid = e.source_table
+            JOIN pg_namespace sn ON sn.oid = s.relnamespace), '[]'::json),
+        'cascades', coalesce((
+            SELECT json_agg(json_build_object(
+                       'source', c.source_entity,
+                       'target', c.target_entity,
+                       'query', c.query,
+                       'watch', c.watch)
+                   ORDER BY c.source_entity COLLATE "C", c.target_entity COLLATE "C")
+            FROM tvsync.cascade c
+            -- while a statement deleting an entity has not yet run its foreign key's
+            -- cascade, an edge may still name it
+            WHERE EXISTS (SELECT 1 FROM tvsync.entity e WHERE e.name = c.source_entity)
+              AND EXISTS (SELECT 1 FROM tvsync.entity e WHERE e.name = c.target_entity)), '[]'::json))
+$$;
+
 UPDATE tvsync.entity SET key_type = tvsync.key_type_of(source_table);
 ALTER TABLE tvsync.entity ALTER COLUMN key_type SET NOT NULL;
 

@@ -188,7 +188,7 @@ static bool create_build_entity(create_state *state, const char *entity)
         const char *params[] = {entity, after, chunk_rows};
         PGresult *result = slot_query(state->sql, what,
                                       "SELECT last_id, upserted, deleted "
-                                      "FROM tvsync.rebuild_chunk($1, $2::uuid, $3::int)",
+                                      "FROM tvsync.rebuild_chunk($1, $2::text, $3::int)",
                                       3, params, NULL);
         if (!result) {
             ok = false;

@@ -184,7 +184,7 @@ assert_exit 1 "verify shows the post the daemon has still to apply" -- migrate v
 assert_contains "$ASSERT_OUTPUT" "$new_post" "verify names the post written during the build"
 assert_exit 0 "drop the snapshot test's slot" -- "$SLOT" --slot snap drop
 sql "SELECT * FROM tvsync.apply('post', ARRAY['$new_post'])" >/dev/null
-sql "SELECT * FROM tvsync.apply('user', ARRAY['10000000-0000-4000-8000-000000000003']::uuid[])" >/dev/null
+sql "SELECT * FROM tvsync.apply('user', ARRAY['10000000-0000-4000-8000-000000000003'])" >/dev/null
 
 # ---- SIGINT during the build drops the slot again
 echo "BEGIN; LOCK TABLE tv_comment IN EXCLUSIVE MODE;" >&7

@@ -55,13 +55,13 @@ START_TEST(test_diff_along_a_query_keeps_the_longest_names_whole)
     longest_name(table, 't');
     const char *query = "SELECT p.id FROM blog.tb_post p WHERE p.author = ANY ($1)";
     strbuf sql = STRBUF_INIT;
-    const char *text = apply_sql_diff_along(&sql, query, build, table, 12345, true);
+    const char *text = apply_sql_diff_along(&sql, query, build, table, "uuid", 12345, true);
     ck_assert_uint_gt(strlen(text), strlen(query) + 1280);
     ck_assert_uint_eq(strlen(text), sql.length);
     ck_assert_uint_eq(occurrences(text, query), 1);
     ck_assert_uint_eq(occurrences(text, build), 1);
     ck_assert_uint_eq(occurrences(text, table), 1);
-    ck_assert_ptr_nonnull(strstr(text, "SELECT 12345, d.id, d.new FROM d WHERE d.new IS NOT NULL"));
+    ck_assert_ptr_nonnull(strstr(text, "SELECT 12345, d.id::text, d.new FROM d WHERE d.new IS NOT NULL"));
     ck_assert(ends_with(text, " FROM d UNION ALL SELECT x, NULL, true FROM q, unnest(q.ids) AS x"));
     strbuf_free(&sql);
 }
@@ -73,14 +73,14 @@ START_TEST(test_diff_and_apply_keep_the_longest_names_whole)
     longest_name(build, 'b');
     longest_name(table, 't');
     strbuf sql = STRBUF_INIT;
-    const char *diff = apply_sql_diff(&sql, build, table, 7, true);
+    const char *diff = apply_sql_diff(&sql, build, table, "uuid", 7, true);
     ck_assert_uint_eq(occurrences(diff, build), 1);
     ck_assert_uint_eq(occurrences(diff, table), 1);
     ck_assert_ptr_nonnull(strstr(diff, "kept AS (INSERT INTO pg_temp.tvsync_built"));
     ck_assert(ends_with(diff, "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END FROM d"));
     for (int mode = 1; mode < 4; mode++) {
         int build_ids = mode & 1, take = mode & 2;
-        const char *apply = apply_sql_apply(&sql, build, table, 7, build_ids, take);
+        const char *apply = apply_sql_apply(&sql, build, table, "uuid", 7, build_ids, take);
         ck_assert_uint_eq(occurrences(apply, build), build_ids ? 1 : 0);
         ck_assert_uint_eq(occurrences(apply, table), 2);   /* upsert and delete */
         ck_assert_uint_eq(occurrences(apply, "pg_temp.tvsync_built"), take ? 1 : 0);
@@ -95,13 +95,13 @@ START_TEST(test_statements_are_the_same_text_each_time)
 {
     /* The same entity must get the same text: it is the prepared statement's key. */
     strbuf first = STRBUF_INIT, again = STRBUF_INIT;
-    apply_sql_apply(&first, "blog.build_post", "blog.tv_post", 2, true, true);
-    apply_sql_diff(&again, "blog.build_user", "blog.tv_user", 1, false);
-    apply_sql_apply(&again, "blog.build_post", "blog.tv_post", 2, true, true);
+    apply_sql_apply(&first, "blog.build_post", "blog.tv_post", "uuid", 2, true, true);
+    apply_sql_diff(&again, "blog.build_user", "blog.tv_user", "uuid", 1, false);
+    apply_sql_apply(&again, "blog.build_post", "blog.tv_post", "uuid", 2, true, true);
     ck_assert_str_eq(strbuf_text(&first), strbuf_text(&again));
     ck_assert_str_eq(strbuf_text(&first),
                      "WITH taken AS (DELETE FROM pg_temp.tvsync_built AS k WHERE k.entity = 2 "
-                     "AND k.id = ANY ($2::uuid[]) RETURNING k.id, k.data), "
+                     "AND k.id = ANY ($2::text[]) RETURNING k.id::uuid AS id, k.data), "
                      "built AS MATERIALIZED (SELECT b.id, b.data FROM blog.build_post($1::uuid[]) AS b "
                      "UNION ALL SELECT DISTINCT ON (taken.id) taken.id, taken.data FROM taken), "
                      "up AS (INSERT INTO blog.tv_post AS t (id, data, updated_at) SELECT id, data, now() FROM built "
@@ -117,6 +117,31 @@ START_TEST(test_statements_are_the_same_text_each_time)
 }
 END_TEST
 
+START_TEST(test_statements_cast_ids_to_the_key_type)
+{
+    /* Ids travel as text literals; each statement reads them as the entity's
+     * key type, so a bigint keeps its digits and the key's index serves. */
+    strbuf sql = STRBUF_INIT;
+    const char *text = apply_sql_diff(&sql, "shop.build_order", "shop.tv_order", "bigint", 3, true);
+    ck_assert_uint_eq(occurrences(text, "$1::bigint[]"), 2);
+    ck_assert_uint_eq(occurrences(text, "uuid"), 0);
+    text = apply_sql_apply(&sql, "shop.build_order", "shop.tv_order", "bigint", 3, true, true);
+    ck_assert_uint_eq(occurrences(text, "$1::bigint[]"), 2);   /* build and delete */
+    ck_assert_uint_eq(occurrences(text, "$2::bigint[]"), 1);   /* delete */
+    ck_assert_uint_eq(occurrences(text, "$2::text[]"), 1);     /* the kept documents' text ids */
+    ck_assert_uint_eq(occurrences(text, "uuid"), 0);
+    text = apply_sql_apply(&sql, "shop.build_note", "shop.tv_note", "text", 4, false, true);
+    ck_assert_ptr_nonnull(strstr(text, "WHERE t.id = ANY ($1::text[]) AND NOT EXISTS"));
+    text = apply_sql_diff_along(&sql, "SELECT customer_id FROM shop.tb_order WHERE id = ANY ($1)",
+                                "shop.build_customer", "shop.tv_customer", "integer", 5, false);
+    ck_assert_ptr_nonnull(strstr(text, "array_agg(DISTINCT q0.x::integer)"));
+    ck_assert_ptr_nonnull(strstr(text, "'{}'::integer[]"));
+    text = apply_sql_cascade_query(&sql, "SELECT customer_id FROM shop.tb_order WHERE id = ANY ($1)", "integer");
+    ck_assert_str_eq(text, "SELECT q0.x::integer FROM (SELECT customer_id FROM shop.tb_order WHERE id = ANY ($1)) AS q0(x)");
+    strbuf_free(&sql);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("cdc_apply_sql");
@@ -124,6 +149,7 @@ int main(void)
     tcase_add_test(tc, test_diff_along_a_query_keeps_the_longest_names_whole);
     tcase_add_test(tc, test_diff_and_apply_keep_the_longest_names_whole);
     tcase_add_test(tc, test_statements_are_the_same_text_each_time);
+    tcase_add_test(tc, test_statements_cast_ids_to_the_key_type);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

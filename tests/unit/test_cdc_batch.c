@@ -4,31 +4,66 @@
 
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cdc/batch.h"
 #include "cdc/cascade.h"
 
-static intent_uuid make_uuid(unsigned value)
+/* Ids as an intent carries them: one text, and each id's place in it. */
+typedef struct id_list {
+    char *text;
+    intent_id *ids;
+    size_t count;
+} id_list;
+
+static id_list ids_of_texts(const char *const *texts, size_t count)
 {
-    intent_uuid uuid;
-    memset(&uuid, 0, sizeof uuid);
-    uuid.bytes[12] = (unsigned char) (value >> 24);
-    uuid.bytes[13] = (unsigned char) (value >> 16);
-    uuid.bytes[14] = (unsigned char) (value >> 8);
-    uuid.bytes[15] = (unsigned char) value;
-    return uuid;
+    id_list list = {NULL, calloc(count + 1, sizeof(intent_id)), count};
+    size_t size = 1;
+    for (size_t i = 0; i < count; i++)
+        size += strlen(texts[i]) + 1;
+    list.text = malloc(size);
+    size_t offset = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t length = strlen(texts[i]);
+        memcpy(list.text + offset, texts[i], length + 1);
+        list.ids[i] = (intent_id){(uint32_t) offset, (uint32_t) length};
+        offset += length + 1;
+    }
+    return list;
+}
+
+/* Numbers as bigint keys: "0", "1", ... */
+static id_list ids_of(const unsigned *values, size_t count)
+{
+    char **texts = malloc((count + 1) * sizeof *texts);
+    for (size_t i = 0; i < count; i++) {
+        texts[i] = malloc(16);
+        snprintf(texts[i], 16, "%u", values[i]);
+    }
+    id_list list = ids_of_texts((const char *const *) texts, count);
+    for (size_t i = 0; i < count; i++)
+        free(texts[i]);
+    free(texts);
+    return list;
+}
+
+static void ids_free(id_list *list)
+{
+    free(list->text);
+    free(list->ids);
 }
 
 START_TEST(test_duplicate_entity_ids_are_coalesced)
 {
     batch b = {0};
-    intent_uuid ids[] = {make_uuid(1), make_uuid(2), make_uuid(1), make_uuid(2), make_uuid(3)};
-    ck_assert_uint_eq(batch_add_ids(&b, "post", ids, 5, 100), 5);
-    ck_assert_uint_eq(batch_add_ids(&b, "post", ids, 2, 100), 2);
-    /* The same uuid under another entity is another pair. */
-    ck_assert_uint_eq(batch_add_ids(&b, "user", ids, 1, 100), 1);
+    id_list ids = ids_of((const unsigned[]){1, 2, 1, 2, 3}, 5);
+    ck_assert_uint_eq(batch_add_ids(&b, "post", ids.text, ids.ids, 5, 100), 5);
+    ck_assert_uint_eq(batch_add_ids(&b, "post", ids.text, ids.ids, 2, 100), 2);
+    /* The same id under another entity is another pair. */
+    ck_assert_uint_eq(batch_add_ids(&b, "user", ids.text, ids.ids, 1, 100), 1);
     ck_assert_uint_eq(b.id_count, 4);
     batch_entity *post = batch_find_entity(&b, "post");
     ck_assert_ptr_nonnull(post);
@@ -42,6 +77,7 @@ START_TEST(test_duplicate_entity_ids_are_coalesced)
     ck_assert(b.has_progress);
     ck_assert_uint_eq(b.progress_lsn, 0x100);
     ck_assert_uint_eq(b.transactions, 1);
+    ids_free(&ids);
     batch_free(&b);
 }
 END_TEST
@@ -49,15 +85,14 @@ END_TEST
 START_TEST(test_batch_stops_at_max_ids_and_keeps_the_rest)
 {
     batch b = {0};
-    intent_uuid ids[10];
-    for (unsigned i = 0; i < 10; i++)
-        ids[i] = make_uuid(i);
-    ck_assert_uint_eq(batch_add_ids(&b, "post", ids, 10, 4), 4);
+    id_list ids = ids_of((const unsigned[]){0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, 10);
+    ck_assert_uint_eq(batch_add_ids(&b, "post", ids.text, ids.ids, 10, 4), 4);
     ck_assert_uint_eq(b.id_count, 4);
     /* Full: new ids wait, but ids already present still coalesce. */
-    ck_assert_uint_eq(batch_add_ids(&b, "post", ids + 4, 6, 4), 0);
-    ck_assert_uint_eq(batch_add_ids(&b, "post", ids, 2, 4), 2);
+    ck_assert_uint_eq(batch_add_ids(&b, "post", ids.text, ids.ids + 4, 6, 4), 0);
+    ck_assert_uint_eq(batch_add_ids(&b, "post", ids.text, ids.ids, 2, 4), 2);
     ck_assert_uint_eq(b.id_count, 4);
+    ids_free(&ids);
     batch_free(&b);
 }
 END_TEST
@@ -66,12 +101,18 @@ START_TEST(test_many_ids_coalesce_through_index_growth)
 {
     batch b = {0};
     enum { COUNT = 50000 };
-    intent_uuid *ids = malloc(COUNT * sizeof *ids);
+    unsigned *values = malloc(COUNT * sizeof *values);
     for (unsigned i = 0; i < COUNT; i++)
-        ids[i] = make_uuid(i % (COUNT / 2));
-    ck_assert_uint_eq(batch_add_ids(&b, "comment", ids, COUNT, 1000000), COUNT);
+        values[i] = i % (COUNT / 2);
+    id_list ids = ids_of(values, COUNT);
+    ck_assert_uint_eq(batch_add_ids(&b, "comment", ids.text, ids.ids, COUNT, 1000000), COUNT);
     ck_assert_uint_eq(b.id_count, COUNT / 2);
-    free(ids);
+    /* Each id's text survived the growth of the entity's text buffer. */
+    batch_entity *comment = batch_find_entity(&b, "comment");
+    for (unsigned i = 0; i < COUNT / 2; i++)
+        ck_assert_str_eq(batch_entity_id(comment, i), ids.text + ids.ids[i].offset);
+    free(values);
+    ids_free(&ids);
     batch_free(&b);
 }
 END_TEST
@@ -80,17 +121,24 @@ START_TEST(test_position_finds_each_id_and_not_others)
 {
     batch b = {0};
     enum { COUNT = 3000 };
-    intent_uuid *ids = malloc(COUNT * sizeof *ids);
+    unsigned *values = malloc(COUNT * sizeof *values);
     for (unsigned i = 0; i < COUNT; i++)
-        ids[i] = make_uuid(7 * i);
-    batch_add_ids(&b, "post", ids, COUNT, 1000000);
+        values[i] = 7 * i;
+    id_list ids = ids_of(values, COUNT);
+    batch_add_ids(&b, "post", ids.text, ids.ids, COUNT, 1000000);
     batch_entity *post = batch_find_entity(&b, "post");
     ck_assert_ptr_nonnull(post);
     for (unsigned i = 0; i < COUNT; i++)
-        ck_assert_uint_eq(batch_entity_position(post, &ids[i]), i);
-    intent_uuid missing = make_uuid(7 * COUNT + 1);
-    ck_assert_uint_eq(batch_entity_position(post, &missing), SIZE_MAX);
-    free(ids);
+        ck_assert_uint_eq(batch_entity_position(post, ids.text + ids.ids[i].offset, ids.ids[i].length), i);
+    ck_assert_uint_eq(batch_entity_position(post, "8", 1), SIZE_MAX);
+    /* A prefix of an id, or an id and more, is another id. */
+    ck_assert_uint_eq(batch_entity_position(post, "14", 1), SIZE_MAX);
+    ck_assert_uint_eq(batch_entity_position(post, "140", 3), 20);
+    ck_assert_uint_eq(batch_entity_position(post, "1400", 4), 200);
+    ck_assert_uint_eq(batch_entity_position(post, "14000", 5), 2000);
+    ck_assert_uint_eq(batch_entity_position(post, "14001", 5), SIZE_MAX);
+    free(values);
+    ids_free(&ids);
     batch_free(&b);
 }
 END_TEST
@@ -100,12 +148,10 @@ START_TEST(test_split_transaction_counts_only_with_its_commit)
     /* A source transaction larger than the batch: the first part is applied
      * without progress and without counts; the counts go with the commit. */
     batch filling = {0}, applying = {0};
-    intent_uuid ids[6];
-    for (unsigned i = 0; i < 6; i++)
-        ids[i] = make_uuid(i);
-    batch_add_ids(&filling, "post", ids, 1, 3);
+    id_list ids = ids_of((const unsigned[]){0, 1, 2, 3, 4, 5}, 6);
+    batch_add_ids(&filling, "post", ids.text, ids.ids, 1, 3);
     batch_commit_transaction(&filling, 0x10, "t1", 1, true);       /* T1 complete */
-    ck_assert_uint_eq(batch_add_ids(&filling, "post", ids + 1, 5, 3), 2); /* T2 open, full */
+    ck_assert_uint_eq(batch_add_ids(&filling, "post", ids.text, ids.ids + 1, 5, 3), 2); /* T2 open, full */
     batch_add_dead_letter(&filling, 0x18, "junk", 4, "content is not a JSON object");
 
     /* Swap: apply what is complete, the open transaction goes on in the other batch. */
@@ -125,11 +171,12 @@ START_TEST(test_split_transaction_counts_only_with_its_commit)
     ck_assert_int_eq(batch_find_entity(&filling, "post")->open_intents, 2);
     ck_assert_uint_eq(filling.note_count, 1);
     ck_assert(filling.notes[0].open);
-    ck_assert_uint_eq(batch_add_ids(&filling, "post", ids + 3, 3, 3), 3);
+    ck_assert_uint_eq(batch_add_ids(&filling, "post", ids.text, ids.ids + 3, 3, 3), 3);
     batch_commit_transaction(&filling, 0x20, "t2", 2, true);
     ck_assert_int_eq(batch_find_entity(&filling, "post")->intents, 5);
     ck_assert(!filling.notes[0].open);
     ck_assert_uint_eq(filling.progress_lsn, 0x20);
+    ids_free(&ids);
     batch_free(&filling);
     batch_free(&applying);
 }
@@ -138,14 +185,14 @@ END_TEST
 START_TEST(test_reset_keeps_open_transaction_counts)
 {
     batch b = {0};
-    intent_uuid id = make_uuid(9);
-    batch_add_ids(&b, "post", &id, 1, 10);
+    id_list id = ids_of((const unsigned[]){9}, 1);
+    batch_add_ids(&b, "post", id.text, id.ids, 1, 10);
     batch_commit_transaction(&b, 0x40, "t", 5, true);
     batch_add_xid(&b, 741);
     batch_add_xid(&b, 0);   /* no xid (wal2json without include-xids): nothing to wait for */
     ck_assert_uint_eq(b.xid_count, 1);
-    intent_uuid other = make_uuid(10);
-    batch_add_ids(&b, "user", &other, 1, 10);
+    id_list other = ids_of((const unsigned[]){10}, 1);
+    batch_add_ids(&b, "user", other.text, other.ids, 1, 10);
     batch_reset(&b);
     ck_assert_uint_eq(b.id_count, 0);
     ck_assert_uint_eq(b.xid_count, 0);
@@ -153,8 +200,38 @@ START_TEST(test_reset_keeps_open_transaction_counts)
     ck_assert_ptr_null(batch_find_entity(&b, "post"));
     ck_assert_int_eq(batch_find_entity(&b, "user")->open_intents, 1);
     /* The id index was cleared: the id can be added again. */
-    ck_assert_uint_eq(batch_add_ids(&b, "user", &other, 1, 10), 1);
+    ck_assert_uint_eq(batch_add_ids(&b, "user", other.text, other.ids, 1, 10), 1);
     ck_assert_uint_eq(b.id_count, 1);
+    ck_assert_str_eq(batch_entity_id(batch_find_entity(&b, "user"), 0), "10");
+    ids_free(&id);
+    ids_free(&other);
+    batch_free(&b);
+}
+END_TEST
+
+START_TEST(test_text_ids_coalesce_byte_for_byte)
+{
+    /* Text keys can hold anything an array literal or JSON would quote; a
+     * bigint above 2^53 is its digits. Equal bytes are one id, else two. */
+    static const char *const texts[] = {
+        "a,b", "a\"b", "a\\b", "{x}", " spaced ", "\xc3\xa9t\xc3\xa9", "", "9007199254740993", "9007199254740992",
+        "a,b", "", "A,B",
+    };
+    batch b = {0};
+    id_list ids = ids_of_texts(texts, 12);
+    ck_assert_uint_eq(batch_add_ids(&b, "note", ids.text, ids.ids, 12, 100), 12);
+    batch_entity *note = batch_find_entity(&b, "note");
+    ck_assert_uint_eq(note->id_count, 10);
+    for (size_t i = 0; i < 9; i++) {
+        ck_assert_str_eq(batch_entity_id(note, i), texts[i]);
+        ck_assert_uint_eq(batch_entity_position(note, texts[i], strlen(texts[i])), i);
+    }
+    ck_assert_uint_eq(batch_entity_position(note, "A,B", 3), 9);
+    batch_add_cascaded_id(&b, "note", "9007199254740993", 16);
+    batch_add_cascaded_id(&b, "note", "9007199254740994", 16);
+    ck_assert_uint_eq(note->id_count, 11);
+    ck_assert_str_eq(batch_entity_id(note, 10), "9007199254740994");
+    ids_free(&ids);
     batch_free(&b);
 }
 END_TEST
@@ -225,6 +302,7 @@ static Suite *batch_suite(void)
     tcase_add_test(batching, test_batch_stops_at_max_ids_and_keeps_the_rest);
     tcase_add_test(batching, test_many_ids_coalesce_through_index_growth);
     tcase_add_test(batching, test_position_finds_each_id_and_not_others);
+    tcase_add_test(batching, test_text_ids_coalesce_byte_for_byte);
     tcase_add_test(batching, test_split_transaction_counts_only_with_its_commit);
     tcase_add_test(batching, test_reset_keeps_open_transaction_counts);
     suite_add_tcase(suite, batching);

@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,13 +14,29 @@
 #include "cdc/batch.h"
 #include "cdc/cascade.h"
 
-static intent_uuid make_uuid(unsigned value)
+/* Adds intent ids (text, as an intent carries them) of entity to work. */
+static void add_intent_ids(batch *work, const char *entity, const char *const *ids, size_t count)
 {
-    intent_uuid uuid;
-    memset(&uuid, 0, sizeof uuid);
-    uuid.bytes[14] = (unsigned char) (value >> 8);
-    uuid.bytes[15] = (unsigned char) value;
-    return uuid;
+    char text[256];
+    intent_id places[8];
+    size_t offset = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t length = strlen(ids[i]);
+        memcpy(text + offset, ids[i], length + 1);
+        places[i] = (intent_id){(uint32_t) offset, (uint32_t) length};
+        offset += length + 1;
+    }
+    batch_add_ids(work, entity, text, places, count, 100);
+}
+
+static void add_cascaded(batch *work, const char *entity, const char *id)
+{
+    batch_add_cascaded_id(work, entity, id, strlen(id));
+}
+
+static void add_changed(cascade_plan *plan, const char *id, char **changed_keys)
+{
+    cascade_plan_add_changed(plan, id, strlen(id), changed_keys);
 }
 
 /* The registry of the blog: a user's posts and comments embed the user's name;
@@ -50,8 +67,7 @@ static char **keys(const char *literal)
 START_TEST(test_intent_ids_follow_every_edge_without_a_diff)
 {
     batch work = {0};
-    intent_uuid users[] = {make_uuid(1), make_uuid(2)};
-    batch_add_ids(&work, "user", users, 2, 100);
+    add_intent_ids(&work, "user", (const char *const[]){"1", "2"}, 2);
     cascade_plan plan = {0};
     cascade_plan_start(&plan, &work, blog_edges, 3, names, 3);
     batch_entity *source = NULL;
@@ -78,8 +94,7 @@ END_TEST
 START_TEST(test_cascaded_ids_are_diffed_and_follow_only_watched_changes)
 {
     batch work = {0};
-    intent_uuid user = make_uuid(1);
-    batch_add_ids(&work, "user", &user, 1, 100);
+    add_intent_ids(&work, "user", (const char *const[]){"1"}, 1);
     cascade_plan plan = {0};
     cascade_plan_start(&plan, &work, blog_edges, 3, names, 3);
     batch_entity *source = NULL;
@@ -87,8 +102,9 @@ START_TEST(test_cascaded_ids_are_diffed_and_follow_only_watched_changes)
     ck_assert_int_eq(cascade_plan_next(&plan, &source, &edge), CASCADE_QUERY);
     ck_assert(cascade_plan_next_edge(&plan, source, &edge));
     /* The user's query found three posts. */
-    intent_uuid posts[] = {make_uuid(10), make_uuid(11), make_uuid(12)};
-    batch_add_cascaded_ids(&work, "post", posts, 3);
+    add_cascaded(&work, "post", "10");
+    add_cascaded(&work, "post", "11");
+    add_cascaded(&work, "post", "12");
     ck_assert(!cascade_plan_nothing_waiting(batch_find_entity(&work, "post")));
 
     /* Posts come after the user in the order; their cascade-added ids are
@@ -101,19 +117,18 @@ START_TEST(test_cascaded_ids_are_diffed_and_follow_only_watched_changes)
     ck_assert_uint_eq(plan.range_to, 3);
     /* The diff: post 10's title changed, post 11 only its body, post 12 not at all. */
     cascade_plan_clear_changed(&plan);
-    cascade_plan_add_changed(&plan, &posts[0], keys("{title,updated}"));
-    cascade_plan_add_changed(&plan, &posts[1], keys("{body}"));
+    add_changed(&plan, "10", keys("{title,updated}"));
+    add_changed(&plan, "11", keys("{body}"));
     cascade_plan_set_diffed(&plan, true);
     /* Only the post whose title changed goes to its comments. */
     ck_assert_int_eq(cascade_plan_next(&plan, &source, &edge), CASCADE_QUERY);
     ck_assert_str_eq(source->name, "post");
     ck_assert_uint_eq(edge, edge_named("post", "comment"));
     ck_assert_uint_eq(cascade_plan_edge_ids(&plan, edge), 1);
-    ck_assert_mem_eq(&plan.edge_ids[0], &posts[0], sizeof posts[0]);
+    ck_assert_str_eq(cascade_plan_changed_id(&plan, plan.edge_ids[0]), "10");
     ck_assert(!cascade_plan_next_edge(&plan, source, &edge));
     /* Comments have no edges: nothing to diff for cascades; done. */
-    intent_uuid comment = make_uuid(20);
-    batch_add_cascaded_ids(&work, "comment", &comment, 1);
+    add_cascaded(&work, "comment", "20");
     ck_assert_int_eq(cascade_plan_next(&plan, &source, &edge), CASCADE_DONE);
     cascade_plan_free(&plan);
     batch_free(&work);
@@ -123,19 +138,17 @@ END_TEST
 START_TEST(test_a_diff_without_watched_changes_follows_no_edge)
 {
     batch work = {0};
-    intent_uuid user = make_uuid(1);
-    batch_add_ids(&work, "user", &user, 1, 100);
+    add_intent_ids(&work, "user", (const char *const[]){"1"}, 1);
     cascade_plan plan = {0};
     cascade_plan_start(&plan, &work, blog_edges, 3, names, 3);
     batch_entity *source = NULL;
     size_t edge = SIZE_MAX;
     ck_assert_int_eq(cascade_plan_next(&plan, &source, &edge), CASCADE_QUERY);
     ck_assert(cascade_plan_next_edge(&plan, source, &edge));
-    intent_uuid post = make_uuid(10);
-    batch_add_cascaded_ids(&work, "post", &post, 1);
+    add_cascaded(&work, "post", "10");
     ck_assert_int_eq(cascade_plan_next(&plan, &source, &edge), CASCADE_DIFF);
     cascade_plan_clear_changed(&plan);
-    cascade_plan_add_changed(&plan, &post, keys("{body}"));
+    add_changed(&plan, "10", keys("{body}"));
     cascade_plan_set_diffed(&plan, true);
     ck_assert_int_eq(cascade_plan_next(&plan, &source, &edge), CASCADE_DONE);
     ck_assert_uint_eq(batch_find_entity(&work, "post")->expanded, 1);
@@ -145,7 +158,7 @@ START_TEST(test_a_diff_without_watched_changes_follows_no_edge)
     ck_assert(cascade_plan_next_edge(&plan, source, &edge));
     ck_assert_int_eq(cascade_plan_next(&plan, &source, &edge), CASCADE_DIFF);
     cascade_plan_clear_changed(&plan);
-    cascade_plan_add_changed(&plan, &post, NULL);
+    add_changed(&plan, "10", NULL);
     cascade_plan_set_diffed(&plan, true);
     ck_assert_int_eq(cascade_plan_next(&plan, &source, &edge), CASCADE_QUERY);
     ck_assert_uint_eq(edge, edge_named("post", "comment"));
@@ -162,8 +175,7 @@ START_TEST(test_ids_added_after_an_entity_turn_get_another_round)
     static const cascade_edge cycle[] = {{"a", "b", NULL}, {"b", "a", NULL}};
     static const char *const cycle_names[] = {"a", "b"};
     batch work = {0};
-    intent_uuid first = make_uuid(1);
-    batch_add_ids(&work, "a", &first, 1, 100);
+    add_intent_ids(&work, "a", (const char *const[]){"1"}, 1);
     cascade_plan plan = {0};
     cascade_plan_start(&plan, &work, cycle, 2, cycle_names, 2);
     batch_entity *source = NULL;
@@ -176,13 +188,14 @@ START_TEST(test_ids_added_after_an_entity_turn_get_another_round)
             /* every new id changed */
             cascade_plan_clear_changed(&plan);
             for (size_t i = plan.range_from; i < plan.range_to; i++)
-                cascade_plan_add_changed(&plan, &source->ids[i], NULL);
+                add_changed(&plan, batch_entity_id(source, i), NULL);
             cascade_plan_set_diffed(&plan, true);
             continue;
         }
         queries++;
-        intent_uuid found = make_uuid(next_id++);
-        batch_add_cascaded_ids(&work, plan.edges[edge].target, &found, 1);
+        char found[16];
+        snprintf(found, sizeof found, "%u", next_id++);
+        add_cascaded(&work, plan.edges[edge].target, found);
         ck_assert_int_lt(queries, 10 * CASCADE_MAX_ROUNDS);
     }
     ck_assert_int_eq(plan.round, CASCADE_MAX_ROUNDS);
@@ -217,12 +230,24 @@ START_TEST(test_array_literal_round_trips_keys)
     ck_assert_str_eq(parsed[1], "with \"quote\", comma\\");
     ck_assert_ptr_null(parsed[2]);
     array_literal_strings_free(parsed);
-    intent_uuid ids[] = {make_uuid(1), make_uuid(2)};
-    ck_assert_str_eq(array_literal_uuids(&text, ids, 2),
-                     "{00000000-0000-0000-0000-000000000001,00000000-0000-0000-0000-000000000002}");
+    /* Ids of any key: a text id that looks like NULL, holds a comma, braces
+     * or a quote stays one element; a length that stops short of the NUL. */
+    array_literal_open(&text);
+    array_literal_add_text(&text, "NULL", 4);
+    array_literal_add_text(&text, "{a,b}", 5);
+    array_literal_add_text(&text, "", 0);
+    array_literal_add_text(&text, "9007199254740993x", 16);
+    ck_assert_str_eq(array_literal_close(&text), "{\"NULL\",\"{a,b}\",\"\",\"9007199254740993\"}");
+    parsed = array_literal_parse(strbuf_text(&text));
+    ck_assert_str_eq(parsed[0], "NULL");
+    ck_assert_str_eq(parsed[1], "{a,b}");
+    ck_assert_str_eq(parsed[2], "");
+    ck_assert_str_eq(parsed[3], "9007199254740993");
+    array_literal_strings_free(parsed);
+    array_literal_open(&text);
+    ck_assert_str_eq(array_literal_close(&text), "{}");
     uint32_t xids[] = {741, 4294967295u};
     ck_assert_str_eq(array_literal_xids(&text, xids, 2), "{741,4294967295}");
-    ck_assert_str_eq(array_literal_uuids(&text, ids, 0), "{}");
     strbuf_free(&text);
 }
 END_TEST

@@ -208,20 +208,26 @@ START_TEST(test_wal2json_malformed_objects_give_reasons)
 }
 END_TEST
 
-START_TEST(test_intent_ids_are_parsed)
+START_TEST(test_intent_ids_are_kept_as_the_text_they_are)
 {
+    /* Any key's text form, byte for byte: a uuid in upper case, a bigint above
+     * 2^53, text with a quote, a backslash, a comma, braces and unicode. */
     const char *text = "{\"entity\":\"post\",\"ids\":[\"0190e6c2-7a1b-7cde-8f00-0123456789AB\","
-                       "\"00000000-0000-0000-0000-000000000001\"]}";
+                       "\"9007199254740993\",\"a \\\"b\\\\c, {d}\",\"\\u00e9t\\u00e9\",\"\"]}";
     intent value;
     char reason[128];
     ck_assert(intent_parse(text, strlen(text), &value, reason, sizeof reason));
     ck_assert_int_eq(value.kind, INTENT_IDS);
     ck_assert_str_eq(value.entity, "post");
-    ck_assert_uint_eq(value.id_count, 2);
-    char formatted[INTENT_UUID_TEXT_SIZE];
-    ck_assert_str_eq(intent_uuid_format(&value.ids[0], formatted), "0190e6c2-7a1b-7cde-8f00-0123456789ab");
-    ck_assert_str_eq(intent_uuid_format(&value.ids[1], formatted), "00000000-0000-0000-0000-000000000001");
+    ck_assert_uint_eq(value.id_count, 5);
+    static const char *const expected[] = {"0190e6c2-7a1b-7cde-8f00-0123456789AB", "9007199254740993",
+                                           "a \"b\\c, {d}", "\xc3\xa9t\xc3\xa9", ""};
+    for (size_t i = 0; i < 5; i++) {
+        ck_assert_str_eq(value.id_text + value.ids[i].offset, expected[i]);
+        ck_assert_uint_eq(value.ids[i].length, strlen(expected[i]));
+    }
     intent_free(&value);
+    ck_assert(value.ids == NULL && value.id_text == NULL);
 }
 END_TEST
 
@@ -250,10 +256,12 @@ START_TEST(test_malformed_intents_are_rejected_with_reason)
         "{\"entity\":\"po st\",\"ids\":[]}",
         "{\"entity\":\"post\"}",
         "{\"entity\":\"post\",\"ids\":\"x\"}",
-        "{\"entity\":\"post\",\"ids\":[\"not-a-uuid\"]}",
-        "{\"entity\":\"post\",\"ids\":[\"0190e6c2-7a1b-7cde-8f00-0123456789a\"]}",
-        "{\"entity\":\"post\",\"ids\":[\"0190e6c2-7a1b-7cde-8f00-0123456789abc\"]}",
+        /* ids are strings in the key's text form, never JSON numbers (a
+         * bigint would lose digits on the way through a double) */
         "{\"entity\":\"post\",\"ids\":[12]}",
+        "{\"entity\":\"post\",\"ids\":[\"1\",9007199254740993]}",
+        "{\"entity\":\"post\",\"ids\":[null]}",
+        "{\"entity\":\"post\",\"ids\":[[\"1\"]]}",
         "{\"entity\":\"post\",\"rebuild\":false}",
         "{\"heartbeat\":12}",
     };
@@ -263,8 +271,106 @@ START_TEST(test_malformed_intents_are_rejected_with_reason)
         ck_assert_msg(!intent_parse(bad[i], strlen(bad[i]), &value, reason, sizeof reason),
                       "accepted: %s", bad[i]);
         ck_assert_msg(reason[0] != '\0', "no reason for: %s", bad[i]);
-        ck_assert(value.ids == NULL);
+        ck_assert(value.ids == NULL && value.id_text == NULL);
     }
+}
+END_TEST
+
+static bool fits(intent_key key, const char *id)
+{
+    return intent_id_fits(key, id, strlen(id));
+}
+
+START_TEST(test_ids_that_no_key_value_can_have_are_told_apart)
+{
+    ck_assert_int_eq(intent_key_of("uuid"), INTENT_KEY_UUID);
+    ck_assert_int_eq(intent_key_of("bigint"), INTENT_KEY_BIGINT);
+    ck_assert_int_eq(intent_key_of("integer"), INTENT_KEY_INTEGER);
+    ck_assert_int_eq(intent_key_of("text"), INTENT_KEY_TEXT);
+    /* What uuid_in reads. */
+    ck_assert(fits(INTENT_KEY_UUID, "0190e6c2-7a1b-7cde-8f00-0123456789AB"));
+    ck_assert(fits(INTENT_KEY_UUID, "0190e6c27a1b7cde8f000123456789ab"));
+    ck_assert(fits(INTENT_KEY_UUID, "{0190e6c2-7a1b-7cde-8f00-0123456789ab}"));
+    ck_assert(fits(INTENT_KEY_UUID, "0190-e6c2-7a1b-7cde-8f00-0123-4567-89ab"));
+    ck_assert(!fits(INTENT_KEY_UUID, "0190e6c2-7a1b-7cde-8f00-0123456789a"));
+    ck_assert(!fits(INTENT_KEY_UUID, "0190e6c2-7a1b-7cde-8f00-0123456789abc"));
+    ck_assert(!fits(INTENT_KEY_UUID, "-0190e6c2-7a1b-7cde-8f00-0123456789ab"));
+    ck_assert(!fits(INTENT_KEY_UUID, "0190e6c2-7a1b-7cde-8f00-0123456789ab-"));
+    ck_assert(!fits(INTENT_KEY_UUID, "0190e6c2--7a1b-7cde-8f00-0123456789ab"));
+    ck_assert(!fits(INTENT_KEY_UUID, "{0190e6c2-7a1b-7cde-8f00-0123456789ab"));
+    ck_assert(!fits(INTENT_KEY_UUID, "not-a-uuid"));
+    ck_assert(!fits(INTENT_KEY_UUID, ""));
+    /* Numbers in range; the letters of 0x1F are the database's to judge. */
+    ck_assert(fits(INTENT_KEY_BIGINT, "9007199254740993"));
+    ck_assert(fits(INTENT_KEY_BIGINT, "-5"));
+    ck_assert(fits(INTENT_KEY_BIGINT, " +7 "));
+    ck_assert(fits(INTENT_KEY_BIGINT, "9223372036854775807"));
+    ck_assert(fits(INTENT_KEY_BIGINT, "-9223372036854775808"));
+    ck_assert(fits(INTENT_KEY_BIGINT, "0009223372036854775807"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "9223372036854775808"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "-9223372036854775809"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "99999999999999999999"));
+    ck_assert(fits(INTENT_KEY_INTEGER, "2147483647"));
+    ck_assert(!fits(INTENT_KEY_INTEGER, "2147483648"));
+    ck_assert(fits(INTENT_KEY_INTEGER, "-2147483648"));
+    ck_assert(!fits(INTENT_KEY_SMALLINT, "40000"));
+    ck_assert(fits(INTENT_KEY_BIGINT, "0x1F"));
+    ck_assert(fits(INTENT_KEY_BIGINT, "12abc"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "x"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, ""));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "-"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "1 2"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "1,2"));
+    ck_assert(!fits(INTENT_KEY_BIGINT, "1.5"));
+    ck_assert(!fits(INTENT_KEY_INTEGER, "0190e6c2-7a1b-7cde-8f00-0123456789ab"));
+    /* Text keys: anything. */
+    ck_assert(fits(INTENT_KEY_TEXT, ""));
+    ck_assert(fits(INTENT_KEY_TEXT, "x, {\"y\"}"));
+}
+END_TEST
+
+static const char *normalized(intent_key key, const char *id)
+{
+    static char buffer[128];
+    snprintf(buffer, sizeof buffer, "%s", id);
+    uint32_t length = (uint32_t) strlen(buffer);
+    intent_id_normalize(key, buffer, &length);
+    ck_assert_uint_eq(length, strlen(buffer));
+    return buffer;
+}
+
+START_TEST(test_ids_take_the_key_types_output_form)
+{
+    ck_assert_str_eq(normalized(INTENT_KEY_UUID, "0190E6C2-7A1B-7CDE-8F00-0123456789AB"),
+                     "0190e6c2-7a1b-7cde-8f00-0123456789ab");
+    ck_assert_str_eq(normalized(INTENT_KEY_UUID, "{0190e6c2-7a1b-7cde-8f00-0123456789ab}"),
+                     "0190e6c2-7a1b-7cde-8f00-0123456789ab");
+    ck_assert_str_eq(normalized(INTENT_KEY_UUID, "0190-e6c2-7a1b-7cde-8f00-0123-4567-89ab"),
+                     "0190e6c2-7a1b-7cde-8f00-0123456789ab");
+    /* the output form would be longer: left to the database */
+    ck_assert_str_eq(normalized(INTENT_KEY_UUID, "0190E6C27A1B7CDE8F000123456789AB"), "0190E6C27A1B7CDE8F000123456789AB");
+    ck_assert_str_eq(normalized(INTENT_KEY_BIGINT, " +0009007199254740993 "), "9007199254740993");
+    ck_assert_str_eq(normalized(INTENT_KEY_BIGINT, "-0005"), "-5");
+    ck_assert_str_eq(normalized(INTENT_KEY_BIGINT, "-000"), "0");
+    ck_assert_str_eq(normalized(INTENT_KEY_INTEGER, "0"), "0");
+    ck_assert_str_eq(normalized(INTENT_KEY_INTEGER, "42"), "42");
+    ck_assert_str_eq(normalized(INTENT_KEY_BIGINT, "0x1F"), "0x1F");
+    ck_assert_str_eq(normalized(INTENT_KEY_TEXT, " +0007 "), " +0007 ");
+}
+END_TEST
+
+START_TEST(test_ids_json_quotes_any_id)
+{
+    const char *ids[] = {"a\"b\\c", "9007199254740993"};
+    char *text = intent_ids_json("note", ids, 2);
+    ck_assert_str_eq(text, "{\"entity\":\"note\",\"ids\":[\"a\\\"b\\\\c\",\"9007199254740993\"]}");
+    intent value;
+    char reason[128];
+    ck_assert(intent_parse(text, strlen(text), &value, reason, sizeof reason));
+    ck_assert_str_eq(value.id_text + value.ids[0].offset, ids[0]);
+    ck_assert_str_eq(value.id_text + value.ids[1].offset, ids[1]);
+    intent_free(&value);
+    free(text);
 }
 END_TEST
 
@@ -286,9 +392,12 @@ static Suite *protocol_suite(void)
     tcase_add_test(wal2json, test_wal2json_malformed_objects_give_reasons);
     suite_add_tcase(suite, wal2json);
     TCase *intents = tcase_create("intent");
-    tcase_add_test(intents, test_intent_ids_are_parsed);
+    tcase_add_test(intents, test_intent_ids_are_kept_as_the_text_they_are);
     tcase_add_test(intents, test_intent_rebuild_and_heartbeat);
     tcase_add_test(intents, test_malformed_intents_are_rejected_with_reason);
+    tcase_add_test(intents, test_ids_that_no_key_value_can_have_are_told_apart);
+    tcase_add_test(intents, test_ids_take_the_key_types_output_form);
+    tcase_add_test(intents, test_ids_json_quotes_any_id);
     suite_add_tcase(suite, intents);
     return suite;
 }

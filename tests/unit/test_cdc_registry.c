@@ -8,14 +8,14 @@
 
 #include "cdc/registry.h"
 
-/* The shape migration 040's tvsync.registry_json() returns (json's spacing). */
+/* The shape tvsync.registry_json() returns (040, key_type since 041; json's spacing). */
 static const char *const blog_registry =
     "{\"entities\" : [{\"name\" : \"comment\", \"tv_table\" : \"public.tv_comment\", "
-    "\"source_table\" : \"public.tb_comment\", \"build_function\" : \"public.fn_build_comment\"}, "
+    "\"source_table\" : \"public.tb_comment\", \"build_function\" : \"public.fn_build_comment\", \"key_type\" : \"uuid\"}, "
     "{\"name\" : \"post\", \"tv_table\" : \"public.tv_post\", \"source_table\" : \"public.tb_post\", "
-    "\"build_function\" : \"public.fn_build_post\"}, "
+    "\"build_function\" : \"public.fn_build_post\", \"key_type\" : \"bigint\"}, "
     "{\"name\" : \"user\", \"tv_table\" : \"\\\"My Schema\\\".tv_user\", \"source_table\" : \"public.tb_user\", "
-    "\"build_function\" : \"public.fn_build_user\"}], "
+    "\"build_function\" : \"public.fn_build_user\", \"key_type\" : \"text\"}], "
     "\"cascades\" : [{\"source\" : \"comment\", \"target\" : \"post\", \"query\" : \"SELECT 1\", \"watch\" : null}, "
     "{\"source\" : \"user\", \"target\" : \"post\", \"query\" : \"SELECT $1\", \"watch\" : [\"username\",\"fullName\"]}]}";
 
@@ -33,6 +33,9 @@ START_TEST(test_registry_json_gives_entities_and_edges)
     ck_assert_str_eq(reg.entities[1], "post");
     ck_assert_str_eq(reg.tv_tables[2], "\"My Schema\".tv_user");
     ck_assert_str_eq(reg.build_functions[0], "public.fn_build_comment");
+    ck_assert_str_eq(reg.key_types[0], "uuid");
+    ck_assert_str_eq(reg.key_types[1], "bigint");
+    ck_assert_str_eq(reg.key_types[2], "text");
     ck_assert_uint_eq(registry_index(&reg, "user"), 2);
     ck_assert_uint_eq(registry_index(&reg, "comment"), 0);
     ck_assert_uint_eq(registry_index(&reg, "post"), 1);
@@ -77,21 +80,23 @@ START_TEST(test_malformed_registries_are_rejected_with_reason)
         {"{\"entities\":[]}", "not an object with the arrays \"entities\" and \"cascades\""},
         {"{\"entities\":[{\"name\":\"post\",\"tv_table\":\"t\"}],\"cascades\":[]}",
          "entity 0: \"build_function\" is missing or not a string"},
-        {"{\"entities\":[{\"name\":\"\",\"tv_table\":\"t\",\"build_function\":\"f\"}],\"cascades\":[]}",
+        {"{\"entities\":[{\"name\":\"post\",\"tv_table\":\"t\",\"build_function\":\"f\"}],\"cascades\":[]}",
+         "entity 0: \"key_type\" is missing or not a string"},
+        {"{\"entities\":[{\"name\":\"\",\"tv_table\":\"t\",\"build_function\":\"f\",\"key_type\":\"uuid\"}],\"cascades\":[]}",
          "entity 0: the name is empty or longer than 63 bytes"},
-        {"{\"entities\":[{\"name\":\"a\",\"tv_table\":\"t\",\"build_function\":\"f\"},"
-         "{\"name\":\"a\",\"tv_table\":\"u\",\"build_function\":\"g\"}],\"cascades\":[]}",
+        {"{\"entities\":[{\"name\":\"a\",\"tv_table\":\"t\",\"build_function\":\"f\",\"key_type\":\"uuid\"},"
+         "{\"name\":\"a\",\"tv_table\":\"u\",\"build_function\":\"g\",\"key_type\":\"uuid\"}],\"cascades\":[]}",
          "entity \"a\" is not after \"a\" (repeated or out of order)"},
-        {"{\"entities\":[{\"name\":\"b\",\"tv_table\":\"t\",\"build_function\":\"f\"},"
-         "{\"name\":\"a\",\"tv_table\":\"u\",\"build_function\":\"g\"}],\"cascades\":[]}",
+        {"{\"entities\":[{\"name\":\"b\",\"tv_table\":\"t\",\"build_function\":\"f\",\"key_type\":\"uuid\"},"
+         "{\"name\":\"a\",\"tv_table\":\"u\",\"build_function\":\"g\",\"key_type\":\"uuid\"}],\"cascades\":[]}",
          "entity \"a\" is not after \"b\" (repeated or out of order)"},
-        {"{\"entities\":[{\"name\":\"a\",\"tv_table\":\"t\",\"build_function\":\"f\"}],"
+        {"{\"entities\":[{\"name\":\"a\",\"tv_table\":\"t\",\"build_function\":\"f\",\"key_type\":\"uuid\"}],"
          "\"cascades\":[{\"source\":\"a\",\"target\":\"b\",\"query\":\"q\"}]}",
          "cascade 0 (a -> b) names an entity the registry does not have"},
-        {"{\"entities\":[{\"name\":\"a\",\"tv_table\":\"t\",\"build_function\":\"f\"}],"
+        {"{\"entities\":[{\"name\":\"a\",\"tv_table\":\"t\",\"build_function\":\"f\",\"key_type\":\"uuid\"}],"
          "\"cascades\":[{\"source\":\"a\",\"target\":\"a\",\"query\":\"q\",\"watch\":[1]}]}",
          "cascade 0: a watched key is not a string"},
-        {"{\"entities\":[{\"name\":\"a\",\"tv_table\":\"t\",\"build_function\":\"f\"}],"
+        {"{\"entities\":[{\"name\":\"a\",\"tv_table\":\"t\",\"build_function\":\"f\",\"key_type\":\"uuid\"}],"
          "\"cascades\":[{\"source\":\"a\",\"target\":\"a\",\"query\":\"q\",\"watch\":\"k\"}]}",
          "cascade 0: \"watch\" is neither null nor an array"},
     };
