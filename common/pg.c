@@ -190,6 +190,20 @@ bool pg_exec_ok(PGconn *conn, const char *sql, const char *what)
     return ok;
 }
 
+PGresult *pg_query_logged(PGconn *conn, const char *sql, int parameter_count, const char *const *values,
+                          const char *what)
+{
+    PGresult *result = PQexecParams(conn, sql, parameter_count, NULL, values, NULL, NULL, 0);
+    ExecStatusType status = PQresultStatus(result);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+        char line[1024];
+        log_error("%s: %s", what, pg_error_line(conn, result, line, sizeof line));
+        PQclear(result);
+        return NULL;
+    }
+    return result;
+}
+
 char *pg_quote_identifier(PGconn *conn, const char *identifier)
 {
     char *quoted = PQescapeIdentifier(conn, identifier, strlen(identifier));

@@ -55,6 +55,11 @@ const char *pg_error_line(const PGconn *conn, const PGresult *result, char *buff
  * `what` with the error line and returns false. Blocking: not for event loops. */
 bool pg_exec_ok(PGconn *conn, const char *sql, const char *what);
 
+/* Runs a statement with text parameters and returns its result (the caller PQclears
+ * it), or on failure logs `what` with the error line and returns NULL. Blocking. */
+PGresult *pg_query_logged(PGconn *conn, const char *sql, int parameter_count, const char *const *values,
+                          const char *what);
+
 /* Quotes an identifier or literal with libpq; the caller frees with PQfreemem.
  * NULL on error (already logged). */
 char *pg_quote_identifier(PGconn *conn, const char *identifier);

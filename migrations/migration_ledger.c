@@ -12,24 +12,9 @@
 #include "common/log.h"
 #include "common/pg.h"
 
-/* Runs a statement with text parameters; logs `what` and returns NULL on failure. */
-static PGresult *ledger_query(PGconn *conn, const char *sql, int parameter_count, const char *const *values,
-                              const char *what)
-{
-    PGresult *result = PQexecParams(conn, sql, parameter_count, NULL, values, NULL, NULL, 0);
-    ExecStatusType status = PQresultStatus(result);
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-        char line[1024];
-        log_error("%s: %s", what, pg_error_line(conn, result, line, sizeof line));
-        PQclear(result);
-        return NULL;
-    }
-    return result;
-}
-
 int migration_ledger_exists(PGconn *conn)
 {
-    PGresult *result = ledger_query(conn, "SELECT to_regclass('tvsync.schema_migrations') IS NOT NULL", 0, NULL,
+    PGresult *result = pg_query_logged(conn, "SELECT to_regclass('tvsync.schema_migrations') IS NOT NULL", 0, NULL,
                                     "cannot look for tvsync.schema_migrations");
     if (!result)
         return -1;
@@ -114,7 +99,7 @@ static const char *matching_set(const migration_set *sets, size_t set_count, con
 static bool assign_rows(PGconn *conn, const migration_set *sets, size_t set_count)
 {
     const char *unassigned[1] = {MIGRATION_LEDGER_UNASSIGNED};
-    PGresult *rows = ledger_query(conn,
+    PGresult *rows = pg_query_logged(conn,
                                   "SELECT version, sha256, filename FROM tvsync.schema_migrations"
                                   " WHERE set_name = $1 ORDER BY filename",
                                   1, unassigned, "cannot read tvsync.schema_migrations");
@@ -128,7 +113,7 @@ static bool assign_rows(PGconn *conn, const migration_set *sets, size_t set_coun
             continue;
         /* A set that already has the version keeps its row; this one stays unassigned. */
         const char *values[3] = {set_name, PQgetvalue(rows, row, 0), MIGRATION_LEDGER_UNASSIGNED};
-        PGresult *result = ledger_query(conn,
+        PGresult *result = pg_query_logged(conn,
                                         "UPDATE tvsync.schema_migrations SET set_name = $1"
                                         " WHERE set_name = $3 AND version = $2 AND NOT EXISTS"
                                         " (SELECT 1 FROM tvsync.schema_migrations WHERE set_name = $1 AND version = $2)",
@@ -150,7 +135,7 @@ static bool assign_rows(PGconn *conn, const migration_set *sets, size_t set_coun
 /* Whether the ledger has its set_name column (the current shape); -1 on error. */
 static int has_set_column(PGconn *conn)
 {
-    PGresult *result = ledger_query(conn,
+    PGresult *result = pg_query_logged(conn,
                                     "SELECT EXISTS (SELECT 1 FROM pg_attribute"
                                     " WHERE attrelid = 'tvsync.schema_migrations'::regclass"
                                     " AND attname = 'set_name' AND NOT attisdropped)",
@@ -186,7 +171,7 @@ bool migration_ledger_load(PGconn *conn, migration_ledger *ledger)
 {
     ledger->rows = NULL;
     ledger->count = 0;
-    PGresult *result = ledger_query(conn,
+    PGresult *result = pg_query_logged(conn,
                                     "SELECT set_name, version, filename, sha256,"
                                     " to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC'"
                                     " FROM tvsync.schema_migrations ORDER BY set_name, filename",
@@ -219,7 +204,7 @@ const migration_ledger_row *migration_ledger_find(const migration_ledger *ledger
 bool migration_ledger_record(PGconn *conn, const char *set_name, const migration_file *file)
 {
     const char *values[4] = {set_name, file->version, file->filename, file->sha256};
-    PGresult *result = ledger_query(conn,
+    PGresult *result = pg_query_logged(conn,
                                     "INSERT INTO tvsync.schema_migrations (set_name, version, filename, sha256)"
                                     " VALUES ($1, $2, $3, $4)",
                                     4, values, "cannot record the migration");

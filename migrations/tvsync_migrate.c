@@ -99,21 +99,6 @@ static void notice_receiver(void *argument, const PGresult *result)
         log_debug("server: %s", message);
 }
 
-/* Runs a query expected to return rows (or nothing); logs `what` on failure. */
-static PGresult *query(PGconn *conn, const char *sql, int parameter_count, const char *const *values,
-                       const char *what)
-{
-    PGresult *result = PQexecParams(conn, sql, parameter_count, NULL, values, NULL, NULL, 0);
-    ExecStatusType status = PQresultStatus(result);
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-        char line[1024];
-        log_error("%s: %s", what, pg_error_line(conn, result, line, sizeof line));
-        PQclear(result);
-        return NULL;
-    }
-    return result;
-}
-
 /* Runs every statement of a script on conn (inside the caller's transaction). On
  * failure logs "NAME:LINE: message (SQLSTATE)" and returns false. */
 static bool run_script(PGconn *conn, const char *name, const char *text, size_t length)
@@ -277,7 +262,7 @@ static int set_list_load(const cli_state *state, const tvsync_config *config, se
 
 static bool take_migration_lock(PGconn *conn)
 {
-    PGresult *locked = query(conn, "SELECT pg_try_advisory_lock(" MIGRATE_LOCK_KEY ")", 0, NULL,
+    PGresult *locked = pg_query_logged(conn, "SELECT pg_try_advisory_lock(" MIGRATE_LOCK_KEY ")", 0, NULL,
                              "cannot take the migration lock");
     if (!locked)
         return false;
@@ -528,7 +513,7 @@ static long verify_entity(PGconn *conn, const char *entity, const char *tv_table
 
 static int command_verify(PGconn *conn)
 {
-    PGresult *result = query(conn, "SELECT to_regclass('tvsync.entity') IS NOT NULL", 0, NULL,
+    PGresult *result = pg_query_logged(conn, "SELECT to_regclass('tvsync.entity') IS NOT NULL", 0, NULL,
                              "cannot look for tvsync.entity");
     if (!result)
         return TVSYNC_EXIT_DATABASE;
@@ -541,7 +526,7 @@ static int command_verify(PGconn *conn)
     /* One snapshot for every entity, so they are compared at the same instant. */
     if (!pg_exec_ok(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "cannot start a transaction"))
         return TVSYNC_EXIT_DATABASE;
-    result = query(conn, "SELECT e.name, e.tv_table::text, tvsync.build_function_name(e)"
+    result = pg_query_logged(conn, "SELECT e.name, e.tv_table::text, tvsync.build_function_name(e)"
                          " FROM tvsync.entity e ORDER BY e.name",
                    0, NULL, "cannot read tvsync.entity");
     if (!result)
@@ -580,7 +565,7 @@ static int command_seed(PGconn *conn, const char *path)
         return TVSYNC_EXIT_CONFIG;
     }
     int status = TVSYNC_EXIT_OK;
-    PGresult *result = query(conn, "SELECT to_regclass('tvsync.entity') IS NOT NULL", 0, NULL,
+    PGresult *result = pg_query_logged(conn, "SELECT to_regclass('tvsync.entity') IS NOT NULL", 0, NULL,
                              "cannot look for tvsync.entity");
     if (!result) {
         status = TVSYNC_EXIT_DATABASE;
