@@ -108,6 +108,8 @@ check_reload_and_stop() {
         sleep 0.1
     done
     assert_eq 0 "$status" "$name: exits 0 on SIGTERM"
+    # The daemon sent it before exiting; the listener may not have logged it yet.
+    wait_for 5 has_lines '(^|\|)STOPPING=1($|\|)' 1 "$mark"
     assert_eq yes "$(has_lines '(^|\|)STOPPING=1($|\|)' 1 "$mark" && echo yes || echo no)" \
         "$name: SIGTERM sends STOPPING=1"
     DAEMON_PID=
