@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/alloc.h"
+#include "common/decimal.h"
 #include "common/hex.h"
 #include "common/wal2json.h"
 
@@ -144,16 +145,6 @@ static bool uuid_fits(const char *id, size_t length)
     return digits == 32;
 }
 
-/* Whether the decimal digits [from, to) (no sign) are at most the magnitude
- * limit (digits too); leading zeros do not count. */
-static bool decimal_within(const char *id, size_t from, size_t to, const char *limit)
-{
-    while (from + 1 < to && id[from] == '0')
-        from++;
-    size_t length = to - from, limit_length = strlen(limit);
-    return length < limit_length || (length == limit_length && memcmp(id + from, limit, length) <= 0);
-}
-
 static bool integer_fits(const char *id, size_t length, const char *positive_limit, const char *negative_limit)
 {
     size_t i = 0;
@@ -177,7 +168,8 @@ static bool integer_fits(const char *id, size_t length, const char *positive_lim
         i++;
     if (i != length)
         return false;
-    return !decimal || decimal_within(id, digits_from, digits_to, negative ? negative_limit : positive_limit);
+    return !decimal ||
+           decimal_digits_within(id + digits_from, digits_to - digits_from, negative ? negative_limit : positive_limit);
 }
 
 bool intent_id_fits(intent_key key, const char *id, size_t length)

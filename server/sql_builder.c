@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/decimal.h"
 
 /* Deeper filters are refused: the GraphQL depth limit already bounds them, this keeps the
  * recursion below bounded by our own number too. */
@@ -85,38 +86,18 @@ bool sql_is_uuid(const char *text)
 
 /* An optionally signed decimal integer within [-limit - 1, limit]: compared digit by
  * digit, so no value is ever read into a C number (a bigint above 2^53 stays exact). */
-static bool is_integer_within(const char *text, const char *limit)
+/* An optionally signed run of decimal digits whose magnitude is at most
+ * positive_limit, or negative_limit after a '-'. */
+static bool is_integer_within(const char *text, const char *positive_limit, const char *negative_limit)
 {
     bool negative = *text == '-';
     if (*text == '-' || *text == '+')
-        text++;
-    while (text[0] == '0' && text[1] != '\0')
         text++;
     size_t length = 0;
     for (const char *p = text; *p; p++, length++)
         if (!isdigit((unsigned char) *p))
             return false;
-    size_t limit_length = strlen(limit);
-    if (length == 0 || length < limit_length)
-        return length > 0;
-    if (length > limit_length)
-        return false;
-    /* Same length: the magnitude may reach the limit, or one past it when negative. */
-    int order = strcmp(text, limit);
-    if (order <= 0)
-        return true;
-    if (!negative)
-        return false;
-    char below[24];
-    snprintf(below, sizeof below, "%s", limit);
-    for (size_t i = limit_length; i-- > 0;) {
-        if (below[i] != '9') {
-            below[i]++;
-            break;
-        }
-        below[i] = '0';
-    }
-    return strcmp(text, below) <= 0;
+    return length > 0 && decimal_digits_within(text, length, negative ? negative_limit : positive_limit);
 }
 
 bool sql_is_key(schema_map_key key, const char *text)
@@ -125,9 +106,9 @@ bool sql_is_key(schema_map_key key, const char *text)
     case SCHEMA_MAP_KEY_UUID:
         return sql_is_uuid(text);
     case SCHEMA_MAP_KEY_BIGINT:
-        return is_integer_within(text, "9223372036854775807");
+        return is_integer_within(text, "9223372036854775807", "9223372036854775808");
     case SCHEMA_MAP_KEY_INTEGER:
-        return is_integer_within(text, "2147483647");
+        return is_integer_within(text, "2147483647", "2147483648");
     case SCHEMA_MAP_KEY_TEXT:
         return true;
     case SCHEMA_MAP_KEY_UNKNOWN:
