@@ -85,19 +85,6 @@ static bool is_true(const PGresult *result, int index)
     return value != NULL && strcmp(value, "t") == 0;
 }
 
-static schema_map_key key_of(const char *type)
-{
-    if (strcmp(type, "uuid") == 0)
-        return SCHEMA_MAP_KEY_UUID;
-    if (strcmp(type, "bigint") == 0)
-        return SCHEMA_MAP_KEY_BIGINT;
-    if (strcmp(type, "integer") == 0)
-        return SCHEMA_MAP_KEY_INTEGER;
-    if (strcmp(type, "text") == 0)
-        return SCHEMA_MAP_KEY_TEXT;
-    return SCHEMA_MAP_KEY_UNKNOWN;
-}
-
 static bool check_table(check_state *state, schema_map_table *table)
 {
     unsigned line = table->directive->location.line;
@@ -120,7 +107,7 @@ static bool check_table(check_state *state, schema_map_table *table)
         fail(state, line, "%s: no column \"id\" (a read model table has id and data columns)", what);
     else if (data_type == NULL)
         fail(state, line, "%s: no column \"data\" (a read model table has id and data columns)", what);
-    else if (key_of(id_type) == SCHEMA_MAP_KEY_UNKNOWN)
+    else if (schema_map_key_of(id_type) == SCHEMA_MAP_KEY_UNKNOWN)
         fail(state, line, "%s: its id column is %s (a key must be uuid, bigint, integer or text: change its type)",
              what, id_type);
     else if (strcmp(data_type, "jsonb") != 0 && strcmp(data_type, "json") != 0)
@@ -131,7 +118,7 @@ static bool check_table(check_state *state, schema_map_table *table)
     else
         ok = true;
     if (ok)
-        schema_map_set_key(table, key_of(id_type));
+        schema_map_set_key(table, schema_map_key_of(id_type));
     PQclear(result);
     return ok;
 }

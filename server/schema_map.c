@@ -71,6 +71,16 @@ const char *schema_map_key_name(schema_map_key key)
     return "unknown";
 }
 
+schema_map_key schema_map_key_of(const char *type_name)
+{
+    static const schema_map_key keys[] = {SCHEMA_MAP_KEY_UUID, SCHEMA_MAP_KEY_BIGINT, SCHEMA_MAP_KEY_INTEGER,
+                                          SCHEMA_MAP_KEY_TEXT};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(type_name, schema_map_key_name(keys[i])) == 0)
+            return keys[i];
+    return SCHEMA_MAP_KEY_UNKNOWN;
+}
+
 void schema_map_set_key(schema_map_table *table, schema_map_key key)
 {
     free(table->lookup_sql);

@@ -73,6 +73,10 @@ void schema_map_set_key(schema_map_table *table, schema_map_key key);
 /* The key type's name as PostgreSQL spells it ("uuid", "bigint", ...); "unknown". */
 const char *schema_map_key_name(schema_map_key key);
 
+/* The key type a PostgreSQL type name (regtype text) names; SCHEMA_MAP_KEY_UNKNOWN for
+ * any type tvsync does not key on. The inverse of schema_map_key_name. */
+schema_map_key schema_map_key_of(const char *type_name);
+
 /* The mapping of a root field definition; NULL when the field is not mapped
  * (introspection fields). */
 const schema_map_field *schema_map_find(const schema_map *map, const gql_field *field);
