@@ -261,9 +261,13 @@ static void handle_copy_data(cdc_daemon *d, const char *buffer, int length)
         return;
     }
     if (message.kind == STREAM_MESSAGE_KEEPALIVE) {
-        if (message.wal_end > d->keepalive_wal_end)
+        bool advanced = message.wal_end > d->keepalive_wal_end;
+        if (advanced)
             d->keepalive_wal_end = message.wal_end;
-        if (message.reply_requested)
+        /* Idle, a new end of WAL is confirmed at once (not at the next status tick):
+         * tvsync-server's read-your-writes waits end on it when WAL other than source
+         * transactions follows a mutation's commit. */
+        if (message.reply_requested || (advanced && stream_idle(d)))
             send_status(d, false);
         return;
     }

@@ -36,6 +36,7 @@ typedef struct exec_request {
      * does not fit, then no dead letter is looked for). */
     char mutation_entity[128];
     char waited_lsn[32];
+    lsn_t publish_lsn;         /* the running mutation's last intent message */
     struct timespec wait_started;
     char request_id[80];
     executor_done_fn done;
@@ -420,6 +421,29 @@ static const char *status_code(const char *status)
 
 #define MUTATION_STATUSES "ok, validation_failed, not_found, conflict"
 
+/* The wait's target: the WAL flushed after the mutation committed (at or past its
+ * commit record), so the applied position reaches it only once the mutation is applied. */
+static void commit_position_cb(void *arg, const PGresult *result, const char *error)
+{
+    exec_request *exec = arg;
+    lsn_t target = exec->publish_lsn, flushed;
+    if (error == NULL && PQntuples(result) == 1 && !PQgetisnull(result, 0, 0) &&
+        lsn_parse(PQgetvalue(result, 0, 0), &flushed)) {
+        if (flushed > target)
+            target = flushed;
+    } else {
+        /* Rare (the connection lost twice): the message's LSN is the best left. */
+        log_warning("request %s: %s: reading the WAL position after the commit failed (%s); waiting for its "
+                    "intent message only", exec->request_id, exec->fields[exec->current].response_key,
+                    error ? error : "no row");
+    }
+    char text[LSN_FORMAT_SIZE];
+    lsn_format(target, text);
+    log_debug("request %s: %s waits for %s", exec->request_id, exec->fields[exec->current].response_key, text);
+    sync_wait_until(exec->env.sync, target, exec->env.server->config->server.sync_wait_timeout_ms, sync_done_cb,
+                    exec);
+}
+
 static void mutation_result_cb(void *arg, const PGresult *result, const char *error)
 {
     exec_request *exec = arg;
@@ -473,11 +497,14 @@ static void mutation_result_cb(void *arg, const PGresult *result, const char *er
         return;
     }
     snprintf(exec->waited_lsn, sizeof exec->waited_lsn, "%s", PQgetvalue(result, 0, 4));
+    exec->publish_lsn = target;
     clock_gettime(CLOCK_MONOTONIC, &exec->wait_started);
-    log_debug("request %s: %s waits for %s", exec->request_id, exec->fields[exec->current].response_key,
-              PQgetvalue(result, 0, 4));
-    sync_wait_until(exec->env.sync, target, exec->env.server->config->server.sync_wait_timeout_ms, sync_done_cb,
-                    exec);
+    /* The intent message's LSN is not enough to wait for: tvsync-cdc applies in commit
+     * order, and a transaction that committed between this one's message and its commit
+     * moves the applied position past the message first. The WAL flushed now (this
+     * mutation's commit is) lies at or past the commit. */
+    db_pool_submit(exec->env.pool, "SELECT pg_current_wal_flush_lsn()::text", 0, NULL,
+                   DB_POOL_PREPARED | DB_POOL_RETRY_ON_LOSS, commit_position_cb, exec);
 }
 
 static void run_next_mutation(exec_request *exec)

@@ -17,9 +17,10 @@
 #include "server/db_pool.h"
 
 #define SYNC_CHANNEL "tvsync_applied"
-/* While someone waits, the origin's progress is also polled this often, in case a
- * notification was lost with a connection. */
-#define SYNC_POLL_INTERVAL_MS 200
+/* While someone waits, the slot's confirmed position is also polled this often: a
+ * notification may be lost with a connection, and a wait for a position past the last
+ * source transaction ends only through the slot. */
+#define SYNC_POLL_INTERVAL_MS 50
 
 typedef struct sync_waiter sync_waiter;
 
@@ -54,7 +55,7 @@ struct sync_wait {
     struct event *wake;        /* follower: the leader saw the LSN move */
     /* leader only */
     db_pool *pool;
-    char *origin_name;
+    char *slot_name;
     bool progress_readable;    /* false after the progress query was refused (privileges) */
     bool poll_in_flight;
     struct event *poll_timer;
@@ -83,7 +84,7 @@ void sync_hub_free(sync_hub *hub)
     free(hub);
 }
 
-/* Whether anyone in the process waits (the leader polls the origin's progress then). */
+/* Whether anyone in the process waits (the leader polls the slot's position then). */
 static bool anyone_waiting(sync_wait *leader)
 {
     if (leader->head != NULL)
@@ -195,10 +196,10 @@ static void progress_cb(void *arg, const PGresult *result, const char *error)
     wait->poll_in_flight = false;
     if (error != NULL) {
         if (result != NULL && wait->progress_readable) {
-            /* Usually: the role may not call pg_replication_origin_progress. Notifications
-             * alone still work. */
-            log_warning("cannot read the progress of origin \"%s\" (%s); relying on %s notifications",
-                        wait->origin_name, error, SYNC_CHANNEL);
+            /* Usually: the role may not read pg_replication_slots. Notifications alone
+             * still work. */
+            log_warning("cannot read the position of slot \"%s\" (%s); relying on %s notifications",
+                        wait->slot_name, error, SYNC_CHANNEL);
             wait->progress_readable = false;
         }
         return;
@@ -221,10 +222,15 @@ static void listen_cb(void *arg, const PGresult *result, const char *error)
 
 static void query_progress(sync_wait *wait, unsigned flags)
 {
-    const char *params[] = {wait->origin_name};
+    const char *params[] = {wait->slot_name};
     wait->poll_in_flight = true;
-    db_pool_submit(wait->pool, "SELECT pg_replication_origin_progress($1, false)::text", 1, params,
-                   flags, progress_cb, wait);
+    /* The slot's confirmed position, not the origin's progress: the origin advances with
+     * tvsync-cdc's commit record, a moment before that commit is visible to other
+     * sessions, and a read then would miss the write it waited for. tvsync-cdc confirms
+     * a position once its commit returned, and confirms the end of WAL once it has
+     * nothing pending (so waits for a position past the last source transaction end). */
+    db_pool_submit(wait->pool, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
+                   1, params, flags, progress_cb, wait);
 }
 
 static void connect_cb(void *arg)
@@ -272,7 +278,7 @@ static void followers_stopped_cb(evutil_socket_t fd, short what, void *arg)
         wait->followers_stopped_fn(wait->followers_stopped_arg);
 }
 
-sync_wait *sync_wait_new(struct event_base *base, sync_hub *hub, const char *url, const char *origin_name,
+sync_wait *sync_wait_new(struct event_base *base, sync_hub *hub, const char *url, const char *slot_name,
                          int connect_timeout_ms)
 {
     sync_wait *wait = alloc_calloc(1, sizeof *wait);
@@ -296,9 +302,9 @@ sync_wait *sync_wait_new(struct event_base *base, sync_hub *hub, const char *url
         return wait;
     }
     /* The name must be tvsync-cdc's: operators see here which one is followed. */
-    log_info("read your writes: following %s and the progress of replication origin \"%s\" ([slot] name)",
-             SYNC_CHANNEL, origin_name);
-    wait->origin_name = alloc_strdup(origin_name);
+    log_info("read your writes: following %s and the confirmed position of slot \"%s\" ([slot] name)",
+             SYNC_CHANNEL, slot_name);
+    wait->slot_name = alloc_strdup(slot_name);
     wait->progress_readable = true;
     wait->poll_timer = alloc_check(evtimer_new(base, poll_timer_cb, wait));
     wait->followers_stopped_event = alloc_check(event_new(base, -1, 0, followers_stopped_cb, wait));
@@ -334,7 +340,7 @@ void sync_wait_free(sync_wait *wait)
         db_pool_free(wait->pool);
         event_free(wait->poll_timer);
         event_free(wait->followers_stopped_event);
-        free(wait->origin_name);
+        free(wait->slot_name);
     } else {
         event_free(wait->wake);
     }

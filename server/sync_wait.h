@@ -22,12 +22,12 @@ void sync_hub_free(sync_hub *hub);
 typedef void (*sync_wait_fn)(void *arg, bool applied);
 
 /* The first sync_wait of a hub is its leader: it starts listening (connects without
- * blocking, reconnects when the connection drops). origin_name is tvsync-cdc's
- * replication origin (the slot name); its progress is read on each (re)connect, and
+ * blocking, reconnects when the connection drops). slot_name is tvsync-cdc's slot;
+ * its confirmed flush position is read on each (re)connect, and
  * polled while anyone waits, so a notification missed while disconnected is not waited
  * for. The others follow it: the leader wakes a follower's loop when the applied LSN
  * moves and that follower has waiters. Each sync_wait is used from its own loop's thread. */
-sync_wait *sync_wait_new(struct event_base *base, sync_hub *hub, const char *url, const char *origin_name,
+sync_wait *sync_wait_new(struct event_base *base, sync_hub *hub, const char *url, const char *slot_name,
                          int connect_timeout_ms);
 /* Waiters still pending are told false. */
 void sync_wait_free(sync_wait *wait);

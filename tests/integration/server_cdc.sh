@@ -27,8 +27,8 @@ CDC_LOG=$(mktemp /tmp/tvsync-cdc-log.XXXXXX)
 "$TVSYNC_BUILDDIR/cdc/tvsync-cdc" --database "$TVSYNC_DATABASE_URL" --metrics-listen 127.0.0.1:0 >"$CDC_LOG" 2>&1 &
 CDC_PID=$!
 server_start --set server.sync_wait_timeout_ms=10000 || { echo "server did not start"; exit 1; }
-assert_contains "$(cat "$SERVER_LOG")" "replication origin \"$SLOT_NAME\"" \
-    "tvsync-server follows the origin named by [slot] name in the shared configuration"
+assert_contains "$(cat "$SERVER_LOG")" "confirmed position of slot \"$SLOT_NAME\"" \
+    "tvsync-server follows the slot named by [slot] name in the shared configuration"
 
 BOB=10000000-0000-4000-8000-000000000002
 POST1=20000000-0000-4000-8000-000000000001
@@ -58,7 +58,7 @@ out=$(gql_query "{ user(id: \"$ERIN\") { id } post(id: \"$POST\") { id } }")
 assert_eq '{"data":{"user":null,"post":null}}' "$out" "deleteUser removes the user and their posts from the read models"
 assert_exit 0 "the read models equal a full rebuild" -- migrate verify
 assert_contains "$(curl -s "$SERVER_BASE/metrics")" 'tvsync_server_sync_waits_total{result="applied"}' "the waits were released by tvsync_applied"
-assert_not_contains "$(cat "$SERVER_LOG")" "cannot read the progress of origin" "the configured origin exists for tvsync-server"
+assert_not_contains "$(cat "$SERVER_LOG")" "cannot read the position of slot" "the configured slot is readable by tvsync-server"
 
 # A comment whose document cannot be built: tvsync-cdc dead-letters its intent, and the
 # mutation answers SYNC_FAILED (the reason only in the server log), its row committed.
