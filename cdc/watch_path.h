@@ -19,7 +19,10 @@
  * written for a nested one (the diff lists the nested paths that changed under
  * that spelling). A malformed path (written before migration 044 checked them)
  * is taken as one top-level key, as written: what it meant before nested paths.
- * Returns a string the caller frees; never NULL. *nested says which kind. */
+ * The diff's list does not tell the two kinds apart, so a top-level key a.b and
+ * the nested path a.b follow each other's changes too: an extra cascade, never
+ * a missed one. Returns a string the caller frees; never NULL. *nested says
+ * which kind. */
 char *watch_path_match_key(const char *path, bool *nested);
 
 /* Whether path is well formed. Linear in its length. */
