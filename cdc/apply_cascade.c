@@ -155,7 +155,7 @@ static const char *ids_literal(apply_engine *engine, const batch_entity *entity,
 static const char *diff_statement(apply_engine *engine, size_t r)
 {
     return apply_sql_diff(&engine->sql, engine->reg->build_functions[r], engine->reg->tv_tables[r],
-                          engine->reg->key_types[r], r, engine->built_table);
+                          engine->reg->key_types[r], r, engine->built_table, engine->reg->nested_changed[r]);
 }
 
 /* Sends the diffs of the entities after the current one in the order whose next
@@ -331,7 +331,8 @@ static bool send_cascade_query(apply_engine *engine, const batch_entity *source,
     if (engine->group_slots[slot].along)
         return apply_send(engine,
                           apply_sql_diff_along(&engine->sql, reg->queries[edge], reg->build_functions[r],
-                                               reg->tv_tables[r], reg->key_types[r], r, engine->built_table),
+                                               reg->tv_tables[r], reg->key_types[r], r, engine->built_table,
+                                               reg->nested_changed[r]),
                           1, values, along_query_cb);
     if (r < reg->entity_count)
         return apply_send(engine, apply_sql_cascade_query(&engine->sql, reg->queries[edge], reg->key_types[r]), 1,

@@ -9,22 +9,27 @@
 /* What every diff statement ends with, after its CTE d (id, new, old: the ids
  * whose build differs from the tv_* row): the documents that would change kept
  * for the apply (one build per document) when keep_built, and the changed ids
- * with the keys that changed (plus the query's ids, flagged, along a query). */
-static void append_diff_tail(strbuf *sql, size_t entity_index, bool keep_built, bool query_ids)
+ * with the keys that changed, then the nested paths that did (plus the query's
+ * ids, flagged, along a query). */
+static void append_diff_tail(strbuf *sql, size_t entity_index, bool keep_built, bool query_ids,
+                             const char *nested_changed)
 {
     if (keep_built)
         strbuf_appendf(sql,
                        ", kept AS (INSERT INTO pg_temp.tvsync_built (entity, id, data) "
                        "SELECT %zu, d.id::text, d.new FROM d WHERE d.new IS NOT NULL)", entity_index);
-    strbuf_appendf(sql,
-                   " SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
-                   "ARRAY(SELECT k FROM jsonb_object_keys(d.new || d.old) AS k "
-                   "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END%s FROM d%s",
-                   query_ids ? ", false" : "", query_ids ? " UNION ALL SELECT x, NULL, true FROM q, unnest(q.ids) AS x" : "");
+    strbuf_append(sql,
+                  " SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
+                  "ARRAY(SELECT k FROM jsonb_object_keys(d.new || d.old) AS k "
+                  "WHERE d.new -> k IS DISTINCT FROM d.old -> k)");
+    if (nested_changed)
+        strbuf_appendf(sql, " || %s", nested_changed);
+    strbuf_appendf(sql, " END%s FROM d%s", query_ids ? ", false" : "",
+                   query_ids ? " UNION ALL SELECT x, NULL, true FROM q, unnest(q.ids) AS x" : "");
 }
 
 const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *tv_table, const char *key_type,
-                           size_t entity_index, bool keep_built)
+                           size_t entity_index, bool keep_built, const char *nested_changed)
 {
     strbuf_reset(sql);
     strbuf_appendf(sql,
@@ -33,12 +38,13 @@ const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *
                    "FULL JOIN (SELECT id, data FROM %2$s WHERE id = ANY ($1::%3$s[])) AS t ON t.id = b.id "
                    "WHERE b.data IS DISTINCT FROM t.data)",
                    build_function, tv_table, key_type);
-    append_diff_tail(sql, entity_index, keep_built, false);
+    append_diff_tail(sql, entity_index, keep_built, false, nested_changed);
     return strbuf_text(sql);
 }
 
 const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const char *build_function,
-                                 const char *tv_table, const char *key_type, size_t entity_index, bool keep_built)
+                                 const char *tv_table, const char *key_type, size_t entity_index, bool keep_built,
+                                 const char *nested_changed)
 {
     strbuf_reset(sql);
     /* The cast: a query that answers another integer type than the target's
@@ -51,7 +57,7 @@ const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const c
                    "FULL JOIN (SELECT t.id, t.data FROM q, %3$s AS t WHERE t.id = ANY (q.ids)) AS t ON t.id = b.id "
                    "WHERE b.data IS DISTINCT FROM t.data)",
                    cascade_query, build_function, tv_table, key_type);
-    append_diff_tail(sql, entity_index, keep_built, true);
+    append_diff_tail(sql, entity_index, keep_built, true, nested_changed);
     return strbuf_text(sql);
 }
 

@@ -21,10 +21,14 @@
  * fails the statement (22P02) like a build error. Ids come back as text in the
  * key type's own form. */
 
+/* nested_changed: the entity's registry nested_changed (NULL: its edges watch
+ * top-level keys only, and the diff compares nothing else). */
+
 /* A diff over the ids $1: rows (id, changed keys or NULL = all) of the ids
- * whose build differs from the tv_* row. */
+ * whose build differs from the tv_* row. The changed keys are the document's
+ * top-level keys that changed, then the nested watch paths that did. */
 const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *tv_table, const char *key_type,
-                           size_t entity_index, bool keep_built);
+                           size_t entity_index, bool keep_built, const char *nested_changed);
 
 /* A diff over the ids cascade_query returns for the source ids $1: the query
  * runs inside it, so the diff goes out with the query instead of one round
@@ -32,7 +36,8 @@ const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *
  * Rows: the diff's (id, changed keys, false), then each id the query found
  * (id, NULL, true). */
 const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const char *build_function,
-                                 const char *tv_table, const char *key_type, size_t entity_index, bool keep_built);
+                                 const char *tv_table, const char *key_type, size_t entity_index, bool keep_built,
+                                 const char *nested_changed);
 
 /* A cascade query alone: its one column cast to the target's key_type, so its
  * ids come back in the key's own form whatever type the query answers. */

@@ -14,8 +14,9 @@
 typedef struct cascade_edge {
     const char *source;   /* entity whose changed ids are the query's $1 */
     const char *target;   /* entity the query returns ids of */
-    const char *const *watches;   /* NULL-terminated document keys of source whose
-                                     change the edge follows; NULL = every key */
+    const char *const *watches;   /* NULL-terminated match keys of the watch paths of
+                                     source (cdc/watch_path) whose change the edge
+                                     follows; NULL = every key */
 } cascade_edge;
 
 /* Writes into order[] every entity reachable from start[] through edges, each
@@ -27,9 +28,10 @@ typedef struct cascade_edge {
 size_t cascade_order(const char *const *start, size_t start_count,
                      const cascade_edge *edges, size_t edge_count, const char **order);
 
-/* Whether a row whose document changed in changed_keys (NULL-terminated; NULL =
- * created or deleted: every key) must follow edge: true unless the edge
- * watches keys and none of them changed. */
+/* Whether a row whose document changed in changed_keys (NULL-terminated: the
+ * changed top-level keys, then the changed nested paths its diff compares;
+ * NULL = created or deleted: every key) must follow edge: true unless the edge
+ * watches paths and none of them changed. */
 bool cascade_edge_watches(const cascade_edge *edge, const char *const *changed_keys);
 
 /* The rounds after which a batch whose cascades still add ids is applied with
@@ -65,7 +67,7 @@ typedef struct cascade_plan {
     bool range_diffless;          /* the range is intent ids: no diff, every edge */
     size_t range_from, range_to;  /* the current range of the entity's ids */
     intent_id *changed;           /* the range's ids whose document would change (in changed_text) ... */
-    char ***changed_keys;         /* ... and per id the keys that did (owned; NULL = all) */
+    char ***changed_keys;         /* ... and per id the keys and nested paths that did (owned; NULL = all) */
     size_t changed_count, changed_capacity;
     char *changed_text;           /* the changed ids' text, each NUL-terminated, owned */
     size_t changed_text_length, changed_text_capacity;

@@ -12,6 +12,7 @@
 
 #include "cdc/array_literal.h"
 #include "cdc/intent.h"
+#include "cdc/watch_path.h"
 #include "common/alloc.h"
 
 const char *const REGISTRY_QUERY = "SELECT tvsync.registry_json()";
@@ -65,9 +66,17 @@ static bool read_entities(const cJSON *entities, registry *out, char *error, siz
     return true;
 }
 
-/* NULL when the edge watches every key; a NULL-terminated vector otherwise
- * (array_literal_strings_free frees it). */
-static bool read_watch(const cJSON *watch, size_t index, char ***out, char *error, size_t error_size)
+/* The nested watch paths read so far, each with its edge's source entity. */
+typedef struct nested_paths {
+    const char **paths;   /* borrowed from the registry's watches */
+    size_t *entities;
+    size_t count, capacity;
+} nested_paths;
+
+/* NULL when the edge watches every key; a NULL-terminated vector of the
+ * watch paths' match keys otherwise (array_literal_strings_free frees it). */
+static bool read_watch(const cJSON *watch, size_t index, size_t source, char ***out, nested_paths *nested,
+                       char *error, size_t error_size)
 {
     *out = NULL;
     if (!watch || cJSON_IsNull(watch))
@@ -85,13 +94,25 @@ static bool read_watch(const cJSON *watch, size_t index, char ***out, char *erro
             snprintf(error, error_size, "cascade %zu: a watched key is not a string", index);
             return false;
         }
-        keys[count++] = alloc_strdup(key->valuestring);
+        bool is_nested;
+        keys[count] = watch_path_match_key(key->valuestring, &is_nested);
+        if (is_nested) {
+            if (nested->count == nested->capacity) {
+                nested->capacity = nested->capacity ? 2 * nested->capacity : 8;
+                nested->paths = alloc_array(nested->paths, nested->capacity, sizeof *nested->paths);
+                nested->entities = alloc_array(nested->entities, nested->capacity, sizeof *nested->entities);
+            }
+            nested->paths[nested->count] = keys[count];
+            nested->entities[nested->count++] = source;
+        }
+        count++;
     }
     *out = keys;
     return true;
 }
 
-static bool read_cascades(const cJSON *cascades, registry *out, char *error, size_t error_size)
+static bool read_cascades(const cJSON *cascades, registry *out, nested_paths *nested, char *error,
+                          size_t error_size)
 {
     const cJSON *edge;
     cJSON_ArrayForEach(edge, cascades) {
@@ -107,7 +128,8 @@ static bool read_cascades(const cJSON *cascades, registry *out, char *error, siz
             return false;
         }
         char **watches;
-        if (!read_watch(cJSON_GetObjectItemCaseSensitive(edge, "watch"), i, &watches, error, error_size))
+        if (!read_watch(cJSON_GetObjectItemCaseSensitive(edge, "watch"), i, registry_index(out, source), &watches,
+                        nested, error, error_size))
             return false;
         out->sources[i] = alloc_strdup(source);
         out->targets[i] = alloc_strdup(target);
@@ -119,6 +141,32 @@ static bool read_cascades(const cJSON *cascades, registry *out, char *error, siz
         out->cascade_count++;
     }
     return true;
+}
+
+/* Per entity, the SQL of the nested paths its out-edges watch (each spelling
+ * once), so that its diff statements compare those and no other entity's. */
+static void build_nested_changed(registry *out, const nested_paths *nested)
+{
+    const char **paths = alloc_calloc(nested->count + 1, sizeof *paths);
+    for (size_t r = 0; r < out->entity_count; r++) {
+        size_t count = 0;
+        for (size_t i = 0; i < nested->count; i++) {
+            if (nested->entities[i] != r)
+                continue;
+            size_t seen = 0;
+            while (seen < count && strcmp(paths[seen], nested->paths[i]) != 0)
+                seen++;
+            if (seen == count)
+                paths[count++] = nested->paths[i];
+        }
+        if (count == 0)
+            continue;
+        strbuf sql = STRBUF_INIT;
+        watch_path_append_changed(&sql, paths, count, "d.new", "d.old");
+        out->nested_changed[r] = alloc_strdup(strbuf_text(&sql));
+        strbuf_free(&sql);
+    }
+    free(paths);
 }
 
 bool registry_from_json(const char *text, size_t length, registry *out, char *error, size_t error_size)
@@ -138,12 +186,18 @@ bool registry_from_json(const char *text, size_t length, registry *out, char *er
     out->tv_tables = alloc_calloc(entity_count + 1, sizeof *out->tv_tables);
     out->build_functions = alloc_calloc(entity_count + 1, sizeof *out->build_functions);
     out->key_types = alloc_calloc(entity_count + 1, sizeof *out->key_types);
+    out->nested_changed = alloc_calloc(entity_count + 1, sizeof *out->nested_changed);
     out->edges = alloc_calloc(cascade_count + 1, sizeof *out->edges);
     out->sources = alloc_calloc(cascade_count + 1, sizeof *out->sources);
     out->targets = alloc_calloc(cascade_count + 1, sizeof *out->targets);
     out->queries = alloc_calloc(cascade_count + 1, sizeof *out->queries);
     out->watches = alloc_calloc(cascade_count + 1, sizeof *out->watches);
-    ok = read_entities(entities, out, error, error_size) && read_cascades(cascades, out, error, error_size);
+    nested_paths nested = {0};
+    ok = read_entities(entities, out, error, error_size) && read_cascades(cascades, out, &nested, error, error_size);
+    if (ok)
+        build_nested_changed(out, &nested);
+    free(nested.paths);
+    free(nested.entities);
 done:
     cJSON_Delete(root);
     if (!ok)
@@ -179,7 +233,10 @@ void registry_free(registry *value)
         free(value->tv_tables[i]);
         free(value->build_functions[i]);
         free(value->key_types[i]);
+        if (value->nested_changed)
+            free(value->nested_changed[i]);
     }
+    free(value->nested_changed);
     free(value->tv_tables);
     free(value->build_functions);
     free(value->key_types);

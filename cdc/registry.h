@@ -15,6 +15,10 @@ typedef struct registry {
     char **build_functions;       /* per entity: its build function, quoted, without arguments */
     char **key_types;             /* per entity: its key's type (regtype text: uuid, bigint, integer,
                                      text), which SQL casts the ids' text to */
+    /* per entity: the text[] expression (cdc/watch_path) of the nested paths its
+     * out-edges watch that changed between d.new and d.old, for its diff
+     * statements; NULL when they watch top-level keys only */
+    char **nested_changed;
     size_t cascade_count;
     cascade_edge *edges;          /* source/target/watches point into the arrays below */
     /* queries: per edge, the cascade query. Its $1 is the source's changed ids,
@@ -26,7 +30,8 @@ typedef struct registry {
      * text). It reads the new state (tb_*) and the old (tv_*), so deletes and
      * moved references reach their old targets. */
     char **sources, **targets, **queries;
-    char ***watches;              /* per edge: NULL-terminated keys it watches; NULL = every key */
+    char ***watches;              /* per edge: NULL-terminated match keys of its watch paths
+                                     (watch_path_match_key); NULL = every key */
 } registry;
 
 /* The query that reads the registry at start: one row, one column, whose text

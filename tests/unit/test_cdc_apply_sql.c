@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cdc/apply_sql.h"
+#include "cdc/watch_path.h"
 
 /* About the longest name tvsync.build_function_name or regclass text can give:
  * schema and name of 63 bytes each, nearly all double quotes (each doubled
@@ -55,7 +56,7 @@ START_TEST(test_diff_along_a_query_keeps_the_longest_names_whole)
     longest_name(table, 't');
     const char *query = "SELECT p.id FROM blog.tb_post p WHERE p.author = ANY ($1)";
     strbuf sql = STRBUF_INIT;
-    const char *text = apply_sql_diff_along(&sql, query, build, table, "uuid", 12345, true);
+    const char *text = apply_sql_diff_along(&sql, query, build, table, "uuid", 12345, true, NULL);
     ck_assert_uint_gt(strlen(text), strlen(query) + 1280);
     ck_assert_uint_eq(strlen(text), sql.length);
     ck_assert_uint_eq(occurrences(text, query), 1);
@@ -73,7 +74,7 @@ START_TEST(test_diff_and_apply_keep_the_longest_names_whole)
     longest_name(build, 'b');
     longest_name(table, 't');
     strbuf sql = STRBUF_INIT;
-    const char *diff = apply_sql_diff(&sql, build, table, "uuid", 7, true);
+    const char *diff = apply_sql_diff(&sql, build, table, "uuid", 7, true, NULL);
     ck_assert_uint_eq(occurrences(diff, build), 1);
     ck_assert_uint_eq(occurrences(diff, table), 1);
     ck_assert_ptr_nonnull(strstr(diff, "kept AS (INSERT INTO pg_temp.tvsync_built"));
@@ -96,7 +97,7 @@ START_TEST(test_statements_are_the_same_text_each_time)
     /* The same entity must get the same text: it is the prepared statement's key. */
     strbuf first = STRBUF_INIT, again = STRBUF_INIT;
     apply_sql_apply(&first, "blog.build_post", "blog.tv_post", "uuid", 2, true, true);
-    apply_sql_diff(&again, "blog.build_user", "blog.tv_user", "uuid", 1, false);
+    apply_sql_diff(&again, "blog.build_user", "blog.tv_user", "uuid", 1, false, NULL);
     apply_sql_apply(&again, "blog.build_post", "blog.tv_post", "uuid", 2, true, true);
     ck_assert_str_eq(strbuf_text(&first), strbuf_text(&again));
     ck_assert_str_eq(strbuf_text(&first),
@@ -122,7 +123,7 @@ START_TEST(test_statements_cast_ids_to_the_key_type)
     /* Ids travel as text literals; each statement reads them as the entity's
      * key type, so a bigint keeps its digits and the key's index serves. */
     strbuf sql = STRBUF_INIT;
-    const char *text = apply_sql_diff(&sql, "shop.build_order", "shop.tv_order", "bigint", 3, true);
+    const char *text = apply_sql_diff(&sql, "shop.build_order", "shop.tv_order", "bigint", 3, true, NULL);
     ck_assert_uint_eq(occurrences(text, "$1::bigint[]"), 2);
     ck_assert_uint_eq(occurrences(text, "uuid"), 0);
     text = apply_sql_apply(&sql, "shop.build_order", "shop.tv_order", "bigint", 3, true, true);
@@ -133,11 +134,54 @@ START_TEST(test_statements_cast_ids_to_the_key_type)
     text = apply_sql_apply(&sql, "shop.build_note", "shop.tv_note", "text", 4, false, true);
     ck_assert_ptr_nonnull(strstr(text, "WHERE t.id = ANY ($1::text[]) AND NOT EXISTS"));
     text = apply_sql_diff_along(&sql, "SELECT customer_id FROM shop.tb_order WHERE id = ANY ($1)",
-                                "shop.build_customer", "shop.tv_customer", "integer", 5, false);
+                                "shop.build_customer", "shop.tv_customer", "integer", 5, false, NULL);
     ck_assert_ptr_nonnull(strstr(text, "array_agg(DISTINCT q0.x::integer)"));
     ck_assert_ptr_nonnull(strstr(text, "'{}'::integer[]"));
     text = apply_sql_cascade_query(&sql, "SELECT customer_id FROM shop.tb_order WHERE id = ANY ($1)", "integer");
     ck_assert_str_eq(text, "SELECT q0.x::integer FROM (SELECT customer_id FROM shop.tb_order WHERE id = ANY ($1)) AS q0(x)");
+    strbuf_free(&sql);
+}
+END_TEST
+
+START_TEST(test_diff_of_top_level_watches_compares_only_top_level_keys)
+{
+    /* An entity whose edges watch top-level keys only keeps the diff it always had. */
+    strbuf sql = STRBUF_INIT;
+    const char *text = apply_sql_diff(&sql, "blog.build_user", "blog.tv_user", "uuid", 1, false, NULL);
+    ck_assert_str_eq(text,
+                     "WITH d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old "
+                     "FROM blog.build_user($1::uuid[]) AS b "
+                     "FULL JOIN (SELECT id, data FROM blog.tv_user WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
+                     "WHERE b.data IS DISTINCT FROM t.data) "
+                     "SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
+                     "ARRAY(SELECT k FROM jsonb_object_keys(d.new || d.old) AS k "
+                     "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END FROM d");
+    ck_assert_uint_eq(occurrences(text, "jsonb_path_query_array"), 0);
+    strbuf_free(&sql);
+}
+END_TEST
+
+START_TEST(test_diff_of_nested_watches_adds_the_changed_paths)
+{
+    /* The nested paths that changed follow the changed keys, in the diff and in
+     * the diff along a cascade query alike; one path query per path and side. */
+    strbuf nested = STRBUF_INIT, sql = STRBUF_INIT;
+    const char *const paths[] = {"author.username", "comments.\"a.b\".x"};
+    watch_path_append_changed(&nested, paths, 2, "d.new", "d.old");
+    const char *text = apply_sql_diff(&sql, "blog.build_post", "blog.tv_post", "bigint", 2, true, strbuf_text(&nested));
+    ck_assert_ptr_nonnull(strstr(text, "WHERE d.new -> k IS DISTINCT FROM d.old -> k) || array_remove(ARRAY["));
+    ck_assert(ends_with(text, "]::text[], NULL) END FROM d"));
+    ck_assert_uint_eq(occurrences(text, "jsonb_path_query_array(d.new, "), 2);
+    ck_assert_uint_eq(occurrences(text, "jsonb_path_query_array(d.old, "), 2);
+    ck_assert_uint_eq(occurrences(text, "E'$.\"author\".\"username\"'::jsonpath"), 2);
+    ck_assert_uint_eq(occurrences(text, "E'$.\"comments\".\"a.b\".\"x\"'::jsonpath"), 2);
+    ck_assert_uint_eq(occurrences(text, "THEN E'author.username' END"), 1);
+    ck_assert_uint_eq(occurrences(text, "THEN E'comments.\"a.b\".x' END"), 1);
+    text = apply_sql_diff_along(&sql, "SELECT 1", "blog.build_post", "blog.tv_post", "bigint", 2, true,
+                                strbuf_text(&nested));
+    ck_assert_uint_eq(occurrences(text, strbuf_text(&nested)), 1);
+    ck_assert(ends_with(text, "]::text[], NULL) END, false FROM d UNION ALL SELECT x, NULL, true FROM q, unnest(q.ids) AS x"));
+    strbuf_free(&nested);
     strbuf_free(&sql);
 }
 END_TEST
@@ -150,6 +194,8 @@ int main(void)
     tcase_add_test(tc, test_diff_and_apply_keep_the_longest_names_whole);
     tcase_add_test(tc, test_statements_are_the_same_text_each_time);
     tcase_add_test(tc, test_statements_cast_ids_to_the_key_type);
+    tcase_add_test(tc, test_diff_of_top_level_watches_compares_only_top_level_keys);
+    tcase_add_test(tc, test_diff_of_nested_watches_adds_the_changed_paths);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

@@ -13,6 +13,7 @@
 #include "cdc/array_literal.h"
 #include "cdc/batch.h"
 #include "cdc/cascade.h"
+#include "cdc/watch_path.h"
 
 /* Adds intent ids (text, as an intent carries them) of entity to work. */
 static void add_intent_ids(batch *work, const char *entity, const char *const *ids, size_t count)
@@ -217,6 +218,53 @@ START_TEST(test_edge_watches_only_its_keys)
 }
 END_TEST
 
+START_TEST(test_watch_paths_are_dotted_keys_with_quoted_keys_for_dots)
+{
+    static const char *const valid[] = {"title", "author.username", "comments.author.username", "\"a.b\"",
+                                        "\"a.b\".c", "x.\"say \"\"hi\"\"\"", "\"\"", "a b.c-d"};
+    for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++)
+        ck_assert_msg(watch_path_valid(valid[i]), "%s rejected", valid[i]);
+    static const char *const malformed[] = {"", ".", "a.", ".a", "a..b", "a\"b", "\"a", "\"a\"b", "\"a\".",
+                                            "a.\"b"};
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
+        ck_assert_msg(!watch_path_valid(malformed[i]), "%s accepted", malformed[i]);
+    static const struct {
+        const char *path, *key;
+        bool nested;
+    } keys[] = {
+        {"title", "title", false},
+        {"\"a.b\"", "a.b", false},          /* one top-level key with a dot */
+        {"\"say \"\"hi\"\"\"", "say \"hi\"", false},
+        {"author.username", "author.username", true},
+        {"\"author\".username", "\"author\".username", true},   /* as written */
+        {"a..b", "a..b", false},              /* malformed: one key as written, as before 044 */
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        bool nested;
+        char *key = watch_path_match_key(keys[i].path, &nested);
+        ck_assert_str_eq(key, keys[i].key);
+        ck_assert_int_eq(nested, keys[i].nested);
+        free(key);
+    }
+}
+END_TEST
+
+START_TEST(test_edge_with_nested_watch_follows_only_that_path)
+{
+    /* The diff lists changed top-level keys, then the changed nested paths: an
+     * edge watching author.username follows the second change and not the first. */
+    static const char *const watches[] = {"author.username", "title", NULL};
+    const cascade_edge edge = {"comment", "post", watches};
+    const char *const post_count_changed[] = {"author", NULL};
+    const char *const username_changed[] = {"author", "author.username", NULL};
+    const char *const title_changed[] = {"title", NULL};
+    ck_assert(!cascade_edge_watches(&edge, post_count_changed));
+    ck_assert(cascade_edge_watches(&edge, username_changed));
+    ck_assert(cascade_edge_watches(&edge, title_changed));
+    ck_assert(cascade_edge_watches(&edge, NULL));   /* created or deleted */
+}
+END_TEST
+
 START_TEST(test_array_literal_round_trips_keys)
 {
     strbuf text = STRBUF_INIT;
@@ -262,6 +310,8 @@ int main(void)
     tcase_add_test(tc, test_ids_added_after_an_entity_turn_get_another_round);
     tcase_add_test(tc, test_edge_watches_only_its_keys);
     tcase_add_test(tc, test_array_literal_round_trips_keys);
+    tcase_add_test(tc, test_watch_paths_are_dotted_keys_with_quoted_keys_for_dots);
+    tcase_add_test(tc, test_edge_with_nested_watch_follows_only_that_path);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

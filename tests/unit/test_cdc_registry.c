@@ -57,6 +57,32 @@ START_TEST(test_registry_json_gives_entities_and_edges)
 }
 END_TEST
 
+START_TEST(test_nested_watch_paths_go_into_their_source_entity_diff)
+{
+    /* comment's two edges watch author.username (twice: compared once) and a
+     * quoted top-level key; post's edge watches top-level keys only. */
+    const char *text =
+        "{\"entities\":[{\"name\":\"comment\",\"tv_table\":\"t\",\"build_function\":\"f\",\"key_type\":\"uuid\"},"
+        "{\"name\":\"post\",\"tv_table\":\"u\",\"build_function\":\"g\",\"key_type\":\"uuid\"}],"
+        "\"cascades\":[{\"source\":\"comment\",\"target\":\"post\",\"query\":\"q\","
+        "\"watch\":[\"author.username\",\"\\\"a.b\\\"\"]},"
+        "{\"source\":\"comment\",\"target\":\"comment\",\"query\":\"q\",\"watch\":[\"author.username\"]},"
+        "{\"source\":\"post\",\"target\":\"comment\",\"query\":\"q\",\"watch\":[\"title\"]}]}";
+    registry reg;
+    char error[256];
+    ck_assert_msg(parse(text, &reg, error, sizeof error), "%s", error);
+    ck_assert_str_eq(reg.edges[0].watches[0], "author.username");
+    ck_assert_str_eq(reg.edges[0].watches[1], "a.b");   /* the key the diff lists */
+    ck_assert_ptr_nonnull(reg.nested_changed[0]);
+    const char *first = strstr(reg.nested_changed[0], "THEN E'author.username' END");
+    ck_assert_ptr_nonnull(first);
+    ck_assert_ptr_null(strstr(first + 1, "THEN E'author.username' END"));
+    ck_assert_ptr_null(strstr(reg.nested_changed[0], "a.b"));
+    ck_assert_ptr_null(reg.nested_changed[1]);
+    registry_free(&reg);
+}
+END_TEST
+
 START_TEST(test_empty_registry_is_a_registry)
 {
     registry reg;
@@ -117,6 +143,7 @@ static Suite *registry_suite(void)
     TCase *json = tcase_create("json");
     tcase_add_test(json, test_registry_json_gives_entities_and_edges);
     tcase_add_test(json, test_empty_registry_is_a_registry);
+    tcase_add_test(json, test_nested_watch_paths_go_into_their_source_entity_diff);
     tcase_add_test(json, test_malformed_registries_are_rejected_with_reason);
     suite_add_tcase(suite, json);
     return suite;
