@@ -289,6 +289,10 @@ static bool old_state(edge *e, const step *steps, size_t k, strbuf *sql)
 
 static void add_part(edge *e, const char *sql)
 {
+    /* aggregates of the same rows share their halves */
+    for (const char *at = e->query.data; at && (at = strstr(at, sql)) != NULL; at++)
+        if (at[strlen(sql)] == '\n' && (at == e->query.data || at[-1] == ' '))
+            return;
     strbuf_appendf(&e->query, "    %s%s\n", e->parts ? "UNION " : "", sql);
     e->parts++;
 }

@@ -2,6 +2,7 @@
  * registry rows, grants), as named objects; the cascades are decl_cascade's part of it. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,7 +74,7 @@ void decl_sql_index_named(decl_objects *out, const char *schema, const char *nam
 
 void decl_sql_index(decl_objects *out, const decl_table *table, const char *column)
 {
-    if (strcmp(column, table->key) == 0)
+    if (table->key && strcmp(column, table->key) == 0)
         return;
     strbuf name = STRBUF_INIT, sql = STRBUF_INIT;
     strbuf_appendf(&name, "%s_%s", table->name, column);
@@ -94,6 +95,7 @@ typedef struct builder {
     const decl_catalog *catalog;
     decl_objects *out;
     int alias;                   /* next table alias number */
+    int depth;                   /* of the object being written, for its indentation */
     const decl_table *read[64];  /* the tables the function reads, for tvsync_cdc's grants */
     size_t read_count;
 } builder;
@@ -210,10 +212,12 @@ static void append_object(builder *b, strbuf *sql, const decl_type *type, const 
 {
     note_read(b, table);
     strbuf_append(sql, "jsonb_build_object(");
+    b->depth++;
     for (size_t i = 0; i < type->field_count; i++) {
-        strbuf_appendf(sql, "%s'%s', ", i ? ", " : "", type->fields[i].name);
+        strbuf_appendf(sql, "%s\n%*s'%s', ", i ? "," : "", 11 + 4 * b->depth, "", type->fields[i].name);
         append_field(b, sql, &type->fields[i], table, alias);
     }
+    b->depth--;
     strbuf_append(sql, ")");
 }
 
@@ -255,9 +259,17 @@ static void add_entity(const decl_catalog *catalog, const decl_type *type, decl_
                    "REVOKE ALL ON FUNCTION %s.fn_build_%s(%s[]) FROM PUBLIC;\n"
                    "GRANT EXECUTE ON FUNCTION %s.fn_build_%s(%s[]) TO tvsync_cdc;\n",
                    schema, source->name, schema, name, k, k, body.data, schema, name, k, schema, name, k);
+    for (size_t i = 0; i < b.read_count; i++) {
+        bool granted = false;
+        for (size_t j = 0; j < i; j++)
+            granted = granted || strcmp(b.read[j]->schema, b.read[i]->schema) == 0;
+        if (!granted)
+            strbuf_appendf(&sql, "GRANT USAGE ON SCHEMA %s TO tvsync_cdc;\n", b.read[i]->schema);
+    }
+    strbuf_append(&sql, "GRANT SELECT ON ");
     for (size_t i = 0; i < b.read_count; i++)
-        strbuf_appendf(&sql, "GRANT USAGE ON SCHEMA %s TO tvsync_cdc;\nGRANT SELECT ON %s.%s TO tvsync_cdc;\n",
-                       b.read[i]->schema, b.read[i]->schema, b.read[i]->name);
+        strbuf_appendf(&sql, "%s%s.%s", i ? ", " : "", b.read[i]->schema, b.read[i]->name);
+    strbuf_append(&sql, " TO tvsync_cdc;\n");
     decl_objects_add(out, key.data, sql.data, name);
     strbuf_free(&body);
 
