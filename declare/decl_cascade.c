@@ -151,16 +151,27 @@ static void append_cond(strbuf *sql, const char *alias, int n, const char *colum
 static void new_state(const edge *e, const step *steps, size_t k, strbuf *cur)
 {
     strbuf next = STRBUF_INIT, inner = STRBUF_INIT;
+    /* cur is "SELECT pN.key FROM rows_of pN WHERE rows_where": a list of those rows' children
+     * reads them with the same condition rather than joining the table to itself */
+    const decl_table *rows_of = NULL;
+    strbuf rows_where = STRBUF_INIT;
+    int rows_alias = 0;
     for (size_t i = k; i-- > 0;) {
         const step *st = &steps[i];
         const char *kp = st->parent->key, *kc = st->child->key;
         int n = (int) i;
+        const decl_table *flat = rows_of;
+        rows_of = NULL;
         strbuf_reset(&next);
         strbuf_reset(&inner);
         if (st->field->kind == DECL_FIELD_REF) {
             strbuf_appendf(&next, "SELECT p%d.%s FROM %s.%s p%d WHERE ", n, kp, st->parent->schema, st->parent->name, n);
             if (strcmp(st->fk->ref_column, kc) == 0) {
-                append_cond(&next, "p", n, st->field->via, cur, e->s_table->key_type);
+                strbuf_reset(&rows_where);
+                append_cond(&rows_where, "p", n, st->field->via, cur, e->s_table->key_type);
+                strbuf_append(&next, rows_where.data);
+                rows_of = st->parent;
+                rows_alias = n;
             } else {
                 strbuf_appendf(&next, "p%d.%s IN (SELECT c%d.%s FROM %s.%s c%d WHERE ", n, st->field->via, n,
                                st->fk->ref_column, st->child->schema, st->child->name, n);
@@ -179,6 +190,9 @@ static void new_state(const edge *e, const step *steps, size_t k, strbuf *cur)
                     append_cond(&inner, "c", n, kc, cur, e->s_table->key_type);
                     strbuf_append(&inner, ")");
                 }
+            } else if (flat == st->child) {
+                strbuf_appendf(&inner, "SELECT p%d.%s FROM %s.%s p%d WHERE %s", rows_alias, st->field->via,
+                               st->child->schema, st->child->name, rows_alias, rows_where.data);
             } else {
                 strbuf_appendf(&inner, "SELECT c%d.%s FROM %s.%s c%d WHERE ", n, st->field->via, st->child->schema,
                                st->child->name, n);
@@ -195,6 +209,7 @@ static void new_state(const edge *e, const step *steps, size_t k, strbuf *cur)
     }
     strbuf_free(&next);
     strbuf_free(&inner);
+    strbuf_free(&rows_where);
 }
 
 /* ------------------------------------------------------------------ old state */
