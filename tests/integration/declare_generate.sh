@@ -272,6 +272,29 @@ type Post @entity(source: "tb_post") {
 }
 type UserRef @embedded(source: "tb_user") { username: String! }
 GRAPHQL
+bad embedded_id_not_key 3 "UserRef.id: id is the key id of public.tb_user, not username" <<'GRAPHQL'
+type UserRef @embedded(source: "tb_user") {
+  username: String!
+  id: ID! @column(name: "username")
+}
+GRAPHQL
+bad aggregate_via_not_fk 3 "Post.likes: public.tb_comment.author_id is not a foreign key to public.tb_post" <<'GRAPHQL'
+type Post @entity(source: "tb_post") {
+  id: ID!
+  likes: Int! @sum(from: "tb_comment", via: "author_id", column: "likes")
+}
+GRAPHQL
+bad through_target_not_fk 3 "Post.tags: public.tb_post_tag.post_id is not a foreign key to public.tb_tag" <<'GRAPHQL'
+type Post @entity(source: "tb_post") {
+  id: ID!
+  tags: [TagRef!]! @many(through: "tb_post_tag", via: "post_id", target: "post_id")
+}
+type TagRef @embedded(source: "tb_tag") { id: ID! }
+GRAPHQL
+bad same_entity_name 2 "B: entity name post is also A's" <<'GRAPHQL'
+type A @entity(source: "tb_post", name: "post") { id: ID! }
+type B @entity(source: "tb_comment", name: "post") { id: ID! }
+GRAPHQL
 bad cycle 8 "UserRef.posts: PostRef embeds itself through posts" <<'GRAPHQL'
 type Post @entity(source: "tb_post") { id: ID! }
 type PostRef @embedded(source: "tb_post") {
