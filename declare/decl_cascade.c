@@ -265,20 +265,25 @@ static void match_documents(edge *e, const step *steps, size_t n, const char *se
     strbuf_free(&statement);
 }
 
-/* The old half: where S's rows were before the change. Rows a document embeds are found in
- * T's documents by their id; aggregated rows are not in T's document, so their old parent is
- * read from S's own document, which must hold the foreign key (else there is no old half). */
+/* The old half: where S's rows were before the change. Rows that point at their parent
+ * (listed or aggregated) name it in S's own document when it holds the foreign key: a key
+ * lookup. Otherwise rows a document embeds are found in T's documents by their id;
+ * aggregated rows are not in T's document, so then there is no old half. */
 static bool old_state(edge *e, const step *steps, size_t k, strbuf *sql)
 {
     const step *last = &steps[k - 1];
-    if (last->field->kind != DECL_FIELD_AGGREGATE) {
+    bool points_up = last->field->kind == DECL_FIELD_AGGREGATE || (last->field->kind == DECL_FIELD_MANY
+                                                                   && !last->through);
+    char *path = points_up ? exposure(e, last->field->via) : NULL;
+    if (path && strcmp(last->fk->ref_column, last->parent->key) != 0) {
+        free(path);
+        path = NULL;
+    }
+    if (!path) {
+        if (last->field->kind == DECL_FIELD_AGGREGATE)
+            return false;
         match_documents(e, steps, k, NULL, sql);
         return true;
-    }
-    char *path = exposure(e, last->field->via);
-    if (!path || strcmp(last->fk->ref_column, last->parent->key) != 0) {
-        free(path);
-        return false;
     }
     strbuf set = STRBUF_INIT;
     char *dot = strchr(path, '.');

@@ -187,6 +187,10 @@ assert_eq "alan.t|alan.t|alan.t" \
 write "UPDATE tb_tag SET label = 'Maths' WHERE id = 'math'" tag "'math'"
 assert_eq "AI,Maths" "$(q "SELECT string_agg(t->>'label', ',') FROM tv_post, jsonb_array_elements(data->'tags') t
                            WHERE id = 9007199254740993")" "a tag's rename reaches the posts that link it"
+# An association row removed: the tag's old half finds the post in the documents that list it.
+write "DELETE FROM tb_post_tag WHERE tag_id = 'ai'" tag "'ai'"
+assert_eq "Maths" "$(q "SELECT string_agg(t->>'label', ',') FROM tv_post, jsonb_array_elements(data->'tags') t
+                        WHERE id = 9007199254740993")" "an unlinked tag leaves the post (found through its document)"
 
 # Watch pruning: a new post changes its author's counts, not the username posts copy, so
 # the author's other posts are not rebuilt (a marker planted in one survives); a rename is.
@@ -221,6 +225,7 @@ shout_is_ai() {
 }
 wait_for 30 shout_is_ai
 assert_eq "AI" "$(q "SELECT data->>'shout' FROM tv_tag WHERE id = 'ai'")" "tvsync-cdc rebuilt the tags with the new field"
+assert_exit 0 "verify agrees after the rebuild" -- migrate verify
 
 # A declaration removed: its cascade is deleted, the entity's objects named for a hand drop.
 sed -i 's/  tags: \[TagRef!\]! @many.*$//' "$SDL"
