@@ -226,22 +226,22 @@ static void match_documents(edge *e, const step *steps, size_t n, const char *se
     strbuf_appendf(sql, "SELECT t.id FROM %s.tv_%s t WHERE ", schema, name);
     if (!list) {
         strbuf path = STRBUF_INIT;
-        strbuf_append(&path, "'{");
+        strbuf_append(&path, "data");
         strbuf_appendf(&index, "tv_%s", name);
         for (size_t i = 0; i < n; i++) {
-            strbuf_appendf(&path, "%s,", steps[i].field->name);
+            strbuf_appendf(&path, "->'%s'", steps[i].field->name);
             strbuf_appendf(&index, "_%s", steps[i].field->name);
         }
-        strbuf_append(&path, "id}'");
+        strbuf_append(&path, "->>'id'");
         if (index.length > 56)
             strbuf_set_length(&index, 56);
         strbuf_append(&index, "_id_idx");
-        strbuf_appendf(&statement, "CREATE INDEX IF NOT EXISTS %s ON %s.tv_%s ((data #>> %s));\n", index.data, schema,
-                       name, path.data);
+        strbuf_appendf(&statement, "CREATE INDEX IF NOT EXISTS %s ON %s.tv_%s ((%s));\n", index.data, schema, name,
+                       path.data);
         if (set)
-            strbuf_appendf(sql, "t.data #>> %s IN (%s)", path.data, set);
+            strbuf_appendf(sql, "t.%s IN (%s)", path.data, set);
         else
-            strbuf_appendf(sql, "t.data #>> %s = ANY ($1::text[])", path.data);
+            strbuf_appendf(sql, "t.%s = ANY ($1::text[])", path.data);
         strbuf_free(&path);
     } else {
         /* lists: containment, which a jsonb_path_ops GIN index answers per id */
@@ -289,9 +289,9 @@ static bool old_state(edge *e, const step *steps, size_t k, strbuf *sql)
     char *dot = strchr(path, '.');
     if (dot) {
         *dot = '\0';
-        strbuf_appendf(&set, "SELECT s.data #>> '{%s,id}'", path);
+        strbuf_appendf(&set, "SELECT s.data->'%s'->>'id'", path);
     } else {
-        strbuf_appendf(&set, "SELECT s.data ->> '%s'", path);
+        strbuf_appendf(&set, "SELECT s.data->>'%s'", path);
     }
     strbuf_appendf(&set, " FROM %s.tv_%s s WHERE s.id = ANY ($1::%s[])", e->s_table->schema, e->s->entity_name,
                    e->s_table->key_type);

@@ -82,8 +82,19 @@ void decl_sql_index(decl_objects *out, const decl_table *table, const char *colu
     if (name.length > 59)
         strbuf_set_length(&name, 59);
     strbuf_append(&name, "_idx");
-    strbuf_appendf(&sql, "CREATE INDEX IF NOT EXISTS %s ON %s.%s (%s);\n", name.data, table->schema, table->name,
-                   column);
+    /* an index the table already has on the column (first) serves the lookups: a second one
+     * would only slow the writes */
+    strbuf_appendf(&sql,
+                   "DO $tvsync$\n"
+                   "BEGIN\n"
+                   "    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i\n"
+                   "                   JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]\n"
+                   "                   WHERE i.indrelid = '%s.%s'::regclass AND a.attname = '%s') THEN\n"
+                   "        CREATE INDEX IF NOT EXISTS %s ON %s.%s (%s);\n"
+                   "    END IF;\n"
+                   "END\n"
+                   "$tvsync$;\n",
+                   table->schema, table->name, column, name.data, table->schema, table->name, column);
     decl_sql_index_named(out, table->schema, name.data, sql.data);
     strbuf_free(&name);
     strbuf_free(&sql);
