@@ -386,8 +386,13 @@ static bool check_type(const checker *c, const decl_type *type)
     if (type->entity && strcmp(source->key, "id") != 0)
         return fail(c, type->line, "%s: the key of %s.%s is %s; tvsync entities' keys are named id (rename the column)",
                     type->name, source->schema, source->name, source->key);
+    return true;
+}
+
+static bool check_fields(const checker *c, const decl_type *type)
+{
     for (size_t f = 0; f < type->field_count; f++)
-        if (!check_field(c, type, source, &type->fields[f]))
+        if (!check_field(c, type, source_of(c, type), &type->fields[f]))
             return false;
     return true;
 }
@@ -427,6 +432,10 @@ bool decl_catalog_check(const decl_model *model, const decl_catalog *catalog, ch
         if (!check_type(&c, type))
             return false;
     }
+    /* fields after every type's source is known: a field reads the source of the type it names */
+    for (size_t i = 0; i < model->type_count; i++)
+        if (!check_fields(&c, &model->types[i]))
+            return false;
     unsigned char *state = alloc_calloc(model->type_count + 1, 1);
     bool ok = true;
     for (size_t i = 0; ok && i < model->type_count; i++)

@@ -249,6 +249,13 @@ bad unknown_table 2 "A: unknown table public.tb_nope" <<'GRAPHQL'
 type Query { a: Int }
 type A @entity(source: "tb_nope") { id: ID! }
 GRAPHQL
+bad unknown_embedded_table 5 "AuthorRef: unknown table public.tb_author" <<'GRAPHQL'
+type Post @entity(source: "tb_post") {
+  id: ID!
+  author: AuthorRef! @ref(via: "author_id")
+}
+type AuthorRef @embedded(source: "tb_author") { id: ID! }
+GRAPHQL
 bad unknown_column 4 "Post.subtitle: public.tb_post has no column subtitle" <<'GRAPHQL'
 type Post @entity(source: "tb_post") {
   id: ID!
