@@ -209,7 +209,7 @@ static bool read_field(const reader *r, const decl_model *model, const decl_type
     if (t->kind == AST_TYPE_LIST) {
         field->list = true;
         t = t->inner;
-        while (t->kind != AST_TYPE_NAMED)
+        if (t->kind == AST_TYPE_NON_NULL)
             t = t->inner;
     }
     if (t->kind != AST_TYPE_NAMED) {

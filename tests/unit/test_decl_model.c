@@ -121,6 +121,8 @@ START_TEST(test_errors_name_file_and_line)
     expect_error("type A @entity(source: \"tb_a\") {\n id: ID!\n b: [B!]! @many(via: \"a_id\", through: \"t\")\n}\n"
                  "type B @embedded(source: \"tb_b\") { id: ID! }\n",
                  "blog.graphql:3: @many on A.b: through and target go together");
+    expect_error("type A @entity(source: \"tb_a\") {\n id: ID!\n b: [[Int]]\n}\n",
+                 "blog.graphql:3: field A.b: nested lists are not read models");
     expect_error("type A @entity(source: \"tb_a\") {\n id: ID!\n b: B!\n}\ntype B @embedded(source: \"tb_b\") { id: ID! }\n",
                  "blog.graphql:3: field A.b of read model type B needs @ref or @many");
 }
