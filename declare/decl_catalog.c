@@ -297,6 +297,40 @@ static bool fail(const checker *c, uint32_t line, const char *format, ...)
     return false;
 }
 
+/* The generated SQL writes names as they are: a name that would need quotes is refused. */
+static bool plain_identifier(const char *name)
+{
+    static const char *const reserved[] = {
+        "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization", "binary",
+        "both", "case", "cast", "check", "collate", "collation", "column", "concurrently", "constraint", "create",
+        "cross", "current_catalog", "current_date", "current_role", "current_schema", "current_time",
+        "current_timestamp", "current_user", "default", "deferrable", "desc", "distinct", "do", "else", "end",
+        "except", "false", "fetch", "for", "foreign", "freeze", "from", "full", "grant", "group", "having", "ilike",
+        "in", "initially", "inner", "intersect", "into", "is", "isnull", "join", "lateral", "leading", "left", "like",
+        "limit", "localtime", "localtimestamp", "natural", "not", "notnull", "null", "offset", "on", "only", "or",
+        "order", "outer", "overlaps", "placing", "primary", "references", "returning", "right", "select",
+        "session_user", "similar", "some", "symmetric", "table", "tablesample", "then", "to", "trailing", "true",
+        "union", "unique", "user", "using", "variadic", "verbose", "when", "where", "window", "with"};
+    if (!((*name >= 'a' && *name <= 'z') || *name == '_'))
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return false;
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (strcmp(name, reserved[i]) == 0)
+            return false;
+    return true;
+}
+
+static bool plain_names(const checker *c, uint32_t line, const char *what, const char *a, const char *b)
+{
+    const char *bad = !plain_identifier(a) ? a : b && !plain_identifier(b) ? b : NULL;
+    if (!bad)
+        return true;
+    return fail(c, line, "%s: \"%s\" would need quotes in SQL (declarations take plain lower-case names that are "
+                "not reserved words: rename it)", what, bad);
+}
+
 /* The table named "table" or "schema.table", or NULL after writing the error. */
 static const decl_table *named_table(const checker *c, uint32_t line, const char *qualified, const char *what)
 {
@@ -306,6 +340,8 @@ static const decl_table *named_table(const checker *c, uint32_t line, const char
     if (!table)
         fail(c, line, "%s: unknown table %s.%s (create it in an earlier migration of the set, or fix the name)", what,
              schema, name);
+    else if (!plain_names(c, line, what, schema, name))
+        table = NULL;
     free(schema);
     free(name);
     return table;
@@ -315,7 +351,7 @@ static bool has_column(const checker *c, uint32_t line, const decl_table *table,
                        const char *what)
 {
     if (decl_table_column(table, column))
-        return true;
+        return plain_names(c, line, what, column, NULL);
     return fail(c, line, "%s: %s.%s has no column %s (fix the name, or add the column)", what, table->schema,
                 table->name, column);
 }
@@ -376,6 +412,8 @@ static bool check_type(const checker *c, const decl_type *type)
     if (!source)
         return fail(c, type->line, "%s: unknown table %s.%s (create it in an earlier migration of the set, or fix source)",
                     type->name, type->source_schema, type->source_table);
+    if (!plain_names(c, type->line, type->name, source->schema, source->name))
+        return false;
     if (!source->key)
         return fail(c, type->line, "%s: %s.%s has no one-column primary key (a read model's source needs one)",
                     type->name, source->schema, source->name);

@@ -256,6 +256,13 @@ type Post @entity(source: "tb_post") {
 }
 type AuthorRef @embedded(source: "tb_author") { id: ID! }
 GRAPHQL
+pgcluster_psql -c 'CREATE TABLE tb_odd (id integer PRIMARY KEY, "order" integer, "Label" text)' >/dev/null
+bad reserved_column 3 'Odd.order: "order" would need quotes in SQL' <<'GRAPHQL'
+type Odd @entity(source: "tb_odd") {
+  id: ID!
+  order: Int
+}
+GRAPHQL
 bad unknown_column 4 "Post.subtitle: public.tb_post has no column subtitle" <<'GRAPHQL'
 type Post @entity(source: "tb_post") {
   id: ID!
