@@ -23,6 +23,7 @@ typedef struct step {
 } step;
 
 typedef struct edge {
+    const decl_model *model;
     const decl_catalog *catalog;
     decl_objects *out;
     const decl_type *s, *t;
@@ -36,12 +37,13 @@ typedef struct edge {
 
 /* ------------------------------------------------------------------ watch */
 
-/* The path of S's document holding column's value, or NULL when the document has none. */
-static char *exposure(const edge *e, const char *column)
+/* The path of type's document holding column's value (of type's source table), or NULL when
+ * the document has none. */
+static char *exposure_in(const decl_type *type, const decl_table *table, const char *column)
 {
-    for (size_t i = 0; i < e->s->field_count; i++) {
-        const decl_field *f = &e->s->fields[i];
-        if (f->kind == DECL_FIELD_COLUMN && strcmp(f->column ? f->column : e->s_table->key, column) == 0)
+    for (size_t i = 0; i < type->field_count; i++) {
+        const decl_field *f = &type->fields[i];
+        if (f->kind == DECL_FIELD_COLUMN && strcmp(f->column ? f->column : table->key, column) == 0)
             return alloc_strdup(f->name);
         if (f->kind == DECL_FIELD_REF && strcmp(f->via, column) == 0) {
             strbuf path = STRBUF_INIT;
@@ -50,6 +52,21 @@ static char *exposure(const edge *e, const char *column)
         }
     }
     return NULL;
+}
+
+static char *exposure(const edge *e, const char *column)
+{
+    return exposure_in(e->s, e->s_table, column);
+}
+
+/* "data->>'postId'" or "data->'author'->>'id'" for an exposure path. */
+static void append_path(strbuf *sql, const char *path)
+{
+    const char *dot = strchr(path, '.');
+    if (dot)
+        strbuf_appendf(sql, "data->'%.*s'->>'id'", (int) (dot - path), path);
+    else
+        strbuf_appendf(sql, "data->>'%s'", path);
 }
 
 static void watch_column(edge *e, const char *column)
@@ -265,6 +282,61 @@ static void match_documents(edge *e, const step *steps, size_t n, const char *se
     strbuf_free(&statement);
 }
 
+/* A @ref in a list (a post's comments' authors): when an entity's documents are the listed
+ * rows and hold both the @ref's column and the list's foreign key, they name the rows that
+ * referenced S's ids and their old parents by an index lookup (a comment's author.id and
+ * postId), as hand-written cascades do, instead of searching T's documents. */
+static bool old_state_through_entity(edge *e, const step *steps, size_t k, strbuf *sql)
+{
+    const step *last = &steps[k - 1], *up = k >= 2 ? &steps[k - 2] : NULL;
+    if (last->field->kind != DECL_FIELD_REF || !up || up->field->kind != DECL_FIELD_MANY || up->through
+        || strcmp(up->fk->ref_column, up->parent->key) != 0 || strcmp(last->fk->ref_column, last->child->key) != 0)
+        return false;
+    const decl_type *listed = NULL;
+    char *ref_path = NULL, *up_path = NULL;
+    for (size_t i = 0; i < e->model->type_count && !(ref_path && up_path); i++) {
+        const decl_type *type = &e->model->types[i];
+        if (!type->entity || decl_sql_source(e->catalog, type) != last->parent)
+            continue;
+        free(ref_path);
+        free(up_path);
+        listed = type;
+        ref_path = exposure_in(type, last->parent, last->field->via);
+        up_path = exposure_in(type, last->parent, up->field->via);
+    }
+    bool found = ref_path && up_path;
+    if (found) {
+        const char *schema = last->parent->schema;
+        strbuf expression = STRBUF_INIT, index = STRBUF_INIT, statement = STRBUF_INIT, set = STRBUF_INIT;
+        append_path(&expression, ref_path);
+        strbuf_appendf(&index, "tv_%s_%s", listed->entity_name, ref_path);
+        for (char *p = index.data; *p; p++)
+            if (*p == '.')
+                *p = '_';
+        if (index.length > 59)
+            strbuf_set_length(&index, 59);
+        strbuf_append(&index, "_idx");
+        strbuf_appendf(&statement, "CREATE INDEX IF NOT EXISTS %s ON %s.tv_%s ((%s));\n", index.data, schema,
+                       listed->entity_name, expression.data);
+        decl_sql_index_named(e->out, schema, index.data, statement.data);
+        strbuf_append(&set, "SELECT l.");
+        append_path(&set, up_path);
+        strbuf_appendf(&set, " FROM %s.tv_%s l WHERE l.%s = ANY ($1::text[])", schema, listed->entity_name,
+                       expression.data);
+        if (k == 2)
+            strbuf_appendf(sql, "SELECT o.x::%s FROM (%s) AS o(x)", e->t_table->key_type, set.data);
+        else
+            match_documents(e, steps, k - 2, set.data, sql);
+        strbuf_free(&expression);
+        strbuf_free(&index);
+        strbuf_free(&statement);
+        strbuf_free(&set);
+    }
+    free(ref_path);
+    free(up_path);
+    return found;
+}
+
 /* The old half: where S's rows were before the change. Rows that point at their parent
  * (listed or aggregated) name it in S's own document when it holds the foreign key: a key
  * lookup. Otherwise rows a document embeds are found in T's documents by their id;
@@ -282,17 +354,13 @@ static bool old_state(edge *e, const step *steps, size_t k, strbuf *sql)
     if (!path) {
         if (last->field->kind == DECL_FIELD_AGGREGATE)
             return false;
-        match_documents(e, steps, k, NULL, sql);
+        if (!old_state_through_entity(e, steps, k, sql))
+            match_documents(e, steps, k, NULL, sql);
         return true;
     }
     strbuf set = STRBUF_INIT;
-    char *dot = strchr(path, '.');
-    if (dot) {
-        *dot = '\0';
-        strbuf_appendf(&set, "SELECT s.data->'%s'->>'id'", path);
-    } else {
-        strbuf_appendf(&set, "SELECT s.data->>'%s'", path);
-    }
+    strbuf_append(&set, "SELECT s.");
+    append_path(&set, path);
     strbuf_appendf(&set, " FROM %s.tv_%s s WHERE s.id = ANY ($1::%s[])", e->s_table->schema, e->s->entity_name,
                    e->s_table->key_type);
     if (k == 1) {
@@ -371,9 +439,10 @@ static void walk(edge *e, const decl_type *type, const decl_table *table, step *
     }
 }
 
-static void add_edge(const decl_catalog *catalog, const decl_type *s, const decl_type *t, decl_objects *out)
+static void add_edge(const decl_model *model, const decl_catalog *catalog, const decl_type *s, const decl_type *t,
+                     decl_objects *out)
 {
-    edge e = {.catalog = catalog, .out = out, .s = s, .t = t};
+    edge e = {.model = model, .catalog = catalog, .out = out, .s = s, .t = t};
     e.s_table = decl_sql_source(catalog, s);
     e.t_table = decl_sql_source(catalog, t);
     step steps[MAX_DEPTH];
@@ -415,5 +484,5 @@ void decl_cascades(const decl_model *model, const decl_catalog *catalog, decl_ob
     for (size_t i = 0; i < model->type_count; i++)
         for (size_t j = 0; j < model->type_count; j++)
             if (model->types[i].entity && model->types[j].entity)
-                add_edge(catalog, &model->types[i], &model->types[j], out);
+                add_edge(model, catalog, &model->types[i], &model->types[j], out);
 }

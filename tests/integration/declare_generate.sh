@@ -206,6 +206,16 @@ write "UPDATE tb_user SET username = 'ada.l' WHERE id = '00000000-0000-4000-8000
 assert_eq "|ada.l" "$(q "SELECT coalesce(data->>'marker', '') || '|' || (data->'author'->>'username') FROM tv_post
                           WHERE id = 9007199254740993")" "a watched change rebuilds the posts"
 
+# The old half of a @ref inside a list reads the listed entity's documents: a comment whose
+# author changed (its intent not yet applied) still names its old author and post there.
+write "INSERT INTO tb_comment VALUES (4, 9007199254740993, '00000000-0000-4000-8000-000000000002', 'fourth', 0, now())" \
+    comment "'4'"
+q "UPDATE tb_comment SET author_id = '00000000-0000-4000-8000-000000000001' WHERE id = 4" >/dev/null
+reach=$(q "SELECT query FROM tvsync.cascade WHERE source_entity = 'user' AND target_entity = 'post'")
+reach=${reach//\$1/\'\{00000000-0000-4000-8000-000000000002\}\'}
+assert_eq "2,9007199254740993" "$(q "SELECT string_agg(x::text, ',' ORDER BY x) FROM ($reach) AS r(x)")" \
+    "user -> post reaches the post a comment of the user was on (through the comment's document)"
+write "SELECT 1" comment "'4'"
 assert_exit 0 "verify agrees with the read models tvsync-cdc kept" -- migrate verify
 
 # A second run with nothing changed writes nothing.
