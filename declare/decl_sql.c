@@ -109,6 +109,12 @@ typedef struct builder {
     int depth;                   /* of the object being written, for its indentation */
     const decl_table *read[64];  /* the tables the function reads, for tvsync_cdc's grants */
     size_t read_count;
+    /* root fields read from a shared LATERAL subquery: field, its alias number, its column */
+    struct shared_field {
+        const decl_field *field;
+        int alias, column;
+    } shared[64];
+    size_t shared_count;
 } builder;
 
 static void note_read(builder *b, const decl_table *table)
@@ -146,6 +152,18 @@ static void append_order(strbuf *sql, const decl_field *f, const decl_table *tar
 
 static void append_field(builder *b, strbuf *sql, const decl_field *f, const decl_table *table, int alias)
 {
+    for (size_t i = 0; alias == 0 && i < b->shared_count; i++) {
+        const struct shared_field *s = &b->shared[i];
+        if (s->field != f)
+            continue;
+        if (f->kind == DECL_FIELD_MANY)
+            strbuf_appendf(sql, "coalesce(l%d.v%d, '[]'::jsonb)", s->alias, s->column);
+        else if (f->aggregate == DECL_SUM && f->non_null)
+            strbuf_appendf(sql, "coalesce(l%d.v%d, 0)", s->alias, s->column);
+        else
+            strbuf_appendf(sql, "l%d.v%d", s->alias, s->column);
+        return;
+    }
     switch (f->kind) {
     case DECL_FIELD_COLUMN:
         append_column(sql, f, table, alias);
@@ -232,6 +250,65 @@ static void append_object(builder *b, strbuf *sql, const decl_type *type, const 
     strbuf_append(sql, ")");
 }
 
+/* A list and the aggregates of the same rows (a post's comments and their count) read them
+ * once, in one LATERAL subquery of the root row, rather than once each. */
+static bool shareable(const decl_field *f)
+{
+    return (f->kind == DECL_FIELD_MANY && !f->through) || (f->kind == DECL_FIELD_AGGREGATE && !f->where);
+}
+
+static const decl_table *rows_table(const builder *b, const decl_field *f)
+{
+    return f->kind == DECL_FIELD_MANY ? decl_sql_source(b->catalog, f->target_type) : decl_sql_table(b->catalog, f->from);
+}
+
+static void append_laterals(builder *b, strbuf *sql, const decl_type *type, const decl_table *source)
+{
+    for (size_t i = 0; i < type->field_count; i++) {
+        const decl_field *f = &type->fields[i];
+        bool taken = false;
+        for (size_t k = 0; k < b->shared_count; k++)
+            taken = taken || b->shared[k].field == f;
+        if (!shareable(f) || taken)
+            continue;
+        const decl_table *rows = rows_table(b, f);
+        size_t members = 0;
+        for (size_t j = i; j < type->field_count; j++)
+            members += shareable(&type->fields[j]) && rows_table(b, &type->fields[j]) == rows
+                       && strcmp(type->fields[j].via, f->via) == 0;
+        if (members < 2 || b->shared_count + members > sizeof b->shared / sizeof b->shared[0])
+            continue;
+        int n = b->alias++, column = 0;
+        note_read(b, rows);
+        decl_sql_index(b->out, rows, f->via);
+        strbuf_append(sql, "    LEFT JOIN LATERAL (\n        SELECT ");
+        for (size_t j = i; j < type->field_count; j++) {
+            const decl_field *g = &type->fields[j];
+            if (!shareable(g) || rows_table(b, g) != rows || strcmp(g->via, f->via) != 0)
+                continue;
+            b->shared[b->shared_count++] = (struct shared_field){g, n, column};
+            strbuf_append(sql, column ? ",\n               " : "");
+            if (g->kind == DECL_FIELD_MANY) {
+                strbuf_append(sql, "jsonb_agg(");
+                b->depth++;
+                append_object(b, sql, g->target_type, rows, n);
+                b->depth--;
+                append_order(sql, g, rows, n);
+                strbuf_append(sql, ")");
+            } else if (g->aggregate == DECL_COUNT) {
+                strbuf_append(sql, "count(*)");
+            } else {
+                static const char *const functions[] = {"count", "sum", "min", "max"};
+                strbuf_appendf(sql, "%s(t%d.%s)", functions[g->aggregate], n, g->column);
+            }
+            strbuf_appendf(sql, " AS v%d", column++);
+        }
+        const decl_foreign_key *fk = decl_table_foreign_key(rows, f->via, source->schema, source->name);
+        strbuf_appendf(sql, "\n        FROM %s.%s t%d WHERE t%d.%s = t0.%s\n    ) AS l%d ON true\n", rows->schema,
+                       rows->name, n, n, f->via, fk->ref_column, n);
+    }
+}
+
 static void add_entity(const decl_catalog *catalog, const decl_type *type, decl_objects *out)
 {
     const decl_table *source = decl_sql_source(catalog, type);
@@ -253,17 +330,21 @@ static void add_entity(const decl_catalog *catalog, const decl_type *type, decl_
 
     builder b = {.catalog = catalog, .out = out, .alias = 1};
     strbuf body = STRBUF_INIT;
+    strbuf laterals = STRBUF_INIT;
+    append_laterals(&b, &laterals, type, source);
     strbuf_appendf(&body, "    SELECT t0.%s,\n           ", source->key);
     append_object(&b, &body, type, source, 0);
-    strbuf_appendf(&body, "\n    FROM %s.%s t0\n"
+    strbuf_appendf(&body, "\n    FROM %s.%s t0\n%s"
                           "    WHERE t0.%s = ANY (coalesce($1, ARRAY(SELECT every.%s FROM %s.%s every)))\n",
-                   schema, source->name, source->key, source->key, schema, source->name);
+                   schema, source->name, laterals.data ? laterals.data : "", source->key, source->key, schema,
+                   source->name);
+    strbuf_free(&laterals);
     strbuf_reset(&key);
     strbuf_reset(&sql);
     strbuf_appendf(&key, "function %s.fn_build_%s", schema, name);
     strbuf_appendf(&sql,
-                   "-- one document per %s.%s row; ids NULL: every row. A subquery per embedded, listed or\n"
-                   "-- counted value keeps the generic plan an index lookup whatever the tables' sizes.\n"
+                   "-- one document per %s.%s row; ids NULL: every row. A subquery per embedded value and per\n"
+                   "-- set of listed or counted rows keeps the generic plan an index lookup whatever the tables' sizes.\n"
                    "CREATE OR REPLACE FUNCTION %s.fn_build_%s(ids %s[]) RETURNS TABLE (id %s, data jsonb)\n"
                    "LANGUAGE sql STABLE\n"
                    "AS $tvsync$\n%s$tvsync$;\n"
