@@ -106,6 +106,10 @@ type TagRef @embedded(source: "tb_tag") { id: ID! label: String! }
 GRAPHQL
 
 assert_exit 0 "the engine and the set's tables are applied" -- migrate --dir "$SET" up
+assert_exit 2 "generate without --schema is a usage error" -- migrate generate --dir "$SET"
+assert_contains "$ASSERT_OUTPUT" "generate needs --schema FILE" "the usage error says what generate needs"
+assert_exit 0 "--help lists generate" -- migrate --help
+assert_contains "$ASSERT_OUTPUT" "generate --schema FILE --dir DIR" "with its options"
 assert_exit 0 "generate writes the set's next migration" -- generate "$SDL"
 assert_eq "wrote $SET/002_generated.sql" "$ASSERT_OUTPUT" "the next version, as wide as the set's"
 GEN="$SET/002_generated.sql"
