@@ -54,7 +54,8 @@ typedef struct decl_field {
     const char *graphql_type; /* innermost named type: "String", "AuthorRef", ... */
     bool list;                /* [T] */
     bool non_null;            /* outermost ! */
-    /* COLUMN: the column; AGGREGATE: column of sum/min/max (NULL for count) */
+    /* COLUMN: the column (NULL for id without @column: the source's key, decl_table.key);
+     * AGGREGATE: column of sum/min/max (NULL for count) */
     const char *column;
     /* REF: FK column of this source; MANY: FK column (of the target's source, or of through)
      * pointing at this source; AGGREGATE: FK column of `from` pointing at this source */

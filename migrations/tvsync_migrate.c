@@ -1,5 +1,5 @@
-/* tvsync-migrate: applies the migration sets (the engine's, then the user's) in order (up),
- * lists them (status), checks every tv_* table against a full rebuild (verify), loads SQL data (seed). */
+/* tvsync-migrate: applies the migration sets (the engine's, then the user's) in order (up), lists
+ * them (status), checks tv_* against a full rebuild (verify), loads SQL (seed), generates SQL (generate). */
 #include "config.h"
 
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/pg.h"
 #include "common/strbuf.h"
+#include "migrations/generate.h"
 #include "migrations/migration_ledger.h"
 #include "migrations/migration_set.h"
 #include "migrations/sql_script.h"
@@ -35,12 +36,13 @@
 
 static const cli_option migrate_options[] = {
     {"dir", "DIR", NULL, "a migration set of yours (repeatable; replaces [migrate] dirs)"},
+    {"schema", "FILE", NULL, "generate: the SDL file whose declarations to generate from"},
     {NULL, NULL, NULL, NULL},
 };
 
 static const cli_program migrate_program = {
     .name = PROGRAM,
-    .synopsis = "[OPTION]... up|status|verify|seed FILE",
+    .synopsis = "[OPTION]... up|status|verify|seed FILE|generate --schema FILE --dir DIR",
     .description =
         "Applies migration sets: the engine's (named tvsync, found beside this program or in\n"
         INSTALLED_ENGINE_DIR "; [migrate] engine_dir overrides), always first, then each\n"
@@ -58,7 +60,12 @@ static const cli_program migrate_program = {
         "          prints 'ENTITY ID: missing|extra|different' per differing row (exit 1 if any)\n"
         "  seed FILE\n"
         "          load the SQL file in one transaction (exit 1 when the migrations are not\n"
-        "          applied); the blog example's: " EXAMPLE_SEED "\n",
+        "          applied); the blog example's: " EXAMPLE_SEED "\n"
+        "  generate --schema FILE --dir DIR\n"
+        "          write DIR's next migration (NNN_generated.sql) from the read models FILE declares:\n"
+        "          the objects new or changed since DIR's earlier generated files, or print\n"
+        "          'nothing changed' and write nothing; the tables it reads must exist (exit 1 with\n"
+        "          FILE:LINE: on a declaration error)\n",
     .options = migrate_options,
     .log_section = NULL,
 };
@@ -68,6 +75,7 @@ typedef enum migrate_command {
     COMMAND_STATUS,
     COMMAND_VERIFY,
     COMMAND_SEED,
+    COMMAND_GENERATE,
 } migrate_command;
 
 /* The sets of one run: sets[0] is the engine's, the user's follow in the order given. */
@@ -599,6 +607,7 @@ static bool parse_command(const char *word, migrate_command *command)
         migrate_command command;
     } commands[] = {
         {"up", COMMAND_UP}, {"status", COMMAND_STATUS}, {"verify", COMMAND_VERIFY}, {"seed", COMMAND_SEED},
+        {"generate", COMMAND_GENERATE},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(word, commands[i].name) == 0) {
@@ -612,13 +621,15 @@ static bool parse_command(const char *word, migrate_command *command)
 static int parse_operands(const cli_state *state, migrate_command *command)
 {
     if (state->operand_count == 0)
-        return cli_usage_error(state, "missing command (up, status, verify or seed FILE)");
+        return cli_usage_error(state, "missing command (up, status, verify, seed FILE or generate)");
     if (!parse_command(state->operands[0], command))
-        return cli_usage_error(state, "unknown command '%s' (expected up, status, verify or seed FILE)",
+        return cli_usage_error(state, "unknown command '%s' (expected up, status, verify, seed FILE or generate)",
                                state->operands[0]);
     if (*command == COMMAND_SEED && state->operand_count == 1)
         return cli_usage_error(state, "seed needs the SQL file to load: " PROGRAM " seed FILE (the blog example's: "
                                       EXAMPLE_SEED ")");
+    if (*command == COMMAND_GENERATE && (!cli_option_value(state, "schema") || !cli_option_value(state, "dir")))
+        return cli_usage_error(state, "generate needs --schema FILE (the SDL) and --dir DIR (the set to write to)");
     int expected = *command == COMMAND_SEED ? 2 : 1;
     if (state->operand_count != expected)
         return cli_usage_error(state, "%s takes %s, got %d operands", state->operands[0],
@@ -689,6 +700,9 @@ int main(int argc, char **argv)
             break;
         case COMMAND_SEED:
             status = command_seed(conn, state.operands[1]);
+            break;
+        case COMMAND_GENERATE:
+            status = generate_run(conn, cli_option_value(&state, "schema"), cli_option_value(&state, "dir"));
             break;
         }
     }
