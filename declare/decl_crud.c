@@ -516,6 +516,26 @@ static void append_write_handlers(strbuf *sql, const crud_entity *entity, const 
                        "            GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;\n            RETURN ");
     drop_empty_case(&message);
     append_failed(sql, "validation_failed", strbuf_text(&message), entity, id_sql);
+    strbuf_append(sql, ";\n");
+
+    /* a generated column is written only when given (append_update): name its field */
+    strbuf_reset(&message);
+    strbuf_append(&message, "CASE v_column");
+    for (size_t i = 0; i < entity->input_count; i++) {
+        if (!entity->inputs[i].column->has_default)
+            continue;
+        strbuf_reset(&text);
+        strbuf_appendf(&text, "%s.%s cannot be written: its column is generated", prefix, entity->inputs[i].name);
+        strbuf_append(&message, " WHEN ");
+        append_literal(&message, entity->inputs[i].column->name);
+        strbuf_append(&message, " THEN ");
+        append_literal(&message, strbuf_text(&text));
+    }
+    strbuf_append(&message, " ELSE format('%s cannot be written: it is generated', v_column) END");
+    strbuf_append(sql, "        WHEN generated_always THEN\n"
+                       "            v_column := substring(SQLERRM FROM '\"([^\"]+)\"');\n            RETURN ");
+    drop_empty_case(&message);
+    append_failed(sql, "validation_failed", strbuf_text(&message), entity, id_sql);
     strbuf_append(sql, ";\n    END;\n");
     strbuf_free(&message);
     strbuf_free(&text);
@@ -555,6 +575,59 @@ static void add_object(decl_objects *out, const crud_entity *entity, const char 
     object->key = key.data;
     object->sql = alloc_strdup(strbuf_text(sql));
     object->rebuild = NULL;
+}
+
+/* "given": create takes a present, non-null value (absent or null keeps the default);
+ * update takes any present key (null sets NULL). */
+static void append_given(strbuf *sql, bool create, const char *name)
+{
+    if (create) {
+        append_present(sql, "v_input", name);
+        return;
+    }
+    strbuf_append(sql, "v_patch ? ");
+    append_literal(sql, name);
+}
+
+/* UPDATE of the new or patched row. The given fields without a default in one statement;
+ * each column with a default in a statement of its own, run only when given, so an absent
+ * one keeps its default and a generated column is named only when a client writes it (a
+ * generated column cannot even be set to itself). Returns false when there was no field. */
+static bool append_update(strbuf *sql, const crud_entity *entity, bool defaulted, bool create)
+{
+    strbuf set = STRBUF_INIT;
+    bool any = false;
+    for (size_t i = 0; i < entity->input_count; i++) {
+        const crud_input *input = &entity->inputs[i];
+        if (input->column->has_default != defaulted)
+            continue;
+        any = true;
+        if (defaulted) {
+            strbuf_appendf(sql, "        IF %s", create ? "" : "v_found AND ");
+            append_given(sql, create, input->name);
+            strbuf_appendf(sql, " THEN\n            UPDATE %s AS r SET ", entity->qualified_table);
+            append_identifier(sql, input->column->name);
+            strbuf_appendf(sql, " = %s WHERE r.", input->variable);
+            append_identifier(sql, entity->key->name);
+            strbuf_append(sql, " = v_id;\n        END IF;\n");
+            continue;
+        }
+        if (set.length)
+            strbuf_append(&set, ",\n                ");
+        append_identifier(&set, input->column->name);
+        strbuf_append(&set, " = CASE WHEN ");
+        append_given(&set, create, input->name);
+        strbuf_appendf(&set, " THEN %s ELSE r.", input->variable);
+        append_identifier(&set, input->column->name);
+        strbuf_append(&set, " END");
+    }
+    if (set.length) {
+        strbuf_appendf(sql, "        UPDATE %s AS r SET %s\n        WHERE r.", entity->qualified_table, strbuf_text(&set));
+        append_identifier(sql, entity->key->name);
+        strbuf_append(sql, " = v_id;\n");
+    }
+    strbuf_free(&set);
+    return any;
 }
 
 static void generate_create(decl_objects *out, const crud_entity *entity)
@@ -600,25 +673,13 @@ static void generate_create(decl_objects *out, const crud_entity *entity)
     append_casts(&sql, entity, "v_input");
 
     /* One static INSERT of the columns without a default (two when the key has one: with
-     * the key given, or taken from its default); the columns with a default are set by an
-     * UPDATE of the new row when given, so an absent one keeps its default. */
-    strbuf columns = STRBUF_INIT, values = STRBUF_INIT, defaults = STRBUF_INIT, condition = STRBUF_INIT;
+     * the key given, or taken from its default); the given columns with a default follow
+     * in an UPDATE of the new row, so an absent one keeps its default. */
+    strbuf columns = STRBUF_INIT, values = STRBUF_INIT;
     for (size_t i = 0; i < entity->input_count; i++) {
         const crud_input *input = &entity->inputs[i];
-        if (input->column->has_default) {
-            if (defaults.length)
-                strbuf_append(&defaults, ",\n                ");
-            append_identifier(&defaults, input->column->name);
-            strbuf_append(&defaults, " = CASE WHEN ");
-            append_present(&defaults, "v_input", input->name);
-            strbuf_appendf(&defaults, " THEN %s ELSE r.", input->variable);
-            append_identifier(&defaults, input->column->name);
-            strbuf_append(&defaults, " END");
-            if (condition.length)
-                strbuf_append(&condition, " OR ");
-            append_present(&condition, "v_input", input->name);
+        if (input->column->has_default)
             continue;
-        }
         strbuf_append(&columns, ", ");
         append_identifier(&columns, input->column->name);
         strbuf_appendf(&values, ", %s", input->variable);
@@ -646,17 +707,15 @@ static void generate_create(decl_objects *out, const crud_entity *entity)
         append_identifier(&sql, entity->key->name);
         strbuf_appendf(&sql, "%s) VALUES (v_id%s);\n", strbuf_text(&columns), strbuf_text(&values));
     }
-    if (defaults.length) {
-        strbuf_appendf(&sql, "        IF %s THEN\n            UPDATE %s AS r SET %s\n            WHERE r.",
-                       strbuf_text(&condition), entity->qualified_table, strbuf_text(&defaults));
-        append_identifier(&sql, entity->key->name);
-        strbuf_append(&sql, " = v_id;\n        END IF;\n");
-    }
+    append_update(&sql, entity, true, true);
     append_write_handlers(&sql, entity, "input", "v_input", NULL);
     append_own_intent(&sql, entity);
     strbuf_append(&sql, "END\n");
     append_grants(&sql, entity, strbuf_text(&function), entity->qualified_table, "SELECT, INSERT, UPDATE");
-    if (entity->key->has_default || defaults.length) {
+    bool sequence = false;
+    for (size_t i = 0; i < entity->table->column_count; i++)
+        sequence = sequence || entity->table->columns[i].has_default;
+    if (sequence) {
         /* serial and identity columns draw from a sequence the caller needs USAGE on */
         strbuf_append(&sql, "DO $tvsync$\nDECLARE\n    v_sequence text;\nBEGIN\n"
                             "    FOR v_sequence IN SELECT pg_get_serial_sequence(");
@@ -671,8 +730,6 @@ static void generate_create(decl_objects *out, const crud_entity *entity)
     add_object(out, entity, strbuf_text(&function), &sql);
     strbuf_free(&columns);
     strbuf_free(&values);
-    strbuf_free(&defaults);
-    strbuf_free(&condition);
     strbuf_free(&function);
     strbuf_free(&sql);
 }
@@ -701,28 +758,14 @@ static void generate_update(decl_objects *out, const crud_entity *entity)
     append_failed(&sql, "validation_failed", "'patch must be an object'", entity, "v_id");
     strbuf_append(&sql, ";\n    END IF;\n    BEGIN\n");
     append_casts(&sql, entity, "v_patch");
-    if (entity->input_count) {
-        strbuf_appendf(&sql, "        UPDATE %s AS r SET ", entity->qualified_table);
-        for (size_t i = 0; i < entity->input_count; i++) {
-            const crud_input *input = &entity->inputs[i];
-            if (i)
-                strbuf_append(&sql, ",\n                ");
-            append_identifier(&sql, input->column->name);
-            strbuf_append(&sql, " = CASE WHEN v_patch ? ");
-            append_literal(&sql, input->name);
-            strbuf_appendf(&sql, " THEN %s ELSE r.", input->variable);
-            append_identifier(&sql, input->column->name);
-            strbuf_append(&sql, " END");
-        }
-        strbuf_append(&sql, "\n        WHERE r.");
-        append_identifier(&sql, entity->key->name);
-        strbuf_append(&sql, " = v_id;\n");
-    } else {
+    if (!append_update(&sql, entity, false, false)) {
         strbuf_appendf(&sql, "        PERFORM FROM %s AS r WHERE r.", entity->qualified_table);
         append_identifier(&sql, entity->key->name);
         strbuf_append(&sql, " = v_id FOR NO KEY UPDATE;\n");
     }
     strbuf_append(&sql, "        v_found := FOUND;\n");
+    append_update(&sql, entity, true, false);
+
     append_write_handlers(&sql, entity, "patch", "v_patch", "v_id");
     strbuf_append(&sql, "    IF NOT v_found THEN\n        RETURN ");
     strbuf message = STRBUF_INIT;

@@ -31,6 +31,7 @@ CREATE TABLE lib.tb_book (
     published_on date,
     created_at timestamptz NOT NULL DEFAULT now(),
     meta jsonb,
+    title_length integer GENERATED ALWAYS AS (length(title)) STORED,
     UNIQUE (title, author_id));
 CREATE TABLE lib.tb_tag (id text PRIMARY KEY, label text NOT NULL);
 CREATE TABLE lib.tb_book_tag (
@@ -123,6 +124,8 @@ assert_eq "conflict | input.id: another book has this value" \
     "createBook: the key taken"
 assert_eq "conflict | input.email: another author has this value" \
     "$(status_of create_author '{"input": {"name": "Eve", "email": "ada@example.org"}}')" "createAuthor: UNIQUE"
+assert_eq "validation_failed | input.titleLength cannot be written: its column is generated" \
+    "$(status_of create_book '{"input": {"title": "T", "isbn": "9", "authorId": 1, "titleLength": 3}}')" "createBook: a generated column"
 assert_eq "2" "$(pgcluster_psql -c "SELECT count(*) FROM lib.tb_book")" "the failed creates wrote nothing"
 
 # update: a field left out keeps its column, null sets NULL.
@@ -130,6 +133,8 @@ assert_eq "ok | - | book | $BOOK_ID | [{\"ids\": [\"$BOOK_ID\"], \"entity\": \"b
     "$(call update_book "{\"id\": \"$BOOK_ID\", \"patch\": {\"pages\": 130, \"price\": null}}")" "updateBook: ok with its intent"
 assert_eq "Notes|130|" "$(pgcluster_psql -c "SELECT title, pages, price FROM lib.tb_book WHERE id = '$BOOK_ID'")" \
     "updateBook: title kept, pages set, price NULL"
+assert_eq "validation_failed | patch.titleLength cannot be written: its column is generated" \
+    "$(status_of update_book "{\"id\": \"$BOOK_ID\", \"patch\": {\"titleLength\": 3}}")" "updateBook: a generated column"
 assert_eq "not_found | no book with id 10000000-0000-4000-8000-000000000009" \
     "$(status_of update_book '{"id": "10000000-0000-4000-8000-000000000009", "patch": {"pages": 1}}')" "updateBook: no such row"
 assert_eq "validation_failed | id 12 is not a valid UUID" "$(status_of update_book '{"id": 12, "patch": {}}')" "updateBook: a bad id"

@@ -37,6 +37,7 @@ static decl_field book_fields[] = {
     {.name = "publishedOn", .kind = DECL_FIELD_COLUMN, .graphql_type = "String", .column = "published_on"},
     {.name = "createdAt", .kind = DECL_FIELD_COLUMN, .graphql_type = "String", .non_null = true, .column = "created_at"},
     {.name = "meta", .kind = DECL_FIELD_COLUMN, .graphql_type = "JSON", .column = "meta"},
+    {.name = "titleLength", .kind = DECL_FIELD_COLUMN, .graphql_type = "Int", .column = "title_length"},
     {.name = "words", .kind = DECL_FIELD_EXPR, .graphql_type = "Int", .sql = "length(title)"},
     {.name = "tags", .kind = DECL_FIELD_MANY, .graphql_type = "Tag", .list = true, .through = "lib.tb_book_tag",
      .via = "book_id", .target = "tag_id", .target_type = &types[3]},
@@ -62,7 +63,7 @@ static decl_type types[5] = {
     {.name = "AuthorRef", .source_schema = "lib", .source_table = "tb_author", .fields = author_ref_fields,
      .field_count = 2},
     {.name = "Book", .entity = true, .entity_name = "book", .source_schema = "lib", .source_table = "tb_book",
-     .crud = true, .fields = book_fields, .field_count = 11},
+     .crud = true, .fields = book_fields, .field_count = 12},
     /* a read model without crud: no functions, but its documents embed the books' tags */
     {.name = "Tag", .entity = true, .entity_name = "tag", .source_schema = "lib", .source_table = "tb_tag",
      .fields = tag_fields, .field_count = 4},
@@ -90,6 +91,7 @@ static decl_column book_columns[] = {
     {S("published_on"), S("date"), false, false},
     {S("created_at"), S("timestamp with time zone"), true, true},
     {S("meta"), S("jsonb"), false, false},
+    {S("title_length"), S("integer"), false, true}, /* GENERATED ALWAYS AS (length(title)) STORED */
 };
 static char *book_isbn_columns[] = {S("isbn"), NULL};
 static char *book_title_author_columns[] = {S("title"), S("author_id"), NULL};
@@ -122,7 +124,7 @@ static decl_foreign_key book_tag_foreign_keys[] = {
 static decl_table tables[] = {
     {.schema = S("lib"), .name = S("tb_author"), .columns = author_columns, .column_count = 3, .key = S("id"),
      .key_type = S("bigint"), .uniques = author_uniques, .unique_count = 1},
-    {.schema = S("lib"), .name = S("tb_book"), .columns = book_columns, .column_count = 9, .key = S("id"),
+    {.schema = S("lib"), .name = S("tb_book"), .columns = book_columns, .column_count = 10, .key = S("id"),
      .key_type = S("uuid"), .foreign_keys = book_foreign_keys, .foreign_key_count = 1, .uniques = book_uniques,
      .unique_count = 2, .checks = book_checks, .check_count = 2},
     {.schema = S("lib"), .name = S("tb_tag"), .columns = tag_columns, .column_count = 2, .key = S("id"),
@@ -189,6 +191,10 @@ START_TEST(test_constraints_are_mapped_to_the_fields_that_write_them)
     const char *update = object_sql(&objects, "crud lib.update_book");
     ck_assert_ptr_nonnull(strstr(update, "'patch.title must not be null'"));
     ck_assert_ptr_nonnull(strstr(update, "title = CASE WHEN v_patch ? 'title' THEN c_title ELSE r.title END"));
+    /* columns with a default (a generated one among them) only in a statement of their own */
+    ck_assert_ptr_nonnull(strstr(update, "IF v_found AND v_patch ? 'titleLength' THEN\n"
+                                         "            UPDATE lib.tb_book AS r SET title_length = c_title_length WHERE r.id = v_id;"));
+    ck_assert_ptr_nonnull(strstr(update, "WHEN 'title_length' THEN 'patch.titleLength cannot be written: its column is generated'"));
     objects_free(&objects);
 }
 END_TEST
