@@ -96,17 +96,21 @@ static void append_qualified(strbuf *sql, const char *schema, const char *name)
     append_identifier(sql, name);
 }
 
-/* tags -> tags, relatedBooks -> related_books: the function name part of a field. */
+/* snake_case as declare/decl_model.h names entities (relatedBooks -> related_books,
+ * HTTPLog -> http_log): the function name part of a field. */
 static void append_snake_case(strbuf *out, const char *name)
 {
-    for (const char *c = name; *c; c++) {
-        if (isupper((unsigned char) *c)) {
-            if (c != name && c[-1] != '_')
-                strbuf_append_char(out, '_');
-            strbuf_append_char(out, (char) tolower((unsigned char) *c));
-        } else {
-            strbuf_append_char(out, *c);
+    for (size_t i = 0; name[i]; i++) {
+        unsigned char c = (unsigned char) name[i];
+        if (!isupper(c)) {
+            strbuf_append_char(out, (char) c);
+            continue;
         }
+        unsigned char previous = i > 0 ? (unsigned char) name[i - 1] : 0;
+        unsigned char next = (unsigned char) name[i + 1];
+        if (i > 0 && (islower(previous) || isdigit(previous) || (isupper(previous) && islower(next))))
+            strbuf_append_char(out, '_');
+        strbuf_append_char(out, (char) tolower(c));
     }
 }
 

@@ -252,6 +252,27 @@ START_TEST(test_types_without_crud_and_missing_tables_get_nothing)
 }
 END_TEST
 
+START_TEST(test_link_functions_are_named_after_the_field_in_snake_case)
+{
+    decl_type tag_crud[5];
+    memcpy(tag_crud, types, sizeof types);
+    tag_crud[0].crud = tag_crud[2].crud = false;
+    tag_crud[3].crud = true;
+    const decl_model tag_model = {.path = "tags.graphql", .types = tag_crud, .type_count = 5};
+    decl_objects objects = {0};
+    decl_sql_crud(&tag_model, &catalog, &objects);
+    ck_assert_uint_eq(objects.count, 5);
+    ck_assert_str_eq(objects.items[3].key, "crud lib.link_tag_related_books");
+    ck_assert_str_eq(objects.items[4].key, "crud lib.unlink_tag_related_books");
+    const char *link = objects.items[3].sql;
+    /* the tag's own intent from the row's tag_id, the books' from its book_id */
+    ck_assert_ptr_nonnull(strstr(link, "INSERT INTO lib.tb_book_tag AS r (tag_id, book_id)"));
+    ck_assert_ptr_nonnull(strstr(link, "tvsync.intent('book', ARRAY[v_target]),\n            tvsync.intent('tag', ARRAY[v_id])"));
+    ck_assert_ptr_nonnull(strstr(link, "-- linkTagRelatedBooks(id, targetId)"));
+    objects_free(&objects);
+}
+END_TEST
+
 static int write_sql(const char *path)
 {
     decl_objects objects = {0};
@@ -276,6 +297,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_crud_entities_get_create_update_delete_and_link_functions);
     tcase_add_test(tc, test_constraints_are_mapped_to_the_fields_that_write_them);
     tcase_add_test(tc, test_link_publishes_every_entity_embedding_the_association_row);
+    tcase_add_test(tc, test_link_functions_are_named_after_the_field_in_snake_case);
     tcase_add_test(tc, test_identifiers_are_quoted_where_postgresql_needs_it);
     tcase_add_test(tc, test_types_without_crud_and_missing_tables_get_nothing);
     suite_add_tcase(suite, tc);
