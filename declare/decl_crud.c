@@ -173,6 +173,12 @@ static bool is_json_type(const char *type)
     return strcmp(type, "jsonb") == 0 || strcmp(type, "json") == 0;
 }
 
+static bool is_array_type(const char *type)
+{
+    size_t length = strlen(type);
+    return length > 2 && strcmp(type + length - 2, "[]") == 0;
+}
+
 static bool is_supported_key_type(const char *type)
 {
     for (size_t i = 0; i < sizeof supported_key_types / sizeof supported_key_types[0]; i++)
@@ -383,6 +389,16 @@ static void append_casts(strbuf *sql, const crud_entity *entity, const char *jso
             strbuf_appendf(sql, "nullif(%s -> ", json);
             append_literal(sql, input->name);
             strbuf_appendf(sql, ", 'null')%s;\n", strcmp(input->column->type, "json") == 0 ? "::json" : "");
+        } else if (is_array_type(input->column->type)) {
+            /* a JSON list's elements; anything else reaches the array's text form and
+             * fails there with the field's name */
+            strbuf_appendf(sql, "CASE jsonb_typeof(%s -> ", json);
+            append_literal(sql, input->name);
+            strbuf_appendf(sql, ") WHEN 'array' THEN ARRAY(SELECT jsonb_array_elements_text(%s -> ", json);
+            append_literal(sql, input->name);
+            strbuf_appendf(sql, ")) WHEN 'null' THEN NULL ELSE (%s ->> ", json);
+            append_literal(sql, input->name);
+            strbuf_append(sql, ")::text[] END;\n");
         } else {
             strbuf_appendf(sql, "%s ->> ", json);
             append_literal(sql, input->name);

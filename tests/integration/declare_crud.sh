@@ -32,6 +32,7 @@ CREATE TABLE lib.tb_book (
     created_at timestamptz NOT NULL DEFAULT now(),
     meta jsonb,
     title_length integer GENERATED ALWAYS AS (length(title)) STORED,
+    chapter_pages integer[],
     UNIQUE (title, author_id));
 CREATE TABLE lib.tb_tag (id text PRIMARY KEY, label text NOT NULL);
 CREATE TABLE lib.tb_book_tag (
@@ -133,6 +134,17 @@ assert_eq "ok | - | book | $BOOK_ID | [{\"ids\": [\"$BOOK_ID\"], \"entity\": \"b
     "$(call update_book "{\"id\": \"$BOOK_ID\", \"patch\": {\"pages\": 130, \"price\": null}}")" "updateBook: ok with its intent"
 assert_eq "Notes|130|" "$(pgcluster_psql -c "SELECT title, pages, price FROM lib.tb_book WHERE id = '$BOOK_ID'")" \
     "updateBook: title kept, pages set, price NULL"
+assert_contains "$(call update_book "{\"id\": \"$BOOK_ID\", \"patch\": {\"chapterPages\": [10, null, \"30\"]}}")" "ok | -" \
+    "updateBook: a list field"
+assert_eq "{10,NULL,30}" "$(pgcluster_psql -c "SELECT chapter_pages FROM lib.tb_book WHERE id = '$BOOK_ID'")" \
+    "updateBook: a JSON list becomes the array column, its elements cast"
+assert_eq 'validation_failed | patch.chapterPages ["x"] is not a valid integer[]' \
+    "$(status_of update_book "{\"id\": \"$BOOK_ID\", \"patch\": {\"chapterPages\": [\"x\"]}}")" "updateBook: a list element that does not cast"
+assert_eq 'validation_failed | patch.chapterPages 7 is not a valid integer[]' \
+    "$(status_of update_book "{\"id\": \"$BOOK_ID\", \"patch\": {\"chapterPages\": 7}}")" "updateBook: a list field given one value"
+assert_contains "$(call update_book "{\"id\": \"$BOOK_ID\", \"patch\": {\"chapterPages\": null}}")" "ok | -" \
+    "updateBook: a list field set to null"
+assert_eq "" "$(pgcluster_psql -c "SELECT chapter_pages FROM lib.tb_book WHERE id = '$BOOK_ID'")" "updateBook: null sets the array NULL"
 assert_eq "validation_failed | patch.titleLength cannot be written: its column is generated" \
     "$(status_of update_book "{\"id\": \"$BOOK_ID\", \"patch\": {\"titleLength\": 3}}")" "updateBook: a generated column"
 assert_eq "not_found | no book with id 10000000-0000-4000-8000-000000000009" \

@@ -38,6 +38,7 @@ static decl_field book_fields[] = {
     {.name = "createdAt", .kind = DECL_FIELD_COLUMN, .graphql_type = "String", .non_null = true, .column = "created_at"},
     {.name = "meta", .kind = DECL_FIELD_COLUMN, .graphql_type = "JSON", .column = "meta"},
     {.name = "titleLength", .kind = DECL_FIELD_COLUMN, .graphql_type = "Int", .column = "title_length"},
+    {.name = "chapterPages", .kind = DECL_FIELD_COLUMN, .graphql_type = "Int", .list = true, .column = "chapter_pages"},
     {.name = "words", .kind = DECL_FIELD_EXPR, .graphql_type = "Int", .sql = "length(title)"},
     {.name = "tags", .kind = DECL_FIELD_MANY, .graphql_type = "Tag", .list = true, .through = "lib.tb_book_tag",
      .via = "book_id", .target = "tag_id", .target_type = &types[3]},
@@ -63,7 +64,7 @@ static decl_type types[5] = {
     {.name = "AuthorRef", .source_schema = "lib", .source_table = "tb_author", .fields = author_ref_fields,
      .field_count = 2},
     {.name = "Book", .entity = true, .entity_name = "book", .source_schema = "lib", .source_table = "tb_book",
-     .crud = true, .fields = book_fields, .field_count = 12},
+     .crud = true, .fields = book_fields, .field_count = 13},
     /* a read model without crud: no functions, but its documents embed the books' tags */
     {.name = "Tag", .entity = true, .entity_name = "tag", .source_schema = "lib", .source_table = "tb_tag",
      .fields = tag_fields, .field_count = 4},
@@ -92,6 +93,7 @@ static decl_column book_columns[] = {
     {S("created_at"), S("timestamp with time zone"), true, true},
     {S("meta"), S("jsonb"), false, false},
     {S("title_length"), S("integer"), false, true}, /* GENERATED ALWAYS AS (length(title)) STORED */
+    {S("chapter_pages"), S("integer[]"), false, false},
 };
 static char *book_isbn_columns[] = {S("isbn"), NULL};
 static char *book_title_author_columns[] = {S("title"), S("author_id"), NULL};
@@ -124,7 +126,7 @@ static decl_foreign_key book_tag_foreign_keys[] = {
 static decl_table tables[] = {
     {.schema = S("lib"), .name = S("tb_author"), .columns = author_columns, .column_count = 3, .key = S("id"),
      .key_type = S("bigint"), .uniques = author_uniques, .unique_count = 1},
-    {.schema = S("lib"), .name = S("tb_book"), .columns = book_columns, .column_count = 10, .key = S("id"),
+    {.schema = S("lib"), .name = S("tb_book"), .columns = book_columns, .column_count = 11, .key = S("id"),
      .key_type = S("uuid"), .foreign_keys = book_foreign_keys, .foreign_key_count = 1, .uniques = book_uniques,
      .unique_count = 2, .checks = book_checks, .check_count = 2},
     {.schema = S("lib"), .name = S("tb_tag"), .columns = tag_columns, .column_count = 2, .key = S("id"),
