@@ -216,6 +216,13 @@ static void append_present(strbuf *sql, const char *json, const char *name)
     strbuf_append(sql, "), 'null') <> 'null'");
 }
 
+static void append_absent(strbuf *sql, const char *json, const char *name)
+{
+    strbuf_appendf(sql, "coalesce(jsonb_typeof(%s -> ", json);
+    append_literal(sql, name);
+    strbuf_append(sql, "), 'null') = 'null'");
+}
+
 static bool entity_init(crud_entity *entity, const decl_model *model, const decl_catalog *catalog,
                         const decl_type *type)
 {
@@ -673,8 +680,7 @@ static void generate_create(decl_objects *out, const crud_entity *entity)
         append_key_problem(&sql, key_type, "v_input", "id");
         strbuf_append(&sql, " END");
     } else {
-        strbuf_append(&sql, "NOT ");
-        append_present(&sql, "v_input", "id");
+        append_absent(&sql, "v_input", "id");
         strbuf_append(&sql, " THEN 'input.id is required' ELSE 'input.' || ");
         append_key_problem(&sql, key_type, "v_input", "id");
         strbuf_append(&sql, " END");
@@ -683,8 +689,8 @@ static void generate_create(decl_objects *out, const crud_entity *entity)
         const crud_input *input = &entity->inputs[i];
         if (!input->column->not_null || input->column->has_default)
             continue;
-        strbuf_append(&sql, ",\n        CASE WHEN NOT ");
-        append_present(&sql, "v_input", input->name);
+        strbuf_append(&sql, ",\n        CASE WHEN ");
+        append_absent(&sql, "v_input", input->name);
         strbuf_appendf(&sql, " THEN 'input.%s is required' END", input->name);
     }
     strbuf_append(&sql, ");\n    IF v_problem IS NOT NULL THEN\n        RETURN ");

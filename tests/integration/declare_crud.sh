@@ -204,4 +204,18 @@ for i in $(seq 1 20); do
 done
 assert_eq "20/Title 20" "$row" "concurrent patches of pages and title of one book both stay, 20 times"
 
+# Concurrent links of one pair: both answer ok, one row.
+for i in $(seq 1 10); do
+    call unlink_book_tags "{\"id\": \"$GIVEN\", \"targetId\": \"classic\"}" >/dev/null
+    first=$(mktemp "$PGCLUSTER_DIR/link.XXXXXX")
+    call link_book_tags "{\"id\": \"$GIVEN\", \"targetId\": \"classic\"}" >"$first" &
+    first_pid=$!
+    second=$(call link_book_tags "{\"id\": \"$GIVEN\", \"targetId\": \"classic\"}")
+    wait "$first_pid"
+    answers="$(cut -d'|' -f1 "$first" | tr -d ' ') $(cut -d'|' -f1 <<<"$second" | tr -d ' ')"
+    rows=$(pgcluster_psql -c "SELECT count(*) FROM lib.tb_book_tag WHERE book_id = '$GIVEN'")
+    [ "$answers|$rows" = "ok ok|1" ] || break
+done
+assert_eq "ok ok|1" "$answers|$rows" "two concurrent links of one pair both answer ok and write one row, 10 times"
+
 test_summary
