@@ -91,7 +91,14 @@ assert_contains "$(call create_book '{"input": {"id": "10000000-0000-4000-8000-0
 assert_eq "2020-01-02 03:04:05+00" \
     "$(pgcluster_psql -c "SET TIME ZONE 'UTC'" -c "SELECT created_at FROM lib.tb_book WHERE isbn = '978-2'")" \
     "createBook: a given value of a column with a default replaces the default"
-assert_contains "$(call create_tag '{"input": {"label": "x"}}')" "does not exist" "a read model without crud: true has no functions"
+assert_eq "validation_failed | input.id is required" "$(status_of create_tag '{"input": {"label": "Poetry"}}')" \
+    "createTag: a key without default is required"
+assert_eq "validation_failed | input.id must not be empty" "$(status_of create_tag '{"input": {"id": " ", "label": "Poetry"}}')" \
+    "createTag: a blank text key"
+assert_eq "ok | - | tag | poetry | [{\"ids\": [\"poetry\"], \"entity\": \"tag\"}]" \
+    "$(call create_tag '{"input": {"id": "poetry", "label": "Poetry"}}')" "createTag: ok with the given text key"
+assert_eq "conflict | input.id: another tag has this value" "$(status_of create_tag '{"input": {"id": "poetry", "label": "P"}}')" \
+    "createTag: the key taken"
 
 # create: the constraints' answers, each naming the input field.
 assert_eq "validation_failed | input.title is required" "$(status_of create_book '{"input": {"isbn": "9", "authorId": 1}}')" \
@@ -163,13 +170,24 @@ assert_contains "$(call update_book "{\"id\": \"$BOOK_ID\", \"patch\": {\"meta\"
 assert_eq '"{oops"' "$(pgcluster_psql -c "SELECT meta FROM lib.tb_book WHERE id = '$BOOK_ID'")" \
     "updateBook: a JSON string is stored as a JSON string in a jsonb column, not parsed"
 
-# link / unlink: the intents of every entity whose documents embed the association row.
+# link / unlink: the intents of every entity whose documents embed the association row,
+# from either side.
+assert_eq "ok | - | tag | poetry | [{\"ids\": [\"$BOOK_ID\"], \"entity\": \"book\"}, {\"ids\": [\"poetry\"], \"entity\": \"tag\"}]" \
+    "$(call link_tag_related_books "{\"id\": \"poetry\", \"targetId\": \"$BOOK_ID\"}")" "linkTagRelatedBooks: ok, the book and the tag published"
+assert_eq "validation_failed | targetId 10000000-0000-4000-8000-000000000009: no such book" \
+    "$(status_of link_tag_related_books '{"id": "poetry", "targetId": "10000000-0000-4000-8000-000000000009"}')" \
+    "linkTagRelatedBooks: FOREIGN KEY of the target"
+assert_eq "not_found | no tag with id verse" "$(status_of link_tag_related_books "{\"id\": \"verse\", \"targetId\": \"$BOOK_ID\"}")" \
+    "linkTagRelatedBooks: no such tag"
+assert_eq "conflict | tag poetry is still referenced by rows of lib.tb_book_tag" "$(status_of delete_tag '{"id": "poetry"}')" \
+    "deleteTag: a tag still linked"
+call unlink_tag_related_books "{\"id\": \"poetry\", \"targetId\": \"$BOOK_ID\"}" >/dev/null
 LINK="{\"id\": \"$BOOK_ID\", \"targetId\": \"sf\"}"
 assert_eq "ok | - | book | $BOOK_ID | [{\"ids\": [\"$BOOK_ID\"], \"entity\": \"book\"}, {\"ids\": [\"sf\"], \"entity\": \"tag\"}]" \
     "$(call link_book_tags "$LINK")" "linkBookTags: ok, the book and the tag published"
 assert_eq "ok | - | book | $BOOK_ID | []" "$(call link_book_tags "$LINK")" "linkBookTags: linked already, nothing to publish"
-assert_eq "validation_failed | targetId poetry: no such tag" \
-    "$(status_of link_book_tags "{\"id\": \"$BOOK_ID\", \"targetId\": \"poetry\"}")" "linkBookTags: FOREIGN KEY of the target"
+assert_eq "validation_failed | targetId verse: no such tag" \
+    "$(status_of link_book_tags "{\"id\": \"$BOOK_ID\", \"targetId\": \"verse\"}")" "linkBookTags: FOREIGN KEY of the target"
 assert_eq "not_found | no book with id 10000000-0000-4000-8000-000000000009" \
     "$(status_of link_book_tags '{"id": "10000000-0000-4000-8000-000000000009", "targetId": "sf"}')" "linkBookTags: no such book"
 assert_eq "validation_failed | targetId must not be empty" \

@@ -275,10 +275,15 @@ START_TEST(test_link_functions_are_named_after_the_field_in_snake_case)
 }
 END_TEST
 
+/* The integration test's model: tags get their functions too (a text key without default). */
 static int write_sql(const char *path)
 {
+    decl_type all_crud[5];
+    memcpy(all_crud, types, sizeof types);
+    all_crud[3].crud = true;
+    const decl_model crud_model = {.path = model.path, .types = all_crud, .type_count = 5};
     decl_objects objects = {0};
-    decl_sql_crud(&model, &catalog, &objects);
+    decl_sql_crud(&crud_model, &catalog, &objects);
     FILE *file = fopen(path, "w");
     if (!file) {
         perror(path);
