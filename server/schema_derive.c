@@ -92,6 +92,7 @@ typedef struct insertion {
 typedef struct derive {
     const ast_document *doc;
     const char *source;
+    char *text;             /* a copy of source, where moved descriptions are blanked */
     size_t length;
     const char *path;
     char *error;
@@ -685,6 +686,27 @@ static void mutation_field(derive *d, gql_buf *fields, const char *field_name, c
                    function);
 }
 
+/* Where text that goes before type's definition is to go in so that it stands in the line
+ * of the `type` keyword. A description cannot stay before text put in there: it moves
+ * after it (to text, as one string) and its own place turns blank, lines kept. */
+static uint32_t keyword_line_start(derive *d, const ast_definition *type, gql_buf *text)
+{
+    if (type->description == NULL)
+        return type->pos;
+    uint32_t keyword = type->name_pos;
+    while (keyword > type->pos && strchr(" \t\r\n,", d->text[keyword - 1]) != NULL)
+        keyword--;
+    if (keyword < type->pos + 4 || memcmp(d->text + keyword - 4, "type", 4) != 0)
+        return type->pos;
+    keyword -= 4;
+    for (uint32_t i = type->pos; i < keyword; i++)
+        if (d->text[i] != '\n' && d->text[i] != '\r')
+            d->text[i] = ' ';
+    gql_buf_json_string(text, type->description, strlen(type->description));
+    gql_buf_puts(text, " ");
+    return keyword;
+}
+
 /* The contract of declare/decl_sql.h for an @entity(crud: true) type, as an extension of
  * Mutation written in one line before the type, so its lines stay and messages about a
  * CRUD field name the type's line. */
@@ -742,7 +764,7 @@ static void add_crud(derive *d, const ast_definition *type)
         gql_buf_init(&text);
         gql_buf_printf(&text, "%stype %s {%s } ", d->mutation_exists ? "extend " : "", d->mutation_name,
                        fields.data);
-        insert(d, type->pos, &text);
+        insert(d, keyword_line_start(d, type, &text), &text);
         gql_buf_free(&text);
         d->mutation_exists = true;
         gql_map_put(&d->used, "sql", (void *) 1);
@@ -808,7 +830,10 @@ bool schema_derive(const char *source, size_t length, const char *path, gql_buf 
         gql_arena_free(&arena);
         return true;
     }
-    derive d = {.doc = doc, .source = source, .length = length, .path = path, .error = error,
+    char *text = gql_arena_alloc(&arena, length + 1);
+    memcpy(text, source, length);
+    text[length] = '\0';
+    derive d = {.doc = doc, .source = source, .text = text, .length = length, .path = path, .error = error,
                 .error_size = error_size, .arena = &arena};
     gql_map_init(&d.types);
     gql_map_init(&d.derived);
@@ -820,11 +845,11 @@ bool schema_derive(const char *source, size_t length, const char *path, gql_buf 
         qsort(d.insertions, d.insertion_count, sizeof *d.insertions, compare_insertions);
         size_t copied = 0;
         for (size_t i = 0; i < d.insertion_count; i++) {
-            gql_buf_append(out, source + copied, d.insertions[i].pos - copied);
+            gql_buf_append(out, d.text + copied, d.insertions[i].pos - copied);
             copied = d.insertions[i].pos;
             gql_buf_puts(out, d.insertions[i].text);
         }
-        gql_buf_append(out, source + copied, length - copied);
+        gql_buf_append(out, d.text + copied, length - copied);
         if (d.tail.len > 0) {
             /* A comment on the file's last line must not swallow the derived text. */
             gql_buf_puts(out, "\n");

@@ -286,6 +286,21 @@ START_TEST(test_schema_root_gets_mutation_when_declared_without)
 }
 END_TEST
 
+START_TEST(test_described_crud_type_keeps_its_description_and_line)
+{
+    load("\"\"\"\nA post,\n  \"quoted\".\n\"\"\"\n"                                   /* 1-4 */
+         "type Post @entity(source: \"tb_post\", crud: true) { id: ID! title: String }\n" /* 5 */
+         "type Query { posts: [Post!]! @list }\n");
+    const gql_type *post = type_named("Post");
+    ck_assert_str_eq(post->description, "A post,\n  \"quoted\".");
+    ck_assert_uint_eq(post->location.line, 5);
+    const schema_map_field *create = mapped(gql_schema_mutation_type(schema), "createPost");
+    ck_assert_uint_eq(create->sql_directive->location.line, 5);
+    ck_assert_uint_eq(gql_type_field(gql_schema_query_type(schema), "posts")->location.line, 6);
+    unload();
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("schema_derive");
@@ -297,6 +312,7 @@ int main(void)
     tcase_add_test(derive, test_file_without_declarations_is_served_as_written);
     tcase_add_test(derive, test_declaration_errors_name_file_and_line);
     tcase_add_test(derive, test_schema_root_gets_mutation_when_declared_without);
+    tcase_add_test(derive, test_described_crud_type_keeps_its_description_and_line);
     suite_add_tcase(suite, derive);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
