@@ -89,6 +89,12 @@ typedef struct insertion {
     char *text;
 } insertion;
 
+/* The definitions of one object type: its own, then its extensions, in file order. */
+typedef struct definition_list {
+    const ast_definition *definition;
+    struct definition_list *next;
+} definition_list;
+
 typedef struct derive {
     const ast_document *doc;
     const char *source;
@@ -99,6 +105,11 @@ typedef struct derive {
     size_t error_size;
     gql_arena *arena;
     gql_map types;          /* name -> its (non-extension) ast_definition, of the file */
+    gql_map objects;        /* object type name -> definition_list (extensions included) */
+    gql_map object_tails;   /* object type name -> the last item of its list */
+    gql_map mutation_fields;/* names of the file's Mutation fields */
+    const ast_definition **pending_where; /* object types whose derived <T>Where is not written yet */
+    size_t pending_count, pending_capacity;
     gql_map derived;        /* names of the types derived so far */
     gql_map used;           /* directive names used or derived */
     gql_map defined;        /* directive names the file defines */
@@ -236,29 +247,11 @@ typedef bool (*field_visit)(derive *d, const ast_definition *owner, const ast_fi
 
 static bool for_each_field(derive *d, const char *name, field_visit visit, void *context)
 {
-    for (size_t i = 0; i < d->doc->count; i++) {
-        const ast_definition *definition = d->doc->definitions[i];
-        if (definition->kind != AST_DEF_OBJECT || definition->name == NULL || strcmp(definition->name, name) != 0)
-            continue;
-        for (size_t f = 0; f < definition->field_count; f++)
-            if (!visit(d, definition, &definition->fields[f], context))
+    for (const definition_list *item = gql_map_get(&d->objects, name); item != NULL; item = item->next)
+        for (size_t f = 0; f < item->definition->field_count; f++)
+            if (!visit(d, item->definition, &item->definition->fields[f], context))
                 return false;
-    }
     return true;
-}
-
-static bool has_field(derive *d, const char *type_name, const char *field_name)
-{
-    for (size_t i = 0; i < d->doc->count; i++) {
-        const ast_definition *definition = d->doc->definitions[i];
-        if (definition->kind != AST_DEF_OBJECT || definition->name == NULL ||
-            strcmp(definition->name, type_name) != 0)
-            continue;
-        for (size_t f = 0; f < definition->field_count; f++)
-            if (strcmp(definition->fields[f].name, field_name) == 0)
-                return true;
-    }
-    return false;
 }
 
 static bool type_exists(derive *d, const char *name)
@@ -336,8 +329,21 @@ static void read_document(derive *d)
         } else if (!definition->extension && definition->name != NULL) {
             gql_map_put(&d->types, definition->name, (void *) definition);
         }
+        if (definition->kind == AST_DEF_OBJECT && definition->name != NULL) {
+            definition_list *item = gql_arena_alloc(d->arena, sizeof *item);
+            item->definition = definition;
+            item->next = NULL;
+            definition_list *last = gql_map_put(&d->object_tails, definition->name, item);
+            if (last == NULL)
+                gql_map_put(&d->objects, definition->name, item);
+            else
+                last->next = item;
+        }
     }
     d->mutation_exists = gql_map_get(&d->types, d->mutation_name) != NULL;
+    for (const definition_list *item = gql_map_get(&d->objects, d->mutation_name); item; item = item->next)
+        for (size_t f = 0; f < item->definition->field_count; f++)
+            gql_map_put(&d->mutation_fields, item->definition->fields[f].name, (void *) 1);
 }
 
 /* ------------------------------------------------------------------ declarations */
@@ -505,45 +511,55 @@ static const char *filter_of(derive *d, const char *type_name)
     return NULL;
 }
 
-typedef struct where_context {
-    gql_buf *text;
-} where_context;
-
-static const char *derive_where(derive *d, const char *type_name);
+/* The name of <T>Where for the object type T; unless the file has it, it is derived (by
+ * write_pending_wheres, so that nesting needs no recursion). */
+static const char *derive_where(derive *d, const ast_definition *type)
+{
+    const char *name = concat(d, type->name, "Where");
+    if (type_exists(d, name))
+        return name;
+    mark_derived(d, name);
+    if (d->pending_count == d->pending_capacity) {
+        d->pending_capacity = d->pending_capacity ? d->pending_capacity * 2 : 16;
+        d->pending_where = alloc_array(d->pending_where, d->pending_capacity, sizeof *d->pending_where);
+    }
+    d->pending_where[d->pending_count++] = type;
+    return name;
+}
 
 static bool where_field(derive *d, const ast_definition *owner, const ast_field_def *field, void *context)
 {
     (void) owner;
-    where_context *where = context;
+    gql_buf *text = context;
     bool list;
     const char *type_name = named_type(field->type, &list);
     if (list || field->argument_count > 0)
         return true;
     const char *filter = filter_of(d, type_name);
-    if (filter == NULL && is_object(gql_map_get(&d->types, type_name)))
-        filter = derive_where(d, type_name);
+    const ast_definition *object = gql_map_get(&d->types, type_name);
+    if (filter == NULL && is_object(object))
+        filter = derive_where(d, object);
     if (filter != NULL)
-        gql_buf_printf(where->text, "  %s: %s\n", field->name, filter);
+        gql_buf_printf(text, "  %s: %s\n", field->name, filter);
     return true;
 }
 
-/* <T>Where for the object type T (and the nested ones it needs), unless the file has it. */
-static const char *derive_where(derive *d, const char *type_name)
+/* Writes the pending <T>Where inputs, and those their fields add, to the tail. */
+static void write_pending_wheres(derive *d)
 {
-    const char *name = concat(d, type_name, "Where");
-    if (type_exists(d, name))
-        return name;
-    mark_derived(d, name); /* before the fields: a type reachable from itself ends here */
     gql_buf text;
     gql_buf_init(&text);
-    gql_buf_printf(&text, "\n\"Filters on %s; fields given together must all hold.\"\ninput %s {\n", type_name,
-                   name);
-    where_context context = {&text};
-    for_each_field(d, type_name, where_field, &context);
-    gql_buf_printf(&text, "  AND: [%s!]\n  OR: [%s!]\n  NOT: %s\n}\n", name, name, name);
-    gql_buf_puts(&d->tail, text.data);
+    for (size_t i = 0; i < d->pending_count; i++) {
+        const char *type_name = d->pending_where[i]->name;
+        gql_buf_reset(&text);
+        gql_buf_printf(&text, "\n\"Filters on %s; fields given together must all hold.\"\ninput %sWhere {\n",
+                       type_name, type_name);
+        for_each_field(d, type_name, where_field, &text);
+        gql_buf_printf(&text, "  AND: [%sWhere!]\n  OR: [%sWhere!]\n  NOT: %sWhere\n}\n", type_name, type_name,
+                       type_name);
+        gql_buf_puts(&d->tail, text.data);
+    }
     gql_buf_free(&text);
-    return name;
 }
 
 static bool order_field(derive *d, const ast_definition *owner, const ast_field_def *field, void *context)
@@ -602,7 +618,7 @@ static bool list_arguments(derive *d, const ast_definition *owner, const ast_fie
                     "@entity(source: ...) or map it with @table(name: ...))", owner->name, field->name, type_name);
     if (field->argument_count > 0 || !list || !is_object(type))
         return true; /* hand-written arguments win; schema_map reports a wrong type */
-    const char *where = derive_where(d, type_name);
+    const char *where = derive_where(d, type);
     const char *order_by = derive_order_by(d, type_name);
     gql_buf text;
     gql_buf_init(&text);
@@ -680,7 +696,7 @@ static void upper_first(gql_buf *out, const char *name)
 static void mutation_field(derive *d, gql_buf *fields, const char *field_name, const char *arguments,
                            const char *returns, const char *schema, const char *function)
 {
-    if (has_field(d, d->mutation_name, field_name))
+    if (gql_map_get(&d->mutation_fields, field_name) != NULL)
         return;
     gql_buf_printf(fields, " %s(%s): %s @sql(function: \"%s.%s\")", field_name, arguments, returns, schema,
                    function);
@@ -812,6 +828,7 @@ static bool derive_document(derive *d)
     }
     if (!for_each_field(d, d->query_name, list_arguments, NULL))
         return false;
+    write_pending_wheres(d);
     append_definitions(d, STANDARD_INPUTS_SDL, false);
     append_definitions(d, DIRECTIVES_SDL, true);
     return true;
@@ -836,6 +853,9 @@ bool schema_derive(const char *source, size_t length, const char *path, gql_buf 
     derive d = {.doc = doc, .source = source, .text = text, .length = length, .path = path, .error = error,
                 .error_size = error_size, .arena = &arena};
     gql_map_init(&d.types);
+    gql_map_init(&d.objects);
+    gql_map_init(&d.object_tails);
+    gql_map_init(&d.mutation_fields);
     gql_map_init(&d.derived);
     gql_map_init(&d.used);
     gql_map_init(&d.defined);
@@ -861,6 +881,10 @@ bool schema_derive(const char *source, size_t length, const char *path, gql_buf 
     free(d.insertions);
     gql_buf_free(&d.tail);
     gql_map_free(&d.types);
+    gql_map_free(&d.objects);
+    gql_map_free(&d.object_tails);
+    gql_map_free(&d.mutation_fields);
+    free(d.pending_where);
     gql_map_free(&d.derived);
     gql_map_free(&d.used);
     gql_map_free(&d.defined);
