@@ -358,6 +358,16 @@ static bool is_read_model(const ast_definition *definition)
     return is_object(definition) && (type_directive(definition, "entity") || type_directive(definition, "table"));
 }
 
+static bool is_entity_name(const char *name)
+{
+    if (!(islower((unsigned char) *name) || *name == '_'))
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!(islower((unsigned char) *p) || isdigit((unsigned char) *p) || *p == '_'))
+            return false;
+    return true;
+}
+
 /* source "table" or "schema.table": one dot at most, no empty part. */
 static bool source_is_valid(const char *source)
 {
@@ -431,9 +441,10 @@ static bool check_declared_type(derive *d, const ast_definition *type)
         return fail(d, use->pos, "type %s: @%s needs source: \"tb_x\" or \"schema.tb_x\" (the table its rows "
                     "come from)", type->name, use->name);
     if (entity != NULL) {
-        string_argument(entity, "name", &bad);
-        if (bad)
-            return fail(d, entity->pos, "type %s: @entity(name:) must be a non-empty string", type->name);
+        const char *name = string_argument(entity, "name", &bad);
+        if (bad || (name != NULL && !is_entity_name(name)))
+            return fail(d, entity->pos, "type %s: @entity(name:) is a lower-case SQL name such as \"order_line\" "
+                        "(its read model is tv_<name>)", type->name);
         const ast_value *crud = argument(entity, "crud");
         if (crud != NULL && crud->kind != AST_VALUE_BOOLEAN)
             return fail(d, entity->pos, "type %s: @entity(crud:) is true or false", type->name);
@@ -698,8 +709,10 @@ static void mutation_field(derive *d, gql_buf *fields, const char *field_name, c
 {
     if (gql_map_get(&d->mutation_fields, field_name) != NULL)
         return;
-    gql_buf_printf(fields, " %s(%s): %s @sql(function: \"%s.%s\")", field_name, arguments, returns, schema,
-                   function);
+    gql_buf_printf(fields, " %s(%s): %s @sql(function: ", field_name, arguments, returns);
+    const char *qualified = concat(d, concat(d, schema, "."), function);
+    gql_buf_json_string(fields, qualified, strlen(qualified));
+    gql_buf_puts(fields, ")");
 }
 
 /* Where text that goes before type's definition is to go in so that it stands in the line

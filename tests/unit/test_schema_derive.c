@@ -270,6 +270,8 @@ START_TEST(test_declaration_errors_name_file_and_line)
     ck_assert_ptr_nonnull(strstr(refused(sdl), "model.graphql:5: Post.p: @ref needs a type declared with @entity"));
     snprintf(sdl, sizeof sdl, "%stype Plain {\n  id: ID!\n  name: String @column(name: \"n\")\n}\n", query);
     ck_assert_ptr_nonnull(strstr(refused(sdl), "model.graphql:4: Plain.name: @column is for fields of @entity"));
+    snprintf(sdl, sizeof sdl, "%stype Post @entity(source: \"tb_post\", name: \"a.b\") { id: ID! }\n", query);
+    ck_assert_ptr_nonnull(strstr(refused(sdl), "model.graphql:2: type Post: @entity(name:) is a lower-case SQL name"));
     snprintf(sdl, sizeof sdl, "%stype Post @entity(source: \"tb_post\") { title: String }\n", query);
     ck_assert_ptr_nonnull(strstr(refused(sdl), "model.graphql:2: type Post: a declared type needs an `id: ID!`"));
 }
@@ -301,6 +303,16 @@ START_TEST(test_described_crud_type_keeps_its_description_and_line)
 }
 END_TEST
 
+START_TEST(test_entity_name_names_table_and_functions)
+{
+    load("type Foo @entity(source: \"x.tb_foo\", name: \"bar\", crud: true) { id: ID! n: Int }\n"
+         "type Query { foo(id: ID!): Foo @lookup }\n");
+    ck_assert_str_eq(mapped(gql_schema_query_type(schema), "foo")->table->quoted_name, "\"x\".\"tv_bar\"");
+    ck_assert_str_eq(mapped(gql_schema_mutation_type(schema), "createFoo")->function_name, "\"x\".\"create_bar\"");
+    unload();
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("schema_derive");
@@ -313,6 +325,7 @@ int main(void)
     tcase_add_test(derive, test_declaration_errors_name_file_and_line);
     tcase_add_test(derive, test_schema_root_gets_mutation_when_declared_without);
     tcase_add_test(derive, test_described_crud_type_keeps_its_description_and_line);
+    tcase_add_test(derive, test_entity_name_names_table_and_functions);
     suite_add_tcase(suite, derive);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
