@@ -875,7 +875,8 @@ bool schema_derive(const char *source, size_t length, const char *path, gql_buf 
     gql_buf_init(&d.tail);
     bool ok = derive_document(&d);
     if (ok) {
-        qsort(d.insertions, d.insertion_count, sizeof *d.insertions, compare_insertions);
+        if (d.insertion_count > 1)
+            qsort(d.insertions, d.insertion_count, sizeof *d.insertions, compare_insertions);
         size_t copied = 0;
         for (size_t i = 0; i < d.insertion_count; i++) {
             gql_buf_append(out, d.text + copied, d.insertions[i].pos - copied);
