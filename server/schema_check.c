@@ -89,8 +89,12 @@ static bool check_table(check_state *state, schema_map_table *table)
 {
     unsigned line = table->directive->location.line;
     const char *name = gql_directive_string_arg(table->directive, "name");
-    char what[300];
-    snprintf(what, sizeof what, "@table \"%s\"", name);
+    char what[400];
+    /* An @entity's @table is derived (schema_derive): name what the file says. */
+    if (gql_directive_find(table->type->directives, table->type->directive_count, "entity") != NULL)
+        snprintf(what, sizeof what, "@entity %s: its read model \"%s\"", table->type->name, name);
+    else
+        snprintf(what, sizeof what, "@table \"%s\"", name);
     PGresult *result = query_one_row(state, line, what, TABLE_SQL, table->quoted_name);
     if (result == NULL)
         return false;

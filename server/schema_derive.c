@@ -264,8 +264,8 @@ static void mark_derived(derive *d, const char *name)
     gql_map_put(&d->derived, gql_arena_strdup(d->arena, name), (void *) 1);
 }
 
-/* Appends to the tail the definitions named in wanted (a map) the file lacks, each as
- * the slice of text from its start to the next definition's in sdl. */
+/* Appends to the tail the definitions of sdl the file lacks and needs (directives it uses,
+ * types derived), each as the slice of text from its start to the next definition's. */
 static void append_definitions(derive *d, const char *sdl, bool directives)
 {
     gql_arena arena;
@@ -432,6 +432,9 @@ static bool check_declared_type(derive *d, const ast_definition *type)
         return true;
     if (type->kind != AST_DEF_OBJECT)
         return fail(d, use->pos, "%s: @%s applies to object types only", type->name, use->name);
+    if (type->extension)
+        return fail(d, use->pos, "extend type %s: @%s goes on the type's definition, not on an extension",
+                    type->name, use->name);
     if (entity != NULL && embedded != NULL)
         return fail(d, embedded->pos, "type %s: @entity and @embedded exclude each other (an @entity is a read "
                     "model, an @embedded type a projection inside one: keep one)", type->name);

@@ -174,6 +174,13 @@ assert_eq 3 "${out%% *}" "@list of a type that is not a read model: exit status 
 assert_contains "$out" "$WORK/not_model.graphql:$(line_of not_model 'stats: [Stats!]!'): Query.stats: @list lists a read model" \
     "@list of a type that is not a read model: file and line"
 
+printf '%s\n' "$DECLARED" 'type Tag @entity(source: "dm.tb_tag") { id: ID! label: String! }' \
+    'extend type Query { tags: [Tag!]! @list }' >"$WORK/no_table.graphql"
+out=$(start_refused no_table)
+assert_eq 3 "${out%% *}" "an @entity whose read model table is missing: exit status 3"
+assert_contains "$out" "$WORK/no_table.graphql:$(line_of no_table 'type Tag @entity'): @entity Tag: its read model \"dm.tv_tag\": no such table" \
+    "an @entity whose read model table is missing: the @entity's line"
+
 pgcluster_psql -c "DROP FUNCTION dm.unlink_post_tags(jsonb)" >/dev/null
 out=$(start_refused declared)
 assert_eq 3 "${out%% *}" "a CRUD function missing from the database: exit status 3"
