@@ -16,10 +16,8 @@
 #include "server/graphql/gql_map.h"
 #include "server/graphql/gql_parser.h"
 
-/* The server's directives, then the declaration directives of declare/decl_model.h. The
- * latter are a copy of decl_directives_sdl (declare/decl_model.c) until that is merged;
- * then this text is the server's part followed by it. */
-static const char DIRECTIVES_SDL[] =
+/* The server's own directives. */
+static const char SERVER_DIRECTIVES_SDL[] =
     "\"Maps an object type to a read-model table with columns id and data jsonb.\"\n"
     "directive @table(name: String!) on OBJECT\n"
     "\"A Query field that looks one row of its type's table up by the id argument.\"\n"
@@ -29,7 +27,11 @@ static const char DIRECTIVES_SDL[] =
     "\"A field answered by a SQL function taking the field's arguments as one jsonb object.\"\n"
     "directive @sql(function: String!) on FIELD_DEFINITION\n"
     "\"A Boolean list argument that, when true, keeps only the rows whose document field is true.\"\n"
-    "directive @whenTrue(field: String!) on ARGUMENT_DEFINITION\n"
+    "directive @whenTrue(field: String!) on ARGUMENT_DEFINITION\n";
+
+/* The declaration directives of declare/decl_model.h: a copy of its decl_directives_sdl
+ * (declare/decl_model.c) until that is linked into the server; then that is used instead. */
+static const char DECLARATION_DIRECTIVES_SDL[] =
     "\"A read model: one document per row of source (\\\"table\\\" or \\\"schema.table\\\").\"\n"
     "directive @entity(source: String!, name: String, crud: Boolean = false) on OBJECT\n"
     "\"A projection of a row of source used inside documents; it includes the key as id.\"\n"
@@ -846,7 +848,8 @@ static bool derive_document(derive *d)
         return false;
     write_pending_wheres(d);
     append_definitions(d, STANDARD_INPUTS_SDL, false);
-    append_definitions(d, DIRECTIVES_SDL, true);
+    append_definitions(d, SERVER_DIRECTIVES_SDL, true);
+    append_definitions(d, DECLARATION_DIRECTIVES_SDL, true);
     return true;
 }
 
