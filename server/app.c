@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/pg.h"
 #include "server/schema_check.h"
+#include "server/schema_derive.h"
 
 /* Distinct (document, operation name) pairs kept prepared per schema. */
 #define APP_PLAN_CACHE_ENTRIES 1024
@@ -77,9 +78,18 @@ app_schema *app_schema_load(const char *path, const tvsync_config *config, app_s
     char *sdl = read_file(path, &length, error, error_size);
     if (sdl == NULL)
         return NULL;
-    char *parse_error = NULL;
-    gql_schema *schema = gql_schema_parse(sdl, length, &parse_error);
+    /* Read-model declarations become the SDL the rest of the server knows (schema_derive.h). */
+    gql_buf derived;
+    gql_buf_init(&derived);
+    bool derived_ok = schema_derive(sdl, length, path, &derived, error, error_size);
     free(sdl);
+    if (!derived_ok) {
+        gql_buf_free(&derived);
+        return NULL;
+    }
+    char *parse_error = NULL;
+    gql_schema *schema = gql_schema_parse(derived.data, derived.len, &parse_error);
+    gql_buf_free(&derived);
     if (schema == NULL) {
         snprintf(error, error_size, "schema %s: %s", path, parse_error ? parse_error : "invalid");
         free(parse_error);
