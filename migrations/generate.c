@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,7 +284,9 @@ int generate_run(PGconn *conn, const char *schema_path, const char *dir)
     gql_parse_error parse_error;
     decl_catalog *catalog = NULL;
     decl_model *model = NULL;
-    ast_document *doc = gql_parse(&arena, source, length, NULL, &parse_error);
+    /* A schema file, not a request: the request limits do not apply (as tvsync-server). */
+    gql_limits schema_limits = {SIZE_MAX / 4, SIZE_MAX / 4, 512};
+    ast_document *doc = gql_parse(&arena, source, length, &schema_limits, &parse_error);
     if (!doc) {
         gql_location at = gql_source_location(source, length, parse_error.pos);
         fprintf(stderr, "%s:%u: %s\n", schema_path, parse_error.has_pos ? at.line : 1, parse_error.message);

@@ -12,6 +12,9 @@
 #include "common/alloc.h"
 #include "common/log.h"
 #include "common/pg.h"
+#include "declare/decl_catalog.h"
+#include "declare/decl_model.h"
+#include "server/graphql/gql_parser.h"
 #include "server/schema_check.h"
 #include "server/schema_derive.h"
 
@@ -49,9 +52,41 @@ static char *read_file(const char *path, size_t *length, char *error, size_t err
     return data;
 }
 
+/* The read models the file declares, against the tables they name (tvsync-migrate generate
+ * runs the same checks): a declaration the database contradicts is found at start. A file
+ * that does not parse has no declarations here; the schema build reports it. */
+static bool check_declarations(const char *sdl, size_t length, PGconn *conn, const char *path, char *error,
+                               size_t error_size)
+{
+    gql_arena arena;
+    gql_arena_init(&arena);
+    gql_limits limits = {SIZE_MAX / 4, SIZE_MAX / 4, 512};
+    gql_parse_error parse_error;
+    bool ok = true;
+    ast_document *doc = gql_parse(&arena, sdl, length, &limits, &parse_error);
+    decl_model *model = doc ? decl_model_read(&arena, doc, path, error, error_size) : NULL;
+    if (doc != NULL && model == NULL) {
+        ok = false;
+    } else if (model != NULL && model->type_count > 0) {
+        char load_error[512];
+        decl_catalog *catalog = decl_catalog_load(conn, model, load_error, sizeof load_error);
+        if (catalog == NULL) {
+            snprintf(error, error_size, "%s: checking the read-model declarations against the database failed: %s",
+                     path, load_error);
+            ok = false;
+        } else {
+            ok = decl_catalog_check(model, catalog, error, error_size);
+            decl_catalog_free(catalog);
+        }
+    }
+    gql_arena_free(&arena);
+    return ok;
+}
+
 /* The check runs as the pool's role would: the same URL, so the same role and settings. */
-static bool check_against_database(schema_map *map, const char *path, const tvsync_config *config,
-                                   app_schema_failure *failure, char *error, size_t error_size)
+static bool check_against_database(schema_map *map, const char *sdl, size_t length, const char *path,
+                                   const tvsync_config *config, app_schema_failure *failure, char *error,
+                                   size_t error_size)
 {
     pg_error_kind kind;
     char connect_error[512];
@@ -63,7 +98,8 @@ static bool check_against_database(schema_map *map, const char *path, const tvsy
         return false;
     }
     *failure = APP_SCHEMA_INVALID;
-    bool ok = schema_check(map, conn, path, error, error_size);
+    bool ok = check_declarations(sdl, length, conn, path, error, error_size) &&
+              schema_check(map, conn, path, error, error_size);
     if (!ok && PQstatus(conn) != CONNECTION_OK)
         *failure = APP_SCHEMA_DATABASE;
     PQfinish(conn);
@@ -82,9 +118,9 @@ app_schema *app_schema_load(const char *path, const tvsync_config *config, app_s
     gql_buf derived;
     gql_buf_init(&derived);
     bool derived_ok = schema_derive(sdl, length, path, &derived, error, error_size);
-    free(sdl);
     if (!derived_ok) {
         gql_buf_free(&derived);
+        free(sdl);
         return NULL;
     }
     char *parse_error = NULL;
@@ -93,6 +129,7 @@ app_schema *app_schema_load(const char *path, const tvsync_config *config, app_s
     if (schema == NULL) {
         snprintf(error, error_size, "schema %s: %s", path, parse_error ? parse_error : "invalid");
         free(parse_error);
+        free(sdl);
         return NULL;
     }
     char map_error[512];
@@ -100,9 +137,12 @@ app_schema *app_schema_load(const char *path, const tvsync_config *config, app_s
     if (map == NULL) {
         snprintf(error, error_size, "schema %s: %s", path, map_error);
         gql_schema_free(schema);
+        free(sdl);
         return NULL;
     }
-    if (!check_against_database(map, path, config, failure, error, error_size)) {
+    bool checked = check_against_database(map, sdl, length, path, config, failure, error, error_size);
+    free(sdl);
+    if (!checked) {
         schema_map_free(map);
         gql_schema_free(schema);
         return NULL;

@@ -187,11 +187,6 @@ static bool check_finish_mutation(check_state *state, const schema_map_field *fi
 bool schema_check(schema_map *map, PGconn *conn, const char *path, char *error, size_t error_size)
 {
     check_state state = {conn, path, error, error_size};
-    /* The database checks of read-model declarations (@entity, @embedded: tables, columns,
-     * foreign keys) go here, before the tables': decl_catalog_load and decl_catalog_check
-     * (declare/decl_catalog.h) on conn, with the model decl_model_read gives for the file
-     * as written (app_schema_load has its text; schema_derive only made the SDL served).
-     * Their one-line errors have this module's "<path>:<line>: " form already. */
     for (size_t i = 0; i < map->table_count; i++)
         if (!check_table(&state, &map->tables[i]))
             return false;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "declare/decl_model.h"
 #include "server/graphql/gql_arena.h"
 #include "server/graphql/gql_map.h"
 #include "server/graphql/gql_parser.h"
@@ -28,30 +29,6 @@ static const char SERVER_DIRECTIVES_SDL[] =
     "directive @sql(function: String!) on FIELD_DEFINITION\n"
     "\"A Boolean list argument that, when true, keeps only the rows whose document field is true.\"\n"
     "directive @whenTrue(field: String!) on ARGUMENT_DEFINITION\n";
-
-/* The declaration directives of declare/decl_model.h: a copy of its decl_directives_sdl
- * (declare/decl_model.c) until that is linked into the server; then that is used instead. */
-static const char DECLARATION_DIRECTIVES_SDL[] =
-    "\"A read model: one document per row of source (\\\"table\\\" or \\\"schema.table\\\").\"\n"
-    "directive @entity(source: String!, name: String, crud: Boolean = false) on OBJECT\n"
-    "\"A projection of a row of source used inside documents; it includes the key as id.\"\n"
-    "directive @embedded(source: String!) on OBJECT\n"
-    "\"The column a field reads, when it is not the field's name in snake_case.\"\n"
-    "directive @column(name: String!) on FIELD_DEFINITION\n"
-    "\"One row of the field type's source, through the foreign key column via of this source.\"\n"
-    "directive @ref(via: String!) on FIELD_DEFINITION\n"
-    "\"The rows pointing here: via is their foreign key (or through's) to this source.\"\n"
-    "directive @many(via: String!, orderBy: String, through: String, target: String) on FIELD_DEFINITION\n"
-    "\"The number of rows of from whose column via points here.\"\n"
-    "directive @count(from: String!, via: String!, where: String) on FIELD_DEFINITION\n"
-    "\"The sum of column over the rows of from whose column via points here.\"\n"
-    "directive @sum(from: String!, via: String!, column: String!, where: String) on FIELD_DEFINITION\n"
-    "\"The least value of column over the rows of from whose column via points here.\"\n"
-    "directive @min(from: String!, via: String!, column: String!, where: String) on FIELD_DEFINITION\n"
-    "\"The greatest value of column over the rows of from whose column via points here.\"\n"
-    "directive @max(from: String!, via: String!, column: String!, where: String) on FIELD_DEFINITION\n"
-    "\"An SQL expression over the row's own columns.\"\n"
-    "directive @expr(sql: String!) on FIELD_DEFINITION\n";
 
 /* The inputs derived list arguments use, as the examples write them; the filter of a
  * scalar is "<scalar>Filter". */
@@ -227,20 +204,12 @@ static const ast_directive *field_directive(const ast_field_def *field, const ch
     return directive(field->directives, field->directive_count, name);
 }
 
-/* snake_case as declare/decl_model.h names entities: OrderLine -> order_line, HTTPLog -> http_log. */
+/* The entity and function names declare/ gives: decl_snake_case. */
 static void snake_case(gql_buf *out, const char *name)
 {
-    for (size_t i = 0; name[i] != '\0'; i++) {
-        unsigned char c = (unsigned char) name[i];
-        if (isupper(c) && i > 0) {
-            unsigned char previous = (unsigned char) name[i - 1];
-            unsigned char next = (unsigned char) name[i + 1];
-            if (islower(previous) || isdigit(previous) || (isupper(previous) && islower(next)))
-                gql_buf_puts(out, "_");
-        }
-        char lower = (char) tolower(c);
-        gql_buf_append(out, &lower, 1);
-    }
+    char buffer[256];
+    decl_snake_case(name, buffer, sizeof buffer);
+    gql_buf_puts(out, buffer);
 }
 
 /* Calls visit for every field of the object type name: its definition's, then its
@@ -849,7 +818,7 @@ static bool derive_document(derive *d)
     write_pending_wheres(d);
     append_definitions(d, STANDARD_INPUTS_SDL, false);
     append_definitions(d, SERVER_DIRECTIVES_SDL, true);
-    append_definitions(d, DECLARATION_DIRECTIVES_SDL, true);
+    append_definitions(d, decl_directives_sdl, true);
     return true;
 }
 
