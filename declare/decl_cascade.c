@@ -20,6 +20,9 @@ typedef struct step {
     /* REF: parent.via -> child; MANY: child.via (or through.via) -> parent; AGGREGATE: child.via -> parent */
     const decl_foreign_key *fk;
     const decl_foreign_key *fk_target; /* MANY through: through.target -> child */
+    /* AGGREGATE over an association table: its column pointing at S's source, which S's
+     * changed ids are matched against instead of the child's key; else NULL */
+    const char *match_column;
 } step;
 
 typedef struct edge {
@@ -85,6 +88,16 @@ static void watch_column(edge *e, const char *column)
         }
     e->watches = alloc_array(e->watches, e->watch_count + 1, sizeof *e->watches);
     e->watches[e->watch_count++] = path;
+}
+
+/* A path of S's document itself (not a column's exposure). */
+static void watch_column_path(edge *e, const char *path)
+{
+    for (size_t i = 0; i < e->watch_count; i++)
+        if (strcmp(e->watches[i], path) == 0)
+            return;
+    e->watches = alloc_array(e->watches, e->watch_count + 1, sizeof *e->watches);
+    e->watches[e->watch_count++] = alloc_strdup(path);
 }
 
 /* orderBy is SQL: every word in it naming a column of S's table counts. */
@@ -213,7 +226,7 @@ static void new_state(const edge *e, const step *steps, size_t k, strbuf *cur)
             } else {
                 strbuf_appendf(&inner, "SELECT c%d.%s FROM %s.%s c%d WHERE ", n, st->field->via, st->child->schema,
                                st->child->name, n);
-                append_cond(&inner, "c", n, kc, cur, e->s_table->key_type);
+                append_cond(&inner, "c", n, st->match_column ? st->match_column : kc, cur, e->s_table->key_type);
             }
             if (strcmp(st->fk->ref_column, kp) == 0)
                 strbuf_append(&next, inner.data);
@@ -400,6 +413,59 @@ static void chain(edge *e, const step *steps, size_t k)
     watch_chain(e, &steps[k - 1]);
 }
 
+/* Whether table is an entity's source (its rows change with that entity's intents). */
+static bool is_entity_source(const edge *e, const decl_table *table)
+{
+    for (size_t i = 0; i < e->model->type_count; i++)
+        if (e->model->types[i].entity && decl_sql_source(e->catalog, &e->model->types[i]) == table)
+            return true;
+    return false;
+}
+
+/* An aggregate over an association table (a tag's count of tb_book_tag rows) changes when
+ * S's rows go or come with their association rows (a book deleted, its links with it), which
+ * no intent names. New state: the association rows that point at S's ids now. Old state:
+ * S's own document, when it lists the associated rows (a book's tags through the same
+ * table), names where they pointed. */
+static void chain_association(edge *e, step *steps, size_t k, const decl_foreign_key *to_s)
+{
+    step *last = &steps[k - 1];
+    last->match_column = to_s->column;
+    strbuf sql = STRBUF_INIT;
+    new_state(e, steps, k, &sql);
+    add_part(e, sql.data);
+    last->match_column = NULL;
+    const decl_field *listing = NULL;
+    for (size_t i = 0; i < e->s->field_count && !listing; i++) {
+        const decl_field *g = &e->s->fields[i];
+        if (g->kind == DECL_FIELD_MANY && g->through && decl_sql_table(e->catalog, g->through) == last->child
+            && strcmp(g->via, to_s->column) == 0 && strcmp(g->target, last->field->via) == 0)
+            listing = g;
+    }
+    const decl_foreign_key *target_fk = listing ? decl_table_foreign_key(last->child, listing->target,
+                                                                         last->parent->schema, last->parent->name)
+                                                : NULL;
+    if (listing && target_fk && strcmp(target_fk->ref_column, last->parent->key) == 0) {
+        strbuf set = STRBUF_INIT;
+        strbuf_appendf(&set, "SELECT l.v->>'id' FROM %s.tv_%s s CROSS JOIN LATERAL jsonb_array_elements(s.data->'%s') AS l(v) "
+                             "WHERE s.id = ANY ($1::%s[])",
+                       e->s_table->schema, e->s->entity_name, listing->name, e->s_table->key_type);
+        strbuf_reset(&sql);
+        if (k == 1)
+            strbuf_appendf(&sql, "SELECT o.x::%s FROM (%s) AS o(x)", e->t_table->key_type, set.data);
+        else
+            match_documents(e, steps, k - 1, set.data, &sql);
+        add_part(e, sql.data);
+        strbuf_free(&set);
+        watch_column_path(e, listing->name);
+    } else {
+        strbuf_appendf(&e->query, "    -- no old state for %s.%s: %s's document does not list the %s.%s rows\n",
+                       e->t->name, last->field->name, e->s->name, last->child->schema, last->child->name);
+        e->watch_all = true;
+    }
+    strbuf_free(&sql);
+}
+
 static void walk(edge *e, const decl_type *type, const decl_table *table, step *steps, size_t depth)
 {
     if (depth >= MAX_DEPTH)
@@ -432,8 +498,16 @@ static void walk(edge *e, const decl_type *type, const decl_table *table, step *
         default:
             continue;
         }
-        if (st->child == e->s_table)
+        if (st->child == e->s_table) {
             chain(e, steps, depth + 1);
+        } else if (f->kind == DECL_FIELD_AGGREGATE && !is_entity_source(e, st->child)) {
+            for (size_t c = 0; c < st->child->foreign_key_count; c++) {
+                const decl_foreign_key *fk = &st->child->foreign_keys[c];
+                if (strcmp(fk->column, f->via) != 0 && strcmp(fk->ref_schema, e->s_table->schema) == 0
+                    && strcmp(fk->ref_table, e->s_table->name) == 0 && strcmp(fk->ref_column, e->s_table->key) == 0)
+                    chain_association(e, steps, depth + 1, fk);
+            }
+        }
         if (f->target_type)
             walk(e, f->target_type, st->child, steps, depth + 1);
     }
