@@ -283,12 +283,27 @@ static bool send_final(apply_engine *engine)
     /* Piped, the duration is the time until BEGIN was sent plus the transaction's own. */
     snprintf(duration, sizeof duration, "%.3f",
              engine->tail_piped ? engine->begin_sent_ms : seconds_since(&engine->started) * 1000.0);
-    const char *values[9] = {
+    /* The notification names each applied transaction's last intent message, which
+     * tvsync-server's waiters know exactly, as far as NOTIFY's payload limit allows (the
+     * waiters of the others end at the position). */
+    char messages[APPLY_NOTIFY_MESSAGES_MAX];
+    size_t used = 0;
+    messages[0] = '\0';
+    for (size_t i = 0; i < work->message_end_count; i++) {
+        char text[LSN_FORMAT_SIZE];
+        size_t length = strlen(lsn_format(work->message_ends[i], text));
+        if (used + 1 + length + 1 > sizeof messages)
+            break;
+        messages[used++] = ' ';
+        memcpy(messages + used, text, length + 1);
+        used += length;
+    }
+    const char *values[10] = {
         array_literal_close(names), array_literal_close(intents), array_literal_close(upserted),
         array_literal_close(deleted), duration, lsn_text, array_literal_close(success), array_literal_close(errors),
-        work->progress_time[0] ? work->progress_time : NULL,
+        work->progress_time[0] ? work->progress_time : NULL, messages,
     };
-    return apply_send(engine, apply_sql_progress(engine->tail_piped), 9, values, tail_cb);
+    return apply_send(engine, apply_sql_progress(engine->tail_piped), 10, values, tail_cb);
 }
 
 static void tail_push(apply_engine *engine, tail_kind kind, size_t index)

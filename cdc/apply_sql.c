@@ -117,7 +117,7 @@ const char *apply_sql_progress(bool piped)
         "FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $7::bool[], $8::text[]) AS t(e, i, u, d, ok, err) "
         "RETURNING 1) "
         "SELECT pg_replication_origin_xact_setup($6::pg_lsn, coalesce($9::timestamptz, now())), "
-        "pg_notify('tvsync_applied', $6::text), (SELECT count(*) FROM logged)";
+        "pg_notify('tvsync_applied', $6::text || $10::text), (SELECT count(*) FROM logged)";
     static const char piped_sql[] =
         "WITH logged AS (INSERT INTO tvsync.sync_log "
         "(entity, intents, rows_upserted, rows_deleted, duration_ms, success, error, source_lsn) "
@@ -127,6 +127,6 @@ const char *apply_sql_progress(bool piped)
         "CROSS JOIN LATERAL (SELECT nullif(current_setting('tvsync.count_' || t.r, true), '') AS v) AS c "
         "RETURNING 1) "
         "SELECT pg_replication_origin_xact_setup($6::pg_lsn, coalesce($9::timestamptz, now())), "
-        "pg_notify('tvsync_applied', $6::text), (SELECT count(*) FROM logged)";
+        "pg_notify('tvsync_applied', $6::text || $10::text), (SELECT count(*) FROM logged)";
     return piped ? piped_sql : sql;
 }

@@ -56,9 +56,13 @@ const char *apply_sql_apply(strbuf *sql, const char *build_function, const char 
 /* The progress statement: sync_log rows from the arrays $1-$4, $7, $8
  * (entity, intents, upserted, deleted, success, error), duration $5, the
  * source's end LSN $6 and commit time $9; the replication origin's progress;
- * NOTIFY tvsync_applied. piped: sent behind the applies before their results
+ * NOTIFY tvsync_applied with $6 and then $10 (" <lsn> <lsn> ...": each applied source
+ * transaction's last intent message, or ""). piped: sent behind the applies before their results
  * are back, $3 holds registry indexes and the counts come from the applies'
  * settings ($4 is not read); the duration adds the transaction's own time. */
+/* The room for the applied transactions' last intent messages in the tvsync_applied
+ * payload ($10, appended to the position $6): NOTIFY takes under 8000 bytes. */
+#define APPLY_NOTIFY_MESSAGES_MAX 7900
 const char *apply_sql_progress(bool piped);
 
 #endif

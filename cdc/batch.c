@@ -31,6 +31,7 @@ void batch_free(batch *value)
         note_free(&value->notes[i]);
     free(value->notes);
     free(value->xids);
+    free(value->message_ends);
     memset(value, 0, sizeof *value);
 }
 
@@ -43,6 +44,16 @@ void batch_add_xid(batch *value, uint32_t xid)
         value->xids = alloc_array(value->xids, value->xid_capacity, sizeof *value->xids);
     }
     value->xids[value->xid_count++] = xid;
+}
+
+void batch_add_message_end(batch *value, lsn_t end)
+{
+    if (value->message_end_count == value->message_end_capacity) {
+        value->message_end_capacity = value->message_end_capacity ? value->message_end_capacity * 2 : 64;
+        value->message_ends = alloc_array(value->message_ends, value->message_end_capacity,
+                                          sizeof *value->message_ends);
+    }
+    value->message_ends[value->message_end_count++] = end;
 }
 
 static uint32_t id_hash(const char *id, size_t length)
@@ -298,6 +309,7 @@ void batch_reset(batch *value)
     remove_notes(value, false);
     value->transactions = 0;
     value->xid_count = 0;
+    value->message_end_count = 0;
     value->has_progress = false;
     value->progress_lsn = LSN_INVALID;
     value->progress_time[0] = '\0';

@@ -67,6 +67,8 @@ typedef struct batch {
     long open_intents_total;
     uint32_t *xids;           /* source transactions with work: apply waits until they are visible */
     size_t xid_count, xid_capacity;
+    lsn_t *message_ends;      /* per complete source transaction, its last tvsync message's end */
+    size_t message_end_count, message_end_capacity;
 } batch;
 
 /* Records the first apply error of an entity. */
@@ -114,6 +116,10 @@ void batch_add_rebuild(batch *value, lsn_t lsn, const char *entity);
  * had_work says whether it counts against batch_max_transactions. */
 void batch_commit_transaction(batch *value, lsn_t end_lsn, const char *commit_time,
                               int64_t commit_unix_us, bool had_work);
+
+/* Remembers the end LSN of a complete source transaction's last tvsync message (the apply's
+ * notification names it, for tvsync-server's read-your-writes). */
+void batch_add_message_end(batch *value, lsn_t end);
 
 /* Remembers the xid of a complete source transaction with work. */
 void batch_add_xid(batch *value, uint32_t xid);

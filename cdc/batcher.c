@@ -178,6 +178,8 @@ static void batch_applied_cb(void *arg, const apply_outcome *outcome)
             }
     }
     batch_reset(done);
+    /* A keepalive that came while this batch was applied was not confirmed then. */
+    pump_confirm_idle(d);
     d->rebuild_turn = d->rebuild_count > 0;
     if (d->state == STATE_STOPPING) {
         if (d->filling->has_progress)

@@ -82,11 +82,13 @@ typedef struct cdc_daemon {
     lsn_t origin_progress;     /* durably applied: end LSN of the last applied source transaction */
     lsn_t idle_lsn;            /* end of the last source transaction that needed no apply */
     lsn_t keepalive_wal_end;
+    lsn_t reported_flush;      /* the flush position of the last status update sent */
     lsn_t received_lsn;
 
     bool in_transaction;
     bool transaction_skip;     /* end LSN <= origin progress: applied before */
     bool transaction_had_work;
+    lsn_t transaction_last_message; /* end of the open transaction's last tvsync message */
     char transaction_time[WAL2JSON_TIMESTAMP_SIZE];
     int64_t transaction_commit_us;
     uint32_t transaction_xid;

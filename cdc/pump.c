@@ -47,6 +47,7 @@ static void send_status(cdc_daemon *d, bool reply_requested)
             flush = d->keepalive_wal_end;
     }
     lsn_t write = d->received_lsn > flush ? d->received_lsn : flush;
+    d->reported_flush = flush;
     unsigned char message[STREAM_STATUS_UPDATE_SIZE];
     stream_status_update_build(write, flush, flush, stream_now(), reply_requested, message);
     if (PQputCopyData(d->stream, (const char *) message, sizeof message) <= 0) {
@@ -54,6 +55,12 @@ static void send_status(cdc_daemon *d, bool reply_requested)
         return;
     }
     stream_flush(d);
+}
+
+void pump_confirm_idle(cdc_daemon *d)
+{
+    if (d->stream && stream_idle(d) && d->keepalive_wal_end > d->reported_flush)
+        send_status(d, false);
 }
 
 void pump_status_timer_cb(evutil_socket_t fd, short events, void *arg)
@@ -133,6 +140,10 @@ static void handle_message(cdc_daemon *d, const wal2json_record *record)
         return;  /* non-transactional messages even survive rollbacks: never intents */
     if (strcmp(record->prefix, "tvsync") != 0)
         return;
+    /* wal2json's lsn of a message is its end, what pg_logical_emit_message returned to
+     * the writer: tvsync-server waits for the transaction of its last one. */
+    if (record->lsn != LSN_INVALID && record->lsn > d->transaction_last_message)
+        d->transaction_last_message = record->lsn;
     intent value;
     char reason[256];
     if (!intent_parse(record->content, record->content_length, &value, reason, sizeof reason)) {
@@ -224,6 +235,7 @@ static void handle_record(cdc_daemon *d, const char *payload, size_t length, lsn
         /* Exactly once: a transaction at or before the origin's progress was applied. */
         d->transaction_skip = record.next_lsn <= d->origin_progress;
         d->transaction_had_work = false;
+        d->transaction_last_message = LSN_INVALID;
         d->transaction_xid = record.xid;
         snprintf(d->transaction_time, sizeof d->transaction_time, "%s", record.has_timestamp ? record.timestamp : "");
         d->transaction_commit_us = record.has_timestamp ? record.timestamp_unix_us : daemon_now_unix_us();
@@ -242,6 +254,8 @@ static void handle_record(cdc_daemon *d, const char *payload, size_t length, lsn
         }
         batch_commit_transaction(d->filling, record.next_lsn, d->transaction_time,
                                  d->transaction_commit_us, d->transaction_had_work);
+        if (d->transaction_last_message != LSN_INVALID)
+            batch_add_message_end(d->filling, d->transaction_last_message);
 
         break;
     case WAL2JSON_INSERT:
@@ -261,14 +275,12 @@ static void handle_copy_data(cdc_daemon *d, const char *buffer, int length)
         return;
     }
     if (message.kind == STREAM_MESSAGE_KEEPALIVE) {
-        bool advanced = message.wal_end > d->keepalive_wal_end;
-        if (advanced)
+        if (message.wal_end > d->keepalive_wal_end)
             d->keepalive_wal_end = message.wal_end;
-        /* Idle, a new end of WAL is confirmed at once (not at the next status tick):
-         * tvsync-server's read-your-writes waits end on it when WAL other than source
-         * transactions follows a mutation's commit. */
-        if (message.reply_requested || (advanced && stream_idle(d)))
+        if (message.reply_requested)
             send_status(d, false);
+        else
+            pump_confirm_idle(d);
         return;
     }
     if (message.data_start > d->received_lsn)

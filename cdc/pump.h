@@ -16,6 +16,11 @@ void pump_read_cb(evutil_socket_t fd, short events, void *arg);
 void pump_write_cb(evutil_socket_t fd, short events, void *arg);
 void pump_work_cb(evutil_socket_t fd, short events, void *arg);
 void pump_status_timer_cb(evutil_socket_t fd, short events, void *arg);
+/* Nothing pending and the server's end of WAL (its last keepalive) not yet confirmed: confirm
+ * it now, not at the next status tick. tvsync-server's read-your-writes waits end on the
+ * slot's confirmed position when WAL other than source transactions (this daemon's own
+ * applies, say) follows a mutation's commit. Called on each keepalive and after each apply. */
+void pump_confirm_idle(cdc_daemon *d);
 
 /* When stopping and nothing is being applied any more: sends the final status
  * update and CopyDone, then drains the stream (d->drain_timer bounds it); the

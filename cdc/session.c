@@ -81,7 +81,7 @@ void session_close(cdc_daemon *d)
     free(d->rebuilds);
     d->rebuilds = NULL;
     d->rebuild_count = 0;
-    d->keepalive_wal_end = d->idle_lsn = d->received_lsn = LSN_INVALID;
+    d->keepalive_wal_end = d->idle_lsn = d->received_lsn = d->reported_flush = LSN_INVALID;
     evtimer_del(d->batch_timer);
     prom_set(d->metrics.streaming, 0);
 }

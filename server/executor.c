@@ -437,11 +437,13 @@ static void commit_position_cb(void *arg, const PGresult *result, const char *er
                     "intent message only", exec->request_id, exec->fields[exec->current].response_key,
                     error ? error : "no row");
     }
-    char text[LSN_FORMAT_SIZE];
+    char text[LSN_FORMAT_SIZE], message[LSN_FORMAT_SIZE];
     lsn_format(target, text);
-    log_debug("request %s: %s waits for %s", exec->request_id, exec->fields[exec->current].response_key, text);
-    sync_wait_until(exec->env.sync, target, exec->env.server->config->server.sync_wait_timeout_ms, sync_done_cb,
-                    exec);
+    lsn_format(exec->publish_lsn, message);
+    log_debug("request %s: %s waits for %s (its intents end at %s)", exec->request_id,
+              exec->fields[exec->current].response_key, text, message);
+    sync_wait_until(exec->env.sync, exec->publish_lsn, target, exec->env.server->config->server.sync_wait_timeout_ms,
+                    sync_done_cb, exec);
 }
 
 static void mutation_result_cb(void *arg, const PGresult *result, const char *error)

@@ -24,10 +24,16 @@
 
 typedef struct sync_waiter sync_waiter;
 
+/* The intent messages of this many applied transactions are remembered (tvsync-cdc names
+ * them in its notifications), for waiters that start waiting after theirs went by. */
+#define SYNC_RECENT 4096
+
 struct sync_waiter {
     sync_wait *owner;
     sync_waiter *prev, *next;
-    lsn_t target;
+    lsn_t message;             /* the mutation's last intent message */
+    lsn_t bound;               /* a position at or past its commit */
+    bool matched;              /* its message was found applied after it was published */
     struct event *timer;
     sync_wait_fn fn;
     void *arg;
@@ -42,6 +48,8 @@ struct sync_hub {
     sync_wait *leader;
     sync_wait **followers;
     size_t follower_count, follower_capacity;
+    lsn_t recent[SYNC_RECENT]; /* ring of applied transactions' last intent messages */
+    uint64_t recent_total;     /* how many were ever added (guarded by lock) */
 };
 
 struct sync_wait {
@@ -49,6 +57,7 @@ struct sync_wait {
     sync_hub *hub;
     bool leader;
     lsn_t applied;             /* what this loop has released waiters up to */
+    uint64_t recent_seen;      /* hub->recent_total when this loop last released waiters */
     sync_waiter *head;
     int pending;
     atomic_int shared_pending; /* follower: pending, for the leader to read */
@@ -129,18 +138,69 @@ static void waiter_unlink(sync_waiter *waiter)
     event_free(waiter->timer);
 }
 
+static int compare_lsn(const void *a, const void *b)
+{
+    lsn_t x = *(const lsn_t *) a, y = *(const lsn_t *) b;
+    return x < y ? -1 : x > y;
+}
+
+/* Whether the hub remembers message as applied. */
+static bool recent_contains(sync_hub *hub, lsn_t message)
+{
+    bool found = false;
+    pthread_mutex_lock(&hub->lock);
+    uint64_t count = hub->recent_total < SYNC_RECENT ? hub->recent_total : SYNC_RECENT;
+    for (uint64_t i = 0; i < count && !found; i++)
+        found = hub->recent[i] == message;
+    pthread_mutex_unlock(&hub->lock);
+    return found;
+}
+
+/* The messages added since this loop last looked, sorted; the count (0: none, *out NULL). */
+static size_t take_fresh(sync_wait *wait, lsn_t **out)
+{
+    sync_hub *hub = wait->hub;
+    *out = NULL;
+    pthread_mutex_lock(&hub->lock);
+    uint64_t from = wait->recent_seen, to = hub->recent_total;
+    if (to - from > SYNC_RECENT)
+        from = to - SYNC_RECENT;   /* overrun: the older ones end through the bound */
+    size_t count = (size_t) (to - from);
+    if (count > 0 && wait->head != NULL) {
+        *out = alloc_array(NULL, count, sizeof **out);
+        for (size_t i = 0; i < count; i++)
+            (*out)[i] = hub->recent[(from + i) % SYNC_RECENT];
+    } else {
+        count = 0;
+    }
+    wait->recent_seen = to;
+    pthread_mutex_unlock(&hub->lock);
+    if (count > 1)
+        qsort(*out, count, sizeof **out, compare_lsn);
+    return count;
+}
+
+static bool waiter_reached(const sync_wait *wait, const sync_waiter *waiter, const lsn_t *fresh, size_t fresh_count)
+{
+    return waiter->matched || waiter->bound <= wait->applied ||
+           (fresh_count > 0 && bsearch(&waiter->message, fresh, fresh_count, sizeof *fresh, compare_lsn) != NULL);
+}
+
 static void release_reached(sync_wait *wait)
 {
+    lsn_t *fresh;
+    size_t fresh_count = take_fresh(wait, &fresh);
     /* Unlink first: a callback may add or cancel waiters. */
     sync_waiter *ready = NULL;
     for (sync_waiter *waiter = wait->head, *next; waiter; waiter = next) {
         next = waiter->next;
-        if (waiter->target <= wait->applied) {
+        if (waiter_reached(wait, waiter, fresh, fresh_count)) {
             waiter_unlink(waiter);
             waiter->next = ready;
             ready = waiter;
         }
     }
+    free(fresh);
     while (ready != NULL) {
         sync_waiter *waiter = ready;
         ready = waiter->next;
@@ -149,17 +209,52 @@ static void release_reached(sync_wait *wait)
     }
 }
 
+/* A payload: the applied position, then (tvsync-cdc's notifications) the last intent
+ * message of each source transaction the apply held, all as LSN text separated by spaces. */
 static void advance(sync_wait *wait, const char *text)
 {
     lsn_t lsn;
-    if (text == NULL || !lsn_parse(text, &lsn)) {
-        log_warning("ignoring %s notification with payload \"%s\": not an LSN", SYNC_CHANNEL, text ? text : "");
+    const char *space = text ? strchr(text, ' ') : NULL;
+    char first[LSN_FORMAT_SIZE + 8];
+    size_t first_length = space ? (size_t) (space - text) : (text ? strlen(text) : 0);
+    if (text == NULL || first_length >= sizeof first) {
+        log_warning("ignoring %s notification with payload \"%.60s\": not an LSN", SYNC_CHANNEL, text ? text : "");
         return;
     }
-    if (lsn > wait->applied) {
+    memcpy(first, text, first_length);
+    first[first_length] = '\0';
+    if (!lsn_parse(first, &lsn)) {
+        log_warning("ignoring %s notification with payload \"%.60s\": not an LSN", SYNC_CHANNEL, text);
+        return;
+    }
+    bool messages = false;
+    if (space != NULL) {
+        sync_hub *hub = wait->hub;
+        pthread_mutex_lock(&hub->lock);
+        for (const char *p = space; *p != '\0';) {
+            while (*p == ' ')
+                p++;
+            size_t n = strcspn(p, " ");
+            lsn_t message;
+            if (n > 0 && n < sizeof first) {
+                memcpy(first, p, n);
+                first[n] = '\0';
+                if (lsn_parse(first, &message)) {
+                    hub->recent[hub->recent_total++ % SYNC_RECENT] = message;
+                    messages = true;
+                }
+            }
+            p += n;
+        }
+        pthread_mutex_unlock(&hub->lock);
+    }
+    bool moved = lsn > wait->applied;
+    if (moved) {
         wait->applied = lsn;
         atomic_store(&wait->hub->applied, lsn);
-        log_debug("tvsync-cdc applied up to %s (%d waiting here)", text, wait->pending);
+        log_debug("tvsync-cdc applied up to %s (%d waiting here)", first, wait->pending);
+    }
+    if (moved || messages) {
         release_reached(wait);
         wake_followers(wait->hub);
     }
@@ -384,15 +479,16 @@ static void waiter_timeout_cb(evutil_socket_t fd, short what, void *arg)
     free(waiter);
 }
 
-void sync_wait_until(sync_wait *wait, lsn_t target, int timeout_ms, sync_wait_fn fn, void *arg)
+void sync_wait_until(sync_wait *wait, lsn_t message, lsn_t bound, int timeout_ms, sync_wait_fn fn, void *arg)
 {
-    if (target <= sync_wait_applied(wait)) {
+    if (bound <= sync_wait_applied(wait) || recent_contains(wait->hub, message)) {
         fn(arg, true);
         return;
     }
     sync_waiter *waiter = alloc_calloc(1, sizeof *waiter);
     waiter->owner = wait;
-    waiter->target = target;
+    waiter->message = message;
+    waiter->bound = bound;
     waiter->fn = fn;
     waiter->arg = arg;
     waiter->timer = alloc_check(evtimer_new(wait->base, waiter_timeout_cb, waiter));
@@ -407,10 +503,14 @@ void sync_wait_until(sync_wait *wait, lsn_t target, int timeout_ms, sync_wait_fn
         start_polling(wait);
         return;
     }
-    /* Published the waiter, now read the LSN: if the leader moved it before it could see
-     * the waiter, release from this loop. */
-    if (atomic_load(&wait->hub->applied) >= target)
+    /* Published the waiter, now read the LSN and the messages: if the leader moved them
+     * before it could see the waiter, release from this loop. */
+    if (atomic_load(&wait->hub->applied) >= bound)
         event_active(wait->wake, EV_TIMEOUT, 0);
+    if (recent_contains(wait->hub, message)) {
+        waiter->matched = true;
+        event_active(wait->wake, EV_TIMEOUT, 0);
+    }
     sync_hub *hub = wait->hub;
     if (!atomic_load(&hub->polling)) {   /* usually armed already: no lock on this path */
         pthread_mutex_lock(&hub->lock);

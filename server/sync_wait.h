@@ -40,9 +40,13 @@ void sync_wait_on_followers_stopped(sync_wait *wait, void (*fn)(void *arg), void
 /* Leader: whether no follower's loop runs; followers: true. */
 bool sync_wait_followers_stopped(const sync_wait *wait);
 
-/* Calls fn once the applied LSN is >= target, or after timeout_ms with false; fn runs
- * exactly once, possibly before this returns (target already applied). */
-void sync_wait_until(sync_wait *wait, lsn_t target, int timeout_ms, sync_wait_fn fn, void *arg);
+/* Calls fn once the mutation is applied, or after timeout_ms with false: once tvsync-cdc
+ * names message (the last intent message of the mutation's transaction) among the
+ * transactions it applied, or once the applied position reaches bound (a position at or
+ * past the mutation's commit: the WAL flushed after it). The message is the fast, exact
+ * way; the bound ends the wait when a notification was lost or named too many messages.
+ * fn runs exactly once, possibly before this returns (already applied). */
+void sync_wait_until(sync_wait *wait, lsn_t message, lsn_t bound, int timeout_ms, sync_wait_fn fn, void *arg);
 
 lsn_t sync_wait_applied(const sync_wait *wait);
 bool sync_wait_listening(const sync_wait *wait);
