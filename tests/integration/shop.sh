@@ -197,27 +197,36 @@ assert_eq "nothing changed" "$(migrate generate --schema "$SHOP/schema.graphql" 
     "a second generate over the shop's set says nothing changed"
 assert_eq "$(ls "$SHOP"/0*.sql | wc -l)" "$(ls "$GEN_DIR" | wc -l)" "and writes nothing"
 
-# Concurrent writers: orders and line edits from eight clients at once, on the same
-# products and customers (their counts are built from rows other requests write).
+# Concurrent writers: orders, line edits and tag links from eight clients at once, on the
+# same products, customers and tag (their counts are built from rows other requests write).
 concurrent_body() {
-    case $(($1 % 3)) in
+    case $(($1 % 4)) in
     0) echo "{\"query\":\"mutation { createOrder(customerId: \\\"C-1001\\\", lines: [{productId: \\\"2\\\", quantity: 1}, {productId: \\\"3\\\", quantity: 2}]) { id } }\"}" ;;
     1) echo "{\"query\":\"mutation { createOrder(customerId: \\\"C-1002\\\", lines: [{productId: \\\"2\\\", quantity: 3}]) { id } }\"}" ;;
     2) echo "{\"query\":\"mutation { setOrderLine(orderId: \\\"$ADA_ORDER\\\", productId: \\\"3\\\", quantity: $1) { id } }\"}" ;;
+    3) [ $(($1 / 4 % 2)) = 1 ] && verb=link || verb=unlink
+       echo "{\"query\":\"mutation { ${verb}TagProducts(id: \\\"1\\\", targetId: \\\"3\\\") { id } }\"}" ;;
     esac
 }
 export -f concurrent_body
 export SERVER_URL ADA_ORDER
 # One write per answer, so that the answers of parallel clients do not interleave.
-seq 1 60 | xargs -P 8 -I{} bash -c 'printf "%s\n" "$(curl -s --max-time 60 -H "Content-Type: application/json" \
+seq 1 80 | xargs -P 8 -I{} bash -c 'printf "%s\n" "$(curl -s --max-time 60 -H "Content-Type: application/json" \
     --data-binary "$(concurrent_body {})" "$SERVER_URL")"' >"$PGCLUSTER_DIR/concurrent.out"
-assert_eq 60 "$(grep -c . "$PGCLUSTER_DIR/concurrent.out")" "60 concurrent mutations were answered"
-assert_eq "" "$(grep -v '^{"data":{"[a-zA-Z]*":{"id":"9007199254[0-9]*"}}}$' "$PGCLUSTER_DIR/concurrent.out")" \
-    "each answered its order, none an error"
+assert_eq 80 "$(grep -c . "$PGCLUSTER_DIR/concurrent.out")" "80 concurrent mutations were answered"
+assert_eq "" "$(grep -v -E '^\{"data":\{"[a-zA-Z]*":\{"id":"(9007199254[0-9]*|1)"\}\}\}$' "$PGCLUSTER_DIR/concurrent.out")" \
+    "each answered its order or tag, none an error"
 out=$(gql_query '{ product(id: "2") { orderCount } customer(id: "C-1002") { orderCount } }')
 assert_eq "$(pgcluster_psql -c "SELECT '{\"data\":{\"product\":{\"orderCount\":' || (SELECT count(*) FROM shop.tb_order_line WHERE product_id = 2)
                                 || '},\"customer\":{\"orderCount\":' || (SELECT count(*) FROM shop.tb_order WHERE customer_id = 'C-1002') || '}}}'")" \
     "$out" "after them, the counts in the documents are the counts of the rows"
+out=$(gql_query '{ tag(id: "1") { productCount } product(id: "3") { tags { id } } }')
+expected=$(pgcluster_psql -c "SELECT jsonb_build_object('data', jsonb_build_object(
+                                  'tag', jsonb_build_object('productCount', (SELECT count(*) FROM shop.tb_product_tag WHERE tag_id = 1)),
+                                  'product', jsonb_build_object('tags', (SELECT jsonb_agg(jsonb_build_object('id', t.id::text) ORDER BY t.name)
+                                      FROM shop.tb_product_tag l JOIN shop.tb_tag t ON t.id = l.tag_id WHERE l.product_id = 3))))")
+assert_eq "$(jq -S -c . <<<"$expected")" "$(jq -S -c . <<<"$out")" \
+    "after concurrent links and unlinks, the tag's count and the product's tags are the rows'"
 
 assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.dead_letter")" "no intent was dead-lettered"
 assert_exit 0 "tvsync-migrate verify: the read models equal a full rebuild" -- migrate --dir "$SHOP" verify
