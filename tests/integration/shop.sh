@@ -5,7 +5,9 @@
 # line moved to another order, renames, a delete) are read back at once with exact money
 # (24.50 stays 24.50) and order ids above 2^53 with every digit; the cascades reach the
 # customers and products that count lines and the orders that embed names; afterwards the
-# read models equal a full rebuild.
+# read models equal a full rebuild. The declared product and tag documents (tags through
+# tb_product_tag) follow the generated link/unlink/rename/delete mutations, the products and
+# tags lists take derived filters, and generate finds 005_generated.sql up to date.
 set -u
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
@@ -127,27 +129,104 @@ out=$(gql_query "{ order(id: \"$NEW_ORDER\") { id } product(id: \"1\") { orderCo
 assert_eq '{"data":{"order":null,"product":{"orderCount":1,"unitsSold":2},"customer":{"orderCount":1,"totalSpent":129.99}}}' "$out" \
     "after deleteOrder the product's counts and the customer's total drop"
 
-# Concurrent writers: orders and line edits from eight clients at once, on the same
-# products and customers (their counts are built from rows other requests write).
+# ---------------------------------------------------------------- tags (declared read models)
+# Product and Tag are declared in schema.graphql; 005_generated.sql is tvsync-migrate
+# generate's output for it. A product lists its tags and a tag its products, through the
+# association table tb_product_tag; linkTagProducts/unlinkTagProducts, createTag, updateTag
+# and deleteTag are the generated CRUD functions.
+out=$(gql_query '{ product(id: "3") { sku tags { id name } } tag(id: "2") { name productCount products { sku name } } }')
+assert_eq '{"data":{"product":{"sku":"POT-01","tags":[{"id":"2","name":"ceramic"},{"id":"3","name":"gift"}]},"tag":{"name":"ceramic","productCount":2,"products":[{"sku":"MUG-01","name":"Mug"},{"sku":"POT-01","name":"Teapot"}]}}}' \
+    "$out" "tvsync-slot create built the declared documents: a product's tags, a tag's products and count"
+out=$(gql_query 'mutation { linkTagProducts(id: "1", targetId: "2") { name productCount products { sku } } }')
+assert_eq '{"data":{"linkTagProducts":{"name":"tea","productCount":2,"products":[{"sku":"MUG-01"},{"sku":"TEA-01"}]}}}' \
+    "$out" "linkTagProducts answers the tag with the new product (read your writes)"
+out=$(gql_query '{ product(id: "2") { tags { name } } }')
+assert_eq '{"data":{"product":{"tags":[{"name":"ceramic"},{"name":"tea"}]}}}' "$out" \
+    "a link reaches the product's document too (the link function publishes both)"
+out=$(gql_query 'mutation { unlinkTagProducts(id: "3", targetId: "1") { productCount products { sku } } }')
+assert_eq '{"data":{"unlinkTagProducts":{"productCount":1,"products":[{"sku":"POT-01"}]}}}' "$out" \
+    "unlinkTagProducts removes the product from the tag's document"
+out=$(gql_query '{ product(id: "1") { tags { name } } }')
+assert_eq '{"data":{"product":{"tags":[{"name":"tea"}]}}}' "$out" "and the tag from the product's document"
+out=$(gql_query 'mutation { linkTagProducts(id: "1", targetId: "99") { name } }')
+assert_eq "VALIDATION_FAILED|targetId 99: no such product" "$(jq -r '.errors[0] | "\(.extensions.code)|\(.message)"' <<<"$out")" \
+    "linking a missing product is a validation error (the foreign key)"
+out=$(gql_query 'mutation { createTag(input: {name: "tea"}) { id } }')
+assert_eq "CONFLICT|input.name: another tag has this value" "$(jq -r '.errors[0] | "\(.extensions.code)|\(.message)"' <<<"$out")" \
+    "createTag with a name in use is a conflict (the UNIQUE constraint)"
+
+# A rename through @many(through:): every product that lists the tag follows (cascade tag -> product).
+out=$(gql_query 'mutation { updateTag(id: "2", patch: {name: "stoneware"}) { name productCount } }')
+assert_eq '{"data":{"updateTag":{"name":"stoneware","productCount":2}}}' "$out" "updateTag renames a tag"
+out=$(gql_query '{ products(where: {id: {in: ["2", "3"]}}, orderBy: [{field: sku}]) { sku tags { name } } }')
+assert_eq '{"data":{"products":[{"sku":"MUG-01","tags":[{"name":"stoneware"},{"name":"tea"}]},{"sku":"POT-01","tags":[{"name":"gift"},{"name":"stoneware"}]}]}}' \
+    "$out" "the new name reaches every product that lists the tag"
+# ... and a product's rename reaches the tags that list it (cascade product -> tag).
+gql_query 'mutation { updateProduct(id: "2", name: "Tea mug") { name } }' >/dev/null
+out=$(gql_query '{ tag(id: "2") { products { name } } }')
+assert_eq '{"data":{"tag":{"products":[{"name":"Tea mug"},{"name":"Teapot"}]}}}' "$out" \
+    "a product renamed by a hand-written mutation reaches the tags that list it"
+
+# A tag deleted while in use: its links go with it (ON DELETE CASCADE); the products that
+# listed it are found in their documents (the cascade's old half).
+out=$(gql_query 'mutation { createTag(input: {name: "sale"}) { id name productCount } }')
+SALE=$(jq -r '.data.createTag.id' <<<"$out")
+assert_eq '{"data":{"createTag":{"id":"'"$SALE"'","name":"sale","productCount":0}}}' "$out" "createTag answers the new tag"
+gql_query "mutation { linkTagProducts(id: \"$SALE\", targetId: \"3\") { name } }" >/dev/null
+out=$(gql_query "mutation { deleteTag(id: \"$SALE\") }")
+assert_eq "{\"data\":{\"deleteTag\":\"$SALE\"}}" "$out" "deleteTag of a tag in use answers its id"
+out=$(gql_query "{ tag(id: \"$SALE\") { id } product(id: \"3\") { tags { name } } }")
+assert_eq '{"data":{"tag":null,"product":{"tags":[{"name":"gift"},{"name":"stoneware"}]}}}' "$out" \
+    "the deleted tag leaves the product that listed it"
+
+# Derived list arguments of the declared types (the file writes no where/orderBy for them).
+out=$(gql_query '{ products(where: {name: {startsWith: "Tea"}}, orderBy: [{field: price, direction: DESC}]) { sku price } }')
+assert_eq '{"data":{"products":[{"sku":"POT-01","price":120.00},{"sku":"MUG-01","price":9.99}]}}' "$out" \
+    "products: a derived StringFilter with a derived orderBy on a Decimal"
+out=$(gql_query '{ products(where: {OR: [{unitsSold: {gte: 2}}, {sku: {eq: "POT-01"}}]}, orderBy: [{field: sku}], limit: 1, offset: 1) { sku } }')
+assert_eq '{"data":{"products":[{"sku":"POT-01"}]}}' "$out" "products: derived OR over an aggregate, with limit and offset"
+out=$(gql_query '{ tags(where: {productCount: {gte: 2}}, orderBy: [{field: name}]) { name productCount } }')
+assert_eq '{"data":{"tags":[{"name":"stoneware","productCount":2},{"name":"tea","productCount":2}]}}' "$out" \
+    "tags: a derived IntFilter on a @count"
+
+# The committed 005_generated.sql is what generate writes for schema.graphql today.
+GEN_DIR=$(mktemp -d /tmp/tvsync-shop-gen.XXXXXX)
+pgcluster_on_exit "rm -rf '$GEN_DIR'"
+cp "$SHOP"/0*.sql "$GEN_DIR"/
+assert_eq "nothing changed" "$(migrate generate --schema "$SHOP/schema.graphql" --dir "$GEN_DIR" 2>&1)" \
+    "a second generate over the shop's set says nothing changed"
+assert_eq "$(ls "$SHOP"/0*.sql | wc -l)" "$(ls "$GEN_DIR" | wc -l)" "and writes nothing"
+
+# Concurrent writers: orders, line edits and tag links from eight clients at once, on the
+# same products, customers and tag (their counts are built from rows other requests write).
 concurrent_body() {
-    case $(($1 % 3)) in
+    case $(($1 % 4)) in
     0) echo "{\"query\":\"mutation { createOrder(customerId: \\\"C-1001\\\", lines: [{productId: \\\"2\\\", quantity: 1}, {productId: \\\"3\\\", quantity: 2}]) { id } }\"}" ;;
     1) echo "{\"query\":\"mutation { createOrder(customerId: \\\"C-1002\\\", lines: [{productId: \\\"2\\\", quantity: 3}]) { id } }\"}" ;;
     2) echo "{\"query\":\"mutation { setOrderLine(orderId: \\\"$ADA_ORDER\\\", productId: \\\"3\\\", quantity: $1) { id } }\"}" ;;
+    3) [ $(($1 / 4 % 2)) = 1 ] && verb=link || verb=unlink
+       echo "{\"query\":\"mutation { ${verb}TagProducts(id: \\\"1\\\", targetId: \\\"3\\\") { id } }\"}" ;;
     esac
 }
 export -f concurrent_body
 export SERVER_URL ADA_ORDER
 # One write per answer, so that the answers of parallel clients do not interleave.
-seq 1 60 | xargs -P 8 -I{} bash -c 'printf "%s\n" "$(curl -s --max-time 60 -H "Content-Type: application/json" \
+seq 1 80 | xargs -P 8 -I{} bash -c 'printf "%s\n" "$(curl -s --max-time 60 -H "Content-Type: application/json" \
     --data-binary "$(concurrent_body {})" "$SERVER_URL")"' >"$PGCLUSTER_DIR/concurrent.out"
-assert_eq 60 "$(grep -c . "$PGCLUSTER_DIR/concurrent.out")" "60 concurrent mutations were answered"
-assert_eq "" "$(grep -v '^{"data":{"[a-zA-Z]*":{"id":"9007199254[0-9]*"}}}$' "$PGCLUSTER_DIR/concurrent.out")" \
-    "each answered its order, none an error"
+assert_eq 80 "$(grep -c . "$PGCLUSTER_DIR/concurrent.out")" "80 concurrent mutations were answered"
+assert_eq "" "$(grep -v -E '^\{"data":\{"[a-zA-Z]*":\{"id":"(9007199254[0-9]*|1)"\}\}\}$' "$PGCLUSTER_DIR/concurrent.out")" \
+    "each answered its order or tag, none an error"
 out=$(gql_query '{ product(id: "2") { orderCount } customer(id: "C-1002") { orderCount } }')
 assert_eq "$(pgcluster_psql -c "SELECT '{\"data\":{\"product\":{\"orderCount\":' || (SELECT count(*) FROM shop.tb_order_line WHERE product_id = 2)
                                 || '},\"customer\":{\"orderCount\":' || (SELECT count(*) FROM shop.tb_order WHERE customer_id = 'C-1002') || '}}}'")" \
     "$out" "after them, the counts in the documents are the counts of the rows"
+out=$(gql_query '{ tag(id: "1") { productCount } product(id: "3") { tags { id } } }')
+expected=$(pgcluster_psql -c "SELECT jsonb_build_object('data', jsonb_build_object(
+                                  'tag', jsonb_build_object('productCount', (SELECT count(*) FROM shop.tb_product_tag WHERE tag_id = 1)),
+                                  'product', jsonb_build_object('tags', (SELECT jsonb_agg(jsonb_build_object('id', t.id::text) ORDER BY t.name)
+                                      FROM shop.tb_product_tag l JOIN shop.tb_tag t ON t.id = l.tag_id WHERE l.product_id = 3))))")
+assert_eq "$(jq -S -c . <<<"$expected")" "$(jq -S -c . <<<"$out")" \
+    "after concurrent links and unlinks, the tag's count and the product's tags are the rows'"
 
 assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.dead_letter")" "no intent was dead-lettered"
 assert_exit 0 "tvsync-migrate verify: the read models equal a full rebuild" -- migrate --dir "$SHOP" verify
@@ -162,13 +241,17 @@ pgcluster_psql -c "INSERT INTO shop.tb_customer (id, name, email)
                    INSERT INTO shop.tb_order_line (order_id, product_id, quantity, unit_price)
                    SELECT o.id, 10 + ((o.id + k * 7) % 1900)::integer, 1, 1.25
                    FROM shop.tb_order o, generate_series(0, 2) AS k WHERE o.customer_id LIKE 'P-%';
+                   INSERT INTO shop.tb_tag (name) SELECT 'plan ' || i FROM generate_series(1, 2000) AS i;
+                   INSERT INTO shop.tb_product_tag (product_id, tag_id)
+                   SELECT p.id, t.id FROM shop.tb_product p JOIN shop.tb_tag t ON t.id % 1000 = p.id % 1000
+                   WHERE p.sku LIKE 'PLAN-%' AND t.name LIKE 'plan %';
                    ANALYZE" >/dev/null
 generic_plan() {
     pgcluster_psql -c "SET plan_cache_mode = force_generic_plan" \
         -c "PREPARE b($2) AS SELECT * FROM $1(\$1)" -c "EXPLAIN EXECUTE b('{$3}')"
 }
 for build in "shop.fn_build_customer text[] C-1001" "shop.fn_build_product integer[] 1" \
-             "shop.fn_build_order bigint[] $ADA_ORDER"; do
+             "shop.fn_build_order bigint[] $ADA_ORDER" "shop.fn_build_tag integer[] 1"; do
     set -- $build
     assert_eq "" "$(generic_plan "$@" | grep 'Seq Scan' | grep -v ' every ')" \
         "$1: the generic plan scans no table whole (but its own when ids is NULL)"
