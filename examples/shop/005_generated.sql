@@ -1,4 +1,4 @@
--- 005_generated: read models generated from schema.graphql by tvsync-migrate generate.
+-- 005_generated: read models generated from examples/shop/schema.graphql by tvsync-migrate generate.
 -- Change the declarations and run generate again rather than editing this file.
 -- Each object's marker line (its key and the sha256 of its SQL) tells the next run what changed.
 
@@ -128,14 +128,16 @@ WHERE (tvsync.entity.tv_table, tvsync.entity.source_table, tvsync.entity.build_f
 -- tvsync:object index shop.tv_tag_data_idx abb653ef90779ac3f30c0a93c56c6617df928b57d973f3feb33e89008be04e9f
 CREATE INDEX IF NOT EXISTS tv_tag_data_idx ON shop.tv_tag USING gin (data jsonb_path_ops);
 
--- tvsync:object cascade product tag bdb78de112704f2c9bd160bf3e9e3dc5d0f4c599b38d03c4e842c99d5523a9d3
+-- tvsync:object cascade product tag ae5973f68fa10f1d1f555c0b83e487bd1a48495713cd17ffcd93c8c89ad80397
 -- tag's documents copy rows of shop.tb_product: its changed ids ($1) reach the tag documents that
 -- hold them now (tb_*) and that held them before (tv_*)
 INSERT INTO tvsync.cascade (source_entity, target_entity, query, watch)
 VALUES ('product', 'tag', $tvsync$
-    SELECT x0.tag_id FROM shop.tb_product_tag x0 WHERE x0.product_id = ANY ($1::integer[])
+    SELECT c0.tag_id FROM shop.tb_product_tag c0 WHERE c0.product_id = ANY ($1::integer[])
+    UNION SELECT o.x::integer FROM (SELECT l.v->>'id' FROM shop.tv_product s CROSS JOIN LATERAL jsonb_array_elements(s.data->'tags') AS l(v) WHERE s.id = ANY ($1::integer[])) AS o(x)
+    UNION SELECT x0.tag_id FROM shop.tb_product_tag x0 WHERE x0.product_id = ANY ($1::integer[])
     UNION SELECT t.id FROM shop.tv_tag t WHERE t.data @> ANY (ARRAY(SELECT jsonb_build_object('products', jsonb_build_array(jsonb_build_object('id', v.x))) FROM unnest($1::text[]) AS v(x)))
-$tvsync$, ARRAY['sku', 'name']::text[])
+$tvsync$, ARRAY['tags', 'sku', 'name']::text[])
 ON CONFLICT (source_entity, target_entity) DO UPDATE SET query = excluded.query, watch = excluded.watch
 WHERE (tvsync.cascade.query, tvsync.cascade.watch) IS DISTINCT FROM (excluded.query, excluded.watch);
 
