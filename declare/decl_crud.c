@@ -9,6 +9,7 @@
 
 #include "common/alloc.h"
 #include "common/strbuf.h"
+#include "declare/decl_cascade.h"
 
 /* A value the client may write: a COLUMN field (title) or a @ref field's key (authorId). */
 typedef struct crud_input {
@@ -96,57 +97,6 @@ static void append_qualified(strbuf *sql, const char *schema, const char *name)
     append_identifier(sql, name);
 }
 
-/* snake_case as declare/decl_model.h names entities (relatedBooks -> related_books,
- * HTTPLog -> http_log): the function name part of a field. */
-static void append_snake_case(strbuf *out, const char *name)
-{
-    for (size_t i = 0; name[i]; i++) {
-        unsigned char c = (unsigned char) name[i];
-        if (!isupper(c)) {
-            strbuf_append_char(out, (char) c);
-            continue;
-        }
-        unsigned char previous = i > 0 ? (unsigned char) name[i - 1] : 0;
-        unsigned char next = (unsigned char) name[i + 1];
-        if (i > 0 && (islower(previous) || isdigit(previous) || (isupper(previous) && islower(next))))
-            strbuf_append_char(out, '_');
-        strbuf_append_char(out, (char) tolower(c));
-    }
-}
-
-static const decl_table *catalog_table(const decl_catalog *catalog, const char *schema, const char *name)
-{
-    for (size_t i = 0; i < catalog->table_count; i++)
-        if (strcmp(catalog->tables[i].schema, schema) == 0 && strcmp(catalog->tables[i].name, name) == 0)
-            return &catalog->tables[i];
-    return NULL;
-}
-
-/* "table" or "schema.table" as the model writes through/from: public first, as for a
- * source, then the entity's own schema. */
-static const decl_table *catalog_table_named(const decl_catalog *catalog, const char *written,
-                                             const char *own_schema)
-{
-    const char *dot = strchr(written, '.');
-    if (dot) {
-        strbuf schema = STRBUF_INIT;
-        strbuf_append_length(&schema, written, (size_t) (dot - written));
-        const decl_table *table = catalog_table(catalog, strbuf_text(&schema), dot + 1);
-        strbuf_free(&schema);
-        return table;
-    }
-    const decl_table *table = catalog_table(catalog, "public", written);
-    return table ? table : catalog_table(catalog, own_schema, written);
-}
-
-static const decl_column *table_column(const decl_table *table, const char *name)
-{
-    for (size_t i = 0; i < table->column_count; i++)
-        if (strcmp(table->columns[i].name, name) == 0)
-            return &table->columns[i];
-    return NULL;
-}
-
 static const decl_foreign_key *table_foreign_key_on(const decl_table *table, const char *column)
 {
     for (size_t i = 0; i < table->foreign_key_count; i++)
@@ -231,10 +181,10 @@ static bool entity_init(crud_entity *entity, const decl_model *model, const decl
     entity->catalog = catalog;
     entity->type = type;
     entity->name = type->entity_name;
-    entity->table = catalog_table(catalog, type->source_schema, type->source_table);
+    entity->table = decl_catalog_table(catalog, type->source_schema, type->source_table);
     if (!entity->name || !entity->table || !entity->table->key || !is_supported_key_type(entity->table->key_type))
         return false;
-    entity->key = table_column(entity->table, entity->table->key);
+    entity->key = decl_table_column(entity->table, entity->table->key);
     if (!entity->key)
         return false;
     strbuf qualified = STRBUF_INIT;
@@ -248,7 +198,7 @@ static bool entity_init(crud_entity *entity, const decl_model *model, const decl
         const char *column_name = field->kind == DECL_FIELD_COLUMN ? field->column : field->via;
         if (!column_name || strcmp(column_name, entity->table->key) == 0 || strcmp(field->name, "id") == 0)
             continue;
-        const decl_column *column = table_column(entity->table, column_name);
+        const decl_column *column = decl_table_column(entity->table, column_name);
         bool taken = false;
         for (size_t j = 0; j < entity->input_count; j++)
             taken = taken || entity->inputs[j].column == column;
@@ -855,12 +805,11 @@ static void append_association_intents(strbuf *sql, const crud_entity *entity, c
             const decl_field *field = &type->fields[j];
             const decl_table *rows = NULL;
             if (field->kind == DECL_FIELD_MANY && field->through)
-                rows = catalog_table_named(entity->catalog, field->through, type->source_schema);
+                rows = decl_sql_table(entity->catalog, field->through);
             else if (field->kind == DECL_FIELD_MANY && field->target_type)
-                rows = catalog_table(entity->catalog, field->target_type->source_schema,
-                                     field->target_type->source_table);
+                rows = decl_sql_source(entity->catalog, field->target_type);
             else if (field->kind == DECL_FIELD_AGGREGATE && field->from)
-                rows = catalog_table_named(entity->catalog, field->from, type->source_schema);
+                rows = decl_sql_table(entity->catalog, field->from);
             if (rows != association || !field->via)
                 continue;
             via_used = via_used || strcmp(field->via, via) == 0;
@@ -879,9 +828,9 @@ static void append_association_intents(strbuf *sql, const crud_entity *entity, c
 
 static void generate_link(decl_objects *out, const crud_entity *entity, const decl_field *field, bool link)
 {
-    const decl_table *association = catalog_table_named(entity->catalog, field->through, entity->type->source_schema);
+    const decl_table *association = decl_sql_table(entity->catalog, field->through);
     const decl_table *target_table = field->target_type
-        ? catalog_table(entity->catalog, field->target_type->source_schema, field->target_type->source_table) : NULL;
+        ? decl_catalog_table(entity->catalog, field->target_type->source_schema, field->target_type->source_table) : NULL;
     if (!association || !target_table || !field->via || !field->target || !is_supported_key_type(target_table->key_type))
         return;
     const char *key_type = entity->table->key_type, *target_type = target_table->key_type;
@@ -889,7 +838,9 @@ static void generate_link(decl_objects *out, const crud_entity *entity, const de
     const decl_foreign_key *via_key = table_foreign_key_on(association, field->via);
     strbuf sql = STRBUF_INIT, function = STRBUF_INIT, message = STRBUF_INIT, table = STRBUF_INIT, where = STRBUF_INIT;
     strbuf_appendf(&function, "%s_%s_", link ? "link" : "unlink", entity->name);
-    append_snake_case(&function, field->name);
+    char snake[256];
+    decl_snake_case(field->name, snake, sizeof snake);
+    strbuf_append(&function, snake);
     append_qualified(&table, association->schema, association->name);
     strbuf_append(&where, "r.");
     append_identifier(&where, field->via);

@@ -137,16 +137,6 @@ static decl_table tables[] = {
 
 static const decl_catalog catalog = {.tables = tables, .table_count = 4};
 
-static void objects_free(decl_objects *objects)
-{
-    for (size_t i = 0; i < objects->count; i++) {
-        free(objects->items[i].key);
-        free(objects->items[i].sql);
-        free(objects->items[i].rebuild);
-    }
-    free(objects->items);
-    memset(objects, 0, sizeof *objects);
-}
 
 static const char *object_sql(const decl_objects *objects, const char *key)
 {
@@ -172,7 +162,7 @@ START_TEST(test_crud_entities_get_create_update_delete_and_link_functions)
         ck_assert_ptr_nonnull(strstr(objects.items[i].sql, "CREATE OR REPLACE FUNCTION"));
         ck_assert_ptr_nonnull(strstr(objects.items[i].sql, "TO tvsync_app;"));
     }
-    objects_free(&objects);
+    decl_objects_free(&objects);
 }
 END_TEST
 
@@ -197,7 +187,7 @@ START_TEST(test_constraints_are_mapped_to_the_fields_that_write_them)
     ck_assert_ptr_nonnull(strstr(update, "IF v_found AND v_patch ? 'titleLength' THEN\n"
                                          "            UPDATE lib.tb_book AS r SET title_length = c_title_length WHERE r.id = v_id;"));
     ck_assert_ptr_nonnull(strstr(update, "WHEN 'title_length' THEN 'patch.titleLength cannot be written: its column is generated'"));
-    objects_free(&objects);
+    decl_objects_free(&objects);
 }
 END_TEST
 
@@ -210,7 +200,7 @@ START_TEST(test_link_publishes_every_entity_embedding_the_association_row)
     ck_assert_ptr_nonnull(strstr(link, "tvsync.intent('book', ARRAY[v_id]),\n            tvsync.intent('tag', ARRAY[v_target])"));
     ck_assert_ptr_nonnull(strstr(link, "v_target text := tvsync.text_arg(args, 'targetId')"));
     ck_assert_ptr_nonnull(strstr(link, "format('targetId %s: no such tag', v_target)"));
-    objects_free(&objects);
+    decl_objects_free(&objects);
 }
 END_TEST
 
@@ -235,7 +225,7 @@ START_TEST(test_identifiers_are_quoted_where_postgresql_needs_it)
     ck_assert_ptr_nonnull(create);
     ck_assert_ptr_nonnull(strstr(create, "INSERT INTO public.tb_step (id, \"order\", \"Label\") VALUES (v_id, c_1, c_2)"));
     ck_assert_ptr_null(strstr(create, "DO $tvsync$")); /* no default, no sequence */
-    objects_free(&objects);
+    decl_objects_free(&objects);
 }
 END_TEST
 
@@ -250,7 +240,7 @@ START_TEST(test_types_without_crud_and_missing_tables_get_nothing)
     decl_objects objects = {0};
     decl_sql_crud(&other, &catalog, &objects);
     ck_assert_uint_eq(objects.count, 0);
-    objects_free(&objects);
+    decl_objects_free(&objects);
 }
 END_TEST
 
@@ -271,7 +261,7 @@ START_TEST(test_link_functions_are_named_after_the_field_in_snake_case)
     ck_assert_ptr_nonnull(strstr(link, "INSERT INTO lib.tb_book_tag AS r (tag_id, book_id)"));
     ck_assert_ptr_nonnull(strstr(link, "tvsync.intent('book', ARRAY[v_target]),\n            tvsync.intent('tag', ARRAY[v_id])"));
     ck_assert_ptr_nonnull(strstr(link, "-- linkTagRelatedBooks(id, targetId)"));
-    objects_free(&objects);
+    decl_objects_free(&objects);
 }
 END_TEST
 
@@ -291,7 +281,7 @@ static int write_sql(const char *path)
     }
     for (size_t i = 0; i < objects.count; i++)
         fprintf(file, "-- %s\n%s\n", objects.items[i].key, objects.items[i].sql);
-    objects_free(&objects);
+    decl_objects_free(&objects);
     return fclose(file) == 0 ? 0 : 1;
 }
 
