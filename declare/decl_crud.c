@@ -530,7 +530,10 @@ static void append_function_head(strbuf *sql, const crud_entity *entity, const c
 static void append_grants(strbuf *sql, const crud_entity *entity, const char *function, const char *table_sql,
                           const char *rights)
 {
-    strbuf_append(sql, "$tvsync$;\nREVOKE ALL ON FUNCTION ");
+    strbuf_append(sql, "$tvsync$;\nCOMMENT ON FUNCTION ");
+    append_qualified(sql, entity->type->source_schema, function);
+    /* generate refuses to replace a function of that name without this comment */
+    strbuf_append(sql, "(jsonb) IS '" DECL_CRUD_COMMENT "';\nREVOKE ALL ON FUNCTION ");
     append_qualified(sql, entity->type->source_schema, function);
     strbuf_append(sql, "(jsonb) FROM PUBLIC;\nGRANT EXECUTE ON FUNCTION ");
     append_qualified(sql, entity->type->source_schema, function);

@@ -13,6 +13,7 @@
 #include "common/alloc.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
+#include "common/pg.h"
 #include "common/strbuf.h"
 #include "declare/decl_catalog.h"
 #include "declare/decl_model.h"
@@ -185,7 +186,6 @@ static bool write_file(const char *path, const strbuf *text)
 static bool compose(const char *schema_path, const char *filename, const decl_objects *objects,
                     char (*sha)[65], marker_list *previous, strbuf *out)
 {
-    bool first = previous->count == 0;
     strbuf body = STRBUF_INIT, rebuilds = STRBUF_INIT, dropped = STRBUF_INIT;
     size_t written = 0;
     for (size_t i = 0; i < objects->count; i++) {
@@ -195,7 +195,10 @@ static bool compose(const char *schema_path, const char *filename, const decl_ob
             continue;
         strbuf_appendf(&body, "\n" MARKER_OBJECT "%s %s\n%s", o->key, sha[i], o->sql);
         written++;
-        if (o->rebuild && !first)
+        /* Also in a first migration: on a database whose slot exists, the documents were
+         * built by another function or not at all (without a slot the request is no-op WAL;
+         * tvsync-slot create builds everything). */
+        if (o->rebuild)
             strbuf_appendf(&rebuilds, "SELECT tvsync.request_rebuild('%s');\n", o->rebuild);
     }
     for (size_t i = 0; i < previous->count; i++) {
@@ -227,6 +230,55 @@ static bool compose(const char *schema_path, const char *filename, const decl_ob
     strbuf_free(&rebuilds);
     strbuf_free(&dropped);
     return written > 0;
+}
+
+/* A hand-written function where a CRUD function would go: its name (schema.function), or
+ * NULL. CREATE OR REPLACE would silently take its place. */
+static char *crud_clash(PGconn *conn, const decl_objects *objects, bool *failed)
+{
+    strbuf names = STRBUF_INIT;
+    strbuf_append(&names, "{");
+    for (size_t i = 0; i < objects->count; i++)
+        if (strncmp(objects->items[i].key, "crud ", 5) == 0)
+            strbuf_appendf(&names, "%s\"%s\"", names.length > 1 ? "," : "", objects->items[i].key + 5);
+    strbuf_append(&names, "}");
+    const char *params[] = {names.data, DECL_CRUD_COMMENT};
+    PGresult *result = pg_query_logged(conn,
+                                       "SELECT n.nspname || '.' || p.proname FROM pg_proc p "
+                                       "JOIN pg_namespace n ON n.oid = p.pronamespace "
+                                       "WHERE n.nspname || '.' || p.proname = ANY ($1::text[]) "
+                                       "AND p.proargtypes = '3802'::oidvector "
+                                       "AND coalesce(obj_description(p.oid, 'pg_proc'), '') <> $2 "
+                                       "ORDER BY 1 LIMIT 1",
+                                       2, params, "checking for hand-written functions of the CRUD names");
+    strbuf_free(&names);
+    char *clash = NULL;
+    if (result == NULL)
+        *failed = true;
+    else if (PQntuples(result) > 0)
+        clash = alloc_strdup(PQgetvalue(result, 0, 0));
+    PQclear(result);
+    return clash;
+}
+
+/* The crud type whose function function (schema.name) is. */
+static const decl_type *crud_type_of(const decl_model *model, const char *function)
+{
+    for (size_t i = 0; i < model->type_count; i++) {
+        const decl_type *type = &model->types[i];
+        size_t schema_length = strlen(type->source_schema);
+        if (!type->crud || strncmp(function, type->source_schema, schema_length) != 0 || function[schema_length] != '.')
+            continue;
+        const char *name = function + schema_length + 1;
+        const char *prefixes[] = {"create_", "update_", "delete_", "link_", "unlink_"};
+        for (size_t p = 0; p < sizeof prefixes / sizeof *prefixes; p++) {
+            size_t n = strlen(prefixes[p]), e = strlen(type->entity_name);
+            if (strncmp(name, prefixes[p], n) == 0 && strncmp(name + n, type->entity_name, e) == 0 &&
+                (name[n + e] == '\0' || (p >= 3 && name[n + e] == '_')))
+                return type;
+        }
+    }
+    return NULL;
 }
 
 static int generate_objects(PGconn *conn, const char *schema_path, const char *dir, const decl_objects *objects)
@@ -304,7 +356,20 @@ int generate_run(PGconn *conn, const char *schema_path, const char *dir)
         decl_objects objects = {0};
         decl_sql_read_models(model, catalog, &objects);
         decl_sql_crud(model, catalog, &objects);
-        status = generate_objects(conn, schema_path, dir, &objects);
+        bool failed = false;
+        char *clash = crud_clash(conn, &objects, &failed);
+        const decl_type *owner = clash ? crud_type_of(model, clash) : NULL;
+        if (failed) {
+            status = TVSYNC_EXIT_DATABASE;
+        } else if (clash) {
+            fprintf(stderr,
+                    "%s:%u: %s: crud: true would replace the hand-written function %s(jsonb) (leave crud off this "
+                    "type, or rename or drop that function)\n",
+                    schema_path, owner ? owner->line : 1, owner ? owner->name : "a type", clash);
+        } else {
+            status = generate_objects(conn, schema_path, dir, &objects);
+        }
+        free(clash);
         decl_objects_free(&objects);
     }
     decl_catalog_free(catalog);

@@ -85,6 +85,8 @@ assert_exit 0 "tvsync-migrate up applies the library's tables" -- migrate --dir 
 assert_exit 0 "generate writes the read models of the declarations" -- migrate --dir "$SET" generate --schema "$SDL"
 assert_eq "001_library_tables.sql 002_generated.sql" "$(cd "$SET" && echo *.sql)" "the set's next migration is 002_generated.sql"
 assert_contains "$(cat "$SET/002_generated.sql")" "lib.create_book" "the migration holds the CRUD functions"
+assert_contains "$(cat "$SET/002_generated.sql")" "SELECT tvsync.request_rebuild('book');" \
+    "the first generated migration asks for its entities' documents (a database whose slot exists has none)"
 assert_exit 0 "tvsync-migrate up applies the generated migration" -- migrate --dir "$SET" up
 assert_exit 0 "generate again: nothing changed" -- migrate --dir "$SET" generate --schema "$SDL"
 assert_contains "$ASSERT_OUTPUT" "nothing changed" "the second generate says so"
@@ -137,6 +139,16 @@ assert_eq "0" "$(pgcluster_psql -c "SELECT data->>'bookCount' FROM lib.tv_tag WH
     "the tag the deleted book had counts it no longer"
 assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.dead_letter")" "no intent was dead-lettered"
 assert_exit 0 "tvsync-migrate verify: the read models equal a full rebuild" -- migrate --dir "$SET" verify
+
+# generate does not replace a hand-written function of a CRUD name.
+pgcluster_psql -c "DROP FUNCTION lib.delete_tag(jsonb);
+                   CREATE FUNCTION lib.delete_tag(args jsonb) RETURNS tvsync.mutation_result LANGUAGE sql
+                   AS \$\$ SELECT tvsync.mutation_failed('conflict', 'tags are kept') \$\$" >/dev/null
+tag_line=$(grep -n '^type Tag ' "$SDL" | cut -d: -f1)
+assert_exit 1 "generate refuses to replace a hand-written lib.delete_tag" -- migrate --dir "$SET" generate --schema "$SDL"
+assert_contains "$ASSERT_OUTPUT" "library.graphql:$tag_line: Tag: crud: true would replace the hand-written function lib.delete_tag(jsonb)" \
+    "the error names the type's line and the function"
+assert_eq "001_library_tables.sql 002_generated.sql" "$(cd "$SET" && echo *.sql)" "and writes nothing"
 
 # A declaration the database contradicts stops tvsync-server at start, naming the line.
 sed 's/name: String!$/name: String! @column(name: "full_name")/' "$SDL" >"$WORK/broken.graphql"
