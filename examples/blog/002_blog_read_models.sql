@@ -213,14 +213,14 @@ $tvsync$, ARRAY['username', 'fullName']::text[])
 ON CONFLICT (source_entity, target_entity) DO UPDATE SET query = excluded.query, watch = excluded.watch
 WHERE (tvsync.cascade.query, tvsync.cascade.watch) IS DISTINCT FROM (excluded.query, excluded.watch);
 
--- tvsync:object cascade post user f80acea8c984c3e9e29b5be7b7fcb084d7feaf4a0be36b4de4dadff72c1e317c
+-- tvsync:object cascade post user 6bca86c815bdbc020d4ed55196ea27548382e5ee345bc645457943554baeb3e4
 -- user's documents copy rows of public.tb_post: its changed ids ($1) reach the user documents that
 -- hold them now (tb_*) and that held them before (tv_*)
 INSERT INTO tvsync.cascade (source_entity, target_entity, query, watch)
 VALUES ('post', 'user', $tvsync$
     SELECT c0.author_id FROM public.tb_post c0 WHERE c0.id = ANY ($1::uuid[])
     UNION SELECT o.x::uuid FROM (SELECT s.data->'author'->>'id' FROM public.tv_post s WHERE s.id = ANY ($1::uuid[])) AS o(x)
-$tvsync$, NULL)
+$tvsync$, ARRAY['author.id', 'published']::text[])
 ON CONFLICT (source_entity, target_entity) DO UPDATE SET query = excluded.query, watch = excluded.watch
 WHERE (tvsync.cascade.query, tvsync.cascade.watch) IS DISTINCT FROM (excluded.query, excluded.watch);
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # blog_generated.sh: examples/blog/002_blog_read_models.sql is exactly what tvsync-migrate
-# generate writes from examples/blog/schema.graphql (nobody edited it), and generating again
-# over the applied blog says "nothing changed" and writes nothing.
+# generate writes from examples/blog/schema.graphql (nobody edited it), an aggregate's where
+# watches the columns it names, and generating again over the applied blog says "nothing
+# changed" and writes nothing.
 set -u
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
@@ -31,6 +32,11 @@ files_before=$(ls "$WORK/applied/blog" | tr '\n' ' ')
 # 001 is applied already (the same file, the same set): up adds 002 and 003.
 assert_exit 0 "the rest of the blog applies" -- migrate --dir "$BLOG" up
 assert_contains "$ASSERT_OUTPUT" "applied 003_blog_mutations.sql (set blog)" "up applied the mutations"
+# publishedPostCount counts with where: "published": a post's change reaches its author's
+# document only when the post moves or its published flag changes.
+assert_eq "{author.id,published}" \
+    "$(pgcluster_psql -c "SELECT watch FROM tvsync.cascade WHERE source_entity = 'post' AND target_entity = 'user'")" \
+    "an aggregate's where watches the columns it names"
 assert_exit 0 "generate over the applied blog" -- \
     migrate generate --schema "$WORK/applied/blog/schema.graphql" --dir "$WORK/applied/blog"
 assert_contains "$ASSERT_OUTPUT" "nothing changed" "it says nothing changed"
