@@ -100,10 +100,11 @@ static void watch_column_path(edge *e, const char *path)
     e->watches[e->watch_count++] = alloc_strdup(path);
 }
 
-/* orderBy is SQL: every word in it naming a column of S's table counts. */
-static void watch_order(edge *e, const char *order_by)
+/* orderBy and an aggregate's where are SQL: every word in them naming a column of S's table
+ * counts (a column S's document does not expose watches every key). */
+static void watch_words(edge *e, const char *sql)
 {
-    for (const char *p = order_by; *p;) {
+    for (const char *p = sql; *p;) {
         if (isalpha((unsigned char) *p) || *p == '_') {
             const char *start = p;
             while (isalnum((unsigned char) *p) || *p == '_')
@@ -123,7 +124,7 @@ static void watch_chain(edge *e, const step *last)
     const decl_field *f = last->field;
     if (f->kind == DECL_FIELD_AGGREGATE) {
         if (f->where)
-            e->watch_all = true;
+            watch_words(e, f->where);
         watch_column(e, f->via);
         if (f->column)
             watch_column(e, f->column);
@@ -163,7 +164,7 @@ static void watch_chain(edge *e, const step *last)
     else
         watch_column(e, f->via);
     if (f->kind == DECL_FIELD_MANY && f->order_by)
-        watch_order(e, f->order_by);
+        watch_words(e, f->order_by);
 }
 
 /* ------------------------------------------------------------------ new state */

@@ -601,8 +601,23 @@ static bool list_arguments(derive *d, const ast_definition *owner, const ast_fie
     if (is_object(type) && !is_read_model(type))
         return fail(d, list_use->pos, "%s.%s: @list lists a read model, %s is not one (declare it with "
                     "@entity(source: ...) or map it with @table(name: ...))", owner->name, field->name, type_name);
-    if (field->argument_count > 0 || !list || !is_object(type))
-        return true; /* hand-written arguments win; schema_map reports a wrong type */
+    if (!list || !is_object(type))
+        return true; /* schema_map reports a wrong type */
+    if (field->argument_count > 0) {
+        /* Hand-written arguments win (defaults, @whenTrue), and may name <T>Where and
+         * <T>OrderBy without writing them: those are derived as for a bare list. */
+        const char *where_name = concat(d, type_name, "Where");
+        const char *order_by_name = concat(d, type_name, "OrderBy");
+        for (size_t i = 0; i < field->argument_count; i++) {
+            bool argument_list;
+            const char *argument_type = named_type(field->arguments[i].type, &argument_list);
+            if (strcmp(argument_type, where_name) == 0)
+                derive_where(d, type);
+            else if (strcmp(argument_type, order_by_name) == 0)
+                derive_order_by(d, type_name);
+        }
+        return true;
+    }
     const char *where = derive_where(d, type);
     const char *order_by = derive_order_by(d, type_name);
     gql_buf text;

@@ -16,7 +16,9 @@
  * - for every Query field with @list and no arguments: where: <T>Where, orderBy:
  *   [<T>OrderBy!], limit: Int, offset: Int, with <T>Where (a filter per non-list scalar
  *   field, a nested <R>Where per non-list object field, AND/OR/NOT), <T>OrderField,
- *   <T>OrderBy and the standard filter inputs and OrderDirection the file lacks;
+ *   <T>OrderBy and the standard filter inputs and OrderDirection the file lacks; a @list
+ *   field with arguments keeps them, and gets <T>Where and <T>OrderBy derived when its
+ *   arguments name them and the file does not define them;
  * - for every @entity(crud: true) type, the Mutation fields of declare/decl_sql.h's
  *   contract, each mapped with @sql to its function, and <T>CreateInput and <T>Patch.
  * A type, argument list or Mutation field the file writes itself is kept as written and

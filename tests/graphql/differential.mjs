@@ -36,8 +36,22 @@ const MAX_DIFF_LINES = 15;
 // The blog example's schema joins when examples/blog/schema.graphql exists.
 const SCHEMAS = [
   { name: 'test', file: join(dataDir, 'schema.graphql'), corpus: join(dataDir, 'corpus'), root: join(dataDir, 'root.json'), required: true },
-  { name: 'blog', file: join(srcdir, 'examples', 'blog', 'schema.graphql'), corpus: join(dataDir, 'corpus-blog'), root: join(dataDir, 'root-blog.json'), required: false },
+  { name: 'blog', file: join(srcdir, 'examples', 'blog', 'schema.graphql'), corpus: join(dataDir, 'corpus-blog'), root: join(dataDir, 'root-blog.json'), required: false, derive: true },
 ];
+
+// A schema file with read-model declarations, as tvsync-server serves it (derive_schema,
+// built by make check), in a file of its own: both engines take plain SDL.
+function deriveSchema(file) {
+  const tool = join(builddir, 'tests', 'graphql', 'derive_schema');
+  const result = spawnSync(tool, [file], { encoding: 'utf8', timeout: TOOL_TIMEOUT_MS });
+  if (result.error || result.status !== 0)
+    throw new Error(`${tool} ${file}: ${result.error ? result.error.message : result.stderr}`);
+  const dir = mkdtempSync(join(tmpdir(), 'tvsync-derived-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const derived = join(dir, 'schema.graphql');
+  writeFileSync(derived, result.stdout);
+  return derived;
+}
 
 function parseCommandLine(argv) {
   const options = { tool: process.env.GQL_TOOL, only: null, list: false, documents: null };
@@ -298,7 +312,8 @@ async function main() {
       continue;
     }
     const rootValue = existsSync(schema.root) ? JSON.parse(readFileSync(schema.root, 'utf8')) : {};
-    schemas.push({ ...schema, sdl: readFileSync(schema.file, 'utf8'), rootValue });
+    const file = schema.derive ? deriveSchema(schema.file) : schema.file;
+    schemas.push({ ...schema, file, sdl: readFileSync(file, 'utf8'), rootValue });
   }
   if (options.list) {
     for (const schema of schemas) for (const c of loadCases(schema)) process.stdout.write(`${c.name}\n`);

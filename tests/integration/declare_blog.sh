@@ -1,7 +1,7 @@
 #!/bin/bash
-# declare_blog.sh: the blog's read models declared in SDL (under other entity names, beside
-# the hand-written ones) build exactly the documents the hand-written build functions build,
-# on the blog's seed and a larger load of users, posts and comments.
+# declare_blog.sh: the blog's read models declared again in SDL (under other entity names,
+# beside the blog's own, generated from examples/blog/schema.graphql) build exactly the blog's
+# documents, on the blog's seed and a larger load of users, posts and comments.
 set -u
 . "$TVSYNC_SRCDIR/tests/integration/cdc_lib.sh"
 
@@ -50,12 +50,11 @@ type Comment @entity(source: "tb_comment", name: "g_comment") {
   post: PostRef! @ref(via: "post_id")
 }
 type Author @embedded(source: "tb_user") { id: ID! username: String! fullName: String }
-type CommentAuthor @embedded(source: "tb_user") { id: ID! username: String! }
 type PostComment @embedded(source: "tb_comment") {
   id: ID!
   content: String!
   createdAt: String!
-  author: CommentAuthor! @ref(via: "author_id")
+  author: Author! @ref(via: "author_id")
 }
 type PostRef @embedded(source: "tb_post") { id: ID! title: String! }
 GRAPHQL

@@ -60,7 +60,7 @@ assert_eq "0" "$(pgcluster_psql -c "SELECT count(*) FROM pg_namespace WHERE nspn
     "status creates nothing"
 
 assert_exit 0 "up applies the migrations" -- migrate up
-assert_contains "$ASSERT_OUTPUT" "applied 003_blog_entities.sql (set blog)" "up names what it applied and its set"
+assert_contains "$ASSERT_OUTPUT" "applied 002_blog_read_models.sql (set blog)" "up names what it applied and its set"
 assert_eq "$file_count" "$(migration_count)" "every migration file is recorded once"
 assert_eq "$engine_count $blog_count" \
     "$(pgcluster_psql -c "SELECT count(*) FILTER (WHERE set_name = 'tvsync') || ' ' ||
@@ -88,7 +88,7 @@ assert_contains "$ASSERT_OUTPUT" "$file_count applied, 0 pending" "status counts
 assert_exit 0 "status without the blog's set succeeds" -- "$MIGRATE" status
 assert_contains "$ASSERT_OUTPUT" "set blog: $blog_count migration(s) applied, not given" \
     "status sums up a set it was not given in one line"
-assert_not_contains "$ASSERT_OUTPUT" "002_blog_schema.sql" "status lists no file of a set it was not given"
+assert_not_contains "$ASSERT_OUTPUT" "001_blog_schema.sql" "status lists no file of a set it was not given"
 assert_not_contains "$ASSERT_OUTPUT" "missing" "a set not given is not missing"
 assert_contains "$ASSERT_OUTPUT" "$engine_count applied, 0 pending" "status counts the sets given"
 assert_exit 0 "up without the blog's set succeeds" -- "$MIGRATE" up
@@ -102,17 +102,17 @@ cp -r "$BLOG_MIGRATIONS" "$WORK/copy/blog"
 printf 'CREATE TABLE added_later (x int);\n' >"$WORK/copy/blog/900_added_later.sql"
 assert_exit 0 "status with a new file succeeds" -- "$MIGRATE" --dir "$WORK/copy/blog" status
 assert_contains "$ASSERT_OUTPUT" "pending  900_added_later.sql" "status lists a new file as pending"
-printf '\n-- an edit after the fact\n' >>"$WORK/copy/blog/002_blog_schema.sql"
+printf '\n-- an edit after the fact\n' >>"$WORK/copy/blog/001_blog_schema.sql"
 assert_exit 1 "up refuses an applied file whose checksum changed" -- "$MIGRATE" --dir "$WORK/copy/blog" up
-assert_contains "$ASSERT_OUTPUT" "002_blog_schema.sql was changed after it was applied" "the refusal names the file"
+assert_contains "$ASSERT_OUTPUT" "001_blog_schema.sql was changed after it was applied" "the refusal names the file"
 assert_eq "" "$(pgcluster_psql -c "SELECT to_regclass('added_later')")" "nothing is applied after the refusal"
 assert_exit 1 "status reports the changed file" -- "$MIGRATE" --dir "$WORK/copy/blog" status
-assert_contains "$ASSERT_OUTPUT" "changed  002_blog_schema.sql" "status marks the file as changed"
+assert_contains "$ASSERT_OUTPUT" "changed  001_blog_schema.sql" "status marks the file as changed"
 
 cp -r "$BLOG_MIGRATIONS" "$WORK/missing/blog"
-rm "$WORK/missing/blog/003_blog_entities.sql"
+rm "$WORK/missing/blog/003_blog_mutations.sql"
 assert_exit 0 "status without an applied file's source succeeds" -- "$MIGRATE" --dir "$WORK/missing/blog" status
-assert_contains "$ASSERT_OUTPUT" "missing  003_blog_entities.sql" "status lists an applied file missing from the directory"
+assert_contains "$ASSERT_OUTPUT" "missing  003_blog_mutations.sql" "status lists an applied file missing from the directory"
 
 # --- a broken migration is rolled back whole ----------------------------------------------
 cp -r "$BLOG_MIGRATIONS" "$WORK/broken/blog"
@@ -209,7 +209,7 @@ assert_exit 0 "up applies a user's 002_x.sql in its own set next to the blog's 0
     "$MIGRATE" --dir "$BLOG_MIGRATIONS" --dir "$WORK/app" --dir "$WORK/second" up
 assert_contains "$ASSERT_OUTPUT" "applied 002_x.sql (set app)" "up applies app's 002"
 assert_contains "$ASSERT_OUTPUT" "applied 001_note.sql (set second)" "up applies the second set after the first"
-assert_eq "app|002_x.sql,blog|002_blog_schema.sql" \
+assert_eq "app|002_x.sql,blog|002_blog_read_models.sql" \
     "$(pgcluster_psql -c "SELECT string_agg(set_name || '|' || filename, ',' ORDER BY set_name)
         FROM tvsync.schema_migrations WHERE version = '002'")" \
     "the ledger holds version 002 once per set"
@@ -286,13 +286,20 @@ old_url=$(database_url tvsync_old)
 pgcluster_psql -d tvsync_old -c "CREATE SCHEMA tvsync;
     CREATE TABLE tvsync.schema_migrations (version text PRIMARY KEY, filename text NOT NULL,
         sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-# The layout before sets ended at 039: later files of either set are new to it.
-mkdir -p "$WORK/old"
-for file in "$SRC_MIGRATIONS"/[0-9]*.sql "$BLOG_MIGRATIONS"/[0-9]*.sql; do
+# The layout before sets ended at 039: later files of either set are new to it. The blog's
+# files of that time (numbered between the engine's) are stood in for by small files of the
+# same names: the blog has restarted its numbering since.
+OLD_BLOG="$WORK/oldblog/blog"
+mkdir -p "$WORK/old" "$OLD_BLOG"
+for name in 002_blog_schema 003_blog_entities 037_blog_helpers_inline 040_blog_engine_helpers; do
+    printf -- '-- %s: a blog file of the layout before sets.\nCREATE TABLE old_%s (x int);\n' "$name" "${name#0[0-9][0-9]_}" \
+        >"$OLD_BLOG/$name.sql"
+done
+for file in "$SRC_MIGRATIONS"/[0-9]*.sql "$OLD_BLOG"/[0-9]*.sql; do
     [[ "$(basename "$file")" < 040 ]] && cp "$file" "$WORK/old/"
 done
 old_engine=$(cd "$SRC_MIGRATIONS" && ls [0-9]*_*.sql | awk '$0 < "040"' | wc -l)
-old_blog=$(cd "$BLOG_MIGRATIONS" && ls [0-9]*_*.sql | awk '$0 < "040"' | wc -l)
+old_blog=$(cd "$OLD_BLOG" && ls [0-9]*_*.sql | awk '$0 < "040"' | wc -l)
 for file in "$WORK/old"/[0-9]*.sql; do
     name=$(basename "$file")
     pgcluster_psql -d tvsync_old -1 -f "$file" >/dev/null || assert_fail "the old layout applies $name"
@@ -316,20 +323,20 @@ assert_eq "$old_engine" \
 
 pgcluster_psql -d tvsync_old -c "UPDATE tvsync.schema_migrations SET sha256 = 'feed' WHERE version = '037'"
 assert_exit 1 "status reports an old row whose file changed" -- \
-    "$MIGRATE" --database "$old_url" --dir "$BLOG_MIGRATIONS" status
+    "$MIGRATE" --database "$old_url" --dir "$OLD_BLOG" status
 assert_contains "$ASSERT_OUTPUT" "changed  037_blog_helpers_inline.sql" "the changed old row is named"
-assert_exit 1 "up refuses an old row whose file changed" -- "$MIGRATE" --database "$old_url" --dir "$BLOG_MIGRATIONS" up
+assert_exit 1 "up refuses an old row whose file changed" -- "$MIGRATE" --database "$old_url" --dir "$OLD_BLOG" up
 assert_contains "$ASSERT_OUTPUT" "037_blog_helpers_inline.sql was changed after it was applied" "up names the changed file"
 pgcluster_psql -d tvsync_old -c "UPDATE tvsync.schema_migrations
-    SET sha256 = '$(sha256sum "$BLOG_MIGRATIONS/037_blog_helpers_inline.sql" | cut -d' ' -f1)' WHERE version = '037'"
+    SET sha256 = '$(sha256sum "$OLD_BLOG/037_blog_helpers_inline.sql" | cut -d' ' -f1)' WHERE version = '037'"
 
 assert_exit 0 "up with the blog's set upgrades the old ledger" -- \
-    "$MIGRATE" --database "$old_url" --dir "$BLOG_MIGRATIONS" up
+    "$MIGRATE" --database "$old_url" --dir "$OLD_BLOG" up
 assert_contains "$ASSERT_OUTPUT" "applied 040_registry_log.sql (set tvsync)" "up applies the engine's new files"
 assert_contains "$ASSERT_OUTPUT" "applied 040_blog_engine_helpers.sql (set blog)" "and the blog's"
 assert_eq "0" "$(printf '%s\n' "$ASSERT_OUTPUT" | grep -c 'applied 0[0-3][0-9]_')" "no old file is applied again"
 assert_eq "$old_applied" "$(old_rows)" "every old row is kept as it was applied"
-assert_eq "$engine_count $blog_count 0" \
+assert_eq "$engine_count 4 0" \
     "$(pgcluster_psql -d tvsync_old -c "SELECT count(*) FILTER (WHERE set_name = 'tvsync') || ' ' ||
         count(*) FILTER (WHERE set_name = 'blog') || ' ' || count(*) FILTER (WHERE set_name = '')
         FROM tvsync.schema_migrations")" \
@@ -340,17 +347,17 @@ assert_eq "set_name,version" \
         WHERE c.conrelid = 'tvsync.schema_migrations'::regclass AND c.contype = 'p'
           AND a.attrelid = c.conrelid AND a.attnum = k.attnum")" \
     "the ledger is keyed by (set_name, version)"
-assert_exit 0 "status is clean after the upgrade" -- "$MIGRATE" --database "$old_url" --dir "$BLOG_MIGRATIONS" status
-assert_contains "$ASSERT_OUTPUT" "$file_count applied, 0 pending" "status counts every old row as applied"
+assert_exit 0 "status is clean after the upgrade" -- "$MIGRATE" --database "$old_url" --dir "$OLD_BLOG" status
+assert_contains "$ASSERT_OUTPUT" "$((engine_count + 4)) applied, 0 pending" "status counts every old row as applied"
 assert_not_contains "$ASSERT_OUTPUT" "unassigned" "no row is left unassigned"
 upgraded=$(ledger_state tvsync_old)
 assert_exit 0 "a second up on the upgraded ledger succeeds" -- \
-    "$MIGRATE" --database "$old_url" --dir "$BLOG_MIGRATIONS" up
+    "$MIGRATE" --database "$old_url" --dir "$OLD_BLOG" up
 assert_eq "$upgraded" "$(ledger_state tvsync_old)" "the upgrade is idempotent"
 pgcluster_psql -d tvsync_old -c "INSERT INTO tvsync.schema_migrations (set_name, version, filename, sha256)
     VALUES ('', '900', '900_gone.sql', 'beef')"
 assert_exit 0 "an old row that matches no file is not an error" -- \
-    "$MIGRATE" --database "$old_url" --dir "$BLOG_MIGRATIONS" status
+    "$MIGRATE" --database "$old_url" --dir "$OLD_BLOG" status
 assert_contains "$ASSERT_OUTPUT" "unassigned  900_gone.sql" "status lists it as unassigned"
 pgcluster_psql -c "DROP DATABASE tvsync_old"
 

@@ -219,11 +219,32 @@ START_TEST(test_hand_written_arguments_types_and_mutations_win)
 }
 END_TEST
 
+START_TEST(test_hand_written_arguments_may_name_derived_inputs)
+{
+    char sdl[4096];
+    snprintf(sdl, sizeof sdl, "%s%s", DECLARED,
+             "extend type Query {\n"
+             "  recent(where: PostWhere, orderBy: [PostOrderBy!] = [{field: createdAt, direction: DESC}],\n"
+             "         limit: Int = 100, offset: Int = 0): [Post!]! @list\n"
+             "}\n");
+    load(sdl);
+    const gql_field *recent = gql_type_field(gql_schema_query_type(schema), "recent");
+    ck_assert_uint_eq(recent->argument_count, 4);
+    ck_assert_ptr_nonnull(gql_field_argument(recent, "limit")->default_value);
+    ck_assert_ptr_eq(mapped(gql_schema_query_type(schema), "recent")->where_type, type_named("PostWhere"));
+    ck_assert_str_eq(field_type("PostWhere", "author"), "AuthorRefWhere");
+    ck_assert_str_eq(field_type("AuthorRefWhere", "username"), "StringFilter");
+    ck_assert(has_enum_value("PostOrderField", "createdAt"));
+    ck_assert_str_eq(field_type("PostOrderBy", "direction"), "OrderDirection");
+    unload();
+}
+END_TEST
+
 START_TEST(test_file_without_declarations_is_served_as_written)
 {
     const char *srcdir = getenv("TVSYNC_SRCDIR");
     char path[4096];
-    snprintf(path, sizeof path, "%s/examples/blog/schema.graphql", srcdir ? srcdir : ".");
+    snprintf(path, sizeof path, "%s/examples/shop/schema.graphql", srcdir ? srcdir : ".");
     FILE *file = fopen(path, "rb");
     ck_assert_msg(file != NULL, "cannot open %s", path);
     static char blog[1 << 16];
@@ -321,6 +342,7 @@ int main(void)
     tcase_add_test(derive, test_list_without_arguments_gets_where_order_by_limit_offset);
     tcase_add_test(derive, test_crud_entity_gets_contract_mutations);
     tcase_add_test(derive, test_hand_written_arguments_types_and_mutations_win);
+    tcase_add_test(derive, test_hand_written_arguments_may_name_derived_inputs);
     tcase_add_test(derive, test_file_without_declarations_is_served_as_written);
     tcase_add_test(derive, test_declaration_errors_name_file_and_line);
     tcase_add_test(derive, test_schema_root_gets_mutation_when_declared_without);

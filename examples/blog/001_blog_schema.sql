@@ -1,5 +1,5 @@
--- 002_blog_schema: the blog example's command tables (tb_user, tb_post, tb_comment) and
--- read models (tv_user, tv_post, tv_comment: one JSONB document per row), with grants.
+-- 001_blog_schema: the blog example's command tables (tb_user, tb_post, tb_comment), their
+-- constraints, indexes and grants; 002 (generated from schema.graphql) adds the read models.
 
 CREATE TABLE tb_user (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -52,36 +52,6 @@ CREATE TRIGGER tb_post_touch BEFORE UPDATE ON tb_post
 CREATE TRIGGER tb_comment_touch BEFORE UPDATE ON tb_comment
     FOR EACH ROW WHEN (OLD IS DISTINCT FROM NEW) EXECUTE FUNCTION tb_touch_updated_at();
 
--- Read models: written only by tvsync (tvsync.apply / rebuild_chunk).
-CREATE TABLE tv_user (
-    id          uuid PRIMARY KEY,
-    data        jsonb NOT NULL,
-    updated_at  timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE tv_post (
-    id          uuid PRIMARY KEY,
-    data        jsonb NOT NULL,
-    updated_at  timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE tv_comment (
-    id          uuid PRIMARY KEY,
-    data        jsonb NOT NULL,
-    updated_at  timestamptz NOT NULL DEFAULT now()
-);
-
--- Indexes for the list queries (newest first, by author, by post, published only) and
--- for the cascades, which find old references in the documents.
-CREATE INDEX tv_user_username ON tv_user ((data->>'username'));
-CREATE INDEX tv_user_created_at ON tv_user ((data->>'createdAt'));
-CREATE INDEX tv_post_created_at ON tv_post ((data->>'createdAt'));
-CREATE INDEX tv_post_published_created_at ON tv_post ((data->>'published'), (data->>'createdAt'));
-CREATE INDEX tv_post_author_id ON tv_post ((data->'author'->>'id'));
-CREATE INDEX tv_comment_post_id ON tv_comment ((data->>'postId'), (data->>'createdAt'));
-CREATE INDEX tv_comment_author_id ON tv_comment ((data->'author'->>'id'));
-CREATE INDEX tv_comment_created_at ON tv_comment ((data->>'createdAt'));
-
 GRANT USAGE ON SCHEMA public TO tvsync_app, tvsync_cdc, tvsync_reader;
 GRANT SELECT, INSERT, UPDATE, DELETE ON tb_user, tb_post, tb_comment TO tvsync_app;
-GRANT SELECT ON tv_user, tv_post, tv_comment TO tvsync_app, tvsync_reader;
 GRANT SELECT ON tb_user, tb_post, tb_comment TO tvsync_cdc;
-GRANT SELECT, INSERT, UPDATE, DELETE ON tv_user, tv_post, tv_comment TO tvsync_cdc;
