@@ -222,7 +222,7 @@ static bool compose(const char *schema_path, const char *filename, const decl_ob
                        version, schema_path);
         strbuf_append(out, body.data ? body.data : "");
         if (rebuilds.length)
-            strbuf_appendf(out, "\n-- documents whose shape changed are built again\n%s", rebuilds.data);
+            strbuf_appendf(out, "\n-- documents whose build function is new or changed are built (again)\n%s", rebuilds.data);
         if (dropped.length)
             strbuf_appendf(out, "\n-- no longer declared\n%s", dropped.data);
     }

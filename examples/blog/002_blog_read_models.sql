@@ -259,3 +259,8 @@ VALUES ('comment', 'post', $tvsync$
 $tvsync$, ARRAY['content', 'createdAt', 'author.id', 'postId']::text[])
 ON CONFLICT (source_entity, target_entity) DO UPDATE SET query = excluded.query, watch = excluded.watch
 WHERE (tvsync.cascade.query, tvsync.cascade.watch) IS DISTINCT FROM (excluded.query, excluded.watch);
+
+-- documents whose build function is new or changed are built (again)
+SELECT tvsync.request_rebuild('user');
+SELECT tvsync.request_rebuild('post');
+SELECT tvsync.request_rebuild('comment');

@@ -417,6 +417,6 @@ GRANT USAGE ON SCHEMA shop TO tvsync_app;
 GRANT SELECT, DELETE ON shop.tb_product_tag TO tvsync_app;
 GRANT SELECT ON shop.tb_tag TO tvsync_app;
 
--- documents whose shape changed are built again
+-- documents whose build function is new or changed are built (again)
 SELECT tvsync.request_rebuild('product');
 SELECT tvsync.request_rebuild('tag');
