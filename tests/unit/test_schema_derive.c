@@ -242,20 +242,23 @@ END_TEST
 
 START_TEST(test_file_without_declarations_is_served_as_written)
 {
+    /* The differential test's schema: no declarations, every directive it uses declared. */
     const char *srcdir = getenv("TVSYNC_SRCDIR");
     char path[4096];
-    snprintf(path, sizeof path, "%s/examples/shop/schema.graphql", srcdir ? srcdir : ".");
+    snprintf(path, sizeof path, "%s/tests/graphql/schema.graphql", srcdir ? srcdir : ".");
     FILE *file = fopen(path, "rb");
     ck_assert_msg(file != NULL, "cannot open %s", path);
-    static char blog[1 << 16];
-    size_t length = fread(blog, 1, sizeof blog - 1, file);
+    static char sdl[1 << 16];
+    size_t length = fread(sdl, 1, sizeof sdl - 1, file);
     fclose(file);
-    blog[length] = '\0';
+    sdl[length] = '\0';
     char error[512];
     bool ok;
-    char *text = derive_text(blog, &ok, error, sizeof error);
+    char *text = derive_text(sdl, &ok, error, sizeof error);
     ck_assert(ok);
-    ck_assert_str_eq(text, blog);
+    /* compared without ck_assert_str_eq: Check cannot carry a message this long */
+    ck_assert_msg(strcmp(text, sdl) == 0, "the derived SDL differs from the file (%zu and %zu bytes)", strlen(text),
+                  length);
     free(text);
 }
 END_TEST
