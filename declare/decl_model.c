@@ -80,28 +80,12 @@ void decl_snake_case(const char *name, char *out, size_t out_size)
     out[n] = '\0';
 }
 
-static const ast_directive *directive_named(const ast_directive *directives, size_t count, const char *name)
-{
-    for (size_t i = 0; i < count; i++)
-        if (strcmp(directives[i].name, name) == 0)
-            return &directives[i];
-    return NULL;
-}
-
-static const ast_argument *argument_named(const ast_directive *directive, const char *name)
-{
-    for (size_t i = 0; i < directive->argument_count; i++)
-        if (strcmp(directive->arguments[i].name, name) == 0)
-            return &directive->arguments[i];
-    return NULL;
-}
-
 /* A string argument: *out NULL when absent; false (error written) when not a string or
  * when required and absent. */
 static bool string_argument(const reader *r, const ast_directive *d, const char *name, bool required,
                             const char **out)
 {
-    const ast_argument *a = argument_named(d, name);
+    const ast_argument *a = gql_ast_argument(d, name);
     *out = NULL;
     if (!a || a->value->kind == AST_VALUE_NULL) {
         if (required) {
@@ -146,8 +130,8 @@ static bool is_field_directive(const char *name)
 
 static bool read_type_header(const reader *r, const ast_definition *def, decl_type *type)
 {
-    const ast_directive *entity = directive_named(def->directives, def->directive_count, "entity");
-    const ast_directive *embedded = directive_named(def->directives, def->directive_count, "embedded");
+    const ast_directive *entity = gql_ast_directive(def->directives, def->directive_count, "entity");
+    const ast_directive *embedded = gql_ast_directive(def->directives, def->directive_count, "embedded");
     if (entity && embedded) {
         fail(r, def->pos, "type %s has both @entity and @embedded (keep one)", def->name);
         return false;
@@ -186,7 +170,7 @@ static bool read_type_header(const reader *r, const ast_definition *def, decl_ty
             decl_snake_case(def->name, buffer, sizeof buffer);
             type->entity_name = gql_arena_strdup(r->arena, buffer);
         }
-        const ast_argument *crud = argument_named(d, "crud");
+        const ast_argument *crud = gql_ast_argument(d, "crud");
         if (crud && crud->value->kind != AST_VALUE_BOOLEAN && crud->value->kind != AST_VALUE_NULL) {
             fail(r, crud->pos, "@entity(crud:) must be true or false");
             return false;
@@ -321,8 +305,8 @@ const decl_type *decl_model_type(const decl_model *model, const char *name)
 static bool is_declared(const ast_definition *def)
 {
     return def->kind == AST_DEF_OBJECT && !def->extension
-           && (directive_named(def->directives, def->directive_count, "entity")
-               || directive_named(def->directives, def->directive_count, "embedded"));
+           && (gql_ast_directive(def->directives, def->directive_count, "entity")
+               || gql_ast_directive(def->directives, def->directive_count, "embedded"));
 }
 
 /* Field directives on types that are not read models would silently do nothing. */

@@ -134,20 +134,10 @@ static char *concat(derive *d, const char *a, const char *b)
     return out;
 }
 
-static const ast_directive *directive(const ast_directive *directives, size_t count, const char *name)
-{
-    for (size_t i = 0; i < count; i++)
-        if (strcmp(directives[i].name, name) == 0)
-            return &directives[i];
-    return NULL;
-}
-
 static const ast_value *argument(const ast_directive *use, const char *name)
 {
-    for (size_t i = 0; i < use->argument_count; i++)
-        if (strcmp(use->arguments[i].name, name) == 0)
-            return use->arguments[i].value;
-    return NULL;
+    const ast_argument *given = gql_ast_argument(use, name);
+    return given ? given->value : NULL;
 }
 
 /* A string argument: NULL when absent; *bad when present but not a non-empty string. */
@@ -196,12 +186,12 @@ static bool is_object(const ast_definition *definition)
 
 static const ast_directive *type_directive(const ast_definition *definition, const char *name)
 {
-    return directive(definition->directives, definition->directive_count, name);
+    return gql_ast_directive(definition->directives, definition->directive_count, name);
 }
 
 static const ast_directive *field_directive(const ast_field_def *field, const char *name)
 {
-    return directive(field->directives, field->directive_count, name);
+    return gql_ast_directive(field->directives, field->directive_count, name);
 }
 
 /* The entity and function names declare/ gives: decl_snake_case. */

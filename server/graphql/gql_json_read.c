@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include "server/graphql/gql_json_read.h"
+
+#include "common/hex.h"
 #include "server/graphql/gql_arena.h"
 
 #include <limits.h>
@@ -37,16 +39,6 @@ static cJSON *leaf_new(int type, size_t text_bytes)
     return node;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* The code unit of the \uXXXX whose hex digits start at s (4 bytes available), or -1. */
 static long hex4(const char *s)

@@ -684,3 +684,19 @@ ast_document *gql_parse(gql_arena *arena, const char *source, size_t length,
     doc->token_count = p->token_count;
     return doc;
 }
+
+const ast_directive *gql_ast_directive(const ast_directive *directives, size_t count, const char *name)
+{
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(directives[i].name, name) == 0)
+            return &directives[i];
+    return NULL;
+}
+
+const ast_argument *gql_ast_argument(const ast_directive *directive, const char *name)
+{
+    for (size_t i = 0; i < directive->argument_count; i++)
+        if (strcmp(directive->arguments[i].name, name) == 0)
+            return &directive->arguments[i];
+    return NULL;
+}

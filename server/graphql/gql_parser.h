@@ -214,6 +214,11 @@ typedef struct gql_parse_error {
 ast_document *gql_parse(gql_arena *arena, const char *source, size_t length,
                         const gql_limits *limits, gql_parse_error *error);
 
+/* The directive of that name among directives (the first when repeated), or NULL. */
+const ast_directive *gql_ast_directive(const ast_directive *directives, size_t count, const char *name);
+/* The argument of that name of directive, or NULL. */
+const ast_argument *gql_ast_argument(const ast_directive *directive, const char *name);
+
 /* Line and column (UTF-16 code units, as graphql-js) of byte offset `pos` in `source`. */
 gql_location gql_source_location(const char *source, size_t length, uint32_t pos);
 
