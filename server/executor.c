@@ -540,8 +540,10 @@ static void run_next_mutation(exec_request *exec)
 }
 
 void executor_run(const executor_env *env, app_schema *schema, gql_request *request,
-                  bool wait_for_sync, const char *request_id, executor_done_fn done, void *arg)
+                  const auth_identity *identity, bool wait_for_sync, const char *request_id,
+                  executor_done_fn done, void *arg)
 {
+    (void)identity;
     exec_request *exec = alloc_calloc(1, sizeof *exec);
     exec->env = *env;
     exec->schema = schema;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "server/app.h"
+#include "server/auth/auth.h"
 #include "server/db_pool.h"
 #include "server/graphql/graphql.h"
 #include "server/sync_wait.h"
@@ -24,8 +25,10 @@ typedef void (*executor_done_fn)(void *arg, gql_buf *body);
 /* Executes request (taking ownership of it and of one reference to schema) and calls done
  * exactly once on the loop, possibly before returning. wait_for_sync false skips the
  * read-your-writes wait (the response's extensions then say the read model may be
- * behind). request_id is copied and used in logs. */
+ * behind). request_id is copied and used in logs. identity (copied; NULL or a NULL role:
+ * the server's own role) is who the request's statements run as. */
 void executor_run(const executor_env *env, app_schema *schema, gql_request *request,
-                  bool wait_for_sync, const char *request_id, executor_done_fn done, void *arg);
+                  const auth_identity *identity, bool wait_for_sync, const char *request_id,
+                  executor_done_fn done, void *arg);
 
 #endif

@@ -324,7 +324,7 @@ static void graphql_cb(worker *w, http_request *request)
         reply_graphql_errors(call, errors);
         return;
     }
-    executor_run(&w->env, schema, planned, wait_for_sync, call->request_id, executor_done_cb, call);
+    executor_run(&w->env, schema, planned, NULL, wait_for_sync, call->request_id, executor_done_cb, call);
 }
 
 static void health_cb(worker *w, http_request *request)
