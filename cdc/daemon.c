@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "cdc/batcher.h"
@@ -18,6 +19,7 @@
 #include "common/alloc.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
+#include "common/lsn.h"
 #include "common/notify.h"
 
 #define SLOT_STATS_INTERVAL_MS 2000
@@ -42,17 +44,61 @@ static double lag_seconds(const cdc_daemon *d)
 
 /* ---- misc connection: heartbeat, slot statistics ---------------------- */
 
+/* Any role may emit a message with the prefix tvsync where the emit function is
+ * still open to PUBLIC, and a forged heartbeat's time would become the lag
+ * /health judges. The nonce is random and known only to this process and to
+ * readers of the slot, who can see every intent anyway. */
+static bool heartbeat_nonce_init(cdc_daemon *d)
+{
+    unsigned char bytes[(DAEMON_NONCE_SIZE - 1) / 2];
+    size_t done = 0;
+    while (done < sizeof bytes) {
+        ssize_t n = getrandom(bytes + done, sizeof bytes - done, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            log_error("cannot read random bytes for the heartbeat nonce: %s", strerror(errno));
+            return false;
+        }
+        done += (size_t) n;
+    }
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < sizeof bytes; i++) {
+        d->heartbeat_nonce[2 * i] = digits[bytes[i] >> 4];
+        d->heartbeat_nonce[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    d->heartbeat_nonce[DAEMON_NONCE_SIZE - 1] = '\0';
+    return true;
+}
+
+bool daemon_heartbeat_is_own(cdc_daemon *d, const char *nonce, lsn_t lsn)
+{
+    if (strcmp(nonce, d->heartbeat_nonce) == 0)
+        return true;
+    prom_inc(d->metrics.heartbeats_ignored_total);
+    if (d->heartbeats_ignored++ % 1000 == 0) {
+        char lsn_text[LSN_FORMAT_SIZE];
+        log_warning("ignoring a heartbeat at %s that this tvsync-cdc did not send (%llu so far): a role "
+                    "that may run pg_logical_emit_message forged it, or it predates a restart; "
+                    "tvsync-slot check tells whether the function is still open to PUBLIC",
+                    lsn_format(lsn, lsn_text), d->heartbeats_ignored);
+    }
+    return false;
+}
+
 static void heartbeat_done_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     if (!outcome->ok && !outcome->connection_lost)
-        log_warning("heartbeat failed: %s", outcome->error);
+        log_warning("heartbeat failed: %s%s", outcome->error,
+                    strstr(outcome->error, "SQLSTATE 42883") ? " (apply the engine's migrations: tvsync-migrate up)" : "");
 }
 
 static void heartbeat_timer_cb(evutil_socket_t fd, short events, void *arg)
 {
     cdc_daemon *d = arg;
+    const char *values[1] = {d->heartbeat_nonce};
     if (d->state == STATE_STREAMING && d->misc && !pg_pipeline_busy(d->misc))
-        pg_pipeline_send(d->misc, "SELECT tvsync.heartbeat()", 0, NULL, heartbeat_done_cb, d);
+        pg_pipeline_send(d->misc, "SELECT tvsync.heartbeat($1)", 1, values, heartbeat_done_cb, d);
 }
 
 static void slot_stats_cb(void *arg, const pg_pipeline_outcome *outcome)
@@ -213,6 +259,10 @@ int cdc_daemon_run(const cli_state *cli, tvsync_config *config)
         return TVSYNC_EXIT_SOFTWARE;
     }
     cdc_metrics_init(&d->metrics);
+    if (!heartbeat_nonce_init(d)) {
+        d->exit_code = TVSYNC_EXIT_SOFTWARE;
+        goto done;
+    }
     d->http = http_endpoint_start(d->base, config->cdc.metrics_listen, d->metrics.registry,
                                   metrics_refresh_cb, health_cb, d);
     if (!d->http) {

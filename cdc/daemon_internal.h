@@ -39,6 +39,9 @@ typedef struct pending_rebuild {
     char *after;              /* owned: the last id rebuilt, any key's text form; NULL = from the start */
 } pending_rebuild;
 
+/* 32 hex digits and a NUL. */
+#define DAEMON_NONCE_SIZE 33
+
 typedef struct cdc_daemon {
     const cli_state *cli;
     tvsync_config *config;
@@ -103,6 +106,10 @@ typedef struct cdc_daemon {
 
     double heartbeat_rtt_seconds;
     bool have_heartbeat;
+    /* Random at start and sent with each heartbeat: a message with the prefix
+     * tvsync that lacks it was not emitted by this process (daemon.c). */
+    char heartbeat_nonce[DAEMON_NONCE_SIZE];
+    unsigned long long heartbeats_ignored;
     long long lag_bytes;
 } cdc_daemon;
 
@@ -118,6 +125,10 @@ static inline struct timeval daemon_ms_to_timeval(int ms)
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     return tv;
 }
+
+/* Whether a heartbeat read from the log carries this process's nonce; one that
+ * does not is counted and logged (the first, then every 1000th) (daemon.c). */
+bool daemon_heartbeat_is_own(cdc_daemon *d, const char *nonce, lsn_t lsn);
 
 /* The pump runs again from the loop, after other events. */
 static inline void daemon_schedule_work(cdc_daemon *d)

@@ -28,13 +28,28 @@ static bool entity_name_valid(const char *name)
     return true;
 }
 
+/* Whether only JSON whitespace lies in [from, to): text after the object is
+ * not ignored, or "{...}garbage" would be applied as if it were "{...}". */
+static bool only_blanks(const char *from, const char *to)
+{
+    for (; from < to; from++)
+        if (*from != ' ' && *from != '\t' && *from != '\n' && *from != '\r')
+            return false;
+    return true;
+}
+
 bool intent_parse(const char *content, size_t length, intent *out, char *reason, size_t reason_size)
 {
     memset(out, 0, sizeof *out);
-    cJSON *root = cJSON_ParseWithLength(content, length);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(content, length, &end, false);
     bool ok = false;
     if (!root || !cJSON_IsObject(root)) {
         snprintf(reason, reason_size, "content is not a JSON object");
+        goto done;
+    }
+    if (!only_blanks(end, content + length)) {
+        snprintf(reason, reason_size, "text follows the JSON object (at byte %zu)", (size_t) (end - content));
         goto done;
     }
     const cJSON *heartbeat = cJSON_GetObjectItemCaseSensitive(root, "heartbeat");
@@ -44,6 +59,13 @@ bool intent_parse(const char *content, size_t length, intent *out, char *reason,
             snprintf(reason, reason_size, "\"heartbeat\" is not an ISO 8601 time");
             goto done;
         }
+        const cJSON *nonce = cJSON_GetObjectItemCaseSensitive(root, "nonce");
+        if (nonce && (!cJSON_IsString(nonce) || strlen(nonce->valuestring) > INTENT_NONCE_MAX)) {
+            snprintf(reason, reason_size, "\"nonce\" is not a string of at most %d characters", INTENT_NONCE_MAX);
+            goto done;
+        }
+        if (nonce)
+            strcpy(out->heartbeat_nonce, nonce->valuestring);
         out->kind = INTENT_HEARTBEAT;
         ok = true;
         goto done;

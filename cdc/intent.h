@@ -1,6 +1,7 @@
 /* intent: the content of a tvsync logical message, parsed with cJSON:
  * {"entity":"post","ids":["<id>",...]}, {"entity":"post","rebuild":true} or
- * {"heartbeat":"<ISO 8601 time>"}; ids are opaque text in the key's form. Pure. */
+ * {"heartbeat":"<ISO 8601 time>","nonce":"<text>"}; ids are opaque text in the
+ * key's form. Pure. */
 #ifndef TVSYNC_CDC_INTENT_H
 #define TVSYNC_CDC_INTENT_H
 
@@ -19,6 +20,9 @@ typedef struct intent_id {
 /* Entity names are identifiers; longer ones are rejected. */
 #define INTENT_ENTITY_MAX 63
 
+/* A heartbeat's nonce: tvsync-cdc's own are 32 hex digits; longer ones are rejected. */
+#define INTENT_NONCE_MAX 64
+
 typedef enum intent_kind {
     INTENT_IDS,        /* rebuild these ids of entity */
     INTENT_REBUILD,    /* rebuild the whole entity */
@@ -31,14 +35,16 @@ typedef struct intent {
     size_t id_count;
     intent_id *ids;                       /* INTENT_IDS: owned by the intent ... */
     char *id_text;                        /* ... and the ids' text they point into, owned */
-    int64_t heartbeat_unix_us;            /* INTENT_HEARTBEAT: the time it was sent */
+    int64_t heartbeat_unix_us;            /* INTENT_HEARTBEAT: the time it was sent, */
+    char heartbeat_nonce[INTENT_NONCE_MAX + 1];   /* and its nonce ("" when it had none) */
 } intent;
 
 /* Parses content (length bytes, need not be NUL-terminated). On success fills
  * *out (free with intent_free). On failure returns false with a short reason
- * for tvsync.dead_letter in reason[] (not JSON, no entity, an id that is not a
- * JSON string, ...) and leaves nothing to free. Whether the entity exists, and
- * whether an id is of its key type, are the caller's and the database's. */
+ * for tvsync.dead_letter in reason[] (not JSON, text after the object, no
+ * entity, an id that is not a JSON string, ...) and leaves nothing to free.
+ * Whether the entity exists, whether an id is of its key type, and whether a
+ * heartbeat's nonce is the daemon's are the caller's and the database's. */
 bool intent_parse(const char *content, size_t length, intent *out, char *reason, size_t reason_size);
 
 void intent_free(intent *value);

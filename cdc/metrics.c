@@ -50,6 +50,9 @@ void cdc_metrics_init(cdc_metrics *metrics)
         "1 while the replication stream is up", NULL);
     metrics->rebuild_chunks_total = prom_counter(r, "tvsync_cdc_rebuild_chunks_total",
         "Full-rebuild chunks applied, by entity", "entity");
+    metrics->heartbeats_ignored_total = prom_counter(r, "tvsync_cdc_heartbeats_ignored_total",
+        "Heartbeat messages read from the slot without this process's nonce (forged, or sent before a restart)",
+        NULL);
 }
 
 void cdc_metrics_free(cdc_metrics *metrics)

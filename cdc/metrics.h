@@ -24,6 +24,7 @@ typedef struct cdc_metrics {
     prom_metric *last_applied_lsn;
     prom_metric *streaming;
     prom_metric *rebuild_chunks_total;
+    prom_metric *heartbeats_ignored_total;
 } cdc_metrics;
 
 /* Declares every metric in a new registry. Out of memory aborts. */

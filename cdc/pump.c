@@ -154,6 +154,10 @@ static void handle_message(cdc_daemon *d, const wal2json_record *record)
         return;
     }
     if (value.kind == INTENT_HEARTBEAT) {
+        if (!daemon_heartbeat_is_own(d, value.heartbeat_nonce, record->lsn)) {
+            intent_free(&value);
+            return;
+        }
         d->heartbeat_rtt_seconds = (double) (daemon_now_unix_us() - value.heartbeat_unix_us) / 1e6;
         if (d->heartbeat_rtt_seconds < 0)
             d->heartbeat_rtt_seconds = 0;

@@ -365,6 +365,38 @@ static void check_migrations(check_run *run)
     PQclear(result);
 }
 
+/* A warning, not a failure: tvsync works either way, but while PUBLIC may run
+ * pg_logical_emit_message any role can forge intents (a rebuild of every
+ * entity, a million ids); tvsync-cdc ignores only forged heartbeats. */
+static void check_emit_message(check_run *run)
+{
+    PGresult *result = check_query(run, "pg_logical_emit_message",
+                                   "SELECT coalesce(string_agg('pg_catalog.' || p.oid::regprocedure::text, ', ' "
+                                   "ORDER BY p.oid::regprocedure::text), ''), "
+                                   "to_regprocedure('tvsync.restrict_emit_message()') IS NOT NULL "
+                                   "FROM pg_proc p WHERE p.proname = 'pg_logical_emit_message' "
+                                   "AND p.pronamespace = 'pg_catalog'::regnamespace "
+                                   "AND has_function_privilege('public', p.oid, 'EXECUTE')",
+                                   0, NULL);
+    if (!result)
+        return;
+    const char *open = PQgetvalue(result, 0, 0);
+    if (*open == '\0')
+        check_ok(run, "pg_logical_emit_message is not executable by PUBLIC");
+    else if (strcmp(PQgetvalue(result, 0, 1), "t") == 0)
+        printf("%-6spg_logical_emit_message is executable by PUBLIC: any role that can connect can forge "
+               "tvsync intents; as a superuser run: SELECT tvsync.restrict_emit_message(); "
+               "(it revokes %s from PUBLIC and grants it to the owner of tvsync's publishing functions)\n",
+               "warn", open);
+    else
+        printf("%-6spg_logical_emit_message is executable by PUBLIC: any role that can connect can forge "
+               "tvsync intents; apply the migrations as a superuser (tvsync-migrate up), or as a superuser "
+               "run: REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC;\n",
+               "warn", open);
+    fflush(stdout);
+    PQclear(result);
+}
+
 int slot_check_run(const tvsync_config *config)
 {
     int exit_status = TVSYNC_EXIT_OK;
@@ -382,6 +414,7 @@ int slot_check_run(const tvsync_config *config)
     check_plugin_allowed(&run);
     check_wal2json(&run);
     check_migrations(&run);
+    check_emit_message(&run);
     PQfinish(run.conn);
 
     if (run.failed > 0 || run.skipped > 0) {

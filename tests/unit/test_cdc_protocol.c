@@ -244,6 +244,41 @@ START_TEST(test_intent_rebuild_and_heartbeat)
     ck_assert(intent_parse(heartbeat, strlen(heartbeat), &value, reason, sizeof reason));
     ck_assert_int_eq(value.kind, INTENT_HEARTBEAT);
     ck_assert_int_eq(value.heartbeat_unix_us, INT64_C(1795482935000001));
+    ck_assert_str_eq(value.heartbeat_nonce, "");
+    intent_free(&value);
+    const char *signed_heartbeat = "{\"heartbeat\":\"2026-11-24T01:15:35Z\",\"nonce\":\"00ff\"}";
+    ck_assert(intent_parse(signed_heartbeat, strlen(signed_heartbeat), &value, reason, sizeof reason));
+    ck_assert_int_eq(value.kind, INTENT_HEARTBEAT);
+    ck_assert_str_eq(value.heartbeat_nonce, "00ff");
+    intent_free(&value);
+}
+END_TEST
+
+START_TEST(test_intent_with_text_after_its_json_is_malformed)
+{
+    static const char *const bad[] = {
+        "{\"entity\":\"post\",\"ids\":[\"1\"]}garbage",
+        "{\"entity\":\"post\",\"ids\":[\"1\"]} {\"entity\":\"user\",\"rebuild\":true}",
+        "{\"entity\":\"post\",\"rebuild\":true}\n,",
+        "{\"heartbeat\":\"2026-11-24T01:15:35Z\"}x",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        intent value;
+        char reason[128] = "";
+        ck_assert_msg(!intent_parse(bad[i], strlen(bad[i]), &value, reason, sizeof reason), "accepted: %s", bad[i]);
+        ck_assert_msg(strstr(reason, "text follows the JSON object") != NULL, "reason for %s: %s", bad[i], reason);
+        ck_assert(value.ids == NULL && value.id_text == NULL);
+    }
+    /* Blanks around the object are JSON's own. */
+    const char *padded = " {\"entity\":\"post\",\"ids\":[\"1\"]} \n\t";
+    intent value;
+    char reason[128];
+    ck_assert(intent_parse(padded, strlen(padded), &value, reason, sizeof reason));
+    ck_assert_uint_eq(value.id_count, 1);
+    intent_free(&value);
+    /* The length bounds the content: what lies after it is not looked at. */
+    const char *prefix = "{\"entity\":\"post\",\"ids\":[\"1\"]}trailing";
+    ck_assert(intent_parse(prefix, strlen(prefix) - strlen("trailing"), &value, reason, sizeof reason));
     intent_free(&value);
 }
 END_TEST
@@ -264,6 +299,7 @@ START_TEST(test_malformed_intents_are_rejected_with_reason)
         "{\"entity\":\"post\",\"ids\":[[\"1\"]]}",
         "{\"entity\":\"post\",\"rebuild\":false}",
         "{\"heartbeat\":12}",
+        "{\"heartbeat\":\"2026-11-24T01:15:35Z\",\"nonce\":1}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         intent value;
@@ -395,6 +431,7 @@ static Suite *protocol_suite(void)
     tcase_add_test(intents, test_intent_ids_are_kept_as_the_text_they_are);
     tcase_add_test(intents, test_intent_rebuild_and_heartbeat);
     tcase_add_test(intents, test_malformed_intents_are_rejected_with_reason);
+    tcase_add_test(intents, test_intent_with_text_after_its_json_is_malformed);
     tcase_add_test(intents, test_ids_that_no_key_value_can_have_are_told_apart);
     tcase_add_test(intents, test_ids_take_the_key_types_output_form);
     tcase_add_test(intents, test_ids_json_quotes_any_id);
