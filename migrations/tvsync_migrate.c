@@ -364,6 +364,20 @@ static bool apply_file(PGconn *conn, const migration_set *set, const migration_f
     return ok;
 }
 
+/* Migration 045 closes pg_logical_emit_message to PUBLIC when its runner may; a later
+ * up by a superuser (or after a restore) closes it again. A runner that may not gets
+ * the function's WARNING with the statements a superuser must run. */
+static void restrict_emit_message(PGconn *conn)
+{
+    PGresult *result = PQexec(conn, "SELECT tvsync.restrict_emit_message() "
+                                    "WHERE to_regprocedure('tvsync.restrict_emit_message()') IS NOT NULL");
+    if (PQresultStatus(result) != PGRES_TUPLES_OK)
+        log_warning("cannot check who may run pg_logical_emit_message: %s",
+                    PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)
+                                                                         : PQerrorMessage(conn));
+    PQclear(result);
+}
+
 static int command_up(PGconn *conn, set_list *list)
 {
     migration_ledger ledger;
@@ -379,7 +393,7 @@ static int command_up(PGconn *conn, set_list *list)
             log_warning("%s is applied in set %s but not in %s", ledger.rows[i].filename, set->name, set->dir);
     }
 
-    size_t applied_now = 0, total = 0;
+    size_t applied_now = 0, engine_applied_now = 0, total = 0;
     for (size_t s = 0; s < list->count && status == TVSYNC_EXIT_OK; s++) {
         const migration_set *set = &list->sets[s];
         total += set->count;
@@ -393,8 +407,11 @@ static int command_up(PGconn *conn, set_list *list)
             }
             log_info("applied %s (set %s)", file->filename, set->name);
             applied_now++;
+            engine_applied_now += s == 0;
         }
     }
+    if (status == TVSYNC_EXIT_OK && engine_applied_now == 0)
+        restrict_emit_message(conn);
     if (status == TVSYNC_EXIT_OK) {
         if (applied_now == 0)
             log_info("nothing to do: all %zu migrations of %zu set(s) are applied", total, list->count);
