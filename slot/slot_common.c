@@ -76,6 +76,11 @@ const char *slot_error_fix(const char *sqlstate, const char *message, const char
                  role_text);
         return buffer;
     }
+    if (sqlstate_is(sqlstate, "42501") && contains(message, "may not request a full rebuild")) {
+        snprintf(buffer, buffer_size, "run it as a role granted tvsync_admin: GRANT tvsync_admin TO \"%s\"",
+                 role_text);
+        return buffer;
+    }
     if (sqlstate_is(sqlstate, "42501")) {
         snprintf(buffer, buffer_size, "grant the role tvsync's privileges: GRANT tvsync_cdc TO \"%s\"",
                  role_text);

@@ -70,6 +70,10 @@ assert_contains "$out" "ERROR:  42501: tvsync: role \"test_app\" may not request
 assert_contains "$out" "HINT:  run it as a role granted tvsync_admin" "the refusal says what to do"
 out=$(as_role postgres "SET ROLE test_app; SELECT tvsync.request_rebuild('post')")
 assert_contains "$out" "may not request a full rebuild" "SET ROLE to a role without tvsync_admin is refused too"
+assert_exit 4 "tvsync-slot rebuild as a role without tvsync_admin fails" -- \
+    "$SLOT" --database "postgresql://test_app@$PGHOST:$PGPORT/$PGDATABASE" rebuild post
+assert_contains "$ASSERT_OUTPUT" 'may not request a full rebuild of "post"' "tvsync-slot rebuild says what was refused"
+assert_contains "$ASSERT_OUTPUT" 'GRANT tvsync_admin TO "test_app"' "tvsync-slot rebuild says what to grant"
 out=$(as_role test_operator "SELECT tvsync.request_rebuild('post') IS NOT NULL")
 assert_eq "t" "$out" "a role granted tvsync_admin requests a rebuild"
 out=$(as_role test_app "SELECT tvsync.publish('post', $(ids_sql 10001))")

@@ -88,6 +88,16 @@ START_TEST(test_fix_for_missing_schema_says_migrate)
 }
 END_TEST
 
+START_TEST(test_fix_for_a_refused_rebuild_grants_tvsync_admin)
+{
+    char buffer[256];
+    const char *fix = slot_error_fix("42501", "tvsync: role \"ops\" may not request a full rebuild of \"post\"",
+                                     "ops", buffer, sizeof buffer);
+    ck_assert_ptr_nonnull(fix);
+    ck_assert_str_eq(fix, "run it as a role granted tvsync_admin: GRANT tvsync_admin TO \"ops\"");
+}
+END_TEST
+
 START_TEST(test_no_fix_for_unknown_errors)
 {
     char buffer[256];
@@ -175,6 +185,7 @@ static Suite *slot_common_suite(void)
     suite_add_tcase(suite, names);
     TCase *fixes = tcase_create("error fixes");
     tcase_add_test(fixes, test_fix_for_wal_level);
+    tcase_add_test(fixes, test_fix_for_a_refused_rebuild_grants_tvsync_admin);
     tcase_add_test(fixes, test_fix_for_missing_wal2json_names_the_package);
     tcase_add_test(fixes, test_fix_for_plugin_not_allowed_names_the_setting);
     tcase_add_test(fixes, test_fix_for_missing_replication_privilege_names_the_role);
