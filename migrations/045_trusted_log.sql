@@ -24,6 +24,9 @@ EXCEPTION WHEN insufficient_privilege THEN
                   current_user, SQLERRM, quote_ident(current_user);
 END
 $roles$;
+-- tvsync-cdc's role may rebuild every row already (tvsync.apply(entity, NULL)); operators
+-- run tvsync-slot rebuild with its login.
+GRANT tvsync_admin TO tvsync_cdc;
 COMMENT ON ROLE tvsync_admin IS 'may request full rebuilds and publish more than tvsync.publish_policy.max_ids ids at once';
 
 -- How many ids one call of tvsync.publish (or one intent of a mutation's sync list) may

@@ -14,6 +14,7 @@ pgcluster_psql <<'SQL' >/dev/null
 CREATE ROLE test_mallory LOGIN;
 CREATE ROLE test_app LOGIN IN ROLE tvsync_app;
 CREATE ROLE test_operator LOGIN IN ROLE tvsync_app, tvsync_admin;
+CREATE ROLE test_cdc LOGIN IN ROLE tvsync_cdc;
 SQL
 # As ROLE, with the SQLSTATE in error messages; output and errors together.
 as_role() {
@@ -74,6 +75,8 @@ assert_exit 4 "tvsync-slot rebuild as a role without tvsync_admin fails" -- \
     "$SLOT" --database "postgresql://test_app@$PGHOST:$PGPORT/$PGDATABASE" rebuild post
 assert_contains "$ASSERT_OUTPUT" 'may not request a full rebuild of "post"' "tvsync-slot rebuild says what was refused"
 assert_contains "$ASSERT_OUTPUT" 'GRANT tvsync_admin TO "test_app"' "tvsync-slot rebuild says what to grant"
+assert_exit 0 "tvsync-slot rebuild with tvsync-cdc's role (a member of tvsync_admin) works" -- \
+    "$SLOT" --database "postgresql://test_cdc@$PGHOST:$PGPORT/$PGDATABASE" rebuild post
 out=$(as_role test_operator "SELECT tvsync.request_rebuild('post') IS NOT NULL")
 assert_eq "t" "$out" "a role granted tvsync_admin requests a rebuild"
 out=$(as_role test_app "SELECT tvsync.publish('post', $(ids_sql 10001))")
