@@ -389,9 +389,10 @@ static void check_emit_message(check_run *run)
                "(it revokes %s from PUBLIC and grants it to the owner of tvsync's publishing functions)\n",
                "warn", open);
     else
-        printf("%-6spg_logical_emit_message is executable by PUBLIC: any role that can connect can forge "
-               "tvsync intents; apply the migrations as a superuser (tvsync-migrate up), or as a superuser "
-               "run: REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC;\n",
+        /* Not a bare REVOKE: before migration 045 the publishing functions run as
+         * their caller, and tvsync_app would lose the right to publish. */
+        printf("%-6spg_logical_emit_message (%s) is executable by PUBLIC: any role that can connect can "
+               "forge tvsync intents; apply the engine's migrations as a superuser (tvsync-migrate up)\n",
                "warn", open);
     fflush(stdout);
     PQclear(result);
