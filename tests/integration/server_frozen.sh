@@ -49,6 +49,21 @@ wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' $CDC_HEALTH)\" 
 assert_eq 0 $? "tvsync-cdc /health is 200 before the freeze"
 assert_contains "$(gql_query '{ users(where: {username: {eq: "bob"}}) { username } }')" '"bob"' "queries work before the freeze"
 
+# ---------------------------------------------------------------- statement_timeout
+# A lock held longer than server.statement_timeout: PostgreSQL cancels the read.
+pgcluster_psql -c "BEGIN; LOCK TABLE tv_user IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT" >/dev/null &
+LOCKER=$!
+lock_held() {
+    [ "$(pgcluster_psql -c "SELECT count(*) FROM pg_locks WHERE relation = 'tv_user'::regclass
+                             AND mode = 'AccessExclusiveLock' AND granted")" = 1 ]
+}
+wait_for 10 lock_held || echo "the lock was not taken" >&2
+out=$(gql '{"query":"{ users { id } }"}' -H 'X-Request-Id: locked-1')
+wait $LOCKER
+assert_eq DATABASE_TIMEOUT "$(jq -r '.errors[0].extensions.code' <<<"$out")" "a read longer than server.statement_timeout is canceled: DATABASE_TIMEOUT ($out)"
+assert_contains "$out" "within 1.5 s (server.statement_timeout)" "the canceled read says which limit it hit"
+assert_no_database_details "$out" "canceled read"
+
 # ---------------------------------------------------------------- frozen
 freeze
 frozen_at=$(date +%s.%N)
@@ -58,7 +73,7 @@ answer_timed() {  # answer_timed FILE BODY: the answer in FILE, the seconds it t
 }
 TMP=$(mktemp -d /tmp/tvsync-frozen.XXXXXX)
 pgcluster_on_exit 'rm -rf "$TMP"'
-answer_timed "$TMP/mutation" '{"query":"mutation { createUser(username: \"frozen\", email: \"frozen@example.com\") { id } }"}' &
+answer_timed "$TMP/mutation" '{"query":"mutation { createUser(username: \"frozen\", email: \"frozen@example.com\") { id } second: createUser(username: \"frozen2\", email: \"frozen2@example.com\") { id } }"}' &
 m=$!
 answer_timed "$TMP/query" '{"query":"{ users { id } }"}' &
 q=$!
@@ -72,6 +87,8 @@ assert_no_database_details "$out" "frozen query"
 out=$(cat "$TMP/mutation")
 assert_eq DATABASE_TIMEOUT "$(jq -r '.errors[0].extensions.code' <<<"$out")" "frozen: a mutation gets DATABASE_TIMEOUT ($out)"
 assert_contains "$out" "may have committed" "frozen: the mutation's error says its outcome is unknown"
+assert_eq DATABASE_TIMEOUT "$(jq -r '.errors[1].extensions.code' <<<"$out")" "frozen: the next mutation field is not started past the deadline"
+assert_contains "$(jq -r '.errors[1].message' <<<"$out")" "Not run" "frozen: the next mutation field says it did not run"
 assert_eq 1 "$(awk -v t="$(cat "$TMP/mutation.time")" -v d=$DEADLINE_S 'BEGIN { print (t < 5 * d) ? 1 : 0 }')" \
     "frozen: the mutation is answered near the deadline ($(cat "$TMP/mutation.time")s)"
 assert_no_database_details "$out" "frozen mutation"
