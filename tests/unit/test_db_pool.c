@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <event2/event.h>
 #include <libpq-fe.h>
@@ -248,6 +252,30 @@ START_TEST(test_statements_past_the_deadline_fail_and_the_connection_is_made_aga
 }
 END_TEST
 
+/* A server that accepts the connection but never answers it (a frozen postmaster: the
+ * kernel completes the handshake): the attempt is abandoned after connect_timeout_ms,
+ * which libpq does not enforce on non-blocking connects, and the statement fails. */
+START_TEST(test_a_connection_attempt_nobody_answers_is_abandoned)
+{
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(listener, (struct sockaddr *) &address, sizeof address), 0);
+    ck_assert_int_eq(listen(listener, 8), 0);
+    socklen_t length = sizeof address;
+    ck_assert_int_eq(getsockname(listener, (struct sockaddr *) &address, &length), 0);
+    char url[128];
+    snprintf(url, sizeof url, "host=127.0.0.1 port=%d dbname=x user=x sslmode=disable", ntohs(address.sin_port));
+    db_pool_free(pool);
+    pool = db_pool_new(base, url, "tvsync test pool", 1, 300, NULL, 60000);
+    submit("SELECT 1", DB_POOL_RETRY_ON_LOSS, 0);
+    run_until_answers(1);
+    ck_assert(!answers[0].ok);
+    ck_assert_msg(strstr(answers[0].error, "no answer to a connection attempt within 300 ms"), "%s", answers[0].error);
+    ck_assert_int_eq(db_pool_error_classify(db_pool_last_error(pool)), DB_POOL_ERROR_TIMEOUT);
+    close(listener);
+}
+END_TEST
+
 /* The pool's silence grows while a statement waits without an answer, and is 0 when idle. */
 START_TEST(test_silence_counts_only_while_something_waits)
 {
@@ -282,6 +310,7 @@ int main(void)
     tcase_add_test(tc, test_notifications_reach_the_notify_callback_while_idle);
     tcase_add_test(tc, test_statements_past_the_deadline_fail_and_the_connection_is_made_again);
     tcase_add_test(tc, test_silence_counts_only_while_something_waits);
+    tcase_add_test(tc, test_a_connection_attempt_nobody_answers_is_abandoned);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
