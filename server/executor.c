@@ -39,6 +39,7 @@ typedef struct exec_request {
     lsn_t publish_lsn;         /* the running mutation's last intent message */
     struct timespec wait_started;
     struct timespec started;   /* mutations: when the request started, for server.request_deadline */
+    bool writing;              /* the mutation function is running (its outcome is not known yet) */
     char request_id[80];
     executor_done_fn done;
     void *done_arg;
@@ -112,8 +113,9 @@ static void database_error(exec_request *exec, size_t index, const char *error)
 {
     log_warning("request %s: %s: %s", exec->request_id, exec->fields[index].response_key, error);
     const tvsync_config *config = exec->env.server->config;
-    /* The pool says so when the statement was a write that may have run (not safe to repeat). */
-    bool may_have_run = strstr(error, "may or may not have run") != NULL;
+    /* Only the mutation function's own failure leaves its outcome in doubt; the statements
+     * after it run once it committed. */
+    bool may_have_run = exec->writing && strstr(error, "may or may not have run") != NULL;
     const char *code = "DATABASE_ERROR";
     char message[300];
     switch (db_pool_error_classify(error)) {
@@ -128,7 +130,7 @@ static void database_error(exec_request *exec, size_t index, const char *error)
         code = "DATABASE_TIMEOUT";
         snprintf(message, sizeof message, "The database did not answer within %.1f s (server.statement_timeout) "
                  "and canceled the statement%s; request id %s.", config->server.statement_timeout_ms / 1000.0,
-                 gql_request_operation_type(exec->request) == GQL_OPERATION_MUTATION ? "; nothing was written" : "",
+                 exec->writing ? "; nothing was written" : "",
                  exec->request_id);
         break;
     case DB_POOL_ERROR_LOST:
@@ -510,9 +512,11 @@ static void mutation_result_cb(void *arg, const PGresult *result, const char *er
         } else {
             database_error(exec, exec->current, error);
         }
+        exec->writing = false;
         mutation_field_done(exec);
         return;
     }
+    exec->writing = false;
     if (!PQgetisnull(result, 0, 3)) {
         exec->mutation_id = alloc_strdup(PQgetvalue(result, 0, 3));
     }
@@ -586,6 +590,7 @@ static void run_next_mutation(exec_request *exec)
             continue;
         }
         const char *params[] = {arguments_text};
+        exec->writing = true;
         db_pool_submit(exec->env.pool, mapping->function_sql, 1, params, DB_POOL_PREPARED,
                        mutation_result_cb, exec);
         free(arguments_text);
@@ -612,7 +617,7 @@ void executor_run(const executor_env *env, app_schema *schema, gql_request *requ
     if (gql_request_operation_type(request) == GQL_OPERATION_MUTATION) {
         clock_gettime(CLOCK_MONOTONIC, &exec->started);
         run_next_mutation(exec);
-    }
-    else
+    } else {
         run_query(exec);
+    }
 }

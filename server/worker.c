@@ -67,7 +67,7 @@ struct worker {
     atomic_int shown_pool_size;
     atomic_int shown_pool_connected;
     atomic_int shown_pool_busy;
-    atomic_bool shown_pool_stalled;   /* connected, but the database does not answer */
+    atomic_bool shown_pool_stalled;   /* the database does not answer in time */
     atomic_int shown_sync_pending;
     atomic_bool ever_connected;
 };
