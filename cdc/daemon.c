@@ -23,6 +23,10 @@
 #include "common/notify.h"
 
 #define SLOT_STATS_INTERVAL_MS 2000
+/* A silent replication stream is asked for a keepalive this often, and /health reports
+ * the database as not answering once it stayed silent for HEALTH_SILENCE_MS. */
+#define PROBE_INTERVAL_MS 500
+#define HEALTH_SILENCE_MS 2000
 
 /* ---- lag -------------------------------------------------------------- */
 
@@ -149,6 +153,31 @@ static void stats_timer_cb(evutil_socket_t fd, short events, void *arg)
                   1, values, slot_stats_cb, d);
 }
 
+/* ---- is the database answering? ---------------------------------------- */
+
+/* How long the replication connection has been silent, in ms; 0 when we are not waiting
+ * for it (not streaming, or not reading because the batch is full). */
+static long stream_silence_ms(cdc_daemon *d)
+{
+    if (d->state != STATE_STREAMING || d->reading_paused)
+        return 0;
+    struct timeval now, age;
+    event_base_gettimeofday_cached(d->base, &now);
+    evutil_timersub(&now, &d->stream_heard_at, &age);
+    long ms = (long) age.tv_sec * 1000 + age.tv_usec / 1000;
+    return ms > 0 ? ms : 0;
+}
+
+/* The walsender answers a status update that requests a reply at once, so silence past
+ * a couple of probes means the database (or the network to it) stopped, not that the
+ * source database is idle. */
+static void probe_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+    cdc_daemon *d = arg;
+    if (stream_silence_ms(d) >= PROBE_INTERVAL_MS)
+        pump_request_reply(d);
+}
+
 /* ---- timers and signals ---------------------------------------------- */
 
 static void arm_timers(cdc_daemon *d)
@@ -223,6 +252,12 @@ static bool health_cb(void *arg, char *reason, size_t reason_size)
         snprintf(reason, reason_size, "{\"status\":\"not streaming\",\"lag_seconds\":%.3f}", lag);
         return false;
     }
+    long silence_ms = stream_silence_ms(d);
+    if (silence_ms >= HEALTH_SILENCE_MS) {
+        snprintf(reason, reason_size, "{\"status\":\"database not answering\",\"silent_seconds\":%.1f,"
+                 "\"lag_seconds\":%.3f}", silence_ms / 1000.0, lag);
+        return false;
+    }
     if (lag > d->config->cdc.health_max_lag_seconds) {
         snprintf(reason, reason_size, "{\"status\":\"lagging\",\"lag_seconds\":%.3f,\"max_lag_seconds\":%d}",
                  lag, d->config->cdc.health_max_lag_seconds);
@@ -285,6 +320,9 @@ int cdc_daemon_run(const cli_state *cli, tvsync_config *config)
     d->drain_timer = evtimer_new(d->base, drain_timeout_cb, d);
     d->work_event = event_new(d->base, -1, 0, pump_work_cb, d);
     d->watchdog_timer = event_new(d->base, -1, EV_PERSIST, watchdog_cb, d);
+    d->probe_timer = event_new(d->base, -1, EV_PERSIST, probe_timer_cb, d);
+    struct timeval probe = daemon_ms_to_timeval(PROBE_INTERVAL_MS);
+    event_add(d->probe_timer, &probe);
     uint64_t watchdog_usec = notify_watchdog_usec();
     if (watchdog_usec > 0) {
         struct timeval half = {(time_t) (watchdog_usec / 2 / 1000000), (suseconds_t) (watchdog_usec / 2 % 1000000)};
@@ -317,7 +355,7 @@ done:
         http_endpoint_free(d->http);
     struct event **events[] = {&d->signal_term, &d->signal_int, &d->signal_hup, &d->status_timer,
                                &d->heartbeat_timer, &d->stats_timer, &d->batch_timer, &d->reconnect_timer,
-                               &d->drain_timer, &d->work_event, &d->watchdog_timer};
+                               &d->drain_timer, &d->work_event, &d->watchdog_timer, &d->probe_timer};
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
         if (*events[i])
             event_free(*events[i]);

@@ -104,6 +104,11 @@ typedef struct cdc_daemon {
     size_t rebuild_count;
     bool rebuild_turn;         /* a chunk runs before the next live batch */
 
+    /* When the replication connection last brought anything (data or keepalive): the
+     * database answers there even when idle, since daemon.c asks it to (probe_timer). */
+    struct timeval stream_heard_at;
+    struct event *probe_timer;
+
     double heartbeat_rtt_seconds;
     bool have_heartbeat;
     /* Random at start and sent with each heartbeat: a message with the prefix

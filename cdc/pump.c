@@ -57,6 +57,12 @@ static void send_status(cdc_daemon *d, bool reply_requested)
     stream_flush(d);
 }
 
+void pump_request_reply(cdc_daemon *d)
+{
+    if (d->state == STATE_STREAMING)
+        send_status(d, true);
+}
+
 void pump_confirm_idle(cdc_daemon *d)
 {
     if (d->stream && stream_idle(d) && d->keepalive_wal_end > d->reported_flush)
@@ -390,6 +396,7 @@ void pump_read_cb(evutil_socket_t fd, short events, void *arg)
         session_fail(d, PQerrorMessage(d->stream));
         return;
     }
+    event_base_gettimeofday_cached(d->base, &d->stream_heard_at);
     if (d->state == STATE_DRAINING)
         drain(d);
     else

@@ -21,6 +21,9 @@ void pump_status_timer_cb(evutil_socket_t fd, short events, void *arg);
  * slot's confirmed position when WAL other than source transactions (this daemon's own
  * applies, say) follows a mutation's commit. Called on each keepalive and after each apply. */
 void pump_confirm_idle(cdc_daemon *d);
+/* Sends a status update that asks the server to answer at once (a keepalive): a probe
+ * that the database still answers. */
+void pump_request_reply(cdc_daemon *d);
 
 /* When stopping and nothing is being applied any more: sends the final status
  * update and CopyDone, then drains the stream (d->drain_timer bounds it); the

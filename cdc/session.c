@@ -375,6 +375,7 @@ static session_result setup_finish(cdc_daemon *d, session_setup *su, char *error
     event_add(d->stream_read, NULL);
     d->origin_progress = progress;
     d->state = STATE_STREAMING;
+    event_base_gettimeofday_cached(d->base, &d->stream_heard_at);
     prom_set(d->metrics.streaming, 1);
     prom_set(d->metrics.last_applied_lsn, (double) progress);
     log_info("streaming slot \"%s\" from %s (origin progress)", slot, lsn_format(progress, lsn_text));

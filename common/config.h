@@ -45,6 +45,8 @@ typedef struct tvsync_config {
         int max_connections;
         int request_timeout_ms;
         int sync_wait_timeout_ms;
+        int statement_timeout_ms;   /* the pool connections' statement_timeout */
+        int request_deadline_ms;    /* a statement unanswered this long fails and resets its connection */
         log_level log_level;
     } server;
     struct {

@@ -52,6 +52,8 @@ struct db_conn {
     struct event *retry_timer;
     bool reconnect_at_once;    /* DOWN only until the next loop turn: it was working */
     pg_backoff backoff;
+    struct timeval connect_started; /* the attempt's start; bounds connecting and session setup */
+    bool setting_up;           /* connected, session setup in flight */
     job_list sent;             /* jobs in flight, in the order their results come */
     job_list skipped;          /* jobs of the current pipeline skipped after an error, to run again */
 };
@@ -80,6 +82,10 @@ struct db_pool {
     db_pool_connect_fn connect_fn;
     void *connect_arg;
     char last_error[512];
+    int deadline_ms;           /* a statement unanswered this long after its submission fails; 0: none */
+    int probe_ms;              /* an idle pool is probed after this long without an answer; 0: never */
+    bool probe_in_flight;
+    struct timeval last_answer; /* when a connection last answered anything */
 };
 
 static void job_free(db_job *job)
@@ -233,6 +239,7 @@ static void conn_lost(db_conn *conn, const char *reason, bool was_connected)
     pg_pipeline_free(conn->pipeline);
     conn->pipeline = NULL;
     conn->state = CONN_DOWN;
+    conn->setting_up = false;
     job_list again = conn->skipped, failed = {NULL, NULL};
     conn->skipped = (job_list){NULL, NULL};
     db_job *job;
@@ -283,11 +290,18 @@ static void conn_ready(db_conn *conn)
     conn_dispatch(conn);
 }
 
+static void pool_heard(db_pool *pool)
+{
+    event_base_gettimeofday_cached(pool->base, &pool->last_answer);
+}
+
 static void setup_done_cb(void *arg, const pg_pipeline_outcome *outcome)
 {
     db_conn *conn = arg;
     if (outcome->connection_lost)
         return; /* the lost callback follows */
+    conn->setting_up = false;
+    pool_heard(conn->pool);
     if (!outcome->ok)
         log_warning("database connection %d: session setup failed: %s", conn->index, outcome->error);
     conn_ready(conn);
@@ -329,10 +343,12 @@ static void conn_poll_connect(db_conn *conn)
     pg_pipeline_set_notify(conn->pipeline, conn_notify_cb, conn->pool);
     pg_backoff_reset(&conn->backoff);
     conn->pool->last_error[0] = '\0';
+    pool_heard(conn->pool);
     log_debug("database connection %d ready", conn->index);
     if (conn->pool->setup_sql != NULL) {
         /* The session settings go first, on this connection only. */
         conn->state = CONN_BUSY;
+        conn->setting_up = true;
         if (!pg_pipeline_send(conn->pipeline, conn->pool->setup_sql, 0, NULL, setup_done_cb, conn))
             conn_lost(conn, "cannot send the session setup", true);
         return;
@@ -349,6 +365,8 @@ static void conn_start_connect(db_conn *conn)
 {
     db_pool *pool = conn->pool;
     conn->reconnect_at_once = false;
+    conn->setting_up = false;
+    event_base_gettimeofday_cached(pool->base, &conn->connect_started);
     pg_conninfo info;
     pg_conninfo_build(&info, conn->url, pool->application_name, PG_CONNECT_NORMAL, pool->connect_timeout_ms);
     conn->connecting = alloc_check(PQconnectStartParams(info.keywords, info.values, 1));
@@ -370,6 +388,7 @@ static void job_done_cb(void *arg, const pg_pipeline_outcome *outcome)
     db_conn *conn = job->conn;
     if (outcome->connection_lost)
         return; /* the lost callback gives back or fails every job in flight */
+    pool_heard(conn->pool);
     list_pop(&conn->sent);
     if (outcome->not_run) {
         job->alone = true;
@@ -452,19 +471,89 @@ static void dispatch_cb(evutil_socket_t fd, short what, void *arg)
     pool_dispatch(arg);
 }
 
-/* Fails the statements that waited longer than queue_timeout_ms for a connection (all
- * connections busy with slow statements, or connecting to a database that does not answer). */
+static long ms_since(const struct timeval *now, const struct timeval *then)
+{
+    struct timeval age;
+    evutil_timersub(now, then, &age);
+    return (long) age.tv_sec * 1000 + age.tv_usec / 1000;
+}
+
+/* The database has not answered a connection in time (frozen, or gone without a reset):
+ * the connection is closed and its statements in flight fail now rather than whenever
+ * the database wakes up. They may have run, so none is sent again; the ones skipped
+ * after an error never ran and go back to the queue. */
+static void conn_timed_out(db_conn *conn, long waited_ms)
+{
+    db_pool *pool = conn->pool;
+    job_list failed = conn->sent;
+    conn->sent = (job_list){NULL, NULL};
+    size_t count = list_length(&failed);
+    log_warning("database connection %d: no answer for %ld ms (server.request_deadline is %d ms); closing it "
+                "and failing its %zu statement%s", conn->index, waited_ms, pool->deadline_ms, count,
+                count == 1 ? "" : "s");
+    char reason[160];
+    snprintf(reason, sizeof reason, DB_POOL_TIMEOUT_PREFIX ": no answer within %d ms", pool->deadline_ms);
+    conn_lost(conn, reason, true);
+    char read_error[200], write_error[260];
+    snprintf(read_error, sizeof read_error, DB_POOL_TIMEOUT_PREFIX ": no answer within %d ms", pool->deadline_ms);
+    snprintf(write_error, sizeof write_error,
+             DB_POOL_TIMEOUT_PREFIX ": no answer within %d ms; the statement may or may not have run",
+             pool->deadline_ms);
+    db_job *job;
+    while ((job = list_pop(&failed)) != NULL)
+        job_finish(job, NULL, (job->flags & DB_POOL_RETRY_ON_LOSS) ? read_error : write_error);
+}
+
+/* A connection attempt, or the session setup after it, that the database does not
+ * answer: libpq's connect_timeout does not apply to non-blocking connects. */
+static void conn_connect_timed_out(db_conn *conn)
+{
+    char reason[160];
+    snprintf(reason, sizeof reason, DB_POOL_TIMEOUT_PREFIX ": no answer to a connection attempt within %d ms",
+             conn->pool->connect_timeout_ms);
+    log_warning("database connection %d: %s", conn->index, reason);
+    conn_lost(conn, reason, false);
+}
+
+static void probe_done_cb(void *arg, const PGresult *result, const char *error)
+{
+    db_pool *pool = arg;
+    pool->probe_in_flight = false;
+}
+
+/* Every tick: statements that waited longer than queue_timeout_ms for a connection fail
+ * (all connections busy with slow statements, or connecting to a database that does not
+ * answer); connections that do not answer within the deadlines are reset; an idle pool
+ * is probed so that its health reflects the database, not only its sockets. */
 static void queue_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     db_pool *pool = arg;
-    struct timeval now, age;
+    struct timeval now;
     event_base_gettimeofday_cached(pool->base, &now);
     while (pool->queue.head != NULL) {
-        evutil_timersub(&now, &pool->queue.head->queued_at, &age);
-        if (age.tv_sec * 1000 + age.tv_usec / 1000 < pool->queue_timeout_ms)
+        if (ms_since(&now, &pool->queue.head->queued_at) < pool->queue_timeout_ms)
             break;
         db_job *job = queue_pop(pool);
-        job_finish(job, NULL, "database unavailable: no connection became free in time");
+        char error[160];
+        snprintf(error, sizeof error, DB_POOL_TIMEOUT_PREFIX ": no connection became free within %d ms; not sent",
+                 pool->queue_timeout_ms);
+        job_finish(job, NULL, error);
+    }
+    for (int i = 0; i < pool->size; i++) {
+        db_conn *conn = &pool->conns[i];
+        if ((conn->state == CONN_CONNECTING || conn->setting_up) &&
+            ms_since(&now, &conn->connect_started) >= pool->connect_timeout_ms) {
+            conn_connect_timed_out(conn);
+        } else if (pool->deadline_ms > 0 && conn->state == CONN_BUSY && conn->sent.head != NULL) {
+            long waited = ms_since(&now, &conn->sent.head->queued_at);
+            if (waited >= pool->deadline_ms)
+                conn_timed_out(conn, waited);
+        }
+    }
+    if (pool->probe_ms > 0 && !pool->probe_in_flight && pool_any_connected(pool) &&
+        ms_since(&now, &pool->last_answer) >= pool->probe_ms) {
+        pool->probe_in_flight = true;
+        db_pool_submit(pool, "SELECT 1", 0, NULL, DB_POOL_RETRY_ON_LOSS, probe_done_cb, pool);
     }
 }
 
@@ -493,6 +582,7 @@ db_pool *db_pool_new(struct event_base *base, const char *url, const char *appli
         pg_backoff_init(&conn->backoff, 100, 5000);
         conn->retry_timer = alloc_check(evtimer_new(base, retry_timer_cb, conn));
     }
+    event_base_gettimeofday_cached(base, &pool->last_answer);
     for (int i = 0; i < pool->size; i++)
         conn_start_connect(&pool->conns[i]);
     return pool;
@@ -597,4 +687,47 @@ void db_pool_get_stats(const db_pool *pool, db_pool_stats *stats)
 const char *db_pool_last_error(const db_pool *pool)
 {
     return pool->last_error;
+}
+
+void db_pool_set_deadline(db_pool *pool, int deadline_ms, int probe_ms)
+{
+    pool->deadline_ms = deadline_ms > 0 ? deadline_ms : 0;
+    pool->probe_ms = probe_ms > 0 ? probe_ms : 0;
+}
+
+long db_pool_silence_ms(const db_pool *pool)
+{
+    struct timeval now;
+    event_base_gettimeofday_cached(pool->base, &now);
+    /* Silence counts from the later of the last answer and the oldest statement still
+     * waiting: a pool that was idle for an hour is not silent when a request arrives. */
+    const struct timeval *oldest = pool->queue.head ? &pool->queue.head->queued_at : NULL;
+    for (int i = 0; i < pool->size; i++) {
+        const db_conn *conn = &pool->conns[i];
+        const struct timeval *since = conn->sent.head ? &conn->sent.head->queued_at
+                                      : conn->setting_up || conn->state == CONN_CONNECTING ? &conn->connect_started
+                                                                                            : NULL;
+        if (since != NULL && (oldest == NULL || evutil_timercmp(since, oldest, <)))
+            oldest = since;
+    }
+    if (oldest == NULL)
+        return 0;
+    const struct timeval *from = evutil_timercmp(oldest, &pool->last_answer, <) ? &pool->last_answer : oldest;
+    long silence = ms_since(&now, from);
+    return silence > 0 ? silence : 0;
+}
+
+db_pool_error_kind db_pool_error_classify(const char *error)
+{
+    if (error == NULL)
+        return DB_POOL_ERROR_NONE;
+    if (strncmp(error, DB_POOL_TIMEOUT_PREFIX, strlen(DB_POOL_TIMEOUT_PREFIX)) == 0)
+        return DB_POOL_ERROR_TIMEOUT;
+    if (strncmp(error, "database unavailable", 20) == 0)
+        return DB_POOL_ERROR_UNAVAILABLE;
+    if (strncmp(error, "database connection lost", 24) == 0)
+        return DB_POOL_ERROR_LOST;
+    if (strstr(error, "(SQLSTATE 57014)") != NULL)
+        return DB_POOL_ERROR_CANCELED;
+    return DB_POOL_ERROR_STATEMENT;
 }

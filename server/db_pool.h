@@ -32,8 +32,9 @@ typedef struct db_pool_stats {
 /* Creates the pool and starts connecting every connection (url: libpq URI or conninfo).
  * setup_sql (may be NULL) runs on each new connection before it takes work (session
  * settings such as statement_timeout). A statement that waits longer than
- * queue_timeout_ms for a connection fails ("database unavailable: ..."), and so do the
- * queued ones when a connection attempt fails while none is connected. Never blocks. The
+ * queue_timeout_ms for a connection fails unsent ("database timeout: no connection became
+ * free ..."); the queued ones fail ("database unavailable: ...") when a connection attempt
+ * fails while none is connected. Never blocks. The
  * caller frees with db_pool_free before freeing base. */
 db_pool *db_pool_new(struct event_base *base, const char *url, const char *application_name,
                      int size, int connect_timeout_ms, const char *setup_sql, int queue_timeout_ms);
@@ -58,8 +59,40 @@ void db_pool_set_connect(db_pool *pool, db_pool_connect_fn fn, void *arg);
 void db_pool_submit(db_pool *pool, const char *sql, int param_count, const char *const *params, unsigned flags,
                     db_pool_result_fn fn, void *arg);
 
+/* What a statement's error (db_pool_result_fn) was, for the message a client may see. */
+typedef enum db_pool_error_kind {
+    DB_POOL_ERROR_NONE,        /* error was NULL */
+    DB_POOL_ERROR_STATEMENT,   /* PostgreSQL raised it (the line has its message and SQLSTATE) */
+    DB_POOL_ERROR_CANCELED,    /* canceled by PostgreSQL: its statement_timeout (SQLSTATE 57014) */
+    DB_POOL_ERROR_TIMEOUT,     /* no answer before the pool's deadline; its connection was reset */
+    DB_POOL_ERROR_UNAVAILABLE, /* no connection could take it: it never ran */
+    DB_POOL_ERROR_LOST,        /* its connection dropped while it ran: it may have run */
+} db_pool_error_kind;
+
+/* The prefix of the errors of statements that passed the pool's deadline. */
+#define DB_POOL_TIMEOUT_PREFIX "database timeout"
+
+db_pool_error_kind db_pool_error_classify(const char *error);
+
+/* Deadlines (both off until this is called). A statement with no answer deadline_ms after
+ * it was submitted fails ("database timeout: no answer within N ms", and "; the statement
+ * may or may not have run" when it is not DB_POOL_RETRY_ON_LOSS) together with every other
+ * statement in flight on its connection, and the connection is closed and made again:
+ * a database that stopped answering (frozen, or a network that drops packets) is noticed
+ * even when PostgreSQL's own statement_timeout cannot fire. probe_ms > 0: when no
+ * connection answered anything for probe_ms, one cheap statement is sent, so that
+ * db_pool_silence_ms sees a database that stopped answering an idle pool. Connection
+ * attempts (and session setup) that take longer than connect_timeout_ms are abandoned. */
+void db_pool_set_deadline(db_pool *pool, int deadline_ms, int probe_ms);
+
+/* How long (ms) the pool has been waiting for an answer it has not had: from the later of
+ * the last answer of any connection and the oldest statement or connection attempt still
+ * waiting; 0 when nothing waits. For /health: a database that stopped answering grows it. */
+long db_pool_silence_ms(const db_pool *pool);
+
 void db_pool_get_stats(const db_pool *pool, db_pool_stats *stats);
-/* The last connection error (for /health), "" when none since the last success. */
+/* The last connection error (for /health), "" when none since the last success; it starts
+ * with DB_POOL_TIMEOUT_PREFIX when a connection was closed for not answering. */
 const char *db_pool_last_error(const db_pool *pool);
 
 #endif

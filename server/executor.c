@@ -38,6 +38,8 @@ typedef struct exec_request {
     char waited_lsn[32];
     lsn_t publish_lsn;         /* the running mutation's last intent message */
     struct timespec wait_started;
+    struct timespec started;   /* mutations: when the request started, for server.request_deadline */
+    bool writing;              /* the mutation function is running (its outcome is not known yet) */
     char request_id[80];
     executor_done_fn done;
     void *done_arg;
@@ -104,14 +106,50 @@ static cJSON *parse_document(exec_request *exec, size_t index, const char *text)
     return value;
 }
 
+/* What a client reads about a database failure: its kind and the request id, never the
+ * server's message, host or port (those can show schema, data or where the database runs);
+ * the log line with the same request id has them. */
 static void database_error(exec_request *exec, size_t index, const char *error)
 {
     log_warning("request %s: %s: %s", exec->request_id, exec->fields[index].response_key, error);
-    bool unavailable = strncmp(error, "database unavailable", 20) == 0 ||
-                       strncmp(error, "database connection lost", 24) == 0;
-    char message[700];
-    snprintf(message, sizeof message, "%s", error);
-    field_error(exec, index, unavailable ? "DATABASE_UNAVAILABLE" : "DATABASE_ERROR", message);
+    const tvsync_config *config = exec->env.server->config;
+    /* Only the mutation function's own failure leaves its outcome in doubt; the statements
+     * after it run once it committed. */
+    bool may_have_run = exec->writing && strstr(error, "may or may not have run") != NULL;
+    const char *code = "DATABASE_ERROR";
+    char message[300];
+    switch (db_pool_error_classify(error)) {
+    case DB_POOL_ERROR_TIMEOUT:
+        code = "DATABASE_TIMEOUT";
+        snprintf(message, sizeof message, "The database did not answer within %.1f s (server.request_deadline)%s; "
+                 "request id %s.", config->server.request_deadline_ms / 1000.0,
+                 may_have_run ? "; the mutation may have committed: read it back before retrying" : "",
+                 exec->request_id);
+        break;
+    case DB_POOL_ERROR_CANCELED:
+        code = "DATABASE_TIMEOUT";
+        snprintf(message, sizeof message, "The database did not answer within %.1f s (server.statement_timeout) "
+                 "and canceled the statement%s; request id %s.", config->server.statement_timeout_ms / 1000.0,
+                 exec->writing ? "; nothing was written" : "",
+                 exec->request_id);
+        break;
+    case DB_POOL_ERROR_LOST:
+        code = "DATABASE_UNAVAILABLE";
+        snprintf(message, sizeof message, "The database connection was lost%s; request id %s.",
+                 may_have_run ? "; the mutation may have committed: read it back before retrying" : "",
+                 exec->request_id);
+        break;
+    case DB_POOL_ERROR_UNAVAILABLE:
+        code = "DATABASE_UNAVAILABLE";
+        snprintf(message, sizeof message, "The database is unavailable; retry later (request id %s; the server log "
+                 "has the details).", exec->request_id);
+        break;
+    case DB_POOL_ERROR_NONE:
+    case DB_POOL_ERROR_STATEMENT:
+        snprintf(message, sizeof message, "database error; see the server log, request id %s", exec->request_id);
+        break;
+    }
+    field_error(exec, index, code, message);
 }
 
 static void lookup_result_cb(void *arg, const PGresult *result, const char *error)
@@ -474,9 +512,11 @@ static void mutation_result_cb(void *arg, const PGresult *result, const char *er
         } else {
             database_error(exec, exec->current, error);
         }
+        exec->writing = false;
         mutation_field_done(exec);
         return;
     }
+    exec->writing = false;
     if (!PQgetisnull(result, 0, 3)) {
         exec->mutation_id = alloc_strdup(PQgetvalue(result, 0, 3));
     }
@@ -509,6 +549,23 @@ static void mutation_result_cb(void *arg, const PGresult *result, const char *er
                    DB_POOL_PREPARED | DB_POOL_RETRY_ON_LOSS, commit_position_cb, exec);
 }
 
+/* Mutation fields run one after the other: one that would start after the request's
+ * deadline is not run (it is said so) rather than keep the client waiting past it. */
+static bool mutation_past_deadline(exec_request *exec, size_t index)
+{
+    int deadline_ms = exec->env.server->config->server.request_deadline_ms;
+    if (seconds_since(&exec->started) * 1000 < deadline_ms)
+        return false;
+    char message[200];
+    snprintf(message, sizeof message, "Not run: the request passed server.request_deadline (%.1f s) before this "
+             "mutation could start; request id %s.", deadline_ms / 1000.0, exec->request_id);
+    log_warning("request %s: %s: not run, past the request deadline", exec->request_id,
+                exec->fields[index].response_key);
+    field_error(exec, index, "DATABASE_TIMEOUT", message);
+    exec->current++;
+    return true;
+}
+
 static void run_next_mutation(exec_request *exec)
 {
     while (exec->current < exec->field_count) {
@@ -525,12 +582,15 @@ static void run_next_mutation(exec_request *exec)
             exec->current++;
             continue;
         }
+        if (index > 0 && mutation_past_deadline(exec, index))
+            continue;
         char *arguments_text = arguments_json(exec, index, NULL);
         if (arguments_text == NULL) {
             exec->current++;
             continue;
         }
         const char *params[] = {arguments_text};
+        exec->writing = true;
         db_pool_submit(exec->env.pool, mapping->function_sql, 1, params, DB_POOL_PREPARED,
                        mutation_result_cb, exec);
         free(arguments_text);
@@ -554,8 +614,10 @@ void executor_run(const executor_env *env, app_schema *schema, gql_request *requ
     exec->done = done;
     exec->done_arg = arg;
     snprintf(exec->request_id, sizeof exec->request_id, "%s", request_id ? request_id : "-");
-    if (gql_request_operation_type(request) == GQL_OPERATION_MUTATION)
+    if (gql_request_operation_type(request) == GQL_OPERATION_MUTATION) {
+        clock_gettime(CLOCK_MONOTONIC, &exec->started);
         run_next_mutation(exec);
-    else
+    } else {
         run_query(exec);
+    }
 }

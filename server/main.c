@@ -184,6 +184,11 @@ int main(int argc, char **argv)
         exit_code = TVSYNC_EXIT_CONFIG;
         goto done_config;
     }
+    if (config->server.statement_timeout_ms >= config->server.request_deadline_ms)
+        log_warning("server.statement_timeout (%d ms) is not below server.request_deadline (%d ms): a slow "
+                    "statement will be cut by the deadline and its connection reset instead of being canceled by "
+                    "PostgreSQL; set statement_timeout lower", config->server.statement_timeout_ms,
+                    config->server.request_deadline_ms);
     app_schema_failure failure;
     app_schema *schema = app_schema_load(config->server.schema, config, &failure, error, sizeof error);
     if (schema == NULL) {

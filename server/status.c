@@ -8,6 +8,8 @@
 
 server_status_database server_status_database_state(const server_status *status)
 {
+    if (status->workers_connected == 0 && status->workers_not_answered > 0)
+        return SERVER_STATUS_DATABASE_NOT_ANSWERING;
     if (status->workers_connected >= status->workers && status->workers > 0)
         return SERVER_STATUS_DATABASE_UP;
     if (status->workers_connected > 0)
@@ -32,6 +34,9 @@ void server_status_format(const server_status *now, const server_status *before,
     case SERVER_STATUS_DATABASE_PARTIAL:
         snprintf(database, sizeof database, "database up on %d of %d workers", now->workers_connected,
                  now->workers);
+        break;
+    case SERVER_STATUS_DATABASE_NOT_ANSWERING:
+        snprintf(database, sizeof database, "database not answering");
         break;
     case SERVER_STATUS_DATABASE_DOWN:
         snprintf(database, sizeof database, "database down");

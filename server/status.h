@@ -9,7 +9,8 @@
 /* Figures summed over the worker threads at one moment. */
 typedef struct server_status {
     int workers;
-    int workers_connected;          /* workers whose pool has at least one connection */
+    int workers_connected;          /* workers whose pool has a connection and whose database answers */
+    int workers_not_answered;       /* workers whose database does not answer in time (/health 503) */
     bool ever_connected;            /* some pool has connected since the start */
     unsigned long long requests;    /* HTTP requests answered since the start */
     int in_flight;
@@ -26,6 +27,7 @@ typedef enum server_status_database {
     SERVER_STATUS_DATABASE_UP,         /* every worker has a connection */
     SERVER_STATUS_DATABASE_PARTIAL,    /* some workers have one */
     SERVER_STATUS_DATABASE_DOWN,       /* connected once, none now */
+    SERVER_STATUS_DATABASE_NOT_ANSWERING, /* no worker has a database that answers; some wait for one */
 } server_status_database;
 
 server_status_database server_status_database_state(const server_status *status);

@@ -30,6 +30,10 @@
 #include "server/sync_wait.h"
 
 #define WORKER_STATS_INTERVAL_MS 1000
+/* /health says the database is not answering after this long without an answer to
+ * something waiting (an idle pool is probed every DB_PROBE_MS, so this covers it too). */
+#define WORKER_HEALTH_SILENCE_MS 2000
+#define WORKER_DB_PROBE_MS 500
 /* The slot lag is read every this many stats ticks, by worker 0 only. */
 #define WORKER_LAG_EVERY_TICKS 5
 
@@ -63,6 +67,7 @@ struct worker {
     atomic_int shown_pool_size;
     atomic_int shown_pool_connected;
     atomic_int shown_pool_busy;
+    atomic_bool shown_pool_stalled;   /* the database does not answer in time */
     atomic_int shown_sync_pending;
     atomic_bool ever_connected;
 };
@@ -327,6 +332,35 @@ static void graphql_cb(worker *w, http_request *request)
     executor_run(&w->env, schema, planned, NULL, wait_for_sync, call->request_id, executor_done_cb, call);
 }
 
+/* Connections closed for not answering, or whose attempts hang, are a database that does
+ * not answer too, not only a silence while connected. */
+static bool pool_not_answering(worker *w, const db_pool_stats *stats, long *silence_ms)
+{
+    *silence_ms = db_pool_silence_ms(w->pool);
+    return *silence_ms >= WORKER_HEALTH_SILENCE_MS ||
+           (stats->connected == 0 && db_pool_error_classify(db_pool_last_error(w->pool)) == DB_POOL_ERROR_TIMEOUT);
+}
+
+/* The database's state as /health reports it: up only when a connection is open and the
+ * database answered what waits for it recently. The reasons name no host, port or server
+ * message (anyone who reaches the port reads them); the server log has those. */
+static const char *health_database_state(worker *w, const db_pool_stats *stats, long *silence_ms,
+                                         const char **reason)
+{
+    *reason = NULL;
+    if (pool_not_answering(w, stats, silence_ms)) {
+        *reason = "the database did not answer in time; it may be overloaded or stopped";
+        return "not answering";
+    }
+    if (stats->connected == 0) {
+        *reason = db_pool_last_error(w->pool)[0] != '\0'
+                      ? "no connection to the database; the server log has the connection error"
+                      : "connecting to the database";
+        return "down";
+    }
+    return "up";
+}
+
 static void health_cb(worker *w, http_request *request)
 {
     http_call *call = call_begin(w, request);
@@ -335,17 +369,20 @@ static void health_cb(worker *w, http_request *request)
     call->operation = "health";
     db_pool_stats stats;
     db_pool_get_stats(w->pool, &stats);
-    bool database_up = stats.connected > 0;
+    long silence_ms = 0;
+    const char *reason = NULL;
+    const char *database = health_database_state(w, &stats, &silence_ms, &reason);
+    bool database_up = reason == NULL;
     char applied[LSN_FORMAT_SIZE];
     lsn_format(sync_wait_applied(w->sync), applied);
     gql_buf body;
     gql_buf_init(&body);
     gql_buf_printf(&body, "{\"status\":\"%s\",\"database\":\"%s\"", database_up ? "ok" : "unavailable",
-                   database_up ? "up" : "down");
-    if (!database_up && db_pool_last_error(w->pool)[0] != '\0') {
-        const char *error = db_pool_last_error(w->pool);
+                   database);
+    if (reason != NULL) {
         gql_buf_puts(&body, ",\"error\":");
-        gql_buf_json_string(&body, error, strlen(error));
+        gql_buf_json_string(&body, reason, strlen(reason));
+        gql_buf_printf(&body, ",\"waiting_ms\":%ld", silence_ms);
     }
     gql_buf_printf(&body, ",\"listener\":\"%s\",\"applied_lsn\":\"%s\",\"slot_lag_bytes\":%lld,"
                           "\"pool\":{\"size\":%d,\"connected\":%d,\"busy\":%d,\"queued\":%zu}}",
@@ -365,6 +402,8 @@ static void update_pool_gauges(worker *w)
     atomic_store(&w->shown_pool_size, stats.size);
     atomic_store(&w->shown_pool_connected, stats.connected);
     atomic_store(&w->shown_pool_busy, stats.busy);
+    long silence_ms;
+    atomic_store(&w->shown_pool_stalled, pool_not_answering(w, &stats, &silence_ms));
     atomic_store(&w->shown_sync_pending, sync_wait_pending(w->sync));
     if (stats.connected > 0)
         atomic_store(&w->ever_connected, true);
@@ -576,11 +615,13 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
 
     char application_name[64];
     snprintf(application_name, sizeof application_name, "tvsync-server w%d", index);
-    /* No statement may outlive the request it serves. */
+    /* PostgreSQL ends a statement that runs too long (statement_timeout); the pool's
+     * deadline covers a database that cannot even do that (stopped, unreachable). */
     char setup_sql[96];
-    snprintf(setup_sql, sizeof setup_sql, "SET statement_timeout = %d", config->server.request_timeout_ms);
+    snprintf(setup_sql, sizeof setup_sql, "SET statement_timeout = %d", config->server.statement_timeout_ms);
     w->pool = db_pool_new(w->base, config->database.url, application_name, config->server.pool_size,
-                          config->database.connect_timeout_ms, setup_sql, config->server.request_timeout_ms);
+                          config->database.connect_timeout_ms, setup_sql, config->server.request_deadline_ms);
+    db_pool_set_deadline(w->pool, config->server.request_deadline_ms, WORKER_DB_PROBE_MS);
     w->sync = sync_wait_new(w->base, server->sync_hub, config->database.url, config->slot.name,
                             config->database.connect_timeout_ms);
     sync_wait_on_followers_stopped(w->sync, followers_stopped, w);
@@ -604,8 +645,10 @@ int worker_port(const worker *w)
 void worker_add_status(worker *w, server_status *status)
 {
     int connected = atomic_load(&w->shown_pool_connected);
+    bool stalled = atomic_load(&w->shown_pool_stalled);
     status->workers++;
-    status->workers_connected += connected > 0;
+    status->workers_connected += connected > 0 && !stalled;
+    status->workers_not_answered += stalled;
     status->ever_connected = status->ever_connected || atomic_load(&w->ever_connected);
     status->requests += atomic_load_explicit(&w->answered, memory_order_relaxed);
     status->in_flight += atomic_load(&w->shown_in_flight);

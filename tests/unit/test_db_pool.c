@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <event2/event.h>
 #include <libpq-fe.h>
@@ -223,6 +227,75 @@ START_TEST(test_notifications_reach_the_notify_callback_while_idle)
 }
 END_TEST
 
+/* A statement the database never answers in time (pg_sleep stands for a frozen server):
+ * past the pool's deadline it fails, with the write said to be of unknown outcome, and the
+ * pool makes a new connection and serves the next statement. */
+START_TEST(test_statements_past_the_deadline_fail_and_the_connection_is_made_again)
+{
+    db_pool_set_deadline(pool, 300, 0);
+    submit("SELECT pg_sleep(60)", 0, 0);
+    run_until_answers(1);
+    ck_assert(!answers[0].ok);
+    ck_assert_int_eq(db_pool_error_classify(answers[0].error), DB_POOL_ERROR_TIMEOUT);
+    ck_assert_msg(strstr(answers[0].error, "no answer within 300 ms; the statement may or may not have run"), "%s",
+                  answers[0].error);
+    submit("SELECT pg_sleep(60)", DB_POOL_RETRY_ON_LOSS, 1);
+    run_until_answers(2);
+    ck_assert_int_eq(db_pool_error_classify(answers[1].error), DB_POOL_ERROR_TIMEOUT);
+    ck_assert_msg(strstr(answers[1].error, "may or may not") == NULL, "a read is not said to have written: %s",
+                  answers[1].error);
+    submit("SELECT 'fresh'", DB_POOL_RETRY_ON_LOSS, 2);
+    run_until_answers(3);
+    ck_assert_msg(answers[2].ok, "%s", answers[2].error);
+    ck_assert_str_eq(answers[2].value, "fresh");
+    sql_elsewhere("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'");
+}
+END_TEST
+
+/* A server that accepts the connection but never answers it (a frozen postmaster: the
+ * kernel completes the handshake): the attempt is abandoned after connect_timeout_ms,
+ * which libpq does not enforce on non-blocking connects, and the statement fails. */
+START_TEST(test_a_connection_attempt_nobody_answers_is_abandoned)
+{
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(listener, (struct sockaddr *) &address, sizeof address), 0);
+    ck_assert_int_eq(listen(listener, 8), 0);
+    socklen_t length = sizeof address;
+    ck_assert_int_eq(getsockname(listener, (struct sockaddr *) &address, &length), 0);
+    char url[128];
+    snprintf(url, sizeof url, "host=127.0.0.1 port=%d dbname=x user=x sslmode=disable", ntohs(address.sin_port));
+    db_pool_free(pool);
+    pool = db_pool_new(base, url, "tvsync test pool", 1, 300, NULL, 60000);
+    submit("SELECT 1", DB_POOL_RETRY_ON_LOSS, 0);
+    run_until_answers(1);
+    ck_assert(!answers[0].ok);
+    ck_assert_msg(strstr(answers[0].error, "no answer to a connection attempt within 300 ms"), "%s", answers[0].error);
+    ck_assert_int_eq(db_pool_error_classify(db_pool_last_error(pool)), DB_POOL_ERROR_TIMEOUT);
+    close(listener);
+}
+END_TEST
+
+/* The pool's silence grows while a statement waits without an answer, and is 0 when idle. */
+START_TEST(test_silence_counts_only_while_something_waits)
+{
+    ck_assert_int_eq(db_pool_silence_ms(pool), 0);
+    submit("SELECT pg_sleep(0.6)", DB_POOL_RETRY_ON_LOSS, 0);
+    long longest = 0;
+    for (int i = 0; i < 1000 && answer_count == 0; i++) {
+        struct timeval tick = {0, 10000};
+        event_base_loopexit(base, &tick);
+        event_base_dispatch(base);
+        long silence = db_pool_silence_ms(pool);
+        if (answer_count == 0 && silence > longest)
+            longest = silence;
+    }
+    ck_assert_int_eq(answer_count, 1);
+    ck_assert_msg(longest >= 300, "silence while waiting: %ld ms", longest);
+    ck_assert_int_eq(db_pool_silence_ms(pool), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("db_pool");
@@ -235,6 +308,9 @@ int main(void)
     tcase_add_test(tc, test_prepared_statements_with_another_text_under_a_caller_name_are_not_confused);
     tcase_add_test(tc, test_the_urls_own_settings_win_over_the_pools);
     tcase_add_test(tc, test_notifications_reach_the_notify_callback_while_idle);
+    tcase_add_test(tc, test_statements_past_the_deadline_fail_and_the_connection_is_made_again);
+    tcase_add_test(tc, test_silence_counts_only_while_something_waits);
+    tcase_add_test(tc, test_a_connection_attempt_nobody_answers_is_abandoned);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

@@ -62,6 +62,24 @@ START_TEST(test_database_states)
 }
 END_TEST
 
+START_TEST(test_database_that_does_not_answer_is_not_up)
+{
+    /* Sockets open to a frozen database: its workers count as not answering, not connected. */
+    server_status status = healthy();
+    status.workers_connected = 0;
+    status.workers_not_answered = 2;
+    ck_assert_int_eq(server_status_database_state(&status), SERVER_STATUS_DATABASE_NOT_ANSWERING);
+    char text[512];
+    server_status_format(&status, NULL, 0, "h:1", text, sizeof text);
+    ck_assert_ptr_nonnull(strstr(text, "; database not answering;"));
+    ck_assert(server_status_changed(&(server_status){.workers = 2, .workers_connected = 2}, &status));
+    /* One worker still answers: the others' silence does not hide it. */
+    status.workers_connected = 1;
+    status.workers_not_answered = 1;
+    ck_assert_int_eq(server_status_database_state(&status), SERVER_STATUS_DATABASE_PARTIAL);
+}
+END_TEST
+
 START_TEST(test_state_changes_are_announced_at_once)
 {
     server_status before = healthy();
@@ -99,6 +117,7 @@ int main(void)
     tcase_add_test(tc, test_status_line_carries_every_figure);
     tcase_add_test(tc, test_first_line_has_no_invented_rate);
     tcase_add_test(tc, test_database_states);
+    tcase_add_test(tc, test_database_that_does_not_answer_is_not_up);
     tcase_add_test(tc, test_state_changes_are_announced_at_once);
     tcase_add_test(tc, test_truncates_to_the_buffer);
     suite_add_tcase(suite, tc);
