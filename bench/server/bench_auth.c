@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <jwt.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "server/auth/auth.h"
 
