@@ -755,7 +755,7 @@ static auth_result anonymous(const auth_keys *keys, auth_identity *identity, aut
 {
     if (keys->anonymous_role == NULL) {
         failure->reason = "missing";
-        failure->description = "this server needs a token: Authorization: Bearer <JWT>";
+        failure->description = "This server needs a token: send Authorization: Bearer <JWT>.";
         return AUTH_MISSING;
     }
     identity->role = alloc_strdup(keys->anonymous_role);
