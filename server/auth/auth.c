@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 #include <jwt.h>
@@ -25,6 +26,7 @@
 #include <openssl/pem.h>
 
 #include "common/alloc.h"
+#include "common/log.h"
 
 /* A key file larger than this is not a key file. */
 #define AUTH_KEY_FILE_MAX_BYTES (1024 * 1024)
@@ -541,8 +543,15 @@ auth_keys *auth_keys_load(const tvsync_config *config, char *error, size_t error
         ok = load_pem(keys, text, length, path, error, error_size);
     else if (*start == '{')
         ok = load_jwks(keys, text, length, path, error, error_size);
-    else
+    else {
         ok = load_secret(keys, text, length, path, error, error_size);
+        /* Whoever reads a shared secret can sign tokens for any role. */
+        struct stat status;
+        if (ok && stat(path, &status) == 0 && (status.st_mode & 077) != 0)
+            log_warning("jwt_key_file %s: the secret is readable by other users (mode %03o); chmod 600 it, since "
+                        "anyone who reads it can sign tokens for any role",
+                        path, (unsigned) (status.st_mode & 0777));
+    }
     memset(text, 0, length);
     free(text);
     if (!ok) {

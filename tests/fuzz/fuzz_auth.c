@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -59,11 +60,18 @@ static void b64url(const BIGNUM *number, int length, char *out)
     out[used] = '\0';
 }
 
+static void remove_key_file(void)
+{
+    unlink(key_path);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void) argc;
     (void) argv;
     snprintf(key_path, sizeof key_path, "/tmp/fuzz_auth_key.%d", (int) getpid());
+    umask(077); /* a secret others may read is warned about on every load: not what is fuzzed */
+    atexit(remove_key_file);
     secret_keys = load(FUZZ_SECRET, strlen(FUZZ_SECRET));
     EVP_PKEY *rsa = EVP_RSA_gen(2048), *ec = EVP_EC_gen("P-256");
     BIGNUM *n = NULL, *e = NULL, *x = NULL, *y = NULL;

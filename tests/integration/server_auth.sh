@@ -41,9 +41,12 @@ www_authenticate() {
 }
 
 # ---------------------------------------------------------------- HS256
+umask 022
 openssl rand -base64 48 >"$WORK/secret"
 server_start --set server.jwt_key_file="$WORK/secret" || { echo "server did not start"; exit 1; }
 assert_contains "$(cat "$SERVER_LOG")" "authentication: 1 key (HS*) from $WORK/secret" "the log says which keys verify tokens"
+assert_contains "$(cat "$SERVER_LOG")" "jwt_key_file $WORK/secret: the secret is readable by other users (mode $(stat -c %a "$WORK/secret"))" \
+    "a secret other users may read is warned about"
 
 call
 assert_eq 401 "$STATUS" "no token: 401"
