@@ -139,8 +139,9 @@ static unsigned char *base64url_decode(const char *text, size_t length, size_t *
     return out;
 }
 
-/* Parses a base64url segment holding a JSON object; NULL when it is anything else. */
-static cJSON *segment_json(const char *text, size_t length)
+/* Parses a base64url segment holding a JSON object; NULL when it is anything else. With
+ * decoded_out, the decoded text is handed to the caller (freed with free) on success. */
+static cJSON *segment_json(const char *text, size_t length, char **decoded_out)
 {
     size_t decoded_length;
     unsigned char *decoded = base64url_decode(text, length, &decoded_length);
@@ -149,6 +150,10 @@ static cJSON *segment_json(const char *text, size_t length)
     cJSON *json = NULL;
     if (strlen((char *) decoded) == decoded_length)
         json = cJSON_ParseWithLength((const char *) decoded, decoded_length);
+    if (decoded_out != NULL && cJSON_IsObject(json)) {
+        *decoded_out = (char *) decoded;
+        decoded = NULL;
+    }
     free(decoded);
     if (json != NULL && !cJSON_IsObject(json)) {
         cJSON_Delete(json);
@@ -799,8 +804,11 @@ auth_result auth_verify(const auth_keys *keys, const char *authorization, time_t
     const char *second_dot = first_dot ? memchr(first_dot + 1, '.', length - (size_t) (first_dot + 1 - token)) : NULL;
     if (second_dot == NULL || memchr(second_dot + 1, '.', length - (size_t) (second_dot + 1 - token)) != NULL)
         return refuse(failure, "malformed", "the token is not a JWT (header.payload.signature)");
-    cJSON *header = segment_json(token, (size_t) (first_dot - token));
-    cJSON *claims = segment_json(first_dot + 1, (size_t) (second_dot - first_dot - 1));
+    /* The claims go on as the issuer wrote them (no reprinting: integers past 2^53 keep
+     * their digits); the signature covers exactly these bytes. */
+    char *claims_text = NULL;
+    cJSON *header = segment_json(token, (size_t) (first_dot - token), NULL);
+    cJSON *claims = segment_json(first_dot + 1, (size_t) (second_dot - first_dot - 1), &claims_text);
     auth_result result = AUTH_OK;
     if (header == NULL || claims == NULL) {
         result = refuse(failure, "malformed", "the token's header or payload is not base64url JSON");
@@ -835,9 +843,11 @@ auth_result auth_verify(const auth_keys *keys, const char *authorization, time_t
         goto done;
     }
     identity->role = alloc_strdup(role);
-    identity->claims_json = alloc_check(cJSON_PrintUnformatted(claims));
+    identity->claims_json = claims_text;
+    claims_text = NULL;
     identity->anonymous = false;
 done:
+    free(claims_text);
     cJSON_Delete(header);
     cJSON_Delete(claims);
     return result;

@@ -157,6 +157,10 @@ START_TEST(test_hs256_token_gives_its_role_and_claims)
     ck_assert_str_eq(identity.role, "web_user");
     ck_assert_str_eq(identity.claims_json, "{\"role\":\"web_user\",\"sub\":\"alice\"}");
     ck_assert(!identity.anonymous);
+    /* The claims are passed on as signed: an integer past 2^53 keeps its digits. */
+    ck_assert_int_eq(verify(keys, bearer(JWT_ALG_HS256, SECRET, "{\"role\":\"r\",\"uid\":9007199254740993}", NULL)),
+                     AUTH_OK);
+    ck_assert_ptr_nonnull(strstr(identity.claims_json, "\"uid\":9007199254740993"));
     auth_identity_clear(&identity);
     auth_keys_release(keys);
 }
