@@ -102,6 +102,9 @@ assert_contains "$(grep 'keeping the current JWT keys' "$SERVER_LOG")" "at least
     "SIGHUP with a bad key file: logged with what is wrong"
 with_token "$NEW"
 assert_eq 200 "$STATUS" "SIGHUP with a bad key file: the old keys keep verifying"
+METRICS=$(curl -s "$SERVER_BASE/metrics")
+assert_contains "$METRICS" 'tvsync_server_auth_key_reloads_total{result="ok"} 1' "/metrics counts the key reload"
+assert_contains "$METRICS" 'tvsync_server_auth_key_reloads_total{result="failed"} 1' "and the failed one"
 server_stop
 
 LOGS=("$SERVER_LOG")
