@@ -216,4 +216,9 @@ void app_metrics_init(app_metrics *metrics, prom_registry *registry)
         "Plan cache counters of the current schema: hits, misses, evictions, entries.", "event");
     metrics->schema_reloads = prom_counter(registry, "tvsync_server_schema_reloads_total",
         "Schema reloads on SIGHUP by result (ok, failed).", "result");
+    metrics->auth_refused = prom_counter(registry, "tvsync_server_auth_refused_total",
+        "Requests answered 401 by reason (missing, malformed, algorithm, key, signature, expired, not_yet_valid, "
+        "audience, issuer, role, no_tokens).", "reason");
+    metrics->auth_reloads = prom_counter(registry, "tvsync_server_auth_key_reloads_total",
+        "Re-reads of jwt_key_file on SIGHUP by result (ok, failed).", "result");
 }
