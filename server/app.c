@@ -216,4 +216,8 @@ void app_metrics_init(app_metrics *metrics, prom_registry *registry)
         "Plan cache counters of the current schema: hits, misses, evictions, entries.", "event");
     metrics->schema_reloads = prom_counter(registry, "tvsync_server_schema_reloads_total",
         "Schema reloads on SIGHUP by result (ok, failed).", "result");
+    metrics->connections_refused = prom_counter(registry, "tvsync_server_connections_refused_total",
+        "Connections answered 503 because server.max_connections were open and none was idle.", NULL);
+    metrics->idle_connections_closed = prom_counter(registry, "tvsync_server_idle_connections_closed_total",
+        "Idle keep-alive connections closed to admit a new client at server.max_connections.", NULL);
 }

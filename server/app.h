@@ -11,6 +11,7 @@
 #include "common/config.h"
 #include "common/prom.h"
 #include "server/graphql/graphql.h"
+#include "server/http.h"
 #include "server/schema_map.h"
 
 /* A loaded schema: SDL, its database mapping and its plan cache, shared by the requests
@@ -35,6 +36,8 @@ typedef struct app_metrics {
     prom_metric *slot_lag_bytes;    /* gauge */
     prom_metric *plan_cache;        /* gauge {event} */
     prom_metric *schema_reloads;    /* counter {result} */
+    prom_metric *connections_refused;     /* counter: 503 over server.max_connections */
+    prom_metric *idle_connections_closed; /* counter: idle keep-alive connections closed to admit new ones */
 } app_metrics;
 
 typedef struct app {
@@ -45,6 +48,7 @@ typedef struct app {
     app_schema *schema;             /* current; guarded by schema_lock */
     atomic_bool draining;
     atomic_llong slot_lag_bytes;    /* -1 when unknown */
+    http_admission admission;       /* server.max_connections counts the connections of all workers */
     struct sync_hub *sync_hub;      /* the workers' read-your-writes waits (one listener) */
     /* GET /graphql with Accept: text/html. NULL: no GraphiQL (the request is answered as
      * GraphQL). Returns true when it sent a response. */
