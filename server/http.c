@@ -721,24 +721,38 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 /* ---- admission */
 
 static const char refused_message[] =
-    "Too many connections: every one of server.max_connections is busy. Retry after a second.";
+    "Too many connections: tvsync-server is at its limit (server.max_connections, or its file descriptors) "
+    "and every connection is busy. Retry after a second.";
 
-/* Counts a refusal (or an idle connection closed to admit one) for the metrics and the next
- * summary line; the line is written by summary_cb, not here, so a burst costs no log write
- * per connection. */
-static void admission_note(http_server *server, bool refused, bool out_of_descriptors)
+typedef enum admission_event {
+    ADMISSION_REFUSED,
+    ADMISSION_REFUSED_NO_DESCRIPTOR, /* refused with the reserve descriptor's place */
+    ADMISSION_IDLE_CLOSED,
+    ADMISSION_ACCEPT_PAUSED,         /* no descriptor at all: accepting waits 100 ms */
+} admission_event;
+
+/* Counts an admission event for the metrics and the next summary line; the line is written
+ * by summary_cb, not here, so a burst costs no log write per connection. */
+static void admission_note(http_server *server, admission_event event)
 {
     http_admission *admission = server->admission;
-    if (refused) {
+    switch (event) {
+    case ADMISSION_REFUSED_NO_DESCRIPTOR:
+        atomic_fetch_add_explicit(&admission->out_of_descriptors_unlogged, 1, memory_order_relaxed);
+        /* fall through */
+    case ADMISSION_REFUSED:
         if (server->options.refused_metric)
             prom_inc(server->options.refused_metric);
         atomic_fetch_add_explicit(&admission->refused_unlogged, 1, memory_order_relaxed);
-        if (out_of_descriptors)
-            atomic_fetch_add_explicit(&admission->out_of_descriptors_unlogged, 1, memory_order_relaxed);
-    } else {
+        break;
+    case ADMISSION_IDLE_CLOSED:
         if (server->options.idle_closed_metric)
             prom_inc(server->options.idle_closed_metric);
         atomic_fetch_add_explicit(&admission->idle_closed_unlogged, 1, memory_order_relaxed);
+        break;
+    case ADMISSION_ACCEPT_PAUSED:
+        atomic_fetch_add_explicit(&admission->accept_paused_unlogged, 1, memory_order_relaxed);
+        break;
     }
     if (!server->summary_armed && server->summary_timer) {
         struct timeval interval = {HTTP_ADMISSION_LOG_SECONDS, 0};
@@ -757,12 +771,14 @@ static void summary_cb(evutil_socket_t fd, short what, void *arg)
     long long refused = atomic_exchange(&admission->refused_unlogged, 0);
     long long idle_closed = atomic_exchange(&admission->idle_closed_unlogged, 0);
     long long out_of_descriptors = atomic_exchange(&admission->out_of_descriptors_unlogged, 0);
-    if (refused > 0 && out_of_descriptors > 0)
-        log_warning("http: refused %lld connections over the limit in the last %d s (503, Retry-After: 1), "
-                    "%lld of them because the process ran out of file descriptors: raise LimitNOFILE= (ulimit -n) "
-                    "or lower server.max_connections (%d); %lld idle connections were closed to admit others",
-                    refused, HTTP_ADMISSION_LOG_SECONDS, out_of_descriptors, server->options.max_connections,
-                    idle_closed);
+    long long paused = atomic_exchange(&admission->accept_paused_unlogged, 0);
+    if (out_of_descriptors > 0 || paused > 0)
+        log_warning("http: the process ran out of file descriptors in the last %d s: %lld connections refused "
+                    "(503, Retry-After: 1), %lld of them for lack of a descriptor, accepting paused %lld times, "
+                    "%lld idle connections closed to admit others; raise LimitNOFILE= (ulimit -n) or lower "
+                    "server.max_connections (%d)",
+                    HTTP_ADMISSION_LOG_SECONDS, refused, out_of_descriptors, paused, idle_closed,
+                    server->options.max_connections);
     else if (refused > 0)
         log_warning("http: refused %lld connections over server.max_connections (%d) in the last %d s "
                     "(503, Retry-After: 1), all admitted ones being busy; %lld idle connections were closed to "
@@ -774,6 +790,25 @@ static void summary_cb(evutil_socket_t fd, short what, void *arg)
                  idle_closed, HTTP_ADMISSION_LOG_SECONDS, server->options.max_connections);
 }
 
+/* The least recently used idle connection whose client has not started a new request
+ * (its bytes may wait in the socket, not read yet: closing would lose that request), or a
+ * lingering one; NULL when there is none. One recv per candidate, only at the limit. */
+static http_conn *idle_victim(http_server *server)
+{
+    int checked = 0;
+    for (http_conn *c = server->idle_oldest; c != NULL && checked < 16; c = c->idle_next, checked++) {
+        if (c->phase == CONN_LINGER)
+            return c;
+        char byte;
+        ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && write_blocked(errno))
+            return c;
+        if (n == 0)
+            return c; /* the client left already */
+    }
+    return NULL;
+}
+
 /* Takes a place for a new connection: a free one, or the least recently idle connection's.
  * False when every admitted connection is busy. */
 static bool admission_take(http_server *server)
@@ -782,9 +817,10 @@ static bool admission_take(http_server *server)
     int open = atomic_fetch_add_explicit(&server->admission->open, 1, memory_order_relaxed);
     if (limit <= 0 || open < limit)
         return true;
-    if (server->idle_oldest != NULL) {
-        conn_close(server->idle_oldest); /* gives its place back */
-        admission_note(server, false, false);
+    http_conn *victim = idle_victim(server);
+    if (victim != NULL) {
+        conn_close(victim); /* gives its place back */
+        admission_note(server, ADMISSION_IDLE_CLOSED);
         return true;
     }
     atomic_fetch_sub_explicit(&server->admission->open, 1, memory_order_relaxed);
@@ -793,8 +829,8 @@ static bool admission_take(http_server *server)
 
 /* The 503 for a client refused without a connection object (too many refusals lingering,
  * or no descriptor to spare): one send, half-close, discard what already arrived, close.
- * A client whose request is still on its way may see a reset; the limit on lingering
- * refusals makes that rare. */
+ * A request still on its way then meets a reset, but the answer that arrived before it
+ * stays readable on Linux; a client that waited in the backlog has sent its request. */
 static void refuse_at_once(int fd)
 {
     static char response[512];
@@ -865,7 +901,7 @@ static http_conn *conn_create(http_server *server, int fd, bool over_limit)
  * request), then the lingering close discards that request instead of resetting it. */
 static void conn_refuse(http_server *server, int fd)
 {
-    admission_note(server, true, false);
+    admission_note(server, ADMISSION_REFUSED);
     if (server->refused_lingering >= HTTP_MAX_REFUSED_LINGERING) {
         refuse_at_once(fd);
         return;
@@ -900,7 +936,8 @@ static bool conn_new(http_server *server, int fd)
         atomic_fetch_sub_explicit(&server->admission->open, 1, memory_order_relaxed);
         return false;
     }
-    idle_add(c);
+    /* Not on the idle list before its first request: closing it would be a refusal without
+     * an answer. */
     timer_arm(c, server->options.request_timeout_ms);
     return true;
 }
@@ -912,21 +949,31 @@ static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
         event_add(server->accept_event, NULL);
 }
 
-/* Out of descriptors: the reserve one makes room to accept the waiting client and refuse
- * it, rather than leave it in the backlog (the listening socket would stay readable and
- * the loop would spin). Returns false when that did not work. */
-static bool accept_with_reserve(http_server *server, int listen_fd)
+/* Out of descriptors: an idle connection gives its place, or else the reserve descriptor
+ * makes room to accept the waiting client, answer 503 and close, rather than leave it in
+ * the backlog, where the listening socket stays readable and the loop would spin. False
+ * when neither worked. */
+static bool accept_out_of_descriptors(http_server *server, int listen_fd)
 {
+    http_conn *victim = idle_victim(server);
+    if (victim != NULL) {
+        conn_close(victim);
+        admission_note(server, ADMISSION_IDLE_CLOSED);
+        return true;
+    }
     if (server->reserve_fd < 0)
         return false;
     close(server->reserve_fd);
+    server->reserve_fd = -1;
     int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-        admission_note(server, true, true);
-        refuse_at_once(fd);
+    if (fd < 0) {
+        server->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        return false;
     }
+    admission_note(server, ADMISSION_REFUSED_NO_DESCRIPTOR);
+    refuse_at_once(fd);
     server->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    return fd >= 0 && server->reserve_fd >= 0;
+    return server->reserve_fd >= 0;
 }
 
 static void accept_cb(evutil_socket_t listen_fd, short what, void *arg)
@@ -935,17 +982,19 @@ static void accept_cb(evutil_socket_t listen_fd, short what, void *arg)
     for (int i = 0; i < 64; i++) {
         int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if ((errno == EMFILE || errno == ENFILE) && accept_with_reserve(server, listen_fd))
+            int error = errno;
+            if ((error == EMFILE || error == ENFILE) && accept_out_of_descriptors(server, listen_fd))
                 continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                /* Nothing to spare: stop accepting a moment instead of spinning. */
-                admission_note(server, true, true);
+            if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+                /* Nothing to spare: stop accepting a moment instead of spinning; the
+                 * clients wait in the backlog. */
+                admission_note(server, ADMISSION_ACCEPT_PAUSED);
                 event_del(server->accept_event);
                 struct timeval pause = {0, 100000};
                 event_add(server->accept_pause, &pause);
                 return;
             }
-            if (errno == ECONNABORTED || errno == EINTR)
+            if (error == ECONNABORTED || error == EINTR)
                 continue;
             return; /* EAGAIN and the like */
         }

@@ -73,6 +73,7 @@ typedef struct http_admission {
     atomic_llong refused_unlogged;    /* refusals not yet in a summary line */
     atomic_llong idle_closed_unlogged;
     atomic_llong out_of_descriptors_unlogged;
+    atomic_llong accept_paused_unlogged;
 } http_admission;
 
 typedef struct http_server_options {

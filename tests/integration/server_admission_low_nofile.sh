@@ -1,0 +1,3 @@
+#!/bin/sh
+ulimit -n 200
+exec "/work/wt/h/server/tvsync-server" "$@"
