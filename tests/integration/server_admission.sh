@@ -73,7 +73,7 @@ server_stop
 # A descriptor limit far below server.max_connections: a warning at start, and clients past
 # the limit get 503 (a reserve descriptor accepts them) instead of waiting forever.
 SERVER_BIN_REAL=$SERVER_BIN
-SERVER_BIN="$TVSYNC_BUILDDIR/tests/integration/server_admission_low_nofile.sh"
+SERVER_BIN=$(mktemp /tmp/tvsync-low-nofile.XXXXXX)
 printf '#!/bin/sh\nulimit -n 200\nexec "%s" "$@"\n' "$SERVER_BIN_REAL" >"$SERVER_BIN"
 chmod +x "$SERVER_BIN"
 pgcluster_on_exit 'rm -f "$SERVER_BIN"'
