@@ -73,10 +73,11 @@ server_stop
 # A descriptor limit far below server.max_connections: a warning at start, and clients past
 # the limit get 503 (a reserve descriptor accepts them) instead of waiting forever.
 SERVER_BIN_REAL=$SERVER_BIN
-SERVER_BIN=$(mktemp /tmp/tvsync-low-nofile.XXXXXX)
-printf '#!/bin/sh\nulimit -n 200\nexec "%s" "$@"\n' "$SERVER_BIN_REAL" >"$SERVER_BIN"
-chmod +x "$SERVER_BIN"
-pgcluster_on_exit 'rm -f "$SERVER_BIN"'
+LOW_NOFILE=$(mktemp /tmp/tvsync-low-nofile.XXXXXX)
+pgcluster_on_exit 'rm -f "$LOW_NOFILE"'
+printf '#!/bin/sh\nulimit -n 200\nexec "%s" "$@"\n' "$SERVER_BIN_REAL" >"$LOW_NOFILE"
+chmod +x "$LOW_NOFILE"
+SERVER_BIN=$LOW_NOFILE
 server_start --set server.threads=1 --set server.pool_size=2 --set server.request_timeout_ms=60000 \
     || { echo "server with 200 descriptors did not start"; exit 1; }
 SERVER_BIN=$SERVER_BIN_REAL
