@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -31,7 +30,6 @@
 #define HTTP_INPUT_INITIAL 4096
 #define HTTP_INPUT_KEEP 65536           /* larger input buffers shrink back after their request */
 #define HTTP_MAX_REFUSED_LINGERING 64  /* refused connections lingering at once; more are closed after one read */
-#define HTTP_DESCRIPTOR_MARGIN 256     /* descriptors besides client connections: pool, listeners, logs */
 
 /* ------------------------------------------------------------------ server */
 
@@ -718,76 +716,30 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     timer_arm(c, limit - elapsed);
 }
 
-/* ---- admission */
+/* ---- admission (shared counters, summary and descriptor limit: server/http_admission) */
 
-static const char refused_message[] =
-    "Too many connections: tvsync-server is at its limit (server.max_connections, or its file descriptors) "
-    "and every connection is busy. Retry after a second.";
-
-typedef enum admission_event {
-    ADMISSION_REFUSED,
-    ADMISSION_REFUSED_NO_DESCRIPTOR, /* refused with the reserve descriptor's place */
-    ADMISSION_IDLE_CLOSED,
-    ADMISSION_ACCEPT_PAUSED,         /* no descriptor at all: accepting waits 100 ms */
-} admission_event;
-
-/* Counts an admission event for the metrics and the next summary line; the line is written
- * by summary_cb, not here, so a burst costs no log write per connection. */
-static void admission_note(http_server *server, admission_event event)
+/* Counts an admission event (metrics, next summary line) and makes sure the summary comes:
+ * a burst costs no log write per connection. */
+static void admission_note(http_server *server, http_admission_event event)
 {
-    http_admission *admission = server->admission;
-    switch (event) {
-    case ADMISSION_REFUSED_NO_DESCRIPTOR:
-        atomic_fetch_add_explicit(&admission->out_of_descriptors_unlogged, 1, memory_order_relaxed);
-        /* fall through */
-    case ADMISSION_REFUSED:
-        if (server->options.refused_metric)
-            prom_inc(server->options.refused_metric);
-        atomic_fetch_add_explicit(&admission->refused_unlogged, 1, memory_order_relaxed);
-        break;
-    case ADMISSION_IDLE_CLOSED:
-        if (server->options.idle_closed_metric)
-            prom_inc(server->options.idle_closed_metric);
-        atomic_fetch_add_explicit(&admission->idle_closed_unlogged, 1, memory_order_relaxed);
-        break;
-    case ADMISSION_ACCEPT_PAUSED:
-        atomic_fetch_add_explicit(&admission->accept_paused_unlogged, 1, memory_order_relaxed);
-        break;
-    }
-    if (!server->summary_armed && server->summary_timer) {
+    prom_metric *metric = event == HTTP_ADMISSION_IDLE_CLOSED ? server->options.idle_closed_metric
+                          : event == HTTP_ADMISSION_ACCEPT_PAUSED ? NULL
+                                                                  : server->options.refused_metric;
+    http_admission_count(server->admission, event, metric);
+    if (!server->summary_armed) {
         struct timeval interval = {HTTP_ADMISSION_LOG_SECONDS, 0};
         event_add(server->summary_timer, &interval);
         server->summary_armed = true;
     }
 }
 
-/* One line for the interval's refusals and evictions (shared counters: the first server
- * whose timer fires writes them all, the others find nothing to say). */
+/* Shared counters: the first server whose timer fires writes them all, the others find
+ * nothing to say. */
 static void summary_cb(evutil_socket_t fd, short what, void *arg)
 {
     http_server *server = arg;
-    http_admission *admission = server->admission;
     server->summary_armed = false;
-    long long refused = atomic_exchange(&admission->refused_unlogged, 0);
-    long long idle_closed = atomic_exchange(&admission->idle_closed_unlogged, 0);
-    long long out_of_descriptors = atomic_exchange(&admission->out_of_descriptors_unlogged, 0);
-    long long paused = atomic_exchange(&admission->accept_paused_unlogged, 0);
-    if (out_of_descriptors > 0 || paused > 0)
-        log_warning("http: the process ran out of file descriptors in the last %d s: %lld connections refused "
-                    "(503, Retry-After: 1), %lld of them for lack of a descriptor, accepting paused %lld times, "
-                    "%lld idle connections closed to admit others; raise LimitNOFILE= (ulimit -n) or lower "
-                    "server.max_connections (%d)",
-                    HTTP_ADMISSION_LOG_SECONDS, refused, out_of_descriptors, paused, idle_closed,
-                    server->options.max_connections);
-    else if (refused > 0)
-        log_warning("http: refused %lld connections over server.max_connections (%d) in the last %d s "
-                    "(503, Retry-After: 1), all admitted ones being busy; %lld idle connections were closed to "
-                    "admit others; raise server.max_connections if the machine has room",
-                    refused, server->options.max_connections, HTTP_ADMISSION_LOG_SECONDS, idle_closed);
-    else if (idle_closed > 0)
-        log_info("http: closed %lld idle keep-alive connections in the last %d s to admit new clients "
-                 "(server.max_connections = %d)",
-                 idle_closed, HTTP_ADMISSION_LOG_SECONDS, server->options.max_connections);
+    http_admission_log_summary(server->admission, server->options.max_connections);
 }
 
 /* The least recently used idle connection whose client has not started a new request
@@ -820,42 +772,11 @@ static bool admission_take(http_server *server)
     http_conn *victim = idle_victim(server);
     if (victim != NULL) {
         conn_close(victim); /* gives its place back */
-        admission_note(server, ADMISSION_IDLE_CLOSED);
+        admission_note(server, HTTP_ADMISSION_IDLE_CLOSED);
         return true;
     }
     atomic_fetch_sub_explicit(&server->admission->open, 1, memory_order_relaxed);
     return false;
-}
-
-/* The 503 for a client refused without a connection object (too many refusals lingering,
- * or no descriptor to spare): one send, half-close, discard what already arrived, close.
- * A request still on its way then meets a reset, but the answer that arrived before it
- * stays readable on Linux; a client that waited in the backlog has sent its request. */
-static void refuse_at_once(int fd)
-{
-    static char response[512];
-    static size_t response_length;
-    static atomic_bool response_ready;
-    if (!atomic_load(&response_ready)) {
-        /* Same bytes for every thread: a race only writes them twice. */
-        size_t body_length;
-        char *body = http_error_body(refused_message, &body_length);
-        int n = snprintf(response, sizeof response,
-                         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n"
-                         "Content-Length: %zu\r\nRetry-After: 1\r\nConnection: close\r\n\r\n%s",
-                         body_length, body);
-        free(body);
-        response_length = n > 0 && (size_t) n < sizeof response ? (size_t) n : 0;
-        atomic_store(&response_ready, true);
-    }
-    if (send(fd, response, response_length, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-        /* nothing to do: the client is gone or its buffer is full */
-    }
-    shutdown(fd, SHUT_WR);
-    char scrap[4096];
-    while (recv(fd, scrap, sizeof scrap, MSG_DONTWAIT) > 0)
-        ;
-    close(fd);
 }
 
 static http_conn *conn_create(http_server *server, int fd, bool over_limit)
@@ -901,9 +822,9 @@ static http_conn *conn_create(http_server *server, int fd, bool over_limit)
  * request), then the lingering close discards that request instead of resetting it. */
 static void conn_refuse(http_server *server, int fd)
 {
-    admission_note(server, ADMISSION_REFUSED);
+    admission_note(server, HTTP_ADMISSION_REFUSED);
     if (server->refused_lingering >= HTTP_MAX_REFUSED_LINGERING) {
-        refuse_at_once(fd);
+        http_admission_refuse_at_once(fd);
         return;
     }
     http_conn *c = conn_create(server, fd, true);
@@ -911,7 +832,7 @@ static void conn_refuse(http_server *server, int fd)
         return;
     static const http_header retry[] = {{"Retry-After", "1"}};
     size_t length;
-    char *body = http_error_body(refused_message, &length);
+    char *body = http_error_body(http_admission_refused_message, &length);
     c->close_after = true;
     c->phase = CONN_CLOSING;
     put_head(c, 503, NULL, "application/json; charset=utf-8", retry, 1, length, true, false);
@@ -958,7 +879,7 @@ static bool accept_out_of_descriptors(http_server *server, int listen_fd)
     http_conn *victim = idle_victim(server);
     if (victim != NULL) {
         conn_close(victim);
-        admission_note(server, ADMISSION_IDLE_CLOSED);
+        admission_note(server, HTTP_ADMISSION_IDLE_CLOSED);
         return true;
     }
     if (server->reserve_fd < 0)
@@ -970,8 +891,8 @@ static bool accept_out_of_descriptors(http_server *server, int listen_fd)
         server->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         return false;
     }
-    admission_note(server, ADMISSION_REFUSED_NO_DESCRIPTOR);
-    refuse_at_once(fd);
+    admission_note(server, HTTP_ADMISSION_REFUSED_NO_DESCRIPTOR);
+    http_admission_refuse_at_once(fd);
     server->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     return server->reserve_fd >= 0;
 }
@@ -988,7 +909,7 @@ static void accept_cb(evutil_socket_t listen_fd, short what, void *arg)
             if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
                 /* Nothing to spare: stop accepting a moment instead of spinning; the
                  * clients wait in the backlog. */
-                admission_note(server, ADMISSION_ACCEPT_PAUSED);
+                admission_note(server, HTTP_ADMISSION_ACCEPT_PAUSED);
                 event_del(server->accept_event);
                 struct timeval pause = {0, 100000};
                 event_add(server->accept_pause, &pause);
@@ -1000,30 +921,6 @@ static void accept_cb(evutil_socket_t listen_fd, short what, void *arg)
         }
         conn_new(server, fd);
     }
-}
-
-/* A server admitting max_connections needs about as many descriptors: the soft limit is
- * raised to the hard one (the default soft limit, 1024, is below the default
- * max_connections plus the pool), and a limit still too low is said once, at start. */
-static void descriptor_limit_raise(int max_connections)
-{
-    static atomic_bool done;
-    if (atomic_exchange(&done, true))
-        return;
-    struct rlimit limit;
-    if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
-        return;
-    if (limit.rlim_cur != RLIM_INFINITY && (limit.rlim_max == RLIM_INFINITY || limit.rlim_cur < limit.rlim_max)) {
-        struct rlimit raised = {limit.rlim_max, limit.rlim_max};
-        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
-            limit.rlim_cur = limit.rlim_max;
-    }
-    rlim_t needed = (rlim_t) max_connections + HTTP_DESCRIPTOR_MARGIN;
-    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed)
-        log_warning("http: server.max_connections = %d needs about %llu file descriptors but this process may open "
-                    "%llu (RLIMIT_NOFILE): clients past that are refused early; raise LimitNOFILE= in the service "
-                    "unit (or ulimit -n) or lower server.max_connections",
-                    max_connections, (unsigned long long) needed, (unsigned long long) limit.rlim_cur);
 }
 
 http_server *http_server_new(struct event_base *base, int listen_fd, const http_server_options *options)
@@ -1041,7 +938,7 @@ http_server *http_server_new(struct event_base *base, int listen_fd, const http_
     server->summary_timer = alloc_check(evtimer_new(base, summary_cb, server));
     if (listen_fd >= 0) {
         if (options->max_connections > 0)
-            descriptor_limit_raise(options->max_connections);
+            http_admission_raise_descriptor_limit(options->max_connections);
         server->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         server->accept_event = alloc_check(event_new(base, listen_fd, EV_READ | EV_PERSIST, accept_cb, server));
         server->accept_pause = alloc_check(evtimer_new(base, accept_resume_cb, server));

@@ -38,7 +38,6 @@
 #ifndef TVSYNC_SERVER_HTTP_H
 #define TVSYNC_SERVER_HTTP_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,11 +45,11 @@
 #include <event2/event.h>
 
 #include "common/prom.h"
+#include "server/http_admission.h"
 #include "server/http_parser.h"
 
 #define HTTP_LINGER_TIME_MS 30000       /* a lingering close lasts at most this long */
 #define HTTP_LINGER_TIMEOUT_MS 5000     /* ... and ends when the client sends nothing this long */
-#define HTTP_ADMISSION_LOG_SECONDS 10   /* refusals are summed up in one log line per interval */
 
 typedef struct http_server http_server;
 typedef struct http_request http_request;
@@ -65,16 +64,6 @@ typedef void (*http_handler_fn)(http_request *request, void *arg);
 typedef void (*http_done_fn)(void *arg);
 /* A request the layer refused itself: status and the message sent to the client. */
 typedef void (*http_error_fn)(void *arg, int status, const char *message);
-
-/* What the servers of one process share for admission. Zero it before the first server
- * uses it; it must outlive every server that uses it. */
-typedef struct http_admission {
-    atomic_int open;                  /* admitted connections over all sharing servers */
-    atomic_llong refused_unlogged;    /* refusals not yet in a summary line */
-    atomic_llong idle_closed_unlogged;
-    atomic_llong out_of_descriptors_unlogged;
-    atomic_llong accept_paused_unlogged;
-} http_admission;
 
 typedef struct http_server_options {
     int request_timeout_ms;   /* a request's head and body must arrive within it; also the idle keep-alive limit */
