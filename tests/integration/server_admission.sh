@@ -3,7 +3,7 @@
 # idle connections give their place to new clients, busy ones make new clients get 503
 # with Retry-After (one summary line in the log, counted in /metrics), running out of
 # file descriptors refuses instead of hanging, and a client that writes a 10 MiB body
-# before reading gets its 413 every time (lingering close).
+# before reading (a Python socket, Node's fetch) gets its 413 every time (lingering close).
 set -u
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
@@ -105,6 +105,13 @@ server_start --set server.threads=2 --set server.max_body_bytes=1MB || { echo "s
 answers=$(python3 "$CLIENT" big "$(port_of)" 20 10)
 assert_eq 20 "$(grep -c "^HTTP/1.1 413 " <<<"$answers")" "20 clients writing 10 MiB before reading all get 413"
 grep -v "^HTTP/1.1 413 " <<<"$answers" | sort | uniq -c | sed 's/^/    /'
+if command -v node >/dev/null; then
+    answers=$(node "$TVSYNC_SRCDIR/tests/integration/server_admission_fetch.mjs" "$SERVER_URL" 20 10)
+    assert_eq 20 "$(grep -c "^413$" <<<"$answers")" "20 POSTs of 10 MiB with Node's fetch all get 413"
+    grep -v "^413$" <<<"$answers" | sort | uniq -c | sed 's/^/    /'
+else
+    echo "    (node not found: the fetch client is skipped)"
+fi
 assert_eq 200 "$(status_of "$SERVER_BASE/health")" "the server still answers"
 server_stop
 
