@@ -602,6 +602,12 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
             ssize_t n = read(fd, scrap, sizeof scrap);
             if (n < 0 && write_blocked(errno))
                 return;
+            if (n == 0 && c->phase == CONN_CLOSING) {
+                /* A half-closed client still reads: finish writing the answer first. */
+                event_del(c->read_event);
+                c->read_paused = true;
+                return;
+            }
             if (n <= 0) {
                 conn_close(c);
                 return;
