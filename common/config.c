@@ -64,7 +64,7 @@ static const config_key config_keys[] = {
     KEY("server", "max_limit", CONFIG_INT, server.max_limit, "100", 1, 100000,
         "cap on the limit argument of list queries"),
     KEY("server", "max_connections", CONFIG_INT, server.max_connections, "1024", 1, 1000000,
-        "most client connections open at once per worker thread"),
+        "most client connections open at once, all worker threads together"),
     KEY("server", "request_timeout_ms", CONFIG_INT, server.request_timeout_ms, "10000", 100, 3600000,
         "a client that takes longer to send its request or read the answer is disconnected"),
     KEY("server", "sync_wait_timeout_ms", CONFIG_INT, server.sync_wait_timeout_ms, "5000", 0, 600000,

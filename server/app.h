@@ -11,6 +11,7 @@
 #include "common/config.h"
 #include "common/prom.h"
 #include "server/graphql/graphql.h"
+#include "server/http.h"
 #include "server/schema_map.h"
 
 /* A loaded schema: SDL, its database mapping and its plan cache, shared by the requests
@@ -37,6 +38,8 @@ typedef struct app_metrics {
     prom_metric *schema_reloads;    /* counter {result} */
     prom_metric *auth_refused;      /* counter {reason} */
     prom_metric *auth_reloads;      /* counter {result} */
+    prom_metric *connections_refused;     /* counter: 503 over server.max_connections */
+    prom_metric *idle_connections_closed; /* counter: idle keep-alive connections closed to admit new ones */
 } app_metrics;
 
 typedef struct app {
@@ -47,6 +50,7 @@ typedef struct app {
     app_schema *schema;             /* current; guarded by schema_lock */
     atomic_bool draining;
     atomic_llong slot_lag_bytes;    /* -1 when unknown */
+    http_admission admission;       /* server.max_connections counts the connections of all workers */
     struct sync_hub *sync_hub;      /* the workers' read-your-writes waits (one listener) */
     struct auth_current *auth;      /* the JWT keys (server/auth); NULL: authentication off */
     /* GET /graphql with Accept: text/html. NULL: no GraphiQL (the request is answered as

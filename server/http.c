@@ -12,8 +12,10 @@
 
 #include "server/http.h"
 #include "common/alloc.h"
+#include "common/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -27,9 +29,7 @@
 
 #define HTTP_INPUT_INITIAL 4096
 #define HTTP_INPUT_KEEP 65536           /* larger input buffers shrink back after their request */
-#define HTTP_LINGER_MS 1000            /* after an error reply, unread input is drained this long */
-#define HTTP_LINGER_MAX_BYTES (1 << 20)
-#define HTTP_MAX_OVER_LIMIT 64         /* connections over the limit waiting for their 503 */
+#define HTTP_MAX_REFUSED_LINGERING 64  /* refused connections lingering at once; more are closed after one read */
 
 /* ------------------------------------------------------------------ server */
 
@@ -41,7 +41,6 @@ struct http_request {
     char *buffer;           /* the connection's input; owned here once the client is gone */
     http_parser parser;
     bool head;
-    bool over_limit;
     bool handed_out;        /* given to the handler */
     bool replied;           /* http_reply was called; the reply is being written */
     http_request *orphan_prev, *orphan_next; /* the server's list of requests whose client is gone */
@@ -68,10 +67,13 @@ struct http_conn {
     http_request *request;
     int phase;
     int64_t since_ms;       /* start of the current phase (timeouts) */
-    size_t lingered;
+    int64_t last_read_ms;   /* lingering: when the client last sent something */
+    http_conn *idle_prev, *idle_next; /* the server's idle list, oldest first */
+    bool idle_listed;
     int busy;               /* inside conn_process: closing only marks the connection dead */
     bool dead;
-    bool over_limit, close_after, read_paused, write_armed, continue_sent;
+    bool over_limit;        /* refused: it only gets its 503 and a lingering close */
+    bool close_after, read_paused, write_armed, continue_sent;
 };
 
 struct http_server {
@@ -80,10 +82,16 @@ struct http_server {
     int listen_fd;
     struct event *accept_event;
     struct event *accept_pause;
+    struct event *summary_timer;     /* the next admission summary line */
+    bool summary_armed;
+    int reserve_fd;                  /* given up to accept and refuse a client when out of descriptors */
     http_conn *connections;
+    http_conn *idle_oldest, *idle_newest; /* idle keep-alive and lingering connections: closed first to admit */
     http_request *orphans;  /* handed out, client gone, not yet answered */
     int count;              /* admitted connections */
-    int over_limit_count;
+    int refused_lingering;  /* refused connections in their lingering close */
+    http_admission own_admission;
+    http_admission *admission;       /* own_admission unless shared */
     bool draining;
     size_t max_input;
     time_t date_second;
@@ -107,6 +115,40 @@ static void timer_arm(http_conn *c, int64_t ms)
 
 static void conn_process(http_conn *c);
 static void conn_close(http_conn *c);
+
+/* The idle list holds the admitted connections that may be closed to admit a new one, in the
+ * order they became idle: pointer updates only, nothing per request reaches the kernel. */
+static void idle_add(http_conn *c)
+{
+    http_server *server = c->server;
+    if (c->idle_listed || c->over_limit)
+        return;
+    c->idle_listed = true;
+    c->idle_next = NULL;
+    c->idle_prev = server->idle_newest;
+    if (server->idle_newest)
+        server->idle_newest->idle_next = c;
+    else
+        server->idle_oldest = c;
+    server->idle_newest = c;
+}
+
+static void idle_remove(http_conn *c)
+{
+    http_server *server = c->server;
+    if (!c->idle_listed)
+        return;
+    c->idle_listed = false;
+    if (c->idle_prev)
+        c->idle_prev->idle_next = c->idle_next;
+    else
+        server->idle_oldest = c->idle_next;
+    if (c->idle_next)
+        c->idle_next->idle_prev = c->idle_prev;
+    else
+        server->idle_newest = c->idle_prev;
+    c->idle_prev = c->idle_next = NULL;
+}
 
 static void conn_free_memory(http_conn *c)
 {
@@ -161,10 +203,13 @@ static void conn_close_internal(http_conn *c, bool server_gone)
     close(c->fd);
     c->fd = -1;
     conn_detach_request(c, server_gone);
-    if (c->over_limit)
-        server->over_limit_count--;
-    else
+    idle_remove(c);
+    if (c->over_limit) {
+        server->refused_lingering--;
+    } else {
         server->count--;
+        atomic_fetch_sub_explicit(&server->admission->open, 1, memory_order_relaxed);
+    }
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -266,12 +311,13 @@ static void conn_linger(http_conn *c)
     }
     shutdown(c->fd, SHUT_WR);
     c->phase = CONN_LINGER;
-    c->lingered = 0;
+    c->since_ms = c->last_read_ms = now_ms();
+    idle_add(c); /* done with: the first to go when a new client needs the place */
     if (c->read_paused) {
         event_add(c->read_event, NULL);
         c->read_paused = false;
     }
-    timer_arm(c, HTTP_LINGER_MS);
+    timer_arm(c, HTTP_LINGER_TIMEOUT_MS);
 }
 
 static const char *status_reason(int status)
@@ -452,6 +498,7 @@ static void conn_reply_written(http_conn *c)
     }
     c->phase = CONN_IDLE;
     c->since_ms = now_ms();
+    idle_add(c);
     if (c->read_paused) {
         event_add(c->read_event, NULL);
         c->read_paused = false;
@@ -467,11 +514,10 @@ static void conn_dispatch(http_conn *c)
     request->conn = c;
     request->server = server;
     request->buffer = c->in;
-    request->over_limit = c->over_limit;
     request->head = strcmp(c->in + request->parser.method, "HEAD") == 0;
     request->handed_out = true;
     request->replied = false;
-    if (c->over_limit || server->draining)
+    if (server->draining)
         request->parser.keep_alive = false;
     c->phase = CONN_HANDLING;
     server->options.handler(request, server->options.arg);
@@ -505,6 +551,7 @@ static void conn_process(http_conn *c)
                 break;
             c->phase = CONN_READING;
             c->since_ms = now_ms();
+            idle_remove(c);
         }
         if (c->phase != CONN_READING)
             break;
@@ -547,15 +594,28 @@ static void conn_process(http_conn *c)
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
     http_conn *c = arg;
-    if (c->phase == CONN_LINGER) {
+    if (c->phase == CONN_LINGER || c->phase == CONN_CLOSING) {
+        /* The answer is final: what the client still sends is discarded, so that it can
+         * finish writing and then read the answer (closing now would reset its writes). */
         char scrap[16384];
-        ssize_t n = read(fd, scrap, sizeof scrap);
-        if (n < 0 && write_blocked(errno))
-            return;
-        if (n > 0)
-            c->lingered += (size_t) n;
-        if (n <= 0 || c->lingered > HTTP_LINGER_MAX_BYTES)
-            conn_close(c);
+        for (int i = 0; i < 16; i++) {
+            ssize_t n = read(fd, scrap, sizeof scrap);
+            if (n < 0 && write_blocked(errno))
+                return;
+            if (n == 0 && c->phase == CONN_CLOSING) {
+                /* A half-closed client still reads: finish writing the answer first. */
+                event_del(c->read_event);
+                c->read_paused = true;
+                return;
+            }
+            if (n <= 0) {
+                conn_close(c);
+                return;
+            }
+            c->last_read_ms = now_ms();
+            if ((size_t) n < sizeof scrap)
+                return;
+        }
         return;
     }
     bool waiting = c->phase != CONN_IDLE && c->phase != CONN_READING;
@@ -647,24 +707,90 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
             return;
         }
         break;
-    case CONN_LINGER:
-        conn_close(c);
+    case CONN_LINGER: {
+        int64_t now = now_ms();
+        int64_t total_left = HTTP_LINGER_TIME_MS - (now - c->since_ms);
+        int64_t quiet_left = HTTP_LINGER_TIMEOUT_MS - (now - c->last_read_ms);
+        if (total_left <= 0 || quiet_left <= 0) {
+            conn_close(c);
+            return;
+        }
+        timer_arm(c, total_left < quiet_left ? total_left : quiet_left);
         return;
+    }
     }
     timer_arm(c, limit - elapsed);
 }
 
-static bool conn_new(http_server *server, int fd)
+/* ---- admission (shared counters, summary and descriptor limit: server/http_admission) */
+
+/* Counts an admission event (metrics, next summary line) and makes sure the summary comes:
+ * a burst costs no log write per connection. */
+static void admission_note(http_server *server, http_admission_event event)
 {
-    bool over = server->options.max_connections > 0 && server->count >= server->options.max_connections;
-    if (over && server->over_limit_count >= HTTP_MAX_OVER_LIMIT) {
-        close(fd);
-        return false;
+    prom_metric *metric = event == HTTP_ADMISSION_IDLE_CLOSED ? server->options.idle_closed_metric
+                          : event == HTTP_ADMISSION_ACCEPT_PAUSED ? NULL
+                                                                  : server->options.refused_metric;
+    http_admission_count(server->admission, event, metric);
+    if (!server->summary_armed) {
+        struct timeval interval = {HTTP_ADMISSION_LOG_SECONDS, 0};
+        event_add(server->summary_timer, &interval);
+        server->summary_armed = true;
     }
+}
+
+/* Shared counters: the first server whose timer fires writes them all, the others find
+ * nothing to say. */
+static void summary_cb(evutil_socket_t fd, short what, void *arg)
+{
+    http_server *server = arg;
+    server->summary_armed = false;
+    http_admission_log_summary(server->admission, server->options.max_connections);
+}
+
+/* The least recently used idle connection whose client has not started a new request
+ * (its bytes may wait in the socket, not read yet: closing would lose that request), or a
+ * lingering one; NULL when there is none. One recv per candidate, only at the limit. */
+static http_conn *idle_victim(http_server *server)
+{
+    int checked = 0;
+    for (http_conn *c = server->idle_oldest; c != NULL && checked < 16; c = c->idle_next, checked++) {
+        if (c->phase == CONN_LINGER)
+            return c;
+        char byte;
+        ssize_t n = recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && write_blocked(errno))
+            return c;
+        if (n == 0)
+            return c; /* the client left already */
+    }
+    return NULL;
+}
+
+/* Takes a place for a new connection: a free one, or the least recently idle connection's.
+ * False when every admitted connection is busy. */
+static bool admission_take(http_server *server)
+{
+    int limit = server->options.max_connections;
+    int open = atomic_fetch_add_explicit(&server->admission->open, 1, memory_order_relaxed);
+    if (limit <= 0 || open < limit)
+        return true;
+    http_conn *victim = idle_victim(server);
+    if (victim != NULL) {
+        conn_close(victim); /* gives its place back */
+        admission_note(server, HTTP_ADMISSION_IDLE_CLOSED);
+        return true;
+    }
+    atomic_fetch_sub_explicit(&server->admission->open, 1, memory_order_relaxed);
+    return false;
+}
+
+static http_conn *conn_create(http_server *server, int fd, bool over_limit)
+{
     http_conn *c = alloc_calloc(1, sizeof *c);
     c->server = server;
     c->fd = fd;
-    c->over_limit = over;
+    c->over_limit = over_limit;
     c->in_cap = HTTP_INPUT_INITIAL;
     c->in = alloc_malloc(c->in_cap);
     c->request = alloc_calloc(1, sizeof *c->request);
@@ -683,10 +809,10 @@ static bool conn_new(http_server *server, int fd)
         free(c->request);
         free(c->in);
         free(c);
-        return false;
+        return NULL;
     }
-    if (over)
-        server->over_limit_count++;
+    if (over_limit)
+        server->refused_lingering++;
     else
         server->count++;
     c->next = server->connections;
@@ -695,6 +821,50 @@ static bool conn_new(http_server *server, int fd)
     server->connections = c;
     c->phase = CONN_IDLE;
     c->since_ms = now_ms();
+    return c;
+}
+
+/* A refused client gets its 503 before it sent anything (it reads it after sending its
+ * request), then the lingering close discards that request instead of resetting it. */
+static void conn_refuse(http_server *server, int fd)
+{
+    admission_note(server, HTTP_ADMISSION_REFUSED);
+    if (server->refused_lingering >= HTTP_MAX_REFUSED_LINGERING) {
+        http_admission_refuse_at_once(fd);
+        return;
+    }
+    http_conn *c = conn_create(server, fd, true);
+    if (c == NULL)
+        return;
+    static const http_header retry[] = {{"Retry-After", "1"}};
+    size_t length;
+    char *body = http_error_body(http_admission_refused_message, &length);
+    c->close_after = true;
+    c->phase = CONN_CLOSING;
+    put_head(c, 503, NULL, "application/json; charset=utf-8", retry, 1, length, true, false);
+    bool open = conn_send(c, body, length);
+    free(body);
+    if (!open)
+        return;
+    if (c->write_armed)
+        timer_arm(c, server->options.request_timeout_ms);
+    else
+        conn_linger(c);
+}
+
+static bool conn_new(http_server *server, int fd)
+{
+    if (!admission_take(server)) {
+        conn_refuse(server, fd);
+        return true;
+    }
+    http_conn *c = conn_create(server, fd, false);
+    if (c == NULL) {
+        atomic_fetch_sub_explicit(&server->admission->open, 1, memory_order_relaxed);
+        return false;
+    }
+    /* Not on the idle list before its first request: closing it would be a refusal without
+     * an answer. */
     timer_arm(c, server->options.request_timeout_ms);
     return true;
 }
@@ -706,21 +876,52 @@ static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
         event_add(server->accept_event, NULL);
 }
 
+/* Out of descriptors: an idle connection gives its place, or else the reserve descriptor
+ * makes room to accept the waiting client, answer 503 and close, rather than leave it in
+ * the backlog, where the listening socket stays readable and the loop would spin. False
+ * when neither worked. */
+static bool accept_out_of_descriptors(http_server *server, int listen_fd)
+{
+    http_conn *victim = idle_victim(server);
+    if (victim != NULL) {
+        conn_close(victim);
+        admission_note(server, HTTP_ADMISSION_IDLE_CLOSED);
+        return true;
+    }
+    if (server->reserve_fd < 0)
+        return false;
+    close(server->reserve_fd);
+    server->reserve_fd = -1;
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        server->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        return false;
+    }
+    admission_note(server, HTTP_ADMISSION_REFUSED_NO_DESCRIPTOR);
+    http_admission_refuse_at_once(fd);
+    server->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return server->reserve_fd >= 0;
+}
+
 static void accept_cb(evutil_socket_t listen_fd, short what, void *arg)
 {
     http_server *server = arg;
     for (int i = 0; i < 64; i++) {
         int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                /* Out of descriptors: stop accepting a moment instead of spinning. */
-                fprintf(stderr, "tvsync-server: accept: %s; pausing accepts for 100 ms\n", strerror(errno));
+            int error = errno;
+            if ((error == EMFILE || error == ENFILE) && accept_out_of_descriptors(server, listen_fd))
+                continue;
+            if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+                /* Nothing to spare: stop accepting a moment instead of spinning; the
+                 * clients wait in the backlog. */
+                admission_note(server, HTTP_ADMISSION_ACCEPT_PAUSED);
                 event_del(server->accept_event);
                 struct timeval pause = {0, 100000};
                 event_add(server->accept_pause, &pause);
                 return;
             }
-            if (errno == ECONNABORTED || errno == EINTR)
+            if (error == ECONNABORTED || error == EINTR)
                 continue;
             return; /* EAGAIN and the like */
         }
@@ -735,16 +936,25 @@ http_server *http_server_new(struct event_base *base, int listen_fd, const http_
     server->options = *options;
     if (server->options.request_timeout_ms <= 0)
         server->options.request_timeout_ms = 10000;
+    server->admission = options->admission ? options->admission : &server->own_admission;
+    server->reserve_fd = -1;
     server->listen_fd = listen_fd;
     /* head + body + chunked trailer fields + a chunk-size line */
     server->max_input = 2 * (size_t) HTTP_MAX_HEADER_BYTES + (size_t) options->max_body_bytes + 4096;
+    server->summary_timer = alloc_check(evtimer_new(base, summary_cb, server));
     if (listen_fd >= 0) {
+        if (options->max_connections > 0)
+            http_admission_raise_descriptor_limit(options->max_connections);
+        server->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         server->accept_event = alloc_check(event_new(base, listen_fd, EV_READ | EV_PERSIST, accept_cb, server));
         server->accept_pause = alloc_check(evtimer_new(base, accept_resume_cb, server));
         if (event_add(server->accept_event, NULL) != 0) {
             close(listen_fd);
+            if (server->reserve_fd >= 0)
+                close(server->reserve_fd);
             event_free(server->accept_event);
             event_free(server->accept_pause);
+            event_free(server->summary_timer);
             free(server);
             return NULL;
         }
@@ -799,6 +1009,9 @@ void http_server_free(http_server *server)
         event_free(server->accept_event);
     if (server->accept_pause)
         event_free(server->accept_pause);
+    event_free(server->summary_timer);
+    if (server->reserve_fd >= 0)
+        close(server->reserve_fd);
     free(server);
 }
 
@@ -843,12 +1056,13 @@ int http_request_minor_version(const http_request *request)
 bool http_request_keep_alive(const http_request *request)
 {
     return request->parser.keep_alive && request->conn != NULL && !request->conn->close_after &&
-           !request->over_limit && !(request->server && request->server->draining);
+           !(request->server && request->server->draining);
 }
 
 bool http_request_over_limit(const http_request *request)
 {
-    return request->over_limit;
+    (void) request;
+    return false;
 }
 
 bool http_request_client_gone(const http_request *request)

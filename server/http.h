@@ -20,7 +20,21 @@
  * - Malformed requests never reach the handler: the layer answers them itself (400, 408,
  *   413, 417, 431, 501, 505) with a JSON error body and Connection: close, and reports them
  *   through error_fn. Chunked request bodies are decoded; Expect: 100-continue is answered
- *   with 100 Continue when the announced length is acceptable, with 413 at once when not. */
+ *   with 100 Continue when the announced length is acceptable, with 413 at once when not.
+ * - After an error reply or a refusal the layer closes the way nginx's lingering close does:
+ *   it shuts down its sending side and keeps reading and discarding what the client still
+ *   sends (at most HTTP_LINGER_TIME_MS in all, HTTP_LINGER_TIMEOUT_MS between reads), so a
+ *   client that writes its whole body before reading gets the answer instead of a reset.
+ * - Admission: at most max_connections connections are admitted (counted over every server
+ *   that shares one http_admission, e.g. the worker threads of a process). A new connection
+ *   over the limit closes this server's least recently used idle keep-alive (or lingering)
+ *   connection and takes its place; when there is none it is refused: 503 with Retry-After
+ *   at once, then a lingering close. Refusals are logged as one summary line per
+ *   HTTP_ADMISSION_LOG_SECONDS, not one per connection. When the process runs out of file
+ *   descriptors (EMFILE), a descriptor kept in reserve lets the layer accept and refuse the
+ *   waiting client instead of spinning or dropping it silently. http_server_new raises the
+ *   soft RLIMIT_NOFILE to the hard limit (process-wide) and warns when max_connections does
+ *   not fit under it. */
 #ifndef TVSYNC_SERVER_HTTP_H
 #define TVSYNC_SERVER_HTTP_H
 
@@ -30,7 +44,12 @@
 
 #include <event2/event.h>
 
+#include "common/prom.h"
+#include "server/http_admission.h"
 #include "server/http_parser.h"
+
+#define HTTP_LINGER_TIME_MS 30000       /* a lingering close lasts at most this long */
+#define HTTP_LINGER_TIMEOUT_MS 5000     /* ... and ends when the client sends nothing this long */
 
 typedef struct http_server http_server;
 typedef struct http_request http_request;
@@ -49,8 +68,11 @@ typedef void (*http_error_fn)(void *arg, int status, const char *message);
 typedef struct http_server_options {
     int request_timeout_ms;   /* a request's head and body must arrive within it; also the idle keep-alive limit */
     int64_t max_body_bytes;   /* larger bodies: 413 (at once when Content-Length says so) */
-    int max_connections;      /* connections over it are still read, and their request is marked
-                                 http_request_over_limit (the handler answers 503); 0: no limit */
+    int max_connections;      /* admitted connections at most, over all servers sharing admission
+                                 (see the contract above); 0: no limit */
+    http_admission *admission;        /* shared count; NULL: this server counts alone */
+    prom_metric *refused_metric;      /* counter without labels: connections refused (may be NULL) */
+    prom_metric *idle_closed_metric;  /* counter: idle connections closed to admit one (may be NULL) */
     http_handler_fn handler;
     http_done_fn done;        /* may be NULL */
     http_error_fn error;      /* may be NULL */
@@ -62,15 +84,16 @@ typedef struct http_server_options {
  * (listen_fd is closed); aborts on out of memory. */
 http_server *http_server_new(struct event_base *base, int listen_fd, const http_server_options *options);
 
-/* Serves an already connected socket (the server owns it; tests use a socketpair). False
- * when it cannot (the fd is closed). */
+/* Serves an already connected socket (the server owns it; tests use a socketpair), admitted
+ * like an accepted one (over the limit it is refused with 503). False when it cannot be
+ * served at all (the fd is closed). */
 bool http_server_adopt(http_server *server, int fd);
 
 /* Stops accepting (closes the listening socket), closes the idle keep-alive connections
  * and makes every other connection close after its current reply. */
 void http_server_drain(http_server *server);
 
-/* Open connections (the admitted ones, not those over the limit). */
+/* Open connections of this server (the admitted ones, not those refused). */
 int http_server_connections(const http_server *server);
 
 /* Closes every connection and frees the server. Requests not yet answered stay valid
@@ -89,7 +112,9 @@ const char *http_request_header(const http_request *request, const char *name);
 const char *http_request_body(const http_request *request, size_t *length);
 int http_request_minor_version(const http_request *request);   /* 0 or 1 (HTTP/1.x) */
 bool http_request_keep_alive(const http_request *request);     /* whether the connection stays open after the reply */
-bool http_request_over_limit(const http_request *request);     /* its connection is over max_connections */
+/* Always false: connections over max_connections never reach the handler (they are refused
+ * at accept). Kept for callers written before admission moved into this layer. */
+bool http_request_over_limit(const http_request *request);
 bool http_request_client_gone(const http_request *request);
 
 /* Sends the response and ends the request (request is freed: do not use it afterwards).

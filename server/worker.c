@@ -632,13 +632,17 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
         return NULL;
     }
     w->port = bound_port(fd);
-    /* The kernel spreads connections evenly over the SO_REUSEPORT sockets. */
-    w->connection_limit = (server->config->server.max_connections + worker_count - 1) / worker_count;
+    /* The limit counts every worker's connections (server->admission): the kernel spreads
+     * connections over the SO_REUSEPORT sockets by address hash, not by load. */
+    w->connection_limit = server->config->server.max_connections;
     const tvsync_config *config = server->config;
     http_server_options options = {
         .request_timeout_ms = config->server.request_timeout_ms,
         .max_body_bytes = config->server.max_body_bytes,
         .max_connections = w->connection_limit,
+        .admission = &server->admission,
+        .refused_metric = server->metrics.connections_refused,
+        .idle_closed_metric = server->metrics.idle_connections_closed,
         .handler = request_cb,
         .done = reply_done_cb,
         .error = http_error_cb,

@@ -12,7 +12,8 @@ typedef struct worker worker;
 
 /* Binds host:port with SO_REUSEPORT (port 0: a free port; read it back with
  * worker_port and give it to the next workers) and prepares the loop; does not start the
- * thread. Each worker admits server.max_connections / worker_count connections. NULL on error (logged, naming the address). */
+ * thread. server.max_connections counts the connections of all workers together
+ * (app.admission). NULL on error (logged, naming the address). */
 worker *worker_new(app *server, int index, int worker_count, const char *host, int port);
 int worker_port(const worker *w);
 /* Starts the thread. */

@@ -332,7 +332,7 @@ rm -f "$SERVER_LOG"
 SERVER_PID=$MAIN_PID SERVER_URL=$MAIN_URL SERVER_BASE=$MAIN_BASE SERVER_LOG=$MAIN_LOG
 
 # ---------------------------------------------------------------- connection limit
-# A second server admitting 2 connections: two idle keep-alive clients hold them.
+# A second server admitting 2 connections: two busy keep-alive clients hold them.
 MAIN_PID=$SERVER_PID MAIN_URL=$SERVER_URL MAIN_BASE=$SERVER_BASE MAIN_LOG=$SERVER_LOG
 server_start --set server.threads=1 --set server.max_connections=2 || { echo "second server did not start"; exit 1; }
 LIMITED_PID=$SERVER_PID
@@ -345,6 +345,9 @@ keepalive() {  # sends one keep-alive request on fd $1, prints the answer's stat
 }
 assert_eq "HTTP/1.1 200 OK" "$(keepalive 7)" "first connection admitted"
 assert_eq "HTTP/1.1 200 OK" "$(keepalive 8)" "second connection admitted"
+# Idle, they would give their places to a new client: half a request each keeps them busy.
+printf 'GET /health HTTP/1.1\r\n' >&7
+printf 'GET /health HTTP/1.1\r\n' >&8
 assert_eq "503" "$(curl -s -o /dev/null -w '%{http_code}' "$SERVER_BASE/health")" "a third connection gets 503 (server.max_connections)"
 exec 7<&- 8<&-
 wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' $SERVER_BASE/health)\" = 200 ]"

@@ -1,7 +1,8 @@
 /* test_http_layer: tvsync-server's HTTP/1.1 layer (server/http.c): the request parser on
  * its own (every split point, pipelining, chunked bodies, malformed input, limits), and
  * the server over a socketpair (pipelined answers in order, 100-continue, early 413, HEAD,
- * the request timeout, a client gone before its deferred reply). */
+ * the request timeout, a client gone before its deferred reply, admission at the connection
+ * limit, the lingering close after an error). */
 #include <config.h>
 
 #include <check.h>
@@ -576,39 +577,135 @@ START_TEST(test_server_freed_before_reply)
 }
 END_TEST
 
+/* A new connection for h's server, its client side in *client. */
+static void adopt_another(harness *h, int *client)
+{
+    int pair[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
+    ck_assert(http_server_adopt(h->server, pair[1]));
+    *client = pair[0];
+    run(h);
+}
+
 START_TEST(test_server_connection_limit)
 {
     harness h;
     harness_start_limited(&h, 5000, 1);
-    int pair[2];
-    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
-    ck_assert(http_server_adopt(h.server, pair[1])); /* the second connection: over the limit */
+    /* The admitted connection is busy (half a request): nothing can make room. */
+    send_text(&h, "GET / HTTP/1.1\r\n");
+    int second;
+    adopt_another(&h, &second);
     ck_assert_int_eq(http_server_connections(h.server), 1);
-    const char *request = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
-    ck_assert_int_eq(write(pair[0], request, strlen(request)), (ssize_t) strlen(request));
-    send_text(&h, request);
     bool closed;
-    char *out = receive(&h, &closed);
-    ck_assert_ptr_nonnull(strstr(out, "200 OK"));
-    ck_assert(!closed);
     int first = h.client;
-    h.client = pair[0];
-    out = receive(&h, &closed);
+    h.client = second;
+    char *out = receive(&h, &closed);
     ck_assert_msg(strncmp(out, "HTTP/1.1 503 Service Unavailable\r\n", 34) == 0, "%s", out);
     ck_assert_ptr_nonnull(strstr(out, "Retry-After: 1\r\n"));
     ck_assert_ptr_nonnull(strstr(out, "Connection: close\r\n"));
+    ck_assert_ptr_nonnull(strstr(out, "server.max_connections"));
     ck_assert(closed);
-    close(pair[0]);
+    /* Its request, sent after the answer, is read and discarded (no reset). */
+    const char *request = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    ck_assert_int_eq(send(second, request, strlen(request), MSG_NOSIGNAL), (ssize_t) strlen(request));
+    run(&h);
+    ck_assert_int_eq(h.done, 0); /* never handed to the handler */
+    close(second);
     h.client = first;
+    send_text(&h, "Host: a\r\n\r\n");
+    out = receive(&h, &closed);
+    ck_assert_ptr_nonnull(strstr(out, "200 OK"));
+    ck_assert(!closed);
     close(h.client); /* the admitted one leaves: its place is free again */
     h.client = -1;
     run(&h);
     ck_assert_int_eq(http_server_connections(h.server), 0);
-    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
-    ck_assert(http_server_adopt(h.server, pair[1]));
-    h.client = pair[0];
+    adopt_another(&h, &h.client);
     send_text(&h, request);
     ck_assert_ptr_nonnull(strstr(receive(&h, &closed), "200 OK"));
+    harness_stop(&h);
+}
+END_TEST
+
+START_TEST(test_server_idle_connection_closed_to_admit_a_new_one)
+{
+    harness h;
+    harness_start_limited(&h, 5000, 2);
+    const char *request = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    bool closed;
+    int oldest = h.client;
+    send_text(&h, request);
+    ck_assert_ptr_nonnull(strstr(receive(&h, &closed), "200 OK"));
+    int newer;
+    adopt_another(&h, &newer);
+    h.client = newer;
+    send_text(&h, request);
+    ck_assert_ptr_nonnull(strstr(receive(&h, &closed), "200 OK"));
+    /* Both idle, at the limit: the third client takes the place of the least recently used. */
+    int third;
+    adopt_another(&h, &third);
+    ck_assert_int_eq(http_server_connections(h.server), 2);
+    h.client = oldest;
+    ck_assert_str_eq(receive(&h, &closed), "");
+    ck_assert(closed);
+    h.client = newer;
+    receive(&h, &closed);
+    ck_assert(!closed);
+    h.client = third;
+    send_text(&h, request);
+    char *out = receive(&h, &closed);
+    ck_assert_msg(strstr(out, "200 OK") != NULL, "%s", out);
+    ck_assert(!closed);
+    /* A busy connection is never taken: with newer idle again and third busy, the next
+     * client takes newer's place, not third's. */
+    send_text(&h, "GET / HTTP/1.1\r\n");
+    int fourth;
+    adopt_another(&h, &fourth);
+    h.client = newer;
+    receive(&h, &closed);
+    ck_assert(closed);
+    h.client = third;
+    send_text(&h, "Host: a\r\n\r\n");
+    ck_assert_ptr_nonnull(strstr(receive(&h, &closed), "200 OK"));
+    close(oldest);
+    close(newer);
+    close(fourth);
+    harness_stop(&h);
+}
+END_TEST
+
+START_TEST(test_server_413_lingers_while_the_client_writes_its_body)
+{
+    harness h;
+    harness_start(&h, 5000);
+    /* Much more than max_body_bytes (1000), written in full before reading, as most
+     * clients do: every write must be taken (no EPIPE), then the 413 is there to read. */
+    size_t body = 8u << 20;
+    char head[128];
+    snprintf(head, sizeof head, "POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n", body);
+    send_text(&h, head);
+    static char chunk[65536];
+    memset(chunk, 'x', sizeof chunk);
+    size_t sent = 0;
+    while (sent < body) {
+        ssize_t n = send(h.client, chunk, sizeof chunk, MSG_NOSIGNAL);
+        if (n < 0) {
+            ck_assert_msg(errno == EAGAIN, "write %zu of %zu failed: %s", sent, body, strerror(errno));
+            run(&h);
+            continue;
+        }
+        sent += (size_t) n;
+    }
+    run(&h);
+    bool closed;
+    char *out = receive(&h, &closed);
+    ck_assert_msg(strncmp(out, "HTTP/1.1 413 ", 13) == 0, "%s", out);
+    ck_assert(closed);
+    ck_assert_int_eq(http_server_connections(h.server), 1); /* still lingering until we close */
+    close(h.client);
+    h.client = -1;
+    run(&h);
+    ck_assert_int_eq(http_server_connections(h.server), 0);
     harness_stop(&h);
 }
 END_TEST
@@ -741,6 +838,8 @@ static Suite *http_suite(void)
     tcase_add_test(server, test_server_deferred_reply_and_gone_client);
     tcase_add_test(server, test_server_freed_before_reply);
     tcase_add_test(server, test_server_connection_limit);
+    tcase_add_test(server, test_server_idle_connection_closed_to_admit_a_new_one);
+    tcase_add_test(server, test_server_413_lingers_while_the_client_writes_its_body);
     tcase_add_test(server, test_server_drain);
     tcase_add_test(server, test_server_large_reply_short_write);
     tcase_add_test(server, test_server_long_reason_keeps_the_head_whole);
