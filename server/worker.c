@@ -25,11 +25,16 @@
 #include "common/log.h"
 #include "server/db_pool.h"
 #include "server/executor.h"
+#include "server/graphql/gql_cost.h"
 #include "server/graphql_http.h"
 #include "server/http.h"
 #include "server/sync_wait.h"
 
 #define WORKER_STATS_INTERVAL_MS 1000
+/* What one SQL statement adds to a request's cost (gql_cost.h): about as much work as
+ * answering this many values. A query's root field issues one; a mutation's two (its
+ * function, then the read of what it wrote). */
+#define WORKER_STATEMENT_COST 100
 /* The slot lag is read every this many stats ticks, by worker 0 only. */
 #define WORKER_LAG_EVERY_TICKS 5
 
@@ -43,6 +48,7 @@ struct worker {
     db_pool *pool;
     sync_wait *sync;
     executor_env env;
+    gql_cost_rules cost_rules;
     struct event *drain_event;
     struct event *stats_timer;
     struct event *force_exit_timer;
@@ -319,7 +325,8 @@ static void graphql_cb(worker *w, http_request *request)
     gql_prepared_release(prepared);
     bool wait_for_sync = graphql_http_wait_for_sync(&params);
     graphql_http_params_free(&params);
-    if (planned == NULL) {
+    if (planned == NULL || !gql_cost_check(planned, &w->cost_rules, &errors)) {
+        gql_request_free(planned);
         app_schema_release(schema);
         reply_graphql_errors(call, errors);
         return;
@@ -584,6 +591,14 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
     w->sync = sync_wait_new(w->base, server->sync_hub, config->database.url, config->slot.name,
                             config->database.connect_timeout_ms);
     sync_wait_on_followers_stopped(w->sync, followers_stopped, w);
+    w->cost_rules = (gql_cost_rules){
+        .max_cost = (uint64_t) config->server.max_request_cost,
+        .query_root_cost = WORKER_STATEMENT_COST,
+        .mutation_root_cost = 2 * WORKER_STATEMENT_COST,
+        .default_list_limit = config->server.max_limit,
+        .max_list_limit = config->server.max_limit,
+        .introspection = config->server.introspection,
+    };
     w->env.server = server;
     w->env.pool = w->pool;
     w->env.sync = w->sync;

@@ -1,5 +1,5 @@
 /* gql_exec_internal: what the engine's execution modules share (gql_prepare, gql_plan,
- * gql_request, gql_introspection, gql_exec), private to those files: nothing else includes it. */
+ * gql_request, gql_introspection, gql_exec, gql_cost), private to those files: nothing else includes it. */
 #ifndef TVSYNC_GQL_EXEC_INTERNAL_H
 #define TVSYNC_GQL_EXEC_INTERNAL_H
 
