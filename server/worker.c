@@ -28,6 +28,7 @@
 #include "server/graphql/gql_cost.h"
 #include "server/graphql_http.h"
 #include "server/http.h"
+#include "server/persisted_operations.h"
 #include "server/sync_wait.h"
 
 #define WORKER_STATS_INTERVAL_MS 1000
@@ -301,8 +302,25 @@ static void graphql_cb(worker *w, http_request *request)
     }
     app_schema *schema = app_schema_acquire(w->server);
     cJSON *errors = NULL;
-    gql_prepared *prepared = app_schema_prepare(schema, params.query, strlen(params.query), params.operation_name,
-                                                &errors);
+    const char *document = NULL, *refusal = NULL;
+    if (!persisted_operations_resolve(schema->persisted, params.query, params.extensions, &document, &refusal, error,
+                                      sizeof error)) {
+        app_schema_release(schema);
+        graphql_http_params_free(&params);
+        if (strcmp(refusal, "BAD_REQUEST") == 0) {
+            call_reply_error(call, 400, "Bad Request", error, refusal);
+        } else {
+            /* refused before validation, so answered as validation errors are */
+            errors = alloc_check(cJSON_CreateArray());
+            cJSON *refused = alloc_check(cJSON_CreateObject());
+            cJSON_AddItemToArray(errors, refused);
+            cJSON_AddStringToObject(refused, "message", error);
+            cJSON_AddStringToObject(cJSON_AddObjectToObject(refused, "extensions"), "code", refusal);
+            reply_graphql_errors(call, errors);
+        }
+        return;
+    }
+    gql_prepared *prepared = app_schema_prepare(schema, document, strlen(document), params.operation_name, &errors);
     if (prepared == NULL) {
         app_schema_release(schema);
         graphql_http_params_free(&params);

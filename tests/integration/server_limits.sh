@@ -120,4 +120,79 @@ out=$(gql_query '{ __type(name: "Post") { name } }')
 assert_eq '{"data":{"__type":{"name":"Post"}}}' "$out" "introspection is on by default"
 server_stop
 
+# ---------------------------------------------------------------- persisted operations
+# sha256_of TEXT: what a client sends as extensions.persistedQuery.sha256Hash.
+sha256_of() {
+    printf '%s' "$1" | sha256sum | cut -d' ' -f1
+}
+LISTED='query Titles { posts { title } }'
+LISTED_VARS='query Post($id: ID!) { post(id: $id) { title } }'
+LATER='{ users(limit: 1) { username } }'
+LISTED_HASH=$(sha256_of "$LISTED")
+VARS_HASH=$(sha256_of "$LISTED_VARS")
+LATER_HASH=$(sha256_of "$LATER")
+OPERATIONS="$WORK/operations.json"
+jq -n --arg a "$LISTED" --arg ah "$LISTED_HASH" --arg b "$LISTED_VARS" --arg bh "$VARS_HASH" \
+    '{($ah): $a, ($bh): $b}' >"$OPERATIONS"
+# by_hash HASH [VARIABLES_JSON]: a request naming its document by hash only.
+by_hash() {
+    jq -cn --arg h "$1" --argjson v "${2:-null}" '{variables: $v, extensions: {persistedQuery: {version: 1, sha256Hash: $h}}}'
+}
+TITLES='{"data":{"posts":[{"title":"Logical decoding in practice"},{"title":"Getting started with CQRS"}]}}'
+
+# Without an allow-list any document runs; a hash alone is not supported (APQ clients then
+# send the query), and a hash sent with its query must be its sha256.
+server_start || { echo "server did not start"; exit 1; }
+out=$(gql "$(by_hash "$LISTED_HASH")")
+assert_contains "$out" '"code":"PERSISTED_QUERY_NOT_SUPPORTED"' "no allow-list: a hash alone is not supported"
+out=$(gql "$(jq -cn --arg q "$LISTED" --arg h "$LISTED_HASH" '{query: $q, extensions: {persistedQuery: {version: 1, sha256Hash: $h}}}')")
+assert_eq "$TITLES" "$out" "no allow-list: a query with its hash runs"
+out=$(gql "$(jq -cn --arg q "$LISTED" --arg h "$VARS_HASH" '{query: $q, extensions: {persistedQuery: {version: 1, sha256Hash: $h}}}')")
+assert_contains "$out" "is not the sha256 of the query sent" "a hash that is not the query's is refused"
+server_stop
+
+server_start --set server.persisted_operations="$OPERATIONS" || { echo "server did not start"; exit 1; }
+out=$(gql "$(by_hash "$LISTED_HASH")")
+assert_eq "$TITLES" "$out" "allow-list: a listed document runs by its hash alone"
+out=$(gql "$(by_hash "${VARS_HASH^^}" "{\"id\": \"20000000-0000-4000-8000-000000000001\"}")")
+assert_eq '{"data":{"post":{"title":"Getting started with CQRS"}}}' "$out" \
+    "allow-list: by hash (any case of hex digits) with variables"
+out=$(curl -s -G --data-urlencode "extensions={\"persistedQuery\":{\"version\":1,\"sha256Hash\":\"$LISTED_HASH\"}}" "$SERVER_URL")
+assert_eq "$TITLES" "$out" "allow-list: by hash in a GET request"
+out=$(gql_query "$LISTED")
+assert_eq "$TITLES" "$out" "allow-list: a listed document sent as text runs"
+out=$(gql_query '{ posts { title } }')
+assert_contains "$out" '"code":"OPERATION_NOT_ALLOWED"' "allow-list: any other document is refused"
+assert_contains "$out" "server.persisted_operations" "... and the message names the key"
+assert_not_contains "$out" '"data"' "... and runs nothing"
+out=$(gql "$(by_hash "$LATER_HASH")")
+assert_contains "$out" '"code":"PERSISTED_QUERY_NOT_FOUND"' "allow-list: an unknown hash is not found"
+status=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    -H 'Accept: application/graphql-response+json' --data-binary "$(by_hash "$LATER_HASH")" "$SERVER_URL")
+assert_eq 400 "$status" "allow-list: refusals are 400 under graphql-response+json, as validation errors"
+out=$(gql '{"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "abc"}}}')
+assert_contains "$out" '"code":"BAD_REQUEST"' "a hash that is not 64 hex digits is a bad request"
+
+# SIGHUP re-reads the file with the schema; a wrong file is refused and the old list kept.
+jq -n --arg c "$LATER" --arg ch "$LATER_HASH" '{($ch): $c}' >"$OPERATIONS.new"
+mv "$OPERATIONS.new" "$OPERATIONS"
+kill -HUP "$SERVER_PID"
+later_runs() {
+    gql "$(by_hash "$LATER_HASH")" | grep -q '"users":\[{"username":'
+}
+assert_eq 0 "$(wait_for 20 later_runs; echo $?)" "SIGHUP: a document added to the file runs"
+out=$(gql "$(by_hash "$LISTED_HASH")")
+assert_contains "$out" '"code":"PERSISTED_QUERY_NOT_FOUND"' "SIGHUP: a document removed from the file is refused"
+printf '{"%s": "{ posts { id } }"}' "$LATER_HASH" >"$OPERATIONS"
+kill -HUP "$SERVER_PID"
+assert_eq 0 "$(wait_for 20 grep -q 'is not the sha256 of its document' "$SERVER_LOG"; echo $?)" \
+    "SIGHUP: an entry whose key is not its document's sha256 is logged"
+out=$(gql "$(by_hash "$LATER_HASH")")
+assert_contains "$out" '"users":[{"username":' "SIGHUP: ... and the previous list is kept"
+server_stop
+assert_exit 3 "a wrong persisted operations file stops the start (configuration error)" -- \
+    "$SERVER_BIN" --database "$TVSYNC_DATABASE_URL" --listen 127.0.0.1:0 --schema "$SERVER_SCHEMA" \
+    --set server.persisted_operations="$OPERATIONS"
+assert_contains "$ASSERT_OUTPUT" "each key must be the sha256" "the error says what each key must be"
+
 test_summary
