@@ -157,6 +157,8 @@ app_schema *app_schema_load(const char *path, const tvsync_config *config, app_s
             gql_schema_free(schema);
             return NULL;
         }
+        log_info("server.persisted_operations: only the %zu documents of %s are served",
+                 persisted_operations_count(persisted), config->server.persisted_operations);
     }
     app_schema *loaded = alloc_calloc(1, sizeof *loaded);
     loaded->schema = schema;

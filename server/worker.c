@@ -251,6 +251,17 @@ static void reply_graphql_errors(http_call *call, cJSON *errors)
     gql_buf_free(&body);
 }
 
+/* A refusal before validation (answered as validation errors are): [{message, extensions: {code}}]. */
+static cJSON *graphql_error_with_code(const char *message, const char *code)
+{
+    cJSON *errors = alloc_check(cJSON_CreateArray());
+    cJSON *error = alloc_check(cJSON_CreateObject());
+    cJSON_AddItemToArray(errors, error);
+    cJSON_AddStringToObject(error, "message", message);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(error, "extensions"), "code", code);
+    return errors;
+}
+
 static void graphql_cb(worker *w, http_request *request)
 {
     http_call *call = call_begin(w, request);
@@ -307,17 +318,10 @@ static void graphql_cb(worker *w, http_request *request)
                                       sizeof error)) {
         app_schema_release(schema);
         graphql_http_params_free(&params);
-        if (strcmp(refusal, "BAD_REQUEST") == 0) {
+        if (strcmp(refusal, "BAD_REQUEST") == 0)
             call_reply_error(call, 400, "Bad Request", error, refusal);
-        } else {
-            /* refused before validation, so answered as validation errors are */
-            errors = alloc_check(cJSON_CreateArray());
-            cJSON *refused = alloc_check(cJSON_CreateObject());
-            cJSON_AddItemToArray(errors, refused);
-            cJSON_AddStringToObject(refused, "message", error);
-            cJSON_AddStringToObject(cJSON_AddObjectToObject(refused, "extensions"), "code", refusal);
-            reply_graphql_errors(call, errors);
-        }
+        else
+            reply_graphql_errors(call, graphql_error_with_code(error, refusal));
         return;
     }
     gql_prepared *prepared = app_schema_prepare(schema, document, strlen(document), params.operation_name, &errors);
