@@ -65,6 +65,11 @@ struct gql_prepared {
     bool variables_general;          /* some variable needs the general coercion path */
     uint32_t *line_starts;           /* byte offsets where lines start, for locations */
     size_t line_count;
+    /* The location of every selection, by increasing position: a plan locates each of its
+     * fields, and scanning a long line from its start each time would be quadratic. */
+    uint32_t *selection_positions;
+    gql_location *selection_locations;
+    size_t selection_count;
 };
 
 /* Variables a request coerces without the general path (more take the general path). */
