@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <strings.h>
 
 extern char **environ;
 
@@ -85,6 +86,12 @@ static const config_key config_keys[] = {
         "the claim naming the PostgreSQL role a request runs as; a path like .realm_access.role reaches inside objects"),
     KEY("server", "anonymous_role", CONFIG_STRING, server.anonymous_role, "", 0, 0,
         "role of a request without a token; empty: such a request gets 401"),
+    KEY("server", "max_request_cost", CONFIG_INT, server.max_request_cost, "100000", 1, 2000000000,
+        "a GraphQL request whose estimated cost is higher is refused with QUERY_TOO_EXPENSIVE before any SQL runs"),
+    KEY("server", "introspection", CONFIG_BOOL, server.introspection, "on", 0, 0,
+        "off refuses __schema and __type queries (INTROSPECTION_DISABLED); __typename still works"),
+    KEY("server", "persisted_operations", CONFIG_STRING, server.persisted_operations, "", 0, 0,
+        "JSON file {\"<sha256>\": \"<document>\"} of the only documents served; empty: any; re-read on SIGHUP"),
     KEY("migrate", "engine_dir", CONFIG_STRING, migrate.engine_dir, "", 0, 0,
         "folder of the engine's migration set (tvsync); empty: beside tvsync-migrate, else the installed one"),
     KEY("migrate", "dirs", CONFIG_STRING, migrate.dirs, "", 0, 0,
@@ -268,6 +275,17 @@ bool config_set(tvsync_config *config, const char *section, const char *name,
         free(*(char **) field);
         *(char **) field = alloc_strdup(value);
         return true;
+    }
+    case CONFIG_BOOL: {
+        static const char *const yes[] = {"on", "true", "yes", "1"}, *const no[] = {"off", "false", "no", "0"};
+        for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+            if (strcasecmp(value, yes[i]) == 0 || strcasecmp(value, no[i]) == 0) {
+                *(bool *) field = strcasecmp(value, yes[i]) == 0;
+                return true;
+            }
+        }
+        snprintf(error, error_size, "%s: %s.%s = \"%s\" is not on or off", origin, section, name, value);
+        return false;
     }
     case CONFIG_LOG_LEVEL: {
         log_level level;
@@ -478,6 +496,9 @@ const char *config_format_value(const tvsync_config *config, const config_key *k
         break;
     case CONFIG_LOG_LEVEL:
         snprintf(buffer, buffer_size, "%s", log_level_name(*(const log_level *) field));
+        break;
+    case CONFIG_BOOL:
+        snprintf(buffer, buffer_size, "%s", *(const bool *) field ? "on" : "off");
         break;
     case CONFIG_INT:
         snprintf(buffer, buffer_size, "%d", *(const int *) field);

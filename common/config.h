@@ -53,6 +53,9 @@ typedef struct tvsync_config {
         char *jwt_issuer;           /* "" = iss not checked */
         char *jwt_role_claim;       /* claim name, or a .path.into.objects */
         char *anonymous_role;       /* "" = a request without a token gets 401 */
+        int max_request_cost;       /* gql_cost units: values an answer may hold, plus per root field */
+        bool introspection;         /* false: __schema and __type are refused */
+        char *persisted_operations; /* JSON file of allowed documents by sha256; "" = any document */
     } server;
     struct {
         char *engine_dir;           /* the engine's migrations; "" = found beside the binary or installed */
@@ -67,6 +70,7 @@ typedef enum config_type {
     CONFIG_SIZE,      /* "512", "64kB", "1MB", "1GB" (powers of 1024); stored in bytes (int64_t) */
     CONFIG_LOG_LEVEL, /* error | warning | info | debug */
     CONFIG_LISTEN,    /* HOST:PORT, port 0-65535 */
+    CONFIG_BOOL,      /* on | off (also true/false, yes/no, 1/0); stored as bool */
 } config_type;
 
 typedef struct config_key {

@@ -15,6 +15,7 @@
 #include "declare/decl_catalog.h"
 #include "declare/decl_model.h"
 #include "server/graphql/gql_parser.h"
+#include "server/persisted_operations.h"
 #include "server/schema_check.h"
 #include "server/schema_derive.h"
 
@@ -147,10 +148,23 @@ app_schema *app_schema_load(const char *path, const tvsync_config *config, app_s
         gql_schema_free(schema);
         return NULL;
     }
+    persisted_operations *persisted = NULL;
+    if (config->server.persisted_operations[0] != '\0') {
+        *failure = APP_SCHEMA_INVALID;
+        persisted = persisted_operations_load(config->server.persisted_operations, error, error_size);
+        if (persisted == NULL) {
+            schema_map_free(map);
+            gql_schema_free(schema);
+            return NULL;
+        }
+        log_info("server.persisted_operations: only the %zu documents of %s are served",
+                 persisted_operations_count(persisted), config->server.persisted_operations);
+    }
     app_schema *loaded = alloc_calloc(1, sizeof *loaded);
     loaded->schema = schema;
     loaded->map = map;
     loaded->cache = gql_plan_cache_new(schema, APP_PLAN_CACHE_ENTRIES, NULL);
+    loaded->persisted = persisted;
     atomic_init(&loaded->references, 1);
     return loaded;
 }
@@ -169,6 +183,7 @@ void app_schema_release(app_schema *schema)
     if (schema == NULL || atomic_fetch_sub(&schema->references, 1) != 1)
         return;
     gql_plan_cache_free(schema->cache);
+    persisted_operations_free(schema->persisted);
     schema_map_free(schema->map);
     gql_schema_free(schema->schema);
     free(schema);

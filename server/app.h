@@ -17,11 +17,14 @@
 /* A loaded schema: SDL, its database mapping and its plan cache, shared by the requests
  * that started while it was current. */
 struct http_request;
+struct persisted_operations;
 
 typedef struct app_schema {
     gql_schema *schema;
     schema_map *map;
     gql_plan_cache *cache;
+    /* server.persisted_operations, read with the schema (so SIGHUP reloads both); NULL: none */
+    struct persisted_operations *persisted;
     atomic_int references;
 } app_schema;
 
@@ -65,7 +68,8 @@ typedef enum app_schema_failure {
 } app_schema_failure;
 
 /* Reads the SDL file at path and checks it, then against the database of config on one
- * blocking connection (server/schema_check), which also gives each table's key type.
+ * blocking connection (server/schema_check), which also gives each table's key type, and
+ * the persisted operations file of config when one is set.
  * NULL with one line (file and line) in error[] and *failure set when it cannot be
  * used. The result has one reference. Blocking: main thread only. */
 app_schema *app_schema_load(const char *path, const tvsync_config *config, app_schema_failure *failure,

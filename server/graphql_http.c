@@ -161,6 +161,13 @@ static bool take_object(cJSON *value, const char *name, cJSON **out, char *error
     return true;
 }
 
+/* A persisted query may come without its text (server/persisted_operations decides). */
+static bool names_persisted_query(const cJSON *extensions)
+{
+    const cJSON *persisted = cJSON_GetObjectItemCaseSensitive(extensions, "persistedQuery");
+    return persisted != NULL && !cJSON_IsNull(persisted);
+}
+
 bool graphql_http_params_from_json(const char *body, size_t length, graphql_http_params *params,
                                    char *error, size_t error_size)
 {
@@ -181,15 +188,17 @@ bool graphql_http_params_from_json(const char *body, size_t length, graphql_http
         goto done;
     }
     const cJSON *query = cJSON_GetObjectItemCaseSensitive(root, "query");
-    if (query == NULL || cJSON_IsNull(query)) {
+    const cJSON *extensions = cJSON_GetObjectItemCaseSensitive(root, "extensions");
+    if ((query == NULL || cJSON_IsNull(query)) && !names_persisted_query(extensions)) {
         set_error(error, error_size, "The \"query\" parameter is missing.");
         goto done;
     }
-    if (!cJSON_IsString(query)) {
+    if (query != NULL && !cJSON_IsNull(query) && !cJSON_IsString(query)) {
         set_error(error, error_size, "The \"query\" parameter must be a string.");
         goto done;
     }
-    params->query = alloc_strdup(query->valuestring);
+    if (cJSON_IsString(query))
+        params->query = alloc_strdup(query->valuestring);
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "operationName");
     if (name != NULL && !cJSON_IsNull(name)) {
         if (!cJSON_IsString(name)) {
@@ -237,11 +246,6 @@ bool graphql_http_params_from_query(const char *query_string, graphql_http_param
     }
     bool ok = false;
     const char *query = evhttp_find_header(&pairs, "query");
-    if (query == NULL) {
-        set_error(error, error_size, "The \"query\" parameter is missing.");
-        goto done;
-    }
-    params->query = alloc_strdup(query);
     const char *name = evhttp_find_header(&pairs, "operationName");
     if (name != NULL && *name != '\0')
         params->operation_name = alloc_strdup(name);
@@ -250,6 +254,12 @@ bool graphql_http_params_from_query(const char *query_string, graphql_http_param
         !parse_json_object_param(evhttp_find_header(&pairs, "extensions"), "extensions", &params->extensions,
                                  error, error_size))
         goto done;
+    if (query == NULL && !names_persisted_query(params->extensions)) {
+        set_error(error, error_size, "The \"query\" parameter is missing.");
+        goto done;
+    }
+    if (query != NULL)
+        params->query = alloc_strdup(query);
     ok = true;
 done:
     evhttp_clear_headers(&pairs);

@@ -30,7 +30,7 @@ bool graphql_http_content_type_ok(const char *content_type);
 
 /* The request parameters; strings and objects owned by the struct. */
 typedef struct graphql_http_params {
-    char *query;
+    char *query;           /* NULL only when extensions.persistedQuery names the document */
     char *operation_name;  /* NULL when absent or null */
     cJSON *variables;      /* an object, or NULL */
     cJSON *extensions;     /* an object, or NULL */
@@ -39,7 +39,8 @@ typedef struct graphql_http_params {
 void graphql_http_params_free(graphql_http_params *params);
 
 /* Reads a POST body. False with a message for the client in error[] (then 400) when the
- * body is not a JSON object, query is missing or not a string, operationName is not a
+ * body is not a JSON object, query is missing (and extensions names no persistedQuery) or
+ * not a string, operationName is not a
  * string or null, or variables/extensions are not objects or null. */
 bool graphql_http_params_from_json(const char *body, size_t length, graphql_http_params *params,
                                    char *error, size_t error_size);

@@ -26,8 +26,10 @@
 #include "server/auth/auth.h"
 #include "server/db_pool.h"
 #include "server/executor.h"
+#include "server/graphql/gql_cost.h"
 #include "server/graphql_http.h"
 #include "server/http.h"
+#include "server/persisted_operations.h"
 #include "server/sync_wait.h"
 
 #define WORKER_STATS_INTERVAL_MS 1000
@@ -35,6 +37,10 @@
  * something waiting (an idle pool is probed every DB_PROBE_MS, so this covers it too). */
 #define WORKER_HEALTH_SILENCE_MS 2000
 #define WORKER_DB_PROBE_MS 500
+/* What one SQL statement adds to a request's cost (gql_cost.h): about as much work as
+ * answering this many values. A query's root field issues one; a mutation's two (its
+ * function, then the read of what it wrote). */
+#define WORKER_STATEMENT_COST 100
 /* The slot lag is read every this many stats ticks, by worker 0 only. */
 #define WORKER_LAG_EVERY_TICKS 5
 
@@ -48,6 +54,7 @@ struct worker {
     db_pool *pool;
     sync_wait *sync;
     executor_env env;
+    gql_cost_rules cost_rules;
     struct event *drain_event;
     struct event *stats_timer;
     struct event *force_exit_timer;
@@ -280,6 +287,15 @@ static bool call_authenticate(http_call *call)
     snprintf(message, sizeof message, "Invalid token: %s.", failure.description);
     call_reply_error(call, 401, "Unauthorized", message, "INVALID_TOKEN");
     return false;
+/* A refusal before validation (answered as validation errors are): [{message, extensions: {code}}]. */
+static cJSON *graphql_error_with_code(const char *message, const char *code)
+{
+    cJSON *errors = alloc_check(cJSON_CreateArray());
+    cJSON *error = alloc_check(cJSON_CreateObject());
+    cJSON_AddItemToArray(errors, error);
+    cJSON_AddStringToObject(error, "message", message);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(error, "extensions"), "code", code);
+    return errors;
 }
 
 static void graphql_cb(worker *w, http_request *request)
@@ -339,8 +355,18 @@ static void graphql_cb(worker *w, http_request *request)
     }
     app_schema *schema = app_schema_acquire(w->server);
     cJSON *errors = NULL;
-    gql_prepared *prepared = app_schema_prepare(schema, params.query, strlen(params.query), params.operation_name,
-                                                &errors);
+    const char *document = NULL, *refusal = NULL;
+    if (!persisted_operations_resolve(schema->persisted, params.query, params.extensions, &document, &refusal, error,
+                                      sizeof error)) {
+        app_schema_release(schema);
+        graphql_http_params_free(&params);
+        if (strcmp(refusal, "BAD_REQUEST") == 0)
+            call_reply_error(call, 400, "Bad Request", error, refusal);
+        else
+            reply_graphql_errors(call, graphql_error_with_code(error, refusal));
+        return;
+    }
+    gql_prepared *prepared = app_schema_prepare(schema, document, strlen(document), params.operation_name, &errors);
     if (prepared == NULL) {
         app_schema_release(schema);
         graphql_http_params_free(&params);
@@ -363,7 +389,8 @@ static void graphql_cb(worker *w, http_request *request)
     gql_prepared_release(prepared);
     bool wait_for_sync = graphql_http_wait_for_sync(&params);
     graphql_http_params_free(&params);
-    if (planned == NULL) {
+    if (planned == NULL || !gql_cost_check(planned, &w->cost_rules, &errors)) {
+        gql_request_free(planned);
         app_schema_release(schema);
         reply_graphql_errors(call, errors);
         return;
@@ -668,6 +695,14 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
     w->sync = sync_wait_new(w->base, server->sync_hub, config->database.url, config->slot.name,
                             config->database.connect_timeout_ms);
     sync_wait_on_followers_stopped(w->sync, followers_stopped, w);
+    w->cost_rules = (gql_cost_rules){
+        .max_cost = (uint64_t) config->server.max_request_cost,
+        .query_root_cost = WORKER_STATEMENT_COST,
+        .mutation_root_cost = 2 * WORKER_STATEMENT_COST,
+        .default_list_limit = config->server.max_limit,
+        .max_list_limit = config->server.max_limit,
+        .introspection = config->server.introspection,
+    };
     w->env.server = server;
     w->env.pool = w->pool;
     w->env.sync = w->sync;

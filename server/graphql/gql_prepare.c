@@ -15,6 +15,16 @@
  * counting): plans record a location per field, so this must not rescan the document. */
 gql_location gql_exec_location(const gql_prepared *p, uint32_t pos)
 {
+    size_t first = 0, end = p->selection_count;
+    while (first < end) {
+        size_t mid = (first + end) / 2;
+        if (p->selection_positions[mid] < pos)
+            first = mid + 1;
+        else
+            end = mid;
+    }
+    if (first < p->selection_count && p->selection_positions[first] == pos)
+        return p->selection_locations[first];
     if (!p->line_starts)
         return gql_source_location(p->document->source, p->document->source_length, pos);
     size_t lo = 0, hi = p->line_count;
@@ -45,6 +55,60 @@ static void build_line_table(gql_prepared *p)
     for (size_t i = 0; i < n; i++)
         if (s[i] == '\n' || (s[i] == '\r' && (i + 1 >= n || s[i + 1] != '\n')))
             p->line_starts[p->line_count++] = (uint32_t)(i + 1);
+}
+
+typedef struct selection_index {
+    gql_prepared *prepared;
+    size_t count;
+    uint32_t last_pos;
+    gql_location last;
+} selection_index;
+
+/* Selections in document order have increasing positions, so each location is found by
+ * scanning only from the previous one: linear in the document. */
+static void index_selections(selection_index *index, const ast_selection_set *set)
+{
+    if (!set)
+        return;
+    gql_prepared *p = index->prepared;
+    for (size_t i = 0; i < set->count; i++) {
+        const ast_selection *s = set->items[i];
+        if (index->count > 0 && s->pos <= index->last_pos)
+            continue; /* not in document order (never from the parser): located the slow way */
+        if (p->selection_positions) {
+            const char *from = p->document->source + index->last_pos;
+            gql_location step = gql_source_location(from, p->document->source_length - index->last_pos,
+                                                    s->pos - index->last_pos);
+            gql_location here = step;
+            here.line = index->last.line + step.line - 1;
+            if (step.line == 1)
+                here.column = index->last.column + step.column - 1;
+            p->selection_positions[index->count] = s->pos;
+            p->selection_locations[index->count] = here;
+            index->last = here;
+        }
+        index->last_pos = s->pos;
+        index->count++;
+        index_selections(index, s->selection_set);
+    }
+}
+
+/* Two passes over the document: count, then fill (into the arena). */
+static void build_selection_index(gql_prepared *p)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        selection_index index = {.prepared = p, .last = {1, 1}};
+        for (size_t i = 0; i < p->document->count; i++)
+            index_selections(&index, p->document->definitions[i]->selection_set);
+        if (pass == 0) {
+            if (index.count == 0)
+                return;
+            p->selection_positions = gql_arena_alloc(&p->arena, index.count * sizeof(uint32_t));
+            p->selection_locations = gql_arena_alloc(&p->arena, index.count * sizeof(gql_location));
+        } else {
+            p->selection_count = index.count;
+        }
+    }
 }
 
 cJSON *gql_exec_error_at(cJSON *errors, const char *message, const gql_prepared *p,
@@ -237,6 +301,7 @@ static gql_prepared *prepare(const gql_schema *schema, const char *document, siz
         goto fail;
     }
     build_line_table(p);
+    build_selection_index(p);
     if (!gql_validate(schema, p->document, limits, errors))
         goto fail;
     /* operation selection (graphql-js buildExecutionContext) */

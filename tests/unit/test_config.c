@@ -100,6 +100,25 @@ START_TEST(test_values_are_checked_by_type_and_range)
 }
 END_TEST
 
+START_TEST(test_on_off_keys_take_on_off_and_say_what_they_take)
+{
+    tvsync_config config;
+    char error[512];
+    config_init(&config);
+    ck_assert(config.server.introspection);
+    ck_assert(config_set(&config, "server", "introspection", "off", "t", error, sizeof error));
+    ck_assert(!config.server.introspection);
+    ck_assert_str_eq(config_format_value(&config, config_key_find("server", "introspection"), error, sizeof error),
+                     "off");
+    ck_assert(config_set(&config, "server", "introspection", "TRUE", "t", error, sizeof error));
+    ck_assert(config.server.introspection);
+    ck_assert(!config_set(&config, "server", "introspection", "maybe", "t", error, sizeof error));
+    ck_assert_ptr_nonnull(strstr(error, "server.introspection = \"maybe\" is not on or off"));
+    ck_assert(config.server.introspection); /* unchanged by the failure */
+    config_free(&config);
+}
+END_TEST
+
 START_TEST(test_file_error_names_file_line_and_key)
 {
     char *path = write_temp("[database]\nurl = postgresql:///x\n\n[cdc]\nbatch_max_ids = 50\nbath_max_ids = 7\n");
@@ -221,6 +240,7 @@ int main(void)
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, test_every_default_parses_and_formats_back);
     tcase_add_test(tc, test_values_are_checked_by_type_and_range);
+    tcase_add_test(tc, test_on_off_keys_take_on_off_and_say_what_they_take);
     tcase_add_test(tc, test_no_default_points_at_the_blog_and_migrate_keys_load_from_a_file);
     tcase_add_test(tc, test_file_error_names_file_line_and_key);
     tcase_add_test(tc, test_file_unknown_section_and_missing_file);
