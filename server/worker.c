@@ -287,6 +287,8 @@ static bool call_authenticate(http_call *call)
     snprintf(message, sizeof message, "Invalid token: %s.", failure.description);
     call_reply_error(call, 401, "Unauthorized", message, "INVALID_TOKEN");
     return false;
+}
+
 /* A refusal before validation (answered as validation errors are): [{message, extensions: {code}}]. */
 static cJSON *graphql_error_with_code(const char *message, const char *code)
 {
