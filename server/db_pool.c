@@ -24,6 +24,8 @@ typedef struct db_job {
     unsigned flags;
     bool retried;
     bool alone;                /* skipped inside a pipeline after another's error: runs alone */
+    int group_size;            /* > 0: the first statement of a group of that many */
+    bool in_group;             /* a later statement of a group */
     struct timeval queued_at;
     db_pool_result_fn fn;
     void *arg;
@@ -80,6 +82,10 @@ struct db_pool {
     db_pool_connect_fn connect_fn;
     void *connect_arg;
     char last_error[512];
+    bool grouping;             /* between db_pool_group_begin and db_pool_group_end */
+    job_list group;            /* the statements of the group being built */
+    int group_size;
+    bool group_retry;          /* every statement of the group may be repeated */
 };
 
 static void job_free(db_job *job)
@@ -237,12 +243,16 @@ static void conn_lost(db_conn *conn, const char *reason, bool was_connected)
     conn->skipped = (job_list){NULL, NULL};
     db_job *job;
     while ((job = list_pop(&conn->sent)) != NULL) {
-        if ((job->flags & DB_POOL_RETRY_ON_LOSS) && !job->retried) {
+        job_list *to = &failed;
+        if ((job->flags & DB_POOL_RETRY_ON_LOSS) && !job->retried && !job->in_group) {
             job->retried = true;
-            list_append(&again, job);
-        } else {
-            list_append(&failed, job);
+            to = &again;
         }
+        list_append(to, job);
+        /* A group whose first statement is still here has had no answer: it goes back or
+         * fails whole. Statements of a group that had answers fail (in_group above). */
+        while (job->group_size > 0 && conn->sent.head != NULL && conn->sent.head->in_group)
+            list_append(to, list_pop(&conn->sent));
     }
     queue_push_front(pool, &again);
     conn->reconnect_at_once = was_connected;
@@ -371,7 +381,10 @@ static void job_done_cb(void *arg, const pg_pipeline_outcome *outcome)
     if (outcome->connection_lost)
         return; /* the lost callback gives back or fails every job in flight */
     list_pop(&conn->sent);
-    if (outcome->not_run) {
+    if (outcome->not_run && job->in_group) {
+        /* its group's transaction failed before it: nothing to run it in again */
+        job_finish(job, NULL, outcome->error);
+    } else if (outcome->not_run) {
         job->alone = true;
         list_append(&conn->skipped, job);
     } else if (outcome->ok) {
@@ -404,41 +417,88 @@ static bool conn_send_job(db_conn *conn, db_job *job)
     return false;
 }
 
-/* A read that can share a pipeline: safe to repeat and not to run alone. */
+/* A read (or a group of reads) that can share a pipeline: safe to repeat and not to run
+ * alone. */
 static bool job_pipelinable(const db_job *job)
 {
-    return (job->flags & DB_POOL_RETRY_ON_LOSS) && !job->alone;
+    return (job->flags & DB_POOL_RETRY_ON_LOSS) && !job->alone && !job->in_group;
+}
+
+/* Sends the group at the head of the queue with its own sync point: a transaction of its
+ * own. False when the connection broke (already handled). */
+static bool conn_send_group(db_conn *conn)
+{
+    db_pool *pool = conn->pool;
+    pg_pipeline_defer_sync(conn->pipeline);
+    int size = pool->queue.head->group_size;
+    for (int i = 0; i < size && pool->queue.head != NULL; i++)
+        if (!conn_send_job(conn, queue_pop(pool)))
+            return false;
+    if (pg_pipeline_sync(conn->pipeline))
+        return true;
+    conn_lost(conn, "cannot send a statement", true);
+    return false;
 }
 
 /* Sends the queued reads at the head of the queue in one pipeline: one write, one
- * sync point, one flush of the results by the server, instead of a round trip each. */
+ * sync point, one flush of the results by the server, instead of a round trip each.
+ * A group of reads among them keeps its own sync point. */
 static void conn_send_pipeline(db_conn *conn)
 {
     db_pool *pool = conn->pool;
     conn->state = CONN_BUSY;
-    pg_pipeline_defer_sync(conn->pipeline);
+    bool deferred = false; /* single reads sent since the last sync point */
     int n = 0;
-    for (; n < DB_POOL_PIPELINE_MAX && pool->queue.head != NULL && job_pipelinable(pool->queue.head); n++)
+    while (n < DB_POOL_PIPELINE_MAX && pool->queue.head != NULL && job_pipelinable(pool->queue.head)) {
+        if (pool->queue.head->group_size > 0) {
+            if (deferred && !pg_pipeline_sync(conn->pipeline)) {
+                conn_lost(conn, "cannot send a statement", true);
+                return;
+            }
+            deferred = false;
+            n += pool->queue.head->group_size;
+            if (!conn_send_group(conn))
+                return;
+            continue;
+        }
+        if (!deferred)
+            pg_pipeline_defer_sync(conn->pipeline);
+        deferred = true;
+        n++;
         if (!conn_send_job(conn, queue_pop(pool)))
             return;
+    }
     log_debug("database connection %d: %d reads in one pipeline", conn->index, n);
-    if (!pg_pipeline_sync(conn->pipeline))
+    if (deferred && !pg_pipeline_sync(conn->pipeline))
         conn_lost(conn, "cannot send a statement", true);
+}
+
+/* Statements of a group whose first statement failed to go out (a connection broke while
+ * sending it) have nothing to run in. */
+static void queue_fail_orphans(db_pool *pool)
+{
+    while (pool->queue.head != NULL && pool->queue.head->in_group)
+        job_finish(queue_pop(pool), NULL, "database connection lost; the statement was not run: its transaction's "
+                                          "earlier statements could not be sent");
 }
 
 static void conn_dispatch(db_conn *conn)
 {
     if (conn->state != CONN_IDLE)
         return;
+    queue_fail_orphans(conn->pool);
     db_job *head = conn->pool->queue.head;
     if (head == NULL)
         return;
-    if (head->next != NULL && job_pipelinable(head) && job_pipelinable(head->next)) {
+    if (job_pipelinable(head) && (head->group_size > 0 || (head->next != NULL && job_pipelinable(head->next)))) {
         conn_send_pipeline(conn);
         return;
     }
     conn->state = CONN_BUSY;
-    conn_send_job(conn, queue_pop(conn->pool));
+    if (head->group_size > 0)
+        conn_send_group(conn);
+    else
+        conn_send_job(conn, queue_pop(conn->pool));
 }
 
 static void pool_dispatch(db_pool *pool)
@@ -521,6 +581,8 @@ void db_pool_free(db_pool *pool)
     db_job *job;
     while ((job = queue_pop(pool)) != NULL)
         job_finish(job, NULL, "server shutting down");
+    while ((job = list_pop(&pool->group)) != NULL)
+        job_finish(job, NULL, "server shutting down");
     event_free(pool->queue_timer);
     event_free(pool->dispatch_event);
     free(pool->conns);
@@ -566,6 +628,13 @@ void db_pool_submit(db_pool *pool, const char *sql, int param_count, const char 
     job->flags = flags;
     job->fn = fn;
     job->arg = arg;
+    if (pool->grouping) {
+        job->flags &= ~DB_POOL_FRONT;
+        pool->group_retry = pool->group_retry && (flags & DB_POOL_RETRY_ON_LOSS);
+        job->in_group = pool->group_size++ > 0;
+        list_append(&pool->group, job);
+        return;
+    }
     if (!pool_any_usable(pool))
         pool_connect_on_demand(pool);
     if (!pool_any_usable(pool)) {
@@ -578,6 +647,45 @@ void db_pool_submit(db_pool *pool, const char *sql, int param_count, const char 
     event_base_gettimeofday_cached(pool->base, &job->queued_at);
     queue_push(pool, job, (flags & DB_POOL_FRONT) != 0);
     /* Activating an event that is already active is a no-op: one dispatch per loop turn. */
+    event_active(pool->dispatch_event, EV_TIMEOUT, 1);
+}
+
+void db_pool_group_begin(db_pool *pool)
+{
+    pool->grouping = true;
+    pool->group_size = 0;
+    pool->group_retry = true;
+}
+
+void db_pool_group_end(db_pool *pool)
+{
+    pool->grouping = false;
+    db_job *first = pool->group.head;
+    if (first == NULL)
+        return;
+    /* The group's retry is decided by its first statement's flag: all or none repeat. */
+    first->group_size = pool->group_size;
+    if (!pool->group_retry)
+        first->flags &= ~DB_POOL_RETRY_ON_LOSS;
+    job_list group = pool->group;
+    pool->group = (job_list){NULL, NULL};
+    if (!pool_any_usable(pool))
+        pool_connect_on_demand(pool);
+    db_job *job;
+    if (!pool_any_usable(pool)) {
+        char error[600];
+        snprintf(error, sizeof error, "database unavailable: %s",
+                 pool->last_error[0] ? pool->last_error : "no connection");
+        while ((job = list_pop(&group)) != NULL)
+            job_finish(job, NULL, error);
+        return;
+    }
+    struct timeval now;
+    event_base_gettimeofday_cached(pool->base, &now);
+    while ((job = list_pop(&group)) != NULL) {
+        job->queued_at = now;
+        queue_push(pool, job, false);
+    }
     event_active(pool->dispatch_event, EV_TIMEOUT, 1);
 }
 

@@ -58,6 +58,21 @@ void db_pool_set_connect(db_pool *pool, db_pool_connect_fn fn, void *arg);
 void db_pool_submit(db_pool *pool, const char *sql, int param_count, const char *const *params, unsigned flags,
                     db_pool_result_fn fn, void *arg);
 
+/* Statements submitted between db_pool_group_begin and db_pool_group_end form a group:
+ * they go out contiguously on one connection, ahead of one sync point of their own and
+ * never interleaved with other statements, so PostgreSQL runs them as one transaction (the
+ * extended protocol's implicit one: committed at the sync point, rolled back as a whole when
+ * a statement fails) for one round trip. A group is for what must share a transaction, such
+ * as a set_config(..., true) and the statements it is for. Each statement's fn is called
+ * once, in order; after a failed statement the later ones are not run (error "not run:
+ * ..."); the last one's fn is called once the transaction has committed. A group whose
+ * statements are all DB_POOL_RETRY_ON_LOSS shares a pipeline with other reads and is sent
+ * again once, whole, when its connection drops before any of its statements answered; any
+ * other group goes out alone, and its statements not yet answered on a lost connection fail
+ * as other statements do. Groups do not nest; DB_POOL_FRONT is ignored inside one. */
+void db_pool_group_begin(db_pool *pool);
+void db_pool_group_end(db_pool *pool);
+
 void db_pool_get_stats(const db_pool *pool, db_pool_stats *stats);
 /* The last connection error (for /health), "" when none since the last success. */
 const char *db_pool_last_error(const db_pool *pool);
