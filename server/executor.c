@@ -25,7 +25,7 @@
 /* What set_config('role') raises for a role that does not exist (a GUC check failure) and
  * for one the server's role is not a member of. */
 #define NO_SUCH_ROLE_SQLSTATE "22023"
-#define NOT_A_MEMBER_SQLSTATE "42501"
+#define NOT_A_MEMBER_SQLSTATE "42501" /* insufficient_privilege */
 
 typedef struct exec_request {
     executor_env env;
@@ -569,6 +569,13 @@ static void mutation_result_cb(void *arg, const PGresult *result, const char *er
                             exec->fields[exec->current].response_key, text, message);
                 field_error(exec, exec->current, "INTERNAL_SERVER_ERROR", text);
             }
+        } else if (sqlstate != NULL && strcmp(sqlstate, NOT_A_MEMBER_SQLSTATE) == 0 && message != NULL &&
+                   exec->http_status == 0) {
+            /* The caller's role may not do this (a grant, or a check in the function such as
+             * ownership): its writes were undone. */
+            log_info("request %s: %s: refused: %s", exec->request_id, exec->fields[exec->current].response_key,
+                     message);
+            field_error(exec, exec->current, "FORBIDDEN", message);
         } else {
             database_error(exec, exec->current, error);
         }

@@ -229,7 +229,8 @@ static void executor_done_cb(void *arg, int http_status, gql_buf *body)
     http_call *call = arg;
     const char *reason = "OK";
     if (http_status == 401) {
-        call_add_header(call, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        call_add_header(call, "WWW-Authenticate",
+                        "Bearer error=\"invalid_token\", error_description=\"the token's role does not exist\"");
         reason = "Unauthorized";
     } else if (http_status == 403) {
         reason = "Forbidden";
