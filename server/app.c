@@ -99,7 +99,7 @@ static bool check_against_database(schema_map *map, const char *sdl, size_t leng
     }
     *failure = APP_SCHEMA_INVALID;
     bool ok = check_declarations(sdl, length, conn, path, error, error_size) &&
-              schema_check(map, conn, path, error, error_size);
+              schema_check(map, conn, path, true, error, error_size);
     if (!ok && PQstatus(conn) != CONNECTION_OK)
         *failure = APP_SCHEMA_DATABASE;
     PQfinish(conn);

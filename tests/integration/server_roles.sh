@@ -14,6 +14,7 @@ pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null && wait 
 pgcluster_psql >/dev/null <<'SQL' || { echo "creating the roles failed"; exit 1; }
 CREATE ROLE authenticator LOGIN NOINHERIT;
 GRANT blog_anon, blog_user TO authenticator;
+GRANT USAGE ON SCHEMA tvsync TO authenticator;
 CREATE ROLE outsider NOLOGIN;
 SQL
 "$TVSYNC_BUILDDIR/slot/tvsync-slot" --database "$TVSYNC_DATABASE_URL" create >/dev/null 2>&1 || { echo "slot create failed"; exit 1; }
