@@ -46,6 +46,11 @@ typedef struct tvsync_config {
         int request_timeout_ms;
         int sync_wait_timeout_ms;
         log_level log_level;
+        char *jwt_key_file;         /* "" = no tokens accepted (authentication off unless anonymous_role) */
+        char *jwt_audience;         /* "" = aud not checked */
+        char *jwt_issuer;           /* "" = iss not checked */
+        char *jwt_role_claim;       /* claim name, or a .path.into.objects */
+        char *anonymous_role;       /* "" = a request without a token gets 401 */
     } server;
     struct {
         char *engine_dir;           /* the engine's migrations; "" = found beside the binary or installed */

@@ -14,6 +14,7 @@
 #include "common/pg.h"
 #include "declare/decl_catalog.h"
 #include "declare/decl_model.h"
+#include "server/auth/auth.h"
 #include "server/graphql/gql_parser.h"
 #include "server/schema_check.h"
 #include "server/schema_derive.h"
@@ -83,7 +84,9 @@ static bool check_declarations(const char *sdl, size_t length, PGconn *conn, con
     return ok;
 }
 
-/* The check runs as the pool's role would: the same URL, so the same role and settings. */
+/* The check runs as the pool's role would: the same URL, so the same role and settings.
+ * With authentication that role is an authenticator whose requests take other roles:
+ * their grants decide per request, so privileges are not checked. */
 static bool check_against_database(schema_map *map, const char *sdl, size_t length, const char *path,
                                    const tvsync_config *config, app_schema_failure *failure, char *error,
                                    size_t error_size)
@@ -99,7 +102,7 @@ static bool check_against_database(schema_map *map, const char *sdl, size_t leng
     }
     *failure = APP_SCHEMA_INVALID;
     bool ok = check_declarations(sdl, length, conn, path, error, error_size) &&
-              schema_check(map, conn, path, true, error, error_size);
+              schema_check(map, conn, path, !auth_configured(config), error, error_size);
     if (!ok && PQstatus(conn) != CONNECTION_OK)
         *failure = APP_SCHEMA_DATABASE;
     PQfinish(conn);
@@ -216,4 +219,9 @@ void app_metrics_init(app_metrics *metrics, prom_registry *registry)
         "Plan cache counters of the current schema: hits, misses, evictions, entries.", "event");
     metrics->schema_reloads = prom_counter(registry, "tvsync_server_schema_reloads_total",
         "Schema reloads on SIGHUP by result (ok, failed).", "result");
+    metrics->auth_refused = prom_counter(registry, "tvsync_server_auth_refused_total",
+        "Requests answered 401 by reason (missing, malformed, algorithm, key, signature, expired, not_yet_valid, "
+        "audience, issuer, role, no_tokens).", "reason");
+    metrics->auth_reloads = prom_counter(registry, "tvsync_server_auth_key_reloads_total",
+        "Re-reads of jwt_key_file on SIGHUP by result (ok, failed).", "result");
 }

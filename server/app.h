@@ -35,6 +35,8 @@ typedef struct app_metrics {
     prom_metric *slot_lag_bytes;    /* gauge */
     prom_metric *plan_cache;        /* gauge {event} */
     prom_metric *schema_reloads;    /* counter {result} */
+    prom_metric *auth_refused;      /* counter {reason} */
+    prom_metric *auth_reloads;      /* counter {result} */
 } app_metrics;
 
 typedef struct app {
@@ -46,6 +48,7 @@ typedef struct app {
     atomic_bool draining;
     atomic_llong slot_lag_bytes;    /* -1 when unknown */
     struct sync_hub *sync_hub;      /* the workers' read-your-writes waits (one listener) */
+    struct auth_current *auth;      /* the JWT keys (server/auth); NULL: authentication off */
     /* GET /graphql with Accept: text/html. NULL: no GraphiQL (the request is answered as
      * GraphQL). Returns true when it sent a response. */
     bool (*graphiql_serve)(struct http_request *request, void *arg);

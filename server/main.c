@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/notify.h"
 #include "server/app.h"
+#include "server/auth/auth.h"
 #include "server/graphiql/graphiql.h"
 #include "server/status.h"
 #include "server/sync_wait.h"
@@ -44,7 +45,7 @@ static const cli_program server_program = {
         "Queries read the tv_* read models; mutations call the SQL functions named in the schema,\n"
         "publish their sync intents in the same transaction and answer once tvsync-cdc applied them.\n"
         "A request may skip that wait with \"extensions\": {\"tvsync\": {\"waitForSync\": false}}.\n"
-        "Signals: SIGHUP reloads the schema (a bad one is logged and the old one kept);\n"
+        "Signals: SIGHUP reloads the schema and the jwt_key_file (a bad one is logged and the old one kept);\n"
         "SIGTERM and SIGINT stop accepting, answer the requests in flight, then exit 0.",
     .commands_help = NULL,
     .options = server_options,
@@ -120,6 +121,18 @@ static void reload_cb(evutil_socket_t signal_number, short what, void *arg)
         const char *label[] = {"ok"};
         prom_counter_add(main_state->server.metrics.schema_reloads, label, 1);
     }
+    /* Keys rotate on their own schedule: a bad schema does not stop new keys, nor the reverse. */
+    if (main_state->server.auth != NULL) {
+        auth_keys *keys = auth_keys_load(main_state->server.config, error, sizeof error);
+        const char *label[] = {keys != NULL ? "ok" : "failed"};
+        prom_counter_add(main_state->server.metrics.auth_reloads, label, 1);
+        if (keys == NULL) {
+            log_error("SIGHUP: keeping the current JWT keys: %s", error);
+        } else {
+            log_info("SIGHUP: JWT keys reloaded: %s", auth_keys_summary(keys));
+            auth_current_replace(main_state->server.auth, keys);
+        }
+    }
     notify_ready();
 }
 
@@ -193,6 +206,22 @@ int main(int argc, char **argv)
     }
     pthread_mutex_init(&server->schema_lock, NULL);
     server->schema = schema;
+    /* Authentication: a key file that cannot be used stops the start, like a bad schema. */
+    if (auth_configured(config)) {
+        auth_keys *keys = auth_keys_load(config, error, sizeof error);
+        if (keys == NULL) {
+            log_error("%s", error);
+            exit_code = TVSYNC_EXIT_CONFIG;
+            app_schema_release(schema);
+            pthread_mutex_destroy(&server->schema_lock);
+            goto done_config;
+        }
+        log_info("authentication: %s", auth_keys_summary(keys));
+        server->auth = auth_current_new(keys);
+    } else {
+        log_warning("authentication is off (no [server] jwt_key_file or anonymous_role): every client that reaches "
+                    "the port may run every query and mutation");
+    }
     atomic_init(&server->draining, false);
     atomic_init(&server->slot_lag_bytes, -1);
     server->registry = prom_registry_new();
@@ -285,6 +314,7 @@ done_workers:
 done_server:
     graphiql_page_free(server->graphiql_arg);
     app_schema_release(server->schema);
+    auth_current_free(server->auth);
     prom_registry_free(server->registry);
     pthread_mutex_destroy(&server->schema_lock);
 done_config:

@@ -23,6 +23,7 @@
 
 #include "common/alloc.h"
 #include "common/log.h"
+#include "server/auth/auth.h"
 #include "server/db_pool.h"
 #include "server/executor.h"
 #include "server/graphql_http.h"
@@ -80,6 +81,8 @@ typedef struct http_call {
     const char *operation;  /* "query", "mutation" or "none" */
     struct timespec started;
     char request_id[80];
+    auth_identity identity;     /* who the request runs as; zeroed while authentication is off */
+    char www_authenticate[256]; /* the header of a 401 for an invalid token */
 } http_call;
 
 static double seconds_since(const struct timespec *start)
@@ -200,6 +203,7 @@ static void call_reply(http_call *call, int status, const char *reason, const ch
     prom_gauge_add(w->server->metrics.in_flight, NULL, -1);
     atomic_fetch_add_explicit(&w->answered, 1, memory_order_relaxed);
     log_debug("request %s: %s %d in %.3f ms", call->request_id, call->operation, status, seconds * 1000);
+    auth_identity_clear(&call->identity);
     free(call);
 }
 
@@ -252,6 +256,35 @@ static void reply_graphql_errors(http_call *call, cJSON *errors)
     gql_buf_free(&body);
 }
 
+/* Checks the Bearer token before any work is spent on the request. False: answered 401
+ * (RFC 6750: WWW-Authenticate names the scheme, and the error when a token was sent). The
+ * token is never logged, only why it was refused. */
+static bool call_authenticate(http_call *call)
+{
+    worker *w = call->owner;
+    auth_keys *keys = auth_current_acquire(w->server->auth);
+    auth_failure failure;
+    auth_result result = auth_verify(keys, http_request_header(call->request, "Authorization"), time(NULL),
+                                     &call->identity, &failure);
+    auth_keys_release(keys);
+    if (result == AUTH_OK)
+        return true;
+    const char *reason[] = {failure.reason};
+    prom_counter_add(w->server->metrics.auth_refused, reason, 1);
+    if (result == AUTH_MISSING) {
+        call_add_header(call, "WWW-Authenticate", "Bearer");
+        call_reply_error(call, 401, "Unauthorized", failure.description, "UNAUTHENTICATED");
+        return false;
+    }
+    snprintf(call->www_authenticate, sizeof call->www_authenticate,
+             "Bearer error=\"invalid_token\", error_description=\"%s\"", failure.description);
+    call_add_header(call, "WWW-Authenticate", call->www_authenticate);
+    char message[256];
+    snprintf(message, sizeof message, "Invalid token: %s.", failure.description);
+    call_reply_error(call, 401, "Unauthorized", message, "INVALID_TOKEN");
+    return false;
+}
+
 static void graphql_cb(worker *w, http_request *request)
 {
     http_call *call = call_begin(w, request);
@@ -280,6 +313,12 @@ static void graphql_cb(worker *w, http_request *request)
         call_reply_error(call, 406, "Not Acceptable",
                          "Accept must allow application/graphql-response+json or application/json.", NULL);
         return;
+    }
+    const auth_identity *identity = NULL;
+    if (w->server->auth != NULL) {
+        if (!call_authenticate(call))
+            return;
+        identity = &call->identity;
     }
     graphql_http_params params;
     char error[300];
@@ -332,7 +371,7 @@ static void graphql_cb(worker *w, http_request *request)
         reply_graphql_errors(call, errors);
         return;
     }
-    executor_run(&w->env, schema, planned, NULL, wait_for_sync, call->request_id, executor_done_cb, call);
+    executor_run(&w->env, schema, planned, identity, wait_for_sync, call->request_id, executor_done_cb, call);
 }
 
 static void health_cb(worker *w, http_request *request)

@@ -3,7 +3,7 @@
 
 # Packages for building and running tvsync.
 TVSYNC_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config libpq-dev libevent-dev
-  libcjson-dev check libinih-dev libsystemd-dev postgresql-15 postgresql-15-wal2json curl python3"
+  libcjson-dev check libinih-dev libsystemd-dev libjwt-dev libssl-dev postgresql-15 postgresql-15-wal2json curl python3"
 # Packages only the tests and benchmarks need.
 TVSYNC_TEST_PACKAGES="clang libclang-rt-14-dev valgrind scdoc systemd prometheus wrk chromium procps"
 
