@@ -77,19 +77,8 @@ static void finish_refused(exec_request *exec)
     gql_buf_free(&body);
 }
 
-static void finish(exec_request *exec)
+static void finish_response(exec_request *exec)
 {
-    if (exec->http_status != 0) {
-        finish_refused(exec);
-        gql_response_free(exec->response);
-        gql_request_free(exec->request);
-        app_schema_release(exec->schema);
-        free(exec->mutation_id);
-        free(exec->role);
-        free(exec->claims);
-        free(exec);
-        return;
-    }
     if (exec->read_model_behind) {
         /* {"extensions":{"tvsync":{...}}}: the answer may not show this request's writes yet */
         cJSON *extensions = alloc_check(cJSON_CreateObject());
@@ -104,6 +93,14 @@ static void finish(exec_request *exec)
     gql_response_finish(exec->response, &body);
     exec->done(exec->done_arg, 200, &body);
     gql_buf_free(&body);
+}
+
+static void finish(exec_request *exec)
+{
+    if (exec->http_status != 0)
+        finish_refused(exec);
+    else
+        finish_response(exec);
     gql_response_free(exec->response);
     gql_request_free(exec->request);
     app_schema_release(exec->schema);
@@ -206,10 +203,33 @@ static void database_error(exec_request *exec, size_t index, const char *error)
     field_error(exec, index, unavailable ? "DATABASE_UNAVAILABLE" : "DATABASE_ERROR", message);
 }
 
+static bool start_query_field(exec_request *exec, size_t index);
+
+/* With a role, a field's statement is not run when an earlier one of its transaction
+ * failed: it runs again in a transaction of its own, so that one field's error does not
+ * fail the others (as without a role). True when it was started again. */
+static bool rerun_alone(field_job *job, const char *error)
+{
+    exec_request *exec = job->exec;
+    if (exec->role == NULL || exec->role_error[0] != '\0' || strncmp(error, "not run", 7) != 0)
+        return false;
+    size_t index = job->index;
+    free(job);
+    exec->pending += 2; /* the new transaction's role statement, and a guard while starting */
+    role_begin(exec);
+    if (!start_query_field(exec, index))
+        exec->pending--;
+    role_end(exec);
+    query_field_done(exec);
+    return true;
+}
+
 static void lookup_result_cb(void *arg, const PGresult *result, const char *error)
 {
     field_job *job = arg;
     exec_request *exec = job->exec;
+    if (error != NULL && rerun_alone(job, error))
+        return;
     if (error != NULL) {
         database_error(exec, job->index, error);
     } else if (PQntuples(result) == 0) {
@@ -228,6 +248,8 @@ static void list_result_cb(void *arg, const PGresult *result, const char *error)
 {
     field_job *job = arg;
     exec_request *exec = job->exec;
+    if (error != NULL && rerun_alone(job, error))
+        return;
     if (error != NULL) {
         database_error(exec, job->index, error);
     } else {
@@ -252,6 +274,8 @@ static void function_result_cb(void *arg, const PGresult *result, const char *er
 {
     field_job *job = arg;
     exec_request *exec = job->exec;
+    if (error != NULL && rerun_alone(job, error))
+        return;
     if (error != NULL) {
         database_error(exec, job->index, error);
     } else if (PQntuples(result) == 0 || PQgetisnull(result, 0, 0)) {
@@ -667,7 +691,13 @@ void executor_run(const executor_env *env, app_schema *schema, gql_request *requ
     exec->done_arg = arg;
     snprintf(exec->request_id, sizeof exec->request_id, "%s", request_id ? request_id : "-");
     exec->mutation = gql_request_operation_type(request) == GQL_OPERATION_MUTATION;
-    if (exec->mutation)
+    if (exec->role != NULL && strcmp(exec->role, "none") == 0) {
+        /* set_config('role', 'none') would go back to the server's own role */
+        exec->http_status = 401;
+        snprintf(exec->role_error, sizeof exec->role_error,
+                 "The token's role \"none\" is not a role: use a token whose role claim names a database role.");
+        finish(exec);
+    } else if (exec->mutation)
         run_next_mutation(exec);
     else
         run_query(exec);

@@ -28,17 +28,17 @@ BLOG=$TVSYNC_SRCDIR/examples/blog
 url="postgresql://postgres@/bench?host=$PGCLUSTER_DIR&port=$PGPORT"
 auth_url="postgresql://authenticator@/bench?host=$PGCLUSTER_DIR&port=$PGPORT"
 pgcluster_psql -d postgres -c "CREATE DATABASE bench" >/dev/null || exit 1
-"$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$url" --dir "$BLOG" up >/dev/null 2>&1 &&
-    "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$url" seed "$BLOG/seed.sql" >/dev/null 2>&1 &&
+"$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$url" --dir "$BLOG" up >"$LOGS/setup.log" 2>&1 &&
+    "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$url" seed "$BLOG/seed.sql" >>"$LOGS/setup.log" 2>&1 &&
     pgcluster_psql -d "$url" -f "$here/dataset.sql" >/dev/null &&
     pgcluster_psql -d "$url" -c "CREATE ROLE authenticator LOGIN NOINHERIT" \
-        -c "GRANT blog_anon, blog_user TO authenticator" >/dev/null &&
-    "$TVSYNC_BUILDDIR/slot/tvsync-slot" --database "$url" create >/dev/null 2>&1 &&
+        -c "GRANT blog_anon, blog_user TO authenticator" -c "GRANT USAGE ON SCHEMA tvsync TO authenticator" >/dev/null &&
+    "$TVSYNC_BUILDDIR/slot/tvsync-slot" --database "$url" create >>"$LOGS/setup.log" 2>&1 &&
     pgcluster_psql -d "$url" -c "VACUUM ANALYZE" >/dev/null &&
     pgcluster_psql -d "$url" -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \
         -c "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname IN ('public', 'tvsync') AND c.relkind IN ('r', 'i')" >/dev/null ||
-    { echo "setting up the database failed" >&2; exit 1; }
+    { cat "$LOGS/setup.log" >&2; echo "setting up the database failed" >&2; exit 1; }
 "$TVSYNC_BUILDDIR/cdc/tvsync-cdc" --database "$url" --metrics-listen 127.0.0.1:0 >"$LOGS/cdc.log" 2>&1 &
 PIDS="$PIDS $!"
 

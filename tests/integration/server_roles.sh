@@ -124,6 +124,7 @@ assert_eq "401" "$(curl_status "$(token no_such_role $ALICE)")" "a role that doe
 assert_contains "$(cat "$PGCLUSTER_DIR/headers")" 'WWW-Authenticate: Bearer error="invalid_token"' \
     "with WWW-Authenticate: Bearer error=\"invalid_token\""
 assert_eq "INVALID_TOKEN" "$(jq -r '.errors[0].extensions.code' "$PGCLUSTER_DIR/body")" "its code is INVALID_TOKEN"
+assert_eq "401" "$(curl_status "$(token none $ALICE)")" "role \"none\" (set_config's way back to the server's role): 401"
 out=$(gql '{"query":"mutation { deleteComment(id: \"30000000-0000-4000-8000-000000000002\") }"}' \
     -H "Authorization: Bearer $(token outsider $ALICE)")
 assert_eq "FORBIDDEN" "$(jq -r '.errors[0].extensions.code' <<<"$out")" "a mutation with such a role is refused too"
@@ -132,6 +133,11 @@ assert_eq "1" "$(pgcluster_psql -Atc "SELECT count(*) FROM tb_comment WHERE id =
 # The pool is not left in another request's role or transaction.
 assert_eq "3" "$(jq '.data.posts | length' <<<"$(as "" "$ALL_POSTS")")" \
     "anonymous reads after refused roles still run as blog_anon"
+# One field's failure does not fail the fields after it in the request's transaction.
+pgcluster_psql -c "REVOKE SELECT ON tv_comment FROM tvsync_reader" >/dev/null
+out=$(as "" "{ comment(id: \"$BOB_COMMENT\") { id } post(id: \"$ALICE_POST\") { id } }")
+assert_eq '["comment"]' "$(jq -c '.errors[0].path' <<<"$out")" "a field the role may not read fails: $out"
+assert_eq "\"$ALICE_POST\"" "$(jq -c '.data.post.id' <<<"$out")" "the field after it still answers"
 assert_not_contains "$(cat "$SERVER_LOG")" "$ALICE_TOKEN" "no token in the log"
 
 test_summary
