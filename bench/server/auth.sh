@@ -70,7 +70,10 @@ server_start() {
 }
 server_start off "$url" || exit 1
 server_start on "$auth_url" --set server.jwt_key_file="$KEY_FILE" --set server.anonymous_role=blog_anon || exit 1
-declare -A TOKENS=([off]="" [on]="$TOKEN")
+# "anon": the server with authentication, requests without a token (blog_anon): the role's
+# cost without the token's verification.
+declare -A TOKENS=([off]="" [anon]="" [on]="$TOKEN")
+URL_anon=$URL_on PID_anon=$PID_on
 echo "off: $URL_off (no authentication)"
 echo "on:  $URL_on (authenticator, Bearer token for blog_user)"
 out=$(curl -s -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" \
@@ -82,6 +85,19 @@ wrk_ms() {
     awk -v p="$2" '$1 == p { v = $2; u = v; gsub(/[0-9.]/, "", u); gsub(/[a-z]/, "", v);
         if (u == "us") v /= 1000; else if (u == "s") v *= 1000; printf "%.2f", v }' <<<"$1"
 }
+# CPU time (user + system, clock ticks) of a process, and of all of PostgreSQL's processes:
+# the cost per request, which a machine shared with other work changes far less than the rate.
+HZ=$(getconf CLK_TCK)
+PM_PID=$(head -1 "$PGCLUSTER_DIR/data/postmaster.pid")
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+pg_ticks() {
+    local total=0 p
+    for p in $PM_PID $(ps --ppid "$PM_PID" -o pid=); do
+        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
+us_per() { awk -v c="$1" -v n="$2" -v hz="$HZ" 'BEGIN { if (n > 0) printf "%.0f", c * 1e6 / hz / n }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # One waiting write, so no backlog of a round reaches the next.
 settle() {
@@ -96,15 +112,22 @@ for which in off on; do
     BENCH_TOKEN=${TOKENS[$which]} wrk -t2 -c32 -d2s -s "$here/post_query.lua" "${!u}" >/dev/null
     BENCH_TOKEN=${TOKENS[$which]} wrk -t1 -c1 -d2s -s "$here/create_comment.lua" "${!u}" >/dev/null 2>&1
 done
-declare -A reads writes errors
-for which in off on; do reads[$which]= writes[$which]= errors[$which]=0; done
+declare -A reads writes errors server_cpu pg_cpu
+for which in off anon on; do reads[$which]= writes[$which]= errors[$which]=0 server_cpu[$which]= pg_cpu[$which]=; done
 for round in $(seq "$ROUNDS"); do
-    if [ $((round % 2)) = 1 ]; then order="off on"; else order="on off"; fi
-    for which in $order; do
+    if [ $((round % 2)) = 1 ]; then order="off on"; reads_order="off anon on"; else order="on off"; reads_order="on anon off"; fi
+    for which in $reads_order; do
         u=URL_$which
+        p=PID_$which
+        server_before=$(cpu_ticks "${!p}") pg_before=$(pg_ticks)
         out=$(BENCH_TOKEN=${TOKENS[$which]} wrk -t2 -c32 -d"${DURATION}s" --latency -s "$here/post_query.lua" "${!u}")
+        n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$out")
+        s_us=$(us_per $(( $(cpu_ticks "${!p}") - server_before )) "$n")
+        p_us=$(us_per $(( $(pg_ticks) - pg_before )) "$n")
         reads[$which]="${reads[$which]} $(wrk_rps "$out")"
-        echo "round $round $which post(id) $(wrk_rps "$out") req/s, p50 $(wrk_ms "$out" 50%) ms"
+        server_cpu[$which]="${server_cpu[$which]} $s_us"
+        pg_cpu[$which]="${pg_cpu[$which]} $p_us"
+        echo "round $round $which post(id) $(wrk_rps "$out") req/s, p50 $(wrk_ms "$out" 50%) ms, CPU per request: server $s_us us, PostgreSQL $p_us us"
     done
     for which in $order; do
         u=URL_$which
@@ -116,6 +139,7 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 printf '\n%-48s %12s %12s %12s\n' "measure (median of $ROUNDS rounds)" "auth off" "auth on" "on vs off"
+anon_rps=$(tr ' ' '\n' <<<"${reads[anon]}" | grep . | median)
 r_off=$(tr ' ' '\n' <<<"${reads[off]}" | grep . | median)
 r_on=$(tr ' ' '\n' <<<"${reads[on]}" | grep . | median)
 w_off=$(tr ' ' '\n' <<<"${writes[off]}" | grep . | median)
@@ -124,4 +148,17 @@ printf '%-48s %12s %12s %11sx\n' "post(id) requests/s (32 connections)" "$r_off"
     "$(awk -v a="$r_on" -v b="$r_off" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 printf '%-48s %12s %12s %+10.2f ms\n' "createComment + read-your-writes p50 ms" "$w_off" "$w_on" \
     "$(awk -v a="$w_on" -v b="$w_off" 'BEGIN { print a - b }')"
+for m in server_cpu pg_cpu; do
+    declare -n cpu=$m
+    c_off=$(tr ' ' '\n' <<<"${cpu[off]}" | grep . | median)
+    c_on=$(tr ' ' '\n' <<<"${cpu[on]}" | grep . | median)
+    printf '%-48s %12s %12s %11sx\n' "post(id) CPU us/request, ${m%_cpu}" "$c_off" "$c_on" \
+        "$(awk -v a="$c_on" -v b="$c_off" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+    c_anon=$(tr ' ' '\n' <<<"${cpu[anon]}" | grep . | median)
+    printf '%-48s %12s %12s %11sx\n' "  the same without a token (blog_anon)" "$c_off" "$c_anon" \
+        "$(awk -v a="$c_anon" -v b="$c_off" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+    unset -n cpu
+done
+printf '%-48s %12s %12s %11sx\n' "post(id) requests/s without a token (blog_anon)" "$r_off" "$anon_rps" \
+    "$(awk -v a="$anon_rps" -v b="$r_off" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 printf '%-48s %12s %12s\n' "failed answers" "${errors[off]}" "${errors[on]}"
