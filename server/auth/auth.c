@@ -13,17 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 #include <jwt.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
 #include "common/alloc.h"
+#include "common/log.h"
 
 /* A key file larger than this is not a key file. */
 #define AUTH_KEY_FILE_MAX_BYTES (1024 * 1024)
@@ -47,8 +50,9 @@ typedef struct auth_key {
     auth_key_type type;
     jwt_alg_t ec_alg;         /* EC: the one algorithm its curve signs (ES256 for P-256, ...) */
     jwt_alg_t declared_alg;   /* a JWK's "alg"; JWT_ALG_NONE when not given */
-    unsigned char *material;  /* HMAC: the secret; RSA/EC: PEM text of the public key */
+    unsigned char *material;  /* HMAC: the secret */
     int length;
+    EVP_PKEY *public_key;     /* RSA/EC: parsed once, only read afterwards (safe across threads) */
 } auth_key;
 
 struct auth_keys {
@@ -135,8 +139,9 @@ static unsigned char *base64url_decode(const char *text, size_t length, size_t *
     return out;
 }
 
-/* Parses a base64url segment holding a JSON object; NULL when it is anything else. */
-static cJSON *segment_json(const char *text, size_t length)
+/* Parses a base64url segment holding a JSON object; NULL when it is anything else. With
+ * decoded_out, the decoded text is handed to the caller (freed with free) on success. */
+static cJSON *segment_json(const char *text, size_t length, char **decoded_out)
 {
     size_t decoded_length;
     unsigned char *decoded = base64url_decode(text, length, &decoded_length);
@@ -145,6 +150,10 @@ static cJSON *segment_json(const char *text, size_t length)
     cJSON *json = NULL;
     if (strlen((char *) decoded) == decoded_length)
         json = cJSON_ParseWithLength((const char *) decoded, decoded_length);
+    if (decoded_out != NULL && cJSON_IsObject(json)) {
+        *decoded_out = (char *) decoded;
+        decoded = NULL;
+    }
     free(decoded);
     if (json != NULL && !cJSON_IsObject(json)) {
         cJSON_Delete(json);
@@ -161,6 +170,7 @@ static void key_free(auth_key *key)
     if (key->material != NULL)
         memset(key->material, 0, (size_t) key->length);
     free(key->material);
+    EVP_PKEY_free(key->public_key);
 }
 
 static void keys_free(auth_keys *keys)
@@ -205,22 +215,6 @@ static char *read_key_file(const char *path, size_t *length, char *error, size_t
     data[used] = '\0';
     *length = used;
     return data;
-}
-
-static char *pem_of(EVP_PKEY *pkey, int *length)
-{
-    BIO *bio = alloc_check(BIO_new(BIO_s_mem()));
-    char *pem = NULL;
-    if (PEM_write_bio_PUBKEY(bio, pkey) == 1) {
-        char *data;
-        long size = BIO_get_mem_data(bio, &data);
-        pem = alloc_malloc((size_t) size + 1);
-        memcpy(pem, data, (size_t) size);
-        pem[size] = '\0';
-        *length = (int) size;
-    }
-    BIO_free(bio);
-    return pem;
 }
 
 /* Fills key's type from a parsed public key; false with error[] when tvsync cannot use it. */
@@ -274,18 +268,13 @@ static bool load_pem(auth_keys *keys, const char *text, size_t length, const cha
                  where);
         return false;
     }
-    auth_key key = {.declared_alg = JWT_ALG_NONE};
-    bool ok = key_type_of(pkey, &key, where, error, error_size);
-    if (ok) {
-        key.material = (unsigned char *) pem_of(pkey, &key.length);
-        ok = key.material != NULL;
-        if (!ok)
-            snprintf(error, error_size, "%s: cannot re-encode the public key", where);
+    auth_key key = {.declared_alg = JWT_ALG_NONE, .public_key = pkey};
+    if (!key_type_of(pkey, &key, where, error, error_size)) {
+        EVP_PKEY_free(pkey);
+        return false;
     }
-    EVP_PKEY_free(pkey);
-    if (ok)
-        *keys_add(keys) = key;
-    return ok;
+    *keys_add(keys) = key;
+    return true;
 }
 
 static const char *jwk_string(const cJSON *jwk, const char *name)
@@ -413,15 +402,11 @@ static bool load_jwk(auth_keys *keys, const cJSON *jwk, size_t index, const char
                          : "an EC key needs \"crv\" (P-256, P-384 or P-521) and \"x\", \"y\" of its size, base64url");
             return false;
         }
-        bool ok = key_type_of(pkey, &key, where, error, error_size);
-        if (ok)
-            key.material = (unsigned char *) pem_of(pkey, &key.length);
-        EVP_PKEY_free(pkey);
-        if (!ok || key.material == NULL) {
-            if (ok)
-                snprintf(error, error_size, "%s: cannot encode the key", where);
+        if (!key_type_of(pkey, &key, where, error, error_size)) {
+            EVP_PKEY_free(pkey);
             return false;
         }
+        key.public_key = pkey;
     } else {
         snprintf(error, error_size, "%s: kty \"%s\" is not RSA, EC or oct", where, kty ? kty : "(none)");
         return false;
@@ -563,8 +548,15 @@ auth_keys *auth_keys_load(const tvsync_config *config, char *error, size_t error
         ok = load_pem(keys, text, length, path, error, error_size);
     else if (*start == '{')
         ok = load_jwks(keys, text, length, path, error, error_size);
-    else
+    else {
         ok = load_secret(keys, text, length, path, error, error_size);
+        /* Whoever reads a shared secret can sign tokens for any role. */
+        struct stat status;
+        if (ok && stat(path, &status) == 0 && (status.st_mode & 077) != 0)
+            log_warning("jwt_key_file %s: the secret is readable by other users (mode %03o); chmod 600 it, since "
+                        "anyone who reads it can sign tokens for any role",
+                        path, (unsigned) (status.st_mode & 0777));
+    }
     memset(text, 0, length);
     free(text);
     if (!ok) {
@@ -657,6 +649,80 @@ static const auth_key *choose_key(const auth_keys *keys, jwt_alg_t alg, const ch
     return key;
 }
 
+static bool hmac_verifies(const auth_key *key, const char *token, size_t length)
+{
+    /* libjwt wants the token NUL-terminated: a copy only when trailing blanks were trimmed. */
+    char *copy = NULL;
+    if (token[length] != '\0') {
+        copy = alloc_malloc(length + 1);
+        memcpy(copy, token, length);
+        copy[length] = '\0';
+    }
+    jwt_t *jwt = NULL;
+    int rc = jwt_decode(&jwt, copy != NULL ? copy : token, key->material, key->length);
+    free(copy);
+    if (jwt != NULL)
+        jwt_free(jwt);
+    return rc == 0;
+}
+
+/* JWS ES* signatures are R || S, each the curve's size (RFC 7518 3.4); OpenSSL verifies DER. */
+static unsigned char *ecdsa_der(const unsigned char *raw, size_t raw_length, jwt_alg_t alg, int *der_length)
+{
+    size_t half = alg == JWT_ALG_ES256 ? 32 : alg == JWT_ALG_ES384 ? 48 : 66;
+    if (raw_length != 2 * half)
+        return NULL;
+    ECDSA_SIG *signature = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(raw, (int) half, NULL);
+    BIGNUM *s = BN_bin2bn(raw + half, (int) half, NULL);
+    unsigned char *der = NULL;
+    if (signature != NULL && r != NULL && s != NULL && ECDSA_SIG_set0(signature, r, s) == 1) {
+        r = s = NULL; /* owned by signature now */
+        *der_length = i2d_ECDSA_SIG(signature, &der);
+        if (*der_length <= 0)
+            der = NULL;
+    }
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(signature);
+    return der;
+}
+
+/* RS* and ES* with the key parsed at load: libjwt 1.x would parse the PEM key again for every
+ * token, which OpenSSL 3 makes cost more than the verification itself. */
+static bool public_key_verifies(const auth_key *key, jwt_alg_t alg, const char *signed_part, size_t signed_length,
+                                const char *signature_text, size_t signature_text_length)
+{
+    const EVP_MD *digest = alg == JWT_ALG_RS256 || alg == JWT_ALG_ES256   ? EVP_sha256()
+                           : alg == JWT_ALG_RS384 || alg == JWT_ALG_ES384 ? EVP_sha384()
+                                                                          : EVP_sha512();
+    size_t raw_length = 0;
+    unsigned char *raw = base64url_decode(signature_text, signature_text_length, &raw_length);
+    if (raw == NULL || raw_length == 0) {
+        free(raw);
+        return false;
+    }
+    unsigned char *signature = raw;
+    size_t signature_length = raw_length;
+    unsigned char *der = NULL;
+    if (key->type == AUTH_KEY_EC) {
+        int der_length = 0;
+        der = ecdsa_der(raw, raw_length, alg, &der_length);
+        signature = der;
+        signature_length = (size_t) der_length;
+    }
+    bool ok = false;
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    if (signature != NULL && context != NULL &&
+        EVP_DigestVerifyInit(context, NULL, digest, NULL, key->public_key) == 1)
+        ok = EVP_DigestVerify(context, signature, signature_length, (const unsigned char *) signed_part,
+                              signed_length) == 1;
+    EVP_MD_CTX_free(context);
+    OPENSSL_free(der);
+    free(raw);
+    return ok;
+}
+
 static bool audience_matches(const cJSON *aud, const char *audience)
 {
     if (cJSON_IsString(aud))
@@ -703,7 +769,7 @@ static auth_result anonymous(const auth_keys *keys, auth_identity *identity, aut
 {
     if (keys->anonymous_role == NULL) {
         failure->reason = "missing";
-        failure->description = "this server needs a token: Authorization: Bearer <JWT>";
+        failure->description = "This server needs a token: send Authorization: Bearer <JWT>.";
         return AUTH_MISSING;
     }
     identity->role = alloc_strdup(keys->anonymous_role);
@@ -738,8 +804,11 @@ auth_result auth_verify(const auth_keys *keys, const char *authorization, time_t
     const char *second_dot = first_dot ? memchr(first_dot + 1, '.', length - (size_t) (first_dot + 1 - token)) : NULL;
     if (second_dot == NULL || memchr(second_dot + 1, '.', length - (size_t) (second_dot + 1 - token)) != NULL)
         return refuse(failure, "malformed", "the token is not a JWT (header.payload.signature)");
-    cJSON *header = segment_json(token, (size_t) (first_dot - token));
-    cJSON *claims = segment_json(first_dot + 1, (size_t) (second_dot - first_dot - 1));
+    /* The claims go on as the issuer wrote them (no reprinting: integers past 2^53 keep
+     * their digits); the signature covers exactly these bytes. */
+    char *claims_text = NULL;
+    cJSON *header = segment_json(token, (size_t) (first_dot - token), NULL);
+    cJSON *claims = segment_json(first_dot + 1, (size_t) (second_dot - first_dot - 1), &claims_text);
     auth_result result = AUTH_OK;
     if (header == NULL || claims == NULL) {
         result = refuse(failure, "malformed", "the token's header or payload is not base64url JSON");
@@ -757,16 +826,11 @@ auth_result auth_verify(const auth_keys *keys, const char *authorization, time_t
         result = AUTH_INVALID;
         goto done;
     }
-    /* libjwt wants the token NUL-terminated and without the whitespace trimmed above. */
-    char *copy = alloc_malloc(length + 1);
-    memcpy(copy, token, length);
-    copy[length] = '\0';
-    jwt_t *verified = NULL;
-    int rc = jwt_decode(&verified, copy, key->material, key->length);
-    free(copy);
-    if (verified != NULL)
-        jwt_free(verified);
-    if (rc != 0) {
+    bool verified = key->type == AUTH_KEY_HMAC
+                        ? hmac_verifies(key, token, length)
+                        : public_key_verifies(key, alg, token, (size_t) (second_dot - token), second_dot + 1,
+                                              length - (size_t) (second_dot + 1 - token));
+    if (!verified) {
         result = refuse(failure, "signature", "the token's signature does not verify");
         goto done;
     }
@@ -779,9 +843,11 @@ auth_result auth_verify(const auth_keys *keys, const char *authorization, time_t
         goto done;
     }
     identity->role = alloc_strdup(role);
-    identity->claims_json = alloc_check(cJSON_PrintUnformatted(claims));
+    identity->claims_json = claims_text;
+    claims_text = NULL;
     identity->anonymous = false;
 done:
+    free(claims_text);
     cJSON_Delete(header);
     cJSON_Delete(claims);
     return result;

@@ -60,8 +60,9 @@ auth_keys *auth_keys_ref(auth_keys *keys);
 void auth_keys_release(auth_keys *keys);
 
 /* Verifies authorization (the Authorization header's value, NULL when absent) at time now.
- * AUTH_OK fills *identity (the caller clears it); otherwise *failure says why and *identity
- * is left zeroed. Thread-safe; keys are only read. */
+ * AUTH_OK fills *identity (the caller clears it; claims_json is the token's payload exactly as
+ * signed); otherwise *failure says why and *identity is left zeroed. Thread-safe; keys are
+ * only read. */
 auth_result auth_verify(const auth_keys *keys, const char *authorization, time_t now, auth_identity *identity,
                         auth_failure *failure);
 

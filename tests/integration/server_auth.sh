@@ -41,9 +41,12 @@ www_authenticate() {
 }
 
 # ---------------------------------------------------------------- HS256
+umask 022
 openssl rand -base64 48 >"$WORK/secret"
 server_start --set server.jwt_key_file="$WORK/secret" || { echo "server did not start"; exit 1; }
 assert_contains "$(cat "$SERVER_LOG")" "authentication: 1 key (HS*) from $WORK/secret" "the log says which keys verify tokens"
+assert_contains "$(cat "$SERVER_LOG")" "jwt_key_file $WORK/secret: the secret is readable by other users (mode $(stat -c %a "$WORK/secret"))" \
+    "a secret other users may read is warned about"
 
 call
 assert_eq 401 "$STATUS" "no token: 401"
@@ -99,9 +102,71 @@ assert_contains "$(grep 'keeping the current JWT keys' "$SERVER_LOG")" "at least
     "SIGHUP with a bad key file: logged with what is wrong"
 with_token "$NEW"
 assert_eq 200 "$STATUS" "SIGHUP with a bad key file: the old keys keep verifying"
+METRICS=$(curl -s "$SERVER_BASE/metrics")
+assert_contains "$METRICS" 'tvsync_server_auth_key_reloads_total{result="ok"} 1' "/metrics counts the key reload"
+assert_contains "$METRICS" 'tvsync_server_auth_key_reloads_total{result="failed"} 1' "and the failed one"
 server_stop
 
-LOG_TEXT=$(cat "$SERVER_LOG")
+LOGS=("$SERVER_LOG")
+
+# ---------------------------------------------------------------- RS256 from a PEM public key
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/rsa.pem" 2>/dev/null
+openssl pkey -in "$WORK/rsa.pem" -pubout -out "$WORK/rsa.pub"
+server_start --set server.jwt_key_file="$WORK/rsa.pub" --set server.jwt_audience=blog \
+    --set server.jwt_issuer=https://id.example.com || { echo "server did not start"; exit 1; }
+CLAIMS="{\"role\":\"$ROLE\",\"aud\":\"blog\",\"iss\":\"https://id.example.com\"}"
+with_token "$(sign RS256 "$WORK/rsa.pem" "$CLAIMS")"
+assert_eq "200 $POSTS" "$STATUS $BODY" "RS256 with the PEM public key: accepted"
+with_token "$(sign HS256 "$WORK/rsa.pub" "$CLAIMS")"
+assert_eq 'Bearer error="invalid_token", error_description="the token'"'"'s alg does not match the server'"'"'s key"' \
+    "$(www_authenticate)" "HS256 signed with the RSA public key as secret: refused (alg confusion)"
+with_token "$(sign RS256 "$WORK/rsa.pem" "{\"role\":\"$ROLE\",\"aud\":\"other\",\"iss\":\"https://id.example.com\"}")"
+assert_contains "$STATUS $(www_authenticate)" "401 Bearer error=\"invalid_token\", error_description=\"the token's aud" \
+    "jwt_audience: another audience is refused"
+with_token "$(sign RS256 "$WORK/rsa.pem" "{\"role\":\"$ROLE\",\"aud\":\"blog\"}")"
+assert_contains "$(www_authenticate)" "the token's iss" "jwt_issuer: a token without iss is refused"
+server_stop
+LOGS+=("$SERVER_LOG")
+
+# ---------------------------------------------------------------- ES256 from a JWK set, by kid
+b64url() { basenc --base64url | tr -d '=\n'; }
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/ec.pem" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/ec2.pem" 2>/dev/null
+# The last 65 bytes of a P-256 SubjectPublicKeyInfo are the point 04 || x || y.
+jwk_ec() {
+    openssl pkey -in "$1" -pubout -outform DER | tail -c 64 >"$WORK/point"
+    printf '{"kty":"EC","crv":"P-256","kid":"%s","x":"%s","y":"%s"}' "$2" \
+        "$(head -c 32 "$WORK/point" | b64url)" "$(tail -c 32 "$WORK/point" | b64url)"
+}
+printf '{"keys":[%s,%s]}' "$(jwk_ec "$WORK/ec.pem" one)" "$(jwk_ec "$WORK/ec2.pem" two)" >"$WORK/jwks.json"
+server_start --set server.jwt_key_file="$WORK/jwks.json" --set server.jwt_role_claim=.app.role || {
+    echo "server did not start"; exit 1; }
+assert_contains "$(cat "$SERVER_LOG")" "authentication: 2 keys (ES256, ES256) from $WORK/jwks.json" "a JWK set of two keys is loaded"
+with_token "$(sign ES256 "$WORK/ec2.pem" "{\"app\":{\"role\":\"$ROLE\"}}" two)"
+assert_eq "200 $POSTS" "$STATUS $BODY" "ES256 with the JWK its kid names, role from .app.role: accepted"
+with_token "$(sign ES256 "$WORK/ec2.pem" "{\"app\":{\"role\":\"$ROLE\"}}" one)"
+assert_contains "$(www_authenticate)" "signature does not verify" "ES256 under another key's kid: refused"
+with_token "$(sign ES256 "$WORK/ec.pem" "{\"app\":{\"role\":\"$ROLE\"}}" three)"
+assert_contains "$(www_authenticate)" "no key matches the token's kid" "an unknown kid: refused"
+server_stop
+LOGS+=("$SERVER_LOG")
+
+# ---------------------------------------------------------------- anonymous_role alone
+server_start --set server.anonymous_role="$ROLE" || { echo "server did not start"; exit 1; }
+call
+assert_eq "200 $POSTS" "$STATUS $BODY" "anonymous_role without key file: a request without token is answered"
+with_token "$NEW"
+assert_contains "$STATUS $(www_authenticate)" "401 Bearer error=\"invalid_token\", error_description=\"this server takes no tokens" \
+    "anonymous_role without key file: a token is refused"
+server_stop
+LOGS+=("$SERVER_LOG")
+
+# ---------------------------------------------------------------- a bad key file at start
+assert_exit 3 "an unusable jwt_key_file stops the start (exit 3)" -- "$SERVER_BIN" --database "$TVSYNC_DATABASE_URL" \
+    --listen 127.0.0.1:0 --schema "$SERVER_SCHEMA" --set server.jwt_key_file="$WORK/rsa.pem"
+assert_contains "$ASSERT_OUTPUT" "not a PEM public key" "and says the file holds no public key"
+
+LOG_TEXT=$(cat "${LOGS[@]}")
 leaked=0
 for token in "${TOKENS_USED[@]}"; do
     signature=${token##*.}
@@ -110,7 +175,7 @@ for token in "${TOKENS_USED[@]}"; do
     if [ -n "$signature" ] && [[ "$LOG_TEXT" == *"$signature"* ]]; then leaked=1; fi
     if [[ "$LOG_TEXT" == *"$payload"* ]]; then leaked=1; fi
 done
-assert_eq 0 "$leaked" "no token material in the server log (debug level)"
+assert_eq 0 "$leaked" "no token material in the server logs (debug level)"
 assert_contains "$LOG_TEXT" "401 Invalid token: the token has expired" "the log says why a token was refused"
 
 test_summary
