@@ -26,6 +26,7 @@ typedef struct db_job {
     bool alone;                /* skipped inside a pipeline after another's error: runs alone */
     int group_size;            /* > 0: the first statement of a group of that many */
     bool in_group;             /* a later statement of a group */
+    bool wrapped;              /* sent in a group between BEGIN and COMMIT (sharing a sync point) */
     struct timeval queued_at;
     db_pool_result_fn fn;
     void *arg;
@@ -56,6 +57,8 @@ struct db_conn {
     pg_backoff backoff;
     job_list sent;             /* jobs in flight, in the order their results come */
     job_list skipped;          /* jobs of the current pipeline skipped after an error, to run again */
+    bool group_skipped;        /* the BEGIN of the group being answered was not run */
+    bool needs_rollback;       /* a group between BEGIN and COMMIT failed: its block is left aborted */
 };
 
 /* At most this many reads go out in one pipeline. */
@@ -239,6 +242,7 @@ static void conn_lost(db_conn *conn, const char *reason, bool was_connected)
     pg_pipeline_free(conn->pipeline);
     conn->pipeline = NULL;
     conn->state = CONN_DOWN;
+    conn->group_skipped = conn->needs_rollback = false;
     job_list again = conn->skipped, failed = {NULL, NULL};
     conn->skipped = (job_list){NULL, NULL};
     db_job *job;
@@ -372,6 +376,34 @@ static void conn_start_connect(db_conn *conn)
     conn_poll_connect(conn);
 }
 
+static void rollback_done_cb(void *arg, const pg_pipeline_outcome *outcome)
+{
+    db_conn *conn = arg;
+    if (outcome->connection_lost)
+        return; /* the lost callback follows */
+    if (!outcome->ok)
+        log_warning("database connection %d: ROLLBACK after a failed transaction failed: %s", conn->index,
+                    outcome->error);
+    conn->state = CONN_IDLE;
+    conn_dispatch(conn);
+}
+
+/* The BEGIN of a group sent between BEGIN and COMMIT: whether its statements ran. */
+static void group_begin_cb(void *arg, const pg_pipeline_outcome *outcome)
+{
+    db_conn *conn = arg;
+    if (!outcome->connection_lost)
+        conn->group_skipped = !outcome->ok;
+}
+
+/* Its COMMIT: a failure there rolled the group back and ended the block; the group's
+ * statements were answered already. */
+static void group_commit_cb(void *arg, const pg_pipeline_outcome *outcome)
+{
+    (void) arg;
+    (void) outcome;
+}
+
 /* A statement of a job came back. A job skipped after another's error waits, in
  * order, until the pipeline is done and then runs alone. */
 static void job_done_cb(void *arg, const pg_pipeline_outcome *outcome)
@@ -381,7 +413,15 @@ static void job_done_cb(void *arg, const pg_pipeline_outcome *outcome)
     if (outcome->connection_lost)
         return; /* the lost callback gives back or fails every job in flight */
     list_pop(&conn->sent);
-    if (outcome->not_run && job->in_group) {
+    bool grouped = job->in_group || job->group_size > 0;
+    if (!outcome->ok && !outcome->not_run && job->wrapped)
+        conn->needs_rollback = true;
+    if (outcome->not_run && grouped && conn->group_skipped) {
+        /* its group never started (an earlier statement of the pipeline failed): it goes
+         * back whole and then runs alone */
+        job->alone = true;
+        list_append(&conn->skipped, job);
+    } else if (outcome->not_run && grouped) {
         /* its group's transaction failed before it: nothing to run it in again */
         job_finish(job, NULL, outcome->error);
     } else if (outcome->not_run) {
@@ -395,6 +435,13 @@ static void job_done_cb(void *arg, const pg_pipeline_outcome *outcome)
     if (conn->sent.head != NULL || conn->state == CONN_DOWN)
         return;
     queue_push_front(conn->pool, &conn->skipped);
+    if (conn->needs_rollback) {
+        /* A failed BEGIN block stays open past its sync point: end it before other work. */
+        conn->needs_rollback = false;
+        if (!pg_pipeline_send_prepared(conn->pipeline, "ROLLBACK", 0, NULL, rollback_done_cb, conn))
+            conn_lost(conn, "cannot send a statement", true);
+        return;
+    }
     conn->state = CONN_IDLE;
     conn_dispatch(conn);
 }
@@ -430,46 +477,68 @@ static bool conn_send_group(db_conn *conn)
 {
     db_pool *pool = conn->pool;
     pg_pipeline_defer_sync(conn->pipeline);
+    conn->group_skipped = false;
     int size = pool->queue.head->group_size;
-    for (int i = 0; i < size && pool->queue.head != NULL; i++)
-        if (!conn_send_job(conn, queue_pop(pool)))
+    for (int i = 0; i < size && pool->queue.head != NULL; i++) {
+        db_job *job = queue_pop(pool);
+        job->wrapped = false;
+        if (!conn_send_job(conn, job))
             return false;
+    }
     if (pg_pipeline_sync(conn->pipeline))
         return true;
     conn_lost(conn, "cannot send a statement", true);
     return false;
 }
 
+/* Sends a group of reads between BEGIN and COMMIT, inside the pipeline's sync point: a
+ * transaction of its own that costs the database no answer of its own. False when the
+ * connection broke (already handled). */
+static bool conn_send_wrapped_group(db_conn *conn)
+{
+    db_pool *pool = conn->pool;
+    if (!pg_pipeline_send_prepared(conn->pipeline, "BEGIN", 0, NULL, group_begin_cb, conn)) {
+        conn_lost(conn, "cannot send a statement", true);
+        return false;
+    }
+    int size = pool->queue.head->group_size;
+    for (int i = 0; i < size && pool->queue.head != NULL; i++) {
+        db_job *job = queue_pop(pool);
+        job->wrapped = true;
+        if (!conn_send_job(conn, job))
+            return false;
+    }
+    if (!pg_pipeline_send_prepared(conn->pipeline, "COMMIT", 0, NULL, group_commit_cb, conn)) {
+        conn_lost(conn, "cannot send a statement", true);
+        return false;
+    }
+    return true;
+}
+
 /* Sends the queued reads at the head of the queue in one pipeline: one write, one
  * sync point, one flush of the results by the server, instead of a round trip each.
- * A group of reads among them keeps its own sync point. */
+ * A group of reads among them is a BEGIN ... COMMIT block of its own. After an error the
+ * rest of the pipeline is not run: single reads and groups that never started run again
+ * alone, after a ROLLBACK when the error left a block open (job_done_cb). */
 static void conn_send_pipeline(db_conn *conn)
 {
     db_pool *pool = conn->pool;
     conn->state = CONN_BUSY;
-    bool deferred = false; /* single reads sent since the last sync point */
+    pg_pipeline_defer_sync(conn->pipeline);
     int n = 0;
     while (n < DB_POOL_PIPELINE_MAX && pool->queue.head != NULL && job_pipelinable(pool->queue.head)) {
         if (pool->queue.head->group_size > 0) {
-            if (deferred && !pg_pipeline_sync(conn->pipeline)) {
-                conn_lost(conn, "cannot send a statement", true);
-                return;
-            }
-            deferred = false;
             n += pool->queue.head->group_size;
-            if (!conn_send_group(conn))
+            if (!conn_send_wrapped_group(conn))
                 return;
             continue;
         }
-        if (!deferred)
-            pg_pipeline_defer_sync(conn->pipeline);
-        deferred = true;
         n++;
         if (!conn_send_job(conn, queue_pop(pool)))
             return;
     }
     log_debug("database connection %d: %d reads in one pipeline", conn->index, n);
-    if (deferred && !pg_pipeline_sync(conn->pipeline))
+    if (!pg_pipeline_sync(conn->pipeline))
         conn_lost(conn, "cannot send a statement", true);
 }
 
@@ -490,9 +559,15 @@ static void conn_dispatch(db_conn *conn)
     db_job *head = conn->pool->queue.head;
     if (head == NULL)
         return;
-    if (job_pipelinable(head) && (head->group_size > 0 || (head->next != NULL && job_pipelinable(head->next)))) {
-        conn_send_pipeline(conn);
-        return;
+    if (job_pipelinable(head)) {
+        /* A group alone goes out with its own sync point: no BEGIN and COMMIT needed. */
+        const db_job *next = head->next;
+        for (int i = 1; i < head->group_size && next != NULL; i++)
+            next = next->next;
+        if (next != NULL && job_pipelinable(next)) {
+            conn_send_pipeline(conn);
+            return;
+        }
     }
     conn->state = CONN_BUSY;
     if (head->group_size > 0)

@@ -66,10 +66,13 @@ void db_pool_submit(db_pool *pool, const char *sql, int param_count, const char 
  * as a set_config(..., true) and the statements it is for. Each statement's fn is called
  * once, in order; after a failed statement the later ones are not run (error "not run:
  * ..."); the last one's fn is called once the transaction has committed. A group whose
- * statements are all DB_POOL_RETRY_ON_LOSS shares a pipeline with other reads and is sent
- * again once, whole, when its connection drops before any of its statements answered; any
- * other group goes out alone, and its statements not yet answered on a lost connection fail
- * as other statements do. Groups do not nest; DB_POOL_FRONT is ignored inside one. */
+ * statements are all DB_POOL_RETRY_ON_LOSS shares a pipeline with other reads (then it is
+ * a BEGIN ... COMMIT block inside the pipeline's sync point, so the database answers the
+ * whole pipeline in one write; a group that could not start there because an earlier
+ * statement failed runs again alone) and is sent again once, whole, when its connection
+ * drops before any of its statements answered; any other group goes out alone, and its
+ * statements not yet answered on a lost connection fail as other statements do. Groups do
+ * not nest; DB_POOL_FRONT is ignored inside one. */
 void db_pool_group_begin(db_pool *pool);
 void db_pool_group_end(db_pool *pool);
 

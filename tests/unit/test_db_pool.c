@@ -304,6 +304,60 @@ START_TEST(test_a_read_group_in_flight_when_the_connection_drops_is_sent_again_w
 }
 END_TEST
 
+/* Read groups submitted together share one pipeline as BEGIN ... COMMIT blocks: a failure
+ * in the first rolls it back, the groups and reads after it run again alone, and the
+ * block it left open is closed before the connection takes other work. */
+START_TEST(test_a_failed_group_in_a_pipeline_leaves_the_others_their_own_transactions)
+{
+    const char *setting = "SELECT coalesce(nullif(current_setting('tvsync.test_who', true), ''), 'none')";
+    db_pool_group_begin(pool);
+    submit("SELECT set_config('tvsync.test_who', 'first', true)", DB_POOL_RETRY_ON_LOSS, 0);
+    submit("SELECT 1/0", DB_POOL_RETRY_ON_LOSS, 1);
+    submit(setting, DB_POOL_RETRY_ON_LOSS, 2);
+    db_pool_group_end(pool);
+    db_pool_group_begin(pool);
+    submit("SELECT set_config('tvsync.test_who', 'second', true)", DB_POOL_RETRY_ON_LOSS, 3);
+    submit(setting, DB_POOL_RETRY_ON_LOSS, 4);
+    db_pool_group_end(pool);
+    submit(setting, DB_POOL_RETRY_ON_LOSS, 5);
+    run_until_answers(6);
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(answers[i].label, labels[i]);
+    ck_assert_msg(answers[0].ok, "%s", answers[0].error);
+    ck_assert_msg(!answers[1].ok && strstr(answers[1].error, "division by zero"), "%s", answers[1].error);
+    ck_assert_msg(!answers[2].ok && strstr(answers[2].error, "not run"), "%s", answers[2].error);
+    ck_assert_msg(answers[3].ok && answers[4].ok && answers[5].ok, "%s %s %s", answers[3].error, answers[4].error,
+                  answers[5].error);
+    ck_assert_str_eq(answers[4].value, "second");
+    ck_assert_str_eq(answers[5].value, "none");
+    /* No aborted transaction block is left on the connection (it would fail this). */
+    submit("SELECT 'usable'", 0, 6);
+    run_until_answers(7);
+    ck_assert_msg(answers[6].ok, "%s", answers[6].error);
+}
+END_TEST
+
+/* Two groups of reads in one pipeline each are a transaction: each sees its own setting,
+ * and neither sees the other's. */
+START_TEST(test_groups_sharing_a_pipeline_do_not_share_a_transaction)
+{
+    const char *xact = "SELECT txid_current()::text";
+    for (int g = 0; g < 3; g++) {
+        db_pool_group_begin(pool);
+        submit(xact, DB_POOL_RETRY_ON_LOSS, 2 * g);
+        submit(xact, DB_POOL_RETRY_ON_LOSS, 2 * g + 1);
+        db_pool_group_end(pool);
+    }
+    run_until_answers(6);
+    for (int g = 0; g < 3; g++) {
+        ck_assert_msg(answers[2 * g].ok, "%s", answers[2 * g].error);
+        ck_assert_str_eq(answers[2 * g].value, answers[2 * g + 1].value);
+        if (g > 0)
+            ck_assert_str_ne(answers[2 * g].value, answers[2 * g - 2].value);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("db_pool");
@@ -319,6 +373,8 @@ int main(void)
     tcase_add_test(tc, test_groups_run_as_transactions_of_their_own_without_interleaving);
     tcase_add_test(tc, test_a_failed_group_rolls_back_and_leaves_the_connection_usable);
     tcase_add_test(tc, test_a_read_group_in_flight_when_the_connection_drops_is_sent_again_whole);
+    tcase_add_test(tc, test_a_failed_group_in_a_pipeline_leaves_the_others_their_own_transactions);
+    tcase_add_test(tc, test_groups_sharing_a_pipeline_do_not_share_a_transaction);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
