@@ -24,6 +24,9 @@ typedef struct db_job {
     unsigned flags;
     bool retried;
     bool alone;                /* skipped inside a pipeline after another's error: runs alone */
+    int group_size;            /* > 0: the first statement of a group of that many */
+    bool in_group;             /* a later statement of a group */
+    bool wrapped;              /* sent in a group between BEGIN and COMMIT (sharing a sync point) */
     struct timeval queued_at;
     db_pool_result_fn fn;
     void *arg;
@@ -56,6 +59,8 @@ struct db_conn {
     bool setting_up;           /* connected, session setup in flight */
     job_list sent;             /* jobs in flight, in the order their results come */
     job_list skipped;          /* jobs of the current pipeline skipped after an error, to run again */
+    bool group_skipped;        /* the BEGIN of the group being answered was not run */
+    bool needs_rollback;       /* a group between BEGIN and COMMIT failed: its block is left aborted */
 };
 
 /* At most this many reads go out in one pipeline. */
@@ -86,6 +91,10 @@ struct db_pool {
     int probe_ms;              /* an idle pool is probed after this long without an answer; 0: never */
     bool probe_in_flight;
     struct timeval last_answer; /* when a connection last answered anything */
+    bool grouping;             /* between db_pool_group_begin and db_pool_group_end */
+    job_list group;            /* the statements of the group being built */
+    int group_size;
+    bool group_retry;          /* every statement of the group may be repeated */
 };
 
 static void job_free(db_job *job)
@@ -240,16 +249,21 @@ static void conn_lost(db_conn *conn, const char *reason, bool was_connected)
     conn->pipeline = NULL;
     conn->state = CONN_DOWN;
     conn->setting_up = false;
+    conn->group_skipped = conn->needs_rollback = false;
     job_list again = conn->skipped, failed = {NULL, NULL};
     conn->skipped = (job_list){NULL, NULL};
     db_job *job;
     while ((job = list_pop(&conn->sent)) != NULL) {
-        if ((job->flags & DB_POOL_RETRY_ON_LOSS) && !job->retried) {
+        job_list *to = &failed;
+        if ((job->flags & DB_POOL_RETRY_ON_LOSS) && !job->retried && !job->in_group) {
             job->retried = true;
-            list_append(&again, job);
-        } else {
-            list_append(&failed, job);
+            to = &again;
         }
+        list_append(to, job);
+        /* A group whose first statement is still here has had no answer: it goes back or
+         * fails whole. Statements of a group that had answers fail (in_group above). */
+        while (job->group_size > 0 && conn->sent.head != NULL && conn->sent.head->in_group)
+            list_append(to, list_pop(&conn->sent));
     }
     queue_push_front(pool, &again);
     conn->reconnect_at_once = was_connected;
@@ -380,6 +394,34 @@ static void conn_start_connect(db_conn *conn)
     conn_poll_connect(conn);
 }
 
+static void rollback_done_cb(void *arg, const pg_pipeline_outcome *outcome)
+{
+    db_conn *conn = arg;
+    if (outcome->connection_lost)
+        return; /* the lost callback follows */
+    if (!outcome->ok)
+        log_warning("database connection %d: ROLLBACK after a failed transaction failed: %s", conn->index,
+                    outcome->error);
+    conn->state = CONN_IDLE;
+    conn_dispatch(conn);
+}
+
+/* The BEGIN of a group sent between BEGIN and COMMIT: whether its statements ran. */
+static void group_begin_cb(void *arg, const pg_pipeline_outcome *outcome)
+{
+    db_conn *conn = arg;
+    if (!outcome->connection_lost)
+        conn->group_skipped = !outcome->ok;
+}
+
+/* Its COMMIT: a failure there rolled the group back and ended the block; the group's
+ * statements were answered already. */
+static void group_commit_cb(void *arg, const pg_pipeline_outcome *outcome)
+{
+    (void) arg;
+    (void) outcome;
+}
+
 /* A statement of a job came back. A job skipped after another's error waits, in
  * order, until the pipeline is done and then runs alone. */
 static void job_done_cb(void *arg, const pg_pipeline_outcome *outcome)
@@ -390,7 +432,18 @@ static void job_done_cb(void *arg, const pg_pipeline_outcome *outcome)
         return; /* the lost callback gives back or fails every job in flight */
     pool_heard(conn->pool);
     list_pop(&conn->sent);
-    if (outcome->not_run) {
+    bool grouped = job->in_group || job->group_size > 0;
+    if (!outcome->ok && !outcome->not_run && job->wrapped)
+        conn->needs_rollback = true;
+    if (outcome->not_run && grouped && conn->group_skipped) {
+        /* its group never started (an earlier statement of the pipeline failed): it goes
+         * back whole and then runs alone */
+        job->alone = true;
+        list_append(&conn->skipped, job);
+    } else if (outcome->not_run && grouped) {
+        /* its group's transaction failed before it: nothing to run it in again */
+        job_finish(job, NULL, outcome->error);
+    } else if (outcome->not_run) {
         job->alone = true;
         list_append(&conn->skipped, job);
     } else if (outcome->ok) {
@@ -401,6 +454,13 @@ static void job_done_cb(void *arg, const pg_pipeline_outcome *outcome)
     if (conn->sent.head != NULL || conn->state == CONN_DOWN)
         return;
     queue_push_front(conn->pool, &conn->skipped);
+    if (conn->needs_rollback) {
+        /* A failed BEGIN block stays open past its sync point: end it before other work. */
+        conn->needs_rollback = false;
+        if (!pg_pipeline_send_prepared(conn->pipeline, "ROLLBACK", 0, NULL, rollback_done_cb, conn))
+            conn_lost(conn, "cannot send a statement", true);
+        return;
+    }
     conn->state = CONN_IDLE;
     conn_dispatch(conn);
 }
@@ -423,41 +483,116 @@ static bool conn_send_job(db_conn *conn, db_job *job)
     return false;
 }
 
-/* A read that can share a pipeline: safe to repeat and not to run alone. */
+/* A read (or a group of reads) that can share a pipeline: safe to repeat and not to run
+ * alone. */
 static bool job_pipelinable(const db_job *job)
 {
-    return (job->flags & DB_POOL_RETRY_ON_LOSS) && !job->alone;
+    return (job->flags & DB_POOL_RETRY_ON_LOSS) && !job->alone && !job->in_group;
+}
+
+/* Sends the group at the head of the queue with its own sync point: a transaction of its
+ * own. False when the connection broke (already handled). */
+static bool conn_send_group(db_conn *conn)
+{
+    db_pool *pool = conn->pool;
+    pg_pipeline_defer_sync(conn->pipeline);
+    conn->group_skipped = false;
+    int size = pool->queue.head->group_size;
+    for (int i = 0; i < size && pool->queue.head != NULL; i++) {
+        db_job *job = queue_pop(pool);
+        job->wrapped = false;
+        if (!conn_send_job(conn, job))
+            return false;
+    }
+    if (pg_pipeline_sync(conn->pipeline))
+        return true;
+    conn_lost(conn, "cannot send a statement", true);
+    return false;
+}
+
+/* Sends a group of reads between BEGIN and COMMIT, inside the pipeline's sync point: a
+ * transaction of its own that costs the database no answer of its own. False when the
+ * connection broke (already handled). */
+static bool conn_send_wrapped_group(db_conn *conn)
+{
+    db_pool *pool = conn->pool;
+    if (!pg_pipeline_send_prepared(conn->pipeline, "BEGIN", 0, NULL, group_begin_cb, conn)) {
+        conn_lost(conn, "cannot send a statement", true);
+        return false;
+    }
+    int size = pool->queue.head->group_size;
+    for (int i = 0; i < size && pool->queue.head != NULL; i++) {
+        db_job *job = queue_pop(pool);
+        job->wrapped = true;
+        if (!conn_send_job(conn, job))
+            return false;
+    }
+    if (!pg_pipeline_send_prepared(conn->pipeline, "COMMIT", 0, NULL, group_commit_cb, conn)) {
+        conn_lost(conn, "cannot send a statement", true);
+        return false;
+    }
+    return true;
 }
 
 /* Sends the queued reads at the head of the queue in one pipeline: one write, one
- * sync point, one flush of the results by the server, instead of a round trip each. */
+ * sync point, one flush of the results by the server, instead of a round trip each.
+ * A group of reads among them is a BEGIN ... COMMIT block of its own. After an error the
+ * rest of the pipeline is not run: single reads and groups that never started run again
+ * alone, after a ROLLBACK when the error left a block open (job_done_cb). */
 static void conn_send_pipeline(db_conn *conn)
 {
     db_pool *pool = conn->pool;
     conn->state = CONN_BUSY;
     pg_pipeline_defer_sync(conn->pipeline);
     int n = 0;
-    for (; n < DB_POOL_PIPELINE_MAX && pool->queue.head != NULL && job_pipelinable(pool->queue.head); n++)
+    while (n < DB_POOL_PIPELINE_MAX && pool->queue.head != NULL && job_pipelinable(pool->queue.head)) {
+        if (pool->queue.head->group_size > 0) {
+            n += pool->queue.head->group_size;
+            if (!conn_send_wrapped_group(conn))
+                return;
+            continue;
+        }
+        n++;
         if (!conn_send_job(conn, queue_pop(pool)))
             return;
+    }
     log_debug("database connection %d: %d reads in one pipeline", conn->index, n);
     if (!pg_pipeline_sync(conn->pipeline))
         conn_lost(conn, "cannot send a statement", true);
+}
+
+/* Statements of a group whose first statement failed to go out (a connection broke while
+ * sending it) have nothing to run in. */
+static void queue_fail_orphans(db_pool *pool)
+{
+    while (pool->queue.head != NULL && pool->queue.head->in_group)
+        job_finish(queue_pop(pool), NULL, "database connection lost; the statement was not run: its transaction's "
+                                          "earlier statements could not be sent");
 }
 
 static void conn_dispatch(db_conn *conn)
 {
     if (conn->state != CONN_IDLE)
         return;
+    queue_fail_orphans(conn->pool);
     db_job *head = conn->pool->queue.head;
     if (head == NULL)
         return;
-    if (head->next != NULL && job_pipelinable(head) && job_pipelinable(head->next)) {
-        conn_send_pipeline(conn);
-        return;
+    if (job_pipelinable(head)) {
+        /* A group alone goes out with its own sync point: no BEGIN and COMMIT needed. */
+        const db_job *next = head->next;
+        for (int i = 1; i < head->group_size && next != NULL; i++)
+            next = next->next;
+        if (next != NULL && job_pipelinable(next)) {
+            conn_send_pipeline(conn);
+            return;
+        }
     }
     conn->state = CONN_BUSY;
-    conn_send_job(conn, queue_pop(conn->pool));
+    if (head->group_size > 0)
+        conn_send_group(conn);
+    else
+        conn_send_job(conn, queue_pop(conn->pool));
 }
 
 static void pool_dispatch(db_pool *pool)
@@ -611,6 +746,8 @@ void db_pool_free(db_pool *pool)
     db_job *job;
     while ((job = queue_pop(pool)) != NULL)
         job_finish(job, NULL, "server shutting down");
+    while ((job = list_pop(&pool->group)) != NULL)
+        job_finish(job, NULL, "server shutting down");
     event_free(pool->queue_timer);
     event_free(pool->dispatch_event);
     free(pool->conns);
@@ -656,6 +793,13 @@ void db_pool_submit(db_pool *pool, const char *sql, int param_count, const char 
     job->flags = flags;
     job->fn = fn;
     job->arg = arg;
+    if (pool->grouping) {
+        job->flags &= ~DB_POOL_FRONT;
+        pool->group_retry = pool->group_retry && (flags & DB_POOL_RETRY_ON_LOSS);
+        job->in_group = pool->group_size++ > 0;
+        list_append(&pool->group, job);
+        return;
+    }
     if (!pool_any_usable(pool))
         pool_connect_on_demand(pool);
     if (!pool_any_usable(pool)) {
@@ -668,6 +812,45 @@ void db_pool_submit(db_pool *pool, const char *sql, int param_count, const char 
     event_base_gettimeofday_cached(pool->base, &job->queued_at);
     queue_push(pool, job, (flags & DB_POOL_FRONT) != 0);
     /* Activating an event that is already active is a no-op: one dispatch per loop turn. */
+    event_active(pool->dispatch_event, EV_TIMEOUT, 1);
+}
+
+void db_pool_group_begin(db_pool *pool)
+{
+    pool->grouping = true;
+    pool->group_size = 0;
+    pool->group_retry = true;
+}
+
+void db_pool_group_end(db_pool *pool)
+{
+    pool->grouping = false;
+    db_job *first = pool->group.head;
+    if (first == NULL)
+        return;
+    /* The group's retry is decided by its first statement's flag: all or none repeat. */
+    first->group_size = pool->group_size;
+    if (!pool->group_retry)
+        first->flags &= ~DB_POOL_RETRY_ON_LOSS;
+    job_list group = pool->group;
+    pool->group = (job_list){NULL, NULL};
+    if (!pool_any_usable(pool))
+        pool_connect_on_demand(pool);
+    db_job *job;
+    if (!pool_any_usable(pool)) {
+        char error[600];
+        snprintf(error, sizeof error, "database unavailable: %s",
+                 pool->last_error[0] ? pool->last_error : "no connection");
+        while ((job = list_pop(&group)) != NULL)
+            job_finish(job, NULL, error);
+        return;
+    }
+    struct timeval now;
+    event_base_gettimeofday_cached(pool->base, &now);
+    while ((job = list_pop(&group)) != NULL) {
+        job->queued_at = now;
+        queue_push(pool, job, false);
+    }
     event_active(pool->dispatch_event, EV_TIMEOUT, 1);
 }
 

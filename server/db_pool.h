@@ -89,6 +89,23 @@ void db_pool_set_deadline(db_pool *pool, int deadline_ms, int probe_ms);
  * the last answer of any connection and the oldest statement or connection attempt still
  * waiting; 0 when nothing waits. For /health: a database that stopped answering grows it. */
 long db_pool_silence_ms(const db_pool *pool);
+/* Statements submitted between db_pool_group_begin and db_pool_group_end form a group:
+ * they go out contiguously on one connection, ahead of one sync point of their own and
+ * never interleaved with other statements, so PostgreSQL runs them as one transaction (the
+ * extended protocol's implicit one: committed at the sync point, rolled back as a whole when
+ * a statement fails) for one round trip. A group is for what must share a transaction, such
+ * as a set_config(..., true) and the statements it is for. Each statement's fn is called
+ * once, in order; after a failed statement the later ones are not run (error "not run:
+ * ..."); the last one's fn is called once the transaction has committed. A group whose
+ * statements are all DB_POOL_RETRY_ON_LOSS shares a pipeline with other reads (then it is
+ * a BEGIN ... COMMIT block inside the pipeline's sync point, so the database answers the
+ * whole pipeline in one write; a group that could not start there because an earlier
+ * statement failed runs again alone) and is sent again once, whole, when its connection
+ * drops before any of its statements answered; any other group goes out alone, and its
+ * statements not yet answered on a lost connection fail as other statements do. Groups do
+ * not nest; DB_POOL_FRONT is ignored inside one. */
+void db_pool_group_begin(db_pool *pool);
+void db_pool_group_end(db_pool *pool);
 
 void db_pool_get_stats(const db_pool *pool, db_pool_stats *stats);
 /* The last connection error (for /health), "" when none since the last success; it starts

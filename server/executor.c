@@ -19,6 +19,14 @@
  * function's message; detail: its status). */
 #define MUTATION_FAILED_SQLSTATE "TVS01"
 
+/* The first statement of every transaction run as a request's role: one text for all roles,
+ * so it is prepared once per connection like the statements that follow it. */
+#define SET_ROLE_SQL "SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true)"
+/* What set_config('role') raises for a role that does not exist (a GUC check failure) and
+ * for one the server's role is not a member of. */
+#define NO_SUCH_ROLE_SQLSTATE "22023"
+#define NOT_A_MEMBER_SQLSTATE "42501" /* insufficient_privilege */
+
 typedef struct exec_request {
     executor_env env;
     app_schema *schema;
@@ -29,7 +37,12 @@ typedef struct exec_request {
     size_t pending;            /* query: root fields still running */
     size_t current;            /* mutation: the field running now */
     bool wait_for_sync;
+    bool mutation;
     bool read_model_behind;    /* a wait was skipped or timed out */
+    char *role;                /* the identity's role, NULL: the server's own */
+    char *claims;              /* the identity's claims JSON, with role */
+    int http_status;           /* 0, or 401/403 when the database refused the role */
+    char role_error[300];      /* why setting the role failed, "" when it did not */
     char *mutation_id;         /* id returned by the running mutation */
     /* The running mutation's entity and the LSN its wait reached, to look for a dead
      * letter when its document is missing; "" when it did not wait (or the entity name
@@ -51,7 +64,22 @@ static void field_error(exec_request *exec, size_t index, const char *code, cons
     gql_response_set_root_error_code(exec->response, index, message, code);
 }
 
-static void finish(exec_request *exec)
+/* The database refused the request's role: the whole request is refused. */
+static void finish_refused(exec_request *exec)
+{
+    const char *code = exec->http_status == 401 ? "INVALID_TOKEN" : "FORBIDDEN";
+    gql_buf body;
+    gql_buf_init(&body);
+    gql_buf_puts(&body, "{\"errors\":[{\"message\":");
+    gql_buf_json_string(&body, exec->role_error, strlen(exec->role_error));
+    gql_buf_puts(&body, ",\"extensions\":{\"code\":");
+    gql_buf_json_string(&body, code, strlen(code));
+    gql_buf_puts(&body, "}}]}");
+    exec->done(exec->done_arg, exec->http_status, &body);
+    gql_buf_free(&body);
+}
+
+static void finish_response(exec_request *exec)
 {
     if (exec->read_model_behind) {
         /* {"extensions":{"tvsync":{...}}}: the answer may not show this request's writes yet */
@@ -65,13 +93,70 @@ static void finish(exec_request *exec)
     gql_buf body;
     gql_buf_init(&body);
     gql_response_finish(exec->response, &body);
-    exec->done(exec->done_arg, &body);
+    exec->done(exec->done_arg, 200, &body);
     gql_buf_free(&body);
+}
+
+static void finish(exec_request *exec)
+{
+    if (exec->http_status != 0)
+        finish_refused(exec);
+    else
+        finish_response(exec);
     gql_response_free(exec->response);
     gql_request_free(exec->request);
     app_schema_release(exec->schema);
     free(exec->mutation_id);
+    free(exec->role);
+    free(exec->claims);
     free(exec);
+}
+
+/* ----------------------------------------------------------------- the request's role */
+
+static void query_field_done(exec_request *exec);
+
+static void role_result_cb(void *arg, const PGresult *result, const char *error)
+{
+    exec_request *exec = arg;
+    if (error != NULL) {
+        const char *sqlstate = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
+        if (sqlstate != NULL && strcmp(sqlstate, NO_SUCH_ROLE_SQLSTATE) == 0) {
+            exec->http_status = 401;
+            snprintf(exec->role_error, sizeof exec->role_error,
+                     "The token's role \"%.64s\" does not exist in the database: use a token whose role claim "
+                     "names a database role.", exec->role);
+        } else if (sqlstate != NULL && strcmp(sqlstate, NOT_A_MEMBER_SQLSTATE) == 0) {
+            exec->http_status = 403;
+            snprintf(exec->role_error, sizeof exec->role_error,
+                     "The token's role \"%.64s\" may not be used here: the server's database role is not a "
+                     "member of it (GRANT %.64s TO the server's role, or use a token with another role).",
+                     exec->role, exec->role);
+        } else {
+            snprintf(exec->role_error, sizeof exec->role_error, "%s", error);
+        }
+        log_info("request %s: taking role \"%s\" failed: %s", exec->request_id, exec->role, error);
+    }
+    if (!exec->mutation)
+        query_field_done(exec);
+}
+
+/* With a role, the statements submitted until role_end form one transaction that runs as
+ * the role (db_pool groups them); without, they are submitted as they are. */
+static void role_begin(exec_request *exec)
+{
+    if (exec->role == NULL)
+        return;
+    db_pool_group_begin(exec->env.pool);
+    const char *params[] = {exec->role, exec->claims};
+    db_pool_submit(exec->env.pool, SET_ROLE_SQL, 2, params, DB_POOL_PREPARED | DB_POOL_RETRY_ON_LOSS,
+                   role_result_cb, exec);
+}
+
+static void role_end(exec_request *exec)
+{
+    if (exec->role != NULL)
+        db_pool_group_end(exec->env.pool);
 }
 
 /* ----------------------------------------------------------------- queries */
@@ -111,6 +196,10 @@ static cJSON *parse_document(exec_request *exec, size_t index, const char *text)
  * the log line with the same request id has them. */
 static void database_error(exec_request *exec, size_t index, const char *error)
 {
+    if (exec->http_status != 0)
+        return; /* the whole request is refused */
+    if (exec->role_error[0] != '\0' && strncmp(error, "not run", 7) == 0)
+        error = exec->role_error; /* what stopped the transaction, not that it stopped */
     log_warning("request %s: %s: %s", exec->request_id, exec->fields[index].response_key, error);
     const tvsync_config *config = exec->env.server->config;
     /* Only the mutation function's own failure leaves its outcome in doubt; the statements
@@ -152,10 +241,33 @@ static void database_error(exec_request *exec, size_t index, const char *error)
     field_error(exec, index, code, message);
 }
 
+static bool start_query_field(exec_request *exec, size_t index);
+
+/* With a role, a field's statement is not run when an earlier one of its transaction
+ * failed: it runs again in a transaction of its own, so that one field's error does not
+ * fail the others (as without a role). True when it was started again. */
+static bool rerun_alone(field_job *job, const char *error)
+{
+    exec_request *exec = job->exec;
+    if (exec->role == NULL || exec->role_error[0] != '\0' || strncmp(error, "not run", 7) != 0)
+        return false;
+    size_t index = job->index;
+    free(job);
+    exec->pending += 2; /* the new transaction's role statement, and a guard while starting */
+    role_begin(exec);
+    if (!start_query_field(exec, index))
+        exec->pending--;
+    role_end(exec);
+    query_field_done(exec);
+    return true;
+}
+
 static void lookup_result_cb(void *arg, const PGresult *result, const char *error)
 {
     field_job *job = arg;
     exec_request *exec = job->exec;
+    if (error != NULL && rerun_alone(job, error))
+        return;
     if (error != NULL) {
         database_error(exec, job->index, error);
     } else if (PQntuples(result) == 0) {
@@ -174,6 +286,8 @@ static void list_result_cb(void *arg, const PGresult *result, const char *error)
 {
     field_job *job = arg;
     exec_request *exec = job->exec;
+    if (error != NULL && rerun_alone(job, error))
+        return;
     if (error != NULL) {
         database_error(exec, job->index, error);
     } else {
@@ -198,6 +312,8 @@ static void function_result_cb(void *arg, const PGresult *result, const char *er
 {
     field_job *job = arg;
     exec_request *exec = job->exec;
+    if (error != NULL && rerun_alone(job, error))
+        return;
     if (error != NULL) {
         database_error(exec, job->index, error);
     } else if (PQntuples(result) == 0 || PQgetisnull(result, 0, 0)) {
@@ -323,11 +439,13 @@ static bool start_query_field(exec_request *exec, size_t index)
 static void run_query(exec_request *exec)
 {
     /* pending counts one extra until every field is started, so a field that completes
-     * synchronously cannot finish the request early. */
-    exec->pending = exec->field_count + 1;
+     * synchronously cannot finish the request early; and the role's statement. */
+    exec->pending = exec->field_count + 1 + (exec->role != NULL);
+    role_begin(exec);
     for (size_t i = 0; i < exec->field_count; i++)
         if (!start_query_field(exec, i))
             exec->pending--;
+    role_end(exec);
     query_field_done(exec);
 }
 
@@ -376,8 +494,10 @@ static void mutation_read_cb(void *arg, const PGresult *result, const char *erro
         /* Applied but not there: deleted since, or its intent was dead-lettered. Only
          * this case pays for the question. */
         const char *params[] = {exec->waited_lsn, exec->mutation_entity, exec->mutation_id};
+        role_begin(exec);
         db_pool_submit(exec->env.pool, "SELECT tvsync.dead_letter_reason($1::pg_lsn, $2, $3)", 3, params,
                        DB_POOL_PREPARED | DB_POOL_RETRY_ON_LOSS, dead_letter_cb, exec);
+        role_end(exec);
         return;
     } else if (PQntuples(result) == 0) {
         /* Without the wait, a created row may not be in its tv_* table yet. */
@@ -413,8 +533,10 @@ static void mutation_read(exec_request *exec)
         return;
     }
     const char *params[] = {exec->mutation_id};
+    role_begin(exec);
     db_pool_submit(exec->env.pool, mapping->table->lookup_sql, 1, params,
                    DB_POOL_PREPARED | DB_POOL_RETRY_ON_LOSS, mutation_read_cb, exec);
+    role_end(exec);
 }
 
 static double seconds_since(const struct timespec *start)
@@ -509,6 +631,13 @@ static void mutation_result_cb(void *arg, const PGresult *result, const char *er
                             exec->fields[exec->current].response_key, text, message);
                 field_error(exec, exec->current, "INTERNAL_SERVER_ERROR", text);
             }
+        } else if (sqlstate != NULL && strcmp(sqlstate, NOT_A_MEMBER_SQLSTATE) == 0 && message != NULL &&
+                   exec->http_status == 0) {
+            /* The caller's role may not do this (a grant, or a check in the function such as
+             * ownership): its writes were undone. */
+            log_info("request %s: %s: refused: %s", exec->request_id, exec->fields[exec->current].response_key,
+                     message);
+            field_error(exec, exec->current, "FORBIDDEN", message);
         } else {
             database_error(exec, exec->current, error);
         }
@@ -568,7 +697,7 @@ static bool mutation_past_deadline(exec_request *exec, size_t index)
 
 static void run_next_mutation(exec_request *exec)
 {
-    while (exec->current < exec->field_count) {
+    while (exec->current < exec->field_count && exec->http_status == 0) {
         size_t index = exec->current;
         const gql_plan_field *field = &exec->fields[index];
         if (field->kind != GQL_FIELD_NORMAL) {
@@ -591,8 +720,12 @@ static void run_next_mutation(exec_request *exec)
         }
         const char *params[] = {arguments_text};
         exec->writing = true;
+        /* Last in its transaction: its answer comes once the transaction committed, so the
+         * wait that follows is for a committed write. */
+        role_begin(exec);
         db_pool_submit(exec->env.pool, mapping->function_sql, 1, params, DB_POOL_PREPARED,
                        mutation_result_cb, exec);
+        role_end(exec);
         free(arguments_text);
         return;
     }
@@ -603,8 +736,11 @@ void executor_run(const executor_env *env, app_schema *schema, gql_request *requ
                   const auth_identity *identity, bool wait_for_sync, const char *request_id,
                   executor_done_fn done, void *arg)
 {
-    (void)identity;
     exec_request *exec = alloc_calloc(1, sizeof *exec);
+    if (identity != NULL && identity->role != NULL) {
+        exec->role = alloc_strdup(identity->role);
+        exec->claims = alloc_strdup(identity->claims_json ? identity->claims_json : "{}");
+    }
     exec->env = *env;
     exec->schema = schema;
     exec->request = request;
@@ -614,7 +750,14 @@ void executor_run(const executor_env *env, app_schema *schema, gql_request *requ
     exec->done = done;
     exec->done_arg = arg;
     snprintf(exec->request_id, sizeof exec->request_id, "%s", request_id ? request_id : "-");
-    if (gql_request_operation_type(request) == GQL_OPERATION_MUTATION) {
+    exec->mutation = gql_request_operation_type(request) == GQL_OPERATION_MUTATION;
+    if (exec->role != NULL && strcmp(exec->role, "none") == 0) {
+        /* set_config('role', 'none') would go back to the server's own role */
+        exec->http_status = 401;
+        snprintf(exec->role_error, sizeof exec->role_error,
+                 "The token's role \"none\" is not a role: use a token whose role claim names a database role.");
+        finish(exec);
+    } else if (exec->mutation) {
         clock_gettime(CLOCK_MONOTONIC, &exec->started);
         run_next_mutation(exec);
     } else {

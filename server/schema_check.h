@@ -11,7 +11,9 @@
 #include "server/schema_map.h"
 
 /* Checks map against the database on conn, whose role must be the one the server's pool
- * uses (privileges are checked for the connected role):
+ * uses (privileges are checked for the connected role unless check_privileges is false:
+ * with authentication requests run as their tokens' roles, whose grants and policies
+ * decide per request, and the connected role is an authenticator without rights of its own):
  * - every @table exists (table, view or materialized view), has an `id` column of type
  *   uuid, bigint, integer or text and a `data` column of type jsonb or json, and both are
  *   readable (SELECT);
@@ -24,6 +26,7 @@
  * line that of the directive in question; a failing statement (the connection lost) gives
  * "<path>: checking the schema against the database failed: <error>".
  * Blocking: for the load path, never for a worker's loop. */
-bool schema_check(schema_map *map, PGconn *conn, const char *path, char *error, size_t error_size);
+bool schema_check(schema_map *map, PGconn *conn, const char *path, bool check_privileges, char *error,
+                  size_t error_size);
 
 #endif

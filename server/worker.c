@@ -240,10 +240,18 @@ static void call_reply_error(http_call *call, int status, const char *reason, co
     gql_buf_free(&body);
 }
 
-static void executor_done_cb(void *arg, gql_buf *body)
+static void executor_done_cb(void *arg, int http_status, gql_buf *body)
 {
     http_call *call = arg;
-    call_reply(call, 200, "OK", graphql_http_media_type(call->media), body->data, body->len);
+    const char *reason = "OK";
+    if (http_status == 401) {
+        call_add_header(call, "WWW-Authenticate",
+                        "Bearer error=\"invalid_token\", error_description=\"the token's role does not exist\"");
+        reason = "Unauthorized";
+    } else if (http_status == 403) {
+        reason = "Forbidden";
+    }
+    call_reply(call, http_status, reason, graphql_http_media_type(call->media), body->data, body->len);
 }
 
 /* Errors before execution (syntax, validation, variables): 400 under

@@ -236,4 +236,11 @@ for i in $(seq 1 10); do
 done
 assert_eq "ok ok|1" "$answers|$rows" "two concurrent links of one pair both answer ok and write one row, 10 times"
 
+# tvsync-server runs each authenticated request as its token's role: a role granted
+# tvsync_app runs the generated functions with the grants they were written with.
+pgcluster_psql -c "CREATE ROLE crud_request_role NOLOGIN" -c "GRANT tvsync_app TO crud_request_role" >/dev/null
+out=$(pgcluster_psql -c "SET ROLE crud_request_role" \
+    -c "SELECT (lib.create_author('{\"input\": {\"name\": \"Grace\", \"email\": \"grace@example.org\"}}'::jsonb)).status" 2>&1)
+assert_eq "ok" "$out" "a request role granted tvsync_app runs the generated CRUD functions"
+
 test_summary
