@@ -65,6 +65,7 @@ struct gql_prepared {
     bool variables_general;          /* some variable needs the general coercion path */
     uint32_t *line_starts;           /* byte offsets where lines start, for locations */
     size_t line_count;
+    gql_column_mark *column_marks;   /* gql_column_mark_count(source length) of them */
 };
 
 /* Variables a request coerces without the general path (more take the general path). */

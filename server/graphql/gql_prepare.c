@@ -11,12 +11,17 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-/* Binary search in the line table, then UTF-16 columns from the line start (graphql-js
- * counting): plans record a location per field, so this must not rescan the document. */
+/* Binary search in the line table, then UTF-16 columns from the nearest column mark on the
+ * same line (graphql-js counting): plans record a location per field, so this must not
+ * rescan the document, nor a long line. */
 gql_location gql_exec_location(const gql_prepared *p, uint32_t pos)
 {
+    const char *source = p->document->source;
+    size_t length = p->document->source_length;
     if (!p->line_starts)
-        return gql_source_location(p->document->source, p->document->source_length, pos);
+        return gql_source_location(source, length, pos);
+    if (pos > length)
+        pos = (uint32_t)length;
     size_t lo = 0, hi = p->line_count;
     while (hi - lo > 1) {
         size_t mid = (lo + hi) / 2;
@@ -26,9 +31,18 @@ gql_location gql_exec_location(const gql_prepared *p, uint32_t pos)
             hi = mid;
     }
     uint32_t start = p->line_starts[lo];
-    gql_location loc = gql_source_location(p->document->source + start,
-                                           p->document->source_length - start, pos - start);
+    unsigned column_before = 0;
+    size_t block = pos / GQL_COLUMN_MARK_BYTES;
+    const gql_column_mark *mark = &p->column_marks[block];
+    if (mark->offset > pos && block > 0)
+        mark--;
+    if (mark->offset <= pos && mark->offset >= start) {
+        column_before = mark->column - 1;
+        start = mark->offset;
+    }
+    gql_location loc = gql_source_location(source + start, length - start, pos - start);
     loc.line = (unsigned)lo + 1;
+    loc.column += column_before;
     return loc;
 }
 
@@ -45,6 +59,8 @@ static void build_line_table(gql_prepared *p)
     for (size_t i = 0; i < n; i++)
         if (s[i] == '\n' || (s[i] == '\r' && (i + 1 >= n || s[i + 1] != '\n')))
             p->line_starts[p->line_count++] = (uint32_t)(i + 1);
+    p->column_marks = gql_arena_alloc(&p->arena, gql_column_mark_count(n) * sizeof(gql_column_mark));
+    gql_column_marks(s, n, p->column_marks);
 }
 
 cJSON *gql_exec_error_at(cJSON *errors, const char *message, const gql_prepared *p,

@@ -53,6 +53,13 @@ static cJSON *coerce_variables(const gql_prepared *p, gql_arena *arena, const cJ
     cJSON *coerced = cJSON_CreateObject();
     int before = cJSON_GetArraySize(errors);
     const ast_definition *op = p->operation;
+    /* Many inputs: found through a map (the first of a repeated name wins, as with
+     * cJSON_GetObjectItemCaseSensitive), not by a scan per definition. */
+    gql_map by_name = {0};
+    if (op->variable_count > REQUEST_FAST_VARIABLES && cJSON_IsObject(inputs))
+        for (const cJSON *input = inputs->child; input; input = input->next)
+            if (input->string && !gql_map_get(&by_name, input->string))
+                gql_map_put(&by_name, input->string, (void *)input);
     for (size_t i = 0; i < op->variable_count; i++) {
         const ast_variable_definition *vd = &op->variables[i];
         gql_buf msg;
@@ -66,7 +73,9 @@ static cJSON *coerce_variables(const gql_prepared *p, gql_arena *arena, const cJ
             gql_buf_free(&msg);
             continue;
         }
-        const cJSON *value = inputs ? cJSON_GetObjectItemCaseSensitive(inputs, vd->name) : NULL;
+        const cJSON *value = by_name.cap   ? gql_map_get(&by_name, vd->name)
+                             : inputs ? cJSON_GetObjectItemCaseSensitive(inputs, vd->name)
+                                      : NULL;
         if (!value) {
             if (vd->default_value) {
                 cJSON *v = NULL;
@@ -95,6 +104,7 @@ static cJSON *coerce_variables(const gql_prepared *p, gql_arena *arena, const cJ
         if (v)
             cJSON_AddItemToObject(coerced, vd->name, v);
     }
+    gql_map_free(&by_name);
     if (cJSON_GetArraySize(errors) != before) {
         cJSON_Delete(coerced);
         return NULL;

@@ -4,6 +4,7 @@
 
 #include "server/graphql/gql_values.h"
 #include "server/graphql/gql_json_read.h"
+#include "server/graphql/gql_map.h"
 #include "server/graphql/gql_schema.h"
 
 #include <ctype.h>
@@ -564,14 +565,26 @@ cJSON *gql_value_from_ast_untyped(const ast_value *node, const cJSON *variables)
         return list;
     }
     case AST_VALUE_OBJECT: {
+        /* A repeated key keeps its last value, at its last place (as deleting the earlier one
+         * and appending would), found through a map: the object may have many keys. */
         cJSON *obj = cJSON_CreateObject();
+        cJSON **items = gql_xcalloc(node->count + 1, sizeof(cJSON *));
+        gql_map last = {0};
         for (size_t i = 0; i < node->count; i++) {
-            cJSON *item = gql_value_from_ast_untyped(node->fields[i].value, variables);
-            if (!item)
-                continue;
-            cJSON_DeleteItemFromObjectCaseSensitive(obj, node->fields[i].name);
-            cJSON_AddItemToObject(obj, node->fields[i].name, item);
+            items[i] = gql_value_from_ast_untyped(node->fields[i].value, variables);
+            if (items[i])
+                gql_map_put(&last, node->fields[i].name, &items[i]);
         }
+        for (size_t i = 0; i < node->count; i++) {
+            if (!items[i])
+                continue;
+            if (gql_map_get(&last, node->fields[i].name) == &items[i])
+                cJSON_AddItemToObject(obj, node->fields[i].name, items[i]);
+            else
+                cJSON_Delete(items[i]);
+        }
+        gql_map_free(&last);
+        free(items);
         return obj;
     }
     case AST_VALUE_VARIABLE: {
