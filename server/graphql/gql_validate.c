@@ -439,6 +439,7 @@ bool gql_validate(const gql_schema *schema, const ast_document *doc, const gql_l
     c->complexity = MAX_COMPLEXITY_BUDGET;
     gql_arena_init(&c->arena);
     unsigned max_depth = limits && limits->max_depth ? limits->max_depth : GQL_DEFAULT_MAX_DEPTH;
+    c->allow_nul_strings = limits && limits->allow_nul_strings;
     int before = cJSON_GetArraySize(errors);
     for (size_t i = 0; i < doc->count; i++) {
         const ast_definition *d = doc->definitions[i];

@@ -419,6 +419,13 @@ void gql_validate_walk_value(vctx *c, const ast_value *v, const gql_type *type,
                     v->pos);
         return;
     default:
+        /* "\u0000" decodes to a NUL byte: cut at it, the value would be stored short */
+        if (v->kind == AST_VALUE_STRING && !c->collecting && !c->allow_nul_strings &&
+            memchr(v->text, '\0', v->text_length))
+            report1(c,
+                    "String value contains U+0000 (NUL), which PostgreSQL text cannot store: "
+                    "remove it.",
+                    v->pos);
         if (check)
             check_leaf_value(c, v, type);
         return;

@@ -62,6 +62,10 @@ typedef struct gql_limits {
     size_t max_document_bytes; /* longer documents are refused before lexing */
     size_t max_tokens;         /* documents with more tokens are refused while parsing */
     unsigned max_depth;        /* nesting of selection sets, values and list types */
+    /* graphql-js accepts U+0000 in a string value ("a\u0000b"); PostgreSQL text cannot store
+     * it, so by default (false) validation refuses it. gql-tool sets it to compare with
+     * graphql-js. */
+    bool allow_nul_strings;
 } gql_limits;
 
 #define GQL_DEFAULT_MAX_DOCUMENT_BYTES ((size_t)1 << 20)

@@ -70,6 +70,47 @@ START_TEST(test_overlapping_fields_conflict)
 }
 END_TEST
 
+/* "\u0000" and "\u{0}" decode to U+0000, which PostgreSQL text cannot store: refused where
+ * written (graphql-js accepts them; gql_limits.allow_nul_strings compares with it). */
+START_TEST(test_nul_in_string_value_is_refused)
+{
+    const char *message = "String value contains U+0000 (NUL), which PostgreSQL text cannot store: "
+                          "remove it.";
+    const char *docs[] = {"{ posts(where: {title: \"a\\u0000b\"}) { id } }",
+                          "{ search(text: \"a\\u{0}\") { __typename } }"};
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *errors = gql_validate_document(schema, docs[i], strlen(docs[i]), NULL, NULL);
+        ck_assert_int_eq(cJSON_GetArraySize(errors), 1);
+        ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(errors, 0), "message")->valuestring,
+                         message);
+        cJSON_Delete(errors);
+    }
+    gql_limits graphql_js;
+    gql_limits_default(&graphql_js);
+    graphql_js.allow_nul_strings = true;
+    cJSON *errors = gql_validate_document(schema, docs[0], strlen(docs[0]), NULL, &graphql_js);
+    ck_assert_int_eq(cJSON_GetArraySize(errors), 0);
+    cJSON_Delete(errors);
+}
+END_TEST
+
+/* The error limit is reached among repeated directives: the rule's map is freed all the
+ * same (a leak checker, valgrind or ASan, sees this run). */
+START_TEST(test_error_limit_in_repeated_directives_frees_everything)
+{
+    char doc[8192] = "{ post(id: \"1\")";
+    for (int i = 0; i < 200; i++)
+        strcat(doc, " @include(if: true)");
+    strcat(doc, " { id } }");
+    cJSON *errors = gql_validate_document(schema, doc, strlen(doc), NULL, NULL);
+    ck_assert_int_eq(cJSON_GetArraySize(errors), 101);
+    const cJSON *last = cJSON_GetArrayItem(errors, 100);
+    ck_assert_str_eq(cJSON_GetObjectItem(last, "message")->valuestring,
+                     "Too many validation errors, error limit reached. Validation aborted.");
+    cJSON_Delete(errors);
+}
+END_TEST
+
 START_TEST(test_fragment_cycles_and_unused_fragments)
 {
     ck_assert_json_eq(test_validate(schema, "{ post(id: \"1\") { ...A } } fragment A on Post { "
@@ -145,6 +186,8 @@ int main(void)
     tcase_add_test(tc, test_operation_selection_errors);
     tcase_add_test(tc, test_error_count_is_capped_at_100);
     tcase_add_test(tc, test_fragment_chains_count_toward_depth_limit);
+    tcase_add_test(tc, test_error_limit_in_repeated_directives_frees_everything);
+    tcase_add_test(tc, test_nul_in_string_value_is_refused);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
