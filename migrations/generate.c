@@ -337,7 +337,7 @@ int generate_run(PGconn *conn, const char *schema_path, const char *dir)
     decl_catalog *catalog = NULL;
     decl_model *model = NULL;
     /* A schema file, not a request: the request limits do not apply (as tvsync-server). */
-    gql_limits schema_limits = {SIZE_MAX / 4, SIZE_MAX / 4, 512, false};
+    gql_limits schema_limits = {SIZE_MAX / 4, SIZE_MAX / 4, 512};
     ast_document *doc = gql_parse(&arena, source, length, &schema_limits, &parse_error);
     if (!doc) {
         gql_location at = gql_source_location(source, length, parse_error.pos);

@@ -60,7 +60,7 @@ static bool check_declarations(const char *sdl, size_t length, PGconn *conn, con
 {
     gql_arena arena;
     gql_arena_init(&arena);
-    gql_limits limits = {SIZE_MAX / 4, SIZE_MAX / 4, 512, false};
+    gql_limits limits = {SIZE_MAX / 4, SIZE_MAX / 4, 512};
     gql_parse_error parse_error;
     bool ok = true;
     ast_document *doc = gql_parse(&arena, sdl, length, &limits, &parse_error);

@@ -231,7 +231,7 @@ static void append_definitions(derive *d, const char *sdl, bool directives)
 {
     gql_arena arena;
     gql_arena_init(&arena);
-    gql_limits limits = {SIZE_MAX / 4, SIZE_MAX / 4, 512, false};
+    gql_limits limits = {SIZE_MAX / 4, SIZE_MAX / 4, 512};
     gql_parse_error error;
     ast_document *doc = gql_parse(&arena, sdl, strlen(sdl), &limits, &error);
     if (doc == NULL) {
@@ -832,7 +832,7 @@ bool schema_derive(const char *source, size_t length, const char *path, gql_buf 
 {
     gql_arena arena;
     gql_arena_init(&arena);
-    gql_limits limits = {SIZE_MAX / 4, SIZE_MAX / 4, 512, false};
+    gql_limits limits = {SIZE_MAX / 4, SIZE_MAX / 4, 512};
     gql_parse_error parse_error;
     ast_document *doc = gql_parse(&arena, source, length, &limits, &parse_error);
     if (doc == NULL) {

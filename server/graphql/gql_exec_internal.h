@@ -45,6 +45,7 @@ typedef struct var_plan {
     var_fast_kind kind;
     bool non_null;
     bool has_default;           /* a default that coerces (graphql-js valueFromAST) */
+    bool date_time;             /* VAR_CUSTOM of DateTime: a string checked as RFC 3339 */
     cJSON *default_value;       /* coerced once at prepare time, owned by the prepared */
 } var_plan;
 

@@ -643,7 +643,6 @@ void gql_limits_default(gql_limits *limits)
     limits->max_document_bytes = GQL_DEFAULT_MAX_DOCUMENT_BYTES;
     limits->max_tokens = GQL_DEFAULT_MAX_TOKENS;
     limits->max_depth = GQL_DEFAULT_MAX_DEPTH;
-    limits->allow_nul_strings = false;
 }
 
 ast_document *gql_parse(gql_arena *arena, const char *source, size_t length,

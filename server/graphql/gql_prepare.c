@@ -228,6 +228,7 @@ static void plan_variables(gql_prepared *p)
             v->kind = VAR_BOOLEAN;
         else if (!t->builtin)
             v->kind = VAR_CUSTOM;
+        v->date_time = gql_scalar_is_date_time(t);
     }
 }
 

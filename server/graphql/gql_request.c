@@ -204,6 +204,8 @@ static bool coerce_variables_fast(gql_request *r, const cJSON **values, const si
                 node->type = type;
                 break;
             case VAR_CUSTOM:
+                if (v->date_time && !(is_string && gql_date_time_valid(input->valuestring)))
+                    return false; /* the general path reports it */
                 if (is_string) {
                     node->type = cJSON_String;
                 } else if (is_number || is_bool) {

@@ -733,7 +733,7 @@ gql_schema *gql_schema_parse(const char *sdl, size_t length, char **error)
     gql_map_init(&b.all_directives);
     gql_vec schema_defs = {0}, defaults = {0};
 
-    gql_limits limits = {SIZE_MAX / 4, SIZE_MAX / 4, 512, false};
+    gql_limits limits = {SIZE_MAX / 4, SIZE_MAX / 4, 512};
     gql_parse_error perr;
     gql_arena ast_arena;
     gql_arena_init(&ast_arena);

@@ -439,7 +439,6 @@ bool gql_validate(const gql_schema *schema, const ast_document *doc, const gql_l
     c->complexity = MAX_COMPLEXITY_BUDGET;
     gql_arena_init(&c->arena);
     unsigned max_depth = limits && limits->max_depth ? limits->max_depth : GQL_DEFAULT_MAX_DEPTH;
-    c->allow_nul_strings = limits && limits->allow_nul_strings;
     int before = cJSON_GetArraySize(errors);
     for (size_t i = 0; i < doc->count; i++) {
         const ast_definition *d = doc->definitions[i];
@@ -567,6 +566,7 @@ done:;
     gql_map_free(&c->var_defined);
     gql_vec_free(&c->var_defs);
     gql_map_free(&c->var_def_map);
+    gql_vec_free(&c->value_path);
     gql_arena_free(&c->arena);
     free(c);
     return valid;

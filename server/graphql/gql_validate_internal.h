@@ -48,7 +48,7 @@ typedef struct vctx {
     gql_vec unused_ops, unused_used;
     gql_arena arena;
     bool collecting;        /* pre-pass: only record variable usages */
-    bool allow_nul_strings; /* gql_limits' */
+    gql_vec value_path;     /* argument and input field names down to the value walked */
     usage_list *collect_into;
     gql_map usages_by_def;  /* "%p" of definition -> usage_list* */
     gql_map fragments;      /* name -> last fragment definition (graphql-js getFragment) */

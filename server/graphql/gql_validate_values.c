@@ -266,6 +266,22 @@ void gql_validate_walk_directives(vctx *c, const ast_directive *dirs, size_t cou
     }
 }
 
+/* A DateTime refused: the message names where the value is (argument and input fields,
+ * "where.createdAt.gt"), reported; false for any other type. */
+static bool report_date_time(vctx *c, const gql_type *named, const char *message, uint32_t pos)
+{
+    if (!gql_scalar_is_date_time(named) || !message || !c->value_path.count)
+        return false;
+    gql_buf path;
+    gql_buf_init(&path);
+    for (size_t i = 0; i < c->value_path.count; i++)
+        gql_buf_printf(&path, "%s%s", i ? "." : "", (const char *)c->value_path.items[i]);
+    const char *text = fmt(c, "Invalid value for \"%s\": %s", path.data, message);
+    gql_buf_free(&path);
+    report1(c, text, pos);
+    return true;
+}
+
 /* isValidValueNode of ValuesOfCorrectType. The texts move to the arena before any
  * report: a report may longjmp out (error limit), which would leak a heap buffer. */
 static void check_leaf_value(vctx *c, const ast_value *v, const gql_type *location_type)
@@ -288,6 +304,8 @@ static void check_leaf_value(vctx *c, const ast_value *v, const gql_type *locati
     bool valid = gql_leaf_parse_literal(named, v, &msg);
     const char *msg_text = msg.len ? gql_arena_strdup(&c->arena, msg.data) : NULL;
     gql_buf_free(&msg);
+    if (!valid && report_date_time(c, named, msg_text, v->pos))
+        return;
     if (!valid)
         report1(c, msg_text ? msg_text
                             : fmt(c, "Expected value of type \"%s\", found %s.", type_str(c, location_type),
@@ -409,7 +427,9 @@ void gql_validate_walk_value(vctx *c, const ast_value *v, const gql_type *type,
             if (!c->collecting && first[i] != i)
                 report2(c, fmt(c, "There can be only one input field named \"%s\".", f->name),
                         v->fields[first[i]].pos, f->pos);
+            gql_vec_push(&c->value_path, (void *)f->name);
             gql_validate_walk_value(c, f->value, ft, type, fd && fd->default_value, descend);
+            c->value_path.count--;
         }
         return;
     }
@@ -420,7 +440,7 @@ void gql_validate_walk_value(vctx *c, const ast_value *v, const gql_type *type,
         return;
     default:
         /* "\u0000" decodes to a NUL byte: cut at it, the value would be stored short */
-        if (v->kind == AST_VALUE_STRING && !c->collecting && !c->allow_nul_strings &&
+        if (v->kind == AST_VALUE_STRING && !c->collecting && !gql_values_graphql_js() &&
             memchr(v->text, '\0', v->text_length))
             report1(c,
                     "String value contains U+0000 (NUL), which PostgreSQL text cannot store: "

@@ -420,6 +420,88 @@ static bool is_builtin_scalar(const gql_type *type, const char *name)
     return type->builtin && strcmp(type->name, name) == 0;
 }
 
+static bool graphql_js_values;
+
+void gql_accept_graphql_js_values(bool accept)
+{
+    graphql_js_values = accept;
+}
+
+bool gql_values_graphql_js(void)
+{
+    return graphql_js_values;
+}
+
+bool gql_scalar_is_date_time(const gql_type *t)
+{
+    return !graphql_js_values && t && t->kind == GQL_KIND_SCALAR && !t->builtin && strcmp(t->name, "DateTime") == 0;
+}
+
+/* `count` digits at *p as a number, advancing *p; -1 when one is not a digit. */
+static int date_digits(const char **p, int count)
+{
+    int n = 0;
+    for (int i = 0; i < count; i++, (*p)++) {
+        if (**p < '0' || **p > '9')
+            return -1;
+        n = n * 10 + (**p - '0');
+    }
+    return n;
+}
+
+bool gql_date_time_valid(const char *text)
+{
+    static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const char *p = text;
+    int year = date_digits(&p, 4);
+    if (year < 0 || *p++ != '-')
+        return false;
+    int month = date_digits(&p, 2);
+    if (month < 1 || month > 12 || *p++ != '-')
+        return false;
+    int day = date_digits(&p, 2);
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (day < 1 || day > month_days[month - 1] || (month == 2 && day == 29 && !leap))
+        return false;
+    if (*p != 'T' && *p != 't')
+        return false;
+    p++;
+    int hour = date_digits(&p, 2);
+    if (hour < 0 || hour > 23 || *p++ != ':')
+        return false;
+    int minute = date_digits(&p, 2);
+    if (minute < 0 || minute > 59 || *p++ != ':')
+        return false;
+    int second = date_digits(&p, 2);
+    if (second < 0 || second > 60)
+        return false;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return false;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == 'Z' || *p == 'z')
+        return p[1] == '\0';
+    if (*p != '+' && *p != '-')
+        return false;
+    p++;
+    int offset_hour = date_digits(&p, 2);
+    if (offset_hour < 0 || offset_hour > 23 || *p++ != ':')
+        return false;
+    int offset_minute = date_digits(&p, 2);
+    return offset_minute >= 0 && offset_minute <= 59 && *p == '\0';
+}
+
+void gql_date_time_message(const char *shown, gql_buf *out)
+{
+    gql_buf_printf(out,
+                   "DateTime cannot represent %s; expected an RFC 3339 date-time such as "
+                   "\"2024-05-01T12:00:00Z\".",
+                   shown);
+}
+
 /* parseLiteral of built-in scalars and enums; custom scalars use valueFromASTUntyped. */
 static bool leaf_parse_literal(const gql_type *type, const ast_value *node, const cJSON *vars,
                                cJSON **out, gql_buf *message)
@@ -512,6 +594,12 @@ static bool leaf_parse_literal(const gql_type *type, const ast_value *node, cons
             ok = true;
             if (out)
                 *out = cJSON_CreateString(node->text);
+        }
+    } else if (gql_scalar_is_date_time(type) &&
+               (node->kind != AST_VALUE_STRING || !gql_date_time_valid(node->text))) {
+        if (message) {
+            gql_print_value(node, &tmp);
+            gql_date_time_message(tmp.data, message);
         }
     } else {
         cJSON *v = gql_value_from_ast_untyped(node, vars);
@@ -911,6 +999,14 @@ static cJSON *coerce_impl(coerce_ctx *c, const cJSON *input, const gql_type *typ
             gql_buf_printf(&msg, "ID cannot represent value: %s", ins.data);
             coerce_report(c, input, msg.data);
         }
+    } else if (gql_scalar_is_date_time(type) &&
+               !(cJSON_IsString(input) && gql_date_time_valid(input->valuestring))) {
+        gql_buf shown;
+        gql_buf_init(&shown);
+        gql_inspect(input, &shown);
+        gql_date_time_message(shown.data, &msg);
+        gql_buf_free(&shown);
+        coerce_report(c, input, msg.data);
     } else {
         result = cJSON_Duplicate(input, true);
     }

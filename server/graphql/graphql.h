@@ -62,11 +62,14 @@ typedef struct gql_limits {
     size_t max_document_bytes; /* longer documents are refused before lexing */
     size_t max_tokens;         /* documents with more tokens are refused while parsing */
     unsigned max_depth;        /* nesting of selection sets, values and list types */
-    /* graphql-js accepts U+0000 in a string value ("a\u0000b"); PostgreSQL text cannot store
-     * it, so by default (false) validation refuses it. gql-tool sets it to compare with
-     * graphql-js. */
-    bool allow_nul_strings;
 } gql_limits;
+
+/* The engine refuses values graphql-js accepts but PostgreSQL cannot take as meant: U+0000
+ * in a string value ("a\u0000b": text cannot store it) and DateTime values that are not
+ * RFC 3339 date-times (they would be compared as text). gql-tool, which the differential
+ * test compares with graphql-js, accepts them as graphql-js does: call once, before any
+ * other engine call (process-wide, not synchronized). */
+void gql_accept_graphql_js_values(bool accept);
 
 #define GQL_DEFAULT_MAX_DOCUMENT_BYTES ((size_t)1 << 20)
 #define GQL_DEFAULT_MAX_TOKENS ((size_t)100000)
