@@ -183,12 +183,17 @@ void gql_validate_walk_directives(vctx *c, const ast_directive *dirs, size_t cou
                 report1(c, fmt(c, "Directive \"@%s\" may not be used on %s.", d->name,
                                gql_directive_location_name(location)),
                         d->pos);
+            /* the document defines both lists: names found through a map (freed before any
+             * report, which may longjmp) */
+            bool *known = gql_arena_alloc(&c->arena, d->argument_count + 1);
+            gql_map defined = {0};
+            for (size_t k = 0; k < doc_def->input_value_count; k++)
+                gql_map_put(&defined, doc_def->input_values[k].name, (void *)1);
+            for (size_t a = 0; a < d->argument_count; a++)
+                known[a] = gql_map_get(&defined, d->arguments[a].name) != NULL;
+            gql_map_free(&defined);
             for (size_t a = 0; a < d->argument_count; a++) {
-                bool known = false;
-                for (size_t k = 0; k < doc_def->input_value_count; k++)
-                    if (!strcmp(doc_def->input_values[k].name, d->arguments[a].name))
-                        known = true;
-                if (known)
+                if (known[a])
                     continue;
                 const char **names =
                     gql_arena_alloc(&c->arena, (doc_def->input_value_count + 1) * sizeof(char *));
@@ -242,11 +247,18 @@ void gql_validate_walk_directives(vctx *c, const ast_directive *dirs, size_t cou
         }
         /* ProvidedRequiredArguments (directives), on leave */
         if (!c->collecting && doc_def) {
+            bool *given = gql_arena_alloc(&c->arena, doc_def->input_value_count + 1);
+            gql_map arguments = {0};
+            for (size_t a = 0; a < d->argument_count; a++)
+                gql_map_put(&arguments, d->arguments[a].name, (void *)1);
+            for (size_t k = 0; k < doc_def->input_value_count; k++)
+                given[k] = gql_map_get(&arguments, doc_def->input_values[k].name) != NULL;
+            gql_map_free(&arguments);
             for (size_t k = 0; k < doc_def->input_value_count; k++) {
                 const ast_input_value_def *ad = &doc_def->input_values[k];
                 if (ad->type->kind != AST_TYPE_NON_NULL || ad->default_value)
                     continue;
-                if (!gql_validate_argument_given(d->arguments, d->argument_count, ad->name)) {
+                if (!given[k]) {
                     gql_buf t;
                     gql_buf_init(&t);
                     print_ast_type(ad->type, &t);

@@ -177,6 +177,26 @@ static void shape_repeated_directives(size_t n, gql_buf *d, gql_buf *v)
     gql_buf_puts(d, " { id } }");
 }
 
+/* directive @d(a0: Int! ...) on FIELD  { posts @d(a0: 1 ...) { id } }: both lists from the
+ * document */
+static void shape_document_directive(size_t n, gql_buf *d, gql_buf *v)
+{
+    (void)v;
+    gql_buf_puts(d, "directive @d(");
+    for (size_t i = 0; i < n; i++)
+        gql_buf_printf(d, "%sa%zu: Int!", i ? ", " : "", i);
+    gql_buf_puts(d, ") on FIELD { posts @d(");
+    for (size_t i = 0; i < n; i++)
+        gql_buf_printf(d, "%sa%zu: 1", i ? ", " : "", i);
+    gql_buf_puts(d, ") { id } }");
+}
+
+START_TEST(test_document_directive_arguments_cost_linear_time)
+{
+    assert_linear("document directive arguments", shape_document_directive, 1000);
+}
+END_TEST
+
 START_TEST(test_aliases_cost_linear_time)
 {
     assert_linear("aliases", shape_aliases, 1000);
@@ -267,6 +287,7 @@ int main(void)
     tcase_add_test(tc, test_one_field_selected_many_times_is_valid);
     tcase_add_test(tc, test_many_fragments_cost_linear_time);
     tcase_add_test(tc, test_repeated_directives_cost_linear_time);
+    tcase_add_test(tc, test_document_directive_arguments_cost_linear_time);
     suite_add_tcase(s, tc);
     SRunner *runner = srunner_create(s);
     srunner_run_all(runner, CK_NORMAL);
