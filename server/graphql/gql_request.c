@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "server/graphql/gql_exec_internal.h"
+#include "server/graphql/gql_date_time.h"
 #include "server/graphql/gql_json_read.h"
 
 #include <math.h>

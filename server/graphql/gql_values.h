@@ -28,12 +28,6 @@ bool gql_values_graphql_js(void);
 /* Whether t is the DateTime scalar (a custom scalar of that name): its values must be RFC 3339
  * date-times, as its @specifiedBy says, not any text compared as text. */
 bool gql_scalar_is_date_time(const gql_type *t);
-/* Whether text is an RFC 3339 date-time ("2024-05-01T12:00:00Z", "2024-05-01t12:00:00.5+02:00"):
- * real calendar dates (leap years), hours 00-23, seconds up to 60 (leap second), an offset
- * of Z or +/-HH:MM. Linear, no allocation. */
-bool gql_date_time_valid(const char *text);
-/* Appends the message refusing a DateTime value, `shown` as printed (GraphQL or inspect). */
-void gql_date_time_message(const char *shown, gql_buf *out);
 
 /* Calls a scalar's or enum's parseLiteral (variables NULL). Returns false and writes the
  * GraphQLError message to *message (may be empty when graphql-js gives no message). */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "graphql_test_helpers.h"
+#include "server/graphql/gql_date_time.h"
 #include "server/graphql/gql_values.h"
 
 static gql_schema *schema;
