@@ -197,6 +197,25 @@ START_TEST(test_document_directive_arguments_cost_linear_time)
 }
 END_TEST
 
+/* Locations on a long line start from column marks: they must still count UTF-16 units from
+ * the line start (an astral character counts 2) as graphql-js does. */
+START_TEST(test_locations_on_a_long_line_are_exact)
+{
+    gql_buf d;
+    gql_buf_init(&d);
+    gql_buf_puts(&d, "{ a: search(text: \"");
+    for (int i = 0; i < 300; i++)
+        gql_buf_puts(&d, "\xF0\x9F\x98\x80\xC3\xA9"); /* U+1F600, U+00E9 */
+    gql_buf_puts(&d, "\") { __typename } post(id: \"1\") { title } }");
+    char *out = test_execute(schema, d.data, NULL, "{\"search\": [], \"post\": {\"title\": null}}");
+    ck_assert_str_eq(out, "{\"errors\":[{\"message\":\"Cannot return null for non-nullable field "
+                          "Post.title.\",\"locations\":[{\"line\":1,\"column\":954}],\"path\":"
+                          "[\"post\",\"title\"]}],\"data\":{\"a\":[],\"post\":null}}");
+    free(out);
+    gql_buf_free(&d);
+}
+END_TEST
+
 START_TEST(test_aliases_cost_linear_time)
 {
     assert_linear("aliases", shape_aliases, 1000);
@@ -277,6 +296,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     /* today's quadratic shapes take seconds at 8n: fail on the ratio, not the Check timeout */
     tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_locations_on_a_long_line_are_exact);
     tcase_add_test(tc, test_aliases_cost_linear_time);
     tcase_add_test(tc, test_variable_definitions_cost_linear_time);
     tcase_add_test(tc, test_unused_variables_cost_linear_time);
