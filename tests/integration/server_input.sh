@@ -2,6 +2,8 @@
 # server_input.sh: tvsync-server refuses input PostgreSQL would take wrongly, over real HTTP
 # against a throwaway PostgreSQL 15: U+0000 in strings, variables or the query text, bytes
 # that are not UTF-8, and DateTime values that are not RFC 3339 date-times. Nothing is stored.
+# shellcheck disable=SC2016  # GraphQL variables ($t) are written in single quotes on purpose
+
 set -u
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
