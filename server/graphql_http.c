@@ -17,6 +17,7 @@
 #include <event2/http.h>
 
 #include "common/alloc.h"
+#include "common/utf8.h"
 #include "server/graphql/gql_json_read.h"
 
 static void set_error(char *error, size_t error_size, const char *format, ...)
@@ -145,6 +146,54 @@ void graphql_http_params_free(graphql_http_params *params)
 }
 
 
+/* The engine carries U+0000 inside C strings as the bytes C0 80 (gql_json_read writes a
+ * \u0000 escape so); a well-formed UTF-8 text never holds them otherwise. */
+static bool has_nul(const char *text)
+{
+    for (const char *p = strchr(text, '\xC0'); p != NULL; p = strchr(p + 1, '\xC0'))
+        if ((unsigned char)p[1] == 0x80)
+            return true;
+    return false;
+}
+
+/* Whether a string or a key anywhere in value holds U+0000 (PostgreSQL text cannot). */
+static bool json_has_nul(const cJSON *value)
+{
+    for (; value != NULL; value = value->next) {
+        if (value->string != NULL && has_nul(value->string))
+            return true;
+        if (cJSON_IsString(value) && has_nul(value->valuestring))
+            return true;
+        if (value->child != NULL && (cJSON_IsObject(value) || cJSON_IsArray(value)) &&
+            json_has_nul(value->child))
+            return true;
+    }
+    return false;
+}
+
+/* U+0000 in the document or the variables is refused here: cut at it, a document would run
+ * its prefix, and a value would be stored cut short. */
+static bool params_without_nul(const graphql_http_params *params, char *error, size_t error_size)
+{
+    if (has_nul(params->query)) {
+        set_error(error, error_size,
+                  "The \"query\" parameter contains U+0000 (NUL), which a GraphQL document cannot "
+                  "contain: remove it.");
+        return false;
+    }
+    if (params->operation_name != NULL && has_nul(params->operation_name)) {
+        set_error(error, error_size, "The \"operationName\" parameter contains U+0000 (NUL): remove it.");
+        return false;
+    }
+    if (params->variables != NULL && json_has_nul(params->variables->child)) {
+        set_error(error, error_size,
+                  "A string in \"variables\" contains U+0000 (NUL), which PostgreSQL text cannot "
+                  "store: remove it.");
+        return false;
+    }
+    return true;
+}
+
 /* variables / extensions: an object, null, or absent. Takes ownership of value. */
 static bool take_object(cJSON *value, const char *name, cJSON **out, char *error, size_t error_size)
 {
@@ -174,6 +223,12 @@ bool graphql_http_params_from_json(const char *body, size_t length, graphql_http
     memset(params, 0, sizeof *params);
     if (length == 0) {
         set_error(error, error_size, "The request body is empty; send a JSON object with a \"query\".");
+        return false;
+    }
+    size_t bad = 0;
+    if (!utf8_valid(body, length, &bad)) {
+        set_error(error, error_size,
+                  "The request body is not valid UTF-8 (byte %zu): send the JSON as UTF-8 text.", bad);
         return false;
     }
     /* numbers keep their digits: an ID or Decimal variable reaches SQL as it was sent */
@@ -210,7 +265,8 @@ bool graphql_http_params_from_json(const char *body, size_t length, graphql_http
     if (!take_object(cJSON_DetachItemFromObjectCaseSensitive(root, "variables"), "variables",
                      &params->variables, error, error_size) ||
         !take_object(cJSON_DetachItemFromObjectCaseSensitive(root, "extensions"), "extensions",
-                     &params->extensions, error, error_size))
+                     &params->extensions, error, error_size) ||
+        !params_without_nul(params, error, error_size))
         goto done;
     ok = true;
 done:
@@ -245,6 +301,23 @@ bool graphql_http_params_from_query(const char *query_string, graphql_http_param
         return false;
     }
     bool ok = false;
+    /* Decoded, %00 would cut a value short: refuse it before. Every decoded value must be
+     * UTF-8 text. */
+    for (const char *p = strchr(query_string, '%'); p != NULL; p = strchr(p + 1, '%'))
+        if (p[1] == '0' && p[2] == '0') {
+            set_error(error, error_size, "The query string contains %%00 (NUL): remove it.");
+            goto done;
+        }
+    struct evkeyval *pair;
+    TAILQ_FOREACH(pair, &pairs, next) {
+        if (!utf8_valid(pair->value, strlen(pair->value), NULL)) {
+            set_error(error, error_size,
+                      "The \"%.40s\" parameter is not valid UTF-8: percent-encode UTF-8 text.",
+                      strlen(pair->key) <= 40 && utf8_valid(pair->key, strlen(pair->key), NULL)
+                          ? pair->key : "?");
+            goto done;
+        }
+    }
     const char *query = evhttp_find_header(&pairs, "query");
     const char *name = evhttp_find_header(&pairs, "operationName");
     if (name != NULL && *name != '\0')
@@ -252,7 +325,8 @@ bool graphql_http_params_from_query(const char *query_string, graphql_http_param
     if (!parse_json_object_param(evhttp_find_header(&pairs, "variables"), "variables", &params->variables,
                                  error, error_size) ||
         !parse_json_object_param(evhttp_find_header(&pairs, "extensions"), "extensions", &params->extensions,
-                                 error, error_size))
+                                 error, error_size) ||
+        !params_without_nul(params, error, error_size))
         goto done;
     if (query == NULL && !names_persisted_query(params->extensions)) {
         set_error(error, error_size, "The \"query\" parameter is missing.");

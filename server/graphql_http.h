@@ -39,14 +39,16 @@ typedef struct graphql_http_params {
 void graphql_http_params_free(graphql_http_params *params);
 
 /* Reads a POST body. False with a message for the client in error[] (then 400) when the
- * body is not a JSON object, query is missing (and extensions names no persistedQuery) or
- * not a string, operationName is not a
- * string or null, or variables/extensions are not objects or null. */
+ * body is not UTF-8 or not a JSON object, query is missing (and extensions names no
+ * persistedQuery) or not a string, operationName is not a string or null,
+ * variables/extensions are not objects or null, or U+0000 is in the query, the
+ * operationName or a string (or key) of the variables. */
 bool graphql_http_params_from_json(const char *body, size_t length, graphql_http_params *params,
                                    char *error, size_t error_size);
 
 /* Reads a GET query string (already split from the URI, not decoded). Same rules, with
- * variables and extensions as URL-encoded JSON text. */
+ * variables and extensions as URL-encoded JSON text; %00 anywhere and a decoded value that
+ * is not UTF-8 are refused too. */
 bool graphql_http_params_from_query(const char *query_string, graphql_http_params *params,
                                     char *error, size_t error_size);
 

@@ -1,5 +1,5 @@
 /* gql_exec_internal: what the engine's execution modules share (gql_prepare, gql_plan,
- * gql_request, gql_introspection, gql_exec, gql_cost), private to those files: nothing else includes it. */
+ * gql_request, gql_introspection, gql_exec), private to those files: nothing else includes it. */
 #ifndef TVSYNC_GQL_EXEC_INTERNAL_H
 #define TVSYNC_GQL_EXEC_INTERNAL_H
 
@@ -45,6 +45,7 @@ typedef struct var_plan {
     var_fast_kind kind;
     bool non_null;
     bool has_default;           /* a default that coerces (graphql-js valueFromAST) */
+    bool date_time;             /* VAR_CUSTOM of DateTime: a string checked as RFC 3339 */
     cJSON *default_value;       /* coerced once at prepare time, owned by the prepared */
 } var_plan;
 
@@ -65,11 +66,7 @@ struct gql_prepared {
     bool variables_general;          /* some variable needs the general coercion path */
     uint32_t *line_starts;           /* byte offsets where lines start, for locations */
     size_t line_count;
-    /* The location of every selection, by increasing position: a plan locates each of its
-     * fields, and scanning a long line from its start each time would be quadratic. */
-    uint32_t *selection_positions;
-    gql_location *selection_locations;
-    size_t selection_count;
+    gql_column_mark *column_marks;   /* gql_column_mark_count(source length) of them */
 };
 
 /* Variables a request coerces without the general path (more take the general path). */

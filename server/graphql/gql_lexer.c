@@ -91,6 +91,31 @@ gql_location gql_source_location(const char *source, size_t length, uint32_t pos
     return loc;
 }
 
+void gql_column_marks(const char *source, size_t length, gql_column_mark *marks)
+{
+    size_t count = gql_column_mark_count(length), next = 0;
+    uint32_t column = 1;
+    for (size_t i = 0; i < length;) {
+        for (; next < count && next * GQL_COLUMN_MARK_BYTES <= i; next++) {
+            marks[next].offset = (uint32_t)i;
+            marks[next].column = column;
+        }
+        if (source[i] == '\n' || source[i] == '\r') {
+            i += source[i] == '\r' && i + 1 < length && source[i + 1] == '\n' ? 2 : 1;
+            column = 1;
+            continue;
+        }
+        size_t size;
+        uint32_t cp = utf8_decode(source, length, i, &size);
+        column += cp >= 0x10000 ? 2 : 1;
+        i += size;
+    }
+    for (; next < count; next++) {
+        marks[next].offset = (uint32_t)length;
+        marks[next].column = column;
+    }
+}
+
 static void print_code_point_at(parser *p, size_t pos, char *out, size_t out_size)
 {
     if (pos >= p->len) {

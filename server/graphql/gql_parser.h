@@ -222,6 +222,21 @@ const ast_argument *gql_ast_argument(const ast_directive *directive, const char 
 /* Line and column (UTF-16 code units, as graphql-js) of byte offset `pos` in `source`. */
 gql_location gql_source_location(const char *source, size_t length, uint32_t pos);
 
+/* Column marks let a location be found in time bounded by GQL_COLUMN_MARK_BYTES however long
+ * its line is (a one-line document of many fields would otherwise cost its length per field). */
+#define GQL_COLUMN_MARK_BYTES 256u
+typedef struct gql_column_mark {
+    uint32_t offset; /* the first character starting at or after the block's first byte */
+    uint32_t column; /* its column on its line (UTF-16 code units from 1) */
+} gql_column_mark;
+/* How many marks gql_column_marks writes for a source of `length` bytes. */
+static inline size_t gql_column_mark_count(size_t length)
+{
+    return length / GQL_COLUMN_MARK_BYTES + 1;
+}
+/* Fills marks[0 .. gql_column_mark_count(length)) for source, in one pass over it. */
+void gql_column_marks(const char *source, size_t length, gql_column_mark *marks);
+
 /* Name of a directive location bit ("FIELD_DEFINITION"); "" when not one bit. */
 const char *gql_directive_location_name(unsigned location);
 

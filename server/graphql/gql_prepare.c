@@ -11,22 +11,17 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-/* Binary search in the line table, then UTF-16 columns from the line start (graphql-js
- * counting): plans record a location per field, so this must not rescan the document. */
+/* Binary search in the line table, then UTF-16 columns from the nearest column mark on the
+ * same line (graphql-js counting): plans record a location per field, so this must not
+ * rescan the document, nor a long line. */
 gql_location gql_exec_location(const gql_prepared *p, uint32_t pos)
 {
-    size_t first = 0, end = p->selection_count;
-    while (first < end) {
-        size_t mid = (first + end) / 2;
-        if (p->selection_positions[mid] < pos)
-            first = mid + 1;
-        else
-            end = mid;
-    }
-    if (first < p->selection_count && p->selection_positions[first] == pos)
-        return p->selection_locations[first];
+    const char *source = p->document->source;
+    size_t length = p->document->source_length;
     if (!p->line_starts)
-        return gql_source_location(p->document->source, p->document->source_length, pos);
+        return gql_source_location(source, length, pos);
+    if (pos > length)
+        pos = (uint32_t)length;
     size_t lo = 0, hi = p->line_count;
     while (hi - lo > 1) {
         size_t mid = (lo + hi) / 2;
@@ -36,9 +31,18 @@ gql_location gql_exec_location(const gql_prepared *p, uint32_t pos)
             hi = mid;
     }
     uint32_t start = p->line_starts[lo];
-    gql_location loc = gql_source_location(p->document->source + start,
-                                           p->document->source_length - start, pos - start);
+    unsigned column_before = 0;
+    size_t block = pos / GQL_COLUMN_MARK_BYTES;
+    const gql_column_mark *mark = &p->column_marks[block];
+    if (mark->offset > pos && block > 0)
+        mark--;
+    if (mark->offset <= pos && mark->offset >= start) {
+        column_before = mark->column - 1;
+        start = mark->offset;
+    }
+    gql_location loc = gql_source_location(source + start, length - start, pos - start);
     loc.line = (unsigned)lo + 1;
+    loc.column += column_before;
     return loc;
 }
 
@@ -55,60 +59,8 @@ static void build_line_table(gql_prepared *p)
     for (size_t i = 0; i < n; i++)
         if (s[i] == '\n' || (s[i] == '\r' && (i + 1 >= n || s[i + 1] != '\n')))
             p->line_starts[p->line_count++] = (uint32_t)(i + 1);
-}
-
-typedef struct selection_index {
-    gql_prepared *prepared;
-    size_t count;
-    uint32_t last_pos;
-    gql_location last;
-} selection_index;
-
-/* Selections in document order have increasing positions, so each location is found by
- * scanning only from the previous one: linear in the document. */
-static void index_selections(selection_index *index, const ast_selection_set *set)
-{
-    if (!set)
-        return;
-    gql_prepared *p = index->prepared;
-    for (size_t i = 0; i < set->count; i++) {
-        const ast_selection *s = set->items[i];
-        if (index->count > 0 && s->pos <= index->last_pos)
-            continue; /* not in document order (never from the parser): located the slow way */
-        if (p->selection_positions) {
-            const char *from = p->document->source + index->last_pos;
-            gql_location step = gql_source_location(from, p->document->source_length - index->last_pos,
-                                                    s->pos - index->last_pos);
-            gql_location here = step;
-            here.line = index->last.line + step.line - 1;
-            if (step.line == 1)
-                here.column = index->last.column + step.column - 1;
-            p->selection_positions[index->count] = s->pos;
-            p->selection_locations[index->count] = here;
-            index->last = here;
-        }
-        index->last_pos = s->pos;
-        index->count++;
-        index_selections(index, s->selection_set);
-    }
-}
-
-/* Two passes over the document: count, then fill (into the arena). */
-static void build_selection_index(gql_prepared *p)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        selection_index index = {.prepared = p, .last = {1, 1}};
-        for (size_t i = 0; i < p->document->count; i++)
-            index_selections(&index, p->document->definitions[i]->selection_set);
-        if (pass == 0) {
-            if (index.count == 0)
-                return;
-            p->selection_positions = gql_arena_alloc(&p->arena, index.count * sizeof(uint32_t));
-            p->selection_locations = gql_arena_alloc(&p->arena, index.count * sizeof(gql_location));
-        } else {
-            p->selection_count = index.count;
-        }
-    }
+    p->column_marks = gql_arena_alloc(&p->arena, gql_column_mark_count(n) * sizeof(gql_column_mark));
+    gql_column_marks(s, n, p->column_marks);
 }
 
 cJSON *gql_exec_error_at(cJSON *errors, const char *message, const gql_prepared *p,
@@ -276,6 +228,7 @@ static void plan_variables(gql_prepared *p)
             v->kind = VAR_BOOLEAN;
         else if (!t->builtin)
             v->kind = VAR_CUSTOM;
+        v->date_time = gql_scalar_is_date_time(t);
     }
 }
 
@@ -301,7 +254,6 @@ static gql_prepared *prepare(const gql_schema *schema, const char *document, siz
         goto fail;
     }
     build_line_table(p);
-    build_selection_index(p);
     if (!gql_validate(schema, p->document, limits, errors))
         goto fail;
     /* operation selection (graphql-js buildExecutionContext) */

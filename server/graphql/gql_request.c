@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "server/graphql/gql_exec_internal.h"
+#include "server/graphql/gql_date_time.h"
 #include "server/graphql/gql_json_read.h"
 
 #include <math.h>
@@ -53,6 +54,13 @@ static cJSON *coerce_variables(const gql_prepared *p, gql_arena *arena, const cJ
     cJSON *coerced = cJSON_CreateObject();
     int before = cJSON_GetArraySize(errors);
     const ast_definition *op = p->operation;
+    /* Many inputs: found through a map (the first of a repeated name wins, as with
+     * cJSON_GetObjectItemCaseSensitive), not by a scan per definition. */
+    gql_map by_name = {0};
+    if (op->variable_count > REQUEST_FAST_VARIABLES && cJSON_IsObject(inputs))
+        for (const cJSON *input = inputs->child; input; input = input->next)
+            if (input->string && !gql_map_get(&by_name, input->string))
+                gql_map_put(&by_name, input->string, (void *)input);
     for (size_t i = 0; i < op->variable_count; i++) {
         const ast_variable_definition *vd = &op->variables[i];
         gql_buf msg;
@@ -66,7 +74,9 @@ static cJSON *coerce_variables(const gql_prepared *p, gql_arena *arena, const cJ
             gql_buf_free(&msg);
             continue;
         }
-        const cJSON *value = inputs ? cJSON_GetObjectItemCaseSensitive(inputs, vd->name) : NULL;
+        const cJSON *value = by_name.cap   ? gql_map_get(&by_name, vd->name)
+                             : inputs ? cJSON_GetObjectItemCaseSensitive(inputs, vd->name)
+                                      : NULL;
         if (!value) {
             if (vd->default_value) {
                 cJSON *v = NULL;
@@ -95,6 +105,7 @@ static cJSON *coerce_variables(const gql_prepared *p, gql_arena *arena, const cJ
         if (v)
             cJSON_AddItemToObject(coerced, vd->name, v);
     }
+    gql_map_free(&by_name);
     if (cJSON_GetArraySize(errors) != before) {
         cJSON_Delete(coerced);
         return NULL;
@@ -194,6 +205,8 @@ static bool coerce_variables_fast(gql_request *r, const cJSON **values, const si
                 node->type = type;
                 break;
             case VAR_CUSTOM:
+                if (v->date_time && !(is_string && gql_date_time_valid(input->valuestring)))
+                    return false; /* the general path reports it */
                 if (is_string) {
                     node->type = cJSON_String;
                 } else if (is_number || is_bool) {

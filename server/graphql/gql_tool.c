@@ -88,6 +88,8 @@ static bool is_execution_error(const gql_prepared *p)
 
 int main(int argc, char **argv)
 {
+    /* the differential test compares with graphql-js: its acceptance of values */
+    gql_accept_graphql_js_values(true);
     if (argc < 2) {
         usage(stderr);
         return 2;

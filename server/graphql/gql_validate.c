@@ -4,6 +4,7 @@
 
 #include "server/graphql/gql_validate_internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,24 +186,21 @@ static void walk_operation(vctx *c, const ast_definition *op)
         if (!op->name && c->operation_count > 1)
             report1(c, "This anonymous operation must be the only defined operation.", op->pos);
         single_field_subscription(c, op);
-        /* UniqueVariableNames */
+        /* UniqueVariableNames: each duplicated name once, at its first definition, with
+         * every position; the error limit bounds the scans for positions. */
+        const uint32_t *first = gql_validate_first_same_name(
+            c, op->variables, op->variable_count, sizeof(*op->variables),
+            offsetof(ast_variable_definition, name));
+        uint32_t *counts = gql_arena_alloc(&c->arena, (op->variable_count + 1) * sizeof(uint32_t));
+        for (size_t i = 0; i < op->variable_count; i++)
+            counts[first[i]]++;
         for (size_t i = 0; i < op->variable_count; i++) {
-            bool first = true;
-            for (size_t k = 0; k < i; k++)
-                if (!strcmp(op->variables[k].name, op->variables[i].name))
-                    first = false;
-            if (!first)
+            if (first[i] != i || counts[i] < 2)
                 continue;
+            uint32_t *pos = gql_arena_alloc(&c->arena, counts[i] * sizeof(uint32_t));
             size_t n = 0;
             for (size_t k = i; k < op->variable_count; k++)
-                if (!strcmp(op->variables[k].name, op->variables[i].name))
-                    n++;
-            if (n < 2)
-                continue;
-            uint32_t *pos = gql_arena_alloc(&c->arena, n * sizeof(uint32_t));
-            n = 0;
-            for (size_t k = i; k < op->variable_count; k++)
-                if (!strcmp(op->variables[k].name, op->variables[i].name))
+                if (first[k] == i)
                     pos[n++] = op->variables[k].name_pos;
             gql_validate_report(
                 c, fmt(c, "There can be only one variable named \"$%s\".", op->variables[i].name),
@@ -256,18 +254,35 @@ static void walk_operation(vctx *c, const ast_definition *op)
                              : fmt(c, "Variable \"$%s\" is not defined.", node->text),
                     node->pos, op->pos);
     }
-    /* NoUnusedVariables */
-    for (size_t i = 0; i < c->var_defs.count; i++) {
-        const ast_variable_definition *vd = c->var_defs.items[i];
-        bool used = false;
-        for (size_t k = 0; k < all.count && !used; k++)
-            used = !strcmp(all.items[k].node->text, vd->name);
-        if (!used)
-            report1(c,
-                    op->name ? fmt(c, "Variable \"$%s\" is never used in operation \"%s\".",
-                                   vd->name, op->name)
-                             : fmt(c, "Variable \"$%s\" is never used.", vd->name),
-                    vd->pos);
+    /* NoUnusedVariables: the uses marked through a map of definitions (freed before any
+     * report, which may longjmp) */
+    {
+        bool *used = gql_arena_alloc(&c->arena, c->var_defs.count + 1);
+        gql_map index = {0};
+        for (size_t i = 0; i < c->var_defs.count; i++) {
+            const ast_variable_definition *vd = c->var_defs.items[i];
+            if (!gql_map_get(&index, vd->name))
+                gql_map_put(&index, vd->name, (void *)(uintptr_t)(i + 1));
+        }
+        for (size_t k = 0; k < all.count; k++) {
+            uintptr_t i = (uintptr_t)gql_map_get(&index, all.items[k].node->text);
+            if (i)
+                used[i - 1] = true;
+        }
+        for (size_t i = 0; i < c->var_defs.count; i++) {
+            const ast_variable_definition *vd = c->var_defs.items[i];
+            used[i] = used[(uintptr_t)gql_map_get(&index, vd->name) - 1];
+        }
+        gql_map_free(&index);
+        for (size_t i = 0; i < c->var_defs.count; i++) {
+            const ast_variable_definition *vd = c->var_defs.items[i];
+            if (!used[i])
+                report1(c,
+                        op->name ? fmt(c, "Variable \"$%s\" is never used in operation \"%s\".",
+                                       vd->name, op->name)
+                                 : fmt(c, "Variable \"$%s\" is never used.", vd->name),
+                        vd->pos);
+        }
     }
     /* VariablesInAllowedPosition */
     for (size_t i = 0; i < all.count; i++) {
@@ -503,15 +518,18 @@ bool gql_validate(const gql_schema *schema, const ast_document *doc, const gql_l
                 gql_vec_push(ops, doc->definitions[i]);
         gql_validate_referenced_fragments(c, (const ast_definition *const *)ops->items, ops->count,
                                           used_list);
-        gql_vec used = *used_list;
+        /* marked through a map freed before any report (a report may longjmp) */
+        gql_map used = {0};
+        for (size_t k = 0; k < used_list->count; k++)
+            gql_map_put(&used, ((const ast_definition *)used_list->items[k])->name, (void *)1);
+        bool *is_used = gql_arena_alloc(&c->arena, doc->count + 1);
+        for (size_t i = 0; i < doc->count; i++)
+            if (doc->definitions[i]->kind == AST_DEF_FRAGMENT)
+                is_used[i] = gql_map_get(&used, doc->definitions[i]->name) != NULL;
+        gql_map_free(&used);
         for (size_t i = 0; i < doc->count; i++) {
             const ast_definition *d = doc->definitions[i];
-            if (d->kind != AST_DEF_FRAGMENT)
-                continue;
-            bool is_used = false;
-            for (size_t k = 0; k < used.count && !is_used; k++)
-                is_used = !strcmp(((const ast_definition *)used.items[k])->name, d->name);
-            if (!is_used)
+            if (d->kind == AST_DEF_FRAGMENT && !is_used[i])
                 report1(c, fmt(c, "Fragment \"%s\" is never used.", d->name), d->pos);
         }
     }
@@ -548,6 +566,7 @@ done:;
     gql_map_free(&c->var_defined);
     gql_vec_free(&c->var_defs);
     gql_map_free(&c->var_def_map);
+    gql_vec_free(&c->value_path);
     gql_arena_free(&c->arena);
     free(c);
     return valid;

@@ -60,6 +60,37 @@ const char *gql_validate_did_you_mean(vctx *c, const char *sub, const char *inpu
 
 /* ------------------------------------------------------------------ document helpers */
 
+uint32_t *gql_validate_first_same_name(vctx *c, const void *items, size_t count, size_t stride,
+                                       size_t name_offset)
+{
+    uint32_t *first = gql_arena_alloc(&c->arena, (count + 1) * sizeof(uint32_t));
+    const char *base = items;
+    /* few names (the usual case): no map, no allocation */
+    if (count <= 8) {
+        for (size_t i = 0; i < count; i++) {
+            const char *name = *(const char *const *)(base + i * stride + name_offset);
+            size_t k = 0;
+            while (k < i && strcmp(*(const char *const *)(base + k * stride + name_offset), name))
+                k++;
+            first[i] = (uint32_t)k;
+        }
+        return first;
+    }
+    gql_map seen = {0};
+    for (size_t i = 0; i < count; i++) {
+        const char *name = *(const char *const *)(base + i * stride + name_offset);
+        uintptr_t known = (uintptr_t)gql_map_get(&seen, name);
+        if (known) {
+            first[i] = (uint32_t)(known - 1);
+        } else {
+            first[i] = (uint32_t)i;
+            gql_map_put(&seen, name, (void *)(uintptr_t)(i + 1));
+        }
+    }
+    gql_map_free(&seen);
+    return first;
+}
+
 /* getFragmentSpreads: spreads of a selection set, in graphql-js's (stack) order. */
 void gql_validate_fragment_spreads(vctx *c, const ast_selection_set *set, gql_vec *out)
 {

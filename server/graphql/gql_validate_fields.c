@@ -189,8 +189,10 @@ static void walk_field(vctx *c, const ast_selection *s, const gql_type *parent)
                         gql_validate_did_you_mean(c, NULL, arg->name, names, def->argument_count)),
                     arg->pos);
         }
+        gql_vec_push(&c->value_path, (void *)arg->name);
         gql_validate_walk_value(c, arg->value, ad ? ad->type : NULL, NULL, ad && ad->default_value,
                                 true);
+        c->value_path.count--;
     }
     gql_validate_walk_directives(c, s->directives, s->directive_count, GQL_DL_FIELD);
     if (s->selection_set) {

@@ -48,6 +48,7 @@ typedef struct vctx {
     gql_vec unused_ops, unused_used;
     gql_arena arena;
     bool collecting;        /* pre-pass: only record variable usages */
+    gql_vec value_path;     /* argument and input field names down to the value walked */
     usage_list *collect_into;
     gql_map usages_by_def;  /* "%p" of definition -> usage_list* */
     gql_map fragments;      /* name -> last fragment definition (graphql-js getFragment) */
@@ -86,6 +87,12 @@ const char *gql_validate_vfmt(vctx *c, const char *format, va_list ap);
 /* graphql-js's didYouMean(sub, suggestionList(input, options)), or "" when nothing is close. */
 const char *gql_validate_did_you_mean(vctx *c, const char *sub, const char *input,
                                       const char *const *options, size_t count);
+/* For each of `count` items (`stride` bytes apart from items, each with its name as a
+ * `const char *` at byte offset name_offset): the index of the first item of the same name.
+ * Linear time (a hash map freed before returning: nothing leaks should a later report
+ * longjmp); the array lives in c->arena. */
+uint32_t *gql_validate_first_same_name(vctx *c, const void *items, size_t count, size_t stride,
+                                       size_t name_offset);
 /* getFragmentSpreads: the spreads of set pushed to out, in graphql-js's (stack) order. */
 void gql_validate_fragment_spreads(vctx *c, const ast_selection_set *set, gql_vec *out);
 /* getRecursivelyReferencedFragmentsForOperations: fragment definitions pushed to out. */

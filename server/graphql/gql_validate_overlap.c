@@ -335,10 +335,25 @@ static conflict *find_conflict(vctx *c, bool parents_exclusive, const char *resp
     return NULL;
 }
 
+/* Whether every field of the group is the same leaf without arguments (`id id id`): no two
+ * of them conflict, which a linear check tells without comparing every pair. */
+static bool group_is_one_simple_leaf(const ogroup *group)
+{
+    const ofield *f0 = group->fields.items[0];
+    for (size_t i = 0; i < group->fields.count; i++) {
+        const ofield *f = group->fields.items[i];
+        if (!f->simple_leaf || f->def != f0->def || strcmp(f->node->name, f0->node->name))
+            return false;
+    }
+    return true;
+}
+
 static void collect_conflicts_within(vctx *c, gql_vec *conflicts, ocollect *r)
 {
     for (size_t g = 0; g < r->groups.count; g++) {
         ogroup *group = r->groups.items[g];
+        if (group->fields.count > 2 && group_is_one_simple_leaf(group))
+            continue;
         for (size_t i = 0; i < group->fields.count; i++)
             for (size_t j = i + 1; j < group->fields.count; j++) {
                 conflict *k = find_conflict(c, false, group->name, group->fields.items[i],

@@ -4,6 +4,7 @@
 
 #include "server/graphql/gql_validate_internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,28 +64,33 @@ static bool directive_is_unique(vctx *c, const char *name)
 }
 
 /* UniqueDirectivesPerLocation for one node's directives; `seen` is shared by every
- * definition and extension of one type (or of the schema), else NULL. */
+ * definition and extension of one type (or of the schema), else NULL. Reports come after
+ * the local map is freed: one may longjmp out (error limit). */
 void gql_validate_unique_directives_in(vctx *c, const ast_directive *dirs, size_t count,
                                        gql_map *seen)
 {
-    if (c->collecting)
+    if (c->collecting || count == 0)
         return;
     gql_map local = {0};
     if (!seen)
         seen = &local;
+    uint32_t *first = gql_arena_alloc(&c->arena, count * sizeof(uint32_t));
     for (size_t i = 0; i < count; i++) {
         if (!directive_is_unique(c, dirs[i].name))
             continue;
-        uintptr_t first = (uintptr_t)gql_map_get(seen, dirs[i].name);
-        if (first)
-            report2(c,
-                    fmt(c, "The directive \"@%s\" can only be used once at this location.",
-                        dirs[i].name),
-                    (uint32_t)(first - 1), dirs[i].pos);
+        uintptr_t known = (uintptr_t)gql_map_get(seen, dirs[i].name);
+        if (known)
+            first[i] = (uint32_t)known;
         else
             gql_map_put(seen, dirs[i].name, (void *)(uintptr_t)(dirs[i].pos + 1));
     }
     gql_map_free(&local);
+    for (size_t i = 0; i < count; i++)
+        if (first[i])
+            report2(c,
+                    fmt(c, "The directive \"@%s\" can only be used once at this location.",
+                        dirs[i].name),
+                    first[i] - 1, dirs[i].pos);
 }
 
 void gql_validate_unique_directives(vctx *c, const ast_directive *dirs, size_t count)
@@ -92,28 +98,24 @@ void gql_validate_unique_directives(vctx *c, const ast_directive *dirs, size_t c
     gql_validate_unique_directives_in(c, dirs, count, NULL);
 }
 
-/* UniqueArgumentNames for a field or directive. */
+/* UniqueArgumentNames for a field or directive: each duplicated name once, at its first
+ * use, with every position; the error limit bounds the scans for positions. */
 void gql_validate_unique_arguments(vctx *c, const ast_argument *args, size_t count)
 {
-    if (c->collecting)
+    if (c->collecting || count < 2)
         return;
+    const uint32_t *first = gql_validate_first_same_name(c, args, count, sizeof(*args),
+                                                         offsetof(ast_argument, name));
+    uint32_t *counts = gql_arena_alloc(&c->arena, count * sizeof(uint32_t));
+    for (size_t i = 0; i < count; i++)
+        counts[first[i]]++;
     for (size_t i = 0; i < count; i++) {
-        bool first = true;
-        for (size_t k = 0; k < i; k++)
-            if (!strcmp(args[k].name, args[i].name))
-                first = false;
-        if (!first)
+        if (first[i] != i || counts[i] < 2)
             continue;
+        uint32_t *pos = gql_arena_alloc(&c->arena, counts[i] * sizeof(uint32_t));
         size_t n = 0;
         for (size_t k = i; k < count; k++)
-            if (!strcmp(args[k].name, args[i].name))
-                n++;
-        if (n < 2)
-            continue;
-        uint32_t *pos = gql_arena_alloc(&c->arena, n * sizeof(uint32_t));
-        n = 0;
-        for (size_t k = i; k < count; k++)
-            if (!strcmp(args[k].name, args[i].name))
+            if (first[k] == i)
                 pos[n++] = args[k].pos;
         gql_validate_report(c, fmt(c, "There can be only one argument named \"%s\".", args[i].name),
                             pos, n);
@@ -181,12 +183,17 @@ void gql_validate_walk_directives(vctx *c, const ast_directive *dirs, size_t cou
                 report1(c, fmt(c, "Directive \"@%s\" may not be used on %s.", d->name,
                                gql_directive_location_name(location)),
                         d->pos);
+            /* the document defines both lists: names found through a map (freed before any
+             * report, which may longjmp) */
+            bool *known = gql_arena_alloc(&c->arena, d->argument_count + 1);
+            gql_map defined = {0};
+            for (size_t k = 0; k < doc_def->input_value_count; k++)
+                gql_map_put(&defined, doc_def->input_values[k].name, (void *)1);
+            for (size_t a = 0; a < d->argument_count; a++)
+                known[a] = gql_map_get(&defined, d->arguments[a].name) != NULL;
+            gql_map_free(&defined);
             for (size_t a = 0; a < d->argument_count; a++) {
-                bool known = false;
-                for (size_t k = 0; k < doc_def->input_value_count; k++)
-                    if (!strcmp(doc_def->input_values[k].name, d->arguments[a].name))
-                        known = true;
-                if (known)
+                if (known[a])
                     continue;
                 const char **names =
                     gql_arena_alloc(&c->arena, (doc_def->input_value_count + 1) * sizeof(char *));
@@ -240,11 +247,18 @@ void gql_validate_walk_directives(vctx *c, const ast_directive *dirs, size_t cou
         }
         /* ProvidedRequiredArguments (directives), on leave */
         if (!c->collecting && doc_def) {
+            bool *given = gql_arena_alloc(&c->arena, doc_def->input_value_count + 1);
+            gql_map arguments = {0};
+            for (size_t a = 0; a < d->argument_count; a++)
+                gql_map_put(&arguments, d->arguments[a].name, (void *)1);
+            for (size_t k = 0; k < doc_def->input_value_count; k++)
+                given[k] = gql_map_get(&arguments, doc_def->input_values[k].name) != NULL;
+            gql_map_free(&arguments);
             for (size_t k = 0; k < doc_def->input_value_count; k++) {
                 const ast_input_value_def *ad = &doc_def->input_values[k];
                 if (ad->type->kind != AST_TYPE_NON_NULL || ad->default_value)
                     continue;
-                if (!gql_validate_argument_given(d->arguments, d->argument_count, ad->name)) {
+                if (!given[k]) {
                     gql_buf t;
                     gql_buf_init(&t);
                     print_ast_type(ad->type, &t);
@@ -262,6 +276,22 @@ void gql_validate_walk_directives(vctx *c, const ast_directive *dirs, size_t cou
             gql_validate_required_arguments(c, "Directive", "@", d->name, def->arguments, def->argument_count,
                                             d->arguments, d->argument_count, d->pos);
     }
+}
+
+/* A DateTime refused: the message names where the value is (argument and input fields,
+ * "where.createdAt.gt"), reported; false for any other type. */
+static bool report_date_time(vctx *c, const gql_type *named, const char *message, uint32_t pos)
+{
+    if (!gql_scalar_is_date_time(named) || !message || !c->value_path.count)
+        return false;
+    gql_buf path;
+    gql_buf_init(&path);
+    for (size_t i = 0; i < c->value_path.count; i++)
+        gql_buf_printf(&path, "%s%s", i ? "." : "", (const char *)c->value_path.items[i]);
+    const char *text = fmt(c, "Invalid value for \"%s\": %s", path.data, message);
+    gql_buf_free(&path);
+    report1(c, text, pos);
+    return true;
 }
 
 /* isValidValueNode of ValuesOfCorrectType. The texts move to the arena before any
@@ -286,6 +316,8 @@ static void check_leaf_value(vctx *c, const ast_value *v, const gql_type *locati
     bool valid = gql_leaf_parse_literal(named, v, &msg);
     const char *msg_text = msg.len ? gql_arena_strdup(&c->arena, msg.data) : NULL;
     gql_buf_free(&msg);
+    if (!valid && report_date_time(c, named, msg_text, v->pos))
+        return;
     if (!valid)
         report1(c, msg_text ? msg_text
                             : fmt(c, "Expected value of type \"%s\", found %s.", type_str(c, location_type),
@@ -338,6 +370,11 @@ void gql_validate_walk_value(vctx *c, const ast_value *v, const gql_type *type,
     case AST_VALUE_OBJECT: {
         const gql_type *named = gql_type_named(type);
         bool descend = check;
+        /* UniqueInputFieldNames and OneOf's distinct keys, in linear time */
+        const uint32_t *first =
+            c->collecting ? NULL
+                          : gql_validate_first_same_name(c, v->fields, v->count, sizeof(*v->fields),
+                                                         offsetof(ast_object_field, name));
         if (check) {
             if (!named || named->kind != GQL_KIND_INPUT_OBJECT) {
                 check_leaf_value(c, v, type);
@@ -358,14 +395,9 @@ void gql_validate_walk_value(vctx *c, const ast_value *v, const gql_type *type,
                 if (gql_directive_find(named->directives, named->directive_count, "oneOf")) {
                     size_t distinct = 0;
                     const ast_object_field *last = NULL;
-                    for (size_t k = 0; k < v->count; k++) {
-                        bool dup = false;
-                        for (size_t j = 0; j < k; j++)
-                            if (!strcmp(v->fields[j].name, v->fields[k].name))
-                                dup = true;
-                        if (!dup)
+                    for (size_t k = 0; k < v->count; k++)
+                        if (first[k] == k)
                             distinct++;
-                    }
                     for (size_t k = 0; k < v->count; k++)
                         if (v->count && !strcmp(v->fields[k].name, v->fields[0].name))
                             last = &v->fields[k];
@@ -404,16 +436,12 @@ void gql_validate_walk_value(vctx *c, const ast_value *v, const gql_type *type,
                         f->pos);
             }
             /* UniqueInputFieldNames */
-            if (!c->collecting)
-                for (size_t k = 0; k < i; k++)
-                    if (!strcmp(v->fields[k].name, f->name)) {
-                        report2(c,
-                                fmt(c, "There can be only one input field named \"%s\".",
-                                    f->name),
-                                v->fields[k].pos, f->pos);
-                        break;
-                    }
+            if (!c->collecting && first[i] != i)
+                report2(c, fmt(c, "There can be only one input field named \"%s\".", f->name),
+                        v->fields[first[i]].pos, f->pos);
+            gql_vec_push(&c->value_path, (void *)f->name);
             gql_validate_walk_value(c, f->value, ft, type, fd && fd->default_value, descend);
+            c->value_path.count--;
         }
         return;
     }
@@ -423,6 +451,13 @@ void gql_validate_walk_value(vctx *c, const ast_value *v, const gql_type *type,
                     v->pos);
         return;
     default:
+        /* "\u0000" decodes to a NUL byte: cut at it, the value would be stored short */
+        if (v->kind == AST_VALUE_STRING && !c->collecting && !gql_values_graphql_js() &&
+            memchr(v->text, '\0', v->text_length))
+            report1(c,
+                    "String value contains U+0000 (NUL), which PostgreSQL text cannot store: "
+                    "remove it.",
+                    v->pos);
         if (check)
             check_leaf_value(c, v, type);
         return;

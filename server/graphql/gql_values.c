@@ -4,6 +4,8 @@
 
 #include "server/graphql/gql_values.h"
 #include "server/graphql/gql_json_read.h"
+#include "server/graphql/gql_date_time.h"
+#include "server/graphql/gql_map.h"
 #include "server/graphql/gql_schema.h"
 
 #include <ctype.h>
@@ -419,6 +421,23 @@ static bool is_builtin_scalar(const gql_type *type, const char *name)
     return type->builtin && strcmp(type->name, name) == 0;
 }
 
+static bool graphql_js_values;
+
+void gql_accept_graphql_js_values(bool accept)
+{
+    graphql_js_values = accept;
+}
+
+bool gql_values_graphql_js(void)
+{
+    return graphql_js_values;
+}
+
+bool gql_scalar_is_date_time(const gql_type *t)
+{
+    return !graphql_js_values && t && t->kind == GQL_KIND_SCALAR && !t->builtin && strcmp(t->name, "DateTime") == 0;
+}
+
 /* parseLiteral of built-in scalars and enums; custom scalars use valueFromASTUntyped. */
 static bool leaf_parse_literal(const gql_type *type, const ast_value *node, const cJSON *vars,
                                cJSON **out, gql_buf *message)
@@ -512,6 +531,12 @@ static bool leaf_parse_literal(const gql_type *type, const ast_value *node, cons
             if (out)
                 *out = cJSON_CreateString(node->text);
         }
+    } else if (gql_scalar_is_date_time(type) &&
+               (node->kind != AST_VALUE_STRING || !gql_date_time_valid(node->text))) {
+        if (message) {
+            gql_print_value(node, &tmp);
+            gql_date_time_message(tmp.data, message);
+        }
     } else {
         cJSON *v = gql_value_from_ast_untyped(node, vars);
         ok = v != NULL;
@@ -564,14 +589,26 @@ cJSON *gql_value_from_ast_untyped(const ast_value *node, const cJSON *variables)
         return list;
     }
     case AST_VALUE_OBJECT: {
+        /* A repeated key keeps its last value, at its last place (as deleting the earlier one
+         * and appending would), found through a map: the object may have many keys. */
         cJSON *obj = cJSON_CreateObject();
+        cJSON **items = gql_xcalloc(node->count + 1, sizeof(cJSON *));
+        gql_map last = {0};
         for (size_t i = 0; i < node->count; i++) {
-            cJSON *item = gql_value_from_ast_untyped(node->fields[i].value, variables);
-            if (!item)
-                continue;
-            cJSON_DeleteItemFromObjectCaseSensitive(obj, node->fields[i].name);
-            cJSON_AddItemToObject(obj, node->fields[i].name, item);
+            items[i] = gql_value_from_ast_untyped(node->fields[i].value, variables);
+            if (items[i])
+                gql_map_put(&last, node->fields[i].name, &items[i]);
         }
+        for (size_t i = 0; i < node->count; i++) {
+            if (!items[i])
+                continue;
+            if (gql_map_get(&last, node->fields[i].name) == &items[i])
+                cJSON_AddItemToObject(obj, node->fields[i].name, items[i]);
+            else
+                cJSON_Delete(items[i]);
+        }
+        gql_map_free(&last);
+        free(items);
         return obj;
     }
     case AST_VALUE_VARIABLE: {
@@ -898,6 +935,14 @@ static cJSON *coerce_impl(coerce_ctx *c, const cJSON *input, const gql_type *typ
             gql_buf_printf(&msg, "ID cannot represent value: %s", ins.data);
             coerce_report(c, input, msg.data);
         }
+    } else if (gql_scalar_is_date_time(type) &&
+               !(cJSON_IsString(input) && gql_date_time_valid(input->valuestring))) {
+        gql_buf shown;
+        gql_buf_init(&shown);
+        gql_inspect(input, &shown);
+        gql_date_time_message(shown.data, &msg);
+        gql_buf_free(&shown);
+        coerce_report(c, input, msg.data);
     } else {
         result = cJSON_Duplicate(input, true);
     }

@@ -23,6 +23,12 @@ bool gql_value_from_ast(const ast_value *node, const gql_type *type, const cJSON
                         cJSON **out);
 /* valueFromASTUntyped; NULL when a variable is missing. */
 cJSON *gql_value_from_ast_untyped(const ast_value *node, const cJSON *variables);
+/* Whether gql_accept_graphql_js_values(true) was called. */
+bool gql_values_graphql_js(void);
+/* Whether t is the DateTime scalar (a custom scalar of that name): its values must be RFC 3339
+ * date-times, as its @specifiedBy says, not any text compared as text. */
+bool gql_scalar_is_date_time(const gql_type *t);
+
 /* Calls a scalar's or enum's parseLiteral (variables NULL). Returns false and writes the
  * GraphQLError message to *message (may be empty when graphql-js gives no message). */
 bool gql_leaf_parse_literal(const gql_type *type, const ast_value *node, gql_buf *message);

@@ -64,6 +64,13 @@ typedef struct gql_limits {
     unsigned max_depth;        /* nesting of selection sets, values and list types */
 } gql_limits;
 
+/* The engine refuses values graphql-js accepts but PostgreSQL cannot take as meant: U+0000
+ * in a string value ("a\u0000b": text cannot store it) and DateTime values that are not
+ * RFC 3339 date-times (they would be compared as text). gql-tool, which the differential
+ * test compares with graphql-js, accepts them as graphql-js does: call once, before any
+ * other engine call (process-wide, not synchronized). */
+void gql_accept_graphql_js_values(bool accept);
+
 #define GQL_DEFAULT_MAX_DOCUMENT_BYTES ((size_t)1 << 20)
 #define GQL_DEFAULT_MAX_TOKENS ((size_t)100000)
 #define GQL_DEFAULT_MAX_DEPTH 64u

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "server/graphql/graphql.h"
 
@@ -113,8 +114,42 @@ static void check_errors(const cJSON *errors)
     }
 }
 
+/* Time per input. Lexing, parsing, validation, planning and coercion are linear in the
+ * document, so an input may use a fixed allowance plus one per byte, both generous (ASan and
+ * UBSan slow every access; CPU time of this thread, so other processes do not count): an
+ * input over it shows superlinear work, which a hostile client would turn into a stall.
+ * TVSYNC_FUZZ_TIME_SCALE multiplies the budget on a slow machine. */
+#define INPUT_BASE_SECONDS 0.5
+#define INPUT_SECONDS_PER_BYTE 40e-6
+
+static double thread_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void check_time(double started, size_t size)
+{
+    static double scale = 0;
+    if (scale == 0) {
+        const char *text = getenv("TVSYNC_FUZZ_TIME_SCALE");
+        scale = text != NULL && atof(text) > 0 ? atof(text) : 1;
+    }
+    double spent = thread_seconds() - started;
+    double budget = scale * (INPUT_BASE_SECONDS + INPUT_SECONDS_PER_BYTE * (double)size);
+    if (spent > budget) {
+        fprintf(stderr,
+                "fuzz_validate: an input of %zu bytes took %.3fs of CPU, over its budget of %.3fs "
+                "(%.1fs + %.0fus per byte): the engine's work grows faster than the input\n",
+                size, spent, budget, scale * INPUT_BASE_SECONDS, scale * INPUT_SECONDS_PER_BYTE * 1e6);
+        abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    double started = thread_seconds();
     /* No terminating NUL: reading past the end is caught by AddressSanitizer. */
     char *document = malloc(size == 0 ? 1 : size);
     if (document == NULL)
@@ -173,5 +208,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cJSON_Delete(errors);
     }
     free(document);
+    check_time(started, size);
     return 0;
 }

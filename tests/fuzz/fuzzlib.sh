@@ -1,12 +1,16 @@
 # Sourced by tests/fuzz/fuzz_*.sh: runs one libFuzzer target under make check.
 # First every kept regression input and every seed once, then fuzzing for a bounded time
-# (TVSYNC_FUZZ_SECONDS, default 60). Any crash, leak, sanitizer report or hang fails.
+# (TVSYNC_FUZZ_SECONDS, default 60). Any crash, leak, sanitizer report or hang fails, and so
+# does an input over its time budget where the target bounds one (fuzz_validate).
 
-# fuzz_run NAME [DICT]: runs tests/fuzz/fuzz_NAME from the build tree (DICT: a file in
-# tests/fuzz, default graphql.dict).
+# fuzz_run NAME [DICT [SLOW]]: runs tests/fuzz/fuzz_NAME from the build tree (DICT: a file in
+# tests/fuzz, default graphql.dict). SLOW: a folder in tests/fuzz of large inputs of the
+# shapes that once cost quadratic time, each run once (no length cap) by a target that
+# bounds its time per input.
 fuzz_run() {
 	name=$1
 	dict=${2:-graphql.dict}
+	slow=${3:-}
 	src="$TVSYNC_SRCDIR/tests/fuzz"
 	bin="$TVSYNC_BUILDDIR/tests/fuzz/fuzz_$name"
 	seconds=${TVSYNC_FUZZ_SECONDS:-60}
@@ -25,6 +29,16 @@ fuzz_run() {
 		# shellcheck disable=SC2086
 		if ! "$bin" -timeout=10 $regressions; then
 			echo "fuzz_$name: a regression input fails again" >&2
+			return 1
+		fi
+	fi
+
+	if [ -n "$slow" ]; then
+		slow_inputs=$(find "$src/$slow" -type f ! -name '.*' | sort)
+		echo "fuzz_$name: $(echo "$slow_inputs" | wc -l) large input(s) within their time budget"
+		# shellcheck disable=SC2086
+		if ! "$bin" -timeout=120 $slow_inputs; then
+			echo "fuzz_$name: a large input fails or takes more than its time budget" >&2
 			return 1
 		fi
 	fi

@@ -107,7 +107,7 @@ assert_eq '["alice","bob","charlie"]' "$(f '{fullName: {isNull: false}}')" "wher
 assert_eq '["alice","bob"]' "$(f '{OR: [{username: {eq: "alice"}}, {username: {eq: "bob"}}]}')" "where OR"
 assert_eq '["alice"]' "$(f '{AND: [{postCount: {gte: 1}}, {commentCount: {gte: 1}}], NOT: {username: {eq: "bob"}}}')" \
     "where AND and NOT"
-assert_eq '["bob"]' "$(f '{createdAt: {gt: "2024-01-01T12:00:00"}, username: {startsWith: "b"}}')" "where on a DateTime"
+assert_eq '["bob"]' "$(f '{createdAt: {gt: "2024-01-01T12:00:00Z"}, username: {startsWith: "b"}}')" "where on a DateTime"
 out=$(gql_query '{ users(limit: 100000) { id } }')
 assert_eq 3 "$(jq '.data.users | length' <<<"$out")" "a large limit is accepted and capped"
 out=$(gql_query '{ users(limit: 1) { id } }')

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "graphql_test_helpers.h"
+#include "server/graphql/gql_date_time.h"
+#include "server/graphql/gql_values.h"
 
 static gql_schema *schema;
 
@@ -67,6 +69,93 @@ START_TEST(test_overlapping_fields_conflict)
                       "and \\\"views\\\" are different fields. Use different aliases on the "
                       "fields to fetch both if this was intentional.\",\"locations\":[{\"line\":"
                       "1,\"column\":19},{\"line\":1,\"column\":28}]}]}");
+}
+END_TEST
+
+/* "\u0000" and "\u{0}" decode to U+0000, which PostgreSQL text cannot store: refused where
+ * written (graphql-js accepts them, and so does gql-tool). */
+START_TEST(test_nul_in_string_value_is_refused)
+{
+    const char *message = "String value contains U+0000 (NUL), which PostgreSQL text cannot store: "
+                          "remove it.";
+    const char *docs[] = {"{ posts(where: {title: \"a\\u0000b\"}) { id } }",
+                          "{ search(text: \"a\\u{0}\") { __typename } }"};
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *errors = gql_validate_document(schema, docs[i], strlen(docs[i]), NULL, NULL);
+        ck_assert_int_eq(cJSON_GetArraySize(errors), 1);
+        ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(errors, 0), "message")->valuestring,
+                         message);
+        cJSON_Delete(errors);
+    }
+    gql_accept_graphql_js_values(true);
+    cJSON *errors = gql_validate_document(schema, docs[0], strlen(docs[0]), NULL, NULL);
+    gql_accept_graphql_js_values(false);
+    ck_assert_int_eq(cJSON_GetArraySize(errors), 0);
+    cJSON_Delete(errors);
+}
+END_TEST
+
+static const char date_time_sdl[] =
+    "scalar DateTime\n"
+    "input DateTimeFilter { gt: DateTime in: [DateTime!] }\n"
+    "input PostWhere { createdAt: DateTimeFilter }\n"
+    "type Post { id: ID! createdAt: DateTime! }\n"
+    "type Query { posts(where: PostWhere, since: DateTime): [Post!]! }\n";
+
+/* DateTime is checked as RFC 3339, in literals (the error names the argument and input
+ * fields) and in variables; graphql-js takes any value for a custom scalar. */
+START_TEST(test_date_time_values_are_rfc3339)
+{
+    char *error = NULL;
+    gql_schema *s = gql_schema_parse(date_time_sdl, strlen(date_time_sdl), &error);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_json_eq(test_validate(s, "{ posts(where: {createdAt: {gt: \"garbage\"}}) { id } }"),
+                      "{\"errors\":[{\"message\":\"Invalid value for \\\"where.createdAt.gt\\\": DateTime "
+                      "cannot represent \\\"garbage\\\"; expected an RFC 3339 date-time such as "
+                      "\\\"2024-05-01T12:00:00Z\\\".\",\"locations\":[{\"line\":1,\"column\":33}]}]}");
+    /* February 30th, a number */
+    ck_assert_json_eq(test_validate(s, "{ posts(since: 5, where: {createdAt: {in: [\"2024-02-30T00:00:00Z\"]}}) "
+                                       "{ id } }"),
+                      "{\"errors\":[{\"message\":\"Invalid value for \\\"since\\\": DateTime cannot "
+                      "represent 5; expected an RFC 3339 date-time such as \\\"2024-05-01T12:00:00Z\\\".\","
+                      "\"locations\":[{\"line\":1,\"column\":16}]},{\"message\":\"Invalid value for "
+                      "\\\"where.createdAt.in\\\": DateTime cannot represent \\\"2024-02-30T00:00:00Z\\\"; "
+                      "expected an RFC 3339 date-time such as \\\"2024-05-01T12:00:00Z\\\".\",\"locations\":"
+                      "[{\"line\":1,\"column\":44}]}]}");
+    ck_assert_json_eq(test_validate(s, "{ a: posts(since: \"2024-02-29T23:59:60.5+01:00\") { id } "
+                                       "b: posts(since: \"2023-12-31t10:00:00z\") { id } }"),
+                      "{\"errors\":[]}");
+    const char *invalid[] = {"2024-05-01", "2024-05-01T12:00:00", "2023-02-29T00:00:00Z",
+                             "2024-05-01T24:00:00Z", "2024-05-01T12:00:00+2:00", "2024-05-01T12:00:00Z ",
+                             "2024-05-01 12:00:00Z", "2024-13-01T12:00:00Z"};
+    for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++)
+        ck_assert_msg(!gql_date_time_valid(invalid[i]), "%s accepted", invalid[i]);
+    ck_assert_json_eq(test_execute(s, "query ($s: DateTime) { posts(since: $s) { id } }",
+                                   "{\"s\": \"yesterday\"}", "{\"posts\": []}"),
+                      "{\"errors\":[{\"message\":\"Variable \\\"$s\\\" got invalid value \\\"yesterday\\\"; "
+                      "DateTime cannot represent \\\"yesterday\\\"; expected an RFC 3339 date-time such as "
+                      "\\\"2024-05-01T12:00:00Z\\\".\",\"locations\":[{\"line\":1,\"column\":8}]}]}");
+    ck_assert_json_eq(test_execute(s, "query ($s: DateTime) { posts(since: $s) { id } }",
+                                   "{\"s\": \"2024-05-01T12:00:00Z\"}", "{\"posts\": []}"),
+                      "{\"data\":{\"posts\":[]}}");
+    gql_schema_free(s);
+}
+END_TEST
+
+/* The error limit is reached among repeated directives: the rule's map is freed all the
+ * same (a leak checker, valgrind or ASan, sees this run). */
+START_TEST(test_error_limit_in_repeated_directives_frees_everything)
+{
+    char doc[8192] = "{ post(id: \"1\")";
+    for (int i = 0; i < 200; i++)
+        strcat(doc, " @include(if: true)");
+    strcat(doc, " { id } }");
+    cJSON *errors = gql_validate_document(schema, doc, strlen(doc), NULL, NULL);
+    ck_assert_int_eq(cJSON_GetArraySize(errors), 101);
+    const cJSON *last = cJSON_GetArrayItem(errors, 100);
+    ck_assert_str_eq(cJSON_GetObjectItem(last, "message")->valuestring,
+                     "Too many validation errors, error limit reached. Validation aborted.");
+    cJSON_Delete(errors);
 }
 END_TEST
 
@@ -145,6 +234,9 @@ int main(void)
     tcase_add_test(tc, test_operation_selection_errors);
     tcase_add_test(tc, test_error_count_is_capped_at_100);
     tcase_add_test(tc, test_fragment_chains_count_toward_depth_limit);
+    tcase_add_test(tc, test_error_limit_in_repeated_directives_frees_everything);
+    tcase_add_test(tc, test_nul_in_string_value_is_refused);
+    tcase_add_test(tc, test_date_time_values_are_rfc3339);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

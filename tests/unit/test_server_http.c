@@ -129,6 +129,49 @@ START_TEST(test_get_parameters)
 }
 END_TEST
 
+START_TEST(test_invalid_utf8_is_refused)
+{
+    graphql_http_params params;
+    char error[300];
+    /* a lone continuation byte, an overlong '/', a surrogate, a truncated sequence */
+    const char *bodies[] = {"{\"query\": \"{ a(s: \\\"\x80\\\") }\"}",
+                            "{\"query\": \"{ a }\", \"variables\": {\"s\": \"\xC0\xAF\"}}",
+                            "{\"query\": \"{ a }\", \"variables\": {\"s\": \"\xED\xA0\x80\"}}",
+                            "{\"query\": \"{ a }\", \"operationName\": \"\xE2\x82\"}"};
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        ck_assert_msg(!parse(bodies[i], &params, error), "body %zu accepted", i);
+        ck_assert_msg(strstr(error, "not valid UTF-8") != NULL, "%s", error);
+    }
+    ck_assert(parse("{\"query\": \"{ a(s: \\\"\xC3\xA9\xF0\x9F\x98\x80\\\") }\"}", &params, error));
+    graphql_http_params_free(&params);
+    ck_assert(!graphql_http_params_from_query("query=%7B%20a%20%7D&variables=%7B%22s%22%3A%22%FF%22%7D", &params,
+                                              error, sizeof error));
+    ck_assert_str_eq(error, "The \"variables\" parameter is not valid UTF-8: percent-encode UTF-8 text.");
+    ck_assert(!graphql_http_params_from_query("query=%7B%20a(s%3A%22%C0%80%22)%20%7D", &params, error,
+                                              sizeof error));
+}
+END_TEST
+
+START_TEST(test_nul_in_query_or_variables_is_refused)
+{
+    graphql_http_params params;
+    char error[300];
+    ck_assert(!parse("{\"query\": \"{ a }\\u0000{ b }\"}", &params, error));
+    ck_assert_str_eq(error, "The \"query\" parameter contains U+0000 (NUL), which a GraphQL document cannot "
+                            "contain: remove it.");
+    ck_assert(!parse("{\"query\": \"{ a }\", \"variables\": {\"x\": [{\"y\": \"a\\u0000b\"}]}}", &params,
+                          error));
+    ck_assert_str_eq(error, "A string in \"variables\" contains U+0000 (NUL), which PostgreSQL text cannot "
+                            "store: remove it.");
+    ck_assert(!parse("{\"query\": \"{ a }\", \"variables\": {\"a\\u0000\": 1}}", &params, error));
+    /* an escaped backslash before u0000 is no NUL */
+    ck_assert(parse("{\"query\": \"{ a }\", \"variables\": {\"x\": \"\\\\u0000\"}}", &params, error));
+    graphql_http_params_free(&params);
+    ck_assert(!graphql_http_params_from_query("query=%7B%20a%20%7D%00%7B%20b%20%7D", &params, error, sizeof error));
+    ck_assert_str_eq(error, "The query string contains %00 (NUL): remove it.");
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("server_http");
@@ -140,6 +183,8 @@ int main(void)
     tcase_add_test(tc, test_variables_keep_the_digits_clients_sent);
     tcase_add_test(tc, test_bad_post_parameters_are_refused);
     tcase_add_test(tc, test_get_parameters);
+    tcase_add_test(tc, test_invalid_utf8_is_refused);
+    tcase_add_test(tc, test_nul_in_query_or_variables_is_refused);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
