@@ -175,7 +175,7 @@ static bool json_has_nul(const cJSON *value)
  * its prefix, and a value would be stored cut short. */
 static bool params_without_nul(const graphql_http_params *params, char *error, size_t error_size)
 {
-    if (has_nul(params->query)) {
+    if (params->query != NULL && has_nul(params->query)) {
         set_error(error, error_size,
                   "The \"query\" parameter contains U+0000 (NUL), which a GraphQL document cannot "
                   "contain: remove it.");
@@ -325,8 +325,7 @@ bool graphql_http_params_from_query(const char *query_string, graphql_http_param
     if (!parse_json_object_param(evhttp_find_header(&pairs, "variables"), "variables", &params->variables,
                                  error, error_size) ||
         !parse_json_object_param(evhttp_find_header(&pairs, "extensions"), "extensions", &params->extensions,
-                                 error, error_size) ||
-        !params_without_nul(params, error, error_size))
+                                 error, error_size))
         goto done;
     if (query == NULL && !names_persisted_query(params->extensions)) {
         set_error(error, error_size, "The \"query\" parameter is missing.");
@@ -334,6 +333,8 @@ bool graphql_http_params_from_query(const char *query_string, graphql_http_param
     }
     if (query != NULL)
         params->query = alloc_strdup(query);
+    if (!params_without_nul(params, error, error_size))
+        goto done;
     ok = true;
 done:
     evhttp_clear_headers(&pairs);

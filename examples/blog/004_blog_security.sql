@@ -63,9 +63,10 @@ BEGIN
 END
 $$;
 
--- Policies call the first two as the reading role.
-GRANT USAGE ON SCHEMA blog TO PUBLIC;
-GRANT EXECUTE ON FUNCTION blog.request_claims(), blog.claimed_user_id() TO PUBLIC;
+-- Policies call the first two as the reading role: the policies that call them apply to
+-- tvsync_app and tvsync_reader (and the roles granted them) only.
+GRANT USAGE ON SCHEMA blog TO tvsync_app, tvsync_reader;
+GRANT EXECUTE ON FUNCTION blog.request_claims(), blog.claimed_user_id() TO tvsync_app, tvsync_reader;
 GRANT EXECUTE ON FUNCTION blog.require_owner(text, uuid, uuid) TO tvsync_app;
 
 -- Read models. Policies are permissive (any that holds shows the row); a subquery around
@@ -275,3 +276,6 @@ BEGIN
     RETURN tvsync.mutation_ok('comment', v_id, jsonb_build_array(tvsync.intent('comment', ARRAY[v_id])));
 END
 $$;
+
+-- Functions are executable by PUBLIC when created: the blog's are for the roles above only.
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA blog FROM PUBLIC;

@@ -117,7 +117,7 @@ assert_contains "$ASSERT_OUTPUT" "missing  003_blog_mutations.sql" "status lists
 # --- a broken migration is rolled back whole ----------------------------------------------
 cp -r "$BLOG_MIGRATIONS" "$WORK/broken/blog"
 BROKEN="$WORK/broken/blog"
-cat >"$BROKEN/004_broken.sql" <<'SQL'
+cat >"$BROKEN/090_broken.sql" <<'SQL'
 -- creates a table, fills it, then fails: none of it may stay
 CREATE TABLE broken_first (x int);
 INSERT INTO broken_first VALUES (1);
@@ -127,22 +127,22 @@ FROM broken_first
 JOIN no_such_table USING (x);
 SQL
 assert_exit 4 "up fails on a broken migration" -- "$MIGRATE" --dir "$BROKEN" up
-assert_contains "$ASSERT_OUTPUT" "004_broken.sql:7:" "the error names the file and the line of the error"
+assert_contains "$ASSERT_OUTPUT" "090_broken.sql:7:" "the error names the file and the line of the error"
 assert_contains "$ASSERT_OUTPUT" "no_such_table" "the error carries the server's message"
 assert_eq "" "$(pgcluster_psql -c "SELECT to_regclass('broken_first')")" "the broken migration's table does not exist"
 assert_eq "$file_count" "$(migration_count)" "the broken migration is not recorded"
 
-cat >"$BROKEN/004_broken.sql" <<'SQL'
+cat >"$BROKEN/090_broken.sql" <<'SQL'
 CREATE TABLE broken_first (x int);
 SELECT 1;
 SELECT 1 / 0;
 SQL
 assert_exit 4 "up fails on a run-time error" -- "$MIGRATE" --dir "$BROKEN" up
-assert_contains "$ASSERT_OUTPUT" "004_broken.sql:3:" "a run-time error names the statement's line"
+assert_contains "$ASSERT_OUTPUT" "090_broken.sql:3:" "a run-time error names the statement's line"
 assert_contains "$ASSERT_OUTPUT" "division by zero" "a run-time error carries the message"
 assert_eq "" "$(pgcluster_psql -c "SELECT to_regclass('broken_first')")" "the run-time failure left nothing"
 
-cat >"$BROKEN/004_broken.sql" <<'SQL'
+cat >"$BROKEN/090_broken.sql" <<'SQL'
 CREATE TABLE broken_first (x int);
 DO $$
 BEGIN
@@ -152,12 +152,12 @@ END
 $$;
 SQL
 assert_exit 4 "up fails on an exception in a DO block" -- "$MIGRATE" --dir "$BROKEN" up
-assert_contains "$ASSERT_OUTPUT" "004_broken.sql:5: raised in a DO block" "the error names the line inside the DO block"
+assert_contains "$ASSERT_OUTPUT" "090_broken.sql:5: raised in a DO block" "the error names the line inside the DO block"
 assert_eq "" "$(pgcluster_psql -c "SELECT to_regclass('broken_first')")" "the DO block failure left nothing"
 
-printf 'BEGIN;\nCREATE TABLE broken_first (x int);\nCOMMIT;\n' >"$BROKEN/004_broken.sql"
+printf 'BEGIN;\nCREATE TABLE broken_first (x int);\nCOMMIT;\n' >"$BROKEN/090_broken.sql"
 assert_exit 4 "up refuses transaction control inside a migration" -- "$MIGRATE" --dir "$BROKEN" up
-assert_contains "$ASSERT_OUTPUT" "004_broken.sql:1: transaction control" "the refusal names file and line"
+assert_contains "$ASSERT_OUTPUT" "090_broken.sql:1: transaction control" "the refusal names file and line"
 assert_eq "" "$(pgcluster_psql -c "SELECT to_regclass('broken_first')")" "the refused migration left nothing"
 
 # --- two concurrent runs: one applies, the other waits and finds nothing to do -----------
