@@ -1059,12 +1059,6 @@ bool http_request_keep_alive(const http_request *request)
            !(request->server && request->server->draining);
 }
 
-bool http_request_over_limit(const http_request *request)
-{
-    (void) request;
-    return false;
-}
-
 bool http_request_client_gone(const http_request *request)
 {
     return request->conn == NULL;

@@ -112,9 +112,6 @@ const char *http_request_header(const http_request *request, const char *name);
 const char *http_request_body(const http_request *request, size_t *length);
 int http_request_minor_version(const http_request *request);   /* 0 or 1 (HTTP/1.x) */
 bool http_request_keep_alive(const http_request *request);     /* whether the connection stays open after the reply */
-/* Always false: connections over max_connections never reach the handler (they are refused
- * at accept). Kept for callers written before admission moved into this layer. */
-bool http_request_over_limit(const http_request *request);
 bool http_request_client_gone(const http_request *request);
 
 /* Sends the response and ends the request (request is freed: do not use it afterwards).

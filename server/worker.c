@@ -150,7 +150,8 @@ static void call_add_header(http_call *call, const char *name, const char *value
 }
 
 /* Every request the HTTP layer hands over is counted in flight until its reply is
- * written (done_cb); a draining worker waits for that. */
+ * written (done_cb); a draining worker waits for that. Connections over
+ * server.max_connections never get here: the HTTP layer refuses them at accept. */
 static http_call *call_begin(worker *w, http_request *request)
 {
     http_call *call = alloc_calloc(1, sizeof *call);
@@ -161,15 +162,6 @@ static http_call *call_begin(worker *w, http_request *request)
     clock_gettime(CLOCK_MONOTONIC, &call->started);
     choose_request_id(w, request, call->request_id, sizeof call->request_id);
     prom_gauge_add(w->server->metrics.in_flight, NULL, 1);
-    if (http_request_over_limit(request)) {
-        /* Answer, then close: the client learns why instead of seeing a reset. */
-        call_add_header(call, "Connection", "close");
-        call_add_header(call, "Retry-After", "1");
-        call->operation = "rejected";
-        call_reply_error(call, 503, "Service Unavailable",
-                         "Too many connections (server.max_connections); retry later.", "TOO_MANY_CONNECTIONS");
-        return NULL;
-    }
     return call;
 }
 
@@ -311,8 +303,6 @@ static cJSON *graphql_error_with_code(const char *message, const char *code)
 static void graphql_cb(worker *w, http_request *request)
 {
     http_call *call = call_begin(w, request);
-    if (call == NULL)
-        return;
     bool is_get = http_request_method_is(request, "GET");
     bool is_post = http_request_method_is(request, "POST");
     if (!is_get && !is_post) {
@@ -440,8 +430,6 @@ static const char *health_database_state(worker *w, const db_pool_stats *stats, 
 static void health_cb(worker *w, http_request *request)
 {
     http_call *call = call_begin(w, request);
-    if (call == NULL)
-        return;
     call->operation = "health";
     db_pool_stats stats;
     db_pool_get_stats(w->pool, &stats);
@@ -497,8 +485,6 @@ static void update_pool_gauges(worker *w)
 static void metrics_cb(worker *w, http_request *request)
 {
     http_call *call = call_begin(w, request);
-    if (call == NULL)
-        return;
     call->operation = "metrics";
     update_pool_gauges(w);
     app_schema *schema = app_schema_acquire(w->server);
@@ -520,8 +506,6 @@ static void metrics_cb(worker *w, http_request *request)
 static void other_cb(worker *w, http_request *request)
 {
     http_call *call = call_begin(w, request);
-    if (call == NULL)
-        return;
     call_reply_error(call, 404, "Not Found", "Not found: tvsync-server answers /graphql, /health and /metrics.",
                      NULL);
 }
