@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "cdc/batcher.h"
@@ -18,9 +17,11 @@
 #include "cdc/session.h"
 #include "common/alloc.h"
 #include "common/exit_codes.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "common/lsn.h"
 #include "common/notify.h"
+#include "common/random.h"
 
 #define SLOT_STATS_INTERVAL_MS 2000
 /* A silent replication stream is asked for a keepalive this often, and /health reports
@@ -55,23 +56,11 @@ static double lag_seconds(const cdc_daemon *d)
 static bool heartbeat_nonce_init(cdc_daemon *d)
 {
     unsigned char bytes[(DAEMON_NONCE_SIZE - 1) / 2];
-    size_t done = 0;
-    while (done < sizeof bytes) {
-        ssize_t n = getrandom(bytes + done, sizeof bytes - done, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            log_error("cannot read random bytes for the heartbeat nonce: %s", strerror(errno));
-            return false;
-        }
-        done += (size_t) n;
+    if (!random_bytes(bytes, sizeof bytes)) {
+        log_error("cannot read random bytes for the heartbeat nonce: %s", strerror(errno));
+        return false;
     }
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < sizeof bytes; i++) {
-        d->heartbeat_nonce[2 * i] = digits[bytes[i] >> 4];
-        d->heartbeat_nonce[2 * i + 1] = digits[bytes[i] & 15];
-    }
-    d->heartbeat_nonce[DAEMON_NONCE_SIZE - 1] = '\0';
+    hex_encode(d->heartbeat_nonce, bytes, sizeof bytes);
     return true;
 }
 

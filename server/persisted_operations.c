@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "common/alloc.h"
+#include "common/hex.h"
 #include "server/graphql/gql_map.h"
 
 struct persisted_operations {
@@ -28,12 +29,7 @@ void persisted_operations_hash(const char *text, size_t length, char out[PERSIST
     unsigned int digest_length = 0;
     if (EVP_Digest(text, length, digest, &digest_length, EVP_sha256(), NULL) != 1)
         abort(); /* only without memory: the one out-of-memory policy */
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < digest_length && i < 32; i++) {
-        out[2 * i] = hex[digest[i] >> 4];
-        out[2 * i + 1] = hex[digest[i] & 15];
-    }
-    out[64] = '\0';
+    hex_encode(out, digest, digest_length < 32 ? digest_length : 32);
 }
 
 static char *read_whole_file(const char *path, size_t *length, char *error, size_t error_size)

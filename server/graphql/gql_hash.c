@@ -4,12 +4,10 @@
 
 #include "server/graphql/gql_hash.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
-#include <unistd.h>
+
+#include "common/random.h"
 
 static inline uint64_t rotate_left(uint64_t x, unsigned bits)
 {
@@ -93,37 +91,10 @@ void gql_hash_key_from_bytes(gql_hash_key *key, const unsigned char bytes[16])
     key->k1 = load_le64(bytes + 8);
 }
 
-static bool read_urandom(unsigned char *bytes, size_t length)
-{
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    size_t done = 0;
-    while (done < length) {
-        ssize_t n = read(fd, bytes + done, length - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        done += (size_t)n;
-    }
-    close(fd);
-    return done == length;
-}
-
 bool gql_hash_key_random(gql_hash_key *key)
 {
     unsigned char bytes[16];
-    size_t done = 0;
-    while (done < sizeof bytes) {
-        ssize_t n = getrandom(bytes + done, sizeof bytes - done, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        done += (size_t)n;
-    }
-    if (done == sizeof bytes || read_urandom(bytes, sizeof bytes)) {
+    if (random_bytes(bytes, sizeof bytes)) {
         gql_hash_key_from_bytes(key, bytes);
         return true;
     }
