@@ -27,6 +27,7 @@
 #include "server/db_pool.h"
 #include "server/executor.h"
 #include "server/graphql/gql_cost.h"
+#include "server/graphql/gql_errors.h"
 #include "server/graphql_http.h"
 #include "server/http.h"
 #include "server/persisted_operations.h"
@@ -293,10 +294,7 @@ static bool call_authenticate(http_call *call)
 static cJSON *graphql_error_with_code(const char *message, const char *code)
 {
     cJSON *errors = alloc_check(cJSON_CreateArray());
-    cJSON *error = alloc_check(cJSON_CreateObject());
-    cJSON_AddItemToArray(errors, error);
-    cJSON_AddStringToObject(error, "message", message);
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(error, "extensions"), "code", code);
+    gql_error_set_code(gql_error_append(errors, message), code);
     return errors;
 }
 

@@ -241,9 +241,7 @@ uint64_t gql_cost_of(gql_request *request, const gql_cost_rules *rules, uint64_t
 static void append_error(cJSON **errors, const char *message, const char *code)
 {
     *errors = cJSON_CreateArray();
-    cJSON *error = gql_error_append(*errors, message);
-    cJSON *extensions = cJSON_AddObjectToObject(error, "extensions");
-    cJSON_AddStringToObject(extensions, "code", code);
+    gql_error_set_code(gql_error_append(*errors, message), code);
 }
 
 bool gql_cost_check(gql_request *request, const gql_cost_rules *rules, cJSON **errors)

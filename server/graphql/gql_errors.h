@@ -13,5 +13,7 @@ cJSON *gql_error_append(cJSON *errors, const char *message);
 void gql_error_add_location(cJSON *error, gql_location location);
 /* Sets the error's "path" to a copy of `path` (a JSON array). */
 void gql_error_set_path(cJSON *error, const cJSON *path);
+/* Sets the error's "extensions": {"code": code}, the machine-readable reason. */
+void gql_error_set_code(cJSON *error, const char *code);
 
 #endif

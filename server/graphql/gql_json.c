@@ -234,6 +234,11 @@ cJSON *gql_error_append(cJSON *errors, const char *message)
     return e;
 }
 
+void gql_error_set_code(cJSON *error, const char *code)
+{
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(error, "extensions"), "code", code);
+}
+
 void gql_error_add_location(cJSON *error, gql_location location)
 {
     cJSON *locations = cJSON_GetObjectItemCaseSensitive(error, "locations");
