@@ -121,9 +121,9 @@ BEGIN
                 END IF;
                 PERFORM tvsync.publish('comment', ARRAY[v_comment]);
             ELSIF v_dice < 0.70 THEN
-                -- another author: both users' comment counts change
+                -- another author: both users' comment counts change (published as text ids)
                 UPDATE tb_comment SET author_id = test_pick('tb_user') WHERE id = v_comment;
-                PERFORM tvsync.publish('comment', ARRAY[v_comment]);
+                PERFORM tvsync.publish_text('comment', ARRAY[v_comment::text]);
             ELSIF v_dice < 0.79 THEN
                 v_user := test_pick('tb_user');
                 SELECT * INTO v_result FROM tvsync.run_mutation('blog.update_user',
