@@ -166,4 +166,6 @@ printf '%-48s %12s %12s\n' "failed answers" "${errors[off]}" "${errors[on]}"
 # first should be a hit, or "auth on" measures verification rather than the cache.
 hits=$(curl -s "${URL_on%/graphql}/metrics" | sed -n 's/^tvsync_server_auth_cache_hits_total \([0-9]*\).*/\1/p')
 misses=$(curl -s "${URL_on%/graphql}/metrics" | sed -n 's/^tvsync_server_auth_cache_misses_total \([0-9]*\).*/\1/p')
-[ -n "$hits" ] && printf '%-48s %12s %12s\n' "auth on: token cache hits, misses" "$hits" "$misses"
+if [ -n "$hits" ]; then
+    printf '%-48s %12s %12s\n' "auth on: token cache hits, misses" "$hits" "$misses"
+fi
