@@ -239,6 +239,10 @@ void app_metrics_init(app_metrics *metrics, prom_registry *registry)
         "audience, issuer, role, no_tokens).", "reason");
     metrics->auth_reloads = prom_counter(registry, "tvsync_server_auth_key_reloads_total",
         "Re-reads of jwt_key_file on SIGHUP by result (ok, failed).", "result");
+    metrics->auth_cache_hits = prom_counter(registry, "tvsync_server_auth_cache_hits_total",
+        "Tokens found verified in a worker's cache (same token, same keys, not expired).", NULL);
+    metrics->auth_cache_misses = prom_counter(registry, "tvsync_server_auth_cache_misses_total",
+        "Tokens verified because a worker's cache did not have them (refused ones included).", NULL);
     metrics->connections_refused = prom_counter(registry, "tvsync_server_connections_refused_total",
         "Connections answered 503 because server.max_connections were open and none was idle.", NULL);
     metrics->idle_connections_closed = prom_counter(registry, "tvsync_server_idle_connections_closed_total",

@@ -41,6 +41,8 @@ typedef struct app_metrics {
     prom_metric *schema_reloads;    /* counter {result} */
     prom_metric *auth_refused;      /* counter {reason} */
     prom_metric *auth_reloads;      /* counter {result} */
+    prom_metric *auth_cache_hits;   /* counter: tokens answered from a worker's cache */
+    prom_metric *auth_cache_misses; /* counter: tokens verified (the cache did not have them) */
     prom_metric *connections_refused;     /* counter: 503 over server.max_connections */
     prom_metric *idle_connections_closed; /* counter: idle keep-alive connections closed to admit new ones */
 } app_metrics;

@@ -162,3 +162,10 @@ done
 printf '%-48s %12s %12s %11sx\n' "post(id) requests/s without a token (blog_anon)" "$r_off" "$anon_rps" \
     "$(awk -v a="$anon_rps" -v b="$r_off" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 printf '%-48s %12s %12s\n' "failed answers" "${errors[off]}" "${errors[on]}"
+# The workers' caches of verified tokens (a build that has them): every read after a worker's
+# first should be a hit, or "auth on" measures verification rather than the cache.
+hits=$(curl -s "${URL_on%/graphql}/metrics" | sed -n 's/^tvsync_server_auth_cache_hits_total \([0-9]*\).*/\1/p')
+misses=$(curl -s "${URL_on%/graphql}/metrics" | sed -n 's/^tvsync_server_auth_cache_misses_total \([0-9]*\).*/\1/p')
+if [ -n "$hits" ]; then
+    printf '%-48s %12s %12s\n' "auth on: token cache hits, misses" "$hits" "$misses"
+fi

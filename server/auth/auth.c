@@ -57,6 +57,7 @@ typedef struct auth_key {
 
 struct auth_keys {
     atomic_int references;
+    uint64_t generation;
     auth_key *keys;
     size_t count;
     char *audience;           /* NULL: not checked */
@@ -66,6 +67,9 @@ struct auth_keys {
     size_t role_path_length;
     char summary[256];
 };
+
+/* The last generation handed out (auth_keys_generation). */
+static atomic_uint_least64_t keys_generation_counter;
 
 struct auth_current {
     pthread_mutex_t lock;
@@ -515,6 +519,7 @@ auth_keys *auth_keys_load(const tvsync_config *config, char *error, size_t error
 {
     auth_keys *keys = alloc_calloc(1, sizeof *keys);
     atomic_init(&keys->references, 1);
+    keys->generation = atomic_fetch_add(&keys_generation_counter, 1) + 1;
     keys->audience = optional_copy(config->server.jwt_audience);
     keys->issuer = optional_copy(config->server.jwt_issuer);
     keys->anonymous_role = optional_copy(config->server.anonymous_role);
@@ -570,6 +575,11 @@ auth_keys *auth_keys_load(const tvsync_config *config, char *error, size_t error
     if (used > 0 && (size_t) used < sizeof keys->summary)
         snprintf(keys->summary + used, sizeof keys->summary - (size_t) used, ") from %s", path);
     return keys;
+}
+
+uint64_t auth_keys_generation(const auth_keys *keys)
+{
+    return keys->generation;
 }
 
 const char *auth_keys_summary(const auth_keys *keys)
@@ -734,7 +744,8 @@ static bool audience_matches(const cJSON *aud, const char *audience)
 }
 
 /* Checks the registered claims of a verified payload. */
-static auth_result check_claims(const auth_keys *keys, const cJSON *claims, time_t now, auth_failure *failure)
+static auth_result check_claims(const auth_keys *keys, const cJSON *claims, time_t now, auth_failure *failure,
+                                time_t *valid_until)
 {
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
     const cJSON *nbf = cJSON_GetObjectItemCaseSensitive(claims, "nbf");
@@ -751,6 +762,13 @@ static auth_result check_claims(const auth_keys *keys, const cJSON *claims, time
         const cJSON *iss = cJSON_GetObjectItemCaseSensitive(claims, "iss");
         if (!cJSON_IsString(iss) || strcmp(iss->valuestring, keys->issuer) != 0)
             return refuse(failure, "issuer", "the token's iss is not the expected issuer (jwt_issuer)");
+    }
+    *valid_until = AUTH_NO_EXPIRY;
+    if (exp != NULL) {
+        /* Verified at now, so last >= now: the cast truncates as floor would (now is past 1970);
+         * an exp too far for time_t means no end that matters. */
+        double last = exp->valuedouble + AUTH_CLOCK_LEEWAY_SECONDS;
+        *valid_until = last >= 9.0e18 ? AUTH_NO_EXPIRY - 1 : last < (double) now ? now : (time_t) last;
     }
     return AUTH_OK;
 }
@@ -781,11 +799,20 @@ static auth_result anonymous(const auth_keys *keys, auth_identity *identity, aut
 auth_result auth_verify(const auth_keys *keys, const char *authorization, time_t now, auth_identity *identity,
                         auth_failure *failure)
 {
+    time_t valid_until;
+    return auth_verify_until(keys, authorization, now, identity, failure, &valid_until);
+}
+
+auth_result auth_verify_until(const auth_keys *keys, const char *authorization, time_t now, auth_identity *identity,
+                              auth_failure *failure, time_t *valid_until)
+{
     memset(identity, 0, sizeof *identity);
     failure->reason = NULL;
     failure->description = NULL;
-    if (authorization == NULL)
+    if (authorization == NULL) {
+        *valid_until = AUTH_NO_EXPIRY;
         return anonymous(keys, identity, failure);
+    }
     while (*authorization == ' ' || *authorization == '\t')
         authorization++;
     if (strncasecmp(authorization, "Bearer", 6) != 0 || (authorization[6] != ' ' && authorization[6] != '\t'))
@@ -834,7 +861,7 @@ auth_result auth_verify(const auth_keys *keys, const char *authorization, time_t
         result = refuse(failure, "signature", "the token's signature does not verify");
         goto done;
     }
-    result = check_claims(keys, claims, now, failure);
+    result = check_claims(keys, claims, now, failure, valid_until);
     if (result != AUTH_OK)
         goto done;
     const char *role = role_of(keys, claims);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "common/config.h"
@@ -65,6 +66,20 @@ void auth_keys_release(auth_keys *keys);
  * only read. */
 auth_result auth_verify(const auth_keys *keys, const char *authorization, time_t now, auth_identity *identity,
                         auth_failure *failure);
+
+/* valid_until of a token without exp: it never expires by itself. */
+#define AUTH_NO_EXPIRY ((time_t) INT64_MAX)
+
+/* auth_verify, and on AUTH_OK *valid_until: the last second at which the same authorization
+ * still verifies with these keys (the token's exp plus the leeway; AUTH_NO_EXPIRY for a token
+ * without exp or a request without token); meaningless on a refusal. */
+auth_result auth_verify_until(const auth_keys *keys, const char *authorization, time_t now, auth_identity *identity,
+                              auth_failure *failure, time_t *valid_until);
+
+/* A number that differs between any two auth_keys_load results of this process (it grows
+ * with each load), so a cache of verified tokens can tell it verified with other keys; an
+ * address cannot, since freed memory is reused. */
+uint64_t auth_keys_generation(const auth_keys *keys);
 
 /* The current keys of a running server, swapped whole on SIGHUP: a request keeps the keys it
  * started with. */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # server_auth.sh: tvsync-server verifies Bearer tokens (HS256, RS256 from a PEM key, ES256
 # from a JWK set chosen by kid): 401 with the RFC 6750 WWW-Authenticate headers for a
-# missing or bad token, anonymous_role, key rotation on SIGHUP, and no token in the log.
+# missing or bad token, anonymous_role, key rotation on SIGHUP (also for tokens the workers
+# cached), a cached token refused once it expires, and no token in the log.
 set -u
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
@@ -36,6 +37,24 @@ call() {
 with_token() {
     call -H "Authorization: Bearer $1"
 }
+# with_token_times N TOKEN: N requests, each on its own connection (so on any worker);
+# $STATUSES lists their statuses.
+with_token_times() {
+    STATUSES=""
+    for _ in $(seq "$1"); do
+        with_token "$2"
+        STATUSES+="$STATUS "
+    done
+}
+times() {
+    printf "$1 %.0s" $(seq "$2")
+}
+# cache_hits_at_least N: /metrics counts N or more tokens answered from the workers' caches.
+cache_hits_at_least() {
+    local hits
+    hits=$(curl -s "$SERVER_BASE/metrics" | sed -n 's/^tvsync_server_auth_cache_hits_total \([0-9]*\).*/\1/p')
+    [ "${hits:-0}" -ge "$1" ]
+}
 www_authenticate() {
     sed -n 's/^[Ww][Ww][Ww]-[Aa]uthenticate: //p' <<<"$HEADERS"
 }
@@ -43,7 +62,8 @@ www_authenticate() {
 # ---------------------------------------------------------------- HS256
 umask 022
 openssl rand -base64 48 >"$WORK/secret"
-server_start --set server.jwt_key_file="$WORK/secret" || { echo "server did not start"; exit 1; }
+# Two workers, each with its own cache of verified tokens.
+server_start --set server.jwt_key_file="$WORK/secret" --set server.threads=2 || { echo "server did not start"; exit 1; }
 assert_contains "$(cat "$SERVER_LOG")" "authentication: 1 key (HS*) from $WORK/secret" "the log says which keys verify tokens"
 assert_contains "$(cat "$SERVER_LOG")" "jwt_key_file $WORK/secret: the secret is readable by other users (mode $(stat -c %a "$WORK/secret"))" \
     "a secret other users may read is warned about"
@@ -85,14 +105,29 @@ METRICS=$(curl -s "$SERVER_BASE/metrics")
 assert_contains "$METRICS" 'tvsync_server_auth_refused_total{reason="expired"} 1' "/metrics needs no token and counts refusals by reason"
 assert_contains "$METRICS" 'tvsync_server_auth_refused_total{reason="missing"} 1' "a missing token is counted as missing"
 
+# The workers' caches: the same token again is answered without verifying it again.
+with_token_times 10 "$GOOD"
+assert_eq "$(times 200 10)" "$STATUSES" "the same token ten times: 200 each time"
+wait_for 5 cache_hits_at_least 8
+assert_eq 0 $? "/metrics counts the tokens answered from the cache (at most one miss per worker)"
+# A cached token is refused once its exp (plus the 30 s leeway) has passed.
+START=$(date +%s)
+SOON=$(sign HS256 "$WORK/secret" "{\"role\":\"$ROLE\",\"exp\":$((START + 6 - 30))}")
+with_token_times 6 "$SOON"
+assert_eq "$(times 200 6)" "$STATUSES" "a token valid for 6 more seconds: accepted (and cached)"
+while [ "$(date +%s)" -le $((START + 6)) ]; do sleep 0.2; done
+with_token_times 6 "$SOON"
+assert_eq "$(times 401 6)" "$STATUSES" "the cached token once expired: 401 on every worker"
+assert_contains "$(www_authenticate)" "the token has expired" "and the reason is its expiry"
+
 # Rotation: SIGHUP reads the file again; tokens of the old secret are refused from then on.
 mv "$WORK/secret" "$WORK/old_secret"
 openssl rand -base64 48 >"$WORK/secret"
 NEW=$(sign HS256 "$WORK/secret" "{\"role\":\"$ROLE\"}")
 kill -HUP "$SERVER_PID"
 wait_for 10 grep -q "JWT keys reloaded" "$SERVER_LOG"
-with_token "$GOOD"
-assert_eq 401 "$STATUS" "SIGHUP: a token of the old secret is refused"
+with_token_times 10 "$GOOD"
+assert_eq "$(times 401 10)" "$STATUSES" "SIGHUP: a token of the old secret is refused, though the workers cached it"
 with_token "$NEW"
 assert_eq "200 $POSTS" "$STATUS $BODY" "SIGHUP: a token of the new secret is accepted"
 echo short >"$WORK/secret"
