@@ -2,13 +2,15 @@
 # cdc_patch: a cascade edge's patch function, end to end through tvsync-cdc: a hand-written
 # entity whose list is patched along its edge (the build is not called for it), and built
 # whole when the parent is an intent too or is reached along another edge in the same batch;
-# documents equal a full rebuild (verify) after each step and after a random history.
+# documents equal a full rebuild (verify) after each step and after a random history. Then
+# the blog's generated patch (comment -> post, examples/blog/005) the same way.
 . "$TVSYNC_SRCDIR/tests/integration/cdc_lib.sh"
 set -u
 
 pgcluster_start || exit 1
 cdc_migrate || { echo "migrations failed" >&2; exit 1; }
 cdc_install_oracle >/dev/null || exit 1
+cdc_seed_more || exit 1
 
 # A parent lists its children (ordered by pos, then id), each with its writer's name; a
 # writer's rename reaches the parents listing their children (an edge without a patch).
@@ -83,6 +85,21 @@ INSERT INTO tvsync.cascade (source_entity, target_entity, query) VALUES ('pt_wri
 $q$);
 UPDATE tvsync.cascade SET patch_function = 'pt.patch_parent(integer[],integer[])'
 WHERE source_entity = 'pt_child' AND target_entity = 'pt_parent';
+
+-- The blog's post build, through a wrapper that counts the ids it builds (the generated
+-- build is SQL that the planner inlines, which no statistics would count).
+CREATE SEQUENCE pt.post_built;
+CREATE FUNCTION pt.fn_build_post_counted(ids uuid[]) RETURNS TABLE (id uuid, data jsonb) LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    PERFORM nextval('pt.post_built') FROM unnest(ids);
+    RETURN QUERY SELECT b.id, b.data FROM public.fn_build_post(ids) AS b;
+END
+$$;
+UPDATE tvsync.entity SET build_function = 'pt.fn_build_post_counted(uuid[])' WHERE name = 'post';
+-- a post with 600 comments
+INSERT INTO tb_comment (post_id, author_id, content)
+SELECT '20000000-0000-4000-8000-000000000200', ('10000000-0000-4000-8000-' || lpad((100 + n % 50)::text, 12, '0'))::uuid,
+       'comment ' || n FROM generate_series(1, 600) n;
 
 INSERT INTO pt.tb_writer SELECT n, 'writer ' || n FROM generate_series(1, 5) n;
 INSERT INTO pt.tb_parent SELECT n, 'parent ' || n FROM generate_series(1, 3) n;
@@ -224,6 +241,97 @@ done
 cdc_sync 60 || { echo "the history was not applied" >&2; exit 1; }
 assert_exit 0 "verify after a random history" -- cdc_verify
 assert_eq "0" "$(q "SELECT test_oracle_diff()")" "the oracle agrees"
+
+# 7. The blog: comment -> post carries the generated patch function.
+assert_eq "public.fn_patch_post_from_comment(uuid[],uuid[])" \
+    "$(q "SELECT patch_function FROM tvsync.cascade WHERE source_entity = 'comment' AND target_entity = 'post'")" \
+    "the blog's comment -> post edge has its generated patch function"
+P=20000000-0000-4000-8000-000000000200
+post_built() { echo $(($(counter post_built) - post_before)); }
+post_before=$(counter post_built)
+step <<SQL || exit 1
+WITH c AS (INSERT INTO tb_comment (post_id, author_id, content)
+           VALUES ('$P', '10000000-0000-4000-8000-000000000107', 'a new comment') RETURNING id)
+SELECT tvsync.publish('comment', array(SELECT id FROM c));
+SQL
+assert_exit 0 "blog: verify after a new comment" -- cdc_verify
+assert_eq "0" "$(post_built)" "blog: the post of a new comment is not built"
+assert_eq "605" "$(q "SELECT jsonb_array_length(data -> 'comments') FROM tv_post WHERE id = '$P'")" \
+    "blog: the post lists it"
+
+post_before=$(counter post_built)
+step <<SQL || exit 1
+CREATE TEMP TABLE touched ON COMMIT DROP AS
+    SELECT id FROM tb_comment WHERE post_id = '$P' ORDER BY created_at, id LIMIT 3;
+UPDATE tb_comment SET content = 'changed' WHERE id = (SELECT min(id::text)::uuid FROM touched);
+UPDATE tb_comment SET post_id = '20000000-0000-4000-8000-000000000201'
+WHERE id = (SELECT max(id::text)::uuid FROM touched);
+DELETE FROM tb_comment WHERE id IN (SELECT id FROM touched) AND content <> 'changed' AND post_id = '$P';
+SELECT tvsync.publish('comment', array(SELECT id FROM touched));
+SQL
+assert_exit 0 "blog: verify after an updated, a moved and a deleted comment" -- cdc_verify
+assert_eq "0" "$(post_built)" "blog: updates, moves and deletes of comments build no post"
+
+post_before=$(counter post_built)
+step <<SQL || exit 1
+UPDATE tb_post SET title = 'a new title' WHERE id = '$P';
+WITH c AS (INSERT INTO tb_comment (post_id, author_id, content)
+           VALUES ('$P', '10000000-0000-4000-8000-000000000108', 'with the title') RETURNING id)
+SELECT tvsync.publish('comment', array(SELECT id FROM c));
+SELECT tvsync.publish('post', ARRAY['$P'::uuid]);
+SQL
+assert_exit 0 "blog: verify after a comment and its post changed together" -- cdc_verify
+assert_eq "1" "$(post_built)" "blog: the post, an intent too, is built"
+
+# user 110 wrote comments on the post (comment n, n % 50 = 10)
+for order in comment user; do
+    new="WITH c AS (INSERT INTO tb_comment (post_id, author_id, content)
+           VALUES ('$P', '10000000-0000-4000-8000-000000000111', 'by 111, $order first') RETURNING id)
+         SELECT tvsync.publish('comment', array(SELECT id FROM c))"
+    rename="SELECT tvsync.publish('user', ARRAY['10000000-0000-4000-8000-000000000110'::uuid])"
+    if [ $order = comment ]; then first=$new; second=$rename; else first=$rename; second=$new; fi
+    step <<SQL || exit 1
+UPDATE tb_user SET full_name = 'Renamed $order' WHERE id = '10000000-0000-4000-8000-000000000110';
+$first;
+$second;
+SQL
+    assert_exit 0 "blog: verify after a rename and a new comment on a post the user commented ($order first)" -- cdc_verify
+    assert_eq "0" "$(q "SELECT count(*) FROM tv_post, jsonb_array_elements(data -> 'comments') e
+                        WHERE id = '$P' AND e -> 'author' ->> 'id' = '10000000-0000-4000-8000-000000000110'
+                          AND e -> 'author' ->> 'fullName' IS DISTINCT FROM 'Renamed $order'")" \
+        "blog: no comment of the renamed user keeps the old name ($order first)"
+done
+
+# A random blog history: new, changed, moved and deleted comments over three posts.
+i=0
+while [ $i -lt 30 ]; do
+    pgcluster_psql >/dev/null <<SQL || exit 1
+SELECT setseed(0.5 + $i / 100.0);
+BEGIN;
+CREATE TEMP TABLE touched (id uuid) ON COMMIT DROP;
+WITH ins AS (INSERT INTO tb_comment (post_id, author_id, content, created_at)
+             SELECT ('20000000-0000-4000-8000-' || lpad((200 + (random() * 2)::int)::text, 12, '0'))::uuid,
+                    ('10000000-0000-4000-8000-' || lpad((100 + (random() * 49)::int)::text, 12, '0'))::uuid,
+                    'random', now() - random() * interval '1 day'
+             FROM generate_series(0, (random() * 2)::int) RETURNING id)
+INSERT INTO touched SELECT id FROM ins;
+WITH u AS (UPDATE tb_comment SET content = md5(random()::text),
+                  post_id = CASE WHEN random() < 0.3 THEN ('20000000-0000-4000-8000-' || lpad((200 + (random() * 2)::int)::text, 12, '0'))::uuid
+                                 ELSE post_id END
+           WHERE id IN (SELECT id FROM tb_comment WHERE post_id IN ('$P', '20000000-0000-4000-8000-000000000201',
+                                                                   '20000000-0000-4000-8000-000000000202')
+                        ORDER BY random() LIMIT 2) RETURNING id)
+INSERT INTO touched SELECT id FROM u;
+WITH d AS (DELETE FROM tb_comment WHERE id = (SELECT id FROM tb_comment WHERE post_id = '$P' ORDER BY random() LIMIT 1)
+           RETURNING id)
+INSERT INTO touched SELECT id FROM d;
+SELECT tvsync.publish('comment', array(SELECT DISTINCT id FROM touched));
+COMMIT;
+SQL
+    i=$((i + 1))
+done
+cdc_sync 60 || { echo "the blog history was not applied" >&2; exit 1; }
+assert_exit 0 "blog: verify after a random history" -- cdc_verify
 
 cdc_stop
 assert_eq 0 "$CDC_STATUS" "tvsync-cdc exits 0"
