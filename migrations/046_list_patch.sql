@@ -155,11 +155,12 @@ $$;
 -- order already (it is what the build function returned). NULL when old_list is not a
 -- JSON array: the caller builds the whole list instead.
 --
--- The cost is a few passes over old_list's elements, each copying them whole: jsonb
--- functions that take elements out one by one (jsonb_array_elements, jsonb_agg) walk every
--- value inside them and cost many times more. The changed elements are found through the
--- array of keys, the new ones' places by binary search (the old list is sorted, its
--- changed elements too), and one jsonpath of index ranges picks the result's elements.
+-- The cost is one or two passes building a jsonb value of old_list's size, and one reading
+-- its keys: no element is taken out and aggregated one by one (jsonb_array_elements and
+-- jsonb_agg cost many times more). The changed elements are found through the array of
+-- keys, the new ones' places by binary search (the old list is sorted, its changed
+-- elements too); then one insert or replace, or one jsonpath of index ranges over the old
+-- list followed by the new elements, builds the result.
 CREATE FUNCTION tvsync.patch_list(old_list jsonb, changed text[], new_elements jsonb,
                                   id_field text, order_spec jsonb) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE
@@ -229,8 +230,13 @@ BEGIN
         END LOOP;
         v_place[i] := lo;
     END LOOP;
+    -- one new element, or one that takes the place of the one it replaces (an edit that
+    -- keeps the order): one pass instead of two
     IF cardinality(v_new) = 1 AND cardinality(v_drop) = 0 THEN
         RETURN jsonb_insert(v_old, ARRAY[v_place[1]::text], v_new[1]);
+    END IF;
+    IF cardinality(v_new) = 1 AND cardinality(v_drop) = 1 AND v_place[1] IN (v_drop[1], v_drop[1] + 1) THEN
+        RETURN jsonb_set(v_old, ARRAY[v_drop[1]::text], v_new[1]);
     END IF;
     -- the new elements go after the old ones, and index ranges pick the result in order
     FOR i IN 1 .. cardinality(v_new) + 1 LOOP
