@@ -70,6 +70,11 @@ static bool order_field(const decl_field *list, const decl_table *rows, const ch
         return false;
     }
     const char *type = order_type(c, f);
+    if (type && c->other_collation) {
+        strbuf_appendf(why, "its orderBy column %s has its own collation (tvsync.patch_list compares text in the "
+                            "database's default one)", column);
+        return false;
+    }
     if (!type) {
         strbuf_appendf(why, "%s.%s holds %s (%s) in a form whose order is not the column's", element->name, f->name,
                        column, c->type);

@@ -13,7 +13,7 @@
  * with tvsync.patch_list when rows's rows change: its elements expose rows's key, and every
  * column of its orderBy, as fields whose JSON value casts back to the column's type with
  * the same order (timestamptz through tvsync.iso_time, numbers, uuid, text, varchar, date,
- * timestamp, boolean); orderBy is columns separated by commas, each with optional ASC/DESC
+ * timestamp, boolean; text in the database's default collation); orderBy is columns separated by commas, each with optional ASC/DESC
  * and NULLS FIRST/LAST; nothing in the elements, at any depth, reads rows's table again
  * (a change to one row would change other elements). On true, appends the order spec
  * tvsync.patch_list takes (a JSON array, the key last) to order_spec and the key's field

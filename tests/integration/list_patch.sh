@@ -274,5 +274,12 @@ assert_eq "card board |card tag fn_patch_tag_from_card(text[],bigint[])" \
     "$(q "SELECT string_agg(source_entity || ' ' || target_entity || ' ' || coalesce(patch_function::text, ''), '|' ORDER BY 1)
           FROM tvsync.cascade WHERE source_entity = 'card'")" \
     "the edge's patch function is unregistered, the other edge keeps its own"
+# Text in another collation than the database's default orders otherwise than patch_list.
+q 'ALTER TABLE tb_card ALTER COLUMN label TYPE text COLLATE "C"'
+assert_exit 0 "generate after label got its own collation" -- \
+    migrate generate --schema "$WORK/ranked2.graphql" --dir "$WORK/ranked"
+assert_contains "$(cat "$WORK/ranked/004_generated.sql")" \
+    '-- no patch function along card -> tag: Tag.cards: its orderBy column label has its own collation' \
+    "the generated file says so"
 
 test_summary

@@ -20,6 +20,7 @@ static decl_field card_ref_fields[] = {
     {.name = "createdAt", .kind = DECL_FIELD_COLUMN, .graphql_type = "DateTime", .non_null = true,
      .column = "created_at"},
     {.name = "meta", .kind = DECL_FIELD_COLUMN, .graphql_type = "JSON", .column = "meta"},
+    {.name = "code", .kind = DECL_FIELD_COLUMN, .graphql_type = "String", .column = "code"},
 };
 
 /* a card with its sub-cards: the list reads tb_card again inside each element */
@@ -54,7 +55,7 @@ static decl_type types[5] = {
     {.name = "Board", .entity = true, .entity_name = "board", .source_schema = "lib", .source_table = "tb_board",
      .fields = board_fields, .field_count = 4},
     {.name = "CardRef", .source_schema = "lib", .source_table = "tb_card", .fields = card_ref_fields,
-     .field_count = 5},
+     .field_count = 6},
     {.name = "Card", .entity = true, .entity_name = "card", .source_schema = "lib", .source_table = "tb_card",
      .fields = card_fields, .field_count = 2},
     {.name = "CardTree", .source_schema = "lib", .source_table = "tb_card", .fields = card_tree_fields,
@@ -66,19 +67,20 @@ static decl_type types[5] = {
 static const decl_model model = {.path = "boards.graphql", .types = types, .type_count = 5};
 
 static decl_column board_columns[] = {
-    {S("id"), S("bigint"), true, true},
-    {S("name"), S("text"), true, false},
+    {S("id"), S("bigint"), true, true, false},
+    {S("name"), S("text"), true, false, false},
 };
 
 static decl_column card_columns[] = {
-    {S("id"), S("uuid"), true, true},
-    {S("board_id"), S("bigint"), true, false},
-    {S("parent_id"), S("uuid"), false, false},
-    {S("rank"), S("integer"), false, false},
-    {S("label"), S("text"), true, false},
-    {S("created_at"), S("timestamp with time zone"), true, true},
-    {S("updated_at"), S("timestamp with time zone"), true, true},
-    {S("meta"), S("jsonb"), false, false},
+    {S("id"), S("uuid"), true, true, false},
+    {S("board_id"), S("bigint"), true, false, false},
+    {S("parent_id"), S("uuid"), false, false, false},
+    {S("rank"), S("integer"), false, false, false},
+    {S("label"), S("text"), true, false, false},
+    {S("created_at"), S("timestamp with time zone"), true, true, false},
+    {S("updated_at"), S("timestamp with time zone"), true, true, false},
+    {S("meta"), S("jsonb"), false, false, false},
+    {S("code"), S("text"), false, false, true}, /* COLLATE "C" */
 };
 static decl_foreign_key card_foreign_keys[] = {
     {S("tb_card_board_id_fkey"), S("board_id"), S("lib"), S("tb_board"), S("id")},
@@ -88,7 +90,7 @@ static decl_foreign_key card_foreign_keys[] = {
 static decl_table tables[] = {
     {.schema = S("lib"), .name = S("tb_board"), .columns = board_columns, .column_count = 2, .key = S("id"),
      .key_type = S("bigint")},
-    {.schema = S("lib"), .name = S("tb_card"), .columns = card_columns, .column_count = 8, .key = S("id"),
+    {.schema = S("lib"), .name = S("tb_card"), .columns = card_columns, .column_count = 9, .key = S("id"),
      .key_type = S("uuid"), .foreign_keys = card_foreign_keys, .foreign_key_count = 2},
 };
 
@@ -149,6 +151,7 @@ START_TEST(test_lists_whose_order_the_elements_do_not_carry_are_not_patched)
         {"meta", "CardRef.meta holds meta (jsonb) in a form whose order is not the column's"},
         {"updated_at", "CardRef has no field holding the column updated_at it is ordered by"},
         {"nope", "its orderBy names \"nope\", not a column of lib.tb_card"},
+        {"code", "its orderBy column code has its own collation"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         strbuf why = STRBUF_INIT;
