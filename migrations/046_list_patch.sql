@@ -154,6 +154,13 @@ $$;
 -- the result is the list ORDER BY builds from the current rows. old_list must be in that
 -- order already (it is what the build function returned). NULL when old_list is not a
 -- JSON array: the caller builds the whole list instead.
+--
+-- The cost is one or two passes building a jsonb value of old_list's size, and one reading
+-- its keys: no element is taken out and aggregated one by one (jsonb_array_elements and
+-- jsonb_agg cost many times more). The changed elements are found through the array of
+-- keys, the new ones' places by binary search (the old list is sorted, its changed
+-- elements too); then one insert or replace, or one jsonpath of index ranges over the old
+-- list followed by the new elements, builds the result.
 CREATE FUNCTION tvsync.patch_list(old_list jsonb, changed text[], new_elements jsonb,
                                   id_field text, order_spec jsonb) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE
@@ -165,30 +172,53 @@ DECLARE
     v_types text[];
     v_desc boolean[];
     v_nulls boolean[];
-    v_new jsonb[];
-    v_place int[] := '{}';
-    v_rank int[] := '{}';
+    v_new jsonb[] := '{}';
+    v_place int[];
+    v_drop int[] := '{}';
     v_count int;
+    v_take text[] := '{}';
+    v_from int := 0;
+    v_next int;
+    d int := 1;
     lo int;
     hi int;
     mid int;
-    v_result jsonb;
 BEGIN
     IF jsonb_typeof(v_old) IS DISTINCT FROM 'array' THEN
         RETURN NULL;
     END IF;
-    SELECT array_agg(s ->> 'field' ORDER BY n),
-           array_agg(format_type((s ->> 'type')::regtype, NULL) ORDER BY n),
-           array_agg(coalesce((s ->> 'desc')::boolean, false) ORDER BY n),
-           array_agg(coalesce((s ->> 'nulls_first')::boolean, coalesce((s ->> 'desc')::boolean, false)) ORDER BY n)
-    INTO v_fields, v_types, v_desc, v_nulls
-    FROM jsonb_array_elements(order_spec) WITH ORDINALITY AS o (s, n);
-    v_new := ARRAY(SELECT e FROM jsonb_array_elements(coalesce(new_elements, '[]')) AS e);
     v_count := jsonb_array_length(v_old);
-    -- each new element's place: how many old elements come before it (binary search: the
-    -- old list is sorted, the changed ones included, since it was built in this order)
+    IF cardinality(changed) > 0 AND v_count > 0 THEN
+        -- strict: an element without the key is an error, not a silent shift of the places
+        SELECT coalesce(array_agg(k.n - 1 ORDER BY k.n), '{}') INTO v_drop
+        FROM jsonb_array_elements_text(jsonb_path_query_array(v_old,
+                 ('strict $[*]."' || replace(replace(id_field, '\', '\\'), '"', '\"') || '"')::jsonpath))
+             WITH ORDINALITY AS k (id, n)
+        WHERE k.id = ANY (changed);
+    END IF;
+    IF jsonb_typeof(new_elements) = 'array' AND jsonb_array_length(new_elements) > 0 THEN
+        SELECT array_agg(s ->> 'field' ORDER BY n),
+               array_agg(format_type((s ->> 'type')::regtype, NULL) ORDER BY n),
+               array_agg(coalesce((s ->> 'desc')::boolean, false) ORDER BY n),
+               array_agg(coalesce((s ->> 'nulls_first')::boolean, coalesce((s ->> 'desc')::boolean, false))
+                         ORDER BY n)
+        INTO v_fields, v_types, v_desc, v_nulls
+        FROM jsonb_array_elements(order_spec) WITH ORDINALITY AS o (s, n);
+        v_new := ARRAY(SELECT e FROM jsonb_array_elements(new_elements) AS e);
+    ELSIF cardinality(v_drop) = 0 THEN
+        RETURN v_old;
+    END IF;
+    -- the new elements in order among themselves (insertion sort: they are few)
+    FOR i IN 2 .. cardinality(v_new) LOOP
+        FOR j IN REVERSE i - 1 .. 1 LOOP
+            EXIT WHEN tvsync.patch_compare(v_new[j], v_new[j + 1], v_fields, v_types, v_desc, v_nulls) <= 0;
+            v_new[j : j + 1] := ARRAY[v_new[j + 1], v_new[j]];
+        END LOOP;
+    END LOOP;
+    -- each one's place: how many old elements come before it
+    v_place := array_fill(0, ARRAY[cardinality(v_new)]);
+    lo := 0;
     FOR i IN 1 .. cardinality(v_new) LOOP
-        lo := 0;
         hi := v_count;
         WHILE lo < hi LOOP
             mid := (lo + hi) / 2;
@@ -198,27 +228,41 @@ BEGIN
                 hi := mid;
             END IF;
         END LOOP;
-        v_place := v_place || lo;
-        -- new elements with the same place keep their own order
-        v_rank := v_rank || 0;
-        FOR j IN 1 .. i - 1 LOOP
-            IF v_place[j] = lo THEN
-                IF tvsync.patch_compare(v_new[j], v_new[i], v_fields, v_types, v_desc, v_nulls) < 0 THEN
-                    v_rank[i] := v_rank[i] + 1;
-                ELSE
-                    v_rank[j] := v_rank[j] + 1;
-                END IF;
-            END IF;
-        END LOOP;
+        v_place[i] := lo;
     END LOOP;
-    SELECT coalesce(jsonb_agg(m.e ORDER BY m.pos, m.rank), '[]') INTO v_result
-    FROM (SELECT o.e, 2 * o.n - 1 AS pos, 0 AS rank
-          FROM jsonb_array_elements(v_old) WITH ORDINALITY AS o (e, n)
-          WHERE NOT coalesce(o.e ->> id_field = ANY (changed), false)
-          UNION ALL
-          SELECT v_new[k], 2 * v_place[k], v_rank[k]
-          FROM generate_series(1, cardinality(v_new)) AS k) AS m;
-    RETURN v_result;
+    -- one new element, or one that takes the place of the one it replaces (an edit that
+    -- keeps the order): one pass instead of two
+    IF cardinality(v_new) = 1 AND cardinality(v_drop) = 0 THEN
+        RETURN jsonb_insert(v_old, ARRAY[v_place[1]::text], v_new[1]);
+    END IF;
+    IF cardinality(v_new) = 1 AND cardinality(v_drop) = 1 AND v_place[1] IN (v_drop[1], v_drop[1] + 1) THEN
+        RETURN jsonb_set(v_old, ARRAY[v_drop[1]::text], v_new[1]);
+    END IF;
+    -- the new elements go after the old ones, and index ranges pick the result in order
+    FOR i IN 1 .. cardinality(v_new) + 1 LOOP
+        v_next := CASE WHEN i <= cardinality(v_new) THEN v_place[i] ELSE v_count END;
+        WHILE d <= cardinality(v_drop) AND v_drop[d] < v_next LOOP
+            IF v_drop[d] > v_from THEN
+                v_take := v_take || format('%s to %s', v_from, v_drop[d] - 1);
+            END IF;
+            v_from := v_drop[d] + 1;
+            d := d + 1;
+        END LOOP;
+        IF v_next > v_from THEN
+            v_take := v_take || format('%s to %s', v_from, v_next - 1);
+            v_from := v_next;
+        END IF;
+        IF i <= cardinality(v_new) THEN
+            v_take := v_take || (v_count + i - 1)::text;
+        END IF;
+    END LOOP;
+    IF cardinality(v_take) = 0 THEN
+        RETURN '[]';
+    END IF;
+    IF cardinality(v_new) > 0 THEN
+        v_old := v_old || to_jsonb(v_new);
+    END IF;
+    RETURN jsonb_path_query_array(v_old, ('strict $[' || array_to_string(v_take, ',') || ']')::jsonpath);
 END
 $$;
 COMMENT ON FUNCTION tvsync.patch_list(jsonb, text[], jsonb, text, jsonb) IS
