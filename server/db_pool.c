@@ -15,6 +15,14 @@
 
 typedef struct db_conn db_conn;
 
+/* The role and claims a statement runs as (db_pool_identity_begin), shared by the statements
+ * of one request. */
+typedef struct db_identity {
+    int refs;
+    char *role;
+    char *claims;
+} db_identity;
+
 typedef struct db_job {
     struct db_job *next;
     db_conn *conn;             /* the connection it was sent on */
@@ -24,9 +32,8 @@ typedef struct db_job {
     unsigned flags;
     bool retried;
     bool alone;                /* skipped inside a pipeline after another's error: runs alone */
-    int group_size;            /* > 0: the first statement of a group of that many */
-    bool in_group;             /* a later statement of a group */
-    bool wrapped;              /* sent in a group between BEGIN and COMMIT (sharing a sync point) */
+    db_identity *identity;     /* the role it runs as (a reference); NULL: the server's own */
+    char *role_error;          /* the database refused identity: the job fails with this */
     struct timeval queued_at;
     db_pool_result_fn fn;
     void *arg;
@@ -59,8 +66,10 @@ struct db_conn {
     bool setting_up;           /* connected, session setup in flight */
     job_list sent;             /* jobs in flight, in the order their results come */
     job_list skipped;          /* jobs of the current pipeline skipped after an error, to run again */
-    bool group_skipped;        /* the BEGIN of the group being answered was not run */
-    bool needs_rollback;       /* a group between BEGIN and COMMIT failed: its block is left aborted */
+    /* The identity the statements sent since the current sync point began run as: its
+     * set_config(..., true) lasts until that sync point's transaction ends. NULL: the
+     * server's own (nothing set). Borrowed from a job in flight. */
+    const db_identity *segment_identity;
 };
 
 /* At most this many reads go out in one pipeline. */
@@ -91,14 +100,38 @@ struct db_pool {
     int probe_ms;              /* an idle pool is probed after this long without an answer; 0: never */
     bool probe_in_flight;
     struct timeval last_answer; /* when a connection last answered anything */
-    bool grouping;             /* between db_pool_group_begin and db_pool_group_end */
-    job_list group;            /* the statements of the group being built */
-    int group_size;
-    bool group_retry;          /* every statement of the group may be repeated */
+    db_identity *identity;     /* between db_pool_identity_begin and _end, else NULL */
 };
+
+static db_identity *identity_ref(db_identity *identity)
+{
+    if (identity != NULL)
+        identity->refs++;
+    return identity;
+}
+
+static void identity_release(db_identity *identity)
+{
+    if (identity == NULL || --identity->refs > 0)
+        return;
+    free(identity->role);
+    free(identity->claims);
+    free(identity);
+}
+
+static bool identity_same(const db_identity *a, const db_identity *b)
+{
+    if (a == b)
+        return true;
+    if (a == NULL || b == NULL)
+        return false;
+    return strcmp(a->role, b->role) == 0 && strcmp(a->claims, b->claims) == 0;
+}
 
 static void job_free(db_job *job)
 {
+    identity_release(job->identity);
+    free(job->role_error);
     for (int i = 0; i < job->param_count; i++)
         free(job->params[i]);
     free(job->params);
@@ -249,21 +282,16 @@ static void conn_lost(db_conn *conn, const char *reason, bool was_connected)
     conn->pipeline = NULL;
     conn->state = CONN_DOWN;
     conn->setting_up = false;
-    conn->group_skipped = conn->needs_rollback = false;
     job_list again = conn->skipped, failed = {NULL, NULL};
     conn->skipped = (job_list){NULL, NULL};
     db_job *job;
     while ((job = list_pop(&conn->sent)) != NULL) {
         job_list *to = &failed;
-        if ((job->flags & DB_POOL_RETRY_ON_LOSS) && !job->retried && !job->in_group) {
+        if ((job->flags & DB_POOL_RETRY_ON_LOSS) && !job->retried) {
             job->retried = true;
             to = &again;
         }
         list_append(to, job);
-        /* A group whose first statement is still here has had no answer: it goes back or
-         * fails whole. Statements of a group that had answers fail (in_group above). */
-        while (job->group_size > 0 && conn->sent.head != NULL && conn->sent.head->in_group)
-            list_append(to, list_pop(&conn->sent));
     }
     queue_push_front(pool, &again);
     conn->reconnect_at_once = was_connected;
@@ -394,34 +422,6 @@ static void conn_start_connect(db_conn *conn)
     conn_poll_connect(conn);
 }
 
-static void rollback_done_cb(void *arg, const pg_pipeline_outcome *outcome)
-{
-    db_conn *conn = arg;
-    if (outcome->connection_lost)
-        return; /* the lost callback follows */
-    if (!outcome->ok)
-        log_warning("database connection %d: ROLLBACK after a failed transaction failed: %s", conn->index,
-                    outcome->error);
-    conn->state = CONN_IDLE;
-    conn_dispatch(conn);
-}
-
-/* The BEGIN of a group sent between BEGIN and COMMIT: whether its statements ran. */
-static void group_begin_cb(void *arg, const pg_pipeline_outcome *outcome)
-{
-    db_conn *conn = arg;
-    if (!outcome->connection_lost)
-        conn->group_skipped = !outcome->ok;
-}
-
-/* Its COMMIT: a failure there rolled the group back and ended the block; the group's
- * statements were answered already. */
-static void group_commit_cb(void *arg, const pg_pipeline_outcome *outcome)
-{
-    (void) arg;
-    (void) outcome;
-}
-
 /* A statement of a job came back. A job skipped after another's error waits, in
  * order, until the pipeline is done and then runs alone. */
 static void job_done_cb(void *arg, const pg_pipeline_outcome *outcome)
@@ -432,17 +432,9 @@ static void job_done_cb(void *arg, const pg_pipeline_outcome *outcome)
         return; /* the lost callback gives back or fails every job in flight */
     pool_heard(conn->pool);
     list_pop(&conn->sent);
-    bool grouped = job->in_group || job->group_size > 0;
-    if (!outcome->ok && !outcome->not_run && job->wrapped)
-        conn->needs_rollback = true;
-    if (outcome->not_run && grouped && conn->group_skipped) {
-        /* its group never started (an earlier statement of the pipeline failed): it goes
-         * back whole and then runs alone */
-        job->alone = true;
-        list_append(&conn->skipped, job);
-    } else if (outcome->not_run && grouped) {
-        /* its group's transaction failed before it: nothing to run it in again */
-        job_finish(job, NULL, outcome->error);
+    if (job->role_error != NULL) {
+        /* its role statement failed: running it again would fail the same way */
+        job_finish(job, NULL, job->role_error);
     } else if (outcome->not_run) {
         job->alone = true;
         list_append(&conn->skipped, job);
@@ -454,25 +446,50 @@ static void job_done_cb(void *arg, const pg_pipeline_outcome *outcome)
     if (conn->sent.head != NULL || conn->state == CONN_DOWN)
         return;
     queue_push_front(conn->pool, &conn->skipped);
-    if (conn->needs_rollback) {
-        /* A failed BEGIN block stays open past its sync point: end it before other work. */
-        conn->needs_rollback = false;
-        if (!pg_pipeline_send_prepared(conn->pipeline, "ROLLBACK", 0, NULL, rollback_done_cb, conn))
-            conn_lost(conn, "cannot send a statement", true);
-        return;
-    }
     conn->state = CONN_IDLE;
     conn_dispatch(conn);
 }
 
-/* Sends a job on the connection; false when the connection broke (already handled). */
+/* The statement that makes the statements after it (until the sync point) run as an
+ * identity, or as the server's own role again: one text for all, prepared once. Local to the
+ * sync point's transaction, so the role never outlives it, whatever a request's functions do
+ * with their session. */
+#define SET_IDENTITY_SQL "SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true)"
+
+/* The database refused a job's identity: the job fails with why (and the statements after
+ * it until the sync point are not run, then sent again). */
+static void identity_done_cb(void *arg, const pg_pipeline_outcome *outcome)
+{
+    if (outcome->connection_lost || outcome->ok || outcome->not_run)
+        return;
+    db_job *job = arg;
+    size_t size = strlen(DB_POOL_ROLE_PREFIX) + strlen(outcome->error) + 3;
+    job->role_error = alloc_malloc(size);
+    snprintf(job->role_error, size, "%s: %s", DB_POOL_ROLE_PREFIX, outcome->error);
+}
+
+/* Sends a job on the connection, after the statement that sets its identity when the
+ * statements before it in the same sync point ran as another; false when the connection
+ * broke (already handled). */
 static bool conn_send_job(db_conn *conn, db_job *job)
 {
     job->conn = conn;
     const char *const *params = (const char *const *) job->params;
-    bool sent = (job->flags & DB_POOL_PREPARED)
-                    ? pg_pipeline_send_prepared(conn->pipeline, job->sql, job->param_count, params, job_done_cb, job)
-                    : pg_pipeline_send(conn->pipeline, job->sql, job->param_count, params, job_done_cb, job);
+    bool switching = !identity_same(conn->segment_identity, job->identity);
+    bool sent = true;
+    if (switching) {
+        pg_pipeline_defer_sync(conn->pipeline);
+        const char *identity_params[] = {job->identity ? job->identity->role : "none",
+                                         job->identity ? job->identity->claims : ""};
+        sent = pg_pipeline_send_prepared(conn->pipeline, SET_IDENTITY_SQL, 2, identity_params, identity_done_cb, job);
+        conn->segment_identity = job->identity;
+    }
+    if (sent)
+        sent = (job->flags & DB_POOL_PREPARED)
+                   ? pg_pipeline_send_prepared(conn->pipeline, job->sql, job->param_count, params, job_done_cb, job)
+                   : pg_pipeline_send(conn->pipeline, job->sql, job->param_count, params, job_done_cb, job);
+    if (switching && sent)
+        sent = pg_pipeline_sync(conn->pipeline);
     if (sent) {
         list_append(&conn->sent, job);
         return true;
@@ -483,62 +500,16 @@ static bool conn_send_job(db_conn *conn, db_job *job)
     return false;
 }
 
-/* A read (or a group of reads) that can share a pipeline: safe to repeat and not to run
- * alone. */
+/* A read that can share a pipeline: safe to repeat and not to run alone. */
 static bool job_pipelinable(const db_job *job)
 {
-    return (job->flags & DB_POOL_RETRY_ON_LOSS) && !job->alone && !job->in_group;
-}
-
-/* Sends the group at the head of the queue with its own sync point: a transaction of its
- * own. False when the connection broke (already handled). */
-static bool conn_send_group(db_conn *conn)
-{
-    db_pool *pool = conn->pool;
-    pg_pipeline_defer_sync(conn->pipeline);
-    conn->group_skipped = false;
-    int size = pool->queue.head->group_size;
-    for (int i = 0; i < size && pool->queue.head != NULL; i++) {
-        db_job *job = queue_pop(pool);
-        job->wrapped = false;
-        if (!conn_send_job(conn, job))
-            return false;
-    }
-    if (pg_pipeline_sync(conn->pipeline))
-        return true;
-    conn_lost(conn, "cannot send a statement", true);
-    return false;
-}
-
-/* Sends a group of reads between BEGIN and COMMIT, inside the pipeline's sync point: a
- * transaction of its own that costs the database no answer of its own. False when the
- * connection broke (already handled). */
-static bool conn_send_wrapped_group(db_conn *conn)
-{
-    db_pool *pool = conn->pool;
-    if (!pg_pipeline_send_prepared(conn->pipeline, "BEGIN", 0, NULL, group_begin_cb, conn)) {
-        conn_lost(conn, "cannot send a statement", true);
-        return false;
-    }
-    int size = pool->queue.head->group_size;
-    for (int i = 0; i < size && pool->queue.head != NULL; i++) {
-        db_job *job = queue_pop(pool);
-        job->wrapped = true;
-        if (!conn_send_job(conn, job))
-            return false;
-    }
-    if (!pg_pipeline_send_prepared(conn->pipeline, "COMMIT", 0, NULL, group_commit_cb, conn)) {
-        conn_lost(conn, "cannot send a statement", true);
-        return false;
-    }
-    return true;
+    return (job->flags & DB_POOL_RETRY_ON_LOSS) && !job->alone;
 }
 
 /* Sends the queued reads at the head of the queue in one pipeline: one write, one
  * sync point, one flush of the results by the server, instead of a round trip each.
- * A group of reads among them is a BEGIN ... COMMIT block of its own. After an error the
- * rest of the pipeline is not run: single reads and groups that never started run again
- * alone, after a ROLLBACK when the error left a block open (job_done_cb). */
+ * After an error the rest of the pipeline is not run: those reads run again alone
+ * (job_done_cb). */
 static void conn_send_pipeline(db_conn *conn)
 {
     db_pool *pool = conn->pool;
@@ -546,12 +517,6 @@ static void conn_send_pipeline(db_conn *conn)
     pg_pipeline_defer_sync(conn->pipeline);
     int n = 0;
     while (n < DB_POOL_PIPELINE_MAX && pool->queue.head != NULL && job_pipelinable(pool->queue.head)) {
-        if (pool->queue.head->group_size > 0) {
-            n += pool->queue.head->group_size;
-            if (!conn_send_wrapped_group(conn))
-                return;
-            continue;
-        }
         n++;
         if (!conn_send_job(conn, queue_pop(pool)))
             return;
@@ -561,38 +526,21 @@ static void conn_send_pipeline(db_conn *conn)
         conn_lost(conn, "cannot send a statement", true);
 }
 
-/* Statements of a group whose first statement failed to go out (a connection broke while
- * sending it) have nothing to run in. */
-static void queue_fail_orphans(db_pool *pool)
-{
-    while (pool->queue.head != NULL && pool->queue.head->in_group)
-        job_finish(queue_pop(pool), NULL, "database connection lost; the statement was not run: its transaction's "
-                                          "earlier statements could not be sent");
-}
-
 static void conn_dispatch(db_conn *conn)
 {
     if (conn->state != CONN_IDLE)
         return;
-    queue_fail_orphans(conn->pool);
+    /* Nothing is in flight: whatever ran before ended with its sync point's transaction. */
+    conn->segment_identity = NULL;
     db_job *head = conn->pool->queue.head;
     if (head == NULL)
         return;
-    if (job_pipelinable(head)) {
-        /* A group alone goes out with its own sync point: no BEGIN and COMMIT needed. */
-        const db_job *next = head->next;
-        for (int i = 1; i < head->group_size && next != NULL; i++)
-            next = next->next;
-        if (next != NULL && job_pipelinable(next)) {
-            conn_send_pipeline(conn);
-            return;
-        }
+    if (head->next != NULL && job_pipelinable(head) && job_pipelinable(head->next)) {
+        conn_send_pipeline(conn);
+        return;
     }
     conn->state = CONN_BUSY;
-    if (head->group_size > 0)
-        conn_send_group(conn);
-    else
-        conn_send_job(conn, queue_pop(conn->pool));
+    conn_send_job(conn, queue_pop(conn->pool));
 }
 
 static void pool_dispatch(db_pool *pool)
@@ -746,8 +694,7 @@ void db_pool_free(db_pool *pool)
     db_job *job;
     while ((job = queue_pop(pool)) != NULL)
         job_finish(job, NULL, "server shutting down");
-    while ((job = list_pop(&pool->group)) != NULL)
-        job_finish(job, NULL, "server shutting down");
+    identity_release(pool->identity);
     event_free(pool->queue_timer);
     event_free(pool->dispatch_event);
     free(pool->conns);
@@ -793,13 +740,7 @@ void db_pool_submit(db_pool *pool, const char *sql, int param_count, const char 
     job->flags = flags;
     job->fn = fn;
     job->arg = arg;
-    if (pool->grouping) {
-        job->flags &= ~DB_POOL_FRONT;
-        pool->group_retry = pool->group_retry && (flags & DB_POOL_RETRY_ON_LOSS);
-        job->in_group = pool->group_size++ > 0;
-        list_append(&pool->group, job);
-        return;
-    }
+    job->identity = identity_ref(pool->identity);
     if (!pool_any_usable(pool))
         pool_connect_on_demand(pool);
     if (!pool_any_usable(pool)) {
@@ -815,43 +756,19 @@ void db_pool_submit(db_pool *pool, const char *sql, int param_count, const char 
     event_active(pool->dispatch_event, EV_TIMEOUT, 1);
 }
 
-void db_pool_group_begin(db_pool *pool)
+void db_pool_identity_begin(db_pool *pool, const char *role, const char *claims_json)
 {
-    pool->grouping = true;
-    pool->group_size = 0;
-    pool->group_retry = true;
+    identity_release(pool->identity);
+    pool->identity = alloc_calloc(1, sizeof *pool->identity);
+    pool->identity->refs = 1;
+    pool->identity->role = alloc_strdup(role);
+    pool->identity->claims = alloc_strdup(claims_json ? claims_json : "");
 }
 
-void db_pool_group_end(db_pool *pool)
+void db_pool_identity_end(db_pool *pool)
 {
-    pool->grouping = false;
-    db_job *first = pool->group.head;
-    if (first == NULL)
-        return;
-    /* The group's retry is decided by its first statement's flag: all or none repeat. */
-    first->group_size = pool->group_size;
-    if (!pool->group_retry)
-        first->flags &= ~DB_POOL_RETRY_ON_LOSS;
-    job_list group = pool->group;
-    pool->group = (job_list){NULL, NULL};
-    if (!pool_any_usable(pool))
-        pool_connect_on_demand(pool);
-    db_job *job;
-    if (!pool_any_usable(pool)) {
-        char error[600];
-        snprintf(error, sizeof error, "database unavailable: %s",
-                 pool->last_error[0] ? pool->last_error : "no connection");
-        while ((job = list_pop(&group)) != NULL)
-            job_finish(job, NULL, error);
-        return;
-    }
-    struct timeval now;
-    event_base_gettimeofday_cached(pool->base, &now);
-    while ((job = list_pop(&group)) != NULL) {
-        job->queued_at = now;
-        queue_push(pool, job, false);
-    }
-    event_active(pool->dispatch_event, EV_TIMEOUT, 1);
+    identity_release(pool->identity);
+    pool->identity = NULL;
 }
 
 void db_pool_get_stats(const db_pool *pool, db_pool_stats *stats)
@@ -910,6 +827,8 @@ db_pool_error_kind db_pool_error_classify(const char *error)
         return DB_POOL_ERROR_UNAVAILABLE;
     if (strncmp(error, "database connection lost", 24) == 0)
         return DB_POOL_ERROR_LOST;
+    if (strncmp(error, DB_POOL_ROLE_PREFIX, strlen(DB_POOL_ROLE_PREFIX)) == 0)
+        return DB_POOL_ERROR_ROLE;
     if (strstr(error, "(SQLSTATE 57014)") != NULL)
         return DB_POOL_ERROR_CANCELED;
     return DB_POOL_ERROR_STATEMENT;

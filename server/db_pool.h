@@ -67,7 +67,12 @@ typedef enum db_pool_error_kind {
     DB_POOL_ERROR_TIMEOUT,     /* no answer before the pool's deadline; its connection was reset */
     DB_POOL_ERROR_UNAVAILABLE, /* no connection could take it: it never ran */
     DB_POOL_ERROR_LOST,        /* its connection dropped while it ran: it may have run */
+    DB_POOL_ERROR_ROLE,        /* the database refused its identity's role (the line has why and the
+                                  SQLSTATE: 22023 no such role, 42501 not a member); it never ran */
 } db_pool_error_kind;
+
+/* The prefix of the errors of statements whose identity the database refused. */
+#define DB_POOL_ROLE_PREFIX "role refused"
 
 /* The prefix of the errors of statements that passed the pool's deadline. */
 #define DB_POOL_TIMEOUT_PREFIX "database timeout"
@@ -89,23 +94,19 @@ void db_pool_set_deadline(db_pool *pool, int deadline_ms, int probe_ms);
  * the last answer of any connection and the oldest statement or connection attempt still
  * waiting; 0 when nothing waits. For /health: a database that stopped answering grows it. */
 long db_pool_silence_ms(const db_pool *pool);
-/* Statements submitted between db_pool_group_begin and db_pool_group_end form a group:
- * they go out contiguously on one connection, ahead of one sync point of their own and
- * never interleaved with other statements, so PostgreSQL runs them as one transaction (the
- * extended protocol's implicit one: committed at the sync point, rolled back as a whole when
- * a statement fails) for one round trip. A group is for what must share a transaction, such
- * as a set_config(..., true) and the statements it is for. Each statement's fn is called
- * once, in order; after a failed statement the later ones are not run (error "not run:
- * ..."); the last one's fn is called once the transaction has committed. A group whose
- * statements are all DB_POOL_RETRY_ON_LOSS shares a pipeline with other reads (then it is
- * a BEGIN ... COMMIT block inside the pipeline's sync point, so the database answers the
- * whole pipeline in one write; a group that could not start there because an earlier
- * statement failed runs again alone) and is sent again once, whole, when its connection
- * drops before any of its statements answered; any other group goes out alone, and its
- * statements not yet answered on a lost connection fail as other statements do. Groups do
- * not nest; DB_POOL_FRONT is ignored inside one. */
-void db_pool_group_begin(db_pool *pool);
-void db_pool_group_end(db_pool *pool);
+
+/* Statements submitted between db_pool_identity_begin and db_pool_identity_end run as role
+ * (a PostgreSQL role the pool's own must be a member of), with claims_json visible to SQL as
+ * current_setting('request.jwt.claims') (the PostgREST convention); the strings are copied.
+ * The others run as the pool's own role. Before a statement whose identity differs from that
+ * of the statement before it in the same sync point, the pool sends
+ * set_config('role', ..., true), set_config('request.jwt.claims', ..., true): the reads of
+ * many requests with one identity that share a pipeline pay for it once, and the setting
+ * ends with the sync point's transaction, so a statement never runs with another request's
+ * identity. When the database refuses the role, the statement fails with DB_POOL_ERROR_ROLE
+ * (it never ran). Calls do not nest. */
+void db_pool_identity_begin(db_pool *pool, const char *role, const char *claims_json);
+void db_pool_identity_end(db_pool *pool);
 
 void db_pool_get_stats(const db_pool *pool, db_pool_stats *stats);
 /* The last connection error (for /health), "" when none since the last success; it starts

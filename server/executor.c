@@ -19,9 +19,6 @@
  * function's message; detail: its status). */
 #define MUTATION_FAILED_SQLSTATE "TVS01"
 
-/* The first statement of every transaction run as a request's role: one text for all roles,
- * so it is prepared once per connection like the statements that follow it. */
-#define SET_ROLE_SQL "SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true)"
 /* What set_config('role') raises for a role that does not exist (a GUC check failure) and
  * for one the server's role is not a member of. */
 #define NO_SUCH_ROLE_SQLSTATE "22023"
@@ -114,49 +111,37 @@ static void finish(exec_request *exec)
 
 /* ----------------------------------------------------------------- the request's role */
 
-static void query_field_done(exec_request *exec);
-
-static void role_result_cb(void *arg, const PGresult *result, const char *error)
-{
-    exec_request *exec = arg;
-    if (error != NULL) {
-        const char *sqlstate = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
-        if (sqlstate != NULL && strcmp(sqlstate, NO_SUCH_ROLE_SQLSTATE) == 0) {
-            exec->http_status = 401;
-            snprintf(exec->role_error, sizeof exec->role_error,
-                     "The token's role \"%.64s\" does not exist in the database: use a token whose role claim "
-                     "names a database role.", exec->role);
-        } else if (sqlstate != NULL && strcmp(sqlstate, NOT_A_MEMBER_SQLSTATE) == 0) {
-            exec->http_status = 403;
-            snprintf(exec->role_error, sizeof exec->role_error,
-                     "The token's role \"%.64s\" may not be used here: the server's database role is not a "
-                     "member of it (GRANT %.64s TO the server's role, or use a token with another role).",
-                     exec->role, exec->role);
-        } else {
-            snprintf(exec->role_error, sizeof exec->role_error, "%s", error);
-        }
-        log_info("request %s: taking role \"%s\" failed: %s", exec->request_id, exec->role, error);
-    }
-    if (!exec->mutation)
-        query_field_done(exec);
-}
-
-/* With a role, the statements submitted until role_end form one transaction that runs as
- * the role (db_pool groups them); without, they are submitted as they are. */
+/* The statements submitted until role_end run as the request's role (db_pool sets it where
+ * it changes); without a role they run as the server's own. */
 static void role_begin(exec_request *exec)
 {
-    if (exec->role == NULL)
-        return;
-    db_pool_group_begin(exec->env.pool);
-    const char *params[] = {exec->role, exec->claims};
-    db_pool_submit(exec->env.pool, SET_ROLE_SQL, 2, params, DB_POOL_PREPARED | DB_POOL_RETRY_ON_LOSS,
-                   role_result_cb, exec);
+    if (exec->role != NULL)
+        db_pool_identity_begin(exec->env.pool, exec->role, exec->claims);
 }
 
 static void role_end(exec_request *exec)
 {
     if (exec->role != NULL)
-        db_pool_group_end(exec->env.pool);
+        db_pool_identity_end(exec->env.pool);
+}
+
+/* The database refused the request's role (error is DB_POOL_ERROR_ROLE): the whole request
+ * is refused, 401 for a role that does not exist, 403 for one the server may not take. */
+static void role_refused(exec_request *exec, const char *error)
+{
+    if (strstr(error, "(SQLSTATE " NO_SUCH_ROLE_SQLSTATE ")") != NULL) {
+        exec->http_status = 401;
+        snprintf(exec->role_error, sizeof exec->role_error,
+                 "The token's role \"%.64s\" does not exist in the database: use a token whose role claim "
+                 "names a database role.", exec->role);
+    } else {
+        exec->http_status = 403;
+        snprintf(exec->role_error, sizeof exec->role_error,
+                 "The token's role \"%.64s\" may not be used here: the server's database role is not a "
+                 "member of it (GRANT %.64s TO the server's role, or use a token with another role).",
+                 exec->role, exec->role);
+    }
+    log_info("request %s: taking role \"%s\" failed: %s", exec->request_id, exec->role, error);
 }
 
 /* ----------------------------------------------------------------- queries */
@@ -198,8 +183,10 @@ static void database_error(exec_request *exec, size_t index, const char *error)
 {
     if (exec->http_status != 0)
         return; /* the whole request is refused */
-    if (exec->role_error[0] != '\0' && strncmp(error, "not run", 7) == 0)
-        error = exec->role_error; /* what stopped the transaction, not that it stopped */
+    if (db_pool_error_classify(error) == DB_POOL_ERROR_ROLE && exec->role != NULL) {
+        role_refused(exec, error);
+        return;
+    }
     log_warning("request %s: %s: %s", exec->request_id, exec->fields[index].response_key, error);
     const tvsync_config *config = exec->env.server->config;
     /* Only the mutation function's own failure leaves its outcome in doubt; the statements
@@ -234,6 +221,7 @@ static void database_error(exec_request *exec, size_t index, const char *error)
                  "has the details).", exec->request_id);
         break;
     case DB_POOL_ERROR_NONE:
+    case DB_POOL_ERROR_ROLE: /* without a role of the request's: cannot happen */
     case DB_POOL_ERROR_STATEMENT:
         snprintf(message, sizeof message, "database error; see the server log, request id %s", exec->request_id);
         break;
@@ -241,33 +229,10 @@ static void database_error(exec_request *exec, size_t index, const char *error)
     field_error(exec, index, code, message);
 }
 
-static bool start_query_field(exec_request *exec, size_t index);
-
-/* With a role, a field's statement is not run when an earlier one of its transaction
- * failed: it runs again in a transaction of its own, so that one field's error does not
- * fail the others (as without a role). True when it was started again. */
-static bool rerun_alone(field_job *job, const char *error)
-{
-    exec_request *exec = job->exec;
-    if (exec->role == NULL || exec->role_error[0] != '\0' || strncmp(error, "not run", 7) != 0)
-        return false;
-    size_t index = job->index;
-    free(job);
-    exec->pending += 2; /* the new transaction's role statement, and a guard while starting */
-    role_begin(exec);
-    if (!start_query_field(exec, index))
-        exec->pending--;
-    role_end(exec);
-    query_field_done(exec);
-    return true;
-}
-
 static void lookup_result_cb(void *arg, const PGresult *result, const char *error)
 {
     field_job *job = arg;
     exec_request *exec = job->exec;
-    if (error != NULL && rerun_alone(job, error))
-        return;
     if (error != NULL) {
         database_error(exec, job->index, error);
     } else if (PQntuples(result) == 0) {
@@ -286,8 +251,6 @@ static void list_result_cb(void *arg, const PGresult *result, const char *error)
 {
     field_job *job = arg;
     exec_request *exec = job->exec;
-    if (error != NULL && rerun_alone(job, error))
-        return;
     if (error != NULL) {
         database_error(exec, job->index, error);
     } else {
@@ -312,8 +275,6 @@ static void function_result_cb(void *arg, const PGresult *result, const char *er
 {
     field_job *job = arg;
     exec_request *exec = job->exec;
-    if (error != NULL && rerun_alone(job, error))
-        return;
     if (error != NULL) {
         database_error(exec, job->index, error);
     } else if (PQntuples(result) == 0 || PQgetisnull(result, 0, 0)) {
@@ -439,8 +400,8 @@ static bool start_query_field(exec_request *exec, size_t index)
 static void run_query(exec_request *exec)
 {
     /* pending counts one extra until every field is started, so a field that completes
-     * synchronously cannot finish the request early; and the role's statement. */
-    exec->pending = exec->field_count + 1 + (exec->role != NULL);
+     * synchronously cannot finish the request early. */
+    exec->pending = exec->field_count + 1;
     role_begin(exec);
     for (size_t i = 0; i < exec->field_count; i++)
         if (!start_query_field(exec, i))

@@ -3,7 +3,9 @@
 -- request opts out of the wait ("waitForSync": false): the same write, answered as soon as
 -- it committed (the benchmark's baseline for what read-your-writes adds). BENCH_TOKEN is
 -- sent as a Bearer token and BENCH_AUTHOR (the token's user) writes every comment, on a
--- published post (bench/server/auth.sh).
+-- published post (bench/server/auth.sh). BENCH_POST_FIRST and BENCH_POST_COUNT choose the
+-- posts (numbers, default 1 and 10,000: dataset.sql's; big_post.sh adds posts with more
+-- comments from 0x100001).
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local fixed_author = os.getenv("BENCH_AUTHOR") or ""
@@ -15,8 +17,10 @@ local extensions = ""
 if os.getenv("BENCH_NO_WAIT") == "1" then
   extensions = ',"extensions":{"tvsync":{"waitForSync":false}}'
 end
+local post_first = tonumber(os.getenv("BENCH_POST_FIRST") or "") or 1
+local post_count = tonumber(os.getenv("BENCH_POST_COUNT") or "") or 10000
 function request()
-  local n = math.random(1, 10000)
+  local n = post_first + math.random(0, post_count - 1)
   if fixed_author ~= "" and n % 5 == 0 then
     n = n - 1 -- dataset.sql's post n is a draft when n % 5 == 0
   end

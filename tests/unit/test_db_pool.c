@@ -296,138 +296,93 @@ START_TEST(test_silence_counts_only_while_something_waits)
 }
 END_TEST
 
-/* A group's set_config(..., true) is seen by its own statements only: interleaved with
- * another group and a plain read in one pipeline, each sees its own value. */
-START_TEST(test_groups_run_as_transactions_of_their_own_without_interleaving)
+/* A read with an identity in flight when its connection drops runs again, on the new
+ * connection, as its identity. */
+START_TEST(test_a_read_sent_again_after_a_drop_keeps_its_identity)
 {
-    const char *setting = "SELECT coalesce(nullif(current_setting('tvsync.test_who', true), ''), 'none')";
-    db_pool_group_begin(pool);
-    submit("SELECT set_config('tvsync.test_who', 'first', true)", DB_POOL_RETRY_ON_LOSS, 0);
-    submit(setting, DB_POOL_RETRY_ON_LOSS | DB_POOL_PREPARED, 1);
-    db_pool_group_end(pool);
-    submit(setting, DB_POOL_RETRY_ON_LOSS | DB_POOL_PREPARED, 2);
-    db_pool_group_begin(pool);
-    submit("SELECT set_config('tvsync.test_who', 'second', true)", DB_POOL_RETRY_ON_LOSS, 3);
-    submit(setting, DB_POOL_RETRY_ON_LOSS | DB_POOL_PREPARED, 4);
-    submit("SELECT txid_current_if_assigned() IS NULL", DB_POOL_RETRY_ON_LOSS, 5);
-    db_pool_group_end(pool);
-    submit(setting, DB_POOL_RETRY_ON_LOSS | DB_POOL_PREPARED, 6);
-    run_until_answers(7);
-    for (int i = 0; i < 7; i++) {
+    sql_elsewhere("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pool_reader') THEN "
+                  "CREATE ROLE pool_reader NOLOGIN; END IF; END $$; ALTER FUNCTION die_once(regclass) SECURITY DEFINER; "
+                  "GRANT EXECUTE ON FUNCTION die_once(regclass) "
+                  "TO pool_reader; GRANT USAGE, UPDATE ON SEQUENCE pool_read_seq TO pool_reader");
+    db_pool_identity_begin(pool, "pool_reader", "{\"sub\":\"again\"}");
+    submit("SELECT die_once('pool_read_seq') || ' ' || current_user || ' ' || "
+           "current_setting('request.jwt.claims')", DB_POOL_RETRY_ON_LOSS, 0);
+    db_pool_identity_end(pool);
+    run_until_answers(1);
+    ck_assert_msg(answers[0].ok, "%s", answers[0].error);
+    ck_assert_str_eq(answers[0].value, "survived pool_reader {\"sub\":\"again\"}");
+}
+END_TEST
+
+/* Statements of several identities and none share one pipeline: each runs as its own role
+ * with its own claims, and one without an identity right after one with runs as the pool's
+ * own role again; an identity's setting is not left behind for the next sync point. */
+START_TEST(test_each_statement_runs_as_its_identity_within_one_pipeline)
+{
+    sql_elsewhere("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pool_reader') THEN "
+                  "CREATE ROLE pool_reader NOLOGIN; END IF; END $$");
+    const char *who = "SELECT current_user || ' ' || coalesce(nullif(current_setting('request.jwt.claims', true), ''), "
+                      "'-')";
+    const char *own = sql_elsewhere("SELECT current_user");
+    char own_user[64];
+    snprintf(own_user, sizeof own_user, "%s", own);
+    const char *claims[] = {"{\"sub\":\"a\"}", NULL, "{\"sub\":\"b\"}", "{\"sub\":\"b\"}", NULL, "{\"sub\":\"a\"}"};
+    for (int i = 0; i < 6; i++) {
+        if (claims[i] != NULL)
+            db_pool_identity_begin(pool, "pool_reader", claims[i]);
+        submit(who, DB_POOL_RETRY_ON_LOSS | DB_POOL_PREPARED, i);
+        if (claims[i] != NULL)
+            db_pool_identity_end(pool);
+    }
+    run_until_answers(6);
+    for (int i = 0; i < 6; i++) {
         ck_assert_msg(answers[i].ok, "%c: %s", answers[i].label, answers[i].error);
         ck_assert_int_eq(answers[i].label, labels[i]);
+        char expected[128];
+        if (claims[i] != NULL)
+            snprintf(expected, sizeof expected, "pool_reader %s", claims[i]);
+        else
+            snprintf(expected, sizeof expected, "%s -", own_user);
+        ck_assert_str_eq(answers[i].value, expected);
     }
-    ck_assert_str_eq(answers[1].value, "first");
-    ck_assert_str_eq(answers[2].value, "none");
-    ck_assert_str_eq(answers[4].value, "second");
-    ck_assert_str_eq(answers[6].value, "none");
-}
-END_TEST
-
-/* A failed statement rolls its group back, the later ones are not run, and the
- * connection is usable at once (no transaction left open). */
-START_TEST(test_a_failed_group_rolls_back_and_leaves_the_connection_usable)
-{
-    sql_elsewhere("DROP TABLE IF EXISTS pool_group_rows; CREATE TABLE pool_group_rows (v text)");
-    db_pool_group_begin(pool);
-    submit("INSERT INTO pool_group_rows VALUES ('a')", 0, 0);
-    submit("SELECT 1/0", 0, 1);
-    submit("INSERT INTO pool_group_rows VALUES ('c')", 0, 2);
-    db_pool_group_end(pool);
-    submit("SELECT count(*) FROM pool_group_rows", 0, 3);
-    run_until_answers(4);
-    ck_assert_msg(answers[0].ok, "%s", answers[0].error);
-    ck_assert_msg(!answers[1].ok && strstr(answers[1].error, "division by zero"), "%s", answers[1].error);
-    ck_assert_msg(!answers[2].ok && strstr(answers[2].error, "not run"), "%s", answers[2].error);
-    ck_assert_msg(answers[3].ok, "%s", answers[3].error);
-    ck_assert_str_eq(answers[3].value, "0");
-    /* A write group commits; its last answer comes after the commit. */
-    db_pool_group_begin(pool);
-    submit("INSERT INTO pool_group_rows VALUES ('d')", 0, 4);
-    submit("SELECT count(*) FROM pool_group_rows", 0, 5);
-    db_pool_group_end(pool);
-    run_until_answers(6);
-    ck_assert_str_eq(answers[5].value, "1");
-    ck_assert_str_eq(sql_elsewhere("SELECT count(*) FROM pool_group_rows"), "1");
-}
-END_TEST
-
-START_TEST(test_a_read_group_in_flight_when_the_connection_drops_is_sent_again_whole)
-{
-    db_pool_group_begin(pool);
-    submit("SELECT set_config('tvsync.test_who', 'again', true)", DB_POOL_RETRY_ON_LOSS, 0);
-    submit("SELECT die_once('pool_read_seq')", DB_POOL_RETRY_ON_LOSS, 1);
-    submit("SELECT current_setting('tvsync.test_who')", DB_POOL_RETRY_ON_LOSS, 2);
-    db_pool_group_end(pool);
-    run_until_answers(3);
-    for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(answers[i].label, labels[i]);
-    /* The first statement's answer may have come before the backend ended (then the
-     * rest fail), or the group ran again whole. */
-    if (answers[1].ok) {
-        ck_assert_str_eq(answers[1].value, "survived");
-        ck_assert_str_eq(answers[2].value, "again");
-    } else {
-        ck_assert(answers[0].ok);
-        ck_assert(!answers[2].ok);
-    }
-    submit("SELECT 'after'", 0, 3);
-    run_until_answers(4);
-    ck_assert_str_eq(answers[3].value, "after");
-}
-END_TEST
-
-/* Read groups submitted together share one pipeline as BEGIN ... COMMIT blocks: a failure
- * in the first rolls it back, the groups and reads after it run again alone, and the
- * block it left open is closed before the connection takes other work. */
-START_TEST(test_a_failed_group_in_a_pipeline_leaves_the_others_their_own_transactions)
-{
-    const char *setting = "SELECT coalesce(nullif(current_setting('tvsync.test_who', true), ''), 'none')";
-    db_pool_group_begin(pool);
-    submit("SELECT set_config('tvsync.test_who', 'first', true)", DB_POOL_RETRY_ON_LOSS, 0);
-    submit("SELECT 1/0", DB_POOL_RETRY_ON_LOSS, 1);
-    submit(setting, DB_POOL_RETRY_ON_LOSS, 2);
-    db_pool_group_end(pool);
-    db_pool_group_begin(pool);
-    submit("SELECT set_config('tvsync.test_who', 'second', true)", DB_POOL_RETRY_ON_LOSS, 3);
-    submit(setting, DB_POOL_RETRY_ON_LOSS, 4);
-    db_pool_group_end(pool);
-    submit(setting, DB_POOL_RETRY_ON_LOSS, 5);
-    run_until_answers(6);
-    for (int i = 0; i < 6; i++)
-        ck_assert_int_eq(answers[i].label, labels[i]);
-    ck_assert_msg(answers[0].ok, "%s", answers[0].error);
-    ck_assert_msg(!answers[1].ok && strstr(answers[1].error, "division by zero"), "%s", answers[1].error);
-    ck_assert_msg(!answers[2].ok && strstr(answers[2].error, "not run"), "%s", answers[2].error);
-    ck_assert_msg(answers[3].ok && answers[4].ok && answers[5].ok, "%s %s %s", answers[3].error, answers[4].error,
-                  answers[5].error);
-    ck_assert_str_eq(answers[4].value, "second");
-    ck_assert_str_eq(answers[5].value, "none");
-    /* No aborted transaction block is left on the connection (it would fail this). */
-    submit("SELECT 'usable'", 0, 6);
+    /* A write alone (its own sync point) with an identity, then a read without one. */
+    db_pool_identity_begin(pool, "pool_reader", "{}");
+    submit(who, 0, 6);
+    db_pool_identity_end(pool);
     run_until_answers(7);
-    ck_assert_msg(answers[6].ok, "%s", answers[6].error);
+    submit(who, 0, 7);
+    run_until_answers(8);
+    ck_assert_str_eq(answers[6].value, "pool_reader {}");
+    char expected[128];
+    snprintf(expected, sizeof expected, "%s -", own_user);
+    ck_assert_str_eq(answers[7].value, expected);
 }
 END_TEST
 
-/* Two groups of reads in one pipeline each are a transaction: each sees its own setting,
- * and neither sees the other's. */
-START_TEST(test_groups_sharing_a_pipeline_do_not_share_a_transaction)
+/* A role the database does not know fails its statement with DB_POOL_ERROR_ROLE (and the
+ * SQLSTATE), without running it; the statements around it in the pipeline are answered. */
+START_TEST(test_a_refused_role_fails_only_its_statement)
 {
-    const char *xact = "SELECT txid_current()::text";
-    for (int g = 0; g < 3; g++) {
-        db_pool_group_begin(pool);
-        submit(xact, DB_POOL_RETRY_ON_LOSS, 2 * g);
-        submit(xact, DB_POOL_RETRY_ON_LOSS, 2 * g + 1);
-        db_pool_group_end(pool);
+    sql_elsewhere("DROP TABLE IF EXISTS pool_role_rows; CREATE TABLE pool_role_rows (v text)");
+    submit("SELECT 'before'", DB_POOL_RETRY_ON_LOSS, 0);
+    db_pool_identity_begin(pool, "pool_no_such_role", "{}");
+    submit("SELECT 'never'", DB_POOL_RETRY_ON_LOSS, 1);
+    db_pool_identity_end(pool);
+    submit("SELECT 'after'", DB_POOL_RETRY_ON_LOSS, 2);
+    db_pool_identity_begin(pool, "pool_no_such_role", "{}");
+    submit("INSERT INTO pool_role_rows VALUES ('x')", 0, 3);
+    db_pool_identity_end(pool);
+    run_until_answers(4);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(answers[i].label, labels[i]);
+    ck_assert_msg(answers[0].ok && answers[2].ok, "%s %s", answers[0].error, answers[2].error);
+    ck_assert_str_eq(answers[2].value, "after");
+    for (int i = 1; i < 4; i += 2) {
+        ck_assert(!answers[i].ok);
+        ck_assert_int_eq(db_pool_error_classify(answers[i].error), DB_POOL_ERROR_ROLE);
+        ck_assert_msg(strstr(answers[i].error, "(SQLSTATE 22023)") != NULL, "%s", answers[i].error);
     }
-    run_until_answers(6);
-    for (int g = 0; g < 3; g++) {
-        ck_assert_msg(answers[2 * g].ok, "%s", answers[2 * g].error);
-        ck_assert_str_eq(answers[2 * g].value, answers[2 * g + 1].value);
-        if (g > 0)
-            ck_assert_str_ne(answers[2 * g].value, answers[2 * g - 2].value);
-    }
+    ck_assert_str_eq(sql_elsewhere("SELECT count(*) FROM pool_role_rows"), "0");
 }
 END_TEST
 
@@ -446,11 +401,9 @@ int main(void)
     tcase_add_test(tc, test_statements_past_the_deadline_fail_and_the_connection_is_made_again);
     tcase_add_test(tc, test_silence_counts_only_while_something_waits);
     tcase_add_test(tc, test_a_connection_attempt_nobody_answers_is_abandoned);
-    tcase_add_test(tc, test_groups_run_as_transactions_of_their_own_without_interleaving);
-    tcase_add_test(tc, test_a_failed_group_rolls_back_and_leaves_the_connection_usable);
-    tcase_add_test(tc, test_a_read_group_in_flight_when_the_connection_drops_is_sent_again_whole);
-    tcase_add_test(tc, test_a_failed_group_in_a_pipeline_leaves_the_others_their_own_transactions);
-    tcase_add_test(tc, test_groups_sharing_a_pipeline_do_not_share_a_transaction);
+    tcase_add_test(tc, test_a_read_sent_again_after_a_drop_keeps_its_identity);
+    tcase_add_test(tc, test_each_statement_runs_as_its_identity_within_one_pipeline);
+    tcase_add_test(tc, test_a_refused_role_fails_only_its_statement);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
