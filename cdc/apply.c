@@ -578,6 +578,14 @@ void apply_transaction_failed(apply_engine *engine, const char *error)
 static void after_rollback(apply_engine *engine)
 {
     batch *work = engine->work;
+    if (engine->patch_conflict) {
+        /* Not a failure either: again, with full builds (patch_off). */
+        engine->patch_conflict = false;
+        engine->outcome.error[0] = '\0';
+        reset_counts(work);
+        begin_transaction(engine);
+        return;
+    }
     if (engine->not_visible) {
         /* Not a failure: the same transaction again, once the sources are visible. */
         log_debug("apply: a source transaction is not visible yet; waiting for it");
@@ -734,6 +742,7 @@ bool apply_engine_start(apply_engine *engine, batch *work, const registry *reg,
     engine->tail_error[0] = '\0';
     engine->tail_count = engine->tail_head = 0;
     apply_cascade_reset_states(engine);
+    engine->patch_conflict = engine->patch_off = false;
     engine->wait_first = false;
     /* BEGIN and the statements after it go out from the loop at once (not from
      * here: a failed send would call the caller back before this returns). */

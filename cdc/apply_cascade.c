@@ -20,9 +20,17 @@
 
 int apply_cascade_id_state(const apply_engine *engine, size_t e, size_t i)
 {
-    return e < engine->current_entities && i < engine->current_capacity[e] ? engine->current[e][i] : ID_BUILD;
+    return e < engine->current_entities && i < engine->current_capacity[e] ? engine->current[e][i] & ID_STATE_MASK
+                                                                            : ID_BUILD;
 }
 
+static bool is_patched(const apply_engine *engine, size_t e, size_t i)
+{
+    return e < engine->current_entities && i < engine->current_capacity[e] && (engine->current[e][i] & ID_PATCHED);
+}
+
+/* Sets id i's state (value), or its ID_PATCHED flag (value ID_PATCHED): each
+ * keeps the other. */
 static void set_state(apply_engine *engine, size_t e, size_t i, unsigned char value)
 {
     if (e >= engine->current_entities) {
@@ -42,7 +50,21 @@ static void set_state(apply_engine *engine, size_t e, size_t i, unsigned char va
         memset(engine->current[e] + engine->current_capacity[e], 0, capacity - engine->current_capacity[e]);
         engine->current_capacity[e] = capacity;
     }
-    engine->current[e][i] = value;
+    if (value == ID_PATCHED) {
+        if (engine->current[e][i] & ID_PATCHED)
+            return;
+        if (e >= engine->patched_capacity) {
+            size_t capacity = engine->current_entities;
+            engine->patched = alloc_array(engine->patched, capacity, sizeof *engine->patched);
+            memset(engine->patched + engine->patched_capacity, 0,
+                   (capacity - engine->patched_capacity) * sizeof *engine->patched);
+            engine->patched_capacity = capacity;
+        }
+        engine->patched[e]++;
+        engine->current[e][i] |= ID_PATCHED;
+        return;
+    }
+    engine->current[e][i] = (unsigned char) ((engine->current[e][i] & ID_PATCHED) | value);
 }
 
 void apply_cascade_reset_states(apply_engine *engine)
@@ -50,13 +72,15 @@ void apply_cascade_reset_states(apply_engine *engine)
     for (size_t e = 0; e < engine->current_entities; e++)
         if (engine->current[e])
             memset(engine->current[e], ID_BUILD, engine->current_capacity[e]);
+    if (engine->patched)
+        memset(engine->patched, 0, engine->patched_capacity * sizeof *engine->patched);
 }
 
 void apply_cascade_forget_built(apply_engine *engine)
 {
     for (size_t e = 0; e < engine->current_entities; e++)
         for (size_t i = 0; i < engine->current_capacity[e]; i++)
-            if (engine->current[e][i] == ID_BUILT)
+            if ((engine->current[e][i] & ID_STATE_MASK) == ID_BUILT)
                 engine->current[e][i] = ID_BUILD;
 }
 
@@ -142,13 +166,19 @@ static void ahead_cb(void *arg, const pg_pipeline_outcome *outcome)
     ahead->result = keep_result(outcome->result);
 }
 
-/* "{"id",...}" of entity's ids [from, to), in the engine's ids buffer. */
+/* "{"id",...}" of entity's ids [from, to), in buffer. */
+static const char *ids_literal_into(strbuf *buffer, const batch_entity *entity, size_t from, size_t to)
+{
+    array_literal_open(buffer);
+    for (size_t i = from; i < to; i++)
+        array_literal_add_text(buffer, batch_entity_id(entity, i), entity->ids[i].length);
+    return array_literal_close(buffer);
+}
+
+/* The same in the engine's ids buffer. */
 static const char *ids_literal(apply_engine *engine, const batch_entity *entity, size_t from, size_t to)
 {
-    array_literal_open(&engine->ids);
-    for (size_t i = from; i < to; i++)
-        array_literal_add_text(&engine->ids, batch_entity_id(entity, i), entity->ids[i].length);
-    return array_literal_close(&engine->ids);
+    return ids_literal_into(&engine->ids, entity, from, to);
 }
 
 /* The diff statement of registry entity r over the ids $1. */
@@ -201,7 +231,17 @@ static void group_result_done(apply_engine *engine)
     if (engine->group_done < engine->group_count)
         return;
     if (engine->begin_error[0] || engine->tail_error[0]) {
+        engine->patch_conflict = false;   /* a failure: retried as one */
         apply_transaction_failed(engine, engine->begin_error[0] ? engine->begin_error : engine->tail_error);
+        return;
+    }
+    if (engine->patch_conflict) {
+        /* Its patched document may miss what the other query's rows changed, and
+         * the edges it was followed along with the patch's changed keys; so the
+         * batch starts again with full builds. */
+        log_debug("apply: a cascade reached a document patched along another; beginning again without patches");
+        engine->patch_off = true;
+        apply_transaction_failed(engine, "a cascade reached a document patched along another cascade");
         return;
     }
     apply_run_step(engine);
@@ -226,14 +266,24 @@ static void take_cascade_ids(apply_engine *engine, size_t slot, const pg_pipelin
     /* Nothing else waits to be diffed in the target: the iteration's next range
      * of it starts where these ids do. */
     range->alone = cascade_plan_nothing_waiting(entity);
+    /* Ids of the target patched earlier in the transaction must not be reached again. */
+    size_t e = entity ? (size_t) (entity - engine->work->entities) : SIZE_MAX;
+    bool check = entity && e < engine->patched_capacity && engine->patched[e] > 0;
     int rows = PQntuples(outcome->result), added = 0;
     for (int row = 0; row < rows; row++) {
         if (flag_column >= 0 && strcmp(PQgetvalue(outcome->result, row, flag_column), "t") != 0)
             continue;
         added++;
-        if (!PQgetisnull(outcome->result, row, 0))
-            batch_add_cascaded_id(engine->work, target, PQgetvalue(outcome->result, row, 0),
-                                  (size_t) PQgetlength(outcome->result, row, 0));
+        if (PQgetisnull(outcome->result, row, 0))
+            continue;
+        const char *id = PQgetvalue(outcome->result, row, 0);
+        size_t length = (size_t) PQgetlength(outcome->result, row, 0);
+        if (check) {
+            size_t position = batch_entity_position(entity, id, length);
+            if (position != SIZE_MAX && position < before && is_patched(engine, e, position))
+                engine->patch_conflict = true;
+        }
+        batch_add_cascaded_id(engine->work, target, id, length);
     }
     log_debug("apply: cascade to %s: %d ids", target, added);
     entity = batch_find_entity(engine->work, target);
@@ -285,6 +335,11 @@ static void along_query_cb(void *arg, const pg_pipeline_outcome *outcome)
             if (position != SIZE_MAX && engine->built_table)
                 set_state(engine, range->entity, position, ID_BUILT);
         }
+        /* The query's new ids are those its diff patched (every id the batch
+         * had was in $2, built whole). */
+        if (range->patched)
+            for (size_t i = range->from; i < range->to; i++)
+                set_state(engine, range->entity, i, ID_PATCHED);
         if (range->alone && range->to > range->from && !ahead_find(engine, range->entity, range->from)) {
             ahead_push(engine, range->entity, range->from, range->to, keep_result(outcome->result));
             engine->ahead_done = engine->ahead_count;   /* arrived with it: nothing in flight */
@@ -325,15 +380,27 @@ static bool send_cascade_query(apply_engine *engine, const batch_entity *source,
     engine->group_edges[slot] = edge;
     const char *target = reg->edges[edge].target;
     size_t r = registry_index(reg, target);
-    const char *values[1] = {edge_values(engine, source, edge)};
-    engine->group_slots[slot].along = r < reg->entity_count &&
-                                      cascade_plan_nothing_waiting(batch_find_entity(engine->work, target));
-    if (engine->group_slots[slot].along)
+    const batch_entity *target_entity = batch_find_entity(engine->work, target);
+    const char *values[2] = {edge_values(engine, source, edge), NULL};
+    group_slot *range = &engine->group_slots[slot];
+    range->along = r < reg->entity_count && cascade_plan_nothing_waiting(target_entity);
+    /* Along an edge with a patch function, the target's ids the batch has
+     * already (its intent ids, ids other queries reached) are built whole: their
+     * documents may have changed in more than the query's source rows. The
+     * query's other ids are patched; another query reaching one of them later
+     * begins the transaction again (take_cascade_ids). */
+    const char *patch = range->along && !engine->patch_off ? reg->patches[edge] : NULL;
+    range->patched = patch != NULL;
+    if (patch)
+        values[1] = target_entity ? ids_literal_into(&engine->built_ids, target_entity, 0, target_entity->id_count)
+                                  : "{}";
+    if (range->along)
         return apply_send(engine,
                           apply_sql_diff_along(&engine->sql, reg->queries[edge], reg->build_functions[r],
                                                reg->tv_tables[r], reg->key_types[r], r, engine->built_table,
-                                               reg->nested_changed[r]),
-                          1, values, along_query_cb);
+                                               reg->nested_changed[r], patch,
+                                               reg->key_types[registry_index(reg, source->name)]),
+                          patch ? 2 : 1, values, along_query_cb);
     if (r < reg->entity_count)
         return apply_send(engine, apply_sql_cascade_query(&engine->sql, reg->queries[edge], reg->key_types[r]), 1,
                           values, cascade_cb);
@@ -410,4 +477,5 @@ void apply_cascade_free(apply_engine *engine)
         free(engine->current[e]);
     free(engine->current);
     free(engine->current_capacity);
+    free(engine->patched);
 }

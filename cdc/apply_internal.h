@@ -48,6 +48,7 @@ typedef struct group_slot {
     size_t entity, from, to;
     bool alone;
     bool along;
+    bool patched;             /* ... with the edge's patch function */
 } group_slot;
 
 /* A diff of a range the iteration has not reached yet. */
@@ -64,6 +65,12 @@ typedef struct pair_range {
 /* What the apply does with an id: build it, nothing (a diff found its document
  * current), or take the document its diff built (kept in pg_temp.tvsync_built). */
 enum { ID_BUILD = 0, ID_CURRENT = 1, ID_BUILT = 2 };
+/* A flag beside the state: a diff along a cascade edge computed the id's
+ * document with the edge's patch function (right only when nothing but that
+ * query's source rows changed it), so no other query may reach it in this
+ * transaction. */
+#define ID_PATCHED 4
+#define ID_STATE_MASK 3
 
 struct apply_engine {
     pg_pipeline *conn;
@@ -101,6 +108,14 @@ struct apply_engine {
     ahead_diff *ahead;
     size_t ahead_count, ahead_capacity, ahead_done;
     bool built_table;         /* the session has pg_temp.tvsync_built */
+    /* Per batch entity: how many of its ids carry ID_PATCHED in this transaction. */
+    size_t *patched;
+    size_t patched_capacity;
+    /* A cascade query reached an id patched along another query: the transaction
+     * is begun again (patch_conflict), without patches for the rest of the batch
+     * (patch_off), where every id gets the full build. */
+    bool patch_conflict;
+    bool patch_off;
     unsigned long built_transactions;   /* since the last TRUNCATE of it */
     unsigned long built_rows;           /* rows diffs kept in it since then (at most) */
     bool tail_piped;          /* progress and COMMIT went out behind the applies */
@@ -130,7 +145,7 @@ struct apply_engine {
      * progress statement's arrays. */
     strbuf sql;
     strbuf ids;
-    strbuf built_ids;
+    strbuf built_ids;         /* also, in the cascade step, a patch diff's ids to build whole */
     strbuf progress_arrays[6];
 
     /* rebuild chunk */

@@ -18,9 +18,12 @@ static void append_diff_tail(strbuf *sql, size_t entity_index, bool keep_built, 
         strbuf_appendf(sql,
                        ", kept AS (INSERT INTO pg_temp.tvsync_built (entity, id, data) "
                        "SELECT %zu, d.id::text, d.new FROM d WHERE d.new IS NOT NULL)", entity_index);
+    /* The keys of each side, not of d.new || d.old: concatenating two documents
+     * takes every nested value apart and builds it again, which for a document
+     * with a list of thousands costs more than the rest of the diff. */
     strbuf_append(sql,
                   " SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
-                  "ARRAY(SELECT k FROM jsonb_object_keys(d.new || d.old) AS k "
+                  "ARRAY(SELECT k FROM (SELECT jsonb_object_keys(d.new) UNION SELECT jsonb_object_keys(d.old)) AS x(k) "
                   "WHERE d.new -> k IS DISTINCT FROM d.old -> k)");
     if (nested_changed)
         strbuf_appendf(sql, " || %s", nested_changed);
@@ -44,19 +47,32 @@ const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *
 
 const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const char *build_function,
                                  const char *tv_table, const char *key_type, size_t entity_index, bool keep_built,
-                                 const char *nested_changed)
+                                 const char *nested_changed, const char *patch_function,
+                                 const char *source_key_type)
 {
     strbuf_reset(sql);
     /* The cast: a query that answers another integer type than the target's
      * key (or text in its form) still feeds the build. */
     strbuf_appendf(sql,
-                   "WITH q AS MATERIALIZED (SELECT coalesce(array_agg(DISTINCT q0.x::%4$s) FILTER (WHERE q0.x IS NOT NULL), "
-                   "'{}'::%4$s[]) AS ids FROM (%1$s) AS q0(x)), "
-                   "d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old "
-                   "FROM (SELECT b.id, b.data FROM q CROSS JOIN LATERAL %2$s(q.ids) AS b) AS b "
-                   "FULL JOIN (SELECT t.id, t.data FROM q, %3$s AS t WHERE t.id = ANY (q.ids)) AS t ON t.id = b.id "
+                   "WITH q AS MATERIALIZED (SELECT coalesce(array_agg(DISTINCT q0.x::%2$s) FILTER (WHERE q0.x IS NOT NULL), "
+                   "'{}'::%2$s[]) AS ids FROM (%1$s) AS q0(x)), "
+                   "d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old FROM ",
+                   cascade_query, key_type);
+    if (patch_function)
+        /* Each id once, through one of the two: ARRAY() is never NULL (a NULL
+         * would ask the build for every row). */
+        strbuf_appendf(sql,
+                       "(SELECT b.id, b.data FROM q CROSS JOIN LATERAL %1$s(ARRAY(SELECT x FROM unnest(q.ids) AS x "
+                       "WHERE x <> ALL ($2::%3$s[])), $1::%4$s[]) AS b "
+                       "UNION ALL SELECT b.id, b.data FROM q CROSS JOIN LATERAL %2$s(ARRAY(SELECT x FROM unnest(q.ids) AS x "
+                       "WHERE x = ANY ($2::%3$s[]))) AS b) AS b ",
+                       patch_function, build_function, key_type, source_key_type);
+    else
+        strbuf_appendf(sql, "(SELECT b.id, b.data FROM q CROSS JOIN LATERAL %s(q.ids) AS b) AS b ", build_function);
+    strbuf_appendf(sql,
+                   "FULL JOIN (SELECT t.id, t.data FROM q, %s AS t WHERE t.id = ANY (q.ids)) AS t ON t.id = b.id "
                    "WHERE b.data IS DISTINCT FROM t.data)",
-                   cascade_query, build_function, tv_table, key_type);
+                   tv_table);
     append_diff_tail(sql, entity_index, keep_built, true, nested_changed);
     return strbuf_text(sql);
 }

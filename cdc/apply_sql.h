@@ -35,9 +35,16 @@ const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *
  * trip after it. The query's one column is cast to the target's key_type.
  * Rows: the diff's (id, changed keys, false), then each id the query found
  * (id, NULL, true). */
+/* patch_function (NULL: none): the edge's patch function (registry patches),
+ * which computes the documents of the query's ids from their tv_* rows and
+ * the source ids $1 instead of the build; the ids in $2 (a text array
+ * literal of target ids, "{}" for none) are built whole all the same: the
+ * patch is right only for documents nothing but $1's rows changed.
+ * source_key_type: the source's key type, which $1 is cast to for it. */
 const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const char *build_function,
                                  const char *tv_table, const char *key_type, size_t entity_index, bool keep_built,
-                                 const char *nested_changed);
+                                 const char *nested_changed, const char *patch_function,
+                                 const char *source_key_type);
 
 /* A cascade query alone: its one column cast to the target's key_type, so its
  * ids come back in the key's own form whatever type the query answers. */

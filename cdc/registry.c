@@ -127,6 +127,12 @@ static bool read_cascades(const cJSON *cascades, registry *out, nested_paths *ne
                      source, target);
             return false;
         }
+        const cJSON *patch = cJSON_GetObjectItemCaseSensitive(edge, "patch");
+        if (patch && !cJSON_IsNull(patch) && !(cJSON_IsString(patch) && patch->valuestring[0])) {
+            snprintf(error, error_size, "cascade %zu (%s -> %s): \"patch\" is neither null nor a function name", i,
+                     source, target);
+            return false;
+        }
         char **watches;
         if (!read_watch(cJSON_GetObjectItemCaseSensitive(edge, "watch"), i, registry_index(out, source), &watches,
                         nested, error, error_size))
@@ -134,6 +140,7 @@ static bool read_cascades(const cJSON *cascades, registry *out, nested_paths *ne
         out->sources[i] = alloc_strdup(source);
         out->targets[i] = alloc_strdup(target);
         out->queries[i] = alloc_strdup(query);
+        out->patches[i] = cJSON_IsString(patch) ? alloc_strdup(patch->valuestring) : NULL;
         out->watches[i] = watches;
         out->edges[i].source = out->sources[i];
         out->edges[i].target = out->targets[i];
@@ -191,6 +198,7 @@ bool registry_from_json(const char *text, size_t length, registry *out, char *er
     out->sources = alloc_calloc(cascade_count + 1, sizeof *out->sources);
     out->targets = alloc_calloc(cascade_count + 1, sizeof *out->targets);
     out->queries = alloc_calloc(cascade_count + 1, sizeof *out->queries);
+    out->patches = alloc_calloc(cascade_count + 1, sizeof *out->patches);
     out->watches = alloc_calloc(cascade_count + 1, sizeof *out->watches);
     nested_paths nested = {0};
     ok = read_entities(entities, out, error, error_size) && read_cascades(cascades, out, &nested, error, error_size);
@@ -244,6 +252,8 @@ void registry_free(registry *value)
         free(value->sources[i]);
         free(value->targets[i]);
         free(value->queries[i]);
+        if (value->patches)
+            free(value->patches[i]);
         if (value->watches)
             array_literal_strings_free(value->watches[i]);
     }
@@ -253,5 +263,6 @@ void registry_free(registry *value)
     free(value->sources);
     free(value->targets);
     free(value->queries);
+    free(value->patches);
     memset(value, 0, sizeof *value);
 }

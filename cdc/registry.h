@@ -30,6 +30,11 @@ typedef struct registry {
      * text). It reads the new state (tb_*) and the old (tv_*), so deletes and
      * moved references reach their old targets. */
     char **sources, **targets, **queries;
+    /* patches: per edge, its patch function (quoted, without arguments:
+     * f(target ids, changed source ids) returns (id, data), the target's
+     * documents with the lists the source feeds patched), or NULL when the
+     * edge has none and its targets are built whole */
+    char **patches;
     char ***watches;              /* per edge: NULL-terminated match keys of its watch paths
                                      (watch_path_match_key); NULL = every key */
 } registry;
@@ -50,7 +55,8 @@ extern const char *const REGISTRY_QUERY;
  * log. Returns false with a short reason in error[] on anything else (not
  * JSON, a missing or mistyped member, an empty or too long entity name,
  * entities not in strcmp order or repeated, a cascade naming an entity the
- * registry does not have); *out is then empty
+ * registry does not have, a cascade's "patch" neither a string nor null;
+ * absent is null, as from an engine before migration 046); *out is then empty
  * and owns nothing. On success the caller frees *out with registry_free. */
 bool registry_from_json(const char *text, size_t length, registry *out, char *error, size_t error_size);
 

@@ -21,15 +21,16 @@ static const char catalog_query[] =
     " JOIN pg_catalog.pg_namespace n ON n.nspname = w.s"
     " JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = w.t AND c.relkind IN ('r', 'p'))"
     " SELECT w.s, w.t, 'c', a.attname::text, pg_catalog.format_type(a.atttypid, a.atttypmod),"
-    "        a.attnotnull::text, (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '')::text, a.attnum::int"
+    "        a.attnotnull::text, (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '')::text, a.attnum::int,"
+    "        (a.attcollation NOT IN (0, 100))::text"
     " FROM wanted w JOIN pg_catalog.pg_attribute a ON a.attrelid = w.oid AND a.attnum > 0 AND NOT a.attisdropped"
     " UNION ALL"
-    " SELECT w.s, w.t, 'p', a.attname::text, NULL, NULL, NULL, 0"
+    " SELECT w.s, w.t, 'p', a.attname::text, NULL, NULL, NULL, 0, NULL"
     " FROM wanted w JOIN pg_catalog.pg_constraint k ON k.conrelid = w.oid AND k.contype = 'p'"
     "      AND cardinality(k.conkey) = 1"
     " JOIN pg_catalog.pg_attribute a ON a.attrelid = w.oid AND a.attnum = k.conkey[1]"
     " UNION ALL"
-    " SELECT w.s, w.t, 'f', k.conname::text, a.attname::text, rn.nspname::text, rc.relname::text || '.' || ra.attname, 0"
+    " SELECT w.s, w.t, 'f', k.conname::text, a.attname::text, rn.nspname::text, rc.relname::text || '.' || ra.attname, 0, NULL"
     " FROM wanted w JOIN pg_catalog.pg_constraint k ON k.conrelid = w.oid AND k.contype = 'f'"
     "      AND cardinality(k.conkey) = 1"
     " JOIN pg_catalog.pg_attribute a ON a.attrelid = w.oid AND a.attnum = k.conkey[1]"
@@ -39,12 +40,12 @@ static const char catalog_query[] =
     " UNION ALL"
     " SELECT w.s, w.t, 'u', ic.relname::text,"
     "        (SELECT string_agg(a.attname::text, E'\\x1f' ORDER BY o.n) FROM unnest(i.indkey) WITH ORDINALITY AS o(attnum, n)"
-    "         JOIN pg_catalog.pg_attribute a ON a.attrelid = w.oid AND a.attnum = o.attnum), NULL, NULL, 0"
+    "         JOIN pg_catalog.pg_attribute a ON a.attrelid = w.oid AND a.attnum = o.attnum), NULL, NULL, 0, NULL"
     " FROM wanted w JOIN pg_catalog.pg_index i ON i.indrelid = w.oid AND i.indisunique AND NOT i.indisprimary"
     "      AND i.indexprs IS NULL AND i.indpred IS NULL"
     " JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid"
     " UNION ALL"
-    " SELECT w.s, w.t, 'k', k.conname::text, pg_catalog.pg_get_constraintdef(k.oid), NULL, NULL, 0"
+    " SELECT w.s, w.t, 'k', k.conname::text, pg_catalog.pg_get_constraintdef(k.oid), NULL, NULL, 0, NULL"
     " FROM wanted w JOIN pg_catalog.pg_constraint k ON k.conrelid = w.oid AND k.contype = 'c'"
     " ORDER BY 1, 2, 3, 8, 4";
 
@@ -131,6 +132,7 @@ static void add_row(decl_table *table, const PGresult *result, int row)
         column->type = alloc_strdup(b);
         column->not_null = strcmp(PQgetvalue(result, row, 5), "true") == 0;
         column->has_default = strcmp(PQgetvalue(result, row, 6), "true") == 0;
+        column->other_collation = strcmp(PQgetvalue(result, row, 8), "true") == 0;
         break;
     }
     case 'p': {

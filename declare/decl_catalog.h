@@ -15,6 +15,7 @@ typedef struct decl_column {
     char *type;          /* format_type(): "uuid", "text", "numeric(12,2)", "timestamp with time zone" */
     bool not_null;
     bool has_default;    /* DEFAULT, identity or generated */
+    bool other_collation; /* a collation other than the database's default (text orders otherwise) */
 } decl_column;
 
 typedef struct decl_foreign_key {

@@ -9,6 +9,7 @@
 #include "common/alloc.h"
 #include "declare/decl_sql.h"
 #include "declare/decl_cascade.h"
+#include "declare/decl_patch.h"
 
 void decl_objects_add(decl_objects *objects, const char *key, const char *sql, const char *rebuild)
 {
@@ -115,6 +116,9 @@ typedef struct builder {
         int alias, column;
     } shared[64];
     size_t shared_count;
+    /* a patch function's: the table whose rows changed ($2), whose top-level lists are
+     * patched from the old document (alias old) rather than built; else NULL */
+    const decl_table *patch_rows;
 } builder;
 
 static void note_read(builder *b, const decl_table *table)
@@ -127,6 +131,7 @@ static void note_read(builder *b, const decl_table *table)
 }
 
 static void append_object(builder *b, strbuf *sql, const decl_type *type, const decl_table *table, int alias);
+static void append_field(builder *b, strbuf *sql, const decl_field *f, const decl_table *table, int alias);
 
 static void append_column(strbuf *sql, const decl_field *f, const decl_table *table, int alias)
 {
@@ -148,6 +153,57 @@ static void append_order(strbuf *sql, const decl_field *f, const decl_table *tar
     if (f->order_by)
         strbuf_appendf(sql, "%s, ", f->order_by);
     strbuf_appendf(sql, "t%d.%s", alias, target->key);
+}
+
+/* The condition on tN (target's rows) that a @many field's rows meet: they point at the row
+ * of table aliased t<alias>, directly or through the association table. */
+static void append_many_rows(builder *b, strbuf *sql, const decl_field *f, const decl_table *table, int alias,
+                             const decl_table *target, int n)
+{
+    if (!f->through) {
+        const decl_foreign_key *fk = decl_table_foreign_key(target, f->via, table->schema, table->name);
+        decl_sql_index(b->out, target, f->via);
+        strbuf_appendf(sql, "t%d.%s = t%d.%s", n, f->via, alias, fk->ref_column);
+    } else {
+        const decl_table *through = decl_sql_table(b->catalog, f->through);
+        const decl_foreign_key *via = decl_table_foreign_key(through, f->via, table->schema, table->name);
+        const decl_foreign_key *to = decl_table_foreign_key(through, f->target, target->schema, target->name);
+        int x = b->alias++;
+        note_read(b, through);
+        decl_sql_index(b->out, through, f->via);
+        decl_sql_index(b->out, through, f->target);
+        strbuf_appendf(sql, "t%d.%s IN (SELECT t%d.%s FROM %s.%s t%d WHERE t%d.%s = t%d.%s)", n,
+                       to->ref_column, x, f->target, through->schema, through->name, x, x, f->via, alias,
+                       via->ref_column);
+    }
+}
+
+/* A top-level list of the changed rows' table in a patch function: the old document's list
+ * patched with the changed rows that belong here now, built as the build builds them; the
+ * whole list as the build has it when the old document has none. */
+static void append_patched_list(builder *b, strbuf *sql, const decl_field *f, const decl_table *table,
+                                const decl_table *target)
+{
+    strbuf order_spec = STRBUF_INIT, key_field = STRBUF_INIT, why = STRBUF_INIT;
+    decl_patch_list(b->catalog, f, target, &order_spec, &key_field, &why);
+    int n = b->alias++;
+    note_read(b, target);
+    strbuf_appendf(sql, "coalesce(tvsync.patch_list(old.data -> '%s', $2::text[],\n%*s(SELECT coalesce(jsonb_agg(",
+                   f->name, 15 + 4 * b->depth, "");
+    append_object(b, sql, f->target_type, target, n);
+    strbuf_appendf(sql, "), '[]'::jsonb) FROM %s.%s t%d WHERE t%d.%s = ANY ($2) AND ", target->schema, target->name, n,
+                   n, target->key);
+    append_many_rows(b, sql, f, table, 0, target, n);
+    strbuf_appendf(sql, "),\n%*s'%s', '%s'::jsonb),\n%*s", 15 + 4 * b->depth, "", key_field.data,
+                   order_spec.data, 15 + 4 * b->depth, "");
+    const decl_table *rows = b->patch_rows;
+    b->patch_rows = NULL;
+    append_field(b, sql, f, table, 0);
+    b->patch_rows = rows;
+    strbuf_append(sql, ")");
+    strbuf_free(&order_spec);
+    strbuf_free(&key_field);
+    strbuf_free(&why);
 }
 
 static void append_field(builder *b, strbuf *sql, const decl_field *f, const decl_table *table, int alias)
@@ -185,28 +241,17 @@ static void append_field(builder *b, strbuf *sql, const decl_field *f, const dec
     }
     case DECL_FIELD_MANY: {
         const decl_table *target = decl_sql_source(b->catalog, f->target_type);
+        if (alias == 0 && target == b->patch_rows) {
+            append_patched_list(b, sql, f, table, target);
+            return;
+        }
         int n = b->alias++;
         note_read(b, target);
         strbuf_append(sql, "coalesce((SELECT jsonb_agg(");
         append_object(b, sql, f->target_type, target, n);
         append_order(sql, f, target, n);
         strbuf_appendf(sql, ") FROM %s.%s t%d WHERE ", target->schema, target->name, n);
-        if (!f->through) {
-            const decl_foreign_key *fk = decl_table_foreign_key(target, f->via, table->schema, table->name);
-            decl_sql_index(b->out, target, f->via);
-            strbuf_appendf(sql, "t%d.%s = t%d.%s", n, f->via, alias, fk->ref_column);
-        } else {
-            const decl_table *through = decl_sql_table(b->catalog, f->through);
-            const decl_foreign_key *via = decl_table_foreign_key(through, f->via, table->schema, table->name);
-            const decl_foreign_key *to = decl_table_foreign_key(through, f->target, target->schema, target->name);
-            int x = b->alias++;
-            note_read(b, through);
-            decl_sql_index(b->out, through, f->via);
-            decl_sql_index(b->out, through, f->target);
-            strbuf_appendf(sql, "t%d.%s IN (SELECT t%d.%s FROM %s.%s t%d WHERE t%d.%s = t%d.%s)", n,
-                           to->ref_column, x, f->target, through->schema, through->name, x, x, f->via, alias,
-                           via->ref_column);
-        }
+        append_many_rows(b, sql, f, table, alias, target, n);
         strbuf_append(sql, "), '[]'::jsonb)");
         return;
     }
@@ -309,6 +354,22 @@ static void append_laterals(builder *b, strbuf *sql, const decl_type *type, cons
     }
 }
 
+/* The grants a function reading b's tables needs for tvsync_cdc. */
+static void append_read_grants(strbuf *sql, const builder *b)
+{
+    for (size_t i = 0; i < b->read_count; i++) {
+        bool granted = false;
+        for (size_t j = 0; j < i; j++)
+            granted = granted || strcmp(b->read[j]->schema, b->read[i]->schema) == 0;
+        if (!granted)
+            strbuf_appendf(sql, "GRANT USAGE ON SCHEMA %s TO tvsync_cdc;\n", b->read[i]->schema);
+    }
+    strbuf_append(sql, "GRANT SELECT ON ");
+    for (size_t i = 0; i < b->read_count; i++)
+        strbuf_appendf(sql, "%s%s.%s", i ? ", " : "", b->read[i]->schema, b->read[i]->name);
+    strbuf_append(sql, " TO tvsync_cdc;\n");
+}
+
 static void add_entity(const decl_catalog *catalog, const decl_type *type, decl_objects *out)
 {
     const decl_table *source = decl_sql_source(catalog, type);
@@ -351,17 +412,7 @@ static void add_entity(const decl_catalog *catalog, const decl_type *type, decl_
                    "REVOKE ALL ON FUNCTION %s.fn_build_%s(%s[]) FROM PUBLIC;\n"
                    "GRANT EXECUTE ON FUNCTION %s.fn_build_%s(%s[]) TO tvsync_cdc;\n",
                    schema, source->name, schema, name, k, k, body.data, schema, name, k, schema, name, k);
-    for (size_t i = 0; i < b.read_count; i++) {
-        bool granted = false;
-        for (size_t j = 0; j < i; j++)
-            granted = granted || strcmp(b.read[j]->schema, b.read[i]->schema) == 0;
-        if (!granted)
-            strbuf_appendf(&sql, "GRANT USAGE ON SCHEMA %s TO tvsync_cdc;\n", b.read[i]->schema);
-    }
-    strbuf_append(&sql, "GRANT SELECT ON ");
-    for (size_t i = 0; i < b.read_count; i++)
-        strbuf_appendf(&sql, "%s%s.%s", i ? ", " : "", b.read[i]->schema, b.read[i]->name);
-    strbuf_append(&sql, " TO tvsync_cdc;\n");
+    append_read_grants(&sql, &b);
     decl_objects_add(out, key.data, sql.data, name);
     strbuf_free(&body);
 
@@ -381,6 +432,90 @@ static void add_entity(const decl_catalog *catalog, const decl_type *type, decl_
     strbuf_free(&sql);
 }
 
+/* Along the edge s -> t, when t's documents list rows of s's source at their top level: the
+ * patch function fn_patch_<t>_from_<s> and the object "patch s t" registering it on the
+ * edge, or, when a list cannot be patched, "patch s t" saying why and clearing it. */
+static void add_patch(const decl_catalog *catalog, const decl_type *s, const decl_type *t, decl_objects *out)
+{
+    const decl_table *rows = decl_sql_source(catalog, s), *source = decl_sql_source(catalog, t);
+    strbuf key = STRBUF_INIT, sql = STRBUF_INIT, why = STRBUF_INIT, scratch = STRBUF_INIT;
+    size_t lists = 0;
+    for (size_t i = 0; i < t->field_count; i++) {
+        const decl_field *f = &t->fields[i];
+        if (f->kind != DECL_FIELD_MANY || decl_sql_source(catalog, f->target_type) != rows)
+            continue;
+        lists++;
+        strbuf_reset(&scratch);
+        if (why.length == 0 && !decl_patch_list(catalog, f, rows, &scratch, &scratch, &why)) {
+            strbuf_reset(&scratch);
+            strbuf_appendf(&scratch, "%s.%s: %s", t->name, f->name, why.data);
+            strbuf_reset(&why);
+            strbuf_append(&why, scratch.data);
+        }
+    }
+    strbuf_appendf(&key, "cascade %s %s", s->entity_name, t->entity_name);
+    if (lists == 0 || !has_key(out, key.data)) {
+        strbuf_free(&key);
+        strbuf_free(&why);
+        strbuf_free(&scratch);
+        return;
+    }
+    const char *schema = source->schema, *k = source->key_type;
+    strbuf function = STRBUF_INIT;
+    strbuf_appendf(&function, "%s.fn_patch_%s_from_%s(%s[], %s[])", schema, t->entity_name, s->entity_name, k,
+                   rows->key_type);
+    if (why.length == 0) {
+        builder b = {.catalog = catalog, .out = out, .alias = 1, .patch_rows = rows};
+        strbuf body = STRBUF_INIT;
+        strbuf_appendf(&body, "    SELECT t0.%s,\n           ", source->key);
+        append_object(&b, &body, t, source, 0);
+        strbuf_appendf(&body, "\n    FROM %s.%s t0\n    LEFT JOIN %s.tv_%s old ON old.id = t0.%s\n"
+                              "    WHERE t0.%s = ANY ($1)\n",
+                       schema, source->name, schema, t->entity_name, source->key, source->key);
+        strbuf_reset(&key);
+        strbuf_appendf(&key, "function %s.fn_patch_%s_from_%s", schema, t->entity_name, s->entity_name);
+        strbuf_appendf(&sql,
+                       "-- %s's documents when only rows of %s.%s changed (changed: their ids): each list of them\n"
+                       "-- is the old document's with the changed rows' elements removed and their current ones put\n"
+                       "-- in its order (tvsync.patch_list); the other fields are computed as fn_build_%s does.\n"
+                       "CREATE OR REPLACE FUNCTION %s.fn_patch_%s_from_%s(ids %s[], changed %s[])\n"
+                       "RETURNS TABLE (id %s, data jsonb)\n"
+                       "LANGUAGE sql STABLE\n"
+                       "AS $tvsync$\n%s$tvsync$;\n"
+                       "REVOKE ALL ON FUNCTION %s FROM PUBLIC;\n"
+                       "GRANT EXECUTE ON FUNCTION %s TO tvsync_cdc;\n",
+                       t->entity_name, rows->schema, rows->name, t->entity_name, schema, t->entity_name,
+                       s->entity_name, k, rows->key_type, k, body.data, function.data, function.data);
+        append_read_grants(&sql, &b);
+        decl_objects_add(out, key.data, sql.data, NULL);
+        strbuf_free(&body);
+        strbuf_reset(&sql);
+        strbuf_appendf(&sql,
+                       "-- tvsync-cdc patches %s's documents reached along %s -> %s rather than building them\n"
+                       "UPDATE tvsync.cascade SET patch_function = '%s'\n"
+                       "WHERE source_entity = '%s' AND target_entity = '%s'\n"
+                       "  AND patch_function IS DISTINCT FROM '%s'::regprocedure;\n",
+                       t->entity_name, s->entity_name, t->entity_name, function.data, s->entity_name,
+                       t->entity_name, function.data);
+    } else {
+        strbuf_appendf(&sql,
+                       "-- no patch function along %s -> %s: %s; tvsync-cdc builds the %s documents\n"
+                       "-- that changes of %s reach again\n"
+                       "UPDATE tvsync.cascade SET patch_function = NULL\n"
+                       "WHERE source_entity = '%s' AND target_entity = '%s' AND patch_function IS NOT NULL;\n",
+                       s->entity_name, t->entity_name, why.data, t->entity_name, s->entity_name, s->entity_name,
+                       t->entity_name);
+    }
+    strbuf_reset(&key);
+    strbuf_appendf(&key, "patch %s %s", s->entity_name, t->entity_name);
+    decl_objects_add(out, key.data, sql.data, NULL);
+    strbuf_free(&function);
+    strbuf_free(&key);
+    strbuf_free(&sql);
+    strbuf_free(&why);
+    strbuf_free(&scratch);
+}
+
 void decl_sql_read_models(const decl_model *model, const decl_catalog *catalog, decl_objects *out)
 {
     /* tables, indexes and functions first: a registry row names its function, a cascade its entities */
@@ -395,4 +530,9 @@ void decl_sql_read_models(const decl_model *model, const decl_catalog *catalog, 
                 decl_objects_add(out, entities.items[i].key, entities.items[i].sql, entities.items[i].rebuild);
     decl_objects_free(&entities);
     decl_cascades(model, catalog, out);
+    /* after the cascades: each registers its function on an edge */
+    for (size_t i = 0; i < model->type_count; i++)
+        for (size_t j = 0; j < model->type_count; j++)
+            if (model->types[i].entity && model->types[j].entity)
+                add_patch(catalog, &model->types[i], &model->types[j], out);
 }

@@ -139,13 +139,17 @@ static char *next_version(const migration_set *set)
     return version.data;
 }
 
-/* What to drop by hand for an object the SDL no longer declares (cascades are deleted). */
+/* What to drop by hand for an object the SDL no longer declares (cascades are deleted, patch
+ * functions unregistered). */
 static void write_dropped(strbuf *out, const char *key)
 {
     strbuf_appendf(out, MARKER_DROPPED "%s\n", key);
     char a[256], b[256];
     if (sscanf(key, "cascade %255s %255s", a, b) == 2)
         strbuf_appendf(out, "DELETE FROM tvsync.cascade WHERE source_entity = '%s' AND target_entity = '%s';\n", a, b);
+    else if (sscanf(key, "patch %255s %255s", a, b) == 2)
+        strbuf_appendf(out, "UPDATE tvsync.cascade SET patch_function = NULL WHERE source_entity = '%s' AND target_entity = '%s';\n",
+                       a, b);
     else if (sscanf(key, "entity %255s", a) == 1)
         strbuf_appendf(out, "-- entity %s is no longer declared; when nothing reads it, drop it by hand:\n"
                             "--   DELETE FROM tvsync.entity WHERE name = '%s';  (then its tv_ table and build function)\n",

@@ -7,7 +7,7 @@
 # customers and products that count lines and the orders that embed names; afterwards the
 # read models equal a full rebuild. The declared product and tag documents (tags through
 # tb_product_tag) follow the generated link/unlink/rename/delete mutations, the products and
-# tags lists take derived filters, and generate finds 005_generated.sql up to date.
+# tags lists take derived filters, and generate finds 005_generated.sql and 006_generated.sql up to date.
 set -u
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
@@ -189,7 +189,7 @@ out=$(gql_query '{ tags(where: {productCount: {gte: 2}}, orderBy: [{field: name}
 assert_eq '{"data":{"tags":[{"name":"stoneware","productCount":2},{"name":"tea","productCount":2}]}}' "$out" \
     "tags: a derived IntFilter on a @count"
 
-# The committed 005_generated.sql is what generate writes for schema.graphql today.
+# The committed 005_generated.sql and 006_generated.sql are what generate writes for schema.graphql today.
 GEN_DIR=$(mktemp -d /tmp/tvsync-shop-gen.XXXXXX)
 pgcluster_on_exit "rm -rf '$GEN_DIR'"
 cp "$SHOP"/0*.sql "$GEN_DIR"/

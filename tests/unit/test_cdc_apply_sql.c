@@ -56,7 +56,7 @@ START_TEST(test_diff_along_a_query_keeps_the_longest_names_whole)
     longest_name(table, 't');
     const char *query = "SELECT p.id FROM blog.tb_post p WHERE p.author = ANY ($1)";
     strbuf sql = STRBUF_INIT;
-    const char *text = apply_sql_diff_along(&sql, query, build, table, "uuid", 12345, true, NULL);
+    const char *text = apply_sql_diff_along(&sql, query, build, table, "uuid", 12345, true, NULL, NULL, NULL);
     ck_assert_uint_gt(strlen(text), strlen(query) + 1280);
     ck_assert_uint_eq(strlen(text), sql.length);
     ck_assert_uint_eq(occurrences(text, query), 1);
@@ -134,7 +134,7 @@ START_TEST(test_statements_cast_ids_to_the_key_type)
     text = apply_sql_apply(&sql, "shop.build_note", "shop.tv_note", "text", 4, false, true);
     ck_assert_ptr_nonnull(strstr(text, "WHERE t.id = ANY ($1::text[]) AND NOT EXISTS"));
     text = apply_sql_diff_along(&sql, "SELECT customer_id FROM shop.tb_order WHERE id = ANY ($1)",
-                                "shop.build_customer", "shop.tv_customer", "integer", 5, false, NULL);
+                                "shop.build_customer", "shop.tv_customer", "integer", 5, false, NULL, NULL, NULL);
     ck_assert_ptr_nonnull(strstr(text, "array_agg(DISTINCT q0.x::integer)"));
     ck_assert_ptr_nonnull(strstr(text, "'{}'::integer[]"));
     text = apply_sql_cascade_query(&sql, "SELECT customer_id FROM shop.tb_order WHERE id = ANY ($1)", "integer");
@@ -154,7 +154,7 @@ START_TEST(test_diff_of_top_level_watches_compares_only_top_level_keys)
                      "FULL JOIN (SELECT id, data FROM blog.tv_user WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
                      "WHERE b.data IS DISTINCT FROM t.data) "
                      "SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
-                     "ARRAY(SELECT k FROM jsonb_object_keys(d.new || d.old) AS k "
+                     "ARRAY(SELECT k FROM (SELECT jsonb_object_keys(d.new) UNION SELECT jsonb_object_keys(d.old)) AS x(k) "
                      "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END FROM d");
     ck_assert_uint_eq(occurrences(text, "jsonb_path_query_array"), 0);
     strbuf_free(&sql);
@@ -178,10 +178,40 @@ START_TEST(test_diff_of_nested_watches_adds_the_changed_paths)
     ck_assert_uint_eq(occurrences(text, "THEN E'author.username' END"), 1);
     ck_assert_uint_eq(occurrences(text, "THEN E'comments.\"a.b\".x' END"), 1);
     text = apply_sql_diff_along(&sql, "SELECT 1", "blog.build_post", "blog.tv_post", "bigint", 2, true,
-                                strbuf_text(&nested));
+                                strbuf_text(&nested), NULL, NULL);
     ck_assert_uint_eq(occurrences(text, strbuf_text(&nested)), 1);
     ck_assert(ends_with(text, "]::text[], NULL) END, false FROM d UNION ALL SELECT x, NULL, true FROM q, unnest(q.ids) AS x"));
     strbuf_free(&nested);
+    strbuf_free(&sql);
+}
+END_TEST
+
+START_TEST(test_diff_along_a_patch_edge_patches_or_builds_each_id_once)
+{
+    /* The query's ids not in $2 go to the patch function with the source ids
+     * $1 (cast to the source's key type), those in $2 to the build; the rest
+     * of the statement is the build's diff. */
+    strbuf sql = STRBUF_INIT;
+    const char *query = "SELECT post_id FROM blog.tb_comment WHERE id = ANY ($1)";
+    const char *text = apply_sql_diff_along(&sql, query, "blog.build_post", "blog.tv_post", "bigint", 2, true, NULL,
+                                            "\"My Schema\".patch_post", "uuid");
+    char *first = strdup(text);
+    ck_assert_ptr_nonnull(strstr(text, "\"My Schema\".patch_post(ARRAY(SELECT x FROM unnest(q.ids) AS x "
+                                       "WHERE x <> ALL ($2::bigint[])), $1::uuid[]) AS b"));
+    ck_assert_ptr_nonnull(strstr(text, "blog.build_post(ARRAY(SELECT x FROM unnest(q.ids) AS x "
+                                       "WHERE x = ANY ($2::bigint[]))) AS b"));
+    ck_assert_uint_eq(occurrences(text, "blog.build_post("), 1);
+    ck_assert_uint_eq(occurrences(text, "$2::"), 2);
+    ck_assert_ptr_nonnull(strstr(text, "INSERT INTO pg_temp.tvsync_built"));
+    ck_assert(ends_with(text, "UNION ALL SELECT x, NULL, true FROM q, unnest(q.ids) AS x"));
+    /* the same text each time: it keys the prepared statement */
+    ck_assert_str_eq(apply_sql_diff_along(&sql, query, "blog.build_post", "blog.tv_post", "bigint", 2, true, NULL,
+                                          "\"My Schema\".patch_post", "uuid"), first);
+    /* without a patch, the statement has no $2 */
+    text = apply_sql_diff_along(&sql, query, "blog.build_post", "blog.tv_post", "bigint", 2, true, NULL, NULL, NULL);
+    ck_assert_uint_eq(occurrences(text, "$2"), 0);
+    ck_assert_ptr_nonnull(strstr(text, "CROSS JOIN LATERAL blog.build_post(q.ids) AS b"));
+    free(first);
     strbuf_free(&sql);
 }
 END_TEST
@@ -196,6 +226,7 @@ int main(void)
     tcase_add_test(tc, test_statements_cast_ids_to_the_key_type);
     tcase_add_test(tc, test_diff_of_top_level_watches_compares_only_top_level_keys);
     tcase_add_test(tc, test_diff_of_nested_watches_adds_the_changed_paths);
+    tcase_add_test(tc, test_diff_along_a_patch_edge_patches_or_builds_each_id_once);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

@@ -83,6 +83,30 @@ START_TEST(test_nested_watch_paths_go_into_their_source_entity_diff)
 }
 END_TEST
 
+START_TEST(test_a_cascade_patch_is_read_and_absent_or_null_is_none)
+{
+    /* 046's shape: "patch" on every cascade, a quoted function or null; an
+     * older engine's has no "patch" at all (the blog_registry above). */
+    const char *text =
+        "{\"entities\":[{\"name\":\"comment\",\"tv_table\":\"t\",\"build_function\":\"f\",\"key_type\":\"uuid\"},"
+        "{\"name\":\"post\",\"tv_table\":\"u\",\"build_function\":\"g\",\"key_type\":\"bigint\"}],"
+        "\"cascades\":[{\"source\":\"comment\",\"target\":\"post\",\"query\":\"q\",\"watch\":null,"
+        "\"patch\":\"\\\"My Schema\\\".fn_patch_post\"},"
+        "{\"source\":\"post\",\"target\":\"comment\",\"query\":\"q\",\"watch\":null,\"patch\":null}]}";
+    registry reg;
+    char error[256];
+    ck_assert_msg(parse(text, &reg, error, sizeof error), "%s", error);
+    ck_assert_uint_eq(reg.cascade_count, 2);
+    ck_assert_str_eq(reg.patches[0], "\"My Schema\".fn_patch_post");
+    ck_assert_ptr_null(reg.patches[1]);
+    registry_free(&reg);
+    ck_assert_msg(parse(blog_registry, &reg, error, sizeof error), "%s", error);
+    ck_assert_ptr_null(reg.patches[0]);
+    ck_assert_ptr_null(reg.patches[1]);
+    registry_free(&reg);
+}
+END_TEST
+
 START_TEST(test_empty_registry_is_a_registry)
 {
     registry reg;
@@ -125,6 +149,12 @@ START_TEST(test_malformed_registries_are_rejected_with_reason)
         {"{\"entities\":[{\"name\":\"a\",\"tv_table\":\"t\",\"build_function\":\"f\",\"key_type\":\"uuid\"}],"
          "\"cascades\":[{\"source\":\"a\",\"target\":\"a\",\"query\":\"q\",\"watch\":\"k\"}]}",
          "cascade 0: \"watch\" is neither null nor an array"},
+        {"{\"entities\":[{\"name\":\"a\",\"tv_table\":\"t\",\"build_function\":\"f\",\"key_type\":\"uuid\"}],"
+         "\"cascades\":[{\"source\":\"a\",\"target\":\"a\",\"query\":\"q\",\"patch\":[\"p\"]}]}",
+         "cascade 0 (a -> a): \"patch\" is neither null nor a function name"},
+        {"{\"entities\":[{\"name\":\"a\",\"tv_table\":\"t\",\"build_function\":\"f\",\"key_type\":\"uuid\"}],"
+         "\"cascades\":[{\"source\":\"a\",\"target\":\"a\",\"query\":\"q\",\"patch\":\"\"}]}",
+         "cascade 0 (a -> a): \"patch\" is neither null nor a function name"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         registry reg;
@@ -143,6 +173,7 @@ static Suite *registry_suite(void)
     TCase *json = tcase_create("json");
     tcase_add_test(json, test_registry_json_gives_entities_and_edges);
     tcase_add_test(json, test_empty_registry_is_a_registry);
+    tcase_add_test(json, test_a_cascade_patch_is_read_and_absent_or_null_is_none);
     tcase_add_test(json, test_nested_watch_paths_go_into_their_source_entity_diff);
     tcase_add_test(json, test_malformed_registries_are_rejected_with_reason);
     suite_add_tcase(suite, json);

@@ -75,25 +75,25 @@ static decl_type types[5] = {
 static const decl_model model = {.path = "library.graphql", .types = types, .type_count = 5};
 
 static decl_column author_columns[] = {
-    {S("id"), S("bigint"), true, true},
-    {S("name"), S("text"), true, false},
-    {S("email"), S("text"), false, false},
+    {S("id"), S("bigint"), true, true, false},
+    {S("name"), S("text"), true, false, false},
+    {S("email"), S("text"), false, false, false},
 };
 static char *author_email_columns[] = {S("email"), NULL};
 static decl_unique author_uniques[] = {{S("tb_author_email_key"), author_email_columns}};
 
 static decl_column book_columns[] = {
-    {S("id"), S("uuid"), true, true},
-    {S("title"), S("text"), true, false},
-    {S("isbn"), S("character varying(13)"), true, false},
-    {S("pages"), S("integer"), false, false},
-    {S("price"), S("numeric(8,2)"), false, false},
-    {S("author_id"), S("bigint"), true, false},
-    {S("published_on"), S("date"), false, false},
-    {S("created_at"), S("timestamp with time zone"), true, true},
-    {S("meta"), S("jsonb"), false, false},
-    {S("title_length"), S("integer"), false, true}, /* GENERATED ALWAYS AS (length(title)) STORED */
-    {S("chapter_pages"), S("integer[]"), false, false},
+    {S("id"), S("uuid"), true, true, false},
+    {S("title"), S("text"), true, false, false},
+    {S("isbn"), S("character varying(13)"), true, false, false},
+    {S("pages"), S("integer"), false, false, false},
+    {S("price"), S("numeric(8,2)"), false, false, false},
+    {S("author_id"), S("bigint"), true, false, false},
+    {S("published_on"), S("date"), false, false, false},
+    {S("created_at"), S("timestamp with time zone"), true, true, false},
+    {S("meta"), S("jsonb"), false, false, false},
+    {S("title_length"), S("integer"), false, true, false}, /* GENERATED ALWAYS AS (length(title)) STORED */
+    {S("chapter_pages"), S("integer[]"), false, false, false},
 };
 static char *book_isbn_columns[] = {S("isbn"), NULL};
 static char *book_title_author_columns[] = {S("title"), S("author_id"), NULL};
@@ -110,13 +110,13 @@ static decl_check_constraint book_checks[] = {
 };
 
 static decl_column tag_columns[] = {
-    {S("id"), S("text"), true, false},
-    {S("label"), S("text"), true, false},
+    {S("id"), S("text"), true, false, false},
+    {S("label"), S("text"), true, false, false},
 };
 
 static decl_column book_tag_columns[] = {
-    {S("book_id"), S("uuid"), true, false},
-    {S("tag_id"), S("text"), true, false},
+    {S("book_id"), S("uuid"), true, false, false},
+    {S("tag_id"), S("text"), true, false, false},
 };
 static decl_foreign_key book_tag_foreign_keys[] = {
     {S("tb_book_tag_book_id_fkey"), S("book_id"), S("lib"), S("tb_book"), S("id")},
@@ -214,7 +214,10 @@ START_TEST(test_identifiers_are_quoted_where_postgresql_needs_it)
     static decl_type type = {.name = "Step", .entity = true, .entity_name = "step", .source_schema = "public",
                              .source_table = "tb_step", .crud = true, .fields = fields, .field_count = 3};
     static decl_column columns[] = {
-        {S("id"), S("integer"), true, false}, {S("order"), S("integer"), false, false}, {S("Label"), S("text"), false, false}};
+        {S("id"), S("integer"), true, false, false},
+        {S("order"), S("integer"), false, false, false},
+        {S("Label"), S("text"), false, false, false},
+    };
     static decl_table table = {.schema = S("public"), .name = S("tb_step"), .columns = columns, .column_count = 3,
                                .key = S("id"), .key_type = S("integer")};
     const decl_model step_model = {.path = "steps.graphql", .types = &type, .type_count = 1};
