@@ -176,6 +176,7 @@ DECLARE
     v_place int[];
     v_drop int[] := '{}';
     v_count int;
+    v_keys jsonb;
     v_take text[] := '{}';
     v_from int := 0;
     v_next int;
@@ -189,11 +190,18 @@ BEGIN
     END IF;
     v_count := jsonb_array_length(v_old);
     IF cardinality(changed) > 0 AND v_count > 0 THEN
-        -- strict: an element without the key is an error, not a silent shift of the places
+        v_keys := jsonb_path_query_array(v_old,
+                      ('$[*]."' || replace(replace(id_field, '\', '\\'), '"', '\"') || '"')::jsonpath);
+        -- an element without the key would shift every place after it
+        IF jsonb_array_length(v_keys) <> v_count THEN
+            RAISE EXCEPTION 'tvsync.patch_list: % of the % elements of the list have no "%"',
+                            v_count - jsonb_array_length(v_keys), v_count, id_field
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'patch_list patches a list the build function wrote, whose elements all hold their key '
+                             'in id_field; rebuild the document, or build this list whole';
+        END IF;
         SELECT coalesce(array_agg(k.n - 1 ORDER BY k.n), '{}') INTO v_drop
-        FROM jsonb_array_elements_text(jsonb_path_query_array(v_old,
-                 ('strict $[*]."' || replace(replace(id_field, '\', '\\'), '"', '\"') || '"')::jsonpath))
-             WITH ORDINALITY AS k (id, n)
+        FROM jsonb_array_elements_text(v_keys) WITH ORDINALITY AS k (id, n)
         WHERE k.id = ANY (changed);
     END IF;
     IF jsonb_typeof(new_elements) = 'array' AND jsonb_array_length(new_elements) > 0 THEN

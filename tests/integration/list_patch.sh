@@ -49,7 +49,8 @@ assert_eq '[{"t": 3, "id": 2}, {"t": 2, "id": 10}, {"t": 1, "id": 1}, {"t": null
 assert_eq '[]' "$(q "SELECT tvsync.patch_list('[{\"id\": 2, \"t\": 3}]', '{2}', NULL, 'id', '$spec')")" \
     "removing the only element leaves an empty list"
 assert_exit 1 "an element without the key is an error, not a wrong place" -- \
-    q "SELECT tvsync.patch_list('[{\"x\": 2}]', '{2}', '[]', 'id', '$spec')"
+    q "SELECT tvsync.patch_list('[{\"x\": 2}, {\"id\": 3, \"t\": 1}]', '{3}', '[]', 'id', '$spec')"
+assert_contains "$ASSERT_OUTPUT" 'tvsync.patch_list: 1 of the 2 elements of the list have no "id"' "which says so"
 
 # ---------------------------------------------------------------- the blog, random histories
 cat >"$WORK/blog_round.sql" <<'SQL'
