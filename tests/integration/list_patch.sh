@@ -168,6 +168,15 @@ q "SELECT tvsync.apply('post', ARRAY['$post'])" >/dev/null
 q "UPDATE tb_comment SET content = 'after again' WHERE id = '$comment'"
 q "UPDATE tv_post SET data = jsonb_set(data, '{comments}', '\"not a list\"') WHERE id = '$post'"
 assert_eq "t" "$(same_as_build)" "with a comments member that is not an array, too"
+q "SELECT tvsync.apply('post', ARRAY['$post'])" >/dev/null
+q "UPDATE tb_comment SET content = 'as tvsync_cdc' WHERE id = '$comment'"
+assert_eq "t" "$(pgcluster_psql <<SQL
+SET ROLE tvsync_cdc;
+SELECT EXISTS (SELECT 1 FROM tv_post WHERE id = '$post')
+   AND (SELECT data FROM public.fn_patch_post_from_comment(ARRAY['$post'::uuid], ARRAY['$comment'::uuid]))
+       = (SELECT data FROM public.fn_build_post(ARRAY['$post'::uuid]));
+SQL
+)" "tvsync-cdc's role may run it (its grants, tv_post's row-level security)"
 assert_eq "" "$(q "SELECT id FROM public.fn_patch_post_from_comment(ARRAY['$(q "SELECT md5('gone')::uuid")'::uuid], ARRAY['$comment'::uuid])")" \
     "an id without a tb_post row gives nothing, as the build"
 
