@@ -99,7 +99,7 @@ $$;
 -- compares in the database's default collation.
 CREATE FUNCTION tvsync.patch_compare(a jsonb, b jsonb, fields text[], types text[],
                                      descending boolean[], nulls_first boolean[]) RETURNS int
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -163,7 +163,7 @@ $$;
 -- list followed by the new elements, builds the result.
 CREATE FUNCTION tvsync.patch_list(old_list jsonb, changed text[], new_elements jsonb,
                                   id_field text, order_spec jsonb) RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

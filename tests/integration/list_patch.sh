@@ -46,6 +46,14 @@ assert_eq '[{"t": 3, "id": 2}, {"t": 2, "id": 10}, {"t": 1, "id": 1}, {"t": null
     "$(q "SELECT tvsync.patch_list('[{\"id\": 2, \"t\": 3}, {\"id\": 1, \"t\": 1}]', '{5}',
           '[{\"id\": 4, \"t\": null}, {\"id\": 10, \"t\": 2}]', 'id', '$spec')")" \
     "DESC NULLS LAST puts NULL at the end, numbers compare as numbers (10 after 2 by key)"
+assert_eq '[{"t": null, "id": 2}, {"t": 1, "id": 1}, {"t": 2, "id": 3}]' \
+    "$(q "SELECT tvsync.patch_list('[{\"id\": 1, \"t\": 1}]', '{}', '[{\"id\": 3, \"t\": 2}, {\"id\": 2, \"t\": null}]', 'id',
+          '[{\"field\": \"t\", \"type\": \"integer\", \"nulls_first\": true}, {\"field\": \"id\", \"type\": \"bigint\"}]')")" \
+    "ASC NULLS FIRST puts NULL first"
+assert_eq '[{"t": null, "id": 2}, {"t": 2, "id": 3}, {"t": 1, "id": 1}]' \
+    "$(q "SELECT tvsync.patch_list('[{\"id\": 1, \"t\": 1}]', '{}', '[{\"id\": 3, \"t\": 2}, {\"id\": 2, \"t\": null}]', 'id',
+          '[{\"field\": \"t\", \"type\": \"integer\", \"desc\": true}, {\"field\": \"id\", \"type\": \"bigint\"}]')")" \
+    "DESC without NULLS puts NULL first, as ORDER BY does"
 assert_eq '[]' "$(q "SELECT tvsync.patch_list('[{\"id\": 2, \"t\": 3}]', '{2}', NULL, 'id', '$spec')")" \
     "removing the only element leaves an empty list"
 assert_exit 1 "an element without the key is an error, not a wrong place" -- \
