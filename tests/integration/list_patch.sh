@@ -162,6 +162,39 @@ one_change "one comment moved last" \
     "UPDATE tb_comment SET created_at = '2100-01-01' WHERE id = '$middle'" "$middle"
 one_change "one comment deleted" "DELETE FROM tb_comment WHERE id = '$middle'" "$middle"
 
+# ---------------------------------------------------------------- work that does not grow with the list
+# The build looks up every comment's author (an index scan of tb_user each); the patch looks up
+# the post's author and the changed comment's: the same for 50 comments as for 400.
+lookups() {   # N: comments on a new post; prints "patch build" author lookups after one new comment
+    local big
+    big=$(q "INSERT INTO tb_post (id, author_id, title, content) SELECT md5('big $1')::uuid, id, 'big', 'text'
+             FROM tb_user ORDER BY id LIMIT 1 RETURNING id")
+    q "INSERT INTO tb_comment (id, post_id, author_id, content, created_at)
+       SELECT md5('big $1 ' || n)::uuid, '$big', u.id, 'c' || n, '2026-01-01'::timestamptz + n * interval '1 second'
+       FROM generate_series(1, $1) n CROSS JOIN LATERAL (SELECT id FROM tb_user ORDER BY id OFFSET n % 3 LIMIT 1) u"
+    q "SELECT tvsync.apply('post', ARRAY['$big'])" >/dev/null
+    q "INSERT INTO tb_comment (id, post_id, author_id, content, created_at)
+       SELECT md5('new $1')::uuid, '$big', id, 'new', '2026-01-01 00:02:00+00' FROM tb_user ORDER BY id LIMIT 1"
+    pgcluster_psql <<SQL | tr '\n' ' '
+BEGIN;
+CREATE TEMP TABLE seen AS SELECT idx_scan AS n FROM pg_stat_xact_user_tables WHERE relname = 'tb_user';
+SELECT length(data::text) > 0 FROM public.fn_patch_post_from_comment(ARRAY['$big'::uuid], ARRAY[md5('new $1')::uuid]) \\g /dev/null
+SELECT (SELECT idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'tb_user') - n FROM seen;
+UPDATE seen SET n = (SELECT idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'tb_user');
+SELECT length(data::text) > 0 FROM public.fn_build_post(ARRAY['$big'::uuid]) \\g /dev/null
+SELECT (SELECT idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'tb_user') - n FROM seen;
+COMMIT;
+SQL
+}
+small=$(lookups 50)
+large=$(lookups 400)
+echo "author lookups (patch build): 50 comments: $small; 400 comments: $large"
+assert_eq "$(echo $small | cut -d' ' -f1)" "$(echo $large | cut -d' ' -f1)" \
+    "the patch looks up as many authors for 400 comments as for 50"
+assert_eq "yes" "$(echo $small $large | awk '{ print ($1 <= 3 && $2 > 50 && $4 > 400) ? "yes" : "no" }')" \
+    "a few, where the build looks up one per comment"
+q "DELETE FROM tb_post WHERE title = 'big'"
+
 # ---------------------------------------------------------------- fallbacks
 q "SELECT tvsync.apply('post', NULL)" >/dev/null
 comment=$(q "SELECT id FROM tb_comment WHERE post_id = '$post' ORDER BY id LIMIT 1")
