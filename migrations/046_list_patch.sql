@@ -1,8 +1,8 @@
 -- 046_list_patch: a cascade edge may carry a patch function, which computes the target's
 -- new documents from the old ones (tv_*) by patching the lists the source's rows feed.
 --
--- A new comment on a post with thousands of comments used to rebuild the whole post: every
--- comment looked up, sorted and aggregated again. Along an edge with a patch function,
+-- Without one, a new comment on a post with thousands of comments rebuilds the whole post:
+-- every comment looked up, sorted and aggregated again. Along an edge with a patch function,
 -- tvsync-cdc calls patch_function(ids TARGET_KEY[], changed SOURCE_KEY[]) instead of the
 -- build function; it returns what the build function would, provided each target's tv_*
 -- document was built at a state that differs from the current one only in rows reached
