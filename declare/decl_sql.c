@@ -185,6 +185,7 @@ static void append_patched_list(builder *b, strbuf *sql, const decl_field *f, co
                                 const decl_table *target)
 {
     strbuf order_spec = STRBUF_INIT, key_field = STRBUF_INIT, why = STRBUF_INIT;
+    /* add_patch writes a patch function only when every such list passed this */
     decl_patch_list(b->catalog, f, target, &order_spec, &key_field, &why);
     int n = b->alias++;
     note_read(b, target);

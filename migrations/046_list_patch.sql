@@ -1,8 +1,8 @@
 -- 046_list_patch: a cascade edge may carry a patch function, which computes the target's
 -- new documents from the old ones (tv_*) by patching the lists the source's rows feed.
 --
--- A new comment on a post with thousands of comments used to rebuild the whole post: every
--- comment looked up, sorted and aggregated again. Along an edge with a patch function,
+-- Without one, a new comment on a post with thousands of comments rebuilds the whole post:
+-- every comment looked up, sorted and aggregated again. Along an edge with a patch function,
 -- tvsync-cdc calls patch_function(ids TARGET_KEY[], changed SOURCE_KEY[]) instead of the
 -- build function; it returns what the build function would, provided each target's tv_*
 -- document was built at a state that differs from the current one only in rows reached
@@ -99,7 +99,7 @@ $$;
 -- compares in the database's default collation.
 CREATE FUNCTION tvsync.patch_compare(a jsonb, b jsonb, fields text[], types text[],
                                      descending boolean[], nulls_first boolean[]) RETURNS int
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -163,7 +163,7 @@ $$;
 -- list followed by the new elements, builds the result.
 CREATE FUNCTION tvsync.patch_list(old_list jsonb, changed text[], new_elements jsonb,
                                   id_field text, order_spec jsonb) RETURNS jsonb
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -176,6 +176,7 @@ DECLARE
     v_place int[];
     v_drop int[] := '{}';
     v_count int;
+    v_keys jsonb;
     v_take text[] := '{}';
     v_from int := 0;
     v_next int;
@@ -189,11 +190,18 @@ BEGIN
     END IF;
     v_count := jsonb_array_length(v_old);
     IF cardinality(changed) > 0 AND v_count > 0 THEN
-        -- strict: an element without the key is an error, not a silent shift of the places
+        v_keys := jsonb_path_query_array(v_old,
+                      ('$[*]."' || replace(replace(id_field, '\', '\\'), '"', '\"') || '"')::jsonpath);
+        -- an element without the key would shift every place after it
+        IF jsonb_array_length(v_keys) <> v_count THEN
+            RAISE EXCEPTION 'tvsync.patch_list: % of the % elements of the list have no "%"',
+                            v_count - jsonb_array_length(v_keys), v_count, id_field
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'patch_list patches a list the build function wrote, whose elements all hold their key '
+                             'in id_field; rebuild the document, or build this list whole';
+        END IF;
         SELECT coalesce(array_agg(k.n - 1 ORDER BY k.n), '{}') INTO v_drop
-        FROM jsonb_array_elements_text(jsonb_path_query_array(v_old,
-                 ('strict $[*]."' || replace(replace(id_field, '\', '\\'), '"', '\"') || '"')::jsonpath))
-             WITH ORDINALITY AS k (id, n)
+        FROM jsonb_array_elements_text(v_keys) WITH ORDINALITY AS k (id, n)
         WHERE k.id = ANY (changed);
     END IF;
     IF jsonb_typeof(new_elements) = 'array' AND jsonb_array_length(new_elements) > 0 THEN

@@ -46,10 +46,19 @@ assert_eq '[{"t": 3, "id": 2}, {"t": 2, "id": 10}, {"t": 1, "id": 1}, {"t": null
     "$(q "SELECT tvsync.patch_list('[{\"id\": 2, \"t\": 3}, {\"id\": 1, \"t\": 1}]', '{5}',
           '[{\"id\": 4, \"t\": null}, {\"id\": 10, \"t\": 2}]', 'id', '$spec')")" \
     "DESC NULLS LAST puts NULL at the end, numbers compare as numbers (10 after 2 by key)"
+assert_eq '[{"t": null, "id": 2}, {"t": 1, "id": 1}, {"t": 2, "id": 3}]' \
+    "$(q "SELECT tvsync.patch_list('[{\"id\": 1, \"t\": 1}]', '{}', '[{\"id\": 3, \"t\": 2}, {\"id\": 2, \"t\": null}]', 'id',
+          '[{\"field\": \"t\", \"type\": \"integer\", \"nulls_first\": true}, {\"field\": \"id\", \"type\": \"bigint\"}]')")" \
+    "ASC NULLS FIRST puts NULL first"
+assert_eq '[{"t": null, "id": 2}, {"t": 2, "id": 3}, {"t": 1, "id": 1}]' \
+    "$(q "SELECT tvsync.patch_list('[{\"id\": 1, \"t\": 1}]', '{}', '[{\"id\": 3, \"t\": 2}, {\"id\": 2, \"t\": null}]', 'id',
+          '[{\"field\": \"t\", \"type\": \"integer\", \"desc\": true}, {\"field\": \"id\", \"type\": \"bigint\"}]')")" \
+    "DESC without NULLS puts NULL first, as ORDER BY does"
 assert_eq '[]' "$(q "SELECT tvsync.patch_list('[{\"id\": 2, \"t\": 3}]', '{2}', NULL, 'id', '$spec')")" \
     "removing the only element leaves an empty list"
 assert_exit 1 "an element without the key is an error, not a wrong place" -- \
-    q "SELECT tvsync.patch_list('[{\"x\": 2}]', '{2}', '[]', 'id', '$spec')"
+    q "SELECT tvsync.patch_list('[{\"x\": 2}, {\"id\": 3, \"t\": 1}]', '{3}', '[]', 'id', '$spec')"
+assert_contains "$ASSERT_OUTPUT" 'tvsync.patch_list: 1 of the 2 elements of the list have no "id"' "which says so"
 
 # ---------------------------------------------------------------- the blog, random histories
 cat >"$WORK/blog_round.sql" <<'SQL'
@@ -153,6 +162,39 @@ one_change "one comment moved last" \
     "UPDATE tb_comment SET created_at = '2100-01-01' WHERE id = '$middle'" "$middle"
 one_change "one comment deleted" "DELETE FROM tb_comment WHERE id = '$middle'" "$middle"
 
+# ---------------------------------------------------------------- work that does not grow with the list
+# The build looks up every comment's author (an index scan of tb_user each); the patch looks up
+# the post's author and the changed comment's: the same for 50 comments as for 400.
+lookups() {   # N: comments on a new post; prints "patch build" author lookups after one new comment
+    local big
+    big=$(q "INSERT INTO tb_post (id, author_id, title, content) SELECT md5('big $1')::uuid, id, 'big', 'text'
+             FROM tb_user ORDER BY id LIMIT 1 RETURNING id")
+    q "INSERT INTO tb_comment (id, post_id, author_id, content, created_at)
+       SELECT md5('big $1 ' || n)::uuid, '$big', u.id, 'c' || n, '2026-01-01'::timestamptz + n * interval '1 second'
+       FROM generate_series(1, $1) n CROSS JOIN LATERAL (SELECT id FROM tb_user ORDER BY id OFFSET n % 3 LIMIT 1) u"
+    q "SELECT tvsync.apply('post', ARRAY['$big'])" >/dev/null
+    q "INSERT INTO tb_comment (id, post_id, author_id, content, created_at)
+       SELECT md5('new $1')::uuid, '$big', id, 'new', '2026-01-01 00:02:00+00' FROM tb_user ORDER BY id LIMIT 1"
+    pgcluster_psql <<SQL | tr '\n' ' '
+BEGIN;
+CREATE TEMP TABLE seen AS SELECT idx_scan AS n FROM pg_stat_xact_user_tables WHERE relname = 'tb_user';
+SELECT length(data::text) > 0 FROM public.fn_patch_post_from_comment(ARRAY['$big'::uuid], ARRAY[md5('new $1')::uuid]) \\g /dev/null
+SELECT (SELECT idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'tb_user') - n FROM seen;
+UPDATE seen SET n = (SELECT idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'tb_user');
+SELECT length(data::text) > 0 FROM public.fn_build_post(ARRAY['$big'::uuid]) \\g /dev/null
+SELECT (SELECT idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'tb_user') - n FROM seen;
+COMMIT;
+SQL
+}
+small=$(lookups 50)
+large=$(lookups 400)
+echo "author lookups (patch build): 50 comments: $small; 400 comments: $large"
+assert_eq "$(echo $small | cut -d' ' -f1)" "$(echo $large | cut -d' ' -f1)" \
+    "the patch looks up as many authors for 400 comments as for 50"
+assert_eq "yes" "$(echo $small $large | awk '{ print ($1 <= 3 && $2 > 50 && $4 > 400) ? "yes" : "no" }')" \
+    "a few, where the build looks up one per comment"
+q "DELETE FROM tb_post WHERE title = 'big'"
+
 # ---------------------------------------------------------------- fallbacks
 q "SELECT tvsync.apply('post', NULL)" >/dev/null
 comment=$(q "SELECT id FROM tb_comment WHERE post_id = '$post' ORDER BY id LIMIT 1")
@@ -167,6 +209,15 @@ q "SELECT tvsync.apply('post', ARRAY['$post'])" >/dev/null
 q "UPDATE tb_comment SET content = 'after again' WHERE id = '$comment'"
 q "UPDATE tv_post SET data = jsonb_set(data, '{comments}', '\"not a list\"') WHERE id = '$post'"
 assert_eq "t" "$(same_as_build)" "with a comments member that is not an array, too"
+q "SELECT tvsync.apply('post', ARRAY['$post'])" >/dev/null
+q "UPDATE tb_comment SET content = 'as tvsync_cdc' WHERE id = '$comment'"
+assert_eq "t" "$(pgcluster_psql <<SQL
+SET ROLE tvsync_cdc;
+SELECT EXISTS (SELECT 1 FROM tv_post WHERE id = '$post')
+   AND (SELECT data FROM public.fn_patch_post_from_comment(ARRAY['$post'::uuid], ARRAY['$comment'::uuid]))
+       = (SELECT data FROM public.fn_build_post(ARRAY['$post'::uuid]));
+SQL
+)" "tvsync-cdc's role may run it (its grants, tv_post's row-level security)"
 assert_eq "" "$(q "SELECT id FROM public.fn_patch_post_from_comment(ARRAY['$(q "SELECT md5('gone')::uuid")'::uuid], ARRAY['$comment'::uuid])")" \
     "an id without a tb_post row gives nothing, as the build"
 
