@@ -36,6 +36,8 @@ static const config_key config_keys[] = {
         "longest a received intent waits for more to share its batch, in milliseconds"),
     KEY("cdc", "generic_plans", CONFIG_INT, cdc.generic_plans, "1", 0, 1,
         "1: the apply statements are planned once per connection (build functions must plan well for any ids); 0: for every batch"),
+    KEY("cdc", "toast_compression", CONFIG_STRING, cdc.toast_compression, "lz4", 0, 0,
+        "how tvsync-cdc's writes compress large documents: lz4 (pglz where the server lacks it), pglz, or empty for the server's default_toast_compression"),
     KEY("cdc", "rebuild_chunk_rows", CONFIG_INT, cdc.rebuild_chunk_rows, "5000", 1, 10000000,
         "rows rebuilt per chunk of a full rebuild; live intents wait at most one chunk"),
     KEY("cdc", "max_retries", CONFIG_INT, cdc.max_retries, "3", 0, 100,

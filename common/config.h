@@ -27,6 +27,7 @@ typedef struct tvsync_config {
         int batch_max_delay_ms;
         int rebuild_chunk_rows;
         int generic_plans;
+        char *toast_compression;
         int max_retries;
         int status_interval_ms;
         int heartbeat_interval_ms;

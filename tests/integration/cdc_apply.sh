@@ -272,6 +272,15 @@ assert_eq t "$([ "${visibility_waits_after:-0}" -gt "${visibility_waits_before:-
 pgcluster_psql -c "$original_check" >/dev/null
 pgcluster_psql -c "DROP SEQUENCE test_check_calls"
 
+# 8b. Large documents are written lz4-compressed (cdc.toast_compression's default), where the
+# server's own default is pglz.
+assert_eq "pglz" "$(pgcluster_psql -c "SHOW default_toast_compression")" "the server's default is pglz"
+lsn=$(pgcluster_psql -c "BEGIN; UPDATE tb_post SET content = repeat('a large post, compressible ', 2000) WHERE id = '$POST1';
+                         SELECT tvsync.publish('post', ARRAY['$POST1'::uuid]); COMMIT;" | tail -n1)
+cdc_wait_lsn "$lsn"
+assert_eq "lz4" "$(pgcluster_psql -c "SELECT pg_column_compression(data) FROM tv_post WHERE id = '$POST1'")" \
+    "tvsync-cdc writes a large document with lz4"
+
 # 9. SIGTERM: exit 0 after a final status update.
 progress=$(cdc_progress)
 cdc_stop
