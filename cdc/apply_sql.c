@@ -53,22 +53,29 @@ const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const c
     strbuf_reset(sql);
     /* The cast: a query that answers another integer type than the target's
      * key (or text in its form) still feeds the build. */
-    strbuf_appendf(sql,
-                   "WITH q AS MATERIALIZED (SELECT coalesce(array_agg(DISTINCT q0.x::%2$s) FILTER (WHERE q0.x IS NOT NULL), "
-                   "'{}'::%2$s[]) AS ids FROM (%1$s) AS q0(x)), "
-                   "d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old FROM ",
-                   cascade_query, key_type);
     if (patch_function)
         /* Each id once, through one of the two: ARRAY() is never NULL (a NULL
-         * would ask the build for every row). */
+         * would ask the build for every row). The arrays are q's columns, not the
+         * functions' arguments: PostgreSQL inlines a SQL function only when its
+         * arguments hold no subquery, and one it does not inline plans its body
+         * again on every call. */
         strbuf_appendf(sql,
-                       "(SELECT b.id, b.data FROM q CROSS JOIN LATERAL %1$s(ARRAY(SELECT x FROM unnest(q.ids) AS x "
-                       "WHERE x <> ALL ($2::%3$s[])), $1::%4$s[]) AS b "
-                       "UNION ALL SELECT b.id, b.data FROM q CROSS JOIN LATERAL %2$s(ARRAY(SELECT x FROM unnest(q.ids) AS x "
-                       "WHERE x = ANY ($2::%3$s[]))) AS b) AS b ",
-                       patch_function, build_function, key_type, source_key_type);
+                       "WITH q AS MATERIALIZED (SELECT i.ids, "
+                       "ARRAY(SELECT x FROM unnest(i.ids) AS x WHERE x <> ALL ($2::%2$s[])) AS patch_ids, "
+                       "ARRAY(SELECT x FROM unnest(i.ids) AS x WHERE x = ANY ($2::%2$s[])) AS build_ids "
+                       "FROM (SELECT coalesce(array_agg(DISTINCT q0.x::%2$s) FILTER (WHERE q0.x IS NOT NULL), "
+                       "'{}'::%2$s[]) AS ids FROM (%1$s) AS q0(x)) AS i), "
+                       "d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old FROM "
+                       "(SELECT b.id, b.data FROM q CROSS JOIN LATERAL %3$s(q.patch_ids, $1::%5$s[]) AS b "
+                       "UNION ALL SELECT b.id, b.data FROM q CROSS JOIN LATERAL %4$s(q.build_ids) AS b) AS b ",
+                       cascade_query, key_type, patch_function, build_function, source_key_type);
     else
-        strbuf_appendf(sql, "(SELECT b.id, b.data FROM q CROSS JOIN LATERAL %s(q.ids) AS b) AS b ", build_function);
+        strbuf_appendf(sql,
+                       "WITH q AS MATERIALIZED (SELECT coalesce(array_agg(DISTINCT q0.x::%2$s) FILTER (WHERE q0.x IS NOT NULL), "
+                       "'{}'::%2$s[]) AS ids FROM (%1$s) AS q0(x)), "
+                       "d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old FROM "
+                       "(SELECT b.id, b.data FROM q CROSS JOIN LATERAL %3$s(q.ids) AS b) AS b ",
+                       cascade_query, key_type, build_function);
     strbuf_appendf(sql,
                    "FULL JOIN (SELECT t.id, t.data FROM q, %s AS t WHERE t.id = ANY (q.ids)) AS t ON t.id = b.id "
                    "WHERE b.data IS DISTINCT FROM t.data)",
