@@ -192,6 +192,8 @@ static void database_error(exec_request *exec, size_t index, const char *error)
     /* Only the mutation function's own failure leaves its outcome in doubt; the statements
      * after it run once it committed. */
     bool may_have_run = exec->writing && strstr(error, "may or may not have run") != NULL;
+    /* A mutation still waiting for a connection at the deadline never reached the database. */
+    bool never_sent = exec->writing && strstr(error, "; not sent") != NULL;
     const char *code = "DATABASE_ERROR";
     char message[300];
     switch (db_pool_error_classify(error)) {
@@ -199,7 +201,9 @@ static void database_error(exec_request *exec, size_t index, const char *error)
         code = "DATABASE_TIMEOUT";
         snprintf(message, sizeof message, "The database did not answer within %.1f s (server.request_deadline)%s; "
                  "request id %s.", config->server.request_deadline_ms / 1000.0,
-                 may_have_run ? "; the mutation may have committed: read it back before retrying" : "",
+                 may_have_run ? "; the mutation may have committed: read it back before retrying"
+                 : never_sent ? "; the mutation was not sent: nothing was written"
+                              : "",
                  exec->request_id);
         break;
     case DB_POOL_ERROR_CANCELED:
