@@ -5,7 +5,9 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "declare/decl_model.h"
 
@@ -22,8 +24,10 @@ const char decl_directives_sdl[] =
     "directive @ref(via: String!) on FIELD_DEFINITION\n"
     "\"The rows of the field type's source whose foreign key via points at this row, ordered by orderBy "
     "(SQL, default the key); with through, the rows an association table links: via is its foreign key "
-    "to this source, target its foreign key to the field type's source.\"\n"
-    "directive @many(via: String!, orderBy: String, through: String, target: String) on FIELD_DEFINITION\n"
+    "to this source, target its foreign key to the field type's source; first/last: only the first/last that many "
+    "rows in that order (bounded embedding).\"\n"
+    "directive @many(via: String!, orderBy: String, through: String, target: String, first: Int, last: Int) "
+    "on FIELD_DEFINITION\n"
     "\"How many rows of from point at this row through the foreign key via (where: a SQL predicate over them).\"\n"
     "directive @count(from: String!, via: String!, where: String) on FIELD_DEFINITION\n"
     "\"The sum of column over the rows of from that point at this row through via.\"\n"
@@ -100,6 +104,99 @@ static bool string_argument(const reader *r, const ast_directive *d, const char 
         return false;
     }
     *out = a->value->text;
+    return true;
+}
+
+/* @many's first: K or last: K (at most one): field->window and window_last. */
+static bool window_argument(const reader *r, const ast_directive *d, const decl_type *type,
+                            const ast_field_def *def, decl_field *field)
+{
+    const ast_argument *first = gql_ast_argument(d, "first"), *last = gql_ast_argument(d, "last");
+    if (first && first->value->kind == AST_VALUE_NULL)
+        first = NULL;
+    if (last && last->value->kind == AST_VALUE_NULL)
+        last = NULL;
+    if (first && last) {
+        fail(r, last->pos, "@many on %s.%s has both first and last (keep one: first keeps the first rows in "
+                           "orderBy's order, last the last ones)", type->name, def->name);
+        return false;
+    }
+    const ast_argument *a = first ? first : last;
+    if (!a)
+        return true;
+    char digits[16];
+    size_t n = a->value->text_length;
+    unsigned long k = 0;
+    if (a->value->kind == AST_VALUE_INT && n < sizeof digits && a->value->text[0] != '-') {
+        memcpy(digits, a->value->text, n);
+        digits[n] = '\0';
+        k = strtoul(digits, NULL, 10);
+    }
+    if (k < 1 || k > DECL_MAX_WINDOW) {
+        fail(r, a->pos, "@many(%s:) on %s.%s must be an integer from 1 to %d (how many rows the document keeps)",
+             a->name, type->name, def->name, DECL_MAX_WINDOW);
+        return false;
+    }
+    field->window = (uint32_t) k;
+    field->window_last = a == last;
+    strbuf reversed = STRBUF_INIT;
+    bool ok = !field->window_last || decl_model_reverse_order(field->order_by, "id", &reversed);
+    strbuf_free(&reversed);
+    if (!ok)
+        fail(r, d->pos, "@many(last:) on %s.%s needs orderBy to be columns, each with optional ASC/DESC and NULLS "
+                        "FIRST/LAST (the last rows are found by reading that order backwards); use first: with the "
+                        "opposite orderBy", type->name, def->name);
+    return ok;
+}
+
+bool decl_model_reverse_order(const char *order_by, const char *key, strbuf *out)
+{
+    strbuf sql = STRBUF_INIT;
+    const char *item = order_by;
+    while (item && *item) {
+        size_t length = strcspn(item, ",");
+        char words[4][64];
+        size_t count = 0;
+        bool ok = true;
+        for (size_t i = 0; i < length && ok;) {
+            while (i < length && isspace((unsigned char) item[i]))
+                i++;
+            size_t start = i;
+            while (i < length && !isspace((unsigned char) item[i]))
+                i++;
+            if (i == start)
+                continue;
+            ok = count < 4 && i - start < sizeof words[0];
+            if (ok) {
+                memcpy(words[count], item + start, i - start);
+                words[count++][i - start] = '\0';
+            }
+        }
+        ok = ok && count >= 1;
+        for (const char *p = ok ? words[0] : ""; ok && *p; p++)
+            ok = islower((unsigned char) *p) || *p == '_' || (p > words[0] && isdigit((unsigned char) *p));
+        size_t next = 1;
+        bool desc = false;
+        if (ok && next < count && (strcasecmp(words[next], "asc") == 0 || strcasecmp(words[next], "desc") == 0))
+            desc = strcasecmp(words[next++], "desc") == 0;
+        bool nulls_first = desc;
+        if (ok && next + 1 < count && strcasecmp(words[next], "nulls") == 0) {
+            ok = strcasecmp(words[next + 1], "first") == 0 || strcasecmp(words[next + 1], "last") == 0;
+            nulls_first = strcasecmp(words[next + 1], "first") == 0;
+            next += 2;
+        }
+        if (!ok || next != count) {
+            strbuf_free(&sql);
+            return false;
+        }
+        strbuf_appendf(&sql, "%s %s NULLS %s, ", words[0], desc ? "ASC" : "DESC", nulls_first ? "LAST" : "FIRST");
+        item += length;
+        if (*item == ',')
+            item++;
+    }
+    strbuf_appendf(&sql, "%s DESC", key);
+    strbuf_append(out, sql.data);
+    strbuf_free(&sql);
     return true;
 }
 
@@ -262,7 +359,7 @@ static bool read_field(const reader *r, const decl_model *model, const decl_type
             return false;
         }
         static const char *const ref_args[] = {"via", NULL};
-        static const char *const many_args[] = {"via", "orderBy", "through", "target", NULL};
+        static const char *const many_args[] = {"via", "orderBy", "through", "target", "first", "last", NULL};
         if (!no_other_arguments(r, d, many ? many_args : ref_args) || !string_argument(r, d, "via", true, &field->via))
             return false;
         if (!many)
@@ -276,7 +373,7 @@ static bool read_field(const reader *r, const decl_model *model, const decl_type
                  def->name);
             return false;
         }
-        return true;
+        return window_argument(r, d, type, def, field);
     }
     /* the aggregates */
     field->kind = DECL_FIELD_AGGREGATE;

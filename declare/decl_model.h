@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/strbuf.h"
 #include "server/graphql/gql_parser.h"
 
 /* The declaration language (docs/declared-read-models.md is the user's reference):
@@ -28,12 +29,18 @@
  *   tags: [TagRef!]! @many(through: "tb_post_tag", via: "post_id", target: "tag_id")
  *                                   through: association table; via: its FK to this source;
  *                                   target: its FK to the type's source
+ *   latest: [PostComment!]! @many(via: "post_id", orderBy: "created_at", last: 50)
+ *                                   first: K / last: K keep the first / last K rows in order
+ *                                   (bounded embedding; last needs orderBy to be columns)
  *   commentCount: Int! @count(from: "tb_comment", via: "post_id", where: "published")
  *   total: Float @sum(from: "tb_order_line", via: "order_id", column: "amount")   (@min, @max alike)
  *   words: Int! @expr(sql: "array_length(regexp_split_to_array(content, '\\s+'), 1)")
  * where and orderBy are SQL over the other table's columns; @expr is SQL over this row's
  * own columns only. Object types without @entity/@embedded are not read models (Query,
  * Mutation, SyncMetrics, ...) and are ignored here. */
+
+/* The most rows @many(first:/last:) may keep in a document. */
+#define DECL_MAX_WINDOW 10000
 
 typedef enum decl_field_kind {
     DECL_FIELD_COLUMN,    /* a column of the type's own source; the key when field is "id" */
@@ -63,6 +70,10 @@ typedef struct decl_field {
     const char *through;      /* MANY through: "table" / "schema.table"; else NULL */
     const char *target;       /* MANY through: its FK column to the target's source */
     const char *order_by;     /* MANY: SQL ORDER BY list over the target rows; NULL: by key */
+    /* MANY: at most this many rows, the first ones in order or, with window_last, the last
+     * ones (still listed in order); 0: every row */
+    uint32_t window;
+    bool window_last;
     const char *from;         /* AGGREGATE: the aggregated table */
     const char *where;        /* AGGREGATE: SQL predicate over `from`'s rows, or NULL */
     decl_aggregate aggregate; /* AGGREGATE */
@@ -101,6 +112,12 @@ extern const char decl_directives_sdl[];
  * declarations gives a model with type_count 0. */
 decl_model *decl_model_read(gql_arena *arena, const ast_document *doc, const char *path,
                             char *error, size_t error_size);
+
+/* order_by (an SQL ORDER BY list; NULL: none) reversed into out, each item
+ * "column [ASC|DESC] [NULLS FIRST|LAST]" turned into the opposite direction and NULLs
+ * placement, then key DESC (the build's tie-break reversed). False when an item is not of
+ * that form (out unchanged). */
+bool decl_model_reverse_order(const char *order_by, const char *key, strbuf *out);
 
 /* The model's type of that name, or NULL. */
 const decl_type *decl_model_type(const decl_model *model, const char *name);

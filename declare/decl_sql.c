@@ -251,8 +251,25 @@ static void append_field(builder *b, strbuf *sql, const decl_field *f, const dec
         strbuf_append(sql, "coalesce((SELECT jsonb_agg(");
         append_object(b, sql, f->target_type, target, n);
         append_order(sql, f, target, n);
-        strbuf_appendf(sql, ") FROM %s.%s t%d WHERE ", target->schema, target->name, n);
-        append_many_rows(b, sql, f, table, alias, target, n);
+        if (!f->window) {
+            strbuf_appendf(sql, ") FROM %s.%s t%d WHERE ", target->schema, target->name, n);
+            append_many_rows(b, sql, f, table, alias, target, n);
+        } else {
+            /* the window's rows first (an index on via and the order reads only them), then
+             * listed in order like any list */
+            strbuf_appendf(sql, ") FROM (SELECT t%d.* FROM %s.%s t%d WHERE ", n, target->schema, target->name, n);
+            append_many_rows(b, sql, f, table, alias, target, n);
+            if (f->window_last) {
+                strbuf key = STRBUF_INIT;
+                strbuf_appendf(&key, "t%d.%s", n, target->key);
+                strbuf_append(sql, " ORDER BY ");
+                decl_model_reverse_order(f->order_by, key.data, sql); /* decl_model checked the form */
+                strbuf_free(&key);
+            } else {
+                append_order(sql, f, target, n);
+            }
+            strbuf_appendf(sql, " LIMIT %u) t%d", f->window, n);
+        }
         strbuf_append(sql, "), '[]'::jsonb)");
         return;
     }
@@ -300,7 +317,8 @@ static void append_object(builder *b, strbuf *sql, const decl_type *type, const 
  * once, in one LATERAL subquery of the root row, rather than once each. */
 static bool shareable(const decl_field *f)
 {
-    return (f->kind == DECL_FIELD_MANY && !f->through) || (f->kind == DECL_FIELD_AGGREGATE && !f->where);
+    /* a window's rows are not all the rows its siblings count */
+    return (f->kind == DECL_FIELD_MANY && !f->through && !f->window) || (f->kind == DECL_FIELD_AGGREGATE && !f->where);
 }
 
 static const decl_table *rows_table(const builder *b, const decl_field *f)
@@ -447,7 +465,10 @@ static void add_patch(const decl_catalog *catalog, const decl_type *s, const dec
             continue;
         lists++;
         strbuf_reset(&scratch);
-        if (why.length == 0 && !decl_patch_list(catalog, f, rows, &scratch, &scratch, &why)) {
+        if (why.length == 0 && f->window) {
+            strbuf_appendf(&why, "%s.%s keeps at most %u rows (%s: %u): building them costs no more than patching",
+                           t->name, f->name, f->window, f->window_last ? "last" : "first", f->window);
+        } else if (why.length == 0 && !decl_patch_list(catalog, f, rows, &scratch, &scratch, &why)) {
             strbuf_reset(&scratch);
             strbuf_appendf(&scratch, "%s.%s: %s", t->name, f->name, why.data);
             strbuf_reset(&why);
