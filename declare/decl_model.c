@@ -107,6 +107,8 @@ static bool string_argument(const reader *r, const ast_directive *d, const char 
     return true;
 }
 
+static bool order_is_columns(const char *order_by);
+
 /* @many's first: K or last: K (at most one): field->window and window_last. */
 static bool window_argument(const reader *r, const ast_directive *d, const decl_type *type,
                             const ast_field_def *def, decl_field *field)
@@ -139,9 +141,7 @@ static bool window_argument(const reader *r, const ast_directive *d, const decl_
     }
     field->window = (uint32_t) k;
     field->window_last = a == last;
-    strbuf reversed = STRBUF_INIT;
-    bool ok = !field->window_last || decl_model_reverse_order(field->order_by, "id", &reversed);
-    strbuf_free(&reversed);
+    bool ok = !field->window_last || order_is_columns(field->order_by);
     if (!ok)
         fail(r, d->pos, "@many(last:) on %s.%s needs orderBy to be columns, each with optional ASC/DESC and NULLS "
                         "FIRST/LAST (the last rows are found by reading that order backwards); use first: with the "
@@ -149,54 +149,59 @@ static bool window_argument(const reader *r, const ast_directive *d, const decl_
     return ok;
 }
 
-bool decl_model_reverse_order(const char *order_by, const char *key, strbuf *out)
+bool decl_model_order_item(const char *item, size_t length, char column[DECL_MAX_ORDER_COLUMN], bool *desc,
+                           bool *nulls_first)
 {
-    strbuf sql = STRBUF_INIT;
-    const char *item = order_by;
-    while (item && *item) {
-        size_t length = strcspn(item, ",");
-        char words[4][64];
-        size_t count = 0;
-        bool ok = true;
-        for (size_t i = 0; i < length && ok;) {
-            while (i < length && isspace((unsigned char) item[i]))
-                i++;
-            size_t start = i;
-            while (i < length && !isspace((unsigned char) item[i]))
-                i++;
-            if (i == start)
-                continue;
-            ok = count < 4 && i - start < sizeof words[0];
-            if (ok) {
-                memcpy(words[count], item + start, i - start);
-                words[count++][i - start] = '\0';
-            }
-        }
-        ok = ok && count >= 1;
-        for (const char *p = ok ? words[0] : ""; ok && *p; p++)
-            ok = islower((unsigned char) *p) || *p == '_' || (p > words[0] && isdigit((unsigned char) *p));
-        size_t next = 1;
-        bool desc = false;
-        if (ok && next < count && (strcasecmp(words[next], "asc") == 0 || strcasecmp(words[next], "desc") == 0))
-            desc = strcasecmp(words[next++], "desc") == 0;
-        bool nulls_first = desc;
-        if (ok && next + 1 < count && strcasecmp(words[next], "nulls") == 0) {
-            ok = strcasecmp(words[next + 1], "first") == 0 || strcasecmp(words[next + 1], "last") == 0;
-            nulls_first = strcasecmp(words[next + 1], "first") == 0;
-            next += 2;
-        }
-        if (!ok || next != count) {
-            strbuf_free(&sql);
+    char words[4][DECL_MAX_ORDER_COLUMN];
+    size_t count = 0;
+    for (size_t i = 0; i < length;) {
+        while (i < length && isspace((unsigned char) item[i]))
+            i++;
+        size_t start = i;
+        while (i < length && !isspace((unsigned char) item[i]))
+            i++;
+        if (i == start)
+            continue;
+        if (count == 4 || i - start >= sizeof words[0])
             return false;
-        }
-        strbuf_appendf(&sql, "%s %s NULLS %s, ", words[0], desc ? "ASC" : "DESC", nulls_first ? "LAST" : "FIRST");
+        memcpy(words[count], item + start, i - start);
+        words[count++][i - start] = '\0';
+    }
+    if (count == 0)
+        return false;
+    for (const char *p = words[0]; *p; p++)
+        if (!(islower((unsigned char) *p) || *p == '_' || (p > words[0] && isdigit((unsigned char) *p))))
+            return false;
+    size_t next = 1;
+    *desc = false;
+    if (next < count && (strcasecmp(words[next], "asc") == 0 || strcasecmp(words[next], "desc") == 0))
+        *desc = strcasecmp(words[next++], "desc") == 0;
+    *nulls_first = *desc;
+    if (next + 1 < count && strcasecmp(words[next], "nulls") == 0) {
+        if (strcasecmp(words[next + 1], "first") != 0 && strcasecmp(words[next + 1], "last") != 0)
+            return false;
+        *nulls_first = strcasecmp(words[next + 1], "first") == 0;
+        next += 2;
+    }
+    if (next != count)
+        return false;
+    strcpy(column, words[0]);
+    return true;
+}
+
+/* Whether every item of order_by (NULL: none) is a column with optional direction and NULLs. */
+static bool order_is_columns(const char *order_by)
+{
+    for (const char *item = order_by; item && *item;) {
+        size_t length = strcspn(item, ",");
+        char column[DECL_MAX_ORDER_COLUMN];
+        bool desc, nulls_first;
+        if (!decl_model_order_item(item, length, column, &desc, &nulls_first))
+            return false;
         item += length;
         if (*item == ',')
             item++;
     }
-    strbuf_appendf(&sql, "%s DESC", key);
-    strbuf_append(out, sql.data);
-    strbuf_free(&sql);
     return true;
 }
 

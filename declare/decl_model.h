@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/strbuf.h"
 #include "server/graphql/gql_parser.h"
 
 /* The declaration language (docs/declared-read-models.md is the user's reference):
@@ -113,11 +112,13 @@ extern const char decl_directives_sdl[];
 decl_model *decl_model_read(gql_arena *arena, const ast_document *doc, const char *path,
                             char *error, size_t error_size);
 
-/* order_by (an SQL ORDER BY list; NULL: none) reversed into out, each item
- * "column [ASC|DESC] [NULLS FIRST|LAST]" turned into the opposite direction and NULLs
- * placement, then key DESC (the build's tie-break reversed). False when an item is not of
- * that form (out unchanged). */
-bool decl_model_reverse_order(const char *order_by, const char *key, strbuf *out);
+/* One item of an orderBy list (length bytes at item): "column [ASC|DESC] [NULLS FIRST|LAST]",
+ * blanks between words, case-insensitive keywords, a lower-case column. Writes the column,
+ * whether descending, and where NULLs go (PostgreSQL's default: first when descending).
+ * False when the item is not of that form. */
+#define DECL_MAX_ORDER_COLUMN 64
+bool decl_model_order_item(const char *item, size_t length, char column[DECL_MAX_ORDER_COLUMN], bool *desc,
+                           bool *nulls_first);
 
 /* The model's type of that name, or NULL. */
 const decl_type *decl_model_type(const decl_model *model, const char *name);

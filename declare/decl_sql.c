@@ -147,6 +147,28 @@ static void append_column(strbuf *sql, const decl_field *f, const decl_table *ta
         strbuf_appendf(sql, "t%d.%s", alias, name);
 }
 
+bool decl_sql_reverse_order(const char *order_by, const char *key, strbuf *out)
+{
+    strbuf sql = STRBUF_INIT;
+    for (const char *item = order_by; item && *item;) {
+        size_t length = strcspn(item, ",");
+        char column[DECL_MAX_ORDER_COLUMN];
+        bool desc, nulls_first;
+        if (!decl_model_order_item(item, length, column, &desc, &nulls_first)) {
+            strbuf_free(&sql);
+            return false;
+        }
+        strbuf_appendf(&sql, "%s %s NULLS %s, ", column, desc ? "ASC" : "DESC", nulls_first ? "LAST" : "FIRST");
+        item += length;
+        if (*item == ',')
+            item++;
+    }
+    strbuf_appendf(&sql, "%s DESC", key);
+    strbuf_append(out, sql.data);
+    strbuf_free(&sql);
+    return true;
+}
+
 static void append_order(strbuf *sql, const decl_field *f, const decl_table *target, int alias)
 {
     strbuf_append(sql, " ORDER BY ");
@@ -263,7 +285,7 @@ static void append_field(builder *b, strbuf *sql, const decl_field *f, const dec
                 strbuf key = STRBUF_INIT;
                 strbuf_appendf(&key, "t%d.%s", n, target->key);
                 strbuf_append(sql, " ORDER BY ");
-                decl_model_reverse_order(f->order_by, key.data, sql); /* decl_model checked the form */
+                decl_sql_reverse_order(f->order_by, key.data, sql); /* decl_model checked the form */
                 strbuf_free(&key);
             } else {
                 append_order(sql, f, target, n);

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "declare/decl_model.h"
@@ -128,6 +129,55 @@ START_TEST(test_errors_name_file_and_line)
 }
 END_TEST
 
+static const decl_field *read_window(parsed *p, const char *arguments)
+{
+    char sdl[512];
+    snprintf(sdl, sizeof sdl,
+             "type A @entity(source: \"tb_a\") {\n id: ID!\n b: [B!]! @many(via: \"a_id\"%s)\n}\n"
+             "type B @embedded(source: \"tb_b\") { id: ID! }\n", arguments);
+    read_sdl(p, sdl);
+    ck_assert_msg(p->model != NULL, "%s: %s", arguments, p->error);
+    return &decl_model_type(p->model, "A")->fields[1];
+}
+
+START_TEST(test_many_keeps_the_first_or_last_k_rows)
+{
+    parsed p;
+    const decl_field *f = read_window(&p, "");
+    ck_assert_uint_eq(f->window, 0);
+    gql_arena_free(&p.arena);
+    f = read_window(&p, ", orderBy: \"created_at\", last: 50");
+    ck_assert_uint_eq(f->window, 50);
+    ck_assert(f->window_last);
+    gql_arena_free(&p.arena);
+    f = read_window(&p, ", orderBy: \"lower(name)\", first: 1");
+    ck_assert_uint_eq(f->window, 1);
+    ck_assert(!f->window_last);
+    gql_arena_free(&p.arena);
+    f = read_window(&p, ", last: 10000");
+    ck_assert_uint_eq(f->window, DECL_MAX_WINDOW);
+    gql_arena_free(&p.arena);
+    const char *head = "type A @entity(source: \"tb_a\") {\n id: ID!\n b: [B!]! @many(via: \"a_id\", ";
+    const char *tail = ")\n}\ntype B @embedded(source: \"tb_b\") { id: ID! }\n";
+    static const struct { const char *arguments, *error; } bad[] = {
+        {"first: 2, last: 3", "blog.graphql:3: @many on A.b has both first and last (keep one"},
+        {"last: 0", "blog.graphql:3: @many(last:) on A.b must be an integer from 1 to 10000"},
+        {"first: -4", "@many(first:) on A.b must be an integer from 1 to 10000"},
+        {"first: 10001", "must be an integer from 1 to 10000"},
+        {"first: 99999999999999999999", "must be an integer from 1 to 10000"},
+        {"last: \"5\"", "@many(last:) on A.b must be an integer"},
+        {"first: 2.5", "@many(first:) on A.b must be an integer"},
+        {"orderBy: \"lower(name)\", last: 5", "blog.graphql:3: @many(last:) on A.b needs orderBy to be columns"},
+        {"orderBy: \"a, b DESC NULLS\", last: 5", "needs orderBy to be columns"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char sdl[512];
+        snprintf(sdl, sizeof sdl, "%s%s%s", head, bad[i].arguments, tail);
+        expect_error(sdl, bad[i].error);
+    }
+}
+END_TEST
+
 START_TEST(test_document_without_declarations_is_an_empty_model)
 {
     parsed p;
@@ -179,6 +229,7 @@ int main(void)
     tcase_add_test(tc, test_document_without_declarations_is_an_empty_model);
     tcase_add_test(tc, test_directive_definitions_parse_and_declare_every_directive);
     tcase_add_test(tc, test_snake_case);
+    tcase_add_test(tc, test_many_keeps_the_first_or_last_k_rows);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

@@ -213,6 +213,60 @@ START_TEST(test_each_edge_gets_its_patch_function_or_says_why_not)
 }
 END_TEST
 
+START_TEST(test_reverse_order_flips_directions_and_nulls_then_the_key)
+{
+    static const struct { const char *order_by, *reversed; } cases[] = {
+        {NULL, "t1.id DESC"},
+        {"created_at", "created_at DESC NULLS FIRST, t1.id DESC"},
+        {"rank DESC NULLS LAST, label", "rank ASC NULLS FIRST, label DESC NULLS FIRST, t1.id DESC"},
+        {" a  asc nulls first ,b desc", "a DESC NULLS LAST, b ASC NULLS LAST, t1.id DESC"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        strbuf out = STRBUF_INIT;
+        ck_assert(decl_sql_reverse_order(cases[i].order_by, "t1.id", &out));
+        ck_assert_str_eq(out.data, cases[i].reversed);
+        strbuf_free(&out);
+    }
+    static const char *const bad[] = {"lower(a)", "a b", "a DESC NULLS", "a NULLS middle", "A", "a DESC x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        strbuf out = STRBUF_INIT;
+        ck_assert_msg(!decl_sql_reverse_order(bad[i], "id", &out), "%s", bad[i]);
+        ck_assert_uint_eq(out.length, 0);
+        strbuf_free(&out);
+    }
+}
+END_TEST
+
+START_TEST(test_a_bounded_list_is_read_through_limit_and_not_patched)
+{
+    board_fields[2].window = 20;
+    board_fields[2].window_last = true;
+    decl_objects objects = {0};
+    decl_sql_read_models(&model, &catalog, &objects);
+    const char *build = object_sql(&objects, "function lib.fn_build_board");
+    ck_assert_ptr_nonnull(build);
+    /* the last 20 by the reversed order, listed in the declared one; the count sees every row */
+    ck_assert_ptr_nonnull(strstr(build, "ORDER BY rank DESC NULLS FIRST,label, t1.id) FROM (SELECT t1.* FROM lib.tb_card t1 "
+                                        "WHERE t1.board_id = t0.id ORDER BY rank ASC NULLS LAST, label DESC NULLS FIRST, "
+                                        "t1.id DESC LIMIT 20) t1)"));
+    ck_assert_ptr_nonnull(strstr(build, "'cardCount', (SELECT count(*) FROM lib.tb_card"));
+    ck_assert_ptr_null(strstr(build, "LATERAL"));
+    ck_assert_ptr_null(object_sql(&objects, "function lib.fn_patch_board_from_card"));
+    const char *patch = object_sql(&objects, "patch card board");
+    ck_assert_ptr_nonnull(patch);
+    ck_assert_ptr_nonnull(strstr(patch, "Board.cards keeps at most 20 rows (last: 20)"));
+    ck_assert_ptr_nonnull(strstr(patch, "SET patch_function = NULL"));
+    decl_objects_free(&objects);
+
+    board_fields[2].window_last = false;
+    decl_sql_read_models(&model, &catalog, &objects);
+    build = object_sql(&objects, "function lib.fn_build_board");
+    ck_assert_ptr_nonnull(strstr(build, "WHERE t1.board_id = t0.id ORDER BY rank DESC NULLS FIRST,label, t1.id LIMIT 20) t1)"));
+    decl_objects_free(&objects);
+    board_fields[2].window = 0;
+}
+END_TEST
+
 static Suite *decl_patch_suite(void)
 {
     Suite *suite = suite_create("decl_patch");
@@ -221,6 +275,8 @@ static Suite *decl_patch_suite(void)
     tcase_add_test(tc, test_lists_whose_order_the_elements_do_not_carry_are_not_patched);
     tcase_add_test(tc, test_elements_that_read_the_rows_table_again_are_not_patched);
     tcase_add_test(tc, test_each_edge_gets_its_patch_function_or_says_why_not);
+    tcase_add_test(tc, test_reverse_order_flips_directions_and_nulls_then_the_key);
+    tcase_add_test(tc, test_a_bounded_list_is_read_through_limit_and_not_patched);
     suite_add_tcase(suite, tc);
     return suite;
 }
