@@ -100,8 +100,12 @@ for round in $(seq "$ROUNDS"); do
 done
 
 sizes=$(pgcluster_psql -d "$TVSYNC_DATABASE_URL" -c "
-    SELECT round(avg(jsonb_array_length(data->'comments')) FILTER (WHERE id >= '50000000-0000-4000-8000-000000100000')) || ' / '
-        || round(avg(jsonb_array_length(data->'comments')) FILTER (WHERE id < '50000000-0000-4000-8000-000000100000'), 1)
+    SELECT round(avg((data->>'commentCount')::int) FILTER (WHERE id >= '50000000-0000-4000-8000-000000100000')) || ' / '
+        || round(avg((data->>'commentCount')::int) FILTER (WHERE id < '50000000-0000-4000-8000-000000100000'), 1)
+        || ' (embedded: ' || round(avg(jsonb_array_length(data->'comments')) FILTER (WHERE id >= '50000000-0000-4000-8000-000000100000'))
+        || ' / ' || round(avg(jsonb_array_length(data->'comments')) FILTER (WHERE id < '50000000-0000-4000-8000-000000100000'), 1)
+        || '; document bytes ' || round(avg(pg_column_size(data)) FILTER (WHERE id >= '50000000-0000-4000-8000-000000100000'))
+        || ' / ' || round(avg(pg_column_size(data)) FILTER (WHERE id < '50000000-0000-4000-8000-000000100000')) || ')'
     FROM tv_post WHERE id::text LIKE '50000000-%'")
 big_p50=$(echo "${p50s[big]}" | median) small_p50=$(echo "${p50s[small]}" | median)
 big_p99=$(echo "${p99s[big]}" | median) small_p99=$(echo "${p99s[small]}" | median)
