@@ -24,6 +24,37 @@ cdc_migrate() {
     pgcluster_psql -f "$TVSYNC_SRCDIR/examples/blog/seed.sql" >/dev/null
 }
 
+# After cdc_migrate: the blog as before 007 (every comment listed in its post, comment -> post
+# patched by fn_patch_post_from_comment), generated from a copy whose Post.comments has no bound.
+cdc_unbounded_blog() {
+    # The copy's folder is named blog, so it is the same set: 001-007 are applied already (same
+    # files, same checksums) and generate, reading their markers, writes only 008 (the unbounded
+    # build, the patch function 007 dropped, its registration), which up applies.
+    local tmp copy migrate="$TVSYNC_BUILDDIR/migrations/tvsync-migrate"
+    tmp=$(mktemp -d /tmp/tvsync-unbounded-blog.XXXXXX) || return 1
+    pgcluster_on_exit "rm -rf '$tmp'"
+    copy="$tmp/blog"
+    cp -r "$TVSYNC_SRCDIR/examples/blog" "$copy" || return 1
+    sed -i 's/, last: 50)/)/' "$copy/schema.graphql"
+    if grep -q 'last: 50' "$copy/schema.graphql" || ! grep -q '@many(via: "post_id", orderBy: "created_at")' "$copy/schema.graphql"; then
+        echo "cdc_unbounded_blog: examples/blog/schema.graphql no longer declares Post.comments with last: 50" >&2
+        return 1
+    fi
+    "$migrate" --database "$TVSYNC_DATABASE_URL" generate --schema "$copy/schema.graphql" --dir "$copy" >"$tmp/generate.log" 2>&1 &&
+        "$migrate" --database "$TVSYNC_DATABASE_URL" --dir "$copy" up >"$tmp/up.log" 2>&1 || {
+        echo "cdc_unbounded_blog: generating or applying the unbounded blog failed:" >&2
+        cat "$tmp/generate.log" "$tmp/up.log" >&2 2>/dev/null
+        return 1
+    }
+    if [ "$(pgcluster_psql -c "SELECT patch_function FROM tvsync.cascade
+                                WHERE source_entity = 'comment' AND target_entity = 'post'")" != \
+         "fn_patch_post_from_comment(uuid[],uuid[])" ]; then
+        echo "cdc_unbounded_blog: comment -> post has no fn_patch_post_from_comment after $(ls "$copy" | grep -c _generated) generated files:" >&2
+        cat "$tmp/generate.log" "$tmp/up.log" >&2
+        return 1
+    fi
+}
+
 # The oracle: rows of tv_* that differ from a full build (both directions), summed.
 cdc_install_oracle() {
     pgcluster_psql <<'SQL'

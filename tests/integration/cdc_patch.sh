@@ -3,12 +3,14 @@
 # entity whose list is patched along its edge (the build is not called for it), and built
 # whole when the parent is an intent too or is reached along another edge in the same batch;
 # documents equal a full rebuild (verify) after each step and after a random history. Then
-# the blog's generated patch (comment -> post, examples/blog/005) the same way.
+# the blog's generated patch (comment -> post, examples/blog/005) the same way, on the blog
+# without 007's bound on Post.comments (cdc_unbounded_blog: a bounded list is not patched).
 . "$TVSYNC_SRCDIR/tests/integration/cdc_lib.sh"
 set -u
 
 pgcluster_start || exit 1
 cdc_migrate || { echo "migrations failed" >&2; exit 1; }
+cdc_unbounded_blog || exit 1
 cdc_install_oracle >/dev/null || exit 1
 cdc_seed_more || exit 1
 

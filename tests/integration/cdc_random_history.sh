@@ -3,6 +3,8 @@
 # mutations (comments created, edited, deleted, moved between posts, reordered; users renamed;
 # posts published, unpublished, renamed, deleted with their comments), applied while
 # tvsync-cdc streams, and after one history during which tvsync-cdc is killed with SIGKILL.
+# Two large posts keep more comments than Post.comments' window (last: 50): their documents
+# list the latest 50 while comments come, go, move and change times, and count them all.
 #
 # SEED=N reproduces a run (history i uses seed N+i); HISTORIES (default 5) and TRANSACTIONS
 # (default 300 each) size it. The histories are generated inside PostgreSQL (setseed, and
@@ -263,6 +265,16 @@ echo "# tvsync-cdc killed $kills times during it"
 assert_exit 0 "the history written under SIGKILLs is applied" -- cdc_sync 120
 check_documents "after SIGKILLs during history (seed $seed)"
 assert_eq 0 "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.dead_letter")" "no intent was dead-lettered"
+# The large posts' documents hold the window, not every comment (the equality with the
+# build above says which 50), and count every comment.
+assert_eq "50 50" "$(pgcluster_psql -c "SELECT string_agg(jsonb_array_length(t.data -> 'comments')::text, ' ' ORDER BY t.id)
+                                        FROM tv_post t JOIN test_big_post USING (id)")" \
+    "the large posts' documents list exactly 50 comments"
+assert_eq "0" "$(pgcluster_psql -c "SELECT count(*) FROM tv_post t JOIN test_big_post USING (id)
+                                    WHERE (t.data ->> 'commentCount')::bigint
+                                          IS DISTINCT FROM (SELECT count(*) FROM tb_comment c WHERE c.post_id = t.id)
+                                       OR (t.data ->> 'commentCount')::bigint <= 50")" \
+    "and count all of their comments (more than 50)"
 
 cdc_stop
 assert_eq 0 "$CDC_STATUS" "SIGTERM exits 0"

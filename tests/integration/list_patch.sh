@@ -7,15 +7,16 @@
 # The same on a declared domain with bigint keys and orderBy "rank DESC NULLS LAST, label"
 # (NULLs, ties). The fallbacks (no tv row, a list that is not an array), tvsync.patch_list's
 # edge cases, migration 046's check of a patch function's signature, and registry_json's
-# "patch".
+# "patch". The blog is the one without 007's bound on Post.comments (cdc_unbounded_blog):
+# a bounded list is built, not patched.
 set -u
-. "$TVSYNC_SRCDIR/tests/lib/assert.sh"
-. "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
+. "$TVSYNC_SRCDIR/tests/integration/cdc_lib.sh"
 
 WORK=$(mktemp -d /tmp/tvsync-list-patch.XXXXXX)
 pgcluster_start || { echo "starting PostgreSQL failed"; exit 1; }
 pgcluster_on_exit "rm -rf '$WORK'"
 assert_exit 0 "the engine and the blog migrate" -- pgcluster_migrate
+cdc_unbounded_blog || { echo "the blog without the bound on Post.comments failed"; exit 1; }
 q() {
     pgcluster_psql -c "$1"
 }
@@ -23,7 +24,7 @@ q() {
 # ---------------------------------------------------------------- registry
 assert_eq "fn_patch_post_from_comment(uuid[],uuid[])" \
     "$(q "SELECT patch_function FROM tvsync.cascade WHERE source_entity = 'comment' AND target_entity = 'post'")" \
-    "the blog's generated file registers the patch function on comment -> post"
+    "the unbounded blog's generated file registers the patch function on comment -> post"
 assert_eq "public.fn_patch_post_from_comment|null" \
     "$(q "SELECT string_agg(coalesce(c->>'patch', 'null'), '|' ORDER BY c->>'patch')
           FROM json_array_elements((SELECT registry FROM tvsync.registry_log ORDER BY version DESC LIMIT 1)->'cascades') c
