@@ -101,6 +101,64 @@ void decl_sql_index(decl_objects *out, const decl_table *table, const char *colu
     strbuf_free(&sql);
 }
 
+/* An index on table (columns...), unless one already starts with those columns in that order:
+ * a window's rows (@many first/last) read in order through it, LIMIT stopping at K. */
+static void index_on_columns(decl_objects *out, const decl_table *table, const char *const *columns, size_t count)
+{
+    strbuf name = STRBUF_INIT, list = STRBUF_INIT, match = STRBUF_INIT, sql = STRBUF_INIT;
+    strbuf_append(&name, table->name);
+    for (size_t i = 0; i < count; i++) {
+        strbuf_appendf(&name, "_%s", columns[i]);
+        strbuf_appendf(&list, "%s%s", i ? ", " : "", columns[i]);
+        strbuf_appendf(&match,
+                       "\n                     AND i.indkey[%zu] = (SELECT a.attnum FROM pg_catalog.pg_attribute a\n"
+                       "                                         WHERE a.attrelid = i.indrelid AND a.attname = '%s')",
+                       i, columns[i]);
+    }
+    if (name.length > 59)
+        strbuf_set_length(&name, 59);
+    strbuf_append(&name, "_idx");
+    strbuf_appendf(&sql,
+                   "DO $tvsync$\n"
+                   "BEGIN\n"
+                   "    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i\n"
+                   "                   WHERE i.indrelid = '%s.%s'::regclass AND i.indnkeyatts >= %zu%s) THEN\n"
+                   "        CREATE INDEX IF NOT EXISTS %s ON %s.%s (%s);\n"
+                   "    END IF;\n"
+                   "END\n"
+                   "$tvsync$;\n",
+                   table->schema, table->name, count, match.data, name.data, table->schema, table->name, list.data);
+    decl_sql_index_named(out, table->schema, name.data, sql.data);
+    strbuf_free(&name);
+    strbuf_free(&list);
+    strbuf_free(&match);
+    strbuf_free(&sql);
+}
+
+/* The index a window of f's rows (of target, through f->via) is read in order through: via,
+ * then orderBy's columns; none when orderBy is an expression (first: only). */
+static void window_index(decl_objects *out, const decl_field *f, const decl_table *target)
+{
+    char names[8][DECL_MAX_ORDER_COLUMN];
+    const char *columns[9] = {f->via};
+    size_t count = 1;
+    for (const char *item = f->order_by; item && *item;) {
+        size_t length = strcspn(item, ",");
+        bool desc, nulls_first;
+        if (count == 9 || !decl_model_order_item(item, length, names[count - 1], &desc, &nulls_first))
+            return;
+        columns[count] = names[count - 1];
+        count++;
+        item += length;
+        if (*item == ',')
+            item++;
+    }
+    if (!f->order_by) {
+        columns[count++] = target->key;
+    }
+    index_on_columns(out, target, columns, count);
+}
+
 /* ------------------------------------------------------------------ build functions */
 
 typedef struct builder {
@@ -281,6 +339,8 @@ static void append_field(builder *b, strbuf *sql, const decl_field *f, const dec
              * listed in order like any list */
             strbuf_appendf(sql, ") FROM (SELECT t%d.* FROM %s.%s t%d WHERE ", n, target->schema, target->name, n);
             append_many_rows(b, sql, f, table, alias, target, n);
+            if (!f->through)
+                window_index(b->out, f, target);
             if (f->window_last) {
                 strbuf key = STRBUF_INIT;
                 strbuf_appendf(&key, "t%d.%s", n, target->key);

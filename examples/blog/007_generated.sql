@@ -2,6 +2,20 @@
 -- Change the declarations and run generate again rather than editing this file.
 -- Each object's marker line (its key and the sha256 of its SQL) tells the next run what changed.
 
+-- tvsync:object index public.tb_comment_post_id_created_at_idx 0febcc83df5ffa46cfcf6643a08b607202af935e1bb374fdccf8a98fe9083f70
+DO $tvsync$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                   WHERE i.indrelid = 'public.tb_comment'::regclass AND i.indnkeyatts >= 2
+                     AND i.indkey[0] = (SELECT a.attnum FROM pg_catalog.pg_attribute a
+                                         WHERE a.attrelid = i.indrelid AND a.attname = 'post_id')
+                     AND i.indkey[1] = (SELECT a.attnum FROM pg_catalog.pg_attribute a
+                                         WHERE a.attrelid = i.indrelid AND a.attname = 'created_at')) THEN
+        CREATE INDEX IF NOT EXISTS tb_comment_post_id_created_at_idx ON public.tb_comment (post_id, created_at);
+    END IF;
+END
+$tvsync$;
+
 -- tvsync:object function public.fn_build_post 59e031ea6e0c54502d02adf49024f026700776e8e525f75793857bac8af60dd2
 -- one document per public.tb_post row; ids NULL: every row. A subquery per embedded value and per
 -- set of listed or counted rows keeps the generic plan an index lookup whatever the tables' sizes.

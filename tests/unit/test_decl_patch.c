@@ -251,6 +251,13 @@ START_TEST(test_a_bounded_list_is_read_through_limit_and_not_patched)
                                         "t1.id DESC LIMIT 20) t1)"));
     ck_assert_ptr_nonnull(strstr(build, "'cardCount', (SELECT count(*) FROM lib.tb_card"));
     ck_assert_ptr_null(strstr(build, "LATERAL"));
+    /* the window is read in order through an index on the foreign key and the order columns */
+    const char *index = object_sql(&objects, "index lib.tb_card_board_id_rank_label_idx");
+    ck_assert_ptr_nonnull(index);
+    ck_assert_ptr_nonnull(strstr(index, "CREATE INDEX IF NOT EXISTS tb_card_board_id_rank_label_idx ON lib.tb_card "
+                                        "(board_id, rank, label);"));
+    ck_assert_ptr_nonnull(strstr(index, "i.indnkeyatts >= 3"));
+    ck_assert_ptr_nonnull(object_sql(&objects, "function lib.fn_build_card"));
     ck_assert_ptr_null(object_sql(&objects, "function lib.fn_patch_board_from_card"));
     const char *patch = object_sql(&objects, "patch card board");
     ck_assert_ptr_nonnull(patch);
