@@ -389,6 +389,20 @@ bool pgoutput_decode(pgoutput_decoder *decoder, const char *data, size_t length,
     return false;
 }
 
+/* NAMEDATALEN - 1 of a stock PostgreSQL */
+#define PGOUTPUT_NAME_MAX 63
+
+char *pgoutput_publication_name(const char *slot)
+{
+    size_t length = strlen(slot);
+    char *name = alloc_malloc(length + sizeof "_pub");
+    memcpy(name, slot, length);
+    memcpy(name + length, "_pub", sizeof "_pub");
+    if (length + 4 > PGOUTPUT_NAME_MAX)
+        name[PGOUTPUT_NAME_MAX] = '\0';   /* slot names are ASCII: no character is cut in half */
+    return name;
+}
+
 pgoutput_decoder *pgoutput_decoder_new(const char *skip_origin)
 {
     pgoutput_decoder *decoder = alloc_calloc(1, sizeof *decoder);

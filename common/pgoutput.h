@@ -40,4 +40,8 @@ void pgoutput_decoder_free(pgoutput_decoder *decoder);
 bool pgoutput_decode(pgoutput_decoder *decoder, const char *data, size_t length, wal2json_record *out,
                      char *error, size_t error_size);
 
+/* The publication a slot streamed with pgoutput uses: "<slot>_pub", cut to PostgreSQL's
+ * 63-byte names as the server would cut it. The caller frees it. */
+char *pgoutput_publication_name(const char *slot);
+
 #endif
