@@ -147,7 +147,7 @@ static void handle_message(cdc_daemon *d, const wal2json_record *record)
         return;  /* non-transactional messages even survive rollbacks: never intents */
     if (strcmp(record->prefix, "tvsync") != 0)
         return;
-    /* wal2json's lsn of a message is its end, what pg_logical_emit_message returned to
+    /* A message's lsn (wal2json's and pgoutput's) is its end, what pg_logical_emit_message returned to
      * the writer: tvsync-server waits for the transaction of its last one. */
     if (record->lsn != LSN_INVALID && record->lsn > d->transaction_last_message)
         d->transaction_last_message = record->lsn;
