@@ -358,13 +358,26 @@ static void check_publication(check_run *run)
                                    "SELECT EXISTS (SELECT FROM pg_publication WHERE pubname = $1), "
                                    "EXISTS (SELECT FROM pg_publication_tables WHERE pubname = $1 "
                                    "AND schemaname = 'tvsync' AND tablename = 'registry_log'), "
-                                   "coalesce((SELECT pubinsert FROM pg_publication WHERE pubname = $1), false)",
+                                   "coalesce((SELECT pubinsert FROM pg_publication WHERE pubname = $1), false), "
+                                   "has_database_privilege(current_database(), 'CREATE'), "
+                                   /* not to_regclass: a role without USAGE on the schema gets an error */
+                                   "coalesce((SELECT pg_has_role(c.relowner, 'USAGE') FROM pg_class c "
+                                   "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                   "WHERE n.nspname = 'tvsync' AND c.relname = 'registry_log'), false)",
                                    1, params);
     if (!result) {
         free(publication);
         return;
     }
-    if (strcmp(PQgetvalue(result, 0, 0), "t") != 0)
+    bool can_create = strcmp(PQgetvalue(result, 0, 3), "t") == 0 && strcmp(PQgetvalue(result, 0, 4), "t") == 0;
+    if (strcmp(PQgetvalue(result, 0, 0), "t") != 0 && !run->slot_exists && can_create)
+        check_ok(run, "publication \"%s\" does not exist yet: tvsync-slot create makes it", publication);
+    else if (strcmp(PQgetvalue(result, 0, 0), "t") != 0 && !run->slot_exists)
+        check_fail(run,
+                   "publication \"%s\" does not exist and role \"%s\" cannot create it: tvsync-slot create "
+                   "needs CREATE on the database and ownership of tvsync.registry_log (or run it as a superuser)",
+                   publication, PQuser(run->conn));
+    else if (strcmp(PQgetvalue(result, 0, 0), "t") != 0)
         check_fail(run,
                    "publication \"%s\" does not exist; pgoutput needs it: run tvsync-slot create (with "
                    "--if-not-exists when the slot exists), or CREATE PUBLICATION \"%s\" FOR TABLE "

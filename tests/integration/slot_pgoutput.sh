@@ -24,11 +24,16 @@ assert_contains "$ASSERT_OUTPUT" "slot.plugin" "tvsync-cdc's error names the key
 
 export TVSYNC_SLOT_PLUGIN=pgoutput
 
-# ---- check before create: pgoutput decodes, the publication is missing
-assert_exit 1 "check fails while the publication is missing" -- "$SLOT" check
+# ---- check before create: pgoutput decodes, create can make the publication
+assert_exit 0 "check passes before create" -- "$SLOT" check
 assert_contains "$ASSERT_OUTPUT" "ok    pgoutput decodes (a temporary slot was created and dropped)" "check probes pgoutput"
-assert_contains "$ASSERT_OUTPUT" "FAIL  publication \"tvsync_pub\" does not exist; pgoutput needs it: run tvsync-slot create" \
-    "check says the publication is missing and how to make it"
+assert_contains "$ASSERT_OUTPUT" 'ok    publication "tvsync_pub" does not exist yet: tvsync-slot create makes it' \
+    "check says create will make the publication"
+sql "CREATE ROLE plain LOGIN" >/dev/null
+assert_exit 1 "check fails for a role that could not create the publication" -- \
+    "$SLOT" --database "${TVSYNC_DATABASE_URL/postgres@/plain@}" check
+assert_contains "$ASSERT_OUTPUT" 'role "plain" cannot create it: tvsync-slot create needs CREATE on the database and ownership of tvsync.registry_log' \
+    "check names what the role lacks"
 
 # ---- create: the publication first, then the slot with pgoutput
 assert_exit 0 "create with pgoutput" -- "$SLOT" create
@@ -71,6 +76,9 @@ assert_contains "$ASSERT_OUTPUT" 'uses the output plugin pgoutput but [slot] plu
 
 # ---- tvsync-cdc without the publication: refused at start, not at the first row change
 sql "DROP PUBLICATION tvsync_pub" >/dev/null
+assert_exit 1 "check fails when the slot's publication is missing" -- "$SLOT" check
+assert_contains "$ASSERT_OUTPUT" 'FAIL  publication "tvsync_pub" does not exist; pgoutput needs it: run tvsync-slot create (with --if-not-exists when the slot exists)' \
+    "check says the publication is missing and how to make it"
 assert_exit 5 "tvsync-cdc refuses to stream without the publication" -- \
     timeout 60 "$CDC" --database "$TVSYNC_DATABASE_URL" --metrics-listen 127.0.0.1:0
 assert_contains "$ASSERT_OUTPUT" 'publication "tvsync_pub" does not exist' "tvsync-cdc names the missing publication"
