@@ -108,6 +108,41 @@ static bool create_publication(create_state *state)
     return true;
 }
 
+/* A publication made for an existing slot: pgoutput looks it up as the catalog was at each
+ * decoded row change, so the slot's pending changes from before it existed cannot be decoded
+ * at all. Decoding them once (peek, nothing consumed) tells; on failure the publication goes
+ * again and the slot must be made anew. */
+static int publication_decodes(create_state *state)
+{
+    const char *params[] = {state->name, state->publication};
+    PGresult *result = PQexecParams(state->sql,
+                                    "SELECT count(*) FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, "
+                                    "'proto_version', '1', 'publication_names', quote_ident($2), 'messages', 'true')",
+                                    2, NULL, params, NULL, NULL, 0);
+    int status = TVSYNC_EXIT_OK;
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        const char *sqlstate = slot_sqlstate(result);
+        if (strcmp(sqlstate, "55006") == 0) {
+            /* in use: tvsync-cdc streams, so it will tell */
+            log_warning("replication slot \"%s\" is in use, so whether its pending changes decode with the new "
+                        "publication was not checked", state->name);
+        } else {
+            log_error("replication slot \"%s\" holds changes from before publication \"%s\" existed, which "
+                      "pgoutput cannot decode (%s): stop tvsync-cdc, run tvsync-slot drop, then tvsync-slot create "
+                      "(it rebuilds every tv_* table)", state->name, state->publication,
+                      PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)
+                                                                           : PQerrorMessage(state->sql));
+            strbuf command = STRBUF_INIT;
+            strbuf_appendf(&command, "DROP PUBLICATION IF EXISTS \"%s\"", state->publication);
+            pg_exec_ok(state->sql, strbuf_text(&command), "dropping the new publication again");
+            strbuf_free(&command);
+            status = TVSYNC_EXIT_SLOT;
+        }
+    }
+    PQclear(result);
+    return status;
+}
+
 /* What is already there, and whether the rest can work, before anything is made. */
 static int create_preflight(create_state *state, bool if_not_exists, bool *done)
 {
@@ -145,7 +180,7 @@ static int create_preflight(create_state *state, bool if_not_exists, bool *done)
         } else if (if_not_exists) {
             *done = true;
             if (state->publication && !state->publication_existed)
-                status = create_publication(state) ? TVSYNC_EXIT_OK : TVSYNC_EXIT_DATABASE;
+                status = create_publication(state) ? publication_decodes(state) : TVSYNC_EXIT_DATABASE;
             else
                 printf("replication slot \"%s\" already exists (%s): nothing done\n", state->name, plugin);
         } else {

@@ -84,6 +84,17 @@ assert_exit 5 "tvsync-cdc refuses to stream without the publication" -- \
 assert_contains "$ASSERT_OUTPUT" 'publication "tvsync_pub" does not exist' "tvsync-cdc names the missing publication"
 assert_exit 0 "create --if-not-exists makes the missing publication" -- "$SLOT" create --if-not-exists
 assert_contains "$ASSERT_OUTPUT" 'created publication "tvsync_pub"' "the publication is back"
+assert_exit 0 "peek decodes with the publication made again" -- "$SLOT" peek
+
+# ---- ... unless a row change came while it was missing: pgoutput cannot decode that
+sql "DROP PUBLICATION tvsync_pub" >/dev/null
+sql "CREATE TABLE public.test_note (x int); INSERT INTO public.test_note VALUES (1)" >/dev/null
+assert_exit 5 "create --if-not-exists refuses a publication the slot's changes cannot use" -- "$SLOT" create --if-not-exists
+assert_contains "$ASSERT_OUTPUT" 'holds changes from before publication "tvsync_pub" existed, which pgoutput cannot decode' \
+    "create says why"
+assert_contains "$ASSERT_OUTPUT" 'run tvsync-slot drop, then tvsync-slot create' "create says what to do"
+assert_eq "0" "$(sql "SELECT count(*) FROM pg_publication")" "the publication that cannot work is not left"
+sql "CREATE PUBLICATION tvsync_pub FOR TABLE tvsync.registry_log WITH (publish = 'insert')" >/dev/null
 
 # ---- drop removes slot, origin and publication
 assert_exit 0 "drop" -- "$SLOT" drop
