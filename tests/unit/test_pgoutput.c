@@ -338,6 +338,57 @@ START_TEST(test_transactions_of_the_skipped_origin_carry_no_messages_or_rows)
 }
 END_TEST
 
+START_TEST(test_publication_name_is_the_slot_name_with_pub_within_63_bytes)
+{
+    char *name = pgoutput_publication_name("tvsync");
+    ck_assert_str_eq(name, "tvsync_pub");
+    free(name);
+    char slot[64];
+    memset(slot, 'a', 63);
+    slot[63] = '\0';
+    name = pgoutput_publication_name(slot);
+    ck_assert_uint_eq(strlen(name), 63);
+    ck_assert_int_eq(strncmp(name, slot, 63), 0);
+    free(name);
+    memset(slot, 'b', 60);
+    slot[60] = '\0';
+    name = pgoutput_publication_name(slot);
+    ck_assert_uint_eq(strlen(name), 63);
+    ck_assert_str_eq(name + 60, "_pu");
+    free(name);
+}
+END_TEST
+
+START_TEST(test_commit_times_far_from_now_still_decode)
+{
+    pgoutput_decoder *decoder = pgoutput_decoder_new(NULL);
+    wal2json_record record;
+    char error[256];
+    bytes b = {.length = 0};
+    put_uint(&b, 'B', 1);
+    put_uint(&b, LSN_A, 8);
+    put_uint(&b, (uint64_t) INT64_C(-1), 8);   /* 1999-12-31 23:59:59.999999 */
+    put_uint(&b, 1, 4);
+    ck_assert_msg(decode(decoder, &b, &record, error), "%s", error);
+    ck_assert_str_eq(record.timestamp, "1999-12-31 23:59:59.999999+00");
+    ck_assert_int_eq(record.timestamp_unix_us, INT64_C(946684799999999));
+    b.length = 9;
+    put_uint(&b, (uint64_t) INT64_C(0x7fffffffffffffff), 8);   /* beyond year 9999: no literal */
+    put_uint(&b, 1, 4);
+    ck_assert_msg(decode(decoder, &b, &record, error), "%s", error);
+    ck_assert(!record.has_timestamp);
+    b.length = 9;
+    put_uint(&b, (uint64_t) INT64_C(846890575507741), 8);   /* 2026-11-01 ... */
+    put_uint(&b, 1, 4);
+    ck_assert_msg(decode(decoder, &b, &record, error), "%s", error);
+    int64_t parsed = 0;
+    ck_assert(wal2json_parse_timestamp(record.timestamp, &parsed));
+    ck_assert_int_eq(parsed, record.timestamp_unix_us);
+    ck_assert_int_eq(parsed, INT64_C(846890575507741) + INT64_C(946684800000000));
+    pgoutput_decoder_free(decoder);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("pgoutput");
@@ -347,6 +398,8 @@ int main(void)
     tcase_add_test(tc, test_update_delete_truncate_type_origin_are_skipped_when_well_formed);
     tcase_add_test(tc, test_truncated_or_malformed_messages_are_refused_with_a_reason);
     tcase_add_test(tc, test_transactions_of_the_skipped_origin_carry_no_messages_or_rows);
+    tcase_add_test(tc, test_publication_name_is_the_slot_name_with_pub_within_63_bytes);
+    tcase_add_test(tc, test_commit_times_far_from_now_still_decode);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
