@@ -19,6 +19,7 @@
 #include "cdc/metrics.h"
 #include "common/pg_pipeline.h"
 #include "cdc/registry.h"
+#include "common/pgoutput.h"
 #include "common/wal2json.h"
 #include "common/cli.h"
 #include "common/config.h"
@@ -58,6 +59,7 @@ typedef struct cdc_daemon {
     struct event *reconnect_timer, *watchdog_timer, *drain_timer, *work_event;
 
     PGconn *stream;
+    pgoutput_decoder *pgoutput;    /* streaming with [slot] plugin = pgoutput, else NULL */
     struct event *stream_read, *stream_write;
     bool reading_paused;       /* batch full: let the socket, not libpq's buffer, hold the rest */
     pg_pipeline *apply_conn;

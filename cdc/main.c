@@ -19,10 +19,10 @@ static const cli_program cdc_program = {
     .name = "tvsync-cdc",
     .synopsis = "[OPTION]...",
     .description =
-        "Streams the replication slot (wal2json, messages with prefix tvsync) and applies\n"
-        "intents: rebuilds the listed tv_* rows in commit order, exactly once, recording\n"
-        "progress with a replication origin. Stops cleanly on SIGTERM; SIGHUP reloads the\n"
-        "configuration and re-reads the entity registry.",
+        "Streams the replication slot ([slot] plugin: wal2json or pgoutput; messages with\n"
+        "prefix tvsync) and applies intents: rebuilds the listed tv_* rows in commit order,\n"
+        "exactly once, recording progress with a replication origin. Stops cleanly on\n"
+        "SIGTERM; SIGHUP reloads the configuration and re-reads the entity registry.",
     .commands_help = NULL,
     .options = cdc_options,
     .log_section = "cdc",

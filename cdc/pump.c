@@ -12,6 +12,7 @@
 #include "cdc/session.h"
 #include "cdc/stream_protocol.h"
 #include "common/alloc.h"
+#include "common/hex.h"
 #include "common/log.h"
 
 /* Records handled per callback before other events get a turn. */
@@ -146,7 +147,7 @@ static void handle_message(cdc_daemon *d, const wal2json_record *record)
         return;  /* non-transactional messages even survive rollbacks: never intents */
     if (strcmp(record->prefix, "tvsync") != 0)
         return;
-    /* wal2json's lsn of a message is its end, what pg_logical_emit_message returned to
+    /* A message's lsn (wal2json's and pgoutput's) is its end, what pg_logical_emit_message returned to
      * the writer: tvsync-server waits for the transaction of its last one. */
     if (record->lsn != LSN_INVALID && record->lsn > d->transaction_last_message)
         d->transaction_last_message = record->lsn;
@@ -226,24 +227,45 @@ static void handle_registry_change(cdc_daemon *d, const wal2json_record *record)
     batch_add_dead_letter(d->filling, record->lsn, text ? text : "", text ? strlen(text) : 0, reason);
 }
 
+/* An undecodable output goes to tvsync.dead_letter as it came; pgoutput's binary one as
+ * hexadecimal, since the content column holds text. */
+static void dead_letter_output(cdc_daemon *d, const char *payload, size_t length, lsn_t data_start,
+                               const char *error)
+{
+    char lsn_text[LSN_FORMAT_SIZE];
+    log_warning("unreadable %s output at %s: %s", d->pgoutput ? "pgoutput" : "wal2json",
+                lsn_format(data_start, lsn_text), error);
+    if (!d->in_transaction || d->transaction_skip)
+        return;
+    d->transaction_had_work = true;
+    if (!d->pgoutput) {
+        batch_add_dead_letter(d->filling, data_start, payload, length, error);
+        return;
+    }
+    char *hex = alloc_malloc(2 * length + 1);
+    hex_encode(hex, (const unsigned char *) payload, length);
+    batch_add_dead_letter(d->filling, data_start, hex, 2 * length, error);
+    free(hex);
+}
+
 static void handle_record(cdc_daemon *d, const char *payload, size_t length, lsn_t data_start)
 {
     wal2json_record record;
     char error[256];
-    if (!wal2json_parse(payload, length, &record, error, sizeof error)) {
-        char lsn_text[LSN_FORMAT_SIZE];
-        log_warning("unreadable wal2json output at %s: %s", lsn_format(data_start, lsn_text), error);
-        if (d->in_transaction && !d->transaction_skip) {
-            batch_add_dead_letter(d->filling, data_start, payload, length, error);
-            d->transaction_had_work = true;
-        }
+    bool decoded = d->pgoutput ? pgoutput_decode(d->pgoutput, payload, length, &record, error, sizeof error)
+                               : wal2json_parse(payload, length, &record, error, sizeof error);
+    if (!decoded) {
+        dead_letter_output(d, payload, length, data_start, error);
         return;
     }
     switch (record.action) {
     case WAL2JSON_BEGIN:
         d->in_transaction = true;
-        /* Exactly once: a transaction at or before the origin's progress was applied. */
-        d->transaction_skip = record.next_lsn <= d->origin_progress;
+        /* Exactly once: a transaction that ends at or before the origin's progress was
+         * applied. pgoutput's Begin has only the commit's LSN: it lies before its own
+         * transaction's end and at or after the end of every earlier transaction. */
+        d->transaction_skip = record.next_lsn != LSN_INVALID ? record.next_lsn <= d->origin_progress
+                                                             : record.lsn < d->origin_progress;
         d->transaction_had_work = false;
         d->transaction_last_message = LSN_INVALID;
         d->transaction_xid = record.xid;

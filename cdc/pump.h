@@ -1,7 +1,7 @@
 /* pump: reading tvsync-cdc's replication stream (part of the daemon,
- * daemon_internal.h): wal2json records into the filling batch, with exactly-once
- * skipping below the origin's progress and bounded reads while the batch is
- * full; the status updates (feedback) that advance the slot; and the stop
+ * daemon_internal.h): decoded records (wal2json or pgoutput) into the filling
+ * batch, with exactly-once skipping below the origin's progress and bounded
+ * reads while the batch is full; the status updates (feedback) that advance the slot; and the stop
  * sequence (final status, CopyDone, drain). */
 #ifndef TVSYNC_CDC_PUMP_H
 #define TVSYNC_CDC_PUMP_H

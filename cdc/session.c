@@ -31,6 +31,8 @@ typedef enum session_result {
  * meanwhile; the thread works only on this struct and wakes the loop through a pipe. */
 typedef struct session_setup {
     char *url, *slot;          /* copies: a reload may change the configuration meanwhile */
+    output_plugin plugin;
+    char *publication;         /* pgoutput's ([slot] plugin), else NULL */
     int connect_timeout_ms;
     bool generic_plans;
     const char *toast_compression;
@@ -60,6 +62,8 @@ void session_close(cdc_daemon *d)
         PQfinish(d->stream);
         d->stream = NULL;
     }
+    pgoutput_decoder_free(d->pgoutput);
+    d->pgoutput = NULL;
     apply_engine_free(d->engine);
     d->engine = NULL;
     pg_pipeline_free(d->apply_conn);
@@ -134,6 +138,7 @@ static session_result setup_blocking(session_setup *su)
     size_t error_size = sizeof su->error;
     const char *slot = su->slot;
     const char *slot_param[1] = {slot};
+    const char *slot_params[2] = {slot, su->publication ? su->publication : ""};
     pg_error_kind kind;
     session_result outcome = SESSION_FATAL;
     PGresult *result = NULL;
@@ -147,8 +152,10 @@ static session_result setup_blocking(session_setup *su)
     result = setup_query(apply,
                          "SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1), "
                          "(SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1), "
-                         "pg_replication_origin_oid($1) IS NOT NULL, pg_replication_origin_oid($1)",
-                         1, slot_param, PGRES_TUPLES_OK, error, error_size);
+                         "pg_replication_origin_oid($1) IS NOT NULL, pg_replication_origin_oid($1), "
+                         "(SELECT plugin FROM pg_replication_slots WHERE slot_name = $1), "
+                         "EXISTS (SELECT FROM pg_publication WHERE pubname = $2)",
+                         2, slot_params, PGRES_TUPLES_OK, error, error_size);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
         outcome = classify(apply, result);
         goto fail;
@@ -168,6 +175,23 @@ static session_result setup_blocking(session_setup *su)
     if (strcmp(PQgetvalue(result, 0, 2), "t") != 0) {
         log_error("replication origin \"%s\" does not exist: run tvsync-slot create", slot);
         snprintf(error, error_size, "replication origin \"%s\" does not exist", slot);
+        outcome = SESSION_FATAL_SLOT;
+        goto fail;
+    }
+    const char *wanted = output_plugin_name(su->plugin), *actual = PQgetvalue(result, 0, 4);
+    if (strcmp(actual, wanted) != 0) {
+        log_error("replication slot \"%s\" uses the output plugin %s but [slot] plugin is %s: set plugin = %s "
+                  "under [slot], or recreate the slot with %s (tvsync-slot drop, then tvsync-slot create; "
+                  "the new slot starts at the current end of WAL)", slot, actual, wanted, actual, wanted);
+        snprintf(error, error_size, "replication slot \"%s\" uses %s, not %s", slot, actual, wanted);
+        outcome = SESSION_FATAL_SLOT;
+        goto fail;
+    }
+    /* Without its publication pgoutput fails only at the first row change, mid-stream. */
+    if (su->publication && strcmp(PQgetvalue(result, 0, 5), "t") != 0) {
+        log_error("publication \"%s\" does not exist; pgoutput needs it: run tvsync-slot create "
+                  "--if-not-exists (it creates the publication of an existing slot)", su->publication);
+        snprintf(error, error_size, "publication \"%s\" does not exist", su->publication);
         outcome = SESSION_FATAL_SLOT;
         goto fail;
     }
@@ -289,14 +313,23 @@ static session_result setup_blocking(session_setup *su)
     }
     char lsn_text[LSN_FORMAT_SIZE];
     strbuf command = STRBUF_INIT;
-    strbuf_appendf(&command,
-                   "START_REPLICATION SLOT %s LOGICAL %s (\"format-version\" '2', \"include-transaction\" 'true', "
-                   "\"include-xids\" 'true', "
-                   "\"include-lsn\" 'true', \"include-timestamp\" 'true', \"add-msg-prefixes\" 'tvsync', "
-                   /* the one table whose rows tvsync-cdc reads: the registry's changes (registry.h) */
-                   "\"actions\" 'insert', \"add-tables\" '" REGISTRY_LOG_SCHEMA "." REGISTRY_LOG_TABLE "', "
-                   "\"filter-origins\" '%s')",
-                   quoted, lsn_format(progress, lsn_text), origin_id);
+    if (su->publication) {
+        /* protocol 1 sends no row of a transaction before its commit, as wal2json does; the
+         * origin's transactions are left out by the decoder (common/pgoutput.h) */
+        strbuf_appendf(&command,
+                       "START_REPLICATION SLOT %s LOGICAL %s (\"proto_version\" '1', "
+                       "\"publication_names\" '\"%s\"', \"messages\" 'true')",
+                       quoted, lsn_format(progress, lsn_text), su->publication);
+    } else {
+        strbuf_appendf(&command,
+                       "START_REPLICATION SLOT %s LOGICAL %s (\"format-version\" '2', \"include-transaction\" 'true', "
+                       "\"include-xids\" 'true', "
+                       "\"include-lsn\" 'true', \"include-timestamp\" 'true', \"add-msg-prefixes\" 'tvsync', "
+                       /* the one table whose rows tvsync-cdc reads: the registry's changes (registry.h) */
+                       "\"actions\" 'insert', \"add-tables\" '" REGISTRY_LOG_SCHEMA "." REGISTRY_LOG_TABLE "', "
+                       "\"filter-origins\" '%s')",
+                       quoted, lsn_format(progress, lsn_text), origin_id);
+    }
     PQfreemem(quoted);
     result = PQexec(stream, strbuf_text(&command));
     strbuf_free(&command);
@@ -381,6 +414,9 @@ static session_result setup_finish(cdc_daemon *d, session_setup *su, char *error
     d->reading_paused = false;
     d->stream_write = event_new(d->base, PQsocket(d->stream), EV_WRITE, pump_write_cb, d);
     event_add(d->stream_read, NULL);
+    pgoutput_decoder_free(d->pgoutput);
+    /* relations are described again in each session */
+    d->pgoutput = su->plugin == OUTPUT_PLUGIN_PGOUTPUT ? pgoutput_decoder_new(slot) : NULL;
     d->origin_progress = progress;
     d->state = STATE_STREAMING;
     event_base_gettimeofday_cached(d->base, &d->stream_heard_at);
@@ -422,6 +458,7 @@ static void setup_free(session_setup *su)
     PQclear(su->rebuilds);
     free(su->url);
     free(su->slot);
+    free(su->publication);
     free(su);
 }
 
@@ -503,6 +540,9 @@ void session_connect(cdc_daemon *d)
     session_setup *su = alloc_calloc(1, sizeof *su);
     su->url = alloc_strdup(d->config->database.url);
     su->slot = alloc_strdup(d->config->slot.name);
+    su->plugin = d->config->slot.plugin;
+    if (su->plugin == OUTPUT_PLUGIN_PGOUTPUT)
+        su->publication = pgoutput_publication_name(su->slot);
     su->generic_plans = d->config->cdc.generic_plans != 0;
     su->toast_compression = d->config->cdc.toast_compression;
     su->connect_timeout_ms = d->config->database.connect_timeout_ms;

@@ -28,6 +28,8 @@ static const config_key config_keys[] = {
         "how long one connection attempt may take"),
     KEY("slot", "name", CONFIG_STRING, slot.name, "tvsync", 0, 0,
         "replication slot and replication origin name"),
+    KEY("slot", "plugin", CONFIG_OUTPUT_PLUGIN, slot.plugin, "wal2json", 0, 0,
+        "logical decoding output plugin of the slot: wal2json, or pgoutput (built into PostgreSQL; uses the publication <slot name>_pub)"),
     KEY("cdc", "batch_max_transactions", CONFIG_INT, cdc.batch_max_transactions, "1000", 1, 1000000,
         "most source transactions applied in one local transaction"),
     KEY("cdc", "batch_max_ids", CONFIG_INT, cdc.batch_max_ids, "10000", 1, 10000000,
@@ -289,6 +291,13 @@ bool config_set(tvsync_config *config, const char *section, const char *name,
         snprintf(error, error_size, "%s: %s.%s = \"%s\" is not on or off", origin, section, name, value);
         return false;
     }
+    case CONFIG_OUTPUT_PLUGIN:
+        if (!output_plugin_parse(value, (output_plugin *) field)) {
+            snprintf(error, error_size, "%s: %s.%s = \"%s\" is not an output plugin tvsync reads (wal2json, pgoutput)",
+                     origin, section, name, value);
+            return false;
+        }
+        return true;
     case CONFIG_LOG_LEVEL: {
         log_level level;
         if (!log_level_parse(value, &level)) {
@@ -487,6 +496,22 @@ bool config_apply_environment(tvsync_config *config, char *error, size_t error_s
     return true;
 }
 
+const char *output_plugin_name(output_plugin plugin)
+{
+    return plugin == OUTPUT_PLUGIN_PGOUTPUT ? "pgoutput" : "wal2json";
+}
+
+bool output_plugin_parse(const char *text, output_plugin *out)
+{
+    if (strcmp(text, "wal2json") == 0)
+        *out = OUTPUT_PLUGIN_WAL2JSON;
+    else if (strcmp(text, "pgoutput") == 0)
+        *out = OUTPUT_PLUGIN_PGOUTPUT;
+    else
+        return false;
+    return true;
+}
+
 const char *config_format_value(const tvsync_config *config, const config_key *key,
                                 char *buffer, size_t buffer_size)
 {
@@ -498,6 +523,9 @@ const char *config_format_value(const tvsync_config *config, const config_key *k
         break;
     case CONFIG_LOG_LEVEL:
         snprintf(buffer, buffer_size, "%s", log_level_name(*(const log_level *) field));
+        break;
+    case CONFIG_OUTPUT_PLUGIN:
+        snprintf(buffer, buffer_size, "%s", output_plugin_name(*(const output_plugin *) field));
         break;
     case CONFIG_BOOL:
         snprintf(buffer, buffer_size, "%s", *(const bool *) field ? "on" : "off");

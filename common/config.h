@@ -13,6 +13,12 @@
  * default file is not an error; a missing named one is. */
 #define CONFIG_DEFAULT_PATH "/etc/tvsync/tvsync.conf"
 
+/* The logical decoding output plugin of the slot tvsync-cdc streams from ([slot] plugin). */
+typedef enum output_plugin {
+    OUTPUT_PLUGIN_WAL2JSON,
+    OUTPUT_PLUGIN_PGOUTPUT,
+} output_plugin;
+
 typedef struct tvsync_config {
     struct {
         char *url;                  /* libpq URI or conninfo; "" = libpq defaults (PG* variables) */
@@ -20,6 +26,7 @@ typedef struct tvsync_config {
     } database;
     struct {
         char *name;                 /* replication slot and origin name */
+        output_plugin plugin;
     } slot;
     struct {
         int batch_max_transactions;
@@ -72,6 +79,7 @@ typedef enum config_type {
     CONFIG_LOG_LEVEL, /* error | warning | info | debug */
     CONFIG_LISTEN,    /* HOST:PORT, port 0-65535 */
     CONFIG_BOOL,      /* on | off (also true/false, yes/no, 1/0); stored as bool */
+    CONFIG_OUTPUT_PLUGIN, /* wal2json | pgoutput; stored as output_plugin */
 } config_type;
 
 typedef struct config_key {
@@ -121,6 +129,11 @@ bool config_apply_environment(tvsync_config *config, char *error, size_t error_s
  * buffer. Used by --show-config and tests. */
 const char *config_format_value(const tvsync_config *config, const config_key *key,
                                 char *buffer, size_t buffer_size);
+
+/* The plugin's name as PostgreSQL knows it ("wal2json", "pgoutput"). */
+const char *output_plugin_name(output_plugin plugin);
+/* Parses a plugin name (exact, lower case); false when it is neither. */
+bool output_plugin_parse(const char *text, output_plugin *out);
 
 /* Splits "HOST:PORT" ("[::1]:8080" too). host gets at most host_size-1 bytes.
  * Returns false when the text is not of that form. */

@@ -11,6 +11,7 @@
 #include "common/alloc.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
+#include "common/pgoutput.h"
 #include "slot/slot_common.h"
 
 /* Long enough for a quiet server, short enough that a check never hangs
@@ -129,15 +130,23 @@ static void check_replication_slots(check_run *run)
     int used = atoi(PQgetvalue(result, 0, 1));
     run->slot_exists = !PQgetisnull(result, 0, 3);
     run->slot_free = used < max_slots;
+    const char *wanted = output_plugin_name(run->config->slot.plugin);
     if (run->slot_exists) {
         const char *plugin = PQgetisnull(result, 0, 2) ? "" : PQgetvalue(result, 0, 2);
-        if (strcmp(PQgetvalue(result, 0, 3), "logical") != 0 || strcmp(plugin, "wal2json") != 0)
+        output_plugin known;
+        if (strcmp(PQgetvalue(result, 0, 3), "logical") == 0 && strcmp(plugin, wanted) != 0 &&
+            output_plugin_parse(plugin, &known))
+            check_fail(run,
+                       "replication slot \"%s\" uses plugin %s but [slot] plugin is %s: set plugin = %s under "
+                       "[slot], or drop the slot (tvsync-slot drop) and create it again with %s",
+                       run->config->slot.name, plugin, wanted, plugin, wanted);
+        else if (strcmp(PQgetvalue(result, 0, 3), "logical") != 0 || strcmp(plugin, wanted) != 0)
             check_fail(run,
                        "replication slot \"%s\" exists but is a %s slot with plugin \"%s\": "
                        "drop it (tvsync-slot drop) or choose another name with --slot",
                        run->config->slot.name, PQgetvalue(result, 0, 3), plugin);
         else
-            check_ok(run, "replication slot \"%s\" exists (wal2json, %s)", run->config->slot.name,
+            check_ok(run, "replication slot \"%s\" exists (%s, %s)", run->config->slot.name, wanted,
                      strcmp(PQgetvalue(result, 0, 4), "t") == 0 ? "active" : "inactive");
     } else if (run->slot_free) {
         check_ok(run, "replication slots: %d of max_replication_slots = %d in use", used, max_slots);
@@ -255,42 +264,48 @@ static void check_plugin_allowed(check_run *run)
         return;
     }
     const char *setting = PQgetvalue(result, 0, 0);
+    const char *plugin = output_plugin_name(run->config->slot.plugin);
     run->plugin_allowed = false;
     char *copy = alloc_strdup(setting);
     char *saveptr = NULL;
     for (char *item = strtok_r(copy, ", \t\"", &saveptr); item; item = strtok_r(NULL, ", \t\"", &saveptr)) {
-        if (strcmp(item, "wal2json") == 0)
+        if (strcmp(item, plugin) == 0)
             run->plugin_allowed = true;
     }
     free(copy);
     if (run->plugin_allowed)
-        check_ok(run, "output_plugin_libraries allows wal2json");
+        check_ok(run, "output_plugin_libraries allows %s", plugin);
     else
         check_fail(run,
-                   "output_plugin_libraries is '%s': add wal2json in postgresql.conf "
-                   "(output_plugin_libraries = '%s%swal2json') and reload PostgreSQL",
-                   setting, setting, *setting ? ", " : "");
+                   "output_plugin_libraries is '%s': add %s in postgresql.conf "
+                   "(output_plugin_libraries = '%s%s%s') and reload PostgreSQL",
+                   setting, plugin, setting, *setting ? ", " : "", plugin);
     PQclear(result);
 }
 
-/* The only sure test that the server can load wal2json as an output plugin is
- * to decode with it: a temporary slot, dropped at once. */
-static void check_wal2json(check_run *run)
+/* The only sure test that the server can load the output plugin is to decode with
+ * it: a temporary slot, dropped at once. */
+static void check_output_plugin(check_run *run)
 {
+    const char *plugin = output_plugin_name(run->config->slot.plugin);
     if (run->wal_level_logical && run->can_replicate && run->plugin_allowed && !run->slot_free &&
         run->slot_exists) {
         /* No slot to probe with, but ours was made with wal2json and the
          * settings that decoding needs are in place. */
-        check_ok(run, "wal2json: used by replication slot \"%s\" (no free slot to probe with)",
+        check_ok(run, "%s: used by replication slot \"%s\" (no free slot to probe with)", plugin,
                  run->config->slot.name);
         return;
     }
     if (!run->wal_level_logical || !run->can_replicate || !run->plugin_allowed || !run->slot_free) {
         if (!run->is_superuser) {
-            check_skip(run, "wal2json: not tested (fix the problems above first)");
+            check_skip(run, "%s: not tested (fix the problems above first)", plugin);
             return;
         }
         /* A superuser can at least load the library. */
+        if (run->config->slot.plugin == OUTPUT_PLUGIN_PGOUTPUT) {
+            check_skip(run, "pgoutput: built into PostgreSQL; decoding not tested until the problems above are fixed");
+            return;
+        }
         PGresult *loaded = PQexec(run->conn, "LOAD 'wal2json'");
         if (PQresultStatus(loaded) == PGRES_COMMAND_OK)
             check_ok(run, "wal2json is installed (loaded; decoding not tested until the problems above are fixed)");
@@ -302,17 +317,17 @@ static void check_wal2json(check_run *run)
 
     char probe_name[64];
     snprintf(probe_name, sizeof probe_name, "tvsync_check_%ld", (long) getpid());
-    const char *params[] = {probe_name};
+    const char *params[] = {probe_name, plugin};
     if (!pg_exec_ok(run->conn, "SET statement_timeout = '" CHECK_PROBE_TIMEOUT "'", "setting statement_timeout")) {
-        check_fail(run, "wal2json: could not set statement_timeout");
+        check_fail(run, "%s: could not set statement_timeout", plugin);
         return;
     }
     PGresult *result = PQexecParams(run->conn,
                                     "SELECT pg_drop_replication_slot(slot_name) "
-                                    "FROM pg_create_logical_replication_slot($1, 'wal2json', true)",
-                                    1, NULL, params, NULL, NULL, 0);
+                                    "FROM pg_create_logical_replication_slot($1, $2, true)",
+                                    2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(result) == PGRES_TUPLES_OK) {
-        check_ok(run, "wal2json decodes (a temporary slot was created and dropped)");
+        check_ok(run, "%s decodes (a temporary slot was created and dropped)", plugin);
     } else {
         const char *sqlstate = slot_sqlstate(result);
         const char *primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
@@ -321,14 +336,66 @@ static void check_wal2json(check_run *run)
                                          fix_buffer, sizeof fix_buffer);
         if (strcmp(sqlstate, "57014") == 0)
             check_fail(run,
-                       "wal2json: creating a temporary slot waited more than " CHECK_PROBE_TIMEOUT
-                       " for running transactions: run check again when they have finished");
+                       "%s: creating a temporary slot waited more than " CHECK_PROBE_TIMEOUT
+                       " for running transactions: run check again when they have finished", plugin);
         else
-            check_fail(run, "wal2json: %s: %s", primary ? primary : "the probe failed",
+            check_fail(run, "%s: %s: %s", plugin, primary ? primary : "the probe failed",
                        fix ? fix : "see the PostgreSQL server log");
     }
     PQclear(result);
     pg_exec_ok(run->conn, "RESET statement_timeout", "resetting statement_timeout");
+}
+
+/* pgoutput decodes only with its publication, which must hold the table whose inserts
+ * tvsync-cdc reads (the registry's changes) and publish inserts. */
+static void check_publication(check_run *run)
+{
+    if (run->config->slot.plugin != OUTPUT_PLUGIN_PGOUTPUT)
+        return;
+    char *publication = pgoutput_publication_name(run->config->slot.name);
+    const char *params[] = {publication};
+    PGresult *result = check_query(run, "publication",
+                                   "SELECT EXISTS (SELECT FROM pg_publication WHERE pubname = $1), "
+                                   "EXISTS (SELECT FROM pg_publication_tables WHERE pubname = $1 "
+                                   "AND schemaname = 'tvsync' AND tablename = 'registry_log'), "
+                                   "coalesce((SELECT pubinsert FROM pg_publication WHERE pubname = $1), false), "
+                                   "has_database_privilege(current_database(), 'CREATE'), "
+                                   /* not to_regclass: a role without USAGE on the schema gets an error */
+                                   "coalesce((SELECT pg_has_role(c.relowner, 'USAGE') FROM pg_class c "
+                                   "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                   "WHERE n.nspname = 'tvsync' AND c.relname = 'registry_log'), false)",
+                                   1, params);
+    if (!result) {
+        free(publication);
+        return;
+    }
+    bool can_create = strcmp(PQgetvalue(result, 0, 3), "t") == 0 && strcmp(PQgetvalue(result, 0, 4), "t") == 0;
+    if (strcmp(PQgetvalue(result, 0, 0), "t") != 0 && !run->slot_exists && can_create)
+        check_ok(run, "publication \"%s\" does not exist yet: tvsync-slot create makes it", publication);
+    else if (strcmp(PQgetvalue(result, 0, 0), "t") != 0 && !run->slot_exists)
+        check_fail(run,
+                   "publication \"%s\" does not exist and role \"%s\" cannot create it: tvsync-slot create "
+                   "needs CREATE on the database and ownership of tvsync.registry_log (or run it as a superuser)",
+                   publication, PQuser(run->conn));
+    else if (strcmp(PQgetvalue(result, 0, 0), "t") != 0)
+        check_fail(run,
+                   "publication \"%s\" does not exist; pgoutput needs it: run tvsync-slot create (with "
+                   "--if-not-exists when the slot exists), or CREATE PUBLICATION \"%s\" FOR TABLE "
+                   "tvsync.registry_log WITH (publish = 'insert')",
+                   publication, publication);
+    else if (strcmp(PQgetvalue(result, 0, 1), "t") != 0)
+        check_fail(run,
+                   "publication \"%s\" does not hold tvsync.registry_log, so tvsync-cdc would miss the "
+                   "registry's changes: ALTER PUBLICATION \"%s\" ADD TABLE tvsync.registry_log",
+                   publication, publication);
+    else if (strcmp(PQgetvalue(result, 0, 2), "t") != 0)
+        check_fail(run,
+                   "publication \"%s\" does not publish inserts: ALTER PUBLICATION \"%s\" SET (publish = 'insert')",
+                   publication, publication);
+    else
+        check_ok(run, "publication \"%s\" exists and publishes inserts into tvsync.registry_log", publication);
+    PQclear(result);
+    free(publication);
 }
 
 static void check_migrations(check_run *run)
@@ -413,8 +480,9 @@ int slot_check_run(const tvsync_config *config)
     check_wal_keep_size(&run);
     check_role(&run);
     check_plugin_allowed(&run);
-    check_wal2json(&run);
+    check_output_plugin(&run);
     check_migrations(&run);
+    check_publication(&run);
     check_emit_message(&run);
     PQfinish(run.conn);
 

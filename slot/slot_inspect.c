@@ -11,6 +11,7 @@
 #include "common/alloc.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
+#include "common/pgoutput.h"
 #include "common/wal2json.h"
 #include "slot/slot_common.h"
 
@@ -152,9 +153,10 @@ int slot_status(const tvsync_config *config, bool json)
                     "then create",
                     name);
     }
-    if (!PQgetisnull(result, 0, STATUS_PLUGIN) && strcmp(PQgetvalue(result, 0, STATUS_PLUGIN), "wal2json") != 0)
-        log_warning("replication slot \"%s\" uses plugin %s, not wal2json: tvsync-cdc cannot stream from it", name,
-                    PQgetvalue(result, 0, STATUS_PLUGIN));
+    const char *wanted = output_plugin_name(config->slot.plugin);
+    if (!PQgetisnull(result, 0, STATUS_PLUGIN) && strcmp(PQgetvalue(result, 0, STATUS_PLUGIN), wanted) != 0)
+        log_warning("replication slot \"%s\" uses plugin %s, not %s ([slot] plugin): tvsync-cdc cannot stream "
+                    "from it until they agree", name, PQgetvalue(result, 0, STATUS_PLUGIN), wanted);
 
     /* 'unreserved' still works but is about to lose WAL; 'lost' cannot resume. */
     const char *wal_status = text_or(result, STATUS_WAL_STATUS, "");
@@ -180,6 +182,33 @@ int slot_status(const tvsync_config *config, bool json)
     return origin_name && !wal_lost ? TVSYNC_EXIT_OK : TVSYNC_EXIT_SLOT;
 }
 
+/* The tvsync messages among pgoutput's peeked changes (bytea, in hex form), one a line. */
+static int peek_print_pgoutput(PGresult *result, int rows)
+{
+    pgoutput_decoder *decoder = pgoutput_decoder_new(NULL);
+    int printed = 0;
+    for (int row = 0; row < rows; row++) {
+        size_t length = 0;
+        unsigned char *data = PQunescapeBytea((const unsigned char *) PQgetvalue(result, row, 1), &length);
+        wal2json_record record;
+        char error[256];
+        if (!data)
+            continue;
+        if (!pgoutput_decode(decoder, (const char *) data, length, &record, error, sizeof error)) {
+            log_warning("unreadable pgoutput change at %s: %s", PQgetvalue(result, row, 0), error);
+        } else if (record.action == WAL2JSON_MESSAGE && strcmp(record.prefix, "tvsync") == 0) {
+            printf("%s\t%s\n", PQgetvalue(result, row, 0), record.content);
+            printed++;
+        }
+        wal2json_record_free(&record);
+        PQfreemem(data);
+    }
+    pgoutput_decoder_free(decoder);
+    if (printed == 0)
+        log_info("no intent is pending among the %d changes read", rows);
+    return TVSYNC_EXIT_OK;
+}
+
 int slot_peek(const tvsync_config *config, int limit)
 {
     int status = TVSYNC_EXIT_OK;
@@ -203,8 +232,9 @@ int slot_peek(const tvsync_config *config, int limit)
                   "that is streaming: stop the daemon to peek, or see tvsync-slot status for its progress",
                   name, PQgetvalue(result, 0, 1));
         status = TVSYNC_EXIT_FAILURE;
-    } else if (PQgetisnull(result, 0, 0) || strcmp(PQgetvalue(result, 0, 0), "wal2json") != 0) {
-        log_error("replication slot \"%s\" does not use wal2json: it was not made by tvsync-slot create", name);
+    } else if (PQgetisnull(result, 0, 0) || strcmp(PQgetvalue(result, 0, 0), output_plugin_name(config->slot.plugin)) != 0) {
+        log_error("replication slot \"%s\" does not use %s ([slot] plugin): set plugin to the slot's, or it was "
+                  "not made by tvsync-slot create", name, output_plugin_name(config->slot.plugin));
         status = TVSYNC_EXIT_FAILURE;
     }
     PQclear(result);
@@ -217,15 +247,25 @@ int slot_peek(const tvsync_config *config, int limit)
      * stops decoding only at a transaction's end, so it may return more. */
     char fetch[32];
     snprintf(fetch, sizeof fetch, "%d", limit < 2147483646 ? limit + 1 : limit);
-    const char *peek_params[] = {name, fetch};
+    char *publication = pgoutput_publication_name(name);
+    const char *peek_params[] = {name, fetch, publication};
     PGresult *failed = NULL;
     char what[160];
     snprintf(what, sizeof what, "peeking at replication slot \"%s\"", name);
-    result = slot_query(conn, what,
-                        "SELECT lsn, data FROM pg_logical_slot_peek_changes($1, NULL, $2::int, "
-                        "'format-version', '2', 'include-transaction', 'false', 'actions', '', "
-                        "'add-msg-prefixes', 'tvsync')",
-                        2, peek_params, &failed);
+    bool pgoutput = config->slot.plugin == OUTPUT_PLUGIN_PGOUTPUT;
+    if (pgoutput)
+        /* pgoutput's changes are every message (begin, commit, ...): the intents are among them */
+        result = slot_query(conn, what,
+                            "SELECT lsn, data FROM pg_logical_slot_peek_binary_changes($1, NULL, $2::int, "
+                            "'proto_version', '1', 'publication_names', quote_ident($3), 'messages', 'true')",
+                            3, peek_params, &failed);
+    else
+        result = slot_query(conn, what,
+                            "SELECT lsn, data FROM pg_logical_slot_peek_changes($1, NULL, $2::int, "
+                            "'format-version', '2', 'include-transaction', 'false', 'actions', '', "
+                            "'add-msg-prefixes', 'tvsync')",
+                            2, peek_params, &failed);
+    free(publication);
     if (!result) {
         status = slot_query_exit_status(failed);
         if (strcmp(slot_sqlstate(failed), "55006") == 0)
@@ -236,6 +276,12 @@ int slot_peek(const tvsync_config *config, int limit)
     }
     int rows = PQntuples(result);
     int shown = rows < limit ? rows : limit;
+    if (pgoutput) {
+        status = peek_print_pgoutput(result, shown);
+        PQclear(result);
+        PQfinish(conn);
+        return status;
+    }
     for (int row = 0; row < shown; row++) {
         char *content = wal2json_message_content(PQgetvalue(result, row, 1), (size_t) PQgetlength(result, row, 1));
         printf("%s\t%s\n", PQgetvalue(result, row, 0), content ? content : PQgetvalue(result, row, 1));

@@ -11,6 +11,8 @@
 #include "common/alloc.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
+#include "common/pgoutput.h"
+#include "common/strbuf.h"
 #include "slot/slot_common.h"
 
 /* SIGINT/SIGTERM during create: the handler cancels the statement running on
@@ -72,15 +74,80 @@ typedef struct create_state {
     bool slot_created;
     bool in_transaction;
     bool origin_existed;
+    char *publication;         /* pgoutput's, else NULL */
+    bool publication_existed;
+    bool publication_created;  /* by this run: dropped again if the create fails */
     char consistent_point[64];
     char snapshot_name[128];
     int failure_status;        /* exit status when the create fails */
 } create_state;
 
+/* pgoutput's publication, committed before the slot exists: pgoutput reads publications
+ * as the catalog was at each decoded change, so one made after the slot's consistent point
+ * would fail the decoding of every row change before it. It holds the one table whose rows
+ * tvsync-cdc reads (the registry's changes), inserts only; messages need no publication. */
+static bool create_publication(create_state *state)
+{
+    if (state->publication_existed) {
+        printf("publication \"%s\" already exists: kept\n", state->publication);
+        return true;
+    }
+    strbuf command = STRBUF_INIT;
+    strbuf_appendf(&command, "CREATE PUBLICATION \"%s\" FOR TABLE tvsync.registry_log WITH (publish = 'insert')",
+                   state->publication);
+    char what[160];
+    snprintf(what, sizeof what, "creating publication \"%s\"", state->publication);
+    PGresult *result = slot_query(state->sql, what, strbuf_text(&command), 0, NULL, NULL);
+    strbuf_free(&command);
+    if (!result)
+        return false;
+    PQclear(result);
+    state->publication_created = true;
+    printf("created publication \"%s\" (tvsync.registry_log, inserts)\n", state->publication);
+    fflush(stdout);
+    return true;
+}
+
+/* A publication made for an existing slot: pgoutput looks it up as the catalog was at each
+ * decoded row change, so the slot's pending changes from before it existed cannot be decoded
+ * at all. Decoding them once (peek, nothing consumed) tells; on failure the publication goes
+ * again and the slot must be made anew. */
+static int publication_decodes(create_state *state)
+{
+    const char *params[] = {state->name, state->publication};
+    PGresult *result = PQexecParams(state->sql,
+                                    "SELECT count(*) FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, "
+                                    "'proto_version', '1', 'publication_names', quote_ident($2), 'messages', 'true')",
+                                    2, NULL, params, NULL, NULL, 0);
+    int status = TVSYNC_EXIT_OK;
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        const char *sqlstate = slot_sqlstate(result);
+        if (strcmp(sqlstate, "55006") == 0) {
+            /* in use: tvsync-cdc streams, so it will tell */
+            log_warning("replication slot \"%s\" is in use, so whether its pending changes decode with the new "
+                        "publication was not checked", state->name);
+        } else {
+            log_error("replication slot \"%s\" holds changes from before publication \"%s\" existed, which "
+                      "pgoutput cannot decode (%s): stop tvsync-cdc, run tvsync-slot drop, then tvsync-slot create "
+                      "(it rebuilds every tv_* table)", state->name, state->publication,
+                      PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)
+                                                                           : PQerrorMessage(state->sql));
+            strbuf command = STRBUF_INIT;
+            strbuf_appendf(&command, "DROP PUBLICATION IF EXISTS \"%s\"", state->publication);
+            pg_exec_ok(state->sql, strbuf_text(&command), "dropping the new publication again");
+            strbuf_free(&command);
+            status = TVSYNC_EXIT_SLOT;
+        }
+    }
+    PQclear(result);
+    return status;
+}
+
 /* What is already there, and whether the rest can work, before anything is made. */
 static int create_preflight(create_state *state, bool if_not_exists, bool *done)
 {
-    const char *params[] = {state->name};
+    const char *params[] = {state->name, state->publication ? state->publication : ""};
+    const char *plugin = output_plugin_name(state->config->slot.plugin);
     PGresult *result = slot_query(state->sql, "checking the server",
                                   "SELECT current_setting('wal_level'), "
                                   "(SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user), "
@@ -88,11 +155,13 @@ static int create_preflight(create_state *state, bool if_not_exists, bool *done)
                                   "to_regclass('tvsync.entity') IS NOT NULL, "
                                   "(SELECT plugin FROM pg_replication_slots WHERE slot_name = $1), "
                                   "EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1), "
-                                  "EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1)",
-                                  1, params, NULL);
+                                  "EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1), "
+                                  "EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $2)",
+                                  2, params, NULL);
     if (!result)
         return TVSYNC_EXIT_DATABASE;
     int status = TVSYNC_EXIT_OK;
+    state->publication_existed = strcmp(PQgetvalue(result, 0, 7), "t") == 0;
     bool slot_exists = strcmp(PQgetvalue(result, 0, 5), "t") == 0;
     state->origin_existed = strcmp(PQgetvalue(result, 0, 6), "t") == 0;
     if (slot_exists) {
@@ -101,14 +170,19 @@ static int create_preflight(create_state *state, bool if_not_exists, bool *done)
                       "made by tvsync-slot create or not completely: run tvsync-slot drop, then create",
                       state->name, state->name);
             status = TVSYNC_EXIT_SLOT;
-        } else if (PQgetisnull(result, 0, 4) || strcmp(PQgetvalue(result, 0, 4), "wal2json") != 0) {
-            log_error("replication slot \"%s\" exists with plugin %s, but tvsync needs wal2json: run "
-                      "tvsync-slot drop, then create, or choose another name with --slot",
-                      state->name, PQgetisnull(result, 0, 4) ? "none (a physical slot)" : PQgetvalue(result, 0, 4));
+        } else if (PQgetisnull(result, 0, 4) || strcmp(PQgetvalue(result, 0, 4), plugin) != 0) {
+            log_error("replication slot \"%s\" exists with plugin %s, but [slot] plugin is %s: run "
+                      "tvsync-slot drop, then create, or set plugin = %s under [slot], or choose another name "
+                      "with --slot",
+                      state->name, PQgetisnull(result, 0, 4) ? "none (a physical slot)" : PQgetvalue(result, 0, 4),
+                      plugin, PQgetisnull(result, 0, 4) ? plugin : PQgetvalue(result, 0, 4));
             status = TVSYNC_EXIT_FAILURE;
         } else if (if_not_exists) {
-            printf("replication slot \"%s\" already exists (wal2json): nothing done\n", state->name);
             *done = true;
+            if (state->publication && !state->publication_existed)
+                status = create_publication(state) ? publication_decodes(state) : TVSYNC_EXIT_DATABASE;
+            else
+                printf("replication slot \"%s\" already exists (%s): nothing done\n", state->name, plugin);
         } else {
             log_error("replication slot \"%s\" already exists: use --if-not-exists, or run tvsync-slot drop first",
                       state->name);
@@ -136,8 +210,8 @@ static bool create_slot(create_state *state)
     /* Slot names are checked against [a-z0-9_]{1,63} before we get here, so
      * the double quotes are all the quoting the walsender grammar needs. */
     char command[256];
-    snprintf(command, sizeof command, "CREATE_REPLICATION_SLOT \"%s\" LOGICAL wal2json (SNAPSHOT 'export')",
-             state->name);
+    snprintf(command, sizeof command, "CREATE_REPLICATION_SLOT \"%s\" LOGICAL %s (SNAPSHOT 'export')",
+             state->name, output_plugin_name(state->config->slot.plugin));
     char what[128];
     snprintf(what, sizeof what, "creating replication slot \"%s\"", state->name);
     create_watch(state->replication);
@@ -160,8 +234,8 @@ static bool create_slot(create_state *state)
     snprintf(state->consistent_point, sizeof state->consistent_point, "%s", PQgetvalue(result, 0, 1));
     snprintf(state->snapshot_name, sizeof state->snapshot_name, "%s", PQgetvalue(result, 0, 2));
     PQclear(result);
-    printf("created replication slot \"%s\" (wal2json) at consistent point %s\n", state->name,
-           state->consistent_point);
+    printf("created replication slot \"%s\" (%s) at consistent point %s\n", state->name,
+           output_plugin_name(state->config->slot.plugin), state->consistent_point);
     fflush(stdout);
     return true;
 }
@@ -297,6 +371,18 @@ static void create_undo(create_state *state)
         PQclear(result);
         state->in_transaction = false;
     }
+    if (state->publication_created && PQstatus(state->sql) == CONNECTION_OK) {
+        strbuf command = STRBUF_INIT;
+        strbuf_appendf(&command, "DROP PUBLICATION IF EXISTS \"%s\"", state->publication);
+        PGresult *result = PQexec(state->sql, strbuf_text(&command));
+        strbuf_free(&command);
+        if (PQresultStatus(result) == PGRES_COMMAND_OK)
+            state->publication_created = false;
+        else
+            log_error("publication \"%s\" could not be dropped again: DROP PUBLICATION \"%s\"",
+                      state->publication, state->publication);
+        PQclear(result);
+    }
     if (!state->slot_created)
         return;
 
@@ -338,21 +424,26 @@ int slot_create(const tvsync_config *config, bool if_not_exists)
     state.sql = slot_connect(config, PG_CONNECT_NORMAL, &status);
     if (!state.sql)
         return status;
+    if (config->slot.plugin == OUTPUT_PLUGIN_PGOUTPUT)
+        state.publication = pgoutput_publication_name(state.name);
     bool done = false;
     status = create_preflight(&state, if_not_exists, &done);
     if (status != TVSYNC_EXIT_OK || done) {
         PQfinish(state.sql);
+        free(state.publication);
         return status;
     }
     state.replication = slot_connect(config, PG_CONNECT_REPLICATION, &status);
     if (!state.replication) {
         PQfinish(state.sql);
+        free(state.publication);
         return status;
     }
 
     create_interrupted = 0;
     create_install_signals();
-    bool ok = create_slot(&state) && !create_interrupted && create_build_and_record(&state);
+    bool ok = (!state.publication || create_publication(&state)) && !create_interrupted && create_slot(&state) &&
+              !create_interrupted && create_build_and_record(&state);
     if (!ok) {
         if (create_interrupted)
             log_error("interrupted while creating replication slot \"%s\"", state.name);
@@ -366,6 +457,7 @@ int slot_create(const tvsync_config *config, bool if_not_exists)
      * long as it does. */
     PQfinish(state.replication);
     PQfinish(state.sql);
+    free(state.publication);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     return status;
@@ -378,23 +470,32 @@ int slot_drop(const tvsync_config *config)
     PGconn *conn = slot_connect(config, PG_CONNECT_NORMAL, &status);
     if (!conn)
         return status;
-    const char *params[] = {name};
+    char *publication = pgoutput_publication_name(name);
+    const char *params[] = {name, publication};
     PGresult *result = slot_query(conn, "looking up the slot and origin",
                                   "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1), "
                                   "(SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 AND active), "
-                                  "EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1)",
-                                  1, params, NULL);
+                                  "EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1), "
+                                  "EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $2), "
+                                  "EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 "
+                                  "AND plugin = 'pgoutput')",
+                                  2, params, NULL);
     if (!result) {
+        free(publication);
         PQfinish(conn);
         return TVSYNC_EXIT_DATABASE;
     }
     bool slot_exists = strcmp(PQgetvalue(result, 0, 0), "t") == 0;
     bool origin_exists = strcmp(PQgetvalue(result, 0, 2), "t") == 0;
+    /* A publication of that name is ours when pgoutput is, or was, the slot's plugin. */
+    bool publication_exists = strcmp(PQgetvalue(result, 0, 3), "t") == 0 &&
+                              (config->slot.plugin == OUTPUT_PLUGIN_PGOUTPUT || strcmp(PQgetvalue(result, 0, 4), "t") == 0);
     if (!PQgetisnull(result, 0, 1)) {
         log_error("replication slot \"%s\" is in use by PID %s (tvsync-cdc?): stop it first", name,
                   PQgetvalue(result, 0, 1));
         PQclear(result);
         PQfinish(conn);
+        free(publication);
         return TVSYNC_EXIT_FAILURE;
     }
     PQclear(result);
@@ -404,6 +505,7 @@ int slot_drop(const tvsync_config *config)
         snprintf(what, sizeof what, "dropping replication slot \"%s\"", name);
         result = slot_query(conn, what, "SELECT pg_drop_replication_slot($1)", 1, params, NULL);
         if (!result) {
+            free(publication);
             PQfinish(conn);
             return TVSYNC_EXIT_DATABASE;
         }
@@ -415,14 +517,31 @@ int slot_drop(const tvsync_config *config)
         snprintf(what, sizeof what, "dropping replication origin \"%s\"", name);
         result = slot_query(conn, what, "SELECT pg_replication_origin_drop($1)", 1, params, NULL);
         if (!result) {
+            free(publication);
             PQfinish(conn);
             return TVSYNC_EXIT_DATABASE;
         }
         PQclear(result);
         printf("dropped replication origin \"%s\"\n", name);
     }
+    if (publication_exists) {
+        strbuf command = STRBUF_INIT;
+        strbuf_appendf(&command, "DROP PUBLICATION IF EXISTS \"%s\"", publication);
+        char what[160];
+        snprintf(what, sizeof what, "dropping publication \"%s\"", publication);
+        result = slot_query(conn, what, strbuf_text(&command), 0, NULL, NULL);
+        strbuf_free(&command);
+        if (!result) {
+            free(publication);
+            PQfinish(conn);
+            return TVSYNC_EXIT_DATABASE;
+        }
+        PQclear(result);
+        printf("dropped publication \"%s\"\n", publication);
+    }
+    free(publication);
     PQfinish(conn);
-    if (!slot_exists && !origin_exists) {
+    if (!slot_exists && !origin_exists && !publication_exists) {
         log_error("neither a replication slot nor a replication origin named \"%s\" exists: nothing to drop", name);
         return TVSYNC_EXIT_SLOT;
     }

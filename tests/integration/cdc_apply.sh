@@ -31,10 +31,17 @@ assert_eq "Fresh post" "$(pgcluster_psql -c "SELECT data->>'title' FROM tv_post 
 assert_eq "1" "$(pgcluster_psql -c "SELECT rows_upserted FROM tvsync.sync_log WHERE entity = 'post' AND intents = 1 ORDER BY id DESC LIMIT 1")" \
     "sync_log counts the upserted document"
 
-# The stream leaves out the daemon's own apply transactions (their origin's id).
-assert_eq "t" "$(pgcluster_psql -c "SELECT query LIKE '%\"filter-origins\" ''' || pg_replication_origin_oid('tvsync') || '''%'
-                                    FROM pg_stat_activity WHERE backend_type = 'walsender' LIMIT 1")" \
-    "START_REPLICATION filters the daemon's own origin"
+# The stream leaves out the daemon's own apply transactions (their origin's id); with
+# pgoutput the decoder does (the Origin message), and the stream names the publication.
+if [ "${TVSYNC_TEST_PLUGIN:-wal2json}" = pgoutput ]; then
+    assert_eq "t" "$(pgcluster_psql -c "SELECT query LIKE '%\"publication_names\" ''\"tvsync_pub\"''%\"messages\" ''true''%'
+                                        FROM pg_stat_activity WHERE backend_type = 'walsender' LIMIT 1")" \
+        "START_REPLICATION asks pgoutput for the messages and names the publication"
+else
+    assert_eq "t" "$(pgcluster_psql -c "SELECT query LIKE '%\"filter-origins\" ''' || pg_replication_origin_oid('tvsync') || '''%'
+                                        FROM pg_stat_activity WHERE backend_type = 'walsender' LIMIT 1")" \
+        "START_REPLICATION filters the daemon's own origin"
+fi
 
 # 2. A rolled-back write publishes nothing.
 pgcluster_psql <<SQL >/dev/null

@@ -4,6 +4,12 @@
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 
+# TVSYNC_TEST_PLUGIN=pgoutput runs the same tests with the pgoutput output plugin: every
+# tvsync program reads [slot] plugin from TVSYNC_SLOT_PLUGIN.
+if [ "${TVSYNC_TEST_PLUGIN:-wal2json}" != wal2json ]; then
+    export TVSYNC_SLOT_PLUGIN="$TVSYNC_TEST_PLUGIN"
+fi
+
 CDC_BIN="$TVSYNC_BUILDDIR/cdc/tvsync-cdc"
 CDC_PID=
 CDC_LOG=
@@ -86,8 +92,12 @@ cdc_create_slot() {
         "$TVSYNC_BUILDDIR/slot/tvsync-slot" --database "$TVSYNC_DATABASE_URL" create >/dev/null
         return
     fi
-    pgcluster_psql <<'SQL' >/dev/null
-SELECT pg_create_logical_replication_slot('tvsync', 'wal2json');
+    if [ "${TVSYNC_TEST_PLUGIN:-wal2json}" = pgoutput ]; then
+        pgcluster_psql -c "CREATE PUBLICATION tvsync_pub FOR TABLE tvsync.registry_log WITH (publish = 'insert')" \
+            >/dev/null || return 1
+    fi
+    pgcluster_psql <<SQL >/dev/null
+SELECT pg_create_logical_replication_slot('tvsync', '${TVSYNC_TEST_PLUGIN:-wal2json}');
 SELECT tvsync.apply(name, NULL) FROM tvsync.entity ORDER BY name;
 SELECT pg_replication_origin_create('tvsync');
 SELECT pg_replication_origin_advance('tvsync', confirmed_flush_lsn)

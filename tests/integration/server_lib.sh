@@ -2,6 +2,12 @@
 # free port, send GraphQL over HTTP with curl, and (when tvsync-cdc is not wanted) a small
 # SQL applier that plays tvsync-cdc's part: apply intents, then NOTIFY tvsync_applied.
 
+# TVSYNC_TEST_PLUGIN=pgoutput: the tests that run the real tvsync-slot and tvsync-cdc
+# (server_cdc.sh) use the pgoutput output plugin; they read [slot] plugin from here.
+if [ "${TVSYNC_TEST_PLUGIN:-wal2json}" != wal2json ]; then
+    export TVSYNC_SLOT_PLUGIN="$TVSYNC_TEST_PLUGIN"
+fi
+
 SERVER_BIN="$TVSYNC_BUILDDIR/server/tvsync-server"
 SERVER_SCHEMA="$TVSYNC_SRCDIR/examples/blog/schema.graphql"
 SERVER_PID=

@@ -122,7 +122,7 @@ assert_exit 0 "drop removes the bare slot" -- "$SLOT" --slot bare drop
 assert_eq 'dropped replication slot "bare"' "$ASSERT_OUTPUT" "drop says it dropped only the slot"
 sql "SELECT pg_create_logical_replication_slot('decoder', 'test_decoding'); SELECT pg_replication_origin_create('decoder')" >/dev/null
 assert_exit 1 "create --if-not-exists refuses a slot with another plugin" -- "$SLOT" --slot decoder create --if-not-exists
-assert_contains "$ASSERT_OUTPUT" 'exists with plugin test_decoding, but tvsync needs wal2json' "create names the wrong plugin"
+assert_contains "$ASSERT_OUTPUT" 'exists with plugin test_decoding, but [slot] plugin is wal2json' "create names the wrong plugin"
 assert_exit 0 "drop removes the other plugin's slot and origin" -- "$SLOT" --slot decoder drop
 
 # ---- verify notices a hand-made tv_* change, and names the id

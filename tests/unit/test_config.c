@@ -51,6 +51,24 @@ START_TEST(test_every_default_parses_and_formats_back)
 }
 END_TEST
 
+START_TEST(test_slot_plugin_defaults_to_wal2json_and_refuses_other_names)
+{
+    tvsync_config config;
+    char error[512], text[64];
+    config_init(&config);
+    ck_assert_int_eq(config.slot.plugin, OUTPUT_PLUGIN_WAL2JSON);
+    ck_assert(config_set(&config, "slot", "plugin", "pgoutput", "test", error, sizeof error));
+    ck_assert_int_eq(config.slot.plugin, OUTPUT_PLUGIN_PGOUTPUT);
+    ck_assert_str_eq(config_format_value(&config, config_key_find("slot", "plugin"), text, sizeof text), "pgoutput");
+    ck_assert(!config_set(&config, "slot", "plugin", "test_decoding", "tvsync.conf:3", error, sizeof error));
+    ck_assert_int_eq(config.slot.plugin, OUTPUT_PLUGIN_PGOUTPUT);
+    ck_assert_ptr_nonnull(strstr(error, "tvsync.conf:3"));
+    ck_assert_ptr_nonnull(strstr(error, "slot.plugin"));
+    ck_assert_ptr_nonnull(strstr(error, "wal2json, pgoutput"));
+    config_free(&config);
+}
+END_TEST
+
 START_TEST(test_no_default_points_at_the_blog_and_migrate_keys_load_from_a_file)
 {
     tvsync_config config;
@@ -243,6 +261,7 @@ int main(void)
     tcase_add_test(tc, test_on_off_keys_take_on_off_and_say_what_they_take);
     tcase_add_test(tc, test_no_default_points_at_the_blog_and_migrate_keys_load_from_a_file);
     tcase_add_test(tc, test_file_error_names_file_line_and_key);
+    tcase_add_test(tc, test_slot_plugin_defaults_to_wal2json_and_refuses_other_names);
     tcase_add_test(tc, test_file_unknown_section_and_missing_file);
     tcase_add_test(tc, test_flag_beats_environment_beats_file_beats_default);
     tcase_add_test(tc, test_misspelled_environment_override_is_an_error);
