@@ -217,12 +217,14 @@ START_TEST(test_test_harness_variables_are_not_keys)
 {
     clear_tvsync_environment();
     setenv("TVSYNC_PG_MAJOR", "17", 1);
+    setenv("TVSYNC_PG_CACHE", "/var/cache/tvsync/postgres", 1);
     setenv("TVSYNC_SRCDIR", "/src", 1);
     tvsync_config config;
     char error[512] = "";
     config_init(&config);
     ck_assert_msg(config_apply_environment(&config, error, sizeof error), "%s", error);
     unsetenv("TVSYNC_PG_MAJOR");
+    unsetenv("TVSYNC_PG_CACHE");
     unsetenv("TVSYNC_SRCDIR");
     config_free(&config);
 }
