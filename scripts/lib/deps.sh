@@ -5,7 +5,8 @@
 TVSYNC_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config libpq-dev libevent-dev
   libcjson-dev check libinih-dev libsystemd-dev libjwt-dev libssl-dev postgresql-15 postgresql-15-wal2json curl python3"
 # Packages only the tests and benchmarks need.
-TVSYNC_TEST_PACKAGES="clang libclang-rt-14-dev valgrind scdoc systemd prometheus wrk chromium procps"
+# (libstdc++6: the npm PostgreSQL 16-18 builds link it; the rest of their libraries they carry.)
+TVSYNC_TEST_PACKAGES="clang libclang-rt-14-dev valgrind scdoc systemd prometheus wrk chromium procps libstdc++6"
 
 tvsync_missing_packages() {
     local missing="" package
