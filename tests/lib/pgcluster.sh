@@ -272,6 +272,10 @@ pgcluster_start() {
         pgcluster_log_tail 40
         return 1
     fi
+    if [ "$TVSYNC_PG_MAJOR" != 15 ]; then
+        # So a test's log says which server it ran against.
+        echo "pgcluster: PostgreSQL $("$PGCLUSTER_BINDIR/postgres" --version | sed 's/.* //') (TVSYNC_PG_MAJOR=$TVSYNC_PG_MAJOR, $PGCLUSTER_BINDIR)" >&2
+    fi
 }
 
 pgcluster_free_port() {
