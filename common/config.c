@@ -453,8 +453,10 @@ bool config_load_file(tvsync_config *config, const char *path, bool must_exist,
 
 bool config_apply_environment(tvsync_config *config, char *error, size_t error_size)
 {
-    static const char *const not_keys[] = {"TVSYNC_CONFIG", "TVSYNC_LOG_LEVEL", "TVSYNC_BUILDDIR",
-                                           "TVSYNC_SRCDIR", "TVSYNC_TEST_"};
+    /* TVSYNC_PG_MAJOR and TVSYNC_PG_CACHE pick the test clusters' PostgreSQL (tests/lib/pgcluster.sh,
+     * scripts/lib/deps.sh): the binaries the tests start inherit them. */
+    static const char *const not_keys[] = {"TVSYNC_CONFIG", "TVSYNC_LOG_LEVEL", "TVSYNC_BUILDDIR", "TVSYNC_SRCDIR",
+                                           "TVSYNC_TEST_", "TVSYNC_PG_MAJOR", "TVSYNC_PG_CACHE"};
     for (char **entry = environ; *entry; entry++) {
         if (strncmp(*entry, "TVSYNC_", 7) != 0)
             continue;

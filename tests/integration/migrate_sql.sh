@@ -1,7 +1,7 @@
 #!/bin/bash
 # migrate_sql.sh: the engine schema at the SQL level: publish and request_rebuild reach the
-# WAL (read back through wal2json), apply/rebuild_chunk converge, cascades find old and new
-# references, and the roles get exactly their privileges.
+# WAL (read back through wal2json, or test_decoding where the server has none), apply/rebuild_chunk
+# converge, cascades find old and new references, and the roles get exactly their privileges.
 . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
 . "$TVSYNC_SRCDIR/tests/lib/assert.sh"
 
@@ -26,22 +26,34 @@ verify() {
 }
 
 # --- intents in the WAL ------------------------------------------------------------------
-pgcluster_psql -c "SELECT pg_create_logical_replication_slot('test_slot', 'wal2json')" >/dev/null
-# The tvsync messages decoded since the slot was made (peek: nothing is consumed).
+# wal2json, or test_decoding on servers without it (the npm builds of PostgreSQL 16-18).
+SLOT_PLUGIN=test_decoding SLOT_OPTIONS=
+if pgcluster_has_plugin wal2json; then
+    SLOT_PLUGIN=wal2json SLOT_OPTIONS=", 'format-version', '2'"
+fi
+# The tvsync messages decoded since the slot was made (peek: nothing is consumed), as rows
+# (lsn, transactional, content).
+SLOT_MESSAGES="SELECT (data::jsonb->>'lsn')::pg_lsn AS lsn, (data::jsonb->>'transactional')::boolean AS transactional,
+        data::jsonb->>'content' AS content
+    FROM pg_logical_slot_peek_changes('test_slot', NULL, NULL, 'format-version', '2', 'add-msg-prefixes', 'tvsync',
+        'include-lsn', 'true') WHERE data::jsonb->>'action' = 'M'"
+if [ "$SLOT_PLUGIN" = test_decoding ]; then
+    SLOT_MESSAGES="SELECT lsn, substring(data FROM '^message: transactional: ([01])') = '1' AS transactional,
+            substring(data FROM '^message: transactional: [01] prefix: tvsync, sz: [0-9]+ content:(.*)$') AS content
+        FROM pg_logical_slot_peek_changes('test_slot', NULL, NULL) WHERE data LIKE 'message: transactional: _ prefix: tvsync, %'"
+fi
+pgcluster_psql -c "SELECT pg_create_logical_replication_slot('test_slot', '$SLOT_PLUGIN')" >/dev/null
 messages() {
-    pgcluster_psql -c "SELECT data::jsonb->>'content' FROM pg_logical_slot_peek_changes('test_slot', NULL, NULL,
-        'format-version', '2', 'add-msg-prefixes', 'tvsync')
-        WHERE data::jsonb->>'action' = 'M' AND (data::jsonb->>'transactional')::boolean"
+    pgcluster_psql -c "SELECT content FROM ($SLOT_MESSAGES) AS m WHERE transactional"
 }
 advance() {
-    pgcluster_psql -c "SELECT count(*) FROM pg_logical_slot_get_changes('test_slot', NULL, NULL, 'format-version', '2')" >/dev/null
+    pgcluster_psql -c "SELECT count(*) FROM pg_logical_slot_get_changes('test_slot', NULL, NULL$SLOT_OPTIONS)" >/dev/null
 }
 
 lsn=$(pgcluster_psql -c "SELECT tvsync.publish('post', ARRAY['$POST2', '$POST1', '$POST2']::uuid[])")
 assert_eq "{\"entity\":\"post\",\"ids\":[\"$POST1\",\"$POST2\"]}" "$(messages)" \
     "publish emits one transactional tvsync message with the ids, duplicates dropped"
-message_lsn=$(pgcluster_psql -c "SELECT data::jsonb->>'lsn' FROM pg_logical_slot_peek_changes('test_slot', NULL, NULL,
-    'format-version', '2', 'add-msg-prefixes', 'tvsync', 'include-lsn', 'true') WHERE data::jsonb->>'action' = 'M'")
+message_lsn=$(pgcluster_psql -c "SELECT lsn FROM ($SLOT_MESSAGES) AS m")
 assert_eq "t" "$(pgcluster_psql -c "SELECT '$lsn'::pg_lsn >= '$message_lsn'::pg_lsn")" \
     "publish returns an LSN at or past its message"
 advance
@@ -53,9 +65,7 @@ assert_not_contains "$(messages)" "$POST3" "a rolled-back publish emits nothing"
 advance
 
 pgcluster_psql -c "SELECT tvsync.publish('user', array(SELECT gen_random_uuid() FROM generate_series(1, 25000)))" >/dev/null
-sizes=$(pgcluster_psql -c "SELECT string_agg(jsonb_array_length((data::jsonb->>'content')::jsonb->'ids')::text, ',')
-    FROM pg_logical_slot_peek_changes('test_slot', NULL, NULL, 'format-version', '2', 'add-msg-prefixes', 'tvsync')
-    WHERE data::jsonb->>'action' = 'M'")
+sizes=$(pgcluster_psql -c "SELECT string_agg(jsonb_array_length(content::jsonb->'ids')::text, ',') FROM ($SLOT_MESSAGES) AS m")
 assert_eq "10000,10000,5000" "$sizes" "25,000 ids are split into messages of at most 10,000"
 advance
 
@@ -278,7 +288,7 @@ assert_contains "$ASSERT_OUTPUT" "public.tv_tag.id is text, but public.tb_order.
 assert_exit 1 "a build function of another key type is refused" -- register "'bad', 'tv_order', 'tb_order', 'fn_build_tag(text[])'"
 assert_contains "$ASSERT_OUTPUT" "must take one argument of type bigint[]" "the refusal says what the build function must take"
 
-pgcluster_psql -c "SELECT pg_create_logical_replication_slot('test_slot', 'wal2json')" >/dev/null
+pgcluster_psql -c "SELECT pg_create_logical_replication_slot('test_slot', '$SLOT_PLUGIN')" >/dev/null
 pgcluster_psql -c "SELECT tvsync.publish('order', ARRAY[9007199254740993, 100, 2, 10, 2]::bigint[])" >/dev/null
 assert_eq '{"entity":"order","ids":["2","10","100","9007199254740993"]}' "$(messages)" \
     "bigint ids are published as text, every digit kept, in key order, duplicates dropped"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# server.sh: tvsync-server over real HTTP against a throwaway PostgreSQL 15: every blog
+# server.sh: tvsync-server over real HTTP against a throwaway PostgreSQL (TVSYNC_PG_MAJOR): every blog
 # query and mutation, read your writes, statuses, injection attempts, HTTP edge cases,
 # a dropped database, schema reload and draining on SIGTERM.
 set -u
@@ -162,7 +162,14 @@ assert_eq '{"a":{"username":"m1"},"b":null}' "$(jq -c '.data' <<<"$out")" "mutat
 assert_eq '["b"]' "$(jq -c '.errors[0].path' <<<"$out")" "the second one's error names its path"
 
 # ---------------------------------------------------------------- statuses write and publish nothing
-sql "SELECT pg_create_logical_replication_slot('server_test_probe', 'wal2json')" >/dev/null
+# The intents (tvsync messages) a probe slot sees: wal2json, or test_decoding on the npm builds.
+if pgcluster_has_plugin wal2json; then
+    sql "SELECT pg_create_logical_replication_slot('server_test_probe', 'wal2json')" >/dev/null
+    PROBE_INTENTS="SELECT count(*) FROM pg_logical_slot_peek_changes('server_test_probe', NULL, NULL, 'format-version', '2', 'actions', '', 'add-msg-prefixes', 'tvsync') WHERE data::jsonb->>'action' = 'M'"
+else
+    sql "SELECT pg_create_logical_replication_slot('server_test_probe', 'test_decoding')" >/dev/null
+    PROBE_INTENTS="SELECT count(*) FROM pg_logical_slot_peek_changes('server_test_probe', NULL, NULL) WHERE data LIKE 'message: transactional: _ prefix: tvsync, %'"
+fi
 before=$(sql "SELECT (SELECT count(*) FROM tb_user) + (SELECT count(*) FROM tb_post) + (SELECT count(*) FROM tb_comment)")
 code() { jq -r '.errors[0].extensions.code + ": " + .errors[0].message' <<<"$1"; }
 out=$(gql_query 'mutation { createUser(username: "alice", email: "new@x.io") { id } }')
@@ -179,10 +186,10 @@ out=$(gql_query "mutation { deleteComment(id: \"$ALICE\") }")
 assert_eq "NOT_FOUND: no comment with id $ALICE" "$(code "$out")" "unknown comment: NOT_FOUND"
 after=$(sql "SELECT (SELECT count(*) FROM tb_user) + (SELECT count(*) FROM tb_post) + (SELECT count(*) FROM tb_comment)")
 assert_eq "$before" "$after" "failed mutations wrote no row"
-assert_eq 0 "$(sql "SELECT count(*) FROM pg_logical_slot_peek_changes('server_test_probe', NULL, NULL, 'format-version', '2', 'actions', '', 'add-msg-prefixes', 'tvsync') WHERE data::jsonb->>'action' = 'M'")" \
+assert_eq 0 "$(sql "$PROBE_INTENTS")" \
     "failed mutations published no intent"
 gql_query "mutation { updateUser(id: \"$ALICE\", bio: \"probe\") { id } }" >/dev/null
-assert_eq 1 "$(sql "SELECT count(*) FROM pg_logical_slot_peek_changes('server_test_probe', NULL, NULL, 'format-version', '2', 'actions', '', 'add-msg-prefixes', 'tvsync') WHERE data::jsonb->>'action' = 'M'")" \
+assert_eq 1 "$(sql "$PROBE_INTENTS")" \
     "a successful mutation publishes its intent (the probe slot sees it)"
 sql "SELECT pg_drop_replication_slot('server_test_probe')" >/dev/null
 

@@ -68,12 +68,18 @@ gql_query() {
 
 # A SQL stand-in for tvsync-cdc: consumes the intents from its own slot, rebuilds the
 # listed rows and their cascades with tvsync.apply, then notifies the applied LSN.
+# wal2json when the server has it, else test_decoding (the npm builds of PostgreSQL 16-18).
 applier_install() {
-    pgcluster_psql >/dev/null <<'SQL'
-SELECT pg_create_logical_replication_slot('server_test_applier', 'wal2json');
+    local plugin=test_decoding
+    if pgcluster_has_plugin wal2json; then
+        plugin=wal2json
+    fi
+    pgcluster_psql -v plugin="$plugin" >/dev/null <<'SQL'
+SELECT pg_create_logical_replication_slot('server_test_applier', :'plugin');
 CREATE FUNCTION public.server_test_apply() RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
     m record;
+    contents text[];
     intent jsonb;
     ids text[];
     c record;
@@ -81,9 +87,15 @@ DECLARE
     pending jsonb;
     applied int := 0;
 BEGIN
-    FOR m IN SELECT data FROM pg_logical_slot_get_changes('server_test_applier', NULL, NULL,
-            'format-version', '2', 'actions', '', 'add-msg-prefixes', 'tvsync') LOOP
-        intent := (m.data::jsonb ->> 'content')::jsonb;
+    IF (SELECT plugin FROM pg_replication_slots WHERE slot_name = 'server_test_applier') = 'wal2json' THEN
+        contents := ARRAY(SELECT data::jsonb ->> 'content' FROM pg_logical_slot_get_changes('server_test_applier',
+            NULL, NULL, 'format-version', '2', 'actions', '', 'add-msg-prefixes', 'tvsync'));
+    ELSE
+        contents := ARRAY(SELECT substring(data FROM '^message: transactional: [01] prefix: tvsync, sz: [0-9]+ content:(.*)$')
+            FROM pg_logical_slot_get_changes('server_test_applier', NULL, NULL) WHERE data LIKE 'message: %');
+    END IF;
+    FOR m IN SELECT content FROM unnest(contents) AS u(content) LOOP
+        intent := m.content::jsonb;
         CONTINUE WHEN intent IS NULL OR NOT intent ? 'ids';
         ids := ARRAY(SELECT jsonb_array_elements_text(intent -> 'ids'));
         -- Cascade targets first: the queries also read the old documents.

@@ -1,11 +1,21 @@
-# pgcluster.sh: a throwaway PostgreSQL 15 cluster for integration tests.
+# pgcluster.sh: a throwaway PostgreSQL cluster (15 by default; 16, 17, 18 on demand) for integration tests.
 # Source it, call pgcluster_start; the cluster is stopped and removed on exit, failure or interrupt.
 #
 # Contract (other tests rely on it):
+#   TVSYNC_PG_MAJOR=15|16|17|18       (environment, read when sourced; default 15) the server's major
+#       version. 15: Debian's /usr/lib/postgresql/15/bin. 16-18: the npm builds pinned in
+#       tests/postgres/package-lock.json, installed by scripts/lib/deps.sh
+#       tvsync_install_postgres_versions (pgcluster_start runs it when they are missing and npm
+#       is there). Their folder holds initdb, pg_ctl and postgres of that major and Debian's 15
+#       client tools (psql, createdb, pgbench, pg_recvlogical, pg_isready...): the npm builds
+#       have no client tools, no pg_config and no wal2json (pgoutput and test_decoding only).
+#   PGCLUSTER_BINDIR                  where the server's binaries and the client tools are (set
+#       when sourced; a value from the environment wins over TVSYNC_PG_MAJOR)
 #   pgcluster_start [postgresql.conf line]...  initdb in a temp dir, free port, wal_level=logical,
 #       trust auth, runs as user postgres when we are root; exports PGHOST PGPORT PGUSER
 #       PGDATABASE (tvsync_test, created) and TVSYNC_DATABASE_URL. Extra lines are appended
-#       to postgresql.conf after the defaults, so they win ("wal_level = replica").
+#       to postgresql.conf after the defaults, so they win ("wal_level = replica"). On 15 it
+#       fails when wal2json is missing; on 16-18 it does not look for it.
 #   pgcluster_stop                    fast shutdown (the directory stays until exit)
 #   pgcluster_restart [-m MODE]       restart (MODE: fast, immediate) and wait until it accepts
 #   pgcluster_psql [psql args]...     psql -X -v ON_ERROR_STOP=1 -qAt against the test database
@@ -16,8 +26,24 @@
 #   pgcluster_log_tail [N]            prints the last N lines (default 40) of the server log
 #   pgcluster_free_port               prints a TCP port of 127.0.0.1 nobody listens on (for "unreachable" tests)
 #   pgcluster_as_owner COMMAND...     runs COMMAND as the cluster's owner (postgres when we are root)
+#   pgcluster_pkglibdir               prints the server's folder of loadable modules (output plugins)
+#   pgcluster_has_plugin NAME         true when the server has the output plugin NAME (wal2json,
+#       pgoutput, test_decoding): tests that need wal2json skip or pick pgoutput when it is false
 
-PGCLUSTER_BINDIR=${PGCLUSTER_BINDIR:-/usr/lib/postgresql/15/bin}
+TVSYNC_PG_MAJOR=${TVSYNC_PG_MAJOR:-15}
+# Where to say the npm builds come from when they are missing.
+PGCLUSTER_INSTALL_HINT=". scripts/lib/deps.sh && tvsync_install_postgres_versions  (in the source tree; needs npm)"
+if [ -z "${PGCLUSTER_BINDIR:-}" ]; then
+    case $TVSYNC_PG_MAJOR in
+        15) PGCLUSTER_BINDIR=/usr/lib/postgresql/15/bin ;;
+        16|17|18)
+            . "${TVSYNC_SRCDIR:-.}/scripts/lib/deps.sh"
+            PGCLUSTER_BINDIR=$(tvsync_postgres_bindir "$TVSYNC_PG_MAJOR" "${TVSYNC_SRCDIR:-.}") ;;
+        *)
+            echo "pgcluster: TVSYNC_PG_MAJOR=$TVSYNC_PG_MAJOR: the tests run on 15, 16, 17 or 18" >&2
+            PGCLUSTER_BINDIR=/nonexistent ;;
+    esac
+fi
 PGCLUSTER_DIR=
 PGCLUSTER_EXIT_HOOKS=
 PGCLUSTER_REAPER=
@@ -117,15 +143,65 @@ pgcluster__interrupted() {
     exit "$1"
 }
 
+pgcluster_pkglibdir() {
+    local real
+    real=$(dirname "$(readlink -f "$PGCLUSTER_BINDIR/postgres")")
+    if [ -x "$real/pg_config" ]; then
+        "$real/pg_config" --pkglibdir
+    elif [ -d "$real/../lib/postgresql" ]; then
+        # The npm builds' layout (no pg_config there).
+        (cd "$real/../lib/postgresql" && pwd)
+    else
+        (cd "$real/../lib" && pwd)
+    fi
+}
+
+pgcluster_has_plugin() {
+    [ -f "$(pgcluster_pkglibdir)/$1.so" ]
+}
+
+# Makes sure the chosen server's binaries are there (installing the npm ones when we can).
+pgcluster__check_binaries() {
+    case $TVSYNC_PG_MAJOR in
+        16|17|18)
+            if [ ! -x "$PGCLUSTER_BINDIR/initdb" ]; then
+                if ! command -v npm >/dev/null 2>&1; then
+                    echo "pgcluster: PostgreSQL $TVSYNC_PG_MAJOR is not installed and npm is missing: apt-get install nodejs npm, then run: $PGCLUSTER_INSTALL_HINT" >&2
+                    return 1
+                fi
+                command -v tvsync_install_postgres_versions >/dev/null 2>&1 || . "${TVSYNC_SRCDIR:-.}/scripts/lib/deps.sh"
+                tvsync_install_postgres_versions "${TVSYNC_SRCDIR:-.}" >&2 || {
+                    echo "pgcluster: installing PostgreSQL $TVSYNC_PG_MAJOR failed; run: $PGCLUSTER_INSTALL_HINT" >&2
+                    return 1
+                }
+            fi
+            if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$PGCLUSTER_BINDIR/postgres"; then
+                echo "pgcluster: user postgres cannot run $PGCLUSTER_BINDIR/postgres: make its folders readable by all (chmod -R a+rX), or set TVSYNC_PG_CACHE to a folder postgres can reach and run: $PGCLUSTER_INSTALL_HINT" >&2
+                return 1
+            fi
+            if [ ! -x "$PGCLUSTER_BINDIR/psql" ]; then
+                echo "pgcluster: Debian's PostgreSQL 15 client tools are missing (they are used against every major); install them with: apt-get install postgresql-15" >&2
+                return 1
+            fi
+            ;;
+        15)
+            if [ ! -x "$PGCLUSTER_BINDIR/initdb" ]; then
+                echo "pgcluster: $PGCLUSTER_BINDIR/initdb not found; install it with: apt-get install postgresql-15 postgresql-15-wal2json" >&2
+                return 1
+            fi
+            if ! pgcluster_has_plugin wal2json; then
+                echo "pgcluster: wal2json is missing; install it with: apt-get install postgresql-15-wal2json" >&2
+                return 1
+            fi
+            ;;
+        *)
+            echo "pgcluster: TVSYNC_PG_MAJOR=$TVSYNC_PG_MAJOR: the tests run on 15, 16, 17 or 18" >&2
+            return 1 ;;
+    esac
+}
+
 pgcluster_start() {
-    if [ ! -x "$PGCLUSTER_BINDIR/initdb" ]; then
-        echo "pgcluster: $PGCLUSTER_BINDIR/initdb not found; install it with: apt-get install postgresql-15 postgresql-15-wal2json" >&2
-        return 1
-    fi
-    if [ ! -f "$("$PGCLUSTER_BINDIR/pg_config" --pkglibdir)/wal2json.so" ]; then
-        echo "pgcluster: wal2json is missing; install it with: apt-get install postgresql-15-wal2json" >&2
-        return 1
-    fi
+    pgcluster__check_binaries || return 1
     # The server runs as postgres: its directory must sit where postgres can reach it.
     local parent=${TMPDIR:-/tmp}
     if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$parent"; then
@@ -195,6 +271,10 @@ pgcluster_start() {
         echo "pgcluster: createdb tvsync_test failed" >&2
         pgcluster_log_tail 40
         return 1
+    fi
+    if [ "$TVSYNC_PG_MAJOR" != 15 ]; then
+        # So a test's log says which server it ran against.
+        echo "pgcluster: PostgreSQL $("$PGCLUSTER_BINDIR/postgres" --version | sed 's/.* //') (TVSYNC_PG_MAJOR=$TVSYNC_PG_MAJOR, $PGCLUSTER_BINDIR)" >&2
     fi
 }
 

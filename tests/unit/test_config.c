@@ -231,6 +231,23 @@ START_TEST(test_misspelled_environment_override_is_an_error)
 }
 END_TEST
 
+START_TEST(test_test_harness_variables_are_not_keys)
+{
+    clear_tvsync_environment();
+    setenv("TVSYNC_PG_MAJOR", "17", 1);
+    setenv("TVSYNC_PG_CACHE", "/var/cache/tvsync/postgres", 1);
+    setenv("TVSYNC_SRCDIR", "/src", 1);
+    tvsync_config config;
+    char error[512] = "";
+    config_init(&config);
+    ck_assert_msg(config_apply_environment(&config, error, sizeof error), "%s", error);
+    unsetenv("TVSYNC_PG_MAJOR");
+    unsetenv("TVSYNC_PG_CACHE");
+    unsetenv("TVSYNC_SRCDIR");
+    config_free(&config);
+}
+END_TEST
+
 START_TEST(test_cli_usage_errors_and_config_errors_return_documented_codes)
 {
     clear_tvsync_environment();
@@ -265,6 +282,7 @@ int main(void)
     tcase_add_test(tc, test_file_unknown_section_and_missing_file);
     tcase_add_test(tc, test_flag_beats_environment_beats_file_beats_default);
     tcase_add_test(tc, test_misspelled_environment_override_is_an_error);
+    tcase_add_test(tc, test_test_harness_variables_are_not_keys);
     tcase_add_test(tc, test_cli_usage_errors_and_config_errors_return_documented_codes);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
