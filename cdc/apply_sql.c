@@ -6,6 +6,15 @@
 
 #include "cdc/apply_sql.h"
 
+/* The old document as d holds it: read (and decompressed) once, here. A
+ * toasted value stays a pointer in d, and each use of it below (the
+ * comparison, the key lists, each key's value, the nested paths) would fetch
+ * and decompress the whole document again. #> '{}' returns its argument (every
+ * kind of JSON value) detoasted. d's comparison runs over the subquery's
+ * output (OFFSET 0 keeps the planner from pushing it down into the join,
+ * where it would read the stored value again). */
+#define OLD_DETOASTED "t.data #> '{}'"
+
 /* What every diff statement ends with, after its CTE d (id, new, old: the ids
  * whose build differs from the tv_* row): the documents that would change kept
  * for the apply (one build per document) when keep_built, and the changed ids
@@ -36,10 +45,11 @@ const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *
 {
     strbuf_reset(sql);
     strbuf_appendf(sql,
-                   "WITH d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old "
+                   "WITH d AS MATERIALIZED (SELECT d.id, d.new, d.old FROM (SELECT coalesce(b.id, t.id) AS id, "
+                   "b.data AS new, " OLD_DETOASTED " AS old "
                    "FROM %1$s($1::%3$s[]) AS b "
                    "FULL JOIN (SELECT id, data FROM %2$s WHERE id = ANY ($1::%3$s[])) AS t ON t.id = b.id "
-                   "WHERE b.data IS DISTINCT FROM t.data)",
+                   "OFFSET 0) AS d WHERE d.new IS DISTINCT FROM d.old)",
                    build_function, tv_table, key_type);
     append_diff_tail(sql, entity_index, keep_built, false, nested_changed);
     return strbuf_text(sql);
@@ -65,7 +75,8 @@ const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const c
                        "ARRAY(SELECT x FROM unnest(i.ids) AS x WHERE x = ANY ($2::%2$s[])) AS build_ids "
                        "FROM (SELECT coalesce(array_agg(DISTINCT q0.x::%2$s) FILTER (WHERE q0.x IS NOT NULL), "
                        "'{}'::%2$s[]) AS ids FROM (%1$s) AS q0(x)) AS i), "
-                       "d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old FROM "
+                       "d AS MATERIALIZED (SELECT d.id, d.new, d.old FROM (SELECT coalesce(b.id, t.id) AS id, "
+                       "b.data AS new, " OLD_DETOASTED " AS old FROM "
                        "(SELECT b.id, b.data FROM q CROSS JOIN LATERAL %3$s(q.patch_ids, $1::%5$s[]) AS b "
                        "UNION ALL SELECT b.id, b.data FROM q CROSS JOIN LATERAL %4$s(q.build_ids) AS b) AS b ",
                        cascade_query, key_type, patch_function, build_function, source_key_type);
@@ -73,12 +84,13 @@ const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const c
         strbuf_appendf(sql,
                        "WITH q AS MATERIALIZED (SELECT coalesce(array_agg(DISTINCT q0.x::%2$s) FILTER (WHERE q0.x IS NOT NULL), "
                        "'{}'::%2$s[]) AS ids FROM (%1$s) AS q0(x)), "
-                       "d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old FROM "
+                       "d AS MATERIALIZED (SELECT d.id, d.new, d.old FROM (SELECT coalesce(b.id, t.id) AS id, "
+                       "b.data AS new, " OLD_DETOASTED " AS old FROM "
                        "(SELECT b.id, b.data FROM q CROSS JOIN LATERAL %3$s(q.ids) AS b) AS b ",
                        cascade_query, key_type, build_function);
     strbuf_appendf(sql,
                    "FULL JOIN (SELECT t.id, t.data FROM q, %s AS t WHERE t.id = ANY (q.ids)) AS t ON t.id = b.id "
-                   "WHERE b.data IS DISTINCT FROM t.data)",
+                   "OFFSET 0) AS d WHERE d.new IS DISTINCT FROM d.old)",
                    tv_table);
     append_diff_tail(sql, entity_index, keep_built, true, nested_changed);
     return strbuf_text(sql);

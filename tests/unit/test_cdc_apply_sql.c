@@ -149,10 +149,11 @@ START_TEST(test_diff_of_top_level_watches_compares_only_top_level_keys)
     strbuf sql = STRBUF_INIT;
     const char *text = apply_sql_diff(&sql, "blog.build_user", "blog.tv_user", "uuid", 1, false, NULL);
     ck_assert_str_eq(text,
-                     "WITH d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old "
+                     "WITH d AS MATERIALIZED (SELECT d.id, d.new, d.old FROM (SELECT coalesce(b.id, t.id) AS id, "
+                     "b.data AS new, t.data #> '{}' AS old "
                      "FROM blog.build_user($1::uuid[]) AS b "
                      "FULL JOIN (SELECT id, data FROM blog.tv_user WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
-                     "WHERE b.data IS DISTINCT FROM t.data) "
+                     "OFFSET 0) AS d WHERE d.new IS DISTINCT FROM d.old) "
                      "SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
                      "ARRAY(SELECT k FROM (SELECT jsonb_object_keys(d.new) UNION SELECT jsonb_object_keys(d.old)) AS x(k) "
                      "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END FROM d");
@@ -207,6 +208,10 @@ START_TEST(test_diff_along_a_patch_edge_patches_or_builds_each_id_once)
     ck_assert_uint_eq(occurrences(text, "$2::"), 2);
     ck_assert_ptr_nonnull(strstr(text, "INSERT INTO pg_temp.tvsync_built"));
     ck_assert(ends_with(text, "UNION ALL SELECT x, NULL, true FROM q, unnest(q.ids) AS x"));
+    /* the stored document is read once (detoasted in d's subquery), and d compares what it read */
+    ck_assert_uint_eq(occurrences(text, "t.data"), 2);
+    ck_assert_ptr_nonnull(strstr(text, "t.data #> '{}' AS old"));
+    ck_assert_ptr_nonnull(strstr(text, "OFFSET 0) AS d WHERE d.new IS DISTINCT FROM d.old)"));
     /* the same text each time: it keys the prepared statement */
     ck_assert_str_eq(apply_sql_diff_along(&sql, query, "blog.build_post", "blog.tv_post", "bigint", 2, true, NULL,
                                           "\"My Schema\".patch_post", "uuid"), first);
