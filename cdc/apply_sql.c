@@ -58,21 +58,35 @@ const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *
 const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const char *build_function,
                                  const char *tv_table, const char *key_type, size_t entity_index, bool keep_built,
                                  const char *nested_changed, const char *patch_function,
-                                 const char *source_key_type)
+                                 const char *source_key_type, long long patch_min_bytes)
 {
     strbuf_reset(sql);
     /* The cast: a query that answers another integer type than the target's
      * key (or text in its form) still feeds the build. */
-    if (patch_function)
+    if (patch_function) {
         /* Each id once, through one of the two: ARRAY() is never NULL (a NULL
          * would ask the build for every row). The arrays are q's columns, not the
          * functions' arguments: PostgreSQL inlines a SQL function only when its
          * arguments hold no subquery, and one it does not inline plans its body
-         * again on every call. */
+         * again on every call. A document stored in fewer than patch_min_bytes
+         * is built: below some size the patch function's fixed cost (its list
+         * helper's calls) is more than building the document; and a document
+         * with no row has nothing to patch. pg_column_size reads the stored
+         * size without reading the document. */
         strbuf_appendf(sql,
                        "WITH q AS MATERIALIZED (SELECT i.ids, "
-                       "ARRAY(SELECT x FROM unnest(i.ids) AS x WHERE x <> ALL ($2::%2$s[])) AS patch_ids, "
-                       "ARRAY(SELECT x FROM unnest(i.ids) AS x WHERE x = ANY ($2::%2$s[])) AS build_ids "
+                       "ARRAY(SELECT x FROM unnest(i.ids) AS x WHERE x <> ALL ($2::%s[])",
+                       key_type);
+        if (patch_min_bytes > 0)
+            strbuf_appendf(sql, " AND EXISTS (SELECT FROM %s AS o WHERE o.id = x AND pg_column_size(o.data) >= %lld)",
+                           tv_table, patch_min_bytes);
+        strbuf_appendf(sql, ") AS patch_ids, ARRAY(SELECT x FROM unnest(i.ids) AS x WHERE x = ANY ($2::%s[])", key_type);
+        if (patch_min_bytes > 0)
+            strbuf_appendf(sql,
+                           " OR NOT EXISTS (SELECT FROM %s AS o WHERE o.id = x AND pg_column_size(o.data) >= %lld)",
+                           tv_table, patch_min_bytes);
+        strbuf_appendf(sql,
+                       ") AS build_ids "
                        "FROM (SELECT coalesce(array_agg(DISTINCT q0.x::%2$s) FILTER (WHERE q0.x IS NOT NULL), "
                        "'{}'::%2$s[]) AS ids FROM (%1$s) AS q0(x)) AS i), "
                        "d AS MATERIALIZED (SELECT d.id, d.new, d.old FROM (SELECT coalesce(b.id, t.id) AS id, "
@@ -80,7 +94,7 @@ const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const c
                        "(SELECT b.id, b.data FROM q CROSS JOIN LATERAL %3$s(q.patch_ids, $1::%5$s[]) AS b "
                        "UNION ALL SELECT b.id, b.data FROM q CROSS JOIN LATERAL %4$s(q.build_ids) AS b) AS b ",
                        cascade_query, key_type, patch_function, build_function, source_key_type);
-    else
+    } else
         strbuf_appendf(sql,
                        "WITH q AS MATERIALIZED (SELECT coalesce(array_agg(DISTINCT q0.x::%2$s) FILTER (WHERE q0.x IS NOT NULL), "
                        "'{}'::%2$s[]) AS ids FROM (%1$s) AS q0(x)), "
