@@ -142,10 +142,15 @@ const char *apply_sql_apply(strbuf *sql, const char *build_function, const char 
         strbuf_append(sql, "SELECT DISTINCT ON (taken.id) taken.id, taken.data FROM taken");
     strbuf_appendf(sql,
                    "), "
-                   "up AS (INSERT INTO %1$s AS t (id, data, updated_at) SELECT id, data, now() FROM built "
-                   "ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at "
-                   "WHERE t.data IS DISTINCT FROM excluded.data RETURNING 1), "
-                   "gone AS (DELETE FROM %1$s AS t WHERE t.id = ANY ($1::%2$s[]",
+                   "up AS (INSERT INTO %s AS t (id, data, updated_at) SELECT id, data, now() FROM built "
+                   "ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at ",
+                   tv_table);
+    /* A kept document is one its diff found different from this row, earlier in
+     * the same transaction, where nothing else writes the row: comparing them
+     * again would read both whole (and the old one decompressed) for nothing. */
+    if (build)
+        strbuf_append(sql, "WHERE t.data IS DISTINCT FROM excluded.data ");
+    strbuf_appendf(sql, "RETURNING 1), gone AS (DELETE FROM %1$s AS t WHERE t.id = ANY ($1::%2$s[]",
                    tv_table, key_type);
     if (build && take)
         strbuf_appendf(sql, " || $2::%s[]", key_type);

@@ -133,6 +133,11 @@ START_TEST(test_statements_cast_ids_to_the_key_type)
     ck_assert_uint_eq(occurrences(text, "uuid"), 0);
     text = apply_sql_apply(&sql, "shop.build_note", "shop.tv_note", "text", 4, false, true);
     ck_assert_ptr_nonnull(strstr(text, "WHERE t.id = ANY ($1::text[]) AND NOT EXISTS"));
+    /* only kept documents, each found different by its diff: no second comparison */
+    ck_assert_uint_eq(occurrences(text, "IS DISTINCT FROM"), 0);
+    ck_assert_ptr_nonnull(strstr(text, "updated_at = excluded.updated_at RETURNING 1), gone AS"));
+    text = apply_sql_apply(&sql, "shop.build_note", "shop.tv_note", "text", 4, true, false);
+    ck_assert_uint_eq(occurrences(text, "WHERE t.data IS DISTINCT FROM excluded.data RETURNING 1"), 1);
     text = apply_sql_diff_along(&sql, "SELECT customer_id FROM shop.tb_order WHERE id = ANY ($1)",
                                 "shop.build_customer", "shop.tv_customer", "integer", 5, false, NULL, NULL, NULL, 0);
     ck_assert_ptr_nonnull(strstr(text, "array_agg(DISTINCT q0.x::integer)"));
