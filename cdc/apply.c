@@ -707,6 +707,11 @@ void apply_engine_set_max_retries(apply_engine *engine, int max_retries)
     engine->max_retries = max_retries;
 }
 
+void apply_engine_set_patch_min_bytes(apply_engine *engine, long long patch_min_bytes)
+{
+    engine->patch_min_bytes = patch_min_bytes;
+}
+
 bool apply_engine_busy(const apply_engine *engine)
 {
     return engine->busy;

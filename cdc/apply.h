@@ -38,6 +38,9 @@ typedef struct apply_engine apply_engine;
 apply_engine *apply_engine_new(struct event_base *base, pg_pipeline *conn, int max_retries);
 void apply_engine_free(apply_engine *engine);
 void apply_engine_set_max_retries(apply_engine *engine, int max_retries);
+/* Along an edge with a patch function, the documents stored in fewer bytes are
+ * built whole (cdc.patch_min_bytes; 0: every one is patched). */
+void apply_engine_set_patch_min_bytes(apply_engine *engine, long long patch_min_bytes);
 /* The apply connection has pg_temp.tvsync_built (APPLY_BUILT_TABLE_SQL): a diff
  * keeps the documents it built there and the apply takes them instead of
  * building them again. The applies delete what they take, and the dead rows

@@ -399,7 +399,8 @@ static bool send_cascade_query(apply_engine *engine, const batch_entity *source,
                           apply_sql_diff_along(&engine->sql, reg->queries[edge], reg->build_functions[r],
                                                reg->tv_tables[r], reg->key_types[r], r, engine->built_table,
                                                reg->nested_changed[r], patch,
-                                               reg->key_types[registry_index(reg, source->name)]),
+                                               reg->key_types[registry_index(reg, source->name)],
+                                               engine->patch_min_bytes),
                           patch ? 2 : 1, values, along_query_cb);
     if (r < reg->entity_count)
         return apply_send(engine, apply_sql_cascade_query(&engine->sql, reg->queries[edge], reg->key_types[r]), 1,

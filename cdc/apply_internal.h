@@ -116,6 +116,7 @@ struct apply_engine {
      * (patch_off), where every id gets the full build. */
     bool patch_conflict;
     bool patch_off;
+    long long patch_min_bytes;   /* smaller stored documents are built, not patched */
     unsigned long built_transactions;   /* since the last TRUNCATE of it */
     unsigned long built_rows;           /* rows diffs kept in it since then (at most) */
     bool tail_piped;          /* progress and COMMIT went out behind the applies */

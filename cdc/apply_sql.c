@@ -6,6 +6,15 @@
 
 #include "cdc/apply_sql.h"
 
+/* The old document as d holds it: read (and decompressed) once, here. A
+ * toasted value stays a pointer in d, and each use of it below (the
+ * comparison, the key lists, each key's value, the nested paths) would fetch
+ * and decompress the whole document again. #> '{}' returns its argument (every
+ * kind of JSON value) detoasted. d's comparison runs over the subquery's
+ * output (OFFSET 0 keeps the planner from pushing it down into the join,
+ * where it would read the stored value again). */
+#define OLD_DETOASTED "t.data #> '{}'"
+
 /* What every diff statement ends with, after its CTE d (id, new, old: the ids
  * whose build differs from the tv_* row): the documents that would change kept
  * for the apply (one build per document) when keep_built, and the changed ids
@@ -36,10 +45,11 @@ const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *
 {
     strbuf_reset(sql);
     strbuf_appendf(sql,
-                   "WITH d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old "
+                   "WITH d AS MATERIALIZED (SELECT d.id, d.new, d.old FROM (SELECT coalesce(b.id, t.id) AS id, "
+                   "b.data AS new, " OLD_DETOASTED " AS old "
                    "FROM %1$s($1::%3$s[]) AS b "
                    "FULL JOIN (SELECT id, data FROM %2$s WHERE id = ANY ($1::%3$s[])) AS t ON t.id = b.id "
-                   "WHERE b.data IS DISTINCT FROM t.data)",
+                   "OFFSET 0) AS d WHERE d.new IS DISTINCT FROM d.old)",
                    build_function, tv_table, key_type);
     append_diff_tail(sql, entity_index, keep_built, false, nested_changed);
     return strbuf_text(sql);
@@ -48,37 +58,53 @@ const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *
 const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const char *build_function,
                                  const char *tv_table, const char *key_type, size_t entity_index, bool keep_built,
                                  const char *nested_changed, const char *patch_function,
-                                 const char *source_key_type)
+                                 const char *source_key_type, long long patch_min_bytes)
 {
     strbuf_reset(sql);
     /* The cast: a query that answers another integer type than the target's
      * key (or text in its form) still feeds the build. */
-    if (patch_function)
+    if (patch_function) {
         /* Each id once, through one of the two: ARRAY() is never NULL (a NULL
          * would ask the build for every row). The arrays are q's columns, not the
          * functions' arguments: PostgreSQL inlines a SQL function only when its
          * arguments hold no subquery, and one it does not inline plans its body
-         * again on every call. */
+         * again on every call. A document stored in fewer than patch_min_bytes
+         * is built: below some size the patch function's fixed cost (its list
+         * helper's calls) is more than building the document; and a document
+         * with no row has nothing to patch. pg_column_size reads the stored
+         * size without reading the document. */
         strbuf_appendf(sql,
                        "WITH q AS MATERIALIZED (SELECT i.ids, "
-                       "ARRAY(SELECT x FROM unnest(i.ids) AS x WHERE x <> ALL ($2::%2$s[])) AS patch_ids, "
-                       "ARRAY(SELECT x FROM unnest(i.ids) AS x WHERE x = ANY ($2::%2$s[])) AS build_ids "
+                       "ARRAY(SELECT x FROM unnest(i.ids) AS x WHERE x <> ALL ($2::%s[])",
+                       key_type);
+        if (patch_min_bytes > 0)
+            strbuf_appendf(sql, " AND EXISTS (SELECT FROM %s AS o WHERE o.id = x AND pg_column_size(o.data) >= %lld)",
+                           tv_table, patch_min_bytes);
+        strbuf_appendf(sql, ") AS patch_ids, ARRAY(SELECT x FROM unnest(i.ids) AS x WHERE x = ANY ($2::%s[])", key_type);
+        if (patch_min_bytes > 0)
+            strbuf_appendf(sql,
+                           " OR NOT EXISTS (SELECT FROM %s AS o WHERE o.id = x AND pg_column_size(o.data) >= %lld)",
+                           tv_table, patch_min_bytes);
+        strbuf_appendf(sql,
+                       ") AS build_ids "
                        "FROM (SELECT coalesce(array_agg(DISTINCT q0.x::%2$s) FILTER (WHERE q0.x IS NOT NULL), "
                        "'{}'::%2$s[]) AS ids FROM (%1$s) AS q0(x)) AS i), "
-                       "d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old FROM "
+                       "d AS MATERIALIZED (SELECT d.id, d.new, d.old FROM (SELECT coalesce(b.id, t.id) AS id, "
+                       "b.data AS new, " OLD_DETOASTED " AS old FROM "
                        "(SELECT b.id, b.data FROM q CROSS JOIN LATERAL %3$s(q.patch_ids, $1::%5$s[]) AS b "
                        "UNION ALL SELECT b.id, b.data FROM q CROSS JOIN LATERAL %4$s(q.build_ids) AS b) AS b ",
                        cascade_query, key_type, patch_function, build_function, source_key_type);
-    else
+    } else
         strbuf_appendf(sql,
                        "WITH q AS MATERIALIZED (SELECT coalesce(array_agg(DISTINCT q0.x::%2$s) FILTER (WHERE q0.x IS NOT NULL), "
                        "'{}'::%2$s[]) AS ids FROM (%1$s) AS q0(x)), "
-                       "d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old FROM "
+                       "d AS MATERIALIZED (SELECT d.id, d.new, d.old FROM (SELECT coalesce(b.id, t.id) AS id, "
+                       "b.data AS new, " OLD_DETOASTED " AS old FROM "
                        "(SELECT b.id, b.data FROM q CROSS JOIN LATERAL %3$s(q.ids) AS b) AS b ",
                        cascade_query, key_type, build_function);
     strbuf_appendf(sql,
                    "FULL JOIN (SELECT t.id, t.data FROM q, %s AS t WHERE t.id = ANY (q.ids)) AS t ON t.id = b.id "
-                   "WHERE b.data IS DISTINCT FROM t.data)",
+                   "OFFSET 0) AS d WHERE d.new IS DISTINCT FROM d.old)",
                    tv_table);
     append_diff_tail(sql, entity_index, keep_built, true, nested_changed);
     return strbuf_text(sql);
@@ -116,10 +142,15 @@ const char *apply_sql_apply(strbuf *sql, const char *build_function, const char 
         strbuf_append(sql, "SELECT DISTINCT ON (taken.id) taken.id, taken.data FROM taken");
     strbuf_appendf(sql,
                    "), "
-                   "up AS (INSERT INTO %1$s AS t (id, data, updated_at) SELECT id, data, now() FROM built "
-                   "ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at "
-                   "WHERE t.data IS DISTINCT FROM excluded.data RETURNING 1), "
-                   "gone AS (DELETE FROM %1$s AS t WHERE t.id = ANY ($1::%2$s[]",
+                   "up AS (INSERT INTO %s AS t (id, data, updated_at) SELECT id, data, now() FROM built "
+                   "ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at ",
+                   tv_table);
+    /* A kept document is one its diff found different from this row, earlier in
+     * the same transaction, where nothing else writes the row: comparing them
+     * again would read both whole (and the old one decompressed) for nothing. */
+    if (build)
+        strbuf_append(sql, "WHERE t.data IS DISTINCT FROM excluded.data ");
+    strbuf_appendf(sql, "RETURNING 1), gone AS (DELETE FROM %1$s AS t WHERE t.id = ANY ($1::%2$s[]",
                    tv_table, key_type);
     if (build && take)
         strbuf_appendf(sql, " || $2::%s[]", key_type);

@@ -40,11 +40,14 @@ const char *apply_sql_diff(strbuf *sql, const char *build_function, const char *
  * the source ids $1 instead of the build; the ids in $2 (a text array
  * literal of target ids, "{}" for none) are built whole all the same: the
  * patch is right only for documents nothing but $1's rows changed.
- * source_key_type: the source's key type, which $1 is cast to for it. */
+ * source_key_type: the source's key type, which $1 is cast to for it.
+ * patch_min_bytes (> 0): the query's ids whose tv_* row is stored in fewer
+ * bytes (pg_column_size of its document), or that have none, are built whole
+ * too; 0 patches them all. */
 const char *apply_sql_diff_along(strbuf *sql, const char *cascade_query, const char *build_function,
                                  const char *tv_table, const char *key_type, size_t entity_index, bool keep_built,
                                  const char *nested_changed, const char *patch_function,
-                                 const char *source_key_type);
+                                 const char *source_key_type, long long patch_min_bytes);
 
 /* A cascade query alone: its one column cast to the target's key_type, so its
  * ids come back in the key's own form whatever type the query answers. */

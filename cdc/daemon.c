@@ -182,8 +182,10 @@ static void arm_timers(cdc_daemon *d)
     event_add(d->heartbeat_timer, &heartbeat);
     event_add(d->stats_timer, &stats);
     pg_backoff_init(&d->backoff, 100, c->cdc.reconnect_max_delay_ms);
-    if (d->engine)
+    if (d->engine) {
         apply_engine_set_max_retries(d->engine, c->cdc.max_retries);
+        apply_engine_set_patch_min_bytes(d->engine, c->cdc.patch_min_bytes);
+    }
 }
 
 static void watchdog_cb(evutil_socket_t fd, short events, void *arg)

@@ -408,6 +408,7 @@ static session_result setup_finish(cdc_daemon *d, session_setup *su, char *error
     pg_pipeline_set_lost(d->misc, misc_lost_cb, d);
     d->engine = apply_engine_new(d->base, d->apply_conn, c->cdc.max_retries);
     apply_engine_set_built_table(d->engine, su->built_table);
+    apply_engine_set_patch_min_bytes(d->engine, c->cdc.patch_min_bytes);
     d->stream = stream;
     stream = NULL;
     d->stream_read = event_new(d->base, PQsocket(d->stream), EV_READ | EV_PERSIST, pump_read_cb, d);

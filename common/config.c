@@ -56,6 +56,8 @@ static const config_key config_keys[] = {
         "HOST:PORT serving /metrics and /health"),
     KEY("cdc", "log_level", CONFIG_LOG_LEVEL, cdc.log_level, "info", 0, 0,
         "error, warning, info or debug"),
+    KEY("cdc", "patch_min_bytes", CONFIG_SIZE, cdc.patch_min_bytes, "32kB", 0, 1LL << 30,
+        "along a cascade with a patch function, documents stored in fewer bytes are built whole (cheaper when small); 0 patches every one"),
     KEY("server", "listen", CONFIG_LISTEN, server.listen, "127.0.0.1:8080", 0, 0,
         "HOST:PORT serving /graphql, /health and /metrics"),
     KEY("server", "schema", CONFIG_STRING, server.schema, "", 0, 0,

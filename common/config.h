@@ -42,6 +42,7 @@ typedef struct tvsync_config {
         int health_max_lag_seconds;
         char *metrics_listen;       /* HOST:PORT */
         log_level log_level;
+        int64_t patch_min_bytes;
     } cdc;
     struct {
         char *listen;               /* HOST:PORT */

@@ -5,6 +5,7 @@
 # documents equal a full rebuild (verify) after each step and after a random history. Then
 # the blog's generated patch (comment -> post, examples/blog/005) the same way, on the blog
 # without 007's bound on Post.comments (cdc_unbounded_blog: a bounded list is not patched).
+# Last, cdc.patch_min_bytes: documents stored in fewer bytes are built, not patched.
 . "$TVSYNC_SRCDIR/tests/integration/cdc_lib.sh"
 set -u
 
@@ -112,7 +113,8 @@ SQL
 
 cdc_create_slot || exit 1
 cdc_kill_on_exit
-cdc_start || exit 1
+# Every document patched, however small (8. checks cdc.patch_min_bytes).
+cdc_start --set cdc.patch_min_bytes=0 || exit 1
 
 q() {
     pgcluster_psql -c "$1"
@@ -337,6 +339,33 @@ SQL
 done
 cdc_sync 60 || { echo "the blog history was not applied" >&2; exit 1; }
 assert_exit 0 "blog: verify after a random history" -- cdc_verify
+
+# 8. cdc.patch_min_bytes: a document stored in fewer bytes is built, a larger one patched,
+# in the same batch; the default (32kB) builds parent 2 (10 children) and the blog's
+# small posts.
+cdc_stop
+assert_eq 0 "$CDC_STATUS" "tvsync-cdc exits 0 (patch_min_bytes = 0)"
+big=$(q "SELECT pg_column_size(data) FROM pt.tv_parent WHERE id = 1")
+small=$(q "SELECT pg_column_size(data) FROM pt.tv_parent WHERE id = 2")
+assert_exit 0 "parent 1 ($big bytes) is stored larger than parent 2 ($small)" -- test "$big" -gt "$small"
+cdc_start --set cdc.patch_min_bytes="$big" || exit 1
+mark
+step <<'SQL' || exit 1
+INSERT INTO pt.tb_child VALUES (5001, 1, 2, 25, 'to the big one'), (5002, 2, 3, 25, 'to the small one');
+SELECT tvsync.publish('pt_child', ARRAY[5001, 5002]);
+SQL
+assert_exit 0 "verify after new children of a big and a small parent" -- cdc_verify
+assert_eq "1" "$(patched)" "the parent stored in patch_min_bytes is patched"
+assert_eq "1" "$(built)" "the smaller one is built"
+cdc_stop
+cdc_start || exit 1
+mark
+step <<'SQL' || exit 1
+INSERT INTO pt.tb_child VALUES (5003, 2, 2, 25, 'default');
+SELECT tvsync.publish('pt_child', ARRAY[5003]);
+SQL
+assert_exit 0 "verify after a new child of a small parent (default patch_min_bytes)" -- cdc_verify
+assert_eq "0 1" "$(patched) $(built)" "by default a small document is built, not patched"
 
 cdc_stop
 assert_eq 0 "$CDC_STATUS" "tvsync-cdc exits 0"

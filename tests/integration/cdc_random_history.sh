@@ -225,8 +225,11 @@ check_documents() {
     done
 }
 
-cdc_start || exit 1
-echo "# documents at the start: $(pgcluster_psql -c "SELECT count(*) || ' posts, ' || (SELECT count(*) FROM tb_comment) || ' comments, largest post ' || (SELECT max(n) FROM (SELECT count(*) n FROM tb_comment GROUP BY post_id) x) FROM tb_post")"
+# The large posts patched along comment -> post, the small ones built: both paths, and the
+# choice between them, under the same histories.
+CDC_ARGS="--set cdc.patch_min_bytes=4kB"
+cdc_start $CDC_ARGS || exit 1
+echo "# documents at the start: $(pgcluster_psql -c "SELECT count(*) || ' posts, ' || (SELECT count(*) FROM tb_comment) || ' comments, largest post ' || (SELECT max(n) FROM (SELECT count(*) n FROM tb_comment GROUP BY post_id) x) || ', ' || (SELECT count(*) FROM tv_post WHERE pg_column_size(data) >= 4096) || ' posts stored in 4kB or more' FROM tb_post")"
 i=0
 while [ "$i" -lt "$HISTORIES" ]; do
     seed=$((SEED + i))
@@ -244,7 +247,7 @@ while [ "$i" -lt "$HISTORIES" ]; do
     check_documents "after history $i (seed $seed)"
     i=$((i + 1))
 done
-echo "# after the histories: $(pgcluster_psql -c "SELECT count(*) || ' posts, ' || (SELECT count(*) FROM tb_comment) || ' comments, largest post ' || (SELECT max(n) FROM (SELECT count(*) n FROM tb_comment GROUP BY post_id) x) FROM tb_post")"
+echo "# after the histories: $(pgcluster_psql -c "SELECT count(*) || ' posts, ' || (SELECT count(*) FROM tb_comment) || ' comments, largest post ' || (SELECT max(n) FROM (SELECT count(*) n FROM tb_comment GROUP BY post_id) x) || ', ' || (SELECT count(*) FROM tv_post WHERE pg_column_size(data) >= 4096) || ' posts stored in 4kB or more' FROM tb_post")"
 
 # One more history, slowed down so tvsync-cdc is killed with SIGKILL several times while
 # it is written, and restarted each time (as cdc_crash.sh does).
@@ -257,7 +260,7 @@ while [ "$kills" -lt 4 ] && kill -0 "$writer" 2>/dev/null; do
     kill -9 "$CDC_PID"
     wait "$CDC_PID" 2>/dev/null
     kills=$((kills + 1))
-    cdc_start || { assert_fail "tvsync-cdc restarts after SIGKILL $kills"; break; }
+    cdc_start $CDC_ARGS || { assert_fail "tvsync-cdc restarts after SIGKILL $kills"; break; }
 done
 wait "$writer"
 assert_eq 0 "$?" "history with kills (seed $seed) runs"

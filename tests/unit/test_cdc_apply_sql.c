@@ -56,7 +56,7 @@ START_TEST(test_diff_along_a_query_keeps_the_longest_names_whole)
     longest_name(table, 't');
     const char *query = "SELECT p.id FROM blog.tb_post p WHERE p.author = ANY ($1)";
     strbuf sql = STRBUF_INIT;
-    const char *text = apply_sql_diff_along(&sql, query, build, table, "uuid", 12345, true, NULL, NULL, NULL);
+    const char *text = apply_sql_diff_along(&sql, query, build, table, "uuid", 12345, true, NULL, NULL, NULL, 0);
     ck_assert_uint_gt(strlen(text), strlen(query) + 1280);
     ck_assert_uint_eq(strlen(text), sql.length);
     ck_assert_uint_eq(occurrences(text, query), 1);
@@ -133,8 +133,13 @@ START_TEST(test_statements_cast_ids_to_the_key_type)
     ck_assert_uint_eq(occurrences(text, "uuid"), 0);
     text = apply_sql_apply(&sql, "shop.build_note", "shop.tv_note", "text", 4, false, true);
     ck_assert_ptr_nonnull(strstr(text, "WHERE t.id = ANY ($1::text[]) AND NOT EXISTS"));
+    /* only kept documents, each found different by its diff: no second comparison */
+    ck_assert_uint_eq(occurrences(text, "IS DISTINCT FROM"), 0);
+    ck_assert_ptr_nonnull(strstr(text, "updated_at = excluded.updated_at RETURNING 1), gone AS"));
+    text = apply_sql_apply(&sql, "shop.build_note", "shop.tv_note", "text", 4, true, false);
+    ck_assert_uint_eq(occurrences(text, "WHERE t.data IS DISTINCT FROM excluded.data RETURNING 1"), 1);
     text = apply_sql_diff_along(&sql, "SELECT customer_id FROM shop.tb_order WHERE id = ANY ($1)",
-                                "shop.build_customer", "shop.tv_customer", "integer", 5, false, NULL, NULL, NULL);
+                                "shop.build_customer", "shop.tv_customer", "integer", 5, false, NULL, NULL, NULL, 0);
     ck_assert_ptr_nonnull(strstr(text, "array_agg(DISTINCT q0.x::integer)"));
     ck_assert_ptr_nonnull(strstr(text, "'{}'::integer[]"));
     text = apply_sql_cascade_query(&sql, "SELECT customer_id FROM shop.tb_order WHERE id = ANY ($1)", "integer");
@@ -149,10 +154,11 @@ START_TEST(test_diff_of_top_level_watches_compares_only_top_level_keys)
     strbuf sql = STRBUF_INIT;
     const char *text = apply_sql_diff(&sql, "blog.build_user", "blog.tv_user", "uuid", 1, false, NULL);
     ck_assert_str_eq(text,
-                     "WITH d AS MATERIALIZED (SELECT coalesce(b.id, t.id) AS id, b.data AS new, t.data AS old "
+                     "WITH d AS MATERIALIZED (SELECT d.id, d.new, d.old FROM (SELECT coalesce(b.id, t.id) AS id, "
+                     "b.data AS new, t.data #> '{}' AS old "
                      "FROM blog.build_user($1::uuid[]) AS b "
                      "FULL JOIN (SELECT id, data FROM blog.tv_user WHERE id = ANY ($1::uuid[])) AS t ON t.id = b.id "
-                     "WHERE b.data IS DISTINCT FROM t.data) "
+                     "OFFSET 0) AS d WHERE d.new IS DISTINCT FROM d.old) "
                      "SELECT d.id, CASE WHEN jsonb_typeof(d.new) = 'object' AND jsonb_typeof(d.old) = 'object' THEN "
                      "ARRAY(SELECT k FROM (SELECT jsonb_object_keys(d.new) UNION SELECT jsonb_object_keys(d.old)) AS x(k) "
                      "WHERE d.new -> k IS DISTINCT FROM d.old -> k) END FROM d");
@@ -178,7 +184,7 @@ START_TEST(test_diff_of_nested_watches_adds_the_changed_paths)
     ck_assert_uint_eq(occurrences(text, "THEN E'author.username' END"), 1);
     ck_assert_uint_eq(occurrences(text, "THEN E'comments.\"a.b\".x' END"), 1);
     text = apply_sql_diff_along(&sql, "SELECT 1", "blog.build_post", "blog.tv_post", "bigint", 2, true,
-                                strbuf_text(&nested), NULL, NULL);
+                                strbuf_text(&nested), NULL, NULL, 0);
     ck_assert_uint_eq(occurrences(text, strbuf_text(&nested)), 1);
     ck_assert(ends_with(text, "]::text[], NULL) END, false FROM d UNION ALL SELECT x, NULL, true FROM q, unnest(q.ids) AS x"));
     strbuf_free(&nested);
@@ -194,7 +200,7 @@ START_TEST(test_diff_along_a_patch_edge_patches_or_builds_each_id_once)
     strbuf sql = STRBUF_INIT;
     const char *query = "SELECT post_id FROM blog.tb_comment WHERE id = ANY ($1)";
     const char *text = apply_sql_diff_along(&sql, query, "blog.build_post", "blog.tv_post", "bigint", 2, true, NULL,
-                                            "\"My Schema\".patch_post", "uuid");
+                                            "\"My Schema\".patch_post", "uuid", 0);
     char *first = strdup(text);
     ck_assert_ptr_nonnull(strstr(text, "ARRAY(SELECT x FROM unnest(i.ids) AS x WHERE x <> ALL ($2::bigint[])) "
                                        "AS patch_ids"));
@@ -207,14 +213,45 @@ START_TEST(test_diff_along_a_patch_edge_patches_or_builds_each_id_once)
     ck_assert_uint_eq(occurrences(text, "$2::"), 2);
     ck_assert_ptr_nonnull(strstr(text, "INSERT INTO pg_temp.tvsync_built"));
     ck_assert(ends_with(text, "UNION ALL SELECT x, NULL, true FROM q, unnest(q.ids) AS x"));
+    /* the stored document is read once (detoasted in d's subquery), and d compares what it read */
+    ck_assert_uint_eq(occurrences(text, "t.data"), 2);
+    ck_assert_ptr_nonnull(strstr(text, "t.data #> '{}' AS old"));
+    ck_assert_ptr_nonnull(strstr(text, "OFFSET 0) AS d WHERE d.new IS DISTINCT FROM d.old)"));
     /* the same text each time: it keys the prepared statement */
     ck_assert_str_eq(apply_sql_diff_along(&sql, query, "blog.build_post", "blog.tv_post", "bigint", 2, true, NULL,
-                                          "\"My Schema\".patch_post", "uuid"), first);
+                                          "\"My Schema\".patch_post", "uuid", 0), first);
     /* without a patch, the statement has no $2 */
-    text = apply_sql_diff_along(&sql, query, "blog.build_post", "blog.tv_post", "bigint", 2, true, NULL, NULL, NULL);
+    text = apply_sql_diff_along(&sql, query, "blog.build_post", "blog.tv_post", "bigint", 2, true, NULL, NULL, NULL, 0);
     ck_assert_uint_eq(occurrences(text, "$2"), 0);
     ck_assert_ptr_nonnull(strstr(text, "CROSS JOIN LATERAL blog.build_post(q.ids) AS b"));
     free(first);
+    strbuf_free(&sql);
+}
+END_TEST
+
+START_TEST(test_diff_along_a_patch_edge_builds_small_documents)
+{
+    /* With patch_min_bytes, an id goes to the patch function only when it is not
+     * in $2 and its tv_* row is stored in at least that many bytes; every other
+     * id (in $2, small, or without a row) to the build: the two conditions are
+     * each other's negation, so each id goes to exactly one. */
+    strbuf sql = STRBUF_INIT;
+    const char *query = "SELECT post_id FROM blog.tb_comment WHERE id = ANY ($1)";
+    const char *text = apply_sql_diff_along(&sql, query, "blog.build_post", "blog.tv_post", "bigint", 2, true, NULL,
+                                            "blog.patch_post", "uuid", 32768);
+    ck_assert_ptr_nonnull(strstr(text, "ARRAY(SELECT x FROM unnest(i.ids) AS x WHERE x <> ALL ($2::bigint[]) AND "
+                                       "EXISTS (SELECT FROM blog.tv_post AS o WHERE o.id = x AND "
+                                       "pg_column_size(o.data) >= 32768)) AS patch_ids"));
+    ck_assert_ptr_nonnull(strstr(text, "ARRAY(SELECT x FROM unnest(i.ids) AS x WHERE x = ANY ($2::bigint[]) OR "
+                                       "NOT EXISTS (SELECT FROM blog.tv_post AS o WHERE o.id = x AND "
+                                       "pg_column_size(o.data) >= 32768)) AS build_ids"));
+    ck_assert_ptr_nonnull(strstr(text, "blog.patch_post(q.patch_ids, $1::uuid[]) AS b"));
+    ck_assert_ptr_nonnull(strstr(text, "blog.build_post(q.build_ids) AS b"));
+    /* 0: every id not in $2 is patched, as without the setting */
+    text = apply_sql_diff_along(&sql, query, "blog.build_post", "blog.tv_post", "bigint", 2, true, NULL,
+                                "blog.patch_post", "uuid", 0);
+    ck_assert_uint_eq(occurrences(text, "pg_column_size"), 0);
+    ck_assert_ptr_nonnull(strstr(text, "WHERE x <> ALL ($2::bigint[])) AS patch_ids"));
     strbuf_free(&sql);
 }
 END_TEST
@@ -230,6 +267,7 @@ int main(void)
     tcase_add_test(tc, test_diff_of_top_level_watches_compares_only_top_level_keys);
     tcase_add_test(tc, test_diff_of_nested_watches_adds_the_changed_paths);
     tcase_add_test(tc, test_diff_along_a_patch_edge_patches_or_builds_each_id_once);
+    tcase_add_test(tc, test_diff_along_a_patch_edge_builds_small_documents);
     suite_add_tcase(suite, tc);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
