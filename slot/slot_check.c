@@ -233,6 +233,9 @@ static void check_failover_primary(check_run *run)
     check_note("on a standby, SELECT synced FROM pg_replication_slots WHERE slot_name = '%s' says t once "
                "the slot is copied",
                run->config->slot.name);
+    /* pg_basebackup copies postgresql.auto.conf, and with it this primary's list. */
+    check_note("after a promotion, the new primary's synchronized_standby_slots must name only physical slots "
+               "it has, or tvsync-cdc stalls: run tvsync-slot check against it");
 }
 
 /* [slot] failover against the server and the slot. Nothing is said when the key is off

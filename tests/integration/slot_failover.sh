@@ -72,6 +72,8 @@ for need in "sync_replication_slots = on" "hot_standby_feedback = on" "primary_s
     "primary_conninfo with dbname=tvsync_test" "wal_level = logical"; do
     assert_contains "$ASSERT_OUTPUT" "note    $need" "check advises the standbys: $need"
 done
+assert_contains "$ASSERT_OUTPUT" "note  after a promotion, the new primary's synchronized_standby_slots must name only physical slots it has" \
+    "check warns of the list a promoted standby inherits"
 
 # ---- create makes a failover slot
 assert_exit 0 "create with failover on" -- "$SLOT" create
