@@ -165,6 +165,12 @@ int slot_status(const tvsync_config *config, bool json)
         log_warning("replication slot \"%s\" uses plugin %s, not %s ([slot] plugin): tvsync-cdc cannot stream "
                     "from it until they agree", name, PQgetvalue(result, 0, STATUS_PLUGIN), wanted);
 
+    if (!PQgetisnull(result, 0, STATUS_FAILOVER) &&
+        (strcmp(PQgetvalue(result, 0, STATUS_FAILOVER), "t") == 0) != config->slot.failover)
+        log_warning("replication slot \"%s\" has failover %s but [slot] failover is %s: stop tvsync-cdc and run "
+                    "tvsync-slot create --if-not-exists to make them agree", name,
+                    config->slot.failover ? "off" : "on", config->slot.failover ? "on" : "off");
+
     /* 'unreserved' still works but is about to lose WAL; 'lost' cannot resume. */
     const char *wal_status = text_or(result, STATUS_WAL_STATUS, "");
     bool wal_lost = strcmp(wal_status, "lost") == 0;

@@ -114,6 +114,10 @@ assert_exit 0 "create --if-not-exists turns failover off" -- env TVSYNC_SLOT_FAI
 assert_contains "$ASSERT_OUTPUT" 'replication slot "tvsync" has failover on but [slot] failover is off: turning it off' \
     "create says what it changes"
 assert_eq "f" "$(sql "SELECT failover FROM pg_replication_slots WHERE slot_name = 'tvsync'")" "the slot has failover off"
+assert_exit 0 "status of a slot without failover" -- "$SLOT" status
+assert_contains "$ASSERT_OUTPUT" "failover             no" "status shows failover off"
+assert_contains "$ASSERT_OUTPUT" 'has failover off but [slot] failover is on: stop tvsync-cdc and run tvsync-slot create --if-not-exists' \
+    "status warns that slot and key disagree"
 
 assert_exit 1 "check fails when the key wants failover and the slot lacks it" -- "$SLOT" check
 assert_contains "$ASSERT_OUTPUT" 'FAIL  replication slot "tvsync" has failover off but [slot] failover is on' \
