@@ -30,6 +30,8 @@ static const config_key config_keys[] = {
         "replication slot and replication origin name"),
     KEY("slot", "plugin", CONFIG_OUTPUT_PLUGIN, slot.plugin, "wal2json", 0, 0,
         "logical decoding output plugin of the slot: wal2json, or pgoutput (built into PostgreSQL; uses the publication <slot name>_pub)"),
+    KEY("slot", "failover", CONFIG_BOOL, slot.failover, "off", 0, 0,
+        "on: tvsync-slot create makes a failover slot, synchronized to standbys (PostgreSQL 17 or later)"),
     KEY("cdc", "batch_max_transactions", CONFIG_INT, cdc.batch_max_transactions, "1000", 1, 1000000,
         "most source transactions applied in one local transaction"),
     KEY("cdc", "batch_max_ids", CONFIG_INT, cdc.batch_max_ids, "10000", 1, 10000000,

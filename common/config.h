@@ -27,6 +27,7 @@ typedef struct tvsync_config {
     struct {
         char *name;                 /* replication slot and origin name */
         output_plugin plugin;
+        bool failover;              /* create the slot with FAILOVER (PostgreSQL 17+) */
     } slot;
     struct {
         int batch_max_transactions;

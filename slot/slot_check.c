@@ -31,11 +31,15 @@ typedef struct check_run {
     bool can_replicate;
     bool plugin_allowed;
     bool is_superuser;
+    int server_version_num;     /* 0 when unknown */
+    char *server_version;       /* owned; NULL when unknown */
 } check_run;
 
 static void check_ok(check_run *run, const char *format, ...) __attribute__((format(printf, 2, 3)));
 static void check_fail(check_run *run, const char *format, ...) __attribute__((format(printf, 2, 3)));
 static void check_skip(check_run *run, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static void check_warn(const char *format, ...) __attribute__((format(printf, 1, 2)));
+static void check_note(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 static void check_line(const char *tag, const char *format, va_list arguments)
 {
@@ -72,6 +76,23 @@ static void check_skip(check_run *run, const char *format, ...)
     run->skipped++;
 }
 
+/* Warnings and notes count neither as passed nor as failed. */
+static void check_warn(const char *format, ...)
+{
+    va_list arguments;
+    va_start(arguments, format);
+    check_line("warn", format, arguments);
+    va_end(arguments);
+}
+
+static void check_note(const char *format, ...)
+{
+    va_list arguments;
+    va_start(arguments, format);
+    check_line("note", format, arguments);
+    va_end(arguments);
+}
+
 /* A query a check needs; a failure becomes a FAIL line naming what was
  * checked (the error itself goes to stderr through slot_query). */
 static PGresult *check_query(check_run *run, const char *what, const char *sql, int param_count,
@@ -91,6 +112,8 @@ static void check_server_version(check_run *run)
     if (!result)
         return;
     int version = atoi(PQgetvalue(result, 0, 0));
+    run->server_version_num = version;
+    run->server_version = alloc_strdup(PQgetvalue(result, 0, 1));
     if (version >= 150000)
         check_ok(run, "server is PostgreSQL %s", PQgetvalue(result, 0, 1));
     else
@@ -157,6 +180,107 @@ static void check_replication_slots(check_run *run)
                    used, max_slots);
     }
     PQclear(result);
+}
+
+/* What a failover slot needs on the primary; the standbys cannot be seen from here, so
+ * what they need is said as notes. Decoding of a failover slot waits until every
+ * physical slot in synchronized_standby_slots has received the WAL, so a name there that
+ * is no physical slot stalls tvsync-cdc, and an empty list lets it get ahead of a standby
+ * that may then be promoted. */
+static void check_failover_primary(check_run *run)
+{
+    PGresult *result = check_query(run, "synchronized_standby_slots",
+                                   "SELECT current_setting('synchronized_standby_slots'), "
+                                   "coalesce(string_agg(quote_literal(n), ', ') FILTER (WHERE s.slot_type IS NULL "
+                                   "OR s.slot_type <> 'physical'), ''), "
+                                   "coalesce(string_agg(quote_literal(n), ', ') FILTER (WHERE s.slot_type = "
+                                   "'physical' AND NOT s.active), '') "
+                                   "FROM (SELECT btrim(n, ' \"') AS n FROM unnest(string_to_array("
+                                   "current_setting('synchronized_standby_slots'), ',')) AS n) AS names "
+                                   "LEFT JOIN pg_replication_slots s ON s.slot_name = names.n",
+                                   0, NULL);
+    if (!result)
+        return;
+    const char *setting = PQgetvalue(result, 0, 0);
+    if (*setting == '\0')
+        check_warn("synchronized_standby_slots is empty: tvsync-cdc may receive changes a standby has not yet "
+                   "received, and the failover slot on that standby, once promoted, is then behind it; list the "
+                   "standbys' physical slots in postgresql.conf on the primary (synchronized_standby_slots = "
+                   "'<standby's slot>[, ...]') and reload PostgreSQL");
+    else if (*PQgetvalue(result, 0, 1) != '\0')
+        check_fail(run,
+                   "synchronized_standby_slots = '%s' names %s, which is no physical replication slot here: "
+                   "decoding from a failover slot waits for it, so tvsync-cdc stalls; create it "
+                   "(SELECT pg_create_physical_replication_slot('<name>')) for the standby, or remove it from "
+                   "synchronized_standby_slots and reload PostgreSQL",
+                   setting, PQgetvalue(result, 0, 1));
+    else
+        check_ok(run, "synchronized_standby_slots = '%s': decoding waits for those physical slots' standbys",
+                 setting);
+    if (*setting != '\0' && *PQgetvalue(result, 0, 2) != '\0')
+        check_warn("physical slot %s is not in use: until its standby connects, tvsync-cdc receives no changes "
+                   "from a failover slot",
+                   PQgetvalue(result, 0, 2));
+    PQclear(result);
+
+    check_note("the standbys cannot be seen from here: each standby that may be promoted needs, in its "
+               "postgresql.conf, then a reload:");
+    check_note("  sync_replication_slots = on (copies failover slots from the primary)");
+    check_note("  hot_standby_feedback = on");
+    check_note("  primary_slot_name = '<its physical slot on the primary, listed in synchronized_standby_slots>'");
+    check_note("  primary_conninfo with dbname=%s (slot synchronization connects to a database)", PQdb(run->conn));
+    check_note("  wal_level = logical (a restart)");
+    check_note("on a standby, SELECT synced FROM pg_replication_slots WHERE slot_name = '%s' says t once "
+               "the slot is copied",
+               run->config->slot.name);
+    /* pg_basebackup copies postgresql.auto.conf, and with it this primary's list. */
+    check_note("after a promotion, the new primary's synchronized_standby_slots must name only physical slots "
+               "it has, or tvsync-cdc stalls: run tvsync-slot check against it");
+}
+
+/* [slot] failover against the server and the slot. Nothing is said when the key is off
+ * on a server without failover slots: nothing can differ. */
+static void check_failover(check_run *run)
+{
+    bool wanted = run->config->slot.failover;
+    if (run->server_version_num == 0)
+        return;
+    if (run->server_version_num < SLOT_FAILOVER_MIN_VERSION) {
+        if (wanted)
+            check_fail(run, SLOT_FAILOVER_UNSUPPORTED, run->server_version);
+        return;
+    }
+    const char *params[] = {run->config->slot.name};
+    PGresult *result = check_query(run, "failover",
+                                   "SELECT failover FROM pg_replication_slots WHERE slot_name = $1 "
+                                   "AND slot_type = 'logical'",
+                                   1, params);
+    if (!result)
+        return;
+    const char *name = run->config->slot.name;
+    if (PQntuples(result) == 0) {
+        if (wanted)
+            check_ok(run, "failover: tvsync-slot create makes replication slot \"%s\" a failover slot", name);
+    } else {
+        bool has = strcmp(PQgetvalue(result, 0, 0), "t") == 0;
+        if (has == wanted)
+            check_ok(run, "replication slot \"%s\" has failover %s, as [slot] failover says", name,
+                     has ? "on" : "off");
+        else if (wanted)
+            check_fail(run,
+                       "replication slot \"%s\" has failover off but [slot] failover is on, so no standby gets "
+                       "it: stop tvsync-cdc and run tvsync-slot create --if-not-exists (it turns failover on), or "
+                       "set failover = off under [slot]",
+                       name);
+        else
+            check_warn("replication slot \"%s\" has failover on but [slot] failover is off: set failover = on "
+                       "under [slot], or stop tvsync-cdc and run tvsync-slot create --if-not-exists (it turns "
+                       "failover off)",
+                       name);
+    }
+    PQclear(result);
+    if (wanted)
+        check_failover_primary(run);
 }
 
 /* pg_stat_get_wal_senders() rather than pg_stat_activity: the latter hides
@@ -476,6 +600,7 @@ int slot_check_run(const tvsync_config *config)
     check_server_version(&run);
     check_wal_level(&run);
     check_replication_slots(&run);
+    check_failover(&run);
     check_wal_senders(&run);
     check_wal_keep_size(&run);
     check_role(&run);
@@ -485,6 +610,7 @@ int slot_check_run(const tvsync_config *config)
     check_publication(&run);
     check_emit_message(&run);
     PQfinish(run.conn);
+    free(run.server_version);
 
     if (run.failed > 0 || run.skipped > 0) {
         printf("%d check%s failed, %d skipped, %d passed\n", run.failed, run.failed == 1 ? "" : "s",

@@ -13,6 +13,15 @@
 
 #define SLOT_APPLICATION_NAME "tvsync-slot"
 
+/* The first server_version_num with failover slots (synchronized to standbys). */
+#define SLOT_FAILOVER_MIN_VERSION 170000
+
+/* The refusal of [slot] failover = on by an older server, one printf format
+ * taking the server's version text; create logs it, check prints it as FAIL. */
+#define SLOT_FAILOVER_UNSUPPORTED                                                                       \
+    "[slot] failover is on, but the server is PostgreSQL %s and failover slots need PostgreSQL 17 or " \
+    "later: set failover = off under [slot] (or upgrade the server)"
+
 /* PostgreSQL's rule for replication slot names: 1 to 63 characters, each
  * a lower-case letter, a digit or an underscore. The same name is used for
  * the replication origin. */

@@ -30,6 +30,7 @@ enum {
     STATUS_LAG_BYTES,
     STATUS_CURRENT_LSN,
     STATUS_ORIGIN_EXISTS,
+    STATUS_FAILOVER,
 };
 
 /* On a standby there is no current insert position; the replay position is
@@ -40,7 +41,9 @@ static const char STATUS_SQL[] =
     "pg_wal_lsn_diff(w.lsn, s.restart_lsn)::bigint, "
     "pg_wal_lsn_diff(w.lsn, s.confirmed_flush_lsn)::bigint, "
     "w.lsn, "
-    "EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1) "
+    "EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1), "
+    /* NULL before PostgreSQL 17, which has no failover column */
+    "(to_jsonb(s) ->> 'failover')::boolean "
     "FROM pg_replication_slots s, "
     "LATERAL (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
     "ELSE pg_current_wal_lsn() END AS lsn) w "
@@ -69,6 +72,8 @@ static void status_print_json(const PGresult *result, const char *origin_name, c
     cJSON_AddItemToObject(root, "slot", json_text_or_null(result, STATUS_SLOT));
     cJSON_AddItemToObject(root, "plugin", json_text_or_null(result, STATUS_PLUGIN));
     cJSON_AddItemToObject(root, "slot_type", json_text_or_null(result, STATUS_SLOT_TYPE));
+    if (!PQgetisnull(result, 0, STATUS_FAILOVER))
+        cJSON_AddBoolToObject(root, "failover", strcmp(PQgetvalue(result, 0, STATUS_FAILOVER), "t") == 0);
     cJSON_AddBoolToObject(root, "active", strcmp(PQgetvalue(result, 0, STATUS_ACTIVE), "t") == 0);
     cJSON_AddItemToObject(root, "active_pid", json_number_or_null(result, STATUS_ACTIVE_PID));
     cJSON_AddItemToObject(root, "restart_lsn", json_text_or_null(result, STATUS_RESTART_LSN));
@@ -100,6 +105,8 @@ static void status_print_text(const PGresult *result, const char *origin_name, c
     printf("%-20s %s\n", "slot", PQgetvalue(result, 0, STATUS_SLOT));
     printf("%-20s %s\n", "plugin", text_or(result, STATUS_PLUGIN, "-"));
     printf("%-20s %s\n", "slot_type", text_or(result, STATUS_SLOT_TYPE, "-"));
+    if (!PQgetisnull(result, 0, STATUS_FAILOVER))
+        printf("%-20s %s\n", "failover", strcmp(PQgetvalue(result, 0, STATUS_FAILOVER), "t") == 0 ? "yes" : "no");
     printf("%-20s %s\n", "active", active ? "yes" : "no");
     printf("%-20s %s\n", "active_pid", text_or(result, STATUS_ACTIVE_PID, "-"));
     printf("%-20s %s\n", "restart_lsn", text_or(result, STATUS_RESTART_LSN, "-"));
@@ -157,6 +164,12 @@ int slot_status(const tvsync_config *config, bool json)
     if (!PQgetisnull(result, 0, STATUS_PLUGIN) && strcmp(PQgetvalue(result, 0, STATUS_PLUGIN), wanted) != 0)
         log_warning("replication slot \"%s\" uses plugin %s, not %s ([slot] plugin): tvsync-cdc cannot stream "
                     "from it until they agree", name, PQgetvalue(result, 0, STATUS_PLUGIN), wanted);
+
+    if (!PQgetisnull(result, 0, STATUS_FAILOVER) &&
+        (strcmp(PQgetvalue(result, 0, STATUS_FAILOVER), "t") == 0) != config->slot.failover)
+        log_warning("replication slot \"%s\" has failover %s but [slot] failover is %s: stop tvsync-cdc and run "
+                    "tvsync-slot create --if-not-exists to make them agree", name,
+                    config->slot.failover ? "off" : "on", config->slot.failover ? "on" : "off");
 
     /* 'unreserved' still works but is about to lose WAL; 'lost' cannot resume. */
     const char *wal_status = text_or(result, STATUS_WAL_STATUS, "");

@@ -7,7 +7,7 @@
 
 #include "common/config.h"
 
-/* Prints the slot's state (plugin, active pid, restart and confirmed-flush
+/* Prints the slot's state (plugin, failover on PostgreSQL 17+, active pid, restart and confirmed-flush
  * LSNs, wal_status, safe_wal_size, retained WAL and lag in bytes, the
  * origin's progress) as "key value" lines, or as one JSON object when json is
  * set. Returns TVSYNC_EXIT_SLOT with one line ("replication slot "x" does not

@@ -80,6 +80,7 @@ typedef struct create_state {
     char consistent_point[64];
     char snapshot_name[128];
     int failure_status;        /* exit status when the create fails */
+    bool standby_slots_empty;  /* failover on and the primary's synchronized_standby_slots = '' */
 } create_state;
 
 /* pgoutput's publication, committed before the slot exists: pgoutput reads publications
@@ -143,6 +144,43 @@ static int publication_decodes(create_state *state)
     return status;
 }
 
+/* Sets an existing slot's failover flag to [slot] failover. Only the walsender command
+ * can change it (PostgreSQL 17 has no SQL function for it), and only while no process
+ * streams from the slot. */
+static int create_alter_failover(create_state *state, const char *active_pid)
+{
+    const char *wanted = state->config->slot.failover ? "on" : "off";
+    const char *has = state->config->slot.failover ? "off" : "on";
+    char command[160];
+    snprintf(command, sizeof command, "ALTER_REPLICATION_SLOT \"%s\" (FAILOVER %s)", state->name,
+             state->config->slot.failover ? "true" : "false");
+    if (active_pid) {
+        log_error("replication slot \"%s\" has failover %s but [slot] failover is %s, and PID %s (tvsync-cdc?) "
+                  "streams from it: stop it, then run tvsync-slot create --if-not-exists again",
+                  state->name, has, wanted, active_pid);
+        return TVSYNC_EXIT_FAILURE;
+    }
+    printf("replication slot \"%s\" has failover %s but [slot] failover is %s: turning it %s\n", state->name, has,
+           wanted, wanted);
+    fflush(stdout);
+    int status = TVSYNC_EXIT_OK;
+    PGconn *replication = slot_connect(state->config, PG_CONNECT_REPLICATION, &status);
+    if (!replication)
+        return status;
+    char what[160];
+    snprintf(what, sizeof what, "turning failover %s for replication slot \"%s\"", wanted, state->name);
+    PGresult *result = slot_query(replication, what, command, 0, NULL, NULL);
+    PQfinish(replication);
+    if (!result) {
+        log_error("to do it by hand, stop tvsync-cdc and run on a replication connection "
+                  "(psql \"dbname=... replication=database\"): %s", command);
+        return TVSYNC_EXIT_DATABASE;
+    }
+    PQclear(result);
+    printf("replication slot \"%s\": failover is now %s\n", state->name, wanted);
+    return TVSYNC_EXIT_OK;
+}
+
 /* What is already there, and whether the rest can work, before anything is made. */
 static int create_preflight(create_state *state, bool if_not_exists, bool *done)
 {
@@ -156,11 +194,26 @@ static int create_preflight(create_state *state, bool if_not_exists, bool *done)
                                   "(SELECT plugin FROM pg_replication_slots WHERE slot_name = $1), "
                                   "EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1), "
                                   "EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1), "
-                                  "EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $2)",
+                                  "EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $2), "
+                                  "current_setting('server_version_num')::int, current_setting('server_version'), "
+                                  /* through jsonb: the column is new in 17 */
+                                  "(SELECT to_jsonb(s) ->> 'failover' FROM pg_replication_slots s "
+                                  "WHERE s.slot_name = $1), "
+                                  "(SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 AND active), "
+                                  "current_setting('synchronized_standby_slots', true) = ''",
                                   2, params, NULL);
     if (!result)
         return TVSYNC_EXIT_DATABASE;
     int status = TVSYNC_EXIT_OK;
+    bool failover = state->config->slot.failover;
+    if (failover && atoi(PQgetvalue(result, 0, 8)) < SLOT_FAILOVER_MIN_VERSION) {
+        log_error(SLOT_FAILOVER_UNSUPPORTED, PQgetvalue(result, 0, 9));
+        PQclear(result);
+        return TVSYNC_EXIT_FAILURE;
+    }
+    state->standby_slots_empty = failover && strcmp(PQgetvalue(result, 0, 12), "t") == 0;
+    /* NULL before 17, where every slot is without failover, as the key then is. */
+    bool failover_differs = !PQgetisnull(result, 0, 10) && (strcmp(PQgetvalue(result, 0, 10), "true") == 0) != failover;
     state->publication_existed = strcmp(PQgetvalue(result, 0, 7), "t") == 0;
     bool slot_exists = strcmp(PQgetvalue(result, 0, 5), "t") == 0;
     state->origin_existed = strcmp(PQgetvalue(result, 0, 6), "t") == 0;
@@ -179,9 +232,12 @@ static int create_preflight(create_state *state, bool if_not_exists, bool *done)
             status = TVSYNC_EXIT_FAILURE;
         } else if (if_not_exists) {
             *done = true;
-            if (state->publication && !state->publication_existed)
+            bool publication_missing = state->publication && !state->publication_existed;
+            if (publication_missing)
                 status = create_publication(state) ? publication_decodes(state) : TVSYNC_EXIT_DATABASE;
-            else
+            if (status == TVSYNC_EXIT_OK && failover_differs)
+                status = create_alter_failover(state, PQgetisnull(result, 0, 11) ? NULL : PQgetvalue(result, 0, 11));
+            else if (!publication_missing && !failover_differs)
                 printf("replication slot \"%s\" already exists (%s): nothing done\n", state->name, plugin);
         } else {
             log_error("replication slot \"%s\" already exists: use --if-not-exists, or run tvsync-slot drop first",
@@ -210,8 +266,9 @@ static bool create_slot(create_state *state)
     /* Slot names are checked against [a-z0-9_]{1,63} before we get here, so
      * the double quotes are all the quoting the walsender grammar needs. */
     char command[256];
-    snprintf(command, sizeof command, "CREATE_REPLICATION_SLOT \"%s\" LOGICAL %s (SNAPSHOT 'export')",
-             state->name, output_plugin_name(state->config->slot.plugin));
+    snprintf(command, sizeof command, "CREATE_REPLICATION_SLOT \"%s\" LOGICAL %s (SNAPSHOT 'export'%s)",
+             state->name, output_plugin_name(state->config->slot.plugin),
+             state->config->slot.failover ? ", FAILOVER" : "");
     char what[128];
     snprintf(what, sizeof what, "creating replication slot \"%s\"", state->name);
     create_watch(state->replication);
@@ -234,8 +291,12 @@ static bool create_slot(create_state *state)
     snprintf(state->consistent_point, sizeof state->consistent_point, "%s", PQgetvalue(result, 0, 1));
     snprintf(state->snapshot_name, sizeof state->snapshot_name, "%s", PQgetvalue(result, 0, 2));
     PQclear(result);
-    printf("created replication slot \"%s\" (%s) at consistent point %s\n", state->name,
-           output_plugin_name(state->config->slot.plugin), state->consistent_point);
+    printf("created replication slot \"%s\" (%s%s) at consistent point %s\n", state->name,
+           output_plugin_name(state->config->slot.plugin), state->config->slot.failover ? ", failover" : "",
+           state->consistent_point);
+    if (state->standby_slots_empty)
+        printf("note: synchronized_standby_slots is empty, so decoding may get ahead of the standbys: "
+               "tvsync-slot check says what the primary and the standbys need\n");
     fflush(stdout);
     return true;
 }

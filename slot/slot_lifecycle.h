@@ -17,6 +17,11 @@
  * On any failure (and on SIGINT/SIGTERM, which cancel the running statement)
  * the slot is dropped again and the build rolled back; the reason is logged as
  * one line. Progress lines go to stdout.
+ * With config->slot.failover the slot is made with FAILOVER (synchronized to
+ * standbys); a server older than 17 is refused (TVSYNC_EXIT_FAILURE) before
+ * anything is made. With if_not_exists, an existing slot whose failover flag
+ * differs from the key is altered to match, unless a process streams from it
+ * (TVSYNC_EXIT_FAILURE, saying to stop it).
  * Returns TVSYNC_EXIT_OK; TVSYNC_EXIT_OK too when the slot exists and
  * if_not_exists is set (saying so); TVSYNC_EXIT_FAILURE when it exists and
  * if_not_exists is not set, when a check fails or when interrupted;

@@ -69,6 +69,29 @@ START_TEST(test_slot_plugin_defaults_to_wal2json_and_refuses_other_names)
 }
 END_TEST
 
+START_TEST(test_slot_failover_is_off_by_default_and_reads_from_file_and_environment)
+{
+    tvsync_config config;
+    char error[512], text[64];
+    config_init(&config);
+    ck_assert(!config.slot.failover);
+    char *path = write_temp("[slot]\nplugin = pgoutput\nfailover = true\n");
+    ck_assert_msg(config_load_file(&config, path, true, error, sizeof error), "%s", error);
+    ck_assert(config.slot.failover);
+    ck_assert_str_eq(config_format_value(&config, config_key_find("slot", "failover"), text, sizeof text), "on");
+    setenv("TVSYNC_SLOT_FAILOVER", "false", 1);
+    ck_assert_msg(config_apply_environment(&config, error, sizeof error), "%s", error);
+    unsetenv("TVSYNC_SLOT_FAILOVER");
+    ck_assert(!config.slot.failover);
+    ck_assert(!config_set(&config, "slot", "failover", "maybe", "tvsync.conf:4", error, sizeof error));
+    ck_assert(!config.slot.failover);
+    ck_assert_ptr_nonnull(strstr(error, "slot.failover"));
+    unlink(path);
+    free(path);
+    config_free(&config);
+}
+END_TEST
+
 START_TEST(test_no_default_points_at_the_blog_and_migrate_keys_load_from_a_file)
 {
     tvsync_config config;
@@ -279,6 +302,7 @@ int main(void)
     tcase_add_test(tc, test_no_default_points_at_the_blog_and_migrate_keys_load_from_a_file);
     tcase_add_test(tc, test_file_error_names_file_line_and_key);
     tcase_add_test(tc, test_slot_plugin_defaults_to_wal2json_and_refuses_other_names);
+    tcase_add_test(tc, test_slot_failover_is_off_by_default_and_reads_from_file_and_environment);
     tcase_add_test(tc, test_file_unknown_section_and_missing_file);
     tcase_add_test(tc, test_flag_beats_environment_beats_file_beats_default);
     tcase_add_test(tc, test_misspelled_environment_override_is_an_error);
