@@ -113,26 +113,41 @@ static bool create_publication(create_state *state)
  * decoded row change, so the slot's pending changes from before it existed cannot be decoded
  * at all. Decoding them once (peek, nothing consumed) tells; on failure the publication goes
  * again and the slot must be made anew. */
+/* PostgreSQL 18 decodes such changes after all, skipping the publication with a warning:
+ * their rows (registry changes) would be lost as silently, so that warning fails the same. */
+static void publication_notice(void *arg, const PGresult *notice)
+{
+    const char *message = PQresultErrorField(notice, PG_DIAG_MESSAGE_PRIMARY);
+    if (message && strstr(message, "skipped loading publication"))
+        *(bool *) arg = true;
+}
+
 static int publication_decodes(create_state *state)
 {
     const char *params[] = {state->name, state->publication};
+    bool skipped = false;
+    PQnoticeReceiver previous = PQsetNoticeReceiver(state->sql, publication_notice, &skipped);
     PGresult *result = PQexecParams(state->sql,
                                     "SELECT count(*) FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, "
                                     "'proto_version', '1', 'publication_names', quote_ident($2), 'messages', 'true')",
                                     2, NULL, params, NULL, NULL, 0);
+    PQsetNoticeReceiver(state->sql, previous, NULL);
     int status = TVSYNC_EXIT_OK;
-    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+    if (PQresultStatus(result) != PGRES_TUPLES_OK || skipped) {
         const char *sqlstate = slot_sqlstate(result);
         if (strcmp(sqlstate, "55006") == 0) {
             /* in use: tvsync-cdc streams, so it will tell */
             log_warning("replication slot \"%s\" is in use, so whether its pending changes decode with the new "
                         "publication was not checked", state->name);
         } else {
+            const char *why = skipped ? "PostgreSQL skips the publication for them, so their registry changes "
+                                        "would be lost"
+                              : PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)
+                                  ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)
+                                  : PQerrorMessage(state->sql);
             log_error("replication slot \"%s\" holds changes from before publication \"%s\" existed, which "
                       "pgoutput cannot decode (%s): stop tvsync-cdc, run tvsync-slot drop, then tvsync-slot create "
-                      "(it rebuilds every tv_* table)", state->name, state->publication,
-                      PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)
-                                                                           : PQerrorMessage(state->sql));
+                      "(it rebuilds every tv_* table)", state->name, state->publication, why);
             strbuf command = STRBUF_INIT;
             strbuf_appendf(&command, "DROP PUBLICATION IF EXISTS \"%s\"", state->publication);
             pg_exec_ok(state->sql, strbuf_text(&command), "dropping the new publication again");
