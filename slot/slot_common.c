@@ -175,3 +175,40 @@ PGresult *slot_query(PGconn *conn, const char *what, const char *sql, int param_
         PQclear(result);
     return NULL;
 }
+
+static void standby_wait_notice(void *arg, const PGresult *notice)
+{
+    slot_standby_wait *wait = arg;
+    if (wait->previous)
+        wait->previous(NULL, notice);
+    const char *detail = PQresultErrorField(notice, PG_DIAG_MESSAGE_DETAIL);
+    static const char waiting[] = "waiting on the standby associated with replication slot \"";
+    const char *at = detail ? strstr(detail, waiting) : NULL;
+    if (!at || wait->cancelled)
+        return;
+    at += sizeof waiting - 1;
+    size_t length = strcspn(at, "\"");
+    if (length >= sizeof wait->standby)
+        length = sizeof wait->standby - 1;
+    memcpy(wait->standby, at, length);
+    wait->standby[length] = '\0';
+    wait->cancelled = true;
+    PGcancel *cancel = PQgetCancel(wait->conn);
+    char error[256];
+    if (cancel) {
+        PQcancel(cancel, error, sizeof error);
+        PQfreeCancel(cancel);
+    }
+}
+
+void slot_standby_wait_arm(slot_standby_wait *wait, PGconn *conn)
+{
+    memset(wait, 0, sizeof *wait);
+    wait->conn = conn;
+    wait->previous = PQsetNoticeReceiver(conn, standby_wait_notice, wait);
+}
+
+void slot_standby_wait_disarm(slot_standby_wait *wait)
+{
+    PQsetNoticeReceiver(wait->conn, wait->previous, NULL);
+}

@@ -266,6 +266,8 @@ int slot_peek(const tvsync_config *config, int limit)
     char what[160];
     snprintf(what, sizeof what, "peeking at replication slot \"%s\"", name);
     bool pgoutput = config->slot.plugin == OUTPUT_PLUGIN_PGOUTPUT;
+    slot_standby_wait wait;
+    slot_standby_wait_arm(&wait, conn);
     if (pgoutput)
         /* pgoutput's changes are every message (begin, commit, ...): the intents are among them */
         result = slot_query(conn, what,
@@ -279,6 +281,17 @@ int slot_peek(const tvsync_config *config, int limit)
                             "'add-msg-prefixes', 'tvsync')",
                             2, peek_params, &failed);
     free(publication);
+    slot_standby_wait_disarm(&wait);
+    if (!result && wait.cancelled) {
+        log_error("peeking at replication slot \"%s\" waited for the standby of physical slot \"%s\": the slot is a "
+                  "failover slot, whose changes PostgreSQL hands out only once every standby that "
+                  "synchronized_standby_slots lists has them; start that standby, or remove \"%s\" from "
+                  "synchronized_standby_slots on the primary and reload (tvsync-slot check lists what it needs)",
+                  name, wait.standby, wait.standby);
+        PQclear(failed);
+        PQfinish(conn);
+        return TVSYNC_EXIT_FAILURE;
+    }
     if (!result) {
         status = slot_query_exit_status(failed);
         if (strcmp(slot_sqlstate(failed), "55006") == 0)

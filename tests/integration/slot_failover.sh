@@ -103,7 +103,16 @@ assert_exit 0 "check passes with a physical slot in synchronized_standby_slots" 
 assert_contains "$ASSERT_OUTPUT" "ok    synchronized_standby_slots = 'standby1'" "check accepts the physical slot"
 assert_not_contains "$ASSERT_OUTPUT" "warn  synchronized_standby_slots is empty" "no warning about an empty setting"
 assert_contains "$ASSERT_OUTPUT" "warn  physical slot 'standby1' is not in use" "check warns that its standby is not connected"
+# Decoding now waits for standby1's standby, which never comes: peek says so at once rather
+# than hanging (the timeout only bounds this test if it did hang).
+sql "SELECT tvsync.publish('user', ARRAY['10000000-0000-4000-8000-000000000001'::uuid])" >/dev/null
+assert_exit 1 "peek of a failover slot waiting for a missing standby fails" -- timeout 60 "$SLOT" peek
+assert_contains "$ASSERT_OUTPUT" 'peeking at replication slot "tvsync" waited for the standby of physical slot "standby1"' \
+    "peek names the standby it waited for"
+assert_contains "$ASSERT_OUTPUT" 'or remove "standby1" from synchronized_standby_slots on the primary and reload' \
+    "peek says what to do"
 set_standby_slots ""
+assert_exit 0 "peek once the setting is emptied" -- timeout 60 "$SLOT" peek
 
 # ---- the key and the slot disagree: check says so, create --if-not-exists aligns the slot
 assert_exit 0 "check with failover off on a failover slot" -- env TVSYNC_SLOT_FAILOVER=off "$SLOT" check
