@@ -181,6 +181,9 @@ static void standby_wait_notice(void *arg, const PGresult *notice)
     slot_standby_wait *wait = arg;
     if (wait->previous)
         wait->previous(NULL, notice);
+    const char *message = PQresultErrorField(notice, PG_DIAG_MESSAGE_PRIMARY);
+    if (message && strstr(message, "skipped loading publication"))
+        wait->publication_skipped = true;
     const char *detail = PQresultErrorField(notice, PG_DIAG_MESSAGE_DETAIL);
     static const char waiting[] = "waiting on the standby associated with replication slot \"";
     const char *at = detail ? strstr(detail, waiting) : NULL;

@@ -59,16 +59,19 @@ const char *slot_sqlstate(const PGresult *result);
  * TVSYNC_EXIT_DATABASE otherwise. */
 int slot_query_exit_status(const PGresult *failed_result);
 
-/* Decoding from a failover slot (PostgreSQL 17 and later) waits without end for the standbys
- * that synchronized_standby_slots lists, saying so in a WARNING every few seconds. While armed
- * on conn, the first such warning cancels the running statement and keeps the standby's slot
- * name, so that the caller says what it waited for rather than hanging. Other notices go on to
- * libpq's default receiver. */
+/* What PostgreSQL warns of while a statement decodes a slot. Decoding from a failover slot
+ * (PostgreSQL 17 and later) waits without end for the standbys synchronized_standby_slots
+ * lists, saying so in a WARNING every few seconds: while armed on conn, the first such warning
+ * cancels the running statement and keeps the standby's slot name, so that the caller says
+ * what it waited for rather than hanging. PostgreSQL 18 decodes a change from before its
+ * publication existed by skipping the publication, with a warning: publication_skipped. The
+ * notices go on to libpq's default receiver. */
 typedef struct slot_standby_wait {
     PGconn *conn;
     PQnoticeReceiver previous;
     bool cancelled;
     char standby[128];  /* the physical slot waited for */
+    bool publication_skipped;
 } slot_standby_wait;
 
 void slot_standby_wait_arm(slot_standby_wait *wait, PGconn *conn);

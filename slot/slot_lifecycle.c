@@ -113,26 +113,34 @@ static bool create_publication(create_state *state)
  * decoded row change, so the slot's pending changes from before it existed cannot be decoded
  * at all. Decoding them once (peek, nothing consumed) tells; on failure the publication goes
  * again and the slot must be made anew. */
-/* PostgreSQL 18 decodes such changes after all, skipping the publication with a warning:
- * their rows (registry changes) would be lost as silently, so that warning fails the same. */
-static void publication_notice(void *arg, const PGresult *notice)
-{
-    const char *message = PQresultErrorField(notice, PG_DIAG_MESSAGE_PRIMARY);
-    if (message && strstr(message, "skipped loading publication"))
-        *(bool *) arg = true;
-}
-
 static int publication_decodes(create_state *state)
 {
     const char *params[] = {state->name, state->publication};
-    bool skipped = false;
-    PQnoticeReceiver previous = PQsetNoticeReceiver(state->sql, publication_notice, &skipped);
+    /* PostgreSQL 18 decodes such changes after all, skipping the publication with a warning:
+     * their rows (registry changes) would be lost as silently, so that warning fails the same. */
+    slot_standby_wait notices;
+    slot_standby_wait_arm(&notices, state->sql);
     PGresult *result = PQexecParams(state->sql,
                                     "SELECT count(*) FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, "
                                     "'proto_version', '1', 'publication_names', quote_ident($2), 'messages', 'true')",
                                     2, NULL, params, NULL, NULL, 0);
-    PQsetNoticeReceiver(state->sql, previous, NULL);
+    slot_standby_wait_disarm(&notices);
+    bool skipped = notices.publication_skipped;
     int status = TVSYNC_EXIT_OK;
+    if (notices.cancelled) {
+        /* a failover slot waiting for a standby: whether its changes decode is not known */
+        log_error("whether replication slot \"%s\"'s pending changes decode with publication \"%s\" could not be "
+                  "checked: decoding waited for the standby of physical slot \"%s\" (the slot is a failover slot), "
+                  "so the publication is dropped again; start that standby, or remove \"%s\" from "
+                  "synchronized_standby_slots on the primary and reload, then run tvsync-slot create "
+                  "--if-not-exists again", state->name, state->publication, notices.standby, notices.standby);
+        PQclear(result);
+        strbuf command = STRBUF_INIT;
+        strbuf_appendf(&command, "DROP PUBLICATION IF EXISTS \"%s\"", state->publication);
+        pg_exec_ok(state->sql, strbuf_text(&command), "dropping the new publication again");
+        strbuf_free(&command);
+        return TVSYNC_EXIT_FAILURE;
+    }
     if (PQresultStatus(result) != PGRES_TUPLES_OK || skipped) {
         const char *sqlstate = slot_sqlstate(result);
         if (strcmp(sqlstate, "55006") == 0) {

@@ -111,8 +111,17 @@ assert_contains "$ASSERT_OUTPUT" 'peeking at replication slot "tvsync" waited fo
     "peek names the standby it waited for"
 assert_contains "$ASSERT_OUTPUT" 'or remove "standby1" from synchronized_standby_slots on the primary and reload' \
     "peek says what to do"
+# create --if-not-exists remaking a missing publication decodes the slot once to check it:
+# it is not waited for either, and the publication goes again so that a later run checks.
+sql "DROP PUBLICATION tvsync_pub" >/dev/null
+assert_exit 1 "create --if-not-exists waiting for a missing standby fails" -- timeout 60 "$SLOT" create --if-not-exists
+assert_contains "$ASSERT_OUTPUT" 'decoding waited for the standby of physical slot "standby1" (the slot is a failover slot), so the publication is dropped again' \
+    "create names the standby it waited for"
+assert_eq 0 "$(sql "SELECT count(*) FROM pg_publication WHERE pubname = 'tvsync_pub'")" "the unchecked publication is not left"
 set_standby_slots ""
 assert_exit 0 "peek once the setting is emptied" -- timeout 60 "$SLOT" peek
+assert_exit 0 "create --if-not-exists makes and checks the publication then" -- timeout 60 "$SLOT" create --if-not-exists
+assert_eq 1 "$(sql "SELECT count(*) FROM pg_publication WHERE pubname = 'tvsync_pub'")" "the publication is back"
 
 # ---- the key and the slot disagree: check says so, create --if-not-exists aligns the slot
 assert_exit 0 "check with failover off on a failover slot" -- env TVSYNC_SLOT_FAILOVER=off "$SLOT" check
