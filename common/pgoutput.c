@@ -120,6 +120,8 @@ static void civil_from_days(int64_t days, int *year, int *month, int *day)
  * Unix epoch and the timestamptz literal wal2json would print. */
 static void set_timestamp(wal2json_record *out, int64_t postgres_us)
 {
+    if (postgres_us > INT64_MAX - PGOUTPUT_EPOCH_OFFSET_US)
+        return;   /* past any literal (a garbled commit time): no timestamp, not an overflow */
     int64_t unix_us = postgres_us + PGOUTPUT_EPOCH_OFFSET_US;
     int64_t seconds = unix_us / 1000000, fraction = unix_us % 1000000;
     if (fraction < 0) {
