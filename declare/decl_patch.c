@@ -2,12 +2,8 @@
  * order spec that makes its order the same as the build function's ORDER BY. */
 #include "config.h"
 
-#include <ctype.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "common/alloc.h"
 #include "declare/decl_cascade.h"
 #include "declare/decl_patch.h"
 
@@ -86,52 +82,18 @@ static bool order_field(const decl_field *list, const decl_table *rows, const ch
     return true;
 }
 
-/* One item of orderBy: a column, then optionally ASC or DESC, then optionally NULLS FIRST or
- * NULLS LAST, separated by blanks. */
+/* One item of orderBy (decl_model_order_item's form) into order_spec. */
 static bool order_item(const decl_field *list, const decl_table *rows, const char *item, size_t length,
                        strbuf *order_spec, strbuf *why)
 {
-    char *words[5] = {0};
-    size_t count = 0;
-    bool ok = true;
-    for (size_t i = 0; i < length && ok;) {
-        while (i < length && isspace((unsigned char) item[i]))
-            i++;
-        size_t start = i;
-        while (i < length && !isspace((unsigned char) item[i]))
-            i++;
-        if (i > start) {
-            if (count == 5)
-                ok = false;
-            else
-                words[count++] = alloc_check(strndup(item + start, i - start));
-        }
-    }
-    bool desc = false, nulls_first = false;
-    size_t next = 1;
-    if (ok && count >= 1) {
-        for (const char *p = words[0]; *p && ok; p++)
-            ok = islower((unsigned char) *p) || *p == '_' || (p > words[0] && isdigit((unsigned char) *p));
-    } else {
-        ok = false;
-    }
-    if (ok && next < count && (strcasecmp(words[next], "asc") == 0 || strcasecmp(words[next], "desc") == 0))
-        desc = strcasecmp(words[next++], "desc") == 0;
-    nulls_first = desc; /* PostgreSQL's default: NULLs as if larger than any value */
-    if (ok && next + 1 < count && strcasecmp(words[next], "nulls") == 0
-        && (strcasecmp(words[next + 1], "first") == 0 || strcasecmp(words[next + 1], "last") == 0)) {
-        nulls_first = strcasecmp(words[next + 1], "first") == 0;
-        next += 2;
-    }
-    ok = ok && next == count;
-    if (!ok)
+    char column[DECL_MAX_ORDER_COLUMN];
+    bool desc, nulls_first;
+    if (!decl_model_order_item(item, length, column, &desc, &nulls_first)) {
         strbuf_appendf(why, "its orderBy \"%s\" is not a list of columns (each with optional ASC/DESC, NULLS FIRST/LAST)",
                        list->order_by);
-    else
-        ok = order_field(list, rows, words[0], desc, nulls_first, order_spec, why);
-    for (size_t i = 0; i < count; i++)
-        free(words[i]);
-    return ok;
+        return false;
+    }
+    return order_field(list, rows, column, desc, nulls_first, order_spec, why);
 }
 
 /* Whether type's document, at any depth, reads table (embeds, lists or aggregates its rows). */
