@@ -29,6 +29,21 @@
 #   pgcluster_pkglibdir               prints the server's folder of loadable modules (output plugins)
 #   pgcluster_has_plugin NAME         true when the server has the output plugin NAME (wal2json,
 #       pgoutput, test_decoding): tests that need wal2json skip or pick pgoutput when it is false
+#   pgcluster_standby_start [postgresql.conf line]...  a streaming hot standby of the cluster, made
+#       by a cold copy of the stopped primary (pg_basebackup 15 refuses newer servers, a copy works
+#       on every major): the primary keeps a physical slot for it (PGCLUSTER_STANDBY_SLOT,
+#       "tvsync_standby"), the standby has hot_standby_feedback on and a primary_conninfo naming
+#       the test database (what PostgreSQL 17's slot synchronization needs). Extra lines go to
+#       the standby's postgresql.conf. Call it before starting programs against the primary (the
+#       primary restarts). Exports PGCLUSTER_STANDBY_PORT and TVSYNC_STANDBY_URL; the primary's
+#       PGPORT and TVSYNC_DATABASE_URL stay. Stopped and removed with the cluster.
+#   pgcluster_standby_datadir         prints the standby's data directory
+#   pgcluster_standby_psql [psql args]...  pgcluster_psql against the standby
+#   pgcluster_standby_wait_replay     waits (up to 60 s) until the standby replayed the primary's
+#       current WAL position
+#   pgcluster_standby_stop [-m MODE] / pgcluster_standby_restart  stop (default fast) / start again
+#   pgcluster_standby_promote         promotes the standby and waits until it accepts writes
+#   pgcluster_primary_stop [-m MODE]  stops the primary (e.g. -m immediate for a crash)
 
 TVSYNC_PG_MAJOR=${TVSYNC_PG_MAJOR:-15}
 # Where to say the npm builds come from when they are missing.
@@ -105,10 +120,12 @@ pgcluster__cleanup() {
         if [ "$status" != 0 ]; then
             pgcluster_log_tail 40
         fi
-        if [ -f "$PGCLUSTER_DIR/data/postmaster.pid" ]; then
-            pgcluster__as_owner "$PGCLUSTER_BINDIR/pg_ctl" -D "$PGCLUSTER_DIR/data" \
-                stop -m immediate -w >/dev/null 2>&1 || true
-        fi
+        local data
+        for data in "$PGCLUSTER_DIR/data" "$PGCLUSTER_DIR/standby"; do
+            if [ -f "$data/postmaster.pid" ]; then
+                pgcluster__as_owner "$PGCLUSTER_BINDIR/pg_ctl" -D "$data" stop -m immediate -w >/dev/null 2>&1 || true
+            fi
+        done
         rm -rf "$PGCLUSTER_DIR"
     fi
     PGCLUSTER_DIR=
@@ -129,9 +146,11 @@ pgcluster__start_reaper() {
             sleep 1
         done
         if [ -d "$2" ]; then
-            if [ -f "$2/data/postmaster.pid" ]; then
-                $4 "$3/pg_ctl" -D "$2/data" stop -m immediate -w
-            fi
+            for data in "$2/data" "$2/standby"; do
+                if [ -f "$data/postmaster.pid" ]; then
+                    $4 "$3/pg_ctl" -D "$data" stop -m immediate -w
+                fi
+            done
             rm -rf "$2"
         fi' pgcluster-reaper "$$" "$PGCLUSTER_DIR" "$PGCLUSTER_BINDIR" "$as_owner" \
         </dev/null >/dev/null 2>&1 &
@@ -318,4 +337,122 @@ pgcluster_psql() {
 pgcluster_migrate() {
     "$TVSYNC_BUILDDIR/migrations/tvsync-migrate" --database "$TVSYNC_DATABASE_URL" \
         --dir "$TVSYNC_SRCDIR/examples/blog" "$@" up
+}
+
+# ---- a streaming hot standby -------------------------------------------------------------
+
+PGCLUSTER_STANDBY_SLOT=tvsync_standby
+PGCLUSTER_STANDBY_PORT=
+
+pgcluster_standby_datadir() {
+    echo "$PGCLUSTER_DIR/standby"
+}
+
+pgcluster__standby_pg_ctl() {
+    pgcluster__as_owner "$PGCLUSTER_BINDIR/pg_ctl" -D "$PGCLUSTER_DIR/standby" -l "$PGCLUSTER_DIR/standby.log" "$@"
+}
+
+pgcluster_standby_start() {
+    local standby="$PGCLUSTER_DIR/standby" conf line port attempt=0
+    if [ -z "$PGCLUSTER_DIR" ] || [ ! -d "$PGCLUSTER_DIR/data" ]; then
+        echo "pgcluster: pgcluster_standby_start needs pgcluster_start first" >&2
+        return 1
+    fi
+    pgcluster_psql -c "SELECT pg_create_physical_replication_slot('$PGCLUSTER_STANDBY_SLOT', true)" >/dev/null || return 1
+    pgcluster_stop || return 1
+    pgcluster__as_owner cp -a "$PGCLUSTER_DIR/data" "$standby" || return 1
+    pgcluster__as_owner rm -f "$standby/postmaster.pid" "$standby/postmaster.opts"
+    pgcluster_restart || return 1
+    conf="$standby/postgresql.conf"
+    {
+        echo "# the standby's own settings"
+        echo "hot_standby = on"
+        echo "hot_standby_feedback = on"
+        echo "primary_slot_name = '$PGCLUSTER_STANDBY_SLOT'"
+        echo "primary_conninfo = 'host=127.0.0.1 port=$PGPORT user=postgres dbname=$PGDATABASE application_name=tvsync_standby'"
+        echo "wal_receiver_status_interval = 1s"
+        for line in "$@"; do
+            echo "$line"
+        done
+    } | pgcluster__as_owner tee -a "$conf" >/dev/null
+    pgcluster__as_owner touch "$standby/standby.signal"
+    while :; do
+        port=$(pgcluster__free_port) || return 1
+        pgcluster__as_owner sed -i '/^port = /d' "$conf"
+        echo "port = $port" | pgcluster__as_owner tee -a "$conf" >/dev/null
+        # -w returns once the standby accepts read-only connections (consistent state).
+        if pgcluster__standby_pg_ctl -w -t 60 start >/dev/null 2>&1; then
+            break
+        fi
+        attempt=$((attempt + 1))
+        if [ $attempt -ge 5 ] || ! grep -q "could not bind\|Address already in use" "$PGCLUSTER_DIR/standby.log"; then
+            echo "pgcluster: the standby did not start" >&2
+            tail -n 40 "$PGCLUSTER_DIR/standby.log" >&2
+            return 1
+        fi
+    done
+    PGCLUSTER_STANDBY_PORT=$port
+    export PGCLUSTER_STANDBY_PORT
+    export TVSYNC_STANDBY_URL="postgresql://postgres@127.0.0.1:$port/$PGDATABASE"
+    pgcluster_standby_wait_replay
+}
+
+pgcluster_standby_psql() {
+    "$PGCLUSTER_BINDIR/psql" -X -v ON_ERROR_STOP=1 -qAt -p "$PGCLUSTER_STANDBY_PORT" "$@"
+}
+
+pgcluster_standby_wait_replay() {
+    local target tries=0
+    target=$(pgcluster_psql -c "SELECT pg_current_wal_insert_lsn()") || return 1
+    while [ $tries -lt 600 ]; do
+        if [ "$(pgcluster_standby_psql -c "SELECT pg_last_wal_replay_lsn() >= '$target'::pg_lsn" 2>/dev/null)" = t ]; then
+            return 0
+        fi
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+    echo "pgcluster: the standby did not replay $target within 60 s" >&2
+    tail -n 20 "$PGCLUSTER_DIR/standby.log" >&2
+    return 1
+}
+
+pgcluster_standby_stop() {
+    local mode=fast
+    if [ "${1:-}" = "-m" ]; then
+        mode=$2
+    fi
+    pgcluster__standby_pg_ctl stop -m "$mode" -w >/dev/null
+}
+
+pgcluster_standby_restart() {
+    if [ -f "$PGCLUSTER_DIR/standby/postmaster.pid" ]; then
+        pgcluster_standby_stop || return 1
+    fi
+    pgcluster__standby_pg_ctl -w -t 60 start >/dev/null || {
+        echo "pgcluster: the standby did not start" >&2
+        tail -n 40 "$PGCLUSTER_DIR/standby.log" >&2
+        return 1
+    }
+}
+
+pgcluster_standby_promote() {
+    pgcluster__standby_pg_ctl promote -w -t 60 >/dev/null || return 1
+    local tries=0
+    while [ $tries -lt 600 ]; do
+        if [ "$(pgcluster_standby_psql -c "SELECT NOT pg_is_in_recovery()" 2>/dev/null)" = t ]; then
+            return 0
+        fi
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+    echo "pgcluster: the standby did not leave recovery within 60 s" >&2
+    return 1
+}
+
+pgcluster_primary_stop() {
+    local mode=fast
+    if [ "${1:-}" = "-m" ]; then
+        mode=$2
+    fi
+    pgcluster__as_owner "$PGCLUSTER_BINDIR/pg_ctl" -D "$PGCLUSTER_DIR/data" stop -m "$mode" -w >/dev/null
 }
