@@ -88,13 +88,16 @@ typedef struct watch_sample {
     char confirmed_flush_lsn[32];
     char current_lsn[32];
     char origin_progress[32];
+    char failover[8];           /* yes | no | "" before PostgreSQL 17 */
 } watch_sample;
 
 static const char WATCH_SQL[] =
     "SELECT s.active, s.active_pid, s.wal_status, s.safe_wal_size, "
     "pg_wal_lsn_diff(w.lsn, s.confirmed_flush_lsn)::bigint, "
     "pg_wal_lsn_diff(w.lsn, s.restart_lsn)::bigint, "
-    "s.confirmed_flush_lsn, w.lsn "
+    "s.confirmed_flush_lsn, w.lsn, "
+    /* NULL before PostgreSQL 17, which has no failover column */
+    "(to_jsonb(s) ->> 'failover')::boolean "
     "FROM pg_replication_slots s, "
     "LATERAL (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
     "ELSE pg_current_wal_lsn() END AS lsn) w "
@@ -155,6 +158,8 @@ static int watch_sample_once(watch_state *state, watch_sample *sample)
     sample->retained_bytes = PQgetisnull(result, 0, 5) ? 0 : strtod(PQgetvalue(result, 0, 5), NULL);
     copy_value(sample->confirmed_flush_lsn, sizeof sample->confirmed_flush_lsn, result, 6, "-");
     copy_value(sample->current_lsn, sizeof sample->current_lsn, result, 7, "-");
+    snprintf(sample->failover, sizeof sample->failover, "%s",
+             PQgetisnull(result, 0, 8) ? "" : strcmp(PQgetvalue(result, 0, 8), "t") == 0 ? "yes" : "no");
     PQclear(result);
 
     snprintf(sample->origin_progress, sizeof sample->origin_progress, "-");
@@ -229,6 +234,8 @@ static void watch_draw_screen(const watch_state *state, const watch_sample *samp
         printf("%-14s %-10s %s\n", "retained WAL", retained, retained_line);
         printf("%-14s %s (current %s)\n", "confirmed", sample->confirmed_flush_lsn, sample->current_lsn);
         printf("%-14s %s\n", "origin", sample->origin_progress);
+        if (sample->failover[0])
+            printf("%-14s %s\n", "failover", sample->failover);
     }
     if (state->error[0])
         printf("\nproblem: %s (retrying every second)\n", state->error);
@@ -248,9 +255,10 @@ static void watch_draw_line(const watch_state *state, const watch_sample *sample
     char trend[WATCH_LINE_TREND * 3 + 1];
     slot_sparkline(state->lag, state->samples, trend, sizeof trend);
     printf("%s slot=%s active=%s active_pid=%s wal_status=%s lag_bytes=%.0f retained_wal_bytes=%.0f "
-           "confirmed_flush_lsn=%s origin_progress=%s lag_trend=%s\n",
+           "confirmed_flush_lsn=%s origin_progress=%s failover=%s lag_trend=%s\n",
            now, state->config->slot.name, sample->active ? "yes" : "no", sample->pid, sample->wal_status,
-           sample->lag_bytes, sample->retained_bytes, sample->confirmed_flush_lsn, sample->origin_progress, trend);
+           sample->lag_bytes, sample->retained_bytes, sample->confirmed_flush_lsn, sample->origin_progress,
+           sample->failover[0] ? sample->failover : "-", trend);
     fflush(stdout);
 }
 

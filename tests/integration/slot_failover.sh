@@ -88,6 +88,16 @@ assert_contains "$ASSERT_OUTPUT" "failover             yes" "status shows failov
 assert_exit 0 "status --json" -- "$SLOT" status --json
 assert_contains "$ASSERT_OUTPUT" '"failover":true' "status --json shows failover"
 
+watch_log=$(mktemp "${TMPDIR:-/tmp}/tvsync-slot-watch.XXXXXX")
+"$SLOT" status --watch >"$watch_log" 2>&1 &
+watch_pid=$!
+pgcluster_on_exit "kill $watch_pid 2>/dev/null; rm -f '$watch_log'"
+watch_sampled() { grep -q 'lag_bytes=' "$watch_log"; }
+wait_for 20 watch_sampled || echo "not ok - status --watch printed no sample"
+kill -INT "$watch_pid"
+wait "$watch_pid"
+assert_contains "$(head -n 1 "$watch_log")" " failover=yes " "status --watch shows failover"
+
 assert_exit 0 "check passes after create" -- "$SLOT" check
 assert_contains "$ASSERT_OUTPUT" 'ok    replication slot "tvsync" has failover on, as [slot] failover says' \
     "check compares the slot's flag with the key"
