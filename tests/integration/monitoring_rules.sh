@@ -26,7 +26,7 @@ output=$(promtool check rules tvsync-alerts.yml 2>&1); status=$?
 printf '%s\n' "$output"
 assert_eq 0 "$status" "promtool check rules tvsync-alerts.yml"
 for alert in TvsyncCdcDown TvsyncServerDown TvsyncLagSeconds TvsyncLagBytes TvsyncSlotWalNotReserved \
-             TvsyncSlotLost TvsyncDeadLetters; do
+             TvsyncSlotLost TvsyncDeadLetters TvsyncForeignHeartbeats; do
     assert_contains "$(cat tvsync-alerts.yml)" "alert: $alert" "rule $alert exists"
 done
 
