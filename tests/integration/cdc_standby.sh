@@ -51,6 +51,8 @@ if [ "$1" = 15 ]; then
     assert_eq 0 "$(standby_sql "SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'logical'")" \
         "no slot on the standby"
     assert_eq 0 "$(sql "SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'logical'")" "none on the primary"
+    assert_exit 1 "check fails with a PostgreSQL 15 standby" -- "$SLOT" --database "$TVSYNC_DATABASE_URL" check
+    assert_contains "$ASSERT_OUTPUT" "FAIL  [cdc] decode_url is a PostgreSQL 15." "check's FAIL line names the version"
     assert_exit 4 "tvsync-cdc refuses a PostgreSQL 15 standby" -- \
         timeout 60 "$CDC_BIN" --database "$TVSYNC_DATABASE_URL" --metrics-listen 127.0.0.1:0
     assert_contains "$ASSERT_OUTPUT" "[cdc] decode_url is a PostgreSQL 15." "tvsync-cdc names the standby's version"
@@ -79,6 +81,28 @@ assert_eq 0 "$(sql "SELECT count(*) FROM pg_publication")" "no publication was m
 assert_exit 4 "tvsync-cdc refuses a decode_url that is not a standby" -- \
     timeout 60 "$CDC_BIN" --database "$PRIMARY" --set cdc.decode_url="$PRIMARY" --metrics-listen 127.0.0.1:0
 assert_contains "$ASSERT_OUTPUT" "[cdc] decode_url is not a hot standby" "tvsync-cdc says decode_url is no standby"
+assert_exit 1 "check fails when decode_url is not a standby" -- \
+    env TVSYNC_CDC_DECODE_URL="$PRIMARY" "$SLOT" --database "$PRIMARY" check
+assert_contains "$ASSERT_OUTPUT" "FAIL  [cdc] decode_url is not a hot standby" "check's FAIL line says so"
+
+# ---- check: what a slot on the standby needs
+assert_exit 0 "check passes with decode_url at the standby" -- \
+    env TVSYNC_CDC_DECODE_URL="$STANDBY" timeout 120 "$SLOT" --database "$PRIMARY" check
+for line in "ok    [cdc] decode_url is a hot standby of database.url" "ok    hot_standby_feedback is on on the standby" \
+    "ok    wal_level is logical on the standby" "ok    primary_slot_name is '" \
+    "ok    pgoutput decodes (a temporary slot was created and dropped)"; do
+    assert_contains "$ASSERT_OUTPUT" "$line" "check: $line"
+done
+pgcluster_standby_psql -c "ALTER SYSTEM SET hot_standby_feedback = off" -c "SELECT pg_reload_conf()" >/dev/null
+feedback_off() { [ "$(standby_sql "SHOW hot_standby_feedback")" = off ]; }
+wait_for 10 feedback_off
+assert_exit 1 "check fails without hot_standby_feedback on the standby" -- \
+    env TVSYNC_CDC_DECODE_URL="$STANDBY" timeout 120 "$SLOT" --database "$PRIMARY" check
+assert_contains "$ASSERT_OUTPUT" "FAIL  hot_standby_feedback is off on the standby of [cdc] decode_url" \
+    "check says hot_standby_feedback must be on"
+pgcluster_standby_psql -c "ALTER SYSTEM RESET hot_standby_feedback" -c "SELECT pg_reload_conf()" >/dev/null
+feedback_on() { [ "$(standby_sql "SHOW hot_standby_feedback")" = on ]; }
+wait_for 10 feedback_on
 
 # ---- create on the standby, with an idle primary (the running-xacts record is asked for)
 export TVSYNC_CDC_DECODE_URL="$STANDBY"
@@ -130,6 +154,8 @@ assert_eq "" "$(cdc_count_mismatch)" "sync_log counts every committed intent exa
 assert_eq 0 "$(sql "SELECT count(*) FROM tvsync.dead_letter")" "no intent was dead-lettered"
 assert_not_contains "$(cat "$PGCLUSTER_DIR"/cdc.*.log)" "reading slot statistics failed" \
     "the slot's statistics are read on the standby"
+slot_reserved() { cdc_metrics | grep -q '^tvsync_cdc_slot_wal_status{status="reserved"} 1'; }
+assert_exit 0 "the slot's wal_status comes from the standby (/metrics)" -- wait_for 30 slot_reserved
 
 # ---- tvsync-server on the primary: read your writes
 server_start --set server.sync_wait_timeout_ms=20000 || { echo "not ok - tvsync-server did not start"; exit 1; }
