@@ -59,7 +59,8 @@ static void create_install_signals(void)
     sigaction(SIGTERM, &action, NULL);
 }
 
-/* How long the build waits for the primary's snapshot to cover the standby's. */
+/* How long create waits for the standby to replay the publication, and for the
+ * primary's snapshot to cover the standby's. */
 #define CREATE_STANDBY_SNAPSHOT_WAIT_S 30
 
 static double seconds_since(const struct timespec *start)
@@ -616,6 +617,41 @@ static void create_undo(create_state *state)
         log_error("replication slot \"%s\" could not be dropped again: drop it with tvsync-slot drop", state->name);
 }
 
+/* A slot on a standby decodes from where the standby has replayed to: the publication
+ * must be there before, or pgoutput could not decode the changes between them. */
+static bool create_wait_replay(create_state *state)
+{
+    PGresult *result = slot_query(state->sql, "reading the primary's WAL position",
+                                  "SELECT pg_current_wal_flush_lsn()::text", 0, NULL, NULL);
+    if (!result)
+        return false;
+    char *position = alloc_strdup(PQgetvalue(result, 0, 0));
+    PQclear(result);
+    const char *params[] = {position};
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    bool ok = false;
+    while (!create_interrupted) {
+        result = slot_query(state->slot_sql, "reading the standby's replay position",
+                            "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", 1, params, NULL);
+        if (!result)
+            break;
+        ok = strcmp(PQgetvalue(result, 0, 0), "t") == 0;
+        PQclear(result);
+        if (ok)
+            break;
+        if (seconds_since(&start) > CREATE_STANDBY_SNAPSHOT_WAIT_S) {
+            log_error("the standby of [cdc] decode_url has not replayed the primary's WAL up to %s after %d s: "
+                      "is it streaming from database.url? (SELECT * FROM pg_stat_wal_receiver on the standby)",
+                      position, CREATE_STANDBY_SNAPSHOT_WAIT_S);
+            break;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
+    free(position);
+    return ok;
+}
+
 /* The standby of [cdc] decode_url: one that can hold the slot, for a slot it can make. */
 static int create_standby_preflight(create_state *state)
 {
@@ -679,7 +715,8 @@ int slot_create(const tvsync_config *config, bool if_not_exists)
 
     create_interrupted = 0;
     create_install_signals();
-    bool ok = (!state.publication || create_publication(&state)) && !create_interrupted && create_slot(&state) &&
+    bool ok = (!state.publication || create_publication(&state)) && !create_interrupted &&
+              (!state.on_standby || create_wait_replay(&state)) && create_slot(&state) &&
               !create_interrupted && create_build_and_record(&state);
     if (!ok) {
         if (create_interrupted)
