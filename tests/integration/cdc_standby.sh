@@ -180,6 +180,12 @@ server_applied() { [ "$(curl -s "$SERVER_BASE/health" | jq -r .applied_lsn)" = "
 assert_exit 0 "tvsync-server's applied position is the newest applied batch's ($newest)" -- wait_for 20 server_applied
 server_stop
 
+assert_exit 0 "rebuild finds the slot on the standby and asks on the primary" -- \
+    "$SLOT" --database "$PRIMARY" rebuild user
+pgcluster_standby_wait_replay
+assert_exit 0 "peek reads the slot on the standby" -- "$SLOT" --database "$PRIMARY" peek --limit 50
+assert_contains "$ASSERT_OUTPUT" '{"entity":"user","rebuild":true}' "peek shows the rebuild request, decoded there"
+
 # ---- drop: the slot on the standby, the publication and the origin on the primary
 assert_exit 0 "drop" -- "$SLOT" --database "$PRIMARY" drop
 assert_eq 0 "$(standby_sql "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'tvsync'")" \
