@@ -136,8 +136,10 @@ static session_result classify(PGconn *conn, PGresult *result)
 }
 
 /* The slot where it lives: on the standby of [cdc] decode_url, which must be one
- * that can decode (PostgreSQL 16 or later, in recovery), else on the primary. */
-static session_result check_slot(const session_setup *su, PGconn *conn, char *error, size_t error_size)
+ * that can decode (PostgreSQL 16 or later, in recovery, a standby of the primary
+ * whose system identifier is primary_system, "" when unknown), else on the primary. */
+static session_result check_slot(const session_setup *su, PGconn *conn, const char *primary_system, char *error,
+                                 size_t error_size)
 {
     const char *slot = su->slot;
     const char *params[1] = {slot};
@@ -146,7 +148,9 @@ static session_result check_slot(const session_setup *su, PGconn *conn, char *er
                                    "(SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1), "
                                    "(SELECT plugin FROM pg_replication_slots WHERE slot_name = $1), "
                                    "current_setting('server_version_num')::int, current_setting('server_version'), "
-                                   "pg_is_in_recovery()",
+                                   "pg_is_in_recovery(), "
+                                   "CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE') "
+                                   "THEN (SELECT system_identifier::text FROM pg_control_system()) END",
                                    1, params, PGRES_TUPLES_OK, error, error_size);
     session_result outcome = SESSION_FATAL_SLOT;
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
@@ -164,6 +168,16 @@ static session_result check_slot(const session_setup *su, PGconn *conn, char *er
         snprintf(error, error_size, "[cdc] decode_url is not a hot standby (that server is not in recovery; a "
                  "promoted standby is a primary of its own): point decode_url at a standby of database.url, or "
                  "leave it empty to decode on database.url");
+        outcome = SESSION_FATAL;
+        goto done;
+    }
+    /* Not compared when the role may not call pg_control_system(): then recovery is
+     * all that tells a standby. */
+    const char *system = PQgetvalue(result, 0, 6);
+    if (su->decode_url && *system && *primary_system && strcmp(system, primary_system) != 0) {
+        snprintf(error, error_size, "[cdc] decode_url is not a standby of database.url: its system identifier is "
+                 "%s, the primary's %s; point decode_url at a hot standby that replicates from database.url",
+                 system, primary_system);
         outcome = SESSION_FATAL;
         goto done;
     }
@@ -223,10 +237,6 @@ static session_result setup_blocking(session_setup *su)
         }
         slot_conn = decode;
     }
-    outcome = check_slot(su, slot_conn, error, error_size);
-    if (outcome != SESSION_OK)
-        goto fail;
-    outcome = SESSION_FATAL;
 
     result = setup_query(apply,
                          "SELECT pg_replication_origin_oid($1) IS NOT NULL, pg_replication_origin_oid($1), "
@@ -238,6 +248,10 @@ static session_result setup_blocking(session_setup *su)
         outcome = classify(apply, result);
         goto fail;
     }
+    outcome = check_slot(su, slot_conn, PQgetvalue(result, 0, 3), error, error_size);
+    if (outcome != SESSION_OK)
+        goto fail;
+    outcome = SESSION_FATAL;
     if (strcmp(PQgetvalue(result, 0, 0), "t") != 0) {
         log_error("replication origin \"%s\" does not exist: run tvsync-slot create", slot);
         snprintf(error, error_size, "replication origin \"%s\" does not exist", slot);
@@ -252,8 +266,6 @@ static session_result setup_blocking(session_setup *su)
         outcome = SESSION_FATAL_SLOT;
         goto fail;
     }
-    char primary_system[32];
-    snprintf(primary_system, sizeof primary_system, "%s", PQgetvalue(result, 0, 3));
     /* Our own apply transactions carry this origin: wal2json leaves them out of the
      * stream (filter-origins takes origin ids), so applying never feeds the stream. */
     char origin_id[16];
@@ -362,15 +374,6 @@ static session_result setup_blocking(session_setup *su)
     result = setup_query(stream, "IDENTIFY_SYSTEM", 0, NULL, PGRES_TUPLES_OK, error, error_size);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
         outcome = classify(stream, result);
-        goto fail;
-    }
-    /* Unknown when the role may not call pg_control_system(): then the standby's
-     * recovery is all that was checked. */
-    if (su->decode_url && primary_system[0] && strcmp(PQgetvalue(result, 0, 0), primary_system) != 0) {
-        log_error("[cdc] decode_url is not a standby of database.url: its system identifier is %s, the "
-                  "primary's %s; point decode_url at a hot standby that replicates from database.url",
-                  PQgetvalue(result, 0, 0), primary_system);
-        snprintf(error, error_size, "[cdc] decode_url is not a standby of database.url");
         goto fail;
     }
     PQclear(result);

@@ -72,6 +72,28 @@ PRIMARY=$TVSYNC_DATABASE_URL
 STANDBY=$TVSYNC_STANDBY_URL
 export -n TVSYNC_STANDBY_URL
 
+# decode_url at a standby of another cluster: refused by its system identifier. That cluster
+# lives in a subshell of its own (the harness holds one cluster per shell), removed at its end.
+other=$(
+    PGCLUSTER_EXIT_HOOKS= PGCLUSTER_REAPER= PGCLUSTER_DIR=
+    pgcluster_start >/dev/null 2>&1 || { echo "other cluster: start failed"; exit 0; }
+    pgcluster_migrate >/dev/null 2>&1 || { echo "other cluster: migrate failed"; exit 0; }
+    env TVSYNC_CDC_DECODE_URL="$STANDBY" "$SLOT" --database "$TVSYNC_DATABASE_URL" create 2>&1
+    echo "create exit $?"
+    env TVSYNC_CDC_DECODE_URL="$STANDBY" "$SLOT" --database "$TVSYNC_DATABASE_URL" check 2>&1
+    echo "check exit $?"
+    timeout 60 "$CDC_BIN" --database "$TVSYNC_DATABASE_URL" --set cdc.decode_url="$STANDBY" \
+        --metrics-listen 127.0.0.1:0 2>&1
+    echo "cdc exit $?"
+)
+for step in "create exit 1" "check exit 1" "cdc exit 4"; do
+    assert_contains "$other" "$step" "a standby of another cluster: $step"
+done
+assert_eq 3 "$(grep -c "decode_url is not a standby of database.url: its system identifier is" <<<"$other")" \
+    "create, check and tvsync-cdc each say decode_url is no standby of database.url"
+assert_eq 0 "$(standby_sql "SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'logical'")" \
+    "no slot was made on the other cluster's standby"
+
 # decode_url at the primary itself: refused before anything is made.
 assert_exit 1 "create refuses a decode_url that is not a standby" -- \
     env TVSYNC_CDC_DECODE_URL="$PRIMARY" "$SLOT" --database "$PRIMARY" create
