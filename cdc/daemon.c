@@ -132,14 +132,25 @@ static void stats_timer_cb(evutil_socket_t fd, short events, void *arg)
         prom_set(d->metrics.lag_seconds, lag);
         notify_status("streaming; lag %.3f s, %lld bytes", lag, d->lag_bytes);
     }
-    if (d->state != STATE_STREAMING || !d->misc || pg_pipeline_busy(d->misc))
+    /* The slot's row is where the slot is: on the standby of [cdc] decode_url, whose
+     * WAL ends where it has replayed to. */
+    pg_pipeline *conn = d->decode_misc ? d->decode_misc : d->misc;
+    if (d->state != STATE_STREAMING || !conn || pg_pipeline_busy(conn))
         return;
     const char *values[1] = {d->config->slot.name};
-    pg_pipeline_send(d->misc,
-                  "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, "
-                  "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint, wal_status, safe_wal_size "
-                  "FROM pg_replication_slots WHERE slot_name = $1",
-                  1, values, slot_stats_cb, d);
+    if (d->decode_misc)
+        pg_pipeline_send(conn,
+                      "SELECT pg_wal_lsn_diff(w.lsn, confirmed_flush_lsn)::bigint, "
+                      "pg_wal_lsn_diff(w.lsn, restart_lsn)::bigint, wal_status, safe_wal_size "
+                      "FROM pg_replication_slots, (SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+                      "ELSE pg_current_wal_lsn() END AS lsn) AS w WHERE slot_name = $1",
+                      1, values, slot_stats_cb, d);
+    else
+        pg_pipeline_send(conn,
+                      "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, "
+                      "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint, wal_status, safe_wal_size "
+                      "FROM pg_replication_slots WHERE slot_name = $1",
+                      1, values, slot_stats_cb, d);
 }
 
 /* ---- is the database answering? ---------------------------------------- */

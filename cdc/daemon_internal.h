@@ -65,6 +65,7 @@ typedef struct cdc_daemon {
     pg_pipeline *apply_conn;
     apply_engine *engine;
     pg_pipeline *misc;
+    pg_pipeline *decode_misc;      /* [cdc] decode_url: the slot's statistics on the standby, else NULL */
     pg_backoff backoff;
     struct session_setup *setup;   /* running on setup_thread, or NULL (session.c) */
     pthread_t setup_thread;

@@ -19,6 +19,9 @@
 #include "common/notify.h"
 #include "common/strbuf.h"
 
+/* The first server_version_num that decodes on a standby. */
+#define SESSION_DECODE_MIN_VERSION 160000
+
 typedef enum session_result {
     SESSION_OK,
     SESSION_RETRY,
@@ -31,6 +34,7 @@ typedef enum session_result {
  * meanwhile; the thread works only on this struct and wakes the loop through a pipe. */
 typedef struct session_setup {
     char *url, *slot;          /* copies: a reload may change the configuration meanwhile */
+    char *decode_url;          /* [cdc] decode_url: the standby holding the slot, else NULL */
     output_plugin plugin;
     char *publication;         /* pgoutput's ([slot] plugin), else NULL */
     int connect_timeout_ms;
@@ -40,7 +44,7 @@ typedef struct session_setup {
     int wake_fd;
     session_result outcome;
     char error[512];
-    PGconn *apply, *misc, *stream;
+    PGconn *apply, *misc, *stream, *decode;
     lsn_t progress;
     registry *reg;             /* the registry at start (tvsync.registry_json), owned until the loop takes it */
     PGresult *rebuilds;        /* tvsync.cdc_rebuild rows */
@@ -70,6 +74,8 @@ void session_close(cdc_daemon *d)
     d->apply_conn = NULL;
     pg_pipeline_free(d->misc);
     d->misc = NULL;
+    pg_pipeline_free(d->decode_misc);
+    d->decode_misc = NULL;
     /* Whatever was not applied comes again from the origin's progress. */
     batch_free(&d->batches[0]);
     batch_free(&d->batches[1]);
@@ -129,6 +135,77 @@ static session_result classify(PGconn *conn, PGresult *result)
     return pg_error_classify(conn, result) == PG_ERROR_RETRYABLE ? SESSION_RETRY : SESSION_FATAL;
 }
 
+/* The slot where it lives: on the standby of [cdc] decode_url, which must be one
+ * that can decode (PostgreSQL 16 or later, in recovery, a standby of the primary
+ * whose system identifier is primary_system, "" when unknown), else on the primary. */
+static session_result check_slot(const session_setup *su, PGconn *conn, const char *primary_system, char *error,
+                                 size_t error_size)
+{
+    const char *slot = su->slot;
+    const char *params[1] = {slot};
+    PGresult *result = setup_query(conn,
+                                   "SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1), "
+                                   "(SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1), "
+                                   "(SELECT plugin FROM pg_replication_slots WHERE slot_name = $1), "
+                                   "current_setting('server_version_num')::int, current_setting('server_version'), "
+                                   "pg_is_in_recovery(), "
+                                   "CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE') "
+                                   "THEN (SELECT system_identifier::text FROM pg_control_system()) END",
+                                   1, params, PGRES_TUPLES_OK, error, error_size);
+    session_result outcome = SESSION_FATAL_SLOT;
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        outcome = classify(conn, result);
+        goto done;
+    }
+    if (su->decode_url && atoi(PQgetvalue(result, 0, 3)) < SESSION_DECODE_MIN_VERSION) {
+        snprintf(error, error_size, "[cdc] decode_url is a PostgreSQL %s server, and decoding on a standby needs "
+                 "PostgreSQL 16 or later: point decode_url at a standby of version 16 or later, or leave it empty "
+                 "to decode on database.url", PQgetvalue(result, 0, 4));
+        outcome = SESSION_FATAL;
+        goto done;
+    }
+    if (su->decode_url && strcmp(PQgetvalue(result, 0, 5), "t") != 0) {
+        snprintf(error, error_size, "[cdc] decode_url is not a hot standby (that server is not in recovery; a "
+                 "promoted standby is a primary of its own): point decode_url at a standby of database.url, or "
+                 "leave it empty to decode on database.url");
+        outcome = SESSION_FATAL;
+        goto done;
+    }
+    /* Not compared when the role may not call pg_control_system(): then recovery is
+     * all that tells a standby. */
+    const char *system = PQgetvalue(result, 0, 6);
+    if (su->decode_url && *system && *primary_system && strcmp(system, primary_system) != 0) {
+        snprintf(error, error_size, "[cdc] decode_url is not a standby of database.url: its system identifier is "
+                 "%s, the primary's %s; point decode_url at a hot standby that replicates from database.url",
+                 system, primary_system);
+        outcome = SESSION_FATAL;
+        goto done;
+    }
+    if (strcmp(PQgetvalue(result, 0, 0), "0") == 0) {
+        slot_missing_message(slot);
+        snprintf(error, error_size, "replication slot \"%s\" does not exist%s", slot,
+                 su->decode_url ? " on the standby of [cdc] decode_url" : "");
+        goto done;
+    }
+    if (strcmp(PQgetvalue(result, 0, 1), "lost") == 0) {
+        session_slot_lost_message(slot);
+        snprintf(error, error_size, "replication slot \"%s\" lost its WAL", slot);
+        goto done;
+    }
+    const char *wanted = output_plugin_name(su->plugin), *actual = PQgetvalue(result, 0, 2);
+    if (strcmp(actual, wanted) != 0) {
+        log_error("replication slot \"%s\" uses the output plugin %s but [slot] plugin is %s: set plugin = %s "
+                  "under [slot], or recreate the slot with %s (tvsync-slot drop, then tvsync-slot create; "
+                  "the new slot starts at the current end of WAL)", slot, actual, wanted, actual, wanted);
+        snprintf(error, error_size, "replication slot \"%s\" uses %s, not %s", slot, actual, wanted);
+        goto done;
+    }
+    outcome = SESSION_OK;
+done:
+    PQclear(result);
+    return outcome;
+}
+
 /* Sets up the three connections and starts streaming. Blocking, with the
  * connect timeout: it runs at start and between reconnect attempts, when
  * nothing else on the loop has work that could wait on it. */
@@ -142,53 +219,47 @@ static session_result setup_blocking(session_setup *su)
     pg_error_kind kind;
     session_result outcome = SESSION_FATAL;
     PGresult *result = NULL;
-    PGconn *apply = NULL, *misc = NULL, *stream = NULL;
+    PGconn *apply = NULL, *misc = NULL, *stream = NULL, *decode = NULL;
 
     apply = pg_connect(su->url, "tvsync-cdc", PG_CONNECT_NORMAL, su->connect_timeout_ms,
                        &kind, error, error_size);
     if (!apply)
         return kind == PG_ERROR_RETRYABLE ? SESSION_RETRY : SESSION_FATAL;
+    /* The slot lives where it is decoded; the origin, the publication and the apply on
+     * the primary. */
+    PGconn *slot_conn = apply;
+    if (su->decode_url) {
+        decode = pg_connect(su->decode_url, "tvsync-cdc decode", PG_CONNECT_NORMAL, su->connect_timeout_ms,
+                            &kind, error, error_size);
+        if (!decode) {
+            outcome = kind == PG_ERROR_RETRYABLE ? SESSION_RETRY : SESSION_FATAL;
+            goto fail;
+        }
+        slot_conn = decode;
+    }
 
     result = setup_query(apply,
-                         "SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1), "
-                         "(SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1), "
-                         "pg_replication_origin_oid($1) IS NOT NULL, pg_replication_origin_oid($1), "
-                         "(SELECT plugin FROM pg_replication_slots WHERE slot_name = $1), "
-                         "EXISTS (SELECT FROM pg_publication WHERE pubname = $2)",
+                         "SELECT pg_replication_origin_oid($1) IS NOT NULL, pg_replication_origin_oid($1), "
+                         "EXISTS (SELECT FROM pg_publication WHERE pubname = $2), "
+                         "CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE') "
+                         "THEN (SELECT system_identifier::text FROM pg_control_system()) END",
                          2, slot_params, PGRES_TUPLES_OK, error, error_size);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
         outcome = classify(apply, result);
         goto fail;
     }
-    if (strcmp(PQgetvalue(result, 0, 0), "0") == 0) {
-        slot_missing_message(slot);
-        snprintf(error, error_size, "replication slot \"%s\" does not exist", slot);
-        outcome = SESSION_FATAL_SLOT;
+    outcome = check_slot(su, slot_conn, PQgetvalue(result, 0, 3), error, error_size);
+    if (outcome != SESSION_OK)
         goto fail;
-    }
-    if (strcmp(PQgetvalue(result, 0, 1), "lost") == 0) {
-        session_slot_lost_message(slot);
-        snprintf(error, error_size, "replication slot \"%s\" lost its WAL", slot);
-        outcome = SESSION_FATAL_SLOT;
-        goto fail;
-    }
-    if (strcmp(PQgetvalue(result, 0, 2), "t") != 0) {
+    outcome = SESSION_FATAL;
+    if (strcmp(PQgetvalue(result, 0, 0), "t") != 0) {
         log_error("replication origin \"%s\" does not exist: run tvsync-slot create", slot);
         snprintf(error, error_size, "replication origin \"%s\" does not exist", slot);
         outcome = SESSION_FATAL_SLOT;
         goto fail;
     }
-    const char *wanted = output_plugin_name(su->plugin), *actual = PQgetvalue(result, 0, 4);
-    if (strcmp(actual, wanted) != 0) {
-        log_error("replication slot \"%s\" uses the output plugin %s but [slot] plugin is %s: set plugin = %s "
-                  "under [slot], or recreate the slot with %s (tvsync-slot drop, then tvsync-slot create; "
-                  "the new slot starts at the current end of WAL)", slot, actual, wanted, actual, wanted);
-        snprintf(error, error_size, "replication slot \"%s\" uses %s, not %s", slot, actual, wanted);
-        outcome = SESSION_FATAL_SLOT;
-        goto fail;
-    }
     /* Without its publication pgoutput fails only at the first row change, mid-stream. */
-    if (su->publication && strcmp(PQgetvalue(result, 0, 5), "t") != 0) {
+    if (su->publication && strcmp(PQgetvalue(result, 0, 2), "t") != 0) {
         log_error("publication \"%s\" does not exist; pgoutput needs it: run tvsync-slot create "
                   "--if-not-exists (it creates the publication of an existing slot)", su->publication);
         snprintf(error, error_size, "publication \"%s\" does not exist", su->publication);
@@ -198,7 +269,7 @@ static session_result setup_blocking(session_setup *su)
     /* Our own apply transactions carry this origin: wal2json leaves them out of the
      * stream (filter-origins takes origin ids), so applying never feeds the stream. */
     char origin_id[16];
-    snprintf(origin_id, sizeof origin_id, "%ld", strtol(PQgetvalue(result, 0, 3), NULL, 10));
+    snprintf(origin_id, sizeof origin_id, "%ld", strtol(PQgetvalue(result, 0, 1), NULL, 10));
     PQclear(result);
 
     /* No JIT compilation in the apply loop: a batch of a few thousand ids can pass
@@ -294,7 +365,7 @@ static session_result setup_blocking(session_setup *su)
         outcome = kind == PG_ERROR_RETRYABLE ? SESSION_RETRY : SESSION_FATAL;
         goto fail;
     }
-    stream = pg_connect(su->url, "tvsync-cdc", PG_CONNECT_REPLICATION, su->connect_timeout_ms,
+    stream = pg_connect(su->decode_url ? su->decode_url : su->url, "tvsync-cdc", PG_CONNECT_REPLICATION, su->connect_timeout_ms,
                         &kind, error, error_size);
     if (!stream) {
         outcome = kind == PG_ERROR_RETRYABLE ? SESSION_RETRY : SESSION_FATAL;
@@ -357,6 +428,7 @@ static session_result setup_blocking(session_setup *su)
     su->apply = apply;
     su->misc = misc;
     su->stream = stream;
+    su->decode = decode;
     su->progress = progress;
     return SESSION_OK;
 
@@ -368,6 +440,8 @@ fail:
         PQfinish(misc);
     if (stream)
         PQfinish(stream);
+    if (decode)
+        PQfinish(decode);
     return outcome;
 }
 
@@ -391,13 +465,19 @@ static session_result setup_finish(cdc_daemon *d, session_setup *su, char *error
     for (int row = 0; su->rebuilds && row < PQntuples(su->rebuilds); row++)
         batcher_rebuild_add(d, PQgetvalue(su->rebuilds, row, 0),
                     PQgetisnull(su->rebuilds, row, 1) ? NULL : PQgetvalue(su->rebuilds, row, 1));
-    PGconn *apply = su->apply, *misc = su->misc, *stream = su->stream;
-    su->apply = su->misc = su->stream = NULL;
+    PGconn *apply = su->apply, *misc = su->misc, *stream = su->stream, *decode = su->decode;
+    su->apply = su->misc = su->stream = su->decode = NULL;
     d->apply_conn = pg_pipeline_new(d->base, apply, "apply connection");
     apply = NULL;
     d->misc = pg_pipeline_new(d->base, misc, "misc connection");
     misc = NULL;
-    if (!d->apply_conn || !d->misc) {
+    if (decode) {
+        d->decode_misc = pg_pipeline_new(d->base, decode, "decode connection");
+        decode = NULL;
+        if (d->decode_misc)
+            pg_pipeline_set_lost(d->decode_misc, misc_lost_cb, d);
+    }
+    if (!d->apply_conn || !d->misc || (su->decode_url && !d->decode_misc)) {
         snprintf(error, error_size, "cannot register the connections on the event loop");
         outcome = SESSION_RETRY;
         goto fail;
@@ -423,7 +503,8 @@ static session_result setup_finish(cdc_daemon *d, session_setup *su, char *error
     event_base_gettimeofday_cached(d->base, &d->stream_heard_at);
     prom_set(d->metrics.streaming, 1);
     prom_set(d->metrics.last_applied_lsn, (double) progress);
-    log_info("streaming slot \"%s\" from %s (origin progress)", slot, lsn_format(progress, lsn_text));
+    log_info("streaming slot \"%s\"%s from %s (origin progress)", slot,
+             su->decode_url ? " on the standby of [cdc] decode_url" : "", lsn_format(progress, lsn_text));
     return SESSION_OK;
 
 fail:
@@ -433,6 +514,8 @@ fail:
         PQfinish(misc);
     if (stream)
         PQfinish(stream);
+    if (decode)
+        PQfinish(decode);
     session_close(d);
     return outcome;
 }
@@ -455,9 +538,12 @@ static void setup_free(session_setup *su)
         PQfinish(su->misc);
     if (su->stream)
         PQfinish(su->stream);
+    if (su->decode)
+        PQfinish(su->decode);
     batcher_registry_destroy(su->reg);
     PQclear(su->rebuilds);
     free(su->url);
+    free(su->decode_url);
     free(su->slot);
     free(su->publication);
     free(su);
@@ -540,6 +626,8 @@ void session_connect(cdc_daemon *d)
         return;   /* one setup at a time */
     session_setup *su = alloc_calloc(1, sizeof *su);
     su->url = alloc_strdup(d->config->database.url);
+    const char *decode_url = d->config->cdc.decode_url;
+    su->decode_url = decode_url && *decode_url ? alloc_strdup(decode_url) : NULL;
     su->slot = alloc_strdup(d->config->slot.name);
     su->plugin = d->config->slot.plugin;
     if (su->plugin == OUTPUT_PLUGIN_PGOUTPUT)

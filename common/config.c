@@ -60,6 +60,8 @@ static const config_key config_keys[] = {
         "error, warning, info or debug"),
     KEY("cdc", "patch_min_bytes", CONFIG_SIZE, cdc.patch_min_bytes, "32kB", 0, 1LL << 30,
         "along a cascade with a patch function, documents stored in fewer bytes are built whole (cheaper when small); 0 patches every one"),
+    KEY("cdc", "decode_url", CONFIG_STRING, cdc.decode_url, "", 0, 0,
+        "a hot standby (PostgreSQL 16 or later) of database.url holding the slot: tvsync-cdc and tvsync-slot decode there, apply on database.url; empty: the slot is on database.url"),
     KEY("server", "listen", CONFIG_LISTEN, server.listen, "127.0.0.1:8080", 0, 0,
         "HOST:PORT serving /graphql, /health and /metrics"),
     KEY("server", "schema", CONFIG_STRING, server.schema, "", 0, 0,

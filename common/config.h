@@ -44,6 +44,7 @@ typedef struct tvsync_config {
         char *metrics_listen;       /* HOST:PORT */
         log_level log_level;
         int64_t patch_min_bytes;
+        char *decode_url;           /* the standby holding the slot; "" = database.url */
     } cdc;
     struct {
         char *listen;               /* HOST:PORT */

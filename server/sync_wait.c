@@ -323,8 +323,13 @@ static void query_progress(sync_wait *wait, unsigned flags)
      * tvsync-cdc's commit record, a moment before that commit is visible to other
      * sessions, and a read then would miss the write it waited for. tvsync-cdc confirms
      * a position once its commit returned, and confirms the end of WAL once it has
-     * nothing pending (so waits for a position past the last source transaction end). */
-    db_pool_submit(wait->pool, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
+     * nothing pending (so waits for a position past the last source transaction end).
+     * A slot on a standby ([cdc] decode_url) has no row here: then the position of the
+     * newest visible batch, committed with its progress (visible, so never early; a wait
+     * past the last source transaction ends by its notification or its timeout). */
+    db_pool_submit(wait->pool,
+                   "SELECT coalesce((SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1), "
+                   "(SELECT source_lsn FROM tvsync.sync_log ORDER BY id DESC LIMIT 1))::text",
                    1, params, flags, progress_cb, wait);
 }
 

@@ -12,6 +12,7 @@
 #include "common/exit_codes.h"
 #include "common/log.h"
 #include "common/pgoutput.h"
+#include "common/strbuf.h"
 #include "slot/slot_common.h"
 
 /* Long enough for a quiet server, short enough that a check never hangs
@@ -19,7 +20,9 @@
 #define CHECK_PROBE_TIMEOUT "30s"
 
 typedef struct check_run {
-    PGconn *conn;
+    PGconn *conn;               /* where the check at hand looks: the primary, or where the slot lives */
+    PGconn *primary;            /* database.url */
+    PGconn *slot_server;        /* the standby of [cdc] decode_url, else the primary */
     const tvsync_config *config;
     int passed;
     int failed;
@@ -407,6 +410,13 @@ static void check_plugin_allowed(check_run *run)
     PQclear(result);
 }
 
+static void check_nudge_primary(void *arg)
+{
+    check_run *run = arg;
+    PGresult *result = PQexec(run->primary, "SELECT pg_log_standby_snapshot()");
+    PQclear(result);
+}
+
 /* The only sure test that the server can load the output plugin is to decode with
  * it: a temporary slot, dropped at once. */
 static void check_output_plugin(check_run *run)
@@ -446,10 +456,24 @@ static void check_output_plugin(check_run *run)
         check_fail(run, "%s: could not set statement_timeout", plugin);
         return;
     }
-    PGresult *result = PQexecParams(run->conn,
-                                    "SELECT pg_drop_replication_slot(slot_name) "
-                                    "FROM pg_create_logical_replication_slot($1, $2, true)",
-                                    2, NULL, params, NULL, NULL, 0);
+    PGresult *result;
+    if (run->conn != run->primary) {
+        /* On a standby the probe waits for a running-xacts record of the primary: asked for. */
+        strbuf probe = STRBUF_INIT;
+        strbuf_appendf(&probe, "SELECT pg_drop_replication_slot(slot_name) "
+                               "FROM pg_create_logical_replication_slot('%s', '%s', true)", probe_name, plugin);
+        PGresult *failed = NULL;
+        result = slot_query_nudged(run->conn, "probing the output plugin on the standby", strbuf_text(&probe),
+                                   check_nudge_primary, run, &failed);
+        strbuf_free(&probe);
+        if (!result)
+            result = failed;
+    } else {
+        result = PQexecParams(run->conn,
+                              "SELECT pg_drop_replication_slot(slot_name) "
+                              "FROM pg_create_logical_replication_slot($1, $2, true)",
+                              2, NULL, params, NULL, NULL, 0);
+    }
     if (PQresultStatus(result) == PGRES_TUPLES_OK) {
         check_ok(run, "%s decodes (a temporary slot was created and dropped)", plugin);
     } else {
@@ -589,6 +613,63 @@ static void check_emit_message(check_run *run)
     PQclear(result);
 }
 
+/* [cdc] decode_url: a hot standby of database.url that can hold the slot, and what a
+ * slot there needs (the primary's wal_level is checked with the primary's settings). */
+static void check_standby(check_run *run)
+{
+    char problem[512];
+    int verdict = slot_standby_verify(run->primary, run->slot_server, problem, sizeof problem);
+    if (verdict < 0) {
+        check_fail(run, "[cdc] decode_url: the checks failed (see the error above)");
+        return;
+    }
+    if (verdict == 1) {
+        check_fail(run, "%s", problem);
+        return;
+    }
+    if (verdict == 2)
+        check_warn("whether [cdc] decode_url is a standby of database.url was not checked: the role may not call "
+                   "pg_control_system() (GRANT EXECUTE ON FUNCTION pg_control_system() TO it, or check as a "
+                   "superuser)");
+    else
+        check_ok(run, "[cdc] decode_url is a hot standby of database.url: the slot is made and decoded there, "
+                 "the publication and the replication origin are on database.url");
+    run->conn = run->slot_server;
+    PGresult *result = check_query(run, "the standby's settings",
+                                   "SELECT current_setting('hot_standby_feedback'), current_setting('wal_level'), "
+                                   "current_setting('primary_slot_name')",
+                                   0, NULL);
+    run->conn = run->primary;
+    if (!result)
+        return;
+    if (strcmp(PQgetvalue(result, 0, 0), "on") == 0)
+        check_ok(run, "hot_standby_feedback is on on the standby");
+    else
+        check_fail(run, "hot_standby_feedback is off on the standby of [cdc] decode_url: the primary may then "
+                   "remove catalog rows the slot still needs, and PostgreSQL invalidates the slot; set "
+                   "hot_standby_feedback = on in the standby's postgresql.conf and reload it");
+    if (strcmp(PQgetvalue(result, 0, 1), "logical") == 0) {
+        check_ok(run, "wal_level is logical on the standby");
+    } else {
+        check_fail(run, "wal_level is %s on the standby of [cdc] decode_url: decoding there needs wal_level = "
+                   "logical on the standby as on the primary; set it in the standby's postgresql.conf and "
+                   "restart it", PQgetvalue(result, 0, 1));
+        run->wal_level_logical = false;
+    }
+    if (*PQgetvalue(result, 0, 2) == '\0')
+        check_warn("primary_slot_name is empty on the standby of [cdc] decode_url: without a physical slot on the "
+                   "primary, the primary forgets hot_standby_feedback while the standby is disconnected, and may "
+                   "remove rows or WAL the standby still needs; create one on the primary "
+                   "(SELECT pg_create_physical_replication_slot('<name>')) and set primary_slot_name = '<name>' "
+                   "in the standby's postgresql.conf");
+    else
+        check_ok(run, "primary_slot_name is '%s' on the standby", PQgetvalue(result, 0, 2));
+    PQclear(result);
+    if (run->config->slot.failover)
+        check_fail(run, "[slot] failover is on, but with [cdc] decode_url the slot is on a standby, where "
+                   "PostgreSQL makes no failover slot: set failover = off under [slot], or leave decode_url empty");
+}
+
 int slot_check_run(const tvsync_config *config)
 {
     int exit_status = TVSYNC_EXIT_OK;
@@ -596,20 +677,38 @@ int slot_check_run(const tvsync_config *config)
     run.conn = slot_connect(config, PG_CONNECT_NORMAL, &exit_status);
     if (!run.conn)
         return exit_status;
+    run.primary = run.slot_server = run.conn;
+    if (slot_on_standby(config)) {
+        run.slot_server = slot_connect_slot_server(config, PG_CONNECT_NORMAL, &exit_status);
+        if (!run.slot_server) {
+            PQfinish(run.primary);
+            return exit_status;
+        }
+    }
 
     check_server_version(&run);
     check_wal_level(&run);
+    if (run.slot_server != run.primary)
+        check_standby(&run);
+    /* The slot's checks where it lives; the role, the engine and the publication on the primary. */
+    run.conn = run.slot_server;
     check_replication_slots(&run);
-    check_failover(&run);
+    if (run.slot_server == run.primary)
+        check_failover(&run);
     check_wal_senders(&run);
     check_wal_keep_size(&run);
+    run.conn = run.primary;
     check_role(&run);
+    run.conn = run.slot_server;
     check_plugin_allowed(&run);
     check_output_plugin(&run);
+    run.conn = run.primary;
     check_migrations(&run);
     check_publication(&run);
     check_emit_message(&run);
-    PQfinish(run.conn);
+    if (run.slot_server != run.primary)
+        PQfinish(run.slot_server);
+    PQfinish(run.primary);
     free(run.server_version);
 
     if (run.failed > 0 || run.skipped > 0) {

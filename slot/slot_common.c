@@ -2,6 +2,8 @@
  * tvsync-slot commands; every failure becomes one line saying what to do. */
 #include "slot/slot_common.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,15 +102,17 @@ const char *slot_error_fix(const char *sqlstate, const char *message, const char
     return NULL;
 }
 
-PGconn *slot_connect(const tvsync_config *config, pg_connect_mode mode, int *exit_status)
+static PGconn *connect_url(const tvsync_config *config, const char *url, pg_connect_mode mode, int *exit_status)
 {
     char error[1024];
     char fix_buffer[256];
     pg_error_kind kind = PG_ERROR_NONE;
-    PGconn *conn = pg_connect(config->database.url, SLOT_APPLICATION_NAME, mode,
+    PGconn *conn = pg_connect(url, SLOT_APPLICATION_NAME, mode,
                               config->database.connect_timeout_ms, &kind, error, sizeof error);
     if (conn)
         return conn;
+    if (url != config->database.url)
+        log_error("cannot connect to [cdc] decode_url (the standby holding the slot):");
     /* The role is only known from the URL here; libpq's defaults apply when absent. */
     const char *fix = slot_error_fix(NULL, error, NULL, fix_buffer, sizeof fix_buffer);
     if (contains(error, "must be superuser or replication role")) {
@@ -133,6 +137,62 @@ PGconn *slot_connect(const tvsync_config *config, pg_connect_mode mode, int *exi
     return NULL;
 }
 
+PGconn *slot_connect(const tvsync_config *config, pg_connect_mode mode, int *exit_status)
+{
+    return connect_url(config, config->database.url, mode, exit_status);
+}
+
+bool slot_on_standby(const tvsync_config *config)
+{
+    return config->cdc.decode_url && config->cdc.decode_url[0];
+}
+
+PGconn *slot_connect_slot_server(const tvsync_config *config, pg_connect_mode mode, int *exit_status)
+{
+    return connect_url(config, slot_on_standby(config) ? config->cdc.decode_url : config->database.url, mode,
+                       exit_status);
+}
+
+int slot_standby_verify(PGconn *primary, PGconn *standby, char *problem, size_t problem_size)
+{
+    static const char sql[] =
+        "SELECT current_setting('server_version_num')::int, current_setting('server_version'), pg_is_in_recovery(), "
+        "CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE') "
+        "THEN (SELECT system_identifier::text FROM pg_control_system()) END";
+    problem[0] = '\0';
+    PGresult *on_standby = slot_query(standby, "checking the standby of [cdc] decode_url", sql, 0, NULL, NULL);
+    if (!on_standby)
+        return -1;
+    PGresult *on_primary = slot_query(primary, "reading the primary's system identifier", sql, 0, NULL, NULL);
+    if (!on_primary) {
+        PQclear(on_standby);
+        return -1;
+    }
+    int verdict = 1;
+    if (atoi(PQgetvalue(on_standby, 0, 0)) < SLOT_STANDBY_DECODE_MIN_VERSION)
+        snprintf(problem, problem_size, "[cdc] decode_url is a PostgreSQL %s server, and a slot on a standby needs "
+                 "PostgreSQL 16 or later: point decode_url at a standby of version 16 or later, or leave it empty "
+                 "to keep the slot on database.url", PQgetvalue(on_standby, 0, 1));
+    else if (strcmp(PQgetvalue(on_standby, 0, 2), "t") != 0)
+        snprintf(problem, problem_size, "[cdc] decode_url is not a hot standby (that server is not in recovery): "
+                 "point decode_url at a standby of database.url, or leave it empty to keep the slot on "
+                 "database.url");
+    else if (!PQgetisnull(on_standby, 0, 3) && !PQgetisnull(on_primary, 0, 3) &&
+             strcmp(PQgetvalue(on_standby, 0, 3), PQgetvalue(on_primary, 0, 3)) != 0)
+        snprintf(problem, problem_size, "[cdc] decode_url is not a standby of database.url: its system identifier "
+                 "is %s, the primary's %s; point decode_url at a hot standby that replicates from database.url",
+                 PQgetvalue(on_standby, 0, 3), PQgetvalue(on_primary, 0, 3));
+    else if (PQgetisnull(on_standby, 0, 3) || PQgetisnull(on_primary, 0, 3))
+        verdict = 2;
+    else
+        verdict = 0;
+    if (problem[0])
+        verdict = 1;
+    PQclear(on_standby);
+    PQclear(on_primary);
+    return verdict;
+}
+
 const char *slot_sqlstate(const PGresult *result)
 {
     const char *sqlstate = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
@@ -148,12 +208,43 @@ int slot_query_exit_status(const PGresult *failed_result)
     return TVSYNC_EXIT_DATABASE;
 }
 
+static PGresult *query_outcome(PGconn *conn, const char *what, PGresult *result, PGresult **failed_result);
+
 PGresult *slot_query(PGconn *conn, const char *what, const char *sql, int param_count,
                      const char *const *params, PGresult **failed_result)
 {
     /* Walsender sessions speak only the simple query protocol. */
     PGresult *result = param_count == 0 ? PQexec(conn, sql)
                                         : PQexecParams(conn, sql, param_count, NULL, params, NULL, NULL, 0);
+    return query_outcome(conn, what, result, failed_result);
+}
+
+PGresult *slot_query_nudged(PGconn *conn, const char *what, const char *sql, void (*nudge)(void *arg), void *arg,
+                            PGresult **failed_result)
+{
+    if (!PQsendQuery(conn, sql))
+        return query_outcome(conn, what, NULL, failed_result);
+    while (PQisBusy(conn)) {
+        struct pollfd ready = {.fd = PQsocket(conn), .events = POLLIN};
+        int count = poll(&ready, 1, SLOT_NUDGE_INTERVAL_MS);
+        if (count < 0 && errno != EINTR)
+            break;
+        if (count > 0 && !PQconsumeInput(conn))
+            break;
+        if (count == 0)
+            nudge(arg);
+    }
+    /* The last result is the one that tells; a broken connection gives NULL. */
+    PGresult *result = NULL, *next;
+    while ((next = PQgetResult(conn)) != NULL) {
+        PQclear(result);
+        result = next;
+    }
+    return query_outcome(conn, what, result, failed_result);
+}
+
+static PGresult *query_outcome(PGconn *conn, const char *what, PGresult *result, PGresult **failed_result)
+{
     ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
     if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)
         return result;

@@ -41,6 +41,23 @@ const char *slot_error_fix(const char *sqlstate, const char *message, const char
  * TVSYNC_EXIT_DATABASE and returns NULL. The caller owns the connection. */
 PGconn *slot_connect(const tvsync_config *config, pg_connect_mode mode, int *exit_status);
 
+/* Whether [cdc] decode_url names a standby that holds the slot. */
+bool slot_on_standby(const tvsync_config *config);
+
+/* Connects, as slot_connect does, to the server the slot lives on: [cdc]
+ * decode_url when set, else database.url. */
+PGconn *slot_connect_slot_server(const tvsync_config *config, pg_connect_mode mode, int *exit_status);
+
+/* The first server_version_num with logical decoding on a standby. */
+#define SLOT_STANDBY_DECODE_MIN_VERSION 160000
+
+/* Whether standby (of [cdc] decode_url) can hold the slot for primary (database.url):
+ * PostgreSQL 16 or later, in recovery, with the primary's system identifier. Returns 0
+ * when it can, 1 when it cannot (problem[] says why and what to do), 2 when the system
+ * identifiers could not be compared (pg_control_system() not granted), -1 when a query
+ * failed (logged). */
+int slot_standby_verify(PGconn *primary, PGconn *standby, char *problem, size_t problem_size);
+
 /* Runs sql with text parameters (params may be NULL when param_count is 0;
  * then the simple query protocol is used, as walsender commands need).
  * Returns the result when it succeeded (the caller PQclear()s it). On failure
@@ -50,6 +67,12 @@ PGconn *slot_connect(const tvsync_config *config, pg_connect_mode mode, int *exi
  * SQLSTATE. */
 PGresult *slot_query(PGconn *conn, const char *what, const char *sql, int param_count,
                      const char *const *params, PGresult **failed_result);
+
+/* slot_query for a command without parameters that may wait long (the simple query
+ * protocol): while no answer has come, nudge(arg) runs every SLOT_NUDGE_INTERVAL_MS. */
+#define SLOT_NUDGE_INTERVAL_MS 200
+PGresult *slot_query_nudged(PGconn *conn, const char *what, const char *sql, void (*nudge)(void *arg), void *arg,
+                            PGresult **failed_result);
 
 /* The SQLSTATE of a failed result, or "" when it has none. */
 const char *slot_sqlstate(const PGresult *result);

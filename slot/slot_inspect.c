@@ -126,7 +126,7 @@ int slot_status(const tvsync_config *config, bool json)
 {
     int status = TVSYNC_EXIT_OK;
     const char *name = config->slot.name;
-    PGconn *conn = slot_connect(config, PG_CONNECT_NORMAL, &status);
+    PGconn *conn = slot_connect_slot_server(config, PG_CONNECT_NORMAL, &status);
     if (!conn)
         return status;
     const char *params[] = {name};
@@ -147,9 +147,15 @@ int slot_status(const tvsync_config *config, bool json)
     bool progress_known = true;
     if (strcmp(PQgetvalue(result, 0, STATUS_ORIGIN_EXISTS), "t") == 0) {
         origin_name = name;
+        /* On the primary, where tvsync-cdc applies: a standby's is as far as it replayed. */
+        PGconn *primary = slot_on_standby(config) ? slot_connect(config, PG_CONNECT_NORMAL, &status) : conn;
         /* false: the progress as last recorded, without forcing a flush. */
-        PGresult *progress = slot_query(conn, "reading the replication origin's progress",
-                                        "SELECT pg_replication_origin_progress($1, false)", 1, params, NULL);
+        PGresult *progress = primary ? slot_query(primary, "reading the replication origin's progress",
+                                                  "SELECT pg_replication_origin_progress($1, false)", 1, params, NULL)
+                                     : NULL;
+        if (primary && primary != conn)
+            PQfinish(primary);
+        status = TVSYNC_EXIT_OK;
         progress_known = progress != NULL;
         if (progress && !PQgetisnull(progress, 0, 0)) {
             origin_progress = alloc_strdup(PQgetvalue(progress, 0, 0));
@@ -226,7 +232,7 @@ int slot_peek(const tvsync_config *config, int limit)
 {
     int status = TVSYNC_EXIT_OK;
     const char *name = config->slot.name;
-    PGconn *conn = slot_connect(config, PG_CONNECT_NORMAL, &status);
+    PGconn *conn = slot_connect_slot_server(config, PG_CONNECT_NORMAL, &status);
     if (!conn)
         return status;
     const char *params[] = {name};
@@ -330,11 +336,15 @@ int slot_rebuild(const tvsync_config *config, const char *entity)
     if (!conn)
         return status;
     const char *params[] = {name};
-    PGresult *slot = slot_query(conn, "reading pg_replication_slots",
-                                "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", 1, params, NULL);
+    PGconn *slot_conn = slot_on_standby(config) ? slot_connect_slot_server(config, PG_CONNECT_NORMAL, &status) : conn;
+    PGresult *slot = slot_conn ? slot_query(slot_conn, "reading pg_replication_slots",
+                                            "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", 1, params, NULL)
+                               : NULL;
+    if (slot_conn && slot_conn != conn)
+        PQfinish(slot_conn);
     if (!slot) {
         PQfinish(conn);
-        return TVSYNC_EXIT_DATABASE;
+        return slot_conn ? TVSYNC_EXIT_DATABASE : status;
     }
     bool slot_exists = PQntuples(slot) == 1;
     PQclear(slot);

@@ -59,6 +59,10 @@ static void create_install_signals(void)
     sigaction(SIGTERM, &action, NULL);
 }
 
+/* How long create waits for the standby to replay the publication, and for the
+ * primary's snapshot to cover the standby's. */
+#define CREATE_STANDBY_SNAPSHOT_WAIT_S 30
+
 static double seconds_since(const struct timespec *start)
 {
     struct timespec now;
@@ -70,6 +74,9 @@ typedef struct create_state {
     const tvsync_config *config;
     const char *name;
     PGconn *sql;               /* normal session: the build, the origin */
+    PGconn *slot_sql;          /* normal session where the slot lives: sql, or the standby of [cdc] decode_url */
+    bool on_standby;           /* the slot is on the standby of [cdc] decode_url */
+    bool nudge_refused;        /* pg_log_standby_snapshot() failed once: not called again */
     PGconn *replication;       /* replication=database session holding the exported snapshot */
     bool slot_created;
     bool in_transaction;
@@ -119,8 +126,8 @@ static int publication_decodes(create_state *state)
     /* PostgreSQL 18 decodes such changes after all, skipping the publication with a warning:
      * their rows (registry changes) would be lost as silently, so that warning fails the same. */
     slot_standby_wait notices;
-    slot_standby_wait_arm(&notices, state->sql);
-    PGresult *result = PQexecParams(state->sql,
+    slot_standby_wait_arm(&notices, state->slot_sql);
+    PGresult *result = PQexecParams(state->slot_sql,
                                     "SELECT count(*) FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, "
                                     "'proto_version', '1', 'publication_names', quote_ident($2), 'messages', 'true')",
                                     2, NULL, params, NULL, NULL, 0);
@@ -152,7 +159,7 @@ static int publication_decodes(create_state *state)
                                         "would be lost"
                               : PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)
                                   ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY)
-                                  : PQerrorMessage(state->sql);
+                                  : PQerrorMessage(state->slot_sql);
             log_error("replication slot \"%s\" holds changes from before publication \"%s\" existed, which "
                       "pgoutput cannot decode (%s): stop tvsync-cdc, run tvsync-slot drop, then tvsync-slot create "
                       "(it rebuilds every tv_* table)", state->name, state->publication, why);
@@ -227,18 +234,37 @@ static int create_preflight(create_state *state, bool if_not_exists, bool *done)
                                   2, params, NULL);
     if (!result)
         return TVSYNC_EXIT_DATABASE;
+    /* The slot's own columns: from the standby when it holds the slot. */
+    PGresult *slot_row = result;
+    int plugin_column = 4, exists_column = 5, failover_column = 10, active_column = 11;
+    if (state->on_standby) {
+        slot_row = slot_query(state->slot_sql, "looking the slot up on the standby of [cdc] decode_url",
+                              "SELECT (SELECT plugin FROM pg_replication_slots WHERE slot_name = $1), "
+                              "EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1), "
+                              "(SELECT to_jsonb(s) ->> 'failover' FROM pg_replication_slots s WHERE s.slot_name = $1), "
+                              "(SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 AND active)",
+                              1, params, NULL);
+        if (!slot_row) {
+            PQclear(result);
+            return TVSYNC_EXIT_DATABASE;
+        }
+        plugin_column = 0, exists_column = 1, failover_column = 2, active_column = 3;
+    }
     int status = TVSYNC_EXIT_OK;
     bool failover = state->config->slot.failover;
     if (failover && atoi(PQgetvalue(result, 0, 8)) < SLOT_FAILOVER_MIN_VERSION) {
         log_error(SLOT_FAILOVER_UNSUPPORTED, PQgetvalue(result, 0, 9));
         PQclear(result);
+        if (slot_row != result)
+            PQclear(slot_row);
         return TVSYNC_EXIT_FAILURE;
     }
     state->standby_slots_empty = failover && strcmp(PQgetvalue(result, 0, 12), "t") == 0;
     /* NULL before 17, where every slot is without failover, as the key then is. */
-    bool failover_differs = !PQgetisnull(result, 0, 10) && (strcmp(PQgetvalue(result, 0, 10), "true") == 0) != failover;
+    bool failover_differs = !PQgetisnull(slot_row, 0, failover_column) &&
+                            (strcmp(PQgetvalue(slot_row, 0, failover_column), "true") == 0) != failover;
     state->publication_existed = strcmp(PQgetvalue(result, 0, 7), "t") == 0;
-    bool slot_exists = strcmp(PQgetvalue(result, 0, 5), "t") == 0;
+    bool slot_exists = strcmp(PQgetvalue(slot_row, 0, exists_column), "t") == 0;
     state->origin_existed = strcmp(PQgetvalue(result, 0, 6), "t") == 0;
     if (slot_exists) {
         if (!state->origin_existed) {
@@ -246,12 +272,14 @@ static int create_preflight(create_state *state, bool if_not_exists, bool *done)
                       "made by tvsync-slot create or not completely: run tvsync-slot drop, then create",
                       state->name, state->name);
             status = TVSYNC_EXIT_SLOT;
-        } else if (PQgetisnull(result, 0, 4) || strcmp(PQgetvalue(result, 0, 4), plugin) != 0) {
+        } else if (PQgetisnull(slot_row, 0, plugin_column) || strcmp(PQgetvalue(slot_row, 0, plugin_column), plugin) != 0) {
             log_error("replication slot \"%s\" exists with plugin %s, but [slot] plugin is %s: run "
                       "tvsync-slot drop, then create, or set plugin = %s under [slot], or choose another name "
                       "with --slot",
-                      state->name, PQgetisnull(result, 0, 4) ? "none (a physical slot)" : PQgetvalue(result, 0, 4),
-                      plugin, PQgetisnull(result, 0, 4) ? plugin : PQgetvalue(result, 0, 4));
+                      state->name,
+                      PQgetisnull(slot_row, 0, plugin_column) ? "none (a physical slot)"
+                                                              : PQgetvalue(slot_row, 0, plugin_column),
+                      plugin, PQgetisnull(slot_row, 0, plugin_column) ? plugin : PQgetvalue(slot_row, 0, plugin_column));
             status = TVSYNC_EXIT_FAILURE;
         } else if (if_not_exists) {
             *done = true;
@@ -259,7 +287,8 @@ static int create_preflight(create_state *state, bool if_not_exists, bool *done)
             if (publication_missing)
                 status = create_publication(state) ? publication_decodes(state) : TVSYNC_EXIT_DATABASE;
             if (status == TVSYNC_EXIT_OK && failover_differs)
-                status = create_alter_failover(state, PQgetisnull(result, 0, 11) ? NULL : PQgetvalue(result, 0, 11));
+                status = create_alter_failover(state, PQgetisnull(slot_row, 0, active_column)
+                                                          ? NULL : PQgetvalue(slot_row, 0, active_column));
             else if (!publication_missing && !failover_differs)
                 printf("replication slot \"%s\" already exists (%s): nothing done\n", state->name, plugin);
         } else {
@@ -280,8 +309,31 @@ static int create_preflight(create_state *state, bool if_not_exists, bool *done)
         log_error("the tvsync schema is missing: apply the migrations with tvsync-migrate up");
         status = TVSYNC_EXIT_DATABASE;
     }
+    if (slot_row != result)
+        PQclear(slot_row);
     PQclear(result);
     return status;
+}
+
+/* A logical slot on a standby is consistent only once a running-xacts record of the
+ * primary has been replayed there; an idle primary writes one rarely, so it is asked for
+ * one (PostgreSQL 16 and later) while the standby waits. */
+static void create_nudge_primary(void *arg)
+{
+    create_state *state = arg;
+    if (state->nudge_refused)
+        return;
+    PGresult *result = PQexec(state->sql, "SELECT pg_log_standby_snapshot()");
+    if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+        char line[512];
+        pg_error_line(state->sql, result, line, sizeof line);
+        log_warning("cannot ask the primary for a standby snapshot (%s): the slot on the standby is ready once the "
+                    "primary logs one by itself (at its next checkpoint, or within 15 s while it is busy); to make "
+                    "it at once, GRANT EXECUTE ON FUNCTION pg_log_standby_snapshot() to the role of database.url",
+                    line);
+        state->nudge_refused = true;
+    }
+    PQclear(result);
 }
 
 static bool create_slot(create_state *state)
@@ -296,7 +348,9 @@ static bool create_slot(create_state *state)
     snprintf(what, sizeof what, "creating replication slot \"%s\"", state->name);
     create_watch(state->replication);
     PGresult *failed = NULL;
-    PGresult *result = slot_query(state->replication, what, command, 0, NULL, &failed);
+    PGresult *result = state->on_standby
+                           ? slot_query_nudged(state->replication, what, command, create_nudge_primary, state, &failed)
+                           : slot_query(state->replication, what, command, 0, NULL, &failed);
     create_watch(NULL);
     if (!result) {
         /* Another create won the race for the name. */
@@ -373,24 +427,86 @@ static bool create_build_entity(create_state *state, const char *entity)
     return ok;
 }
 
-static bool create_build_and_record(create_state *state)
+/* Begins a transaction on conn in the slot's exported snapshot. */
+static bool create_begin_in_snapshot(create_state *state, PGconn *conn)
 {
-    if (!pg_exec_ok(state->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ", "starting the build transaction"))
+    if (!pg_exec_ok(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ", "starting the build transaction"))
         return false;
-    state->in_transaction = true;
+    if (conn == state->sql)
+        state->in_transaction = true;
 
-    char *snapshot = PQescapeLiteral(state->sql, state->snapshot_name, strlen(state->snapshot_name));
+    char *snapshot = PQescapeLiteral(conn, state->snapshot_name, strlen(state->snapshot_name));
     if (!snapshot) {
-        log_error("quoting snapshot name: %s", PQerrorMessage(state->sql));
+        log_error("quoting snapshot name: %s", PQerrorMessage(conn));
         return false;
     }
     char command[256];
     snprintf(command, sizeof command, "SET TRANSACTION SNAPSHOT %s", snapshot);
     PQfreemem(snapshot);
-    PGresult *imported = slot_query(state->sql, "importing the slot's snapshot", command, 0, NULL, NULL);
+    PGresult *imported = slot_query(conn, "importing the slot's snapshot", command, 0, NULL, NULL);
     if (!imported)
         return false;
     PQclear(imported);
+    return true;
+}
+
+/* A standby's snapshot cannot be imported on the primary, where the build writes: the
+ * build runs in a primary snapshot that sees every transaction the slot's does, and maybe
+ * later ones, whose intents come again from the slot (an apply rebuilds from the current
+ * rows, so that is harmless). A transaction the standby saw commit can still be in the
+ * primary's proc array (a synchronous commit waits there for its standbys): then the
+ * snapshot is taken again. */
+static bool create_begin_after_standby(create_state *state)
+{
+    if (!create_begin_in_snapshot(state, state->slot_sql))
+        return false;
+    PGresult *seen = slot_query(state->slot_sql, "reading the slot's snapshot on the standby",
+                                "SELECT pg_current_snapshot()::text", 0, NULL, NULL);
+    if (!seen)
+        return false;
+    char *standby_snapshot = alloc_strdup(PQgetvalue(seen, 0, 0));
+    PQclear(seen);
+    bool ok = pg_exec_ok(state->slot_sql, "COMMIT", "ending the snapshot's transaction on the standby");
+    const char *params[] = {standby_snapshot};
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (ok) {
+        ok = pg_exec_ok(state->sql, "BEGIN ISOLATION LEVEL REPEATABLE READ", "starting the build transaction");
+        if (!ok)
+            break;
+        state->in_transaction = true;
+        PGresult *covered = slot_query(state->sql, "comparing the primary's snapshot with the slot's",
+                                       "SELECT pg_snapshot_xmax(p) >= pg_snapshot_xmax(s) AND NOT EXISTS "
+                                       "(SELECT FROM pg_snapshot_xip(p) AS x WHERE x < pg_snapshot_xmax(s) "
+                                       "AND x NOT IN (SELECT pg_snapshot_xip(s))) "
+                                       "FROM (SELECT pg_current_snapshot() AS p, $1::pg_snapshot AS s) AS q",
+                                       1, params, NULL);
+        ok = covered != NULL;
+        bool done = ok && strcmp(PQgetvalue(covered, 0, 0), "t") == 0;
+        PQclear(covered);
+        if (!ok || done)
+            break;
+        ok = pg_exec_ok(state->sql, "ROLLBACK", "starting the build transaction again");
+        state->in_transaction = false;
+        if (seconds_since(&start) > CREATE_STANDBY_SNAPSHOT_WAIT_S) {
+            log_error("the primary still runs transactions that the slot's snapshot on the standby saw committed, "
+                      "after %d s: is database.url the primary that decode_url replicates from?",
+                      CREATE_STANDBY_SNAPSHOT_WAIT_S);
+            ok = false;
+        }
+        if (create_interrupted)
+            ok = false;
+        if (ok)
+            nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
+    free(standby_snapshot);
+    return ok;
+}
+
+static bool create_build_and_record(create_state *state)
+{
+    if (!(state->on_standby ? create_begin_after_standby(state) : create_begin_in_snapshot(state, state->sql)))
+        return false;
 
     /* The registry is read inside the snapshot too, so build and log agree on
      * which entities exist. */
@@ -479,9 +595,9 @@ static void create_undo(create_state *state)
         dropped = result != NULL;
         PQclear(result);
     }
-    if (!dropped && PQstatus(state->sql) == CONNECTION_OK) {
+    if (!dropped && PQstatus(state->slot_sql) == CONNECTION_OK) {
         const char *params[] = {state->name};
-        PGresult *result = slot_query(state->sql, "dropping the new replication slot",
+        PGresult *result = slot_query(state->slot_sql, "dropping the new replication slot",
                                       "SELECT pg_drop_replication_slot($1)", 1, params, NULL);
         dropped = result != NULL;
         PQclear(result);
@@ -501,6 +617,71 @@ static void create_undo(create_state *state)
         log_error("replication slot \"%s\" could not be dropped again: drop it with tvsync-slot drop", state->name);
 }
 
+/* A slot on a standby decodes from where the standby has replayed to: the publication
+ * must be there before, or pgoutput could not decode the changes between them. */
+static bool create_wait_replay(create_state *state)
+{
+    PGresult *result = slot_query(state->sql, "reading the primary's WAL position",
+                                  "SELECT pg_current_wal_flush_lsn()::text", 0, NULL, NULL);
+    if (!result)
+        return false;
+    char *position = alloc_strdup(PQgetvalue(result, 0, 0));
+    PQclear(result);
+    const char *params[] = {position};
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    bool ok = false;
+    while (!create_interrupted) {
+        result = slot_query(state->slot_sql, "reading the standby's replay position",
+                            "SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", 1, params, NULL);
+        if (!result)
+            break;
+        ok = strcmp(PQgetvalue(result, 0, 0), "t") == 0;
+        PQclear(result);
+        if (ok)
+            break;
+        if (seconds_since(&start) > CREATE_STANDBY_SNAPSHOT_WAIT_S) {
+            log_error("the standby of [cdc] decode_url has not replayed the primary's WAL up to %s after %d s: "
+                      "is it streaming from database.url? (SELECT * FROM pg_stat_wal_receiver on the standby)",
+                      position, CREATE_STANDBY_SNAPSHOT_WAIT_S);
+            break;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
+    free(position);
+    return ok;
+}
+
+/* The standby of [cdc] decode_url: one that can hold the slot, for a slot it can make. */
+static int create_standby_preflight(create_state *state)
+{
+    char problem[512];
+    int verdict = slot_standby_verify(state->sql, state->slot_sql, problem, sizeof problem);
+    if (verdict < 0)
+        return TVSYNC_EXIT_DATABASE;
+    if (verdict == 1) {
+        log_error("%s", problem);
+        return TVSYNC_EXIT_FAILURE;
+    }
+    if (verdict == 2)
+        log_warning("whether [cdc] decode_url is a standby of database.url was not checked: the role may not call "
+                    "pg_control_system() (GRANT EXECUTE ON FUNCTION pg_control_system() TO it, or use a superuser)");
+    if (state->config->slot.failover) {
+        log_error("[slot] failover is on, but with [cdc] decode_url the slot is on a standby, where PostgreSQL "
+                  "makes no failover slot: set failover = off under [slot], or leave decode_url empty");
+        return TVSYNC_EXIT_FAILURE;
+    }
+    return TVSYNC_EXIT_OK;
+}
+
+static void create_finish(create_state *state)
+{
+    if (state->slot_sql && state->slot_sql != state->sql)
+        PQfinish(state->slot_sql);
+    PQfinish(state->sql);
+    free(state->publication);
+}
+
 int slot_create(const tvsync_config *config, bool if_not_exists)
 {
     int status = TVSYNC_EXIT_OK;
@@ -508,25 +689,34 @@ int slot_create(const tvsync_config *config, bool if_not_exists)
     state.sql = slot_connect(config, PG_CONNECT_NORMAL, &status);
     if (!state.sql)
         return status;
+    state.slot_sql = state.sql;
+    state.on_standby = slot_on_standby(config);
+    if (state.on_standby) {
+        state.slot_sql = slot_connect_slot_server(config, PG_CONNECT_NORMAL, &status);
+        status = state.slot_sql ? create_standby_preflight(&state) : status;
+        if (status != TVSYNC_EXIT_OK) {
+            create_finish(&state);
+            return status;
+        }
+    }
     if (config->slot.plugin == OUTPUT_PLUGIN_PGOUTPUT)
         state.publication = pgoutput_publication_name(state.name);
     bool done = false;
     status = create_preflight(&state, if_not_exists, &done);
     if (status != TVSYNC_EXIT_OK || done) {
-        PQfinish(state.sql);
-        free(state.publication);
+        create_finish(&state);
         return status;
     }
-    state.replication = slot_connect(config, PG_CONNECT_REPLICATION, &status);
+    state.replication = slot_connect_slot_server(config, PG_CONNECT_REPLICATION, &status);
     if (!state.replication) {
-        PQfinish(state.sql);
-        free(state.publication);
+        create_finish(&state);
         return status;
     }
 
     create_interrupted = 0;
     create_install_signals();
-    bool ok = (!state.publication || create_publication(&state)) && !create_interrupted && create_slot(&state) &&
+    bool ok = (!state.publication || create_publication(&state)) && !create_interrupted &&
+              (!state.on_standby || create_wait_replay(&state)) && create_slot(&state) &&
               !create_interrupted && create_build_and_record(&state);
     if (!ok) {
         if (create_interrupted)
@@ -540,11 +730,18 @@ int slot_create(const tvsync_config *config, bool if_not_exists)
     /* Only now may the replication session end: the exported snapshot lives as
      * long as it does. */
     PQfinish(state.replication);
-    PQfinish(state.sql);
-    free(state.publication);
+    create_finish(&state);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     return status;
+}
+
+static void drop_finish(PGconn *conn, PGconn *slot_conn)
+{
+    if (slot_conn && slot_conn != conn)
+        PQfinish(slot_conn);
+    if (conn)
+        PQfinish(conn);
 }
 
 int slot_drop(const tvsync_config *config)
@@ -554,48 +751,64 @@ int slot_drop(const tvsync_config *config)
     PGconn *conn = slot_connect(config, PG_CONNECT_NORMAL, &status);
     if (!conn)
         return status;
+    /* The slot where it lives (the standby of [cdc] decode_url), the origin and the
+     * publication on the primary. */
+    PGconn *slot_conn = slot_on_standby(config) ? slot_connect_slot_server(config, PG_CONNECT_NORMAL, &status) : conn;
+    if (!slot_conn) {
+        PQfinish(conn);
+        return status;
+    }
     char *publication = pgoutput_publication_name(name);
     const char *params[] = {name, publication};
-    PGresult *result = slot_query(conn, "looking up the slot and origin",
-                                  "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1), "
-                                  "(SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 AND active), "
-                                  "EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1), "
-                                  "EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $2), "
-                                  "EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 "
-                                  "AND plugin = 'pgoutput')",
-                                  2, params, NULL);
+    PGresult *slot_row = slot_query(slot_conn, "looking up the slot",
+                                    "SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1), "
+                                    "(SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 AND active), "
+                                    "EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 "
+                                    "AND plugin = 'pgoutput')",
+                                    1, params, NULL);
+    PGresult *result = slot_row ? slot_query(conn, "looking up the origin and the publication",
+                                             "SELECT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1), "
+                                             "EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $2)",
+                                             2, params, NULL)
+                                : NULL;
     if (!result) {
+        PQclear(slot_row);
         free(publication);
-        PQfinish(conn);
+        drop_finish(conn, slot_conn);
         return TVSYNC_EXIT_DATABASE;
     }
-    bool slot_exists = strcmp(PQgetvalue(result, 0, 0), "t") == 0;
-    bool origin_exists = strcmp(PQgetvalue(result, 0, 2), "t") == 0;
+    bool slot_exists = strcmp(PQgetvalue(slot_row, 0, 0), "t") == 0;
+    bool origin_exists = strcmp(PQgetvalue(result, 0, 0), "t") == 0;
     /* A publication of that name is ours when pgoutput is, or was, the slot's plugin. */
-    bool publication_exists = strcmp(PQgetvalue(result, 0, 3), "t") == 0 &&
-                              (config->slot.plugin == OUTPUT_PLUGIN_PGOUTPUT || strcmp(PQgetvalue(result, 0, 4), "t") == 0);
-    if (!PQgetisnull(result, 0, 1)) {
+    bool publication_exists = strcmp(PQgetvalue(result, 0, 1), "t") == 0 &&
+                              (config->slot.plugin == OUTPUT_PLUGIN_PGOUTPUT || strcmp(PQgetvalue(slot_row, 0, 2), "t") == 0);
+    PQclear(result);
+    if (!PQgetisnull(slot_row, 0, 1)) {
         log_error("replication slot \"%s\" is in use by PID %s (tvsync-cdc?): stop it first", name,
-                  PQgetvalue(result, 0, 1));
-        PQclear(result);
-        PQfinish(conn);
+                  PQgetvalue(slot_row, 0, 1));
+        PQclear(slot_row);
+        drop_finish(conn, slot_conn);
         free(publication);
         return TVSYNC_EXIT_FAILURE;
     }
-    PQclear(result);
+    PQclear(slot_row);
 
     if (slot_exists) {
         char what[160];
         snprintf(what, sizeof what, "dropping replication slot \"%s\"", name);
-        result = slot_query(conn, what, "SELECT pg_drop_replication_slot($1)", 1, params, NULL);
+        result = slot_query(slot_conn, what, "SELECT pg_drop_replication_slot($1)", 1, params, NULL);
+        if (slot_conn != conn)
+            PQfinish(slot_conn);
+        slot_conn = conn;
         if (!result) {
             free(publication);
             PQfinish(conn);
             return TVSYNC_EXIT_DATABASE;
         }
         PQclear(result);
-        printf("dropped replication slot \"%s\"\n", name);
+        printf("dropped replication slot \"%s\"%s\n", name, slot_on_standby(config) ? " on the standby" : "");
     }
+    drop_finish(NULL, slot_conn != conn ? slot_conn : NULL);
     if (origin_exists) {
         char what[160];
         snprintf(what, sizeof what, "dropping replication origin \"%s\"", name);

@@ -127,7 +127,10 @@ static bool watch_connect(watch_state *state)
         return true;
     PQfinish(state->conn);
     pg_error_kind kind;
-    state->conn = pg_connect(state->config->database.url, SLOT_APPLICATION_NAME, PG_CONNECT_NORMAL,
+    /* The slot where it lives: the standby of [cdc] decode_url when set. */
+    state->conn = pg_connect(slot_on_standby(state->config) ? state->config->cdc.decode_url
+                                                            : state->config->database.url,
+                             SLOT_APPLICATION_NAME, PG_CONNECT_NORMAL,
                              state->config->database.connect_timeout_ms, &kind, state->error,
                              sizeof state->error);
     return state->conn != NULL;
@@ -280,7 +283,7 @@ int slot_watch_run(const tvsync_config *config)
     state->config = config;
     state->tty = isatty(STDOUT_FILENO);
     state->origin_readable = true;
-    state->conn = slot_connect(config, PG_CONNECT_NORMAL, &status);
+    state->conn = slot_connect_slot_server(config, PG_CONNECT_NORMAL, &status);
     if (!state->conn) {
         free(state);
         return status;
