@@ -42,9 +42,7 @@ sql() { pgcluster_psql -c "$1"; }
 if [ "$1" = 15 ]; then
     pgcluster_start || exit 1
     pgcluster_standby_start || exit 1
-    # not in the environment: tvsync programs read TVSYNC_<SECTION>_<KEY> there and refuse others
-    export -n TVSYNC_STANDBY_URL
-    export TVSYNC_CDC_DECODE_URL="$TVSYNC_STANDBY_URL"
+    export TVSYNC_CDC_DECODE_URL="$PGCLUSTER_STANDBY_URL"
     assert_exit 1 "create refuses a PostgreSQL 15 standby" -- "$SLOT" --database "$TVSYNC_DATABASE_URL" create
     assert_contains "$ASSERT_OUTPUT" "[cdc] decode_url is a PostgreSQL 15." "create names the standby's version"
     assert_contains "$ASSERT_OUTPUT" "needs PostgreSQL 16 or later" "create says what decoding on a standby needs"
@@ -69,8 +67,7 @@ pgcluster_standby_start || exit 1
 pgcluster_on_exit server_lib_cleanup
 cdc_kill_on_exit
 PRIMARY=$TVSYNC_DATABASE_URL
-STANDBY=$TVSYNC_STANDBY_URL
-export -n TVSYNC_STANDBY_URL
+STANDBY=$PGCLUSTER_STANDBY_URL
 
 # decode_url at a standby of another cluster: refused by its system identifier. That cluster
 # lives in a subshell of its own (the harness holds one cluster per shell), removed at its end.

@@ -35,7 +35,8 @@
 #       "tvsync_standby"), the standby has hot_standby_feedback on and a primary_conninfo naming
 #       the test database (what PostgreSQL 17's slot synchronization needs). Extra lines go to
 #       the standby's postgresql.conf. Call it before starting programs against the primary (the
-#       primary restarts). Exports PGCLUSTER_STANDBY_PORT and TVSYNC_STANDBY_URL; the primary's
+#       primary restarts). Exports PGCLUSTER_STANDBY_PORT and PGCLUSTER_STANDBY_URL (not TVSYNC_*: tvsync
+#       programs refuse TVSYNC_ variables that name no key); the primary's
 #       PGPORT and TVSYNC_DATABASE_URL stay. Stopped and removed with the cluster.
 #   pgcluster_standby_datadir         prints the standby's data directory
 #   pgcluster_standby_psql [psql args]...  pgcluster_psql against the standby
@@ -393,7 +394,7 @@ pgcluster_standby_start() {
     done
     PGCLUSTER_STANDBY_PORT=$port
     export PGCLUSTER_STANDBY_PORT
-    export TVSYNC_STANDBY_URL="postgresql://postgres@127.0.0.1:$port/$PGDATABASE"
+    export PGCLUSTER_STANDBY_URL="postgresql://postgres@127.0.0.1:$port/$PGDATABASE"
     pgcluster_standby_wait_replay
 }
 
