@@ -44,6 +44,9 @@ typedef struct session_setup {
     lsn_t progress;
     registry *reg;             /* the registry at start (tvsync.registry_json), owned until the loop takes it */
     PGresult *rebuilds;        /* tvsync.cdc_rebuild rows */
+    bool failover_slot;        /* the slot has failover on (PostgreSQL 17+) */
+    char server_address[128];  /* "host:port" the three connections reached */
+    char server_timeline[16];  /* IDENTIFY_SYSTEM's timeline */
 } session_setup;
 
 /* ---- sessions --------------------------------------------------------- */
@@ -87,6 +90,8 @@ void session_close(cdc_daemon *d)
     d->rebuilds = NULL;
     d->rebuild_count = 0;
     d->keepalive_wal_end = d->idle_lsn = d->received_lsn = d->reported_flush = LSN_INVALID;
+    failover_guard_reset(&d->guard, false);
+    d->guard_sample_pending = false;
     evtimer_del(d->batch_timer);
     prom_set(d->metrics.streaming, 0);
 }
@@ -154,12 +159,25 @@ static session_result setup_blocking(session_setup *su)
                          "(SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1), "
                          "pg_replication_origin_oid($1) IS NOT NULL, pg_replication_origin_oid($1), "
                          "(SELECT plugin FROM pg_replication_slots WHERE slot_name = $1), "
-                         "EXISTS (SELECT FROM pg_publication WHERE pubname = $2)",
+                         "EXISTS (SELECT FROM pg_publication WHERE pubname = $2), pg_is_in_recovery(), "
+                         /* the column exists on PostgreSQL 17 and later only */
+                         "(SELECT to_jsonb(s)->>'failover' FROM pg_replication_slots s WHERE slot_name = $1)",
                          2, slot_params, PGRES_TUPLES_OK, error, error_size);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
         outcome = classify(apply, result);
         goto fail;
     }
+    /* A multi-host URL without target_session_attrs=read-write may land on a standby, as
+     * may a single host that is being promoted: either way, later is the answer. */
+    if (strcmp(PQgetvalue(result, 0, 6), "t") == 0) {
+        snprintf(error, error_size, "the server at %s:%s is a standby (in recovery); tvsync-cdc applies on the "
+                 "primary: with several hosts in database.url add target_session_attrs=read-write",
+                 PQhost(apply), PQport(apply));
+        outcome = SESSION_RETRY;
+        goto fail;
+    }
+    su->failover_slot = strcmp(PQgetvalue(result, 0, 7), "true") == 0;
+    snprintf(su->server_address, sizeof su->server_address, "%s:%s", PQhost(apply), PQport(apply));
     if (strcmp(PQgetvalue(result, 0, 0), "0") == 0) {
         slot_missing_message(slot);
         snprintf(error, error_size, "replication slot \"%s\" does not exist", slot);
@@ -300,11 +318,25 @@ static session_result setup_blocking(session_setup *su)
         outcome = kind == PG_ERROR_RETRYABLE ? SESSION_RETRY : SESSION_FATAL;
         goto fail;
     }
+    /* Each connection resolves a multi-host URL on its own: during a promotion they may
+     * reach different servers, and the origin's progress must be the stream's server's. */
+    PGconn *others[2] = {misc, stream};
+    for (size_t i = 0; i < 2; i++) {
+        char address[sizeof su->server_address];
+        snprintf(address, sizeof address, "%s:%s", PQhost(others[i]), PQport(others[i]));
+        if (strcmp(address, su->server_address) != 0) {
+            snprintf(error, error_size, "the connections reached different servers (%s and %s), as during a "
+                     "failover; trying again", su->server_address, address);
+            outcome = SESSION_RETRY;
+            goto fail;
+        }
+    }
     result = setup_query(stream, "IDENTIFY_SYSTEM", 0, NULL, PGRES_TUPLES_OK, error, error_size);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
         outcome = classify(stream, result);
         goto fail;
     }
+    snprintf(su->server_timeline, sizeof su->server_timeline, "%s", PQnfields(result) > 1 ? PQgetvalue(result, 0, 1) : "");
     PQclear(result);
     char *quoted = pg_quote_identifier(stream, slot);
     if (!quoted) {
@@ -419,11 +451,22 @@ static session_result setup_finish(cdc_daemon *d, session_setup *su, char *error
     /* relations are described again in each session */
     d->pgoutput = su->plugin == OUTPUT_PLUGIN_PGOUTPUT ? pgoutput_decoder_new(slot) : NULL;
     d->origin_progress = progress;
+    failover_guard_reset(&d->guard, su->failover_slot);
+    d->guard_warned = false;
+    if (d->server_address[0] && (strcmp(d->server_address, su->server_address) != 0 ||
+                                 strcmp(d->server_timeline, su->server_timeline) != 0))
+        log_warning("connected to a different server: %s on timeline %s (was %s on timeline %s), as after a "
+                    "failover; slot \"%s\" resumes there from the origin's progress %s", su->server_address,
+                    su->server_timeline, d->server_address, d->server_timeline, slot, lsn_format(progress, lsn_text));
+    snprintf(d->server_address, sizeof d->server_address, "%s", su->server_address);
+    snprintf(d->server_timeline, sizeof d->server_timeline, "%s", su->server_timeline);
     d->state = STATE_STREAMING;
     event_base_gettimeofday_cached(d->base, &d->stream_heard_at);
     prom_set(d->metrics.streaming, 1);
     prom_set(d->metrics.last_applied_lsn, (double) progress);
-    log_info("streaming slot \"%s\" from %s (origin progress)", slot, lsn_format(progress, lsn_text));
+    log_info("streaming slot \"%s\" from %s (origin progress) on %s%s", slot, lsn_format(progress, lsn_text),
+             su->server_address, su->failover_slot ? "; a failover slot: its confirmed position waits for the "
+             "standbys in synchronized_standby_slots" : "");
     return SESSION_OK;
 
 fail:
