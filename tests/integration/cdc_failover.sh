@@ -161,7 +161,6 @@ markers_before=$(published user)
 
 # The load: one mutation after another, each recorded with its outcome and its end time.
 LOAD_DIR=$(mktemp -d /tmp/tvsync-failover-load.XXXXXX)
-pgcluster_on_exit "rm -rf '$LOAD_DIR'"
 (
     i=0
     while [ ! -f "$LOAD_DIR/stop" ]; do
@@ -177,7 +176,7 @@ pgcluster_on_exit "rm -rf '$LOAD_DIR'"
     done
 ) &
 loader=$!
-pgcluster_on_exit "touch '$LOAD_DIR/stop'; kill $loader 2>/dev/null"
+pgcluster_on_exit "touch '$LOAD_DIR/stop'; kill $loader 2>/dev/null; rm -rf '$LOAD_DIR'"
 oks_after() { awk -v t="$1" '$3 == "ok" && $2 > t' "$LOAD_DIR/outcomes" 2>/dev/null | wc -l; }
 at_least_ok_after() { [ "$(oks_after "$2")" -ge "$1" ]; }
 wait_for 60 at_least_ok_after 20 0 || assert_fail "mutations succeed before the failover"
@@ -189,6 +188,8 @@ wait_for 90 at_least_ok_after 20 "$promoted_at" || assert_fail "tvsync-server an
 touch "$LOAD_DIR/stop"
 wait "$loader"
 wait_for 60 cdc_moved || assert_fail "tvsync-cdc says it connected to the promoted standby"
+assert_contains "$(cat "$SERVER_LOG")" "connected to a different server: 127.0.0.1:$PGCLUSTER_STANDBY_PORT (was 127.0.0.1:" \
+    "tvsync-server says it connected to the promoted standby"
 cdc_sync 60 || assert_fail "tvsync-cdc catches up on the new primary"
 
 assert_exit 0 "tv_* equals a full rebuild on the new primary (verify)" -- cdc_verify
