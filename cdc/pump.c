@@ -94,9 +94,11 @@ static void guard_sample_cb(void *arg, const pg_pipeline_outcome *outcome)
     if (!PQgetisnull(r, 0, 2) && !lsn_parse(PQgetvalue(r, 0, 2), &standby))
         standby = LSN_INVALID;
     if (listed && standby == LSN_INVALID && !d->guard_warned) {
-        log_warning("failover slot \"%s\": a slot named in synchronized_standby_slots is no physical slot "
-                    "in use here, so tvsync-cdc confirms nothing until its standby connects (tvsync-slot "
-                    "check says which)", d->config->slot.name);
+        log_warning("failover slot \"%s\": synchronized_standby_slots names a slot that is no physical slot "
+                    "here or whose standby never connected, so its position is unknown and tvsync-cdc confirms "
+                    "nothing more until it is known (decoding waits for that standby too): connect the standby, or "
+                    "remove the name from synchronized_standby_slots and reload (tvsync-slot check says which)",
+                    d->config->slot.name);
         d->guard_warned = true;
     }
     if (failover_guard_sampled(&d->guard, d->guard_sample_flush, wal, listed, standby))
@@ -104,13 +106,15 @@ static void guard_sample_cb(void *arg, const pg_pipeline_outcome *outcome)
 }
 
 /* On a failover slot: notes the flush to confirm and asks the primary where its WAL and
- * its standbys are (failover_guard.h); one sample at a time, on the misc connection. */
+ * its standbys are (failover_guard.h); one sample at a time, on the misc connection, at
+ * the status interval: the slot's confirmed position trails by one or two intervals. */
 static void guard_sample(cdc_daemon *d)
 {
-    if (!d->guard.active || d->guard_sample_pending || !d->misc || pg_pipeline_busy(d->misc))
+    if (!d->guard.active || d->guard_sample_pending || !d->misc)
         return;
     d->guard_sample_flush = flush_unguarded(d);
-    if (pg_pipeline_send(d->misc, GUARD_SAMPLE_SQL, 0, NULL, guard_sample_cb, d))
+    /* behind a heartbeat or the slot statistics if need be: the pipeline keeps the order */
+    if (pg_pipeline_send_prepared(d->misc, GUARD_SAMPLE_SQL, 0, NULL, guard_sample_cb, d))
         d->guard_sample_pending = true;
 }
 

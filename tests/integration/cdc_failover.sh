@@ -35,6 +35,12 @@ SCENARIO=$1
 . "$TVSYNC_SRCDIR/tests/integration/server_lib.sh"
 export TVSYNC_SLOT_FAILOVER=on
 sql() { pgcluster_psql -c "$1"; }
+# expect_within SECONDS MESSAGE COMMAND...: an assertion that waits for COMMAND to succeed.
+expect_within() {
+    local timeout=$1 message=$2
+    shift 2
+    if wait_for "$timeout" "$@"; then assert_pass "$message"; else assert_fail "$message"; fi
+}
 standby_sql() { pgcluster_standby_psql -c "$1"; }
 
 # ---- a primary, a standby synchronizing the failover slot, tvsync-cdc on both hosts
@@ -57,6 +63,13 @@ cdc_start || exit 1
 assert_contains "$(cat "$CDC_LOG")" "a failover slot: its confirmed position waits for the standbys" \
     "tvsync-cdc says the slot is a failover slot"
 cdc_sync 60 || assert_fail "tvsync-cdc applies on the primary"
+# The guard holds the confirmed position only while the standbys lack the apply commits.
+confirmed_past() {
+    [ "$(sql "SELECT confirmed_flush_lsn >= '$1' FROM pg_replication_slots WHERE slot_name = 'tvsync'")" = t ]
+}
+marker=$(sql "SELECT tvsync.publish('user', ARRAY['10000000-0000-4000-8000-000000000001'::uuid])")
+sql "INSERT INTO test_published VALUES ('user', 1)" >/dev/null
+expect_within 30 "the slot's confirmed position advances while the standby keeps up" confirmed_past "$marker"
 slot_synced() {
     [ "$(standby_sql "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'tvsync' AND synced AND NOT temporary")" = 1 ]
 }
@@ -127,8 +140,12 @@ SQL
     assert_eq f "$(standby_sql "SELECT coalesce(pg_replication_origin_progress('tvsync', false) >= '$intent', false)")" \
         "the standby never got the apply commit (the window is open)"
     promote
-    wait_for 60 cdc_moved || assert_fail "tvsync-cdc says it connected to the promoted standby"
+    expect_within 60 "tvsync-cdc says it connected to the promoted standby" cdc_moved
     cdc_sync 60 || assert_fail "tvsync-cdc applies on the new primary"
+    # The new primary's synchronized_standby_slots is empty: nothing to wait for.
+    marker=$(sql "SELECT tvsync.publish('user', ARRAY['10000000-0000-4000-8000-000000000001'::uuid])")
+    sql "INSERT INTO test_published VALUES ('user', 1)" >/dev/null
+    expect_within 30 "the slot's confirmed position advances on the new primary" confirmed_past "$marker"
     assert_exit 0 "tv_* equals a full rebuild on the new primary (verify)" -- cdc_verify
     assert_eq "" "$(cdc_count_mismatch)" "sync_log counts each committed intent once"
     assert_contains "$(sql "SELECT data FROM $TV_USER WHERE id = '$USER_ID'")" "renamed before the failover" \
@@ -187,7 +204,7 @@ promoted_at=$(date +%s%N)
 wait_for 90 at_least_ok_after 20 "$promoted_at" || assert_fail "tvsync-server answers mutations after the promotion"
 touch "$LOAD_DIR/stop"
 wait "$loader"
-wait_for 60 cdc_moved || assert_fail "tvsync-cdc says it connected to the promoted standby"
+expect_within 60 "tvsync-cdc says it connected to the promoted standby" cdc_moved
 assert_contains "$(cat "$SERVER_LOG")" "connected to a different server: 127.0.0.1:$PGCLUSTER_STANDBY_PORT (was 127.0.0.1:" \
     "tvsync-server says it connected to the promoted standby"
 cdc_sync 60 || assert_fail "tvsync-cdc catches up on the new primary"
