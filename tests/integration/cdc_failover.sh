@@ -139,6 +139,9 @@ SQL
     wait_for 30 primary_gone || assert_fail "the primary stopped"
     assert_eq f "$(standby_sql "SELECT coalesce(pg_replication_origin_progress('tvsync', false) >= '$intent', false)")" \
         "the standby never got the apply commit (the window is open)"
+    refused() { grep -q "port $PGCLUSTER_STANDBY_PORT failed: session is read-only" "$CDC_LOG"; }
+    expect_within 30 "while only the standby answers, it refuses tvsync-cdc (target_session_attrs=read-write)" refused
+    assert_not_contains "$(cat "$CDC_LOG")" "on 127.0.0.1:$PGCLUSTER_STANDBY_PORT" "tvsync-cdc does not stream from the standby"
     promote
     expect_within 60 "tvsync-cdc says it connected to the promoted standby" cdc_moved
     cdc_sync 60 || assert_fail "tvsync-cdc applies on the new primary"
