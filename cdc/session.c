@@ -157,7 +157,9 @@ static session_result setup_blocking(session_setup *su)
     result = setup_query(apply,
                          "SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1), "
                          "(SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1), "
-                         "pg_replication_origin_oid($1) IS NOT NULL, pg_replication_origin_oid($1), "
+                         /* the origin functions fail during recovery: a standby is told apart first */
+                         "CASE WHEN NOT pg_is_in_recovery() THEN pg_replication_origin_oid($1) IS NOT NULL END, "
+                         "CASE WHEN NOT pg_is_in_recovery() THEN pg_replication_origin_oid($1) END, "
                          "(SELECT plugin FROM pg_replication_slots WHERE slot_name = $1), "
                          "EXISTS (SELECT FROM pg_publication WHERE pubname = $2), pg_is_in_recovery(), "
                          /* the column exists on PostgreSQL 17 and later only */

@@ -39,7 +39,7 @@ sql() { pgcluster_psql -c "$1"; }
 expect_within() {
     local timeout=$1 message=$2
     shift 2
-    if wait_for "$timeout" "$@"; then assert_pass "$message"; else assert_fail "$message"; fi
+    if wait_for "$timeout" "$@"; then assert_pass "$message"; else assert_fail "$message"; return 1; fi
 }
 standby_sql() { pgcluster_standby_psql -c "$1"; }
 
@@ -83,6 +83,21 @@ promote() {
 cdc_moved() { grep -q "connected to a different server: 127.0.0.1:$PGCLUSTER_STANDBY_PORT" "$CDC_LOG"; }
 
 if [ "$SCENARIO" = window ]; then
+    # A tvsync-cdc started while only a standby answers waits for a promotion: refused by libpq
+    # (target_session_attrs=read-write), or seeing that the server is in recovery.
+    probe_log="$PGCLUSTER_DIR/cdc-standby.log"
+    for attrs in " target_session_attrs=read-write" ""; do
+        "$CDC_BIN" --database "host=127.0.0.1 port=$PGCLUSTER_STANDBY_PORT user=postgres dbname=$PGDATABASE$attrs" \
+            --metrics-listen 127.0.0.1:0 >"$probe_log" 2>&1 &
+        probe=$!
+        expected="port $PGCLUSTER_STANDBY_PORT failed: session is read-only"
+        [ -n "$attrs" ] || expected="the server at 127.0.0.1:$PGCLUSTER_STANDBY_PORT is a standby (in recovery)"
+        retried() { grep -q "(attempt 2): .*$expected" "$probe_log"; }
+        expect_within 20 "tvsync-cdc on the standby alone${attrs:- without target_session_attrs} retries: $expected" retried ||
+            sed 's/^/# /' "$probe_log"
+        kill "$probe" 2>/dev/null
+        wait "$probe" 2>/dev/null
+    done
     USER_ID=10000000-0000-4000-8000-000000000101
     TV_USER=$(sql "SELECT tv_table FROM tvsync.entity WHERE name = 'user'")
     # The apply of the next intent waits for this lock: the standby gets the source
