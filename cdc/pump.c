@@ -53,7 +53,9 @@ static void send_status(cdc_daemon *d, bool reply_requested)
 {
     if (!d->stream)
         return;
-    lsn_t flush = failover_guard_cap(&d->guard, flush_unguarded(d));
+    lsn_t done = flush_unguarded(d), flush = failover_guard_cap(&d->guard, done);
+    /* before a session's first sample nothing is known either way */
+    prom_set(d->metrics.failover_held_bytes, flush == LSN_INVALID ? 0 : (double) (done - flush));
     lsn_t write = d->received_lsn > flush ? d->received_lsn : flush;
     d->reported_flush = flush;
     unsigned char message[STREAM_STATUS_UPDATE_SIZE];

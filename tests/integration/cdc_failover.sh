@@ -42,6 +42,8 @@ expect_within() {
     if wait_for "$timeout" "$@"; then assert_pass "$message"; else assert_fail "$message"; return 1; fi
 }
 standby_sql() { pgcluster_standby_psql -c "$1"; }
+held_bytes() { cdc_metrics | awk '$1 == "tvsync_cdc_failover_held_bytes" { print $2 }'; }
+held_is_zero() { [ "$(held_bytes)" = 0 ]; }
 
 # ---- a primary, a standby synchronizing the failover slot, tvsync-cdc on both hosts
 pgcluster_start || exit 1
@@ -140,6 +142,9 @@ SQL
     confirmed=$(sql "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'tvsync'")
     assert_eq t "$(sql "SELECT '$confirmed'::pg_lsn < '$intent'")" \
         "the slot is not confirmed past the intent while the standby lacks its apply ($confirmed < $intent)"
+    held=$(held_bytes)
+    assert_eq yes "$(awk -v h="${held:-0}" 'BEGIN { print (h > 0) ? "yes" : "no" }')" \
+        "tvsync_cdc_failover_held_bytes shows the WAL not confirmed yet (${held:-none})"
     # The standby's slot takes what the primary's has (when the standby has that WAL).
     synced_to() {
         [ "$(standby_sql "SELECT confirmed_flush_lsn = '$1' FROM pg_replication_slots WHERE slot_name = 'tvsync'")" = t ]
@@ -164,6 +169,7 @@ SQL
     marker=$(sql "SELECT tvsync.publish('user', ARRAY['10000000-0000-4000-8000-000000000001'::uuid])")
     sql "INSERT INTO test_published VALUES ('user', 1)" >/dev/null
     expect_within 30 "the slot's confirmed position advances on the new primary" confirmed_past "$marker"
+    expect_within 30 "nothing is held back on the new primary (no standby to wait for)" held_is_zero
     assert_exit 0 "tv_* equals a full rebuild on the new primary (verify)" -- cdc_verify
     assert_eq "" "$(cdc_count_mismatch)" "sync_log counts each committed intent once"
     assert_contains "$(sql "SELECT data FROM $TV_USER WHERE id = '$USER_ID'")" "renamed before the failover" \
