@@ -14,6 +14,7 @@
 
 #include "cdc/apply.h"
 #include "cdc/batch.h"
+#include "cdc/failover_guard.h"
 #include "cdc/http_endpoint.h"
 #include "cdc/intent.h"
 #include "cdc/metrics.h"
@@ -90,6 +91,17 @@ typedef struct cdc_daemon {
     lsn_t keepalive_wal_end;
     lsn_t reported_flush;      /* the flush position of the last status update sent */
     lsn_t received_lsn;
+
+    /* A failover slot's confirmed flush waits for the standbys (failover_guard.h): the
+     * flush noted when the sample on the misc connection was sent. */
+    failover_guard guard;
+    bool guard_sample_pending;
+    lsn_t guard_sample_flush;
+    bool guard_warned;
+    /* The server the last session streamed from ("host:port", timeline): a reconnect
+     * that lands elsewhere (a promoted standby) says so. */
+    char server_address[128];
+    char server_timeline[16];
 
     bool in_transaction;
     bool transaction_skip;     /* end LSN <= origin progress: applied before */

@@ -53,6 +53,9 @@ void cdc_metrics_init(cdc_metrics *metrics)
     metrics->heartbeats_ignored_total = prom_counter(r, "tvsync_cdc_heartbeats_ignored_total",
         "Heartbeat messages read from the slot without this process's nonce (forged, or sent before a restart)",
         NULL);
+    metrics->failover_held_bytes = prom_gauge(r, "tvsync_cdc_failover_held_bytes",
+        "On a failover slot, WAL tvsync-cdc has done with but does not confirm yet, as the standbys in "
+        "synchronized_standby_slots lack its apply commits (0 otherwise)", NULL);
 }
 
 void cdc_metrics_free(cdc_metrics *metrics)

@@ -25,6 +25,7 @@ typedef struct cdc_metrics {
     prom_metric *streaming;
     prom_metric *rebuild_chunks_total;
     prom_metric *heartbeats_ignored_total;
+    prom_metric *failover_held_bytes;
 } cdc_metrics;
 
 /* Declares every metric in a new registry. Out of memory aborts. */

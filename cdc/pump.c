@@ -35,10 +35,9 @@ static void stream_flush(cdc_daemon *d)
         session_fail(d, PQerrorMessage(d->stream));
 }
 
-static void send_status(cdc_daemon *d, bool reply_requested)
+/* What send_status would confirm without the failover guard. */
+static lsn_t flush_unguarded(const cdc_daemon *d)
 {
-    if (!d->stream)
-        return;
     lsn_t flush = d->origin_progress;
     if (stream_idle(d)) {
         /* Nothing pending: everything the server sent is done with. */
@@ -47,6 +46,16 @@ static void send_status(cdc_daemon *d, bool reply_requested)
         if (d->keepalive_wal_end > flush)
             flush = d->keepalive_wal_end;
     }
+    return flush;
+}
+
+static void send_status(cdc_daemon *d, bool reply_requested)
+{
+    if (!d->stream)
+        return;
+    lsn_t done = flush_unguarded(d), flush = failover_guard_cap(&d->guard, done);
+    /* before a session's first sample nothing is known either way */
+    prom_set(d->metrics.failover_held_bytes, flush == LSN_INVALID ? 0 : (double) (done - flush));
     lsn_t write = d->received_lsn > flush ? d->received_lsn : flush;
     d->reported_flush = flush;
     unsigned char message[STREAM_STATUS_UPDATE_SIZE];
@@ -56,6 +65,59 @@ static void send_status(cdc_daemon *d, bool reply_requested)
         return;
     }
     stream_flush(d);
+}
+
+/* The standbys named in synchronized_standby_slots, by their physical slots: whether any
+ * is named, and the smallest flush position among them (NULL when one is unknown). */
+#define GUARD_SAMPLE_SQL \
+    "SELECT pg_current_wal_insert_lsn(), count(*) > 0, " \
+    "CASE WHEN count(*) = count(s.restart_lsn) THEN min(s.restart_lsn) END " \
+    "FROM unnest(string_to_array(current_setting('synchronized_standby_slots', true), ',')) AS listed(name) " \
+    "LEFT JOIN pg_replication_slots s ON s.slot_name = btrim(listed.name, ' \"') AND s.slot_type = 'physical' " \
+    "WHERE btrim(listed.name, ' \"') <> ''"
+
+static void guard_sample_cb(void *arg, const pg_pipeline_outcome *outcome)
+{
+    cdc_daemon *d = arg;
+    if (!d->guard_sample_pending)
+        return;   /* sent in a session that is gone */
+    d->guard_sample_pending = false;
+    if (!outcome->ok) {
+        if (!outcome->connection_lost)
+            log_warning("sampling the standbys' position for failover slot \"%s\" failed: %s; "
+                        "the slot's confirmed position waits", d->config->slot.name, outcome->error);
+        return;
+    }
+    PGresult *r = outcome->result;
+    lsn_t wal = LSN_INVALID, standby = LSN_INVALID;
+    if (PQntuples(r) != 1 || !lsn_parse(PQgetvalue(r, 0, 0), &wal))
+        return;
+    bool listed = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+    if (!PQgetisnull(r, 0, 2) && !lsn_parse(PQgetvalue(r, 0, 2), &standby))
+        standby = LSN_INVALID;
+    if (listed && standby == LSN_INVALID && !d->guard_warned) {
+        log_warning("failover slot \"%s\": synchronized_standby_slots names a slot that is no physical slot "
+                    "here or whose standby never connected, so its position is unknown and tvsync-cdc confirms "
+                    "nothing more until it is known (decoding waits for that standby too): connect the standby, or "
+                    "remove the name from synchronized_standby_slots and reload (tvsync-slot check says which)",
+                    d->config->slot.name);
+        d->guard_warned = true;
+    }
+    if (failover_guard_sampled(&d->guard, d->guard_sample_flush, wal, listed, standby))
+        send_status(d, false);
+}
+
+/* On a failover slot: notes the flush to confirm and asks the primary where its WAL and
+ * its standbys are (failover_guard.h); one sample at a time, on the misc connection, at
+ * the status interval: the slot's confirmed position trails by one or two intervals. */
+static void guard_sample(cdc_daemon *d)
+{
+    if (!d->guard.active || d->guard_sample_pending || !d->misc)
+        return;
+    d->guard_sample_flush = flush_unguarded(d);
+    /* behind a heartbeat or the slot statistics if need be: the pipeline keeps the order */
+    if (pg_pipeline_send_prepared(d->misc, GUARD_SAMPLE_SQL, 0, NULL, guard_sample_cb, d))
+        d->guard_sample_pending = true;
 }
 
 void pump_request_reply(cdc_daemon *d)
@@ -73,8 +135,10 @@ void pump_confirm_idle(cdc_daemon *d)
 void pump_status_timer_cb(evutil_socket_t fd, short events, void *arg)
 {
     cdc_daemon *d = arg;
-    if (d->state == STATE_STREAMING || d->state == STATE_STOPPING)
+    if (d->state == STATE_STREAMING || d->state == STATE_STOPPING) {
         send_status(d, false);
+        guard_sample(d);
+    }
 }
 
 void pump_write_cb(evutil_socket_t fd, short events, void *arg)

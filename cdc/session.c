@@ -48,6 +48,9 @@ typedef struct session_setup {
     lsn_t progress;
     registry *reg;             /* the registry at start (tvsync.registry_json), owned until the loop takes it */
     PGresult *rebuilds;        /* tvsync.cdc_rebuild rows */
+    bool failover_slot;        /* the slot has failover on (PostgreSQL 17+) */
+    char server_address[128];  /* "host:port" the three connections reached */
+    char server_timeline[16];  /* IDENTIFY_SYSTEM's timeline */
 } session_setup;
 
 /* ---- sessions --------------------------------------------------------- */
@@ -93,6 +96,8 @@ void session_close(cdc_daemon *d)
     d->rebuilds = NULL;
     d->rebuild_count = 0;
     d->keepalive_wal_end = d->idle_lsn = d->received_lsn = d->reported_flush = LSN_INVALID;
+    failover_guard_reset(&d->guard, false);
+    d->guard_sample_pending = false;
     evtimer_del(d->batch_timer);
     prom_set(d->metrics.streaming, 0);
 }
@@ -138,7 +143,7 @@ static session_result classify(PGconn *conn, PGresult *result)
 /* The slot where it lives: on the standby of [cdc] decode_url, which must be one
  * that can decode (PostgreSQL 16 or later, in recovery, a standby of the primary
  * whose system identifier is primary_system, "" when unknown), else on the primary. */
-static session_result check_slot(const session_setup *su, PGconn *conn, const char *primary_system, char *error,
+static session_result check_slot(session_setup *su, PGconn *conn, const char *primary_system, char *error,
                                  size_t error_size)
 {
     const char *slot = su->slot;
@@ -150,7 +155,9 @@ static session_result check_slot(const session_setup *su, PGconn *conn, const ch
                                    "current_setting('server_version_num')::int, current_setting('server_version'), "
                                    "pg_is_in_recovery(), "
                                    "CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE') "
-                                   "THEN (SELECT system_identifier::text FROM pg_control_system()) END",
+                                   "THEN (SELECT system_identifier::text FROM pg_control_system()) END, "
+                                   /* the column exists on PostgreSQL 17 and later only */
+                                   "(SELECT to_jsonb(s)->>'failover' FROM pg_replication_slots s WHERE slot_name = $1)",
                                    1, params, PGRES_TUPLES_OK, error, error_size);
     session_result outcome = SESSION_FATAL_SLOT;
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
@@ -200,6 +207,7 @@ static session_result check_slot(const session_setup *su, PGconn *conn, const ch
         snprintf(error, error_size, "replication slot \"%s\" uses %s, not %s", slot, actual, wanted);
         goto done;
     }
+    su->failover_slot = strcmp(PQgetvalue(result, 0, 7), "true") == 0;
     outcome = SESSION_OK;
 done:
     PQclear(result);
@@ -239,15 +247,27 @@ static session_result setup_blocking(session_setup *su)
     }
 
     result = setup_query(apply,
-                         "SELECT pg_replication_origin_oid($1) IS NOT NULL, pg_replication_origin_oid($1), "
+                         "SELECT CASE WHEN NOT pg_is_in_recovery() THEN pg_replication_origin_oid($1) IS NOT NULL END, "
+                         /* the origin functions fail during recovery: a standby is told apart first */
+                         "CASE WHEN NOT pg_is_in_recovery() THEN pg_replication_origin_oid($1) END, "
                          "EXISTS (SELECT FROM pg_publication WHERE pubname = $2), "
                          "CASE WHEN has_function_privilege('pg_control_system()', 'EXECUTE') "
-                         "THEN (SELECT system_identifier::text FROM pg_control_system()) END",
+                         "THEN (SELECT system_identifier::text FROM pg_control_system()) END, pg_is_in_recovery()",
                          2, slot_params, PGRES_TUPLES_OK, error, error_size);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
         outcome = classify(apply, result);
         goto fail;
     }
+    /* A multi-host URL without target_session_attrs=read-write may land on a standby, as
+     * may a single host that is being promoted: either way, later is the answer. */
+    if (strcmp(PQgetvalue(result, 0, 4), "t") == 0) {
+        snprintf(error, error_size, "the server at %s:%s is a standby (in recovery); tvsync-cdc applies on the "
+                 "primary: with several hosts in database.url add target_session_attrs=read-write",
+                 PQhost(apply), PQport(apply));
+        outcome = SESSION_RETRY;
+        goto fail;
+    }
+    snprintf(su->server_address, sizeof su->server_address, "%s:%s", PQhost(apply), PQport(apply));
     outcome = check_slot(su, slot_conn, PQgetvalue(result, 0, 3), error, error_size);
     if (outcome != SESSION_OK)
         goto fail;
@@ -371,11 +391,26 @@ static session_result setup_blocking(session_setup *su)
         outcome = kind == PG_ERROR_RETRYABLE ? SESSION_RETRY : SESSION_FATAL;
         goto fail;
     }
+    /* Each connection resolves a multi-host URL on its own: during a promotion they may
+     * reach different servers, and the origin's progress must be the stream's server's.
+     * With [cdc] decode_url the stream is on the standby, by design. */
+    PGconn *others[2] = {misc, stream};
+    for (size_t i = 0; i < (su->decode_url ? 1u : 2u); i++) {
+        char address[sizeof su->server_address];
+        snprintf(address, sizeof address, "%s:%s", PQhost(others[i]), PQport(others[i]));
+        if (strcmp(address, su->server_address) != 0) {
+            snprintf(error, error_size, "the connections reached different servers (%s and %s), as during a "
+                     "failover; trying again", su->server_address, address);
+            outcome = SESSION_RETRY;
+            goto fail;
+        }
+    }
     result = setup_query(stream, "IDENTIFY_SYSTEM", 0, NULL, PGRES_TUPLES_OK, error, error_size);
     if (PQresultStatus(result) != PGRES_TUPLES_OK) {
         outcome = classify(stream, result);
         goto fail;
     }
+    snprintf(su->server_timeline, sizeof su->server_timeline, "%s", PQnfields(result) > 1 ? PQgetvalue(result, 0, 1) : "");
     PQclear(result);
     char *quoted = pg_quote_identifier(stream, slot);
     if (!quoted) {
@@ -499,12 +534,23 @@ static session_result setup_finish(cdc_daemon *d, session_setup *su, char *error
     /* relations are described again in each session */
     d->pgoutput = su->plugin == OUTPUT_PLUGIN_PGOUTPUT ? pgoutput_decoder_new(slot) : NULL;
     d->origin_progress = progress;
+    failover_guard_reset(&d->guard, su->failover_slot);
+    d->guard_warned = false;
+    if (d->server_address[0] && (strcmp(d->server_address, su->server_address) != 0 ||
+                                 strcmp(d->server_timeline, su->server_timeline) != 0))
+        log_warning("connected to a different server: %s on timeline %s (was %s on timeline %s), as after a "
+                    "failover; slot \"%s\" resumes there from the origin's progress %s", su->server_address,
+                    su->server_timeline, d->server_address, d->server_timeline, slot, lsn_format(progress, lsn_text));
+    snprintf(d->server_address, sizeof d->server_address, "%s", su->server_address);
+    snprintf(d->server_timeline, sizeof d->server_timeline, "%s", su->server_timeline);
     d->state = STATE_STREAMING;
     event_base_gettimeofday_cached(d->base, &d->stream_heard_at);
     prom_set(d->metrics.streaming, 1);
     prom_set(d->metrics.last_applied_lsn, (double) progress);
-    log_info("streaming slot \"%s\"%s from %s (origin progress)", slot,
-             su->decode_url ? " on the standby of [cdc] decode_url" : "", lsn_format(progress, lsn_text));
+    log_info("streaming slot \"%s\"%s from %s (origin progress) on %s%s", slot,
+             su->decode_url ? " on the standby of [cdc] decode_url" : "", lsn_format(progress, lsn_text),
+             su->server_address, su->failover_slot ? "; a failover slot: its confirmed position waits for the "
+             "standbys in synchronized_standby_slots" : "");
     return SESSION_OK;
 
 fail:

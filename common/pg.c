@@ -93,6 +93,8 @@ static bool message_is_retryable(const char *message)
         "Connection reset", "no connection to the server", "terminating connection",
         "server conn crashed", "SSL SYSCALL error", "Network is unreachable", "No route to host",
         "could not translate host name", "Temporary failure in name resolution",
+        /* target_session_attrs=read-write found only standbys: one may be promoted */
+        "session is read-only", "server is in hot standby mode", "could not make a writable connection",
     };
     for (size_t i = 0; i < sizeof retryable / sizeof retryable[0]; i++)
         if (strstr(message, retryable[i]))

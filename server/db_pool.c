@@ -96,6 +96,9 @@ struct db_pool {
     db_pool_connect_fn connect_fn;
     void *connect_arg;
     char last_error[512];
+    /* "host:port" a connection last reached: with a multi-host database.url, a reconnect
+     * after a failover lands on another server, and the log says so. */
+    char server_address[128];
     int deadline_ms;           /* a statement unanswered this long after its submission fails; 0: none */
     int probe_ms;              /* an idle pool is probed after this long without an answer; 0: never */
     bool probe_in_flight;
@@ -373,6 +376,12 @@ static void conn_poll_connect(db_conn *conn)
         event_free(conn->connect_io);
         conn->connect_io = NULL;
     }
+    char address[sizeof conn->pool->server_address];
+    snprintf(address, sizeof address, "%s:%s", PQhost(conn->connecting), PQport(conn->connecting));
+    if (conn->pool->server_address[0] && strcmp(address, conn->pool->server_address) != 0)
+        log_warning("database connection %d: connected to a different server: %s (was %s), as after a failover",
+                    conn->index, address, conn->pool->server_address);
+    memcpy(conn->pool->server_address, address, sizeof address);
     char name[48];
     snprintf(name, sizeof name, "database connection %d", conn->index);
     conn->pipeline = pg_pipeline_new(conn->pool->base, conn->connecting, name);
