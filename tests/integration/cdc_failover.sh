@@ -52,7 +52,6 @@ cdc_install_oracle >/dev/null || exit 1
 cdc_seed_more || exit 1
 pgcluster_standby_start "sync_replication_slots = on" || exit 1
 # tvsync's programs read TVSYNC_<SECTION>_<KEY> variables and refuse names that are no key.
-unset TVSYNC_STANDBY_URL
 cdc_create_slot || { echo "tvsync-slot create failed"; exit 1; }
 sql "ALTER SYSTEM SET synchronized_standby_slots = '$PGCLUSTER_STANDBY_SLOT'" >/dev/null
 sql "SELECT pg_reload_conf()" >/dev/null
