@@ -120,7 +120,7 @@ static void finish_response(exec_request *exec, const executor_answer *answer)
 static void finish(exec_request *exec)
 {
     executor_answer answer = {.lsn = exec->token, .node = exec->mutation ? -2 : exec->node};
-    if (!exec->mutation && exec->http_status == 0) {
+    if (!exec->mutation && exec->http_status == 0 && replica_set_count(exec->env.replicas) > 0) {
         const char *node[] = {replica_set_label(exec->env.replicas, exec->node)};
         prom_counter_add(exec->env.server->metrics.reads, node, 1);
     }
