@@ -517,8 +517,8 @@ static void replica_wait_cb(evutil_socket_t fd, short what, void *arg)
                !replica_set_any_alive(exec->env.replicas)) {
         replica_wait_end(exec, "timeout", -1);
     } else {
-        /* the prober probes every few ms while anyone waits: look again soon */
-        struct timeval again = {0, 1000};
+        /* the prober probes every millisecond while anyone waits: look again soon */
+        struct timeval again = {0, 250};
         evtimer_add(exec->replica_timer, &again);
     }
 }
@@ -550,7 +550,7 @@ static void start_query(exec_request *exec)
     clock_gettime(CLOCK_MONOTONIC, &exec->replica_wait_started);
     exec->replica_timer = alloc_check(evtimer_new(exec->env.base, replica_wait_cb, exec));
     replica_set_waiting(replicas, true);
-    struct timeval soon = {0, 1000};
+    struct timeval soon = {0, 250};
     evtimer_add(exec->replica_timer, &soon);
 }
 

@@ -21,7 +21,7 @@
 /* A replica is probed this often; while a read waits for a token, every
  * REPLICA_PROBE_FAST_MS (the wait ends at most that long after the replica reached it). */
 #define REPLICA_PROBE_MS 100
-#define REPLICA_PROBE_FAST_MS 2
+#define REPLICA_PROBE_FAST_MS 1
 /* A probe unanswered this long marks the replica down (a frozen standby). */
 #define REPLICA_PROBE_DEADLINE_MS 1000
 /* A replica that is down is probed again after a delay that doubles up to this. */

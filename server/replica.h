@@ -42,7 +42,7 @@ const char *replica_set_label(const replica_set *set, int index);
 
 /* Starts probing every replica from base's loop (one loop per process: the caller's thread
  * runs it); each probe is one statement on one connection per replica, every 100 ms (a
- * few ms while a read waits for a token), with backoff while a replica is down. */
+ * millisecond while a read waits for a token), with backoff while a replica is down. */
 void replica_set_start_prober(replica_set *set, struct event_base *base);
 /* Stops probing and closes its connections; on the loop's thread, before base is freed. */
 void replica_set_stop_prober(replica_set *set);
