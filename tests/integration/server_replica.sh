@@ -40,7 +40,7 @@ assert_exit 3 "a multi-host URI in replica_urls is refused" -- \
 assert_contains "$ASSERT_OUTPUT" 'names several hosts; give each standby its own URI' "the error says to list each standby"
 
 server_start --set server.sync_wait_timeout_ms=10000 --set "server.replica_urls=$STANDBY_URL" \
-    --set server.replica_max_lag=2s --set server.replica_wait_timeout=5s --set server.threads=2 \
+    --set server.replica_max_lag=3s --set server.replica_wait_timeout=5s --set server.threads=2 \
     || { echo "server did not start"; exit 1; }
 replica_state() {
     curl -s "$SERVER_BASE/health" | jq -r '.replicas[0].state'
@@ -101,8 +101,8 @@ assert_eq '"replica1" "up"' "$(jq -c '.replicas[0].replica, .replicas[0].state' 
 assert_contains "$(jq -r '.replicas[0].replayed_lsn' <<<"$health")" '/' "/health shows the replayed origin progress"
 
 # An idle primary does not make the standby lag: nothing is written for longer than max_lag.
-sleep 3
-assert_eq up "$(replica_state)" "after 3 s without writes (replica_max_lag 2 s) the standby is still up"
+sleep 4
+assert_eq up "$(replica_state)" "after 4 s without writes (replica_max_lag 3 s) the standby is still up"
 
 # --- (b) without a token reads are answered while the standby lags -----------------------
 # A fresh replayed commit first: the standby measures its lag from its last replayed commit.
