@@ -67,6 +67,9 @@ typedef struct tvsync_config {
         int max_request_cost;       /* gql_cost units: values an answer may hold, plus per root field */
         bool introspection;         /* false: __schema and __type are refused */
         char *persisted_operations; /* JSON file of allowed documents by sha256; "" = any document */
+        char *replica_urls;         /* hot standbys: URIs separated by whitespace; "" = none */
+        int replica_max_lag_ms;     /* replicas lagging more serve no token-less query */
+        int replica_wait_timeout_ms; /* a token's longest wait for a replica before the primary */
     } server;
     struct {
         char *engine_dir;           /* the engine's migrations; "" = found beside the binary or installed */

@@ -247,4 +247,16 @@ void app_metrics_init(app_metrics *metrics, prom_registry *registry)
         "Connections answered 503 because server.max_connections were open and none was idle.", NULL);
     metrics->idle_connections_closed = prom_counter(registry, "tvsync_server_idle_connections_closed_total",
         "Idle keep-alive connections closed to admit a new client at server.max_connections.", NULL);
+    metrics->reads = prom_counter(registry, "tvsync_server_reads_total",
+        "Queries by the node that answered them: primary, or replica<N> (the Nth of server.replica_urls).", "node");
+    metrics->replica_waits = prom_counter(registry, "tvsync_server_replica_token_waits_total",
+        "Queries with X-Tvsync-Min-Lsn by outcome: reached (a replica had replayed it, at once or after a wait), "
+        "timeout (the primary answered after server.replica_wait_timeout), none (no replica up: the primary).",
+        "result");
+    metrics->replica_up = prom_gauge(registry, "tvsync_server_replica_state",
+        "Each replica's state (up, lagging, down): 1 for the current one.", "replica,state");
+    metrics->replica_lag_seconds = prom_gauge(registry, "tvsync_server_replica_lag_seconds",
+        "Each replica's replay lag as it measures it (0 when it replayed all it received).", "replica");
+    metrics->replica_replayed_lsn = prom_gauge(registry, "tvsync_server_replica_replayed_origin_lsn",
+        "tvsync-cdc's origin progress replayed on each replica, as a number (0: unknown).", "replica");
 }

@@ -45,6 +45,11 @@ typedef struct app_metrics {
     prom_metric *auth_cache_misses; /* counter: tokens verified (the cache did not have them) */
     prom_metric *connections_refused;     /* counter: 503 over server.max_connections */
     prom_metric *idle_connections_closed; /* counter: idle keep-alive connections closed to admit new ones */
+    prom_metric *reads;                   /* counter {node}: queries answered by the primary or a replica */
+    prom_metric *replica_waits;           /* counter {result}: queries with X-Tvsync-Min-Lsn: reached, timeout, none */
+    prom_metric *replica_up;              /* gauge {replica, state}: 1 for the replica's state, 0 for the others */
+    prom_metric *replica_lag_seconds;     /* gauge {replica} */
+    prom_metric *replica_replayed_lsn;    /* gauge {replica}: replayed origin progress as a number */
 } app_metrics;
 
 typedef struct app {
@@ -57,6 +62,7 @@ typedef struct app {
     atomic_llong slot_lag_bytes;    /* -1 when unknown */
     http_admission admission;       /* server.max_connections counts the connections of all workers */
     struct sync_hub *sync_hub;      /* the workers' read-your-writes waits (one listener) */
+    struct replica_set *replicas;   /* [server] replica_urls (maybe none); probed from worker 0's loop */
     struct auth_current *auth;      /* the JWT keys (server/auth); NULL: authentication off */
     /* GET /graphql with Accept: text/html. NULL: no GraphiQL (the request is answered as
      * GraphQL). Returns true when it sent a response. */

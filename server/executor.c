@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/lsn.h"
 #include "server/graphql/gql_json_read.h"
+#include "server/replica.h"
 #include "server/sql_builder.h"
 
 /* What tvsync.finish_mutation raises for a mutation whose status is not ok (message: the
@@ -47,6 +48,14 @@ typedef struct exec_request {
     char mutation_entity[128];
     char waited_lsn[32];
     lsn_t publish_lsn;         /* the running mutation's last intent message */
+    lsn_t wait_bound;          /* the running mutation's wait's position at or past its commit */
+    lsn_t token;               /* the consistency token answered (X-Tvsync-Lsn); 0: none */
+    lsn_t min_lsn;             /* query: the token it must see (X-Tvsync-Min-Lsn); 0: none */
+    int node;                  /* query: the replica answering it (index), -1: the primary */
+    db_pool *primary;
+    bool replica_failed;       /* query: its replica did not answer; it runs again on the primary */
+    struct event *replica_timer; /* query: waiting for a replica to reach min_lsn */
+    struct timespec replica_wait_started;
     struct timespec wait_started;
     struct timespec started;   /* mutations: when the request started, for server.request_deadline */
     bool writing;              /* the mutation function is running (its outcome is not known yet) */
@@ -55,6 +64,13 @@ typedef struct exec_request {
     void *done_arg;
 } exec_request;
 
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double) (now.tv_sec - start->tv_sec) + (double) (now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
 /* A root field failed: null, and an error with extensions.code for clients to branch on. */
 static void field_error(exec_request *exec, size_t index, const char *code, const char *message)
 {
@@ -62,7 +78,7 @@ static void field_error(exec_request *exec, size_t index, const char *code, cons
 }
 
 /* The database refused the request's role: the whole request is refused. */
-static void finish_refused(exec_request *exec)
+static void finish_refused(exec_request *exec, const executor_answer *answer)
 {
     const char *code = exec->http_status == 401 ? "INVALID_TOKEN" : "FORBIDDEN";
     gql_buf body;
@@ -72,34 +88,46 @@ static void finish_refused(exec_request *exec)
     gql_buf_puts(&body, ",\"extensions\":{\"code\":");
     gql_buf_json_string(&body, code, strlen(code));
     gql_buf_puts(&body, "}}]}");
-    exec->done(exec->done_arg, exec->http_status, &body);
+    exec->done(exec->done_arg, exec->http_status, &body, answer);
     gql_buf_free(&body);
 }
 
-static void finish_response(exec_request *exec)
+static void finish_response(exec_request *exec, const executor_answer *answer)
 {
-    if (exec->read_model_behind) {
-        /* {"extensions":{"tvsync":{...}}}: the answer may not show this request's writes yet */
+    if (exec->read_model_behind || exec->token != 0) {
+        /* {"extensions":{"tvsync":{...}}}: the answer may not show this request's writes yet;
+         * lsn: the token a later request sends as X-Tvsync-Min-Lsn to read them from a replica */
         cJSON *extensions = alloc_check(cJSON_CreateObject());
         cJSON *tvsync = cJSON_AddObjectToObject(extensions, "tvsync");
-        cJSON_AddBoolToObject(tvsync, "readModelMayBeBehind", true);
-        cJSON_AddBoolToObject(tvsync, "waitedForSync", exec->wait_for_sync);
+        if (exec->read_model_behind) {
+            cJSON_AddBoolToObject(tvsync, "readModelMayBeBehind", true);
+            cJSON_AddBoolToObject(tvsync, "waitedForSync", exec->wait_for_sync);
+        }
+        if (exec->token != 0) {
+            char lsn[LSN_FORMAT_SIZE];
+            cJSON_AddStringToObject(tvsync, "lsn", lsn_format(exec->token, lsn));
+        }
         gql_response_set_extensions(exec->response, extensions);
         cJSON_Delete(extensions);
     }
     gql_buf body;
     gql_buf_init(&body);
     gql_response_finish(exec->response, &body);
-    exec->done(exec->done_arg, 200, &body);
+    exec->done(exec->done_arg, 200, &body, answer);
     gql_buf_free(&body);
 }
 
 static void finish(exec_request *exec)
 {
+    executor_answer answer = {.lsn = exec->token, .node = exec->mutation ? -2 : exec->node};
+    if (!exec->mutation && exec->http_status == 0 && replica_set_count(exec->env.replicas) > 0) {
+        const char *node[] = {replica_set_label(exec->env.replicas, exec->node)};
+        prom_counter_add(exec->env.server->metrics.reads, node, 1);
+    }
     if (exec->http_status != 0)
-        finish_refused(exec);
+        finish_refused(exec, &answer);
     else
-        finish_response(exec);
+        finish_response(exec, &answer);
     gql_response_free(exec->response);
     gql_request_free(exec->request);
     app_schema_release(exec->schema);
@@ -152,10 +180,29 @@ typedef struct field_job {
     const schema_map_field *mapping;
 } field_job;
 
+static void run_query(exec_request *exec);
+
+/* The query runs on node (a replica's index, -1: the primary). */
+static void query_use_node(exec_request *exec, int node)
+{
+    exec->node = node;
+    exec->env.pool = node >= 0 ? exec->env.replica_pools[node] : exec->primary;
+}
+
 static void query_field_done(exec_request *exec)
 {
-    if (--exec->pending == 0)
-        finish(exec);
+    if (--exec->pending > 0)
+        return;
+    if (exec->replica_failed) {
+        /* Its answers so far are dropped: the whole query is answered by the primary. */
+        exec->replica_failed = false;
+        gql_response_free(exec->response);
+        exec->response = gql_response_new(exec->request);
+        query_use_node(exec, -1);
+        run_query(exec);
+        return;
+    }
+    finish(exec);
 }
 
 /* A document from the database, read so that its numbers are answered with the digits
@@ -176,6 +223,26 @@ static cJSON *parse_document(exec_request *exec, size_t index, const char *text)
     return value;
 }
 
+/* A replica's failure the primary may not have: the replica is down, was lost, does not
+ * answer, or canceled the read in a conflict with its recovery (SQLSTATE 40001, 57P04). */
+static bool replica_error_retryable(const char *error)
+{
+    switch (db_pool_error_classify(error)) {
+    case DB_POOL_ERROR_TIMEOUT:
+    case DB_POOL_ERROR_UNAVAILABLE:
+    case DB_POOL_ERROR_LOST:
+    case DB_POOL_ERROR_CANCELED:
+        return true;
+    case DB_POOL_ERROR_STATEMENT:
+        return strstr(error, "conflict with recovery") != NULL || strstr(error, "(SQLSTATE 40001)") != NULL ||
+               strstr(error, "(SQLSTATE 57P04)") != NULL;
+    case DB_POOL_ERROR_NONE:
+    case DB_POOL_ERROR_ROLE:
+        break;
+    }
+    return false;
+}
+
 /* What a client reads about a database failure: its kind and the request id, never the
  * server's message, host or port (those can show schema, data or where the database runs);
  * the log line with the same request id has them. */
@@ -183,6 +250,12 @@ static void database_error(exec_request *exec, size_t index, const char *error)
 {
     if (exec->http_status != 0)
         return; /* the whole request is refused */
+    if (exec->node >= 0 && replica_error_retryable(error)) {
+        log_info("request %s: %s: %s did not answer (%s); the primary answers", exec->request_id,
+                 exec->fields[index].response_key, replica_set_label(exec->env.replicas, exec->node), error);
+        exec->replica_failed = true;
+        return;
+    }
     if (db_pool_error_classify(error) == DB_POOL_ERROR_ROLE && exec->role != NULL) {
         role_refused(exec, error);
         return;
@@ -403,6 +476,10 @@ static bool start_query_field(exec_request *exec, size_t index)
 
 static void run_query(exec_request *exec)
 {
+    if (exec->http_status != 0) {
+        finish(exec);
+        return;
+    }
     /* pending counts one extra until every field is started, so a field that completes
      * synchronously cannot finish the request early. */
     exec->pending = exec->field_count + 1;
@@ -412,6 +489,69 @@ static void run_query(exec_request *exec)
             exec->pending--;
     role_end(exec);
     query_field_done(exec);
+}
+
+/* ----------------------------------------------------------------- replicas */
+
+static void replica_wait_end(exec_request *exec, const char *result, int node)
+{
+    if (exec->replica_timer != NULL) {
+        event_free(exec->replica_timer);
+        exec->replica_timer = NULL;
+        replica_set_waiting(exec->env.replicas, false);
+    }
+    const char *label[] = {result};
+    prom_counter_add(exec->env.server->metrics.replica_waits, label, 1);
+    query_use_node(exec, node);
+    run_query(exec);
+}
+
+static void replica_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+    exec_request *exec = arg;
+    int node = replica_set_pick_reached(exec->env.replicas, exec->min_lsn, exec->env.replica_cursor);
+    if (node >= 0) {
+        replica_wait_end(exec, "reached", node);
+    } else if (seconds_since(&exec->replica_wait_started) * 1000 >=
+                   exec->env.server->config->server.replica_wait_timeout_ms ||
+               !replica_set_any_alive(exec->env.replicas)) {
+        replica_wait_end(exec, "timeout", -1);
+    } else {
+        /* the prober probes every millisecond while anyone waits: look again soon */
+        struct timeval again = {0, 250};
+        evtimer_add(exec->replica_timer, &again);
+    }
+}
+
+/* A query goes to a replica: any that is up, or with a token one that replayed it. No
+ * statement is added: the prober's figures decide. */
+static void start_query(exec_request *exec)
+{
+    replica_set *replicas = exec->env.replicas;
+    if (replica_set_count(replicas) == 0) {
+        query_use_node(exec, -1);
+        run_query(exec);
+        return;
+    }
+    if (exec->min_lsn == 0) {
+        query_use_node(exec, replica_set_pick(replicas, exec->env.replica_cursor));
+        run_query(exec);
+        return;
+    }
+    int node = replica_set_pick_reached(replicas, exec->min_lsn, exec->env.replica_cursor);
+    if (node >= 0) {
+        replica_wait_end(exec, "reached", node);
+        return;
+    }
+    if (exec->env.server->config->server.replica_wait_timeout_ms == 0 || !replica_set_any_alive(replicas)) {
+        replica_wait_end(exec, "none", -1);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &exec->replica_wait_started);
+    exec->replica_timer = alloc_check(evtimer_new(exec->env.base, replica_wait_cb, exec));
+    replica_set_waiting(replicas, true);
+    struct timeval soon = {0, 250};
+    evtimer_add(exec->replica_timer, &soon);
 }
 
 /* ----------------------------------------------------------------- mutations */
@@ -504,13 +644,6 @@ static void mutation_read(exec_request *exec)
     role_end(exec);
 }
 
-static double seconds_since(const struct timespec *start)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double) (now.tv_sec - start->tv_sec) + (double) (now.tv_nsec - start->tv_nsec) / 1e9;
-}
-
 static void sync_done_cb(void *arg, bool applied)
 {
     exec_request *exec = arg;
@@ -519,6 +652,9 @@ static void sync_done_cb(void *arg, bool applied)
     prom_counter_add(metrics->sync_waits, result, 1);
     prom_histogram_observe(metrics->sync_wait_seconds, NULL, seconds_since(&exec->wait_started));
     if (applied) {
+        lsn_t token = sync_wait_token(exec->env.sync, exec->publish_lsn, exec->wait_bound);
+        if (token > exec->token)
+            exec->token = token;
         mutation_read(exec);
         return;
     }
@@ -563,6 +699,7 @@ static void commit_position_cb(void *arg, const PGresult *result, const char *er
                     error ? error : "no row");
     }
     char text[LSN_FORMAT_SIZE], message[LSN_FORMAT_SIZE];
+    exec->wait_bound = target;
     lsn_format(target, text);
     lsn_format(exec->publish_lsn, message);
     log_debug("request %s: %s waits for %s (its intents end at %s)", exec->request_id,
@@ -698,7 +835,7 @@ static void run_next_mutation(exec_request *exec)
 }
 
 void executor_run(const executor_env *env, app_schema *schema, gql_request *request,
-                  const auth_identity *identity, bool wait_for_sync, const char *request_id,
+                  const auth_identity *identity, bool wait_for_sync, lsn_t min_lsn, const char *request_id,
                   executor_done_fn done, void *arg)
 {
     exec_request *exec = alloc_calloc(1, sizeof *exec);
@@ -707,6 +844,9 @@ void executor_run(const executor_env *env, app_schema *schema, gql_request *requ
         exec->claims = alloc_strdup(identity->claims_json ? identity->claims_json : "{}");
     }
     exec->env = *env;
+    exec->primary = env->pool;
+    exec->node = -1;
+    exec->min_lsn = min_lsn;
     exec->schema = schema;
     exec->request = request;
     exec->response = gql_response_new(request);
@@ -726,6 +866,6 @@ void executor_run(const executor_env *env, app_schema *schema, gql_request *requ
         clock_gettime(CLOCK_MONOTONIC, &exec->started);
         run_next_mutation(exec);
     } else {
-        run_query(exec);
+        start_query(exec);
     }
 }

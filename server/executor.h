@@ -12,11 +12,24 @@
 #include "server/graphql/graphql.h"
 #include "server/sync_wait.h"
 
+struct replica_set;
+
 typedef struct executor_env {
     app *server;
-    db_pool *pool;
+    db_pool *pool;                /* the primary */
     sync_wait *sync;
+    struct event_base *base;      /* the worker's loop (a query's wait for a replica) */
+    struct replica_set *replicas; /* may have no replica */
+    db_pool **replica_pools;      /* the worker's pool for each replica */
+    unsigned *replica_cursor;     /* the worker's round-robin position over the replicas */
 } executor_env;
+
+/* What the response headers say besides the body. */
+typedef struct executor_answer {
+    lsn_t lsn;   /* mutations: the consistency token (the origin progress their apply committed
+                    with, the highest of the request's mutations); 0: none */
+    int node;    /* queries: the replica that answered (index), -1 the primary; -2 for a mutation */
+} executor_answer;
 
 /* body: the whole GraphQL response ({"data":...,"errors":[...],"extensions":...});
  * the callee may take body->data (then set it to NULL) or leave it to be freed.
@@ -24,7 +37,7 @@ typedef struct executor_env {
  * does not exist: answer with WWW-Authenticate: Bearer error="invalid_token") or 403 (the
  * server's role may not take it); body is then {"errors":[...]} with extensions.code
  * INVALID_TOKEN or FORBIDDEN. */
-typedef void (*executor_done_fn)(void *arg, int http_status, gql_buf *body);
+typedef void (*executor_done_fn)(void *arg, int http_status, gql_buf *body, const executor_answer *answer);
 
 /* Executes request (taking ownership of it and of one reference to schema) and calls done
  * exactly once on the loop, possibly before returning. wait_for_sync false skips the
@@ -35,9 +48,14 @@ typedef void (*executor_done_fn)(void *arg, int http_status, gql_buf *body);
  * set_config('role', role, true) and set_config('request.jwt.claims', claims, true) (a
  * db_pool group), so row-level security and the functions' checks see the caller; a
  * mutation's call commits before its read-your-writes wait, and the written entity is read
- * in a second such transaction. Without a role the statements are those of before. */
+ * in a second such transaction. Without a role the statements are those of before.
+ * Queries go to a replica of env->replicas when one is up (round robin), else to the
+ * primary; with min_lsn (a token of X-Tvsync-Min-Lsn, 0: none) only to a replica that has
+ * replayed it, waiting for one up to server.replica_wait_timeout, else to the primary. A
+ * query whose replica fails to answer (down, lost, recovery conflict) is run again on the
+ * primary. Mutations, and the reads that answer them, use the primary. */
 void executor_run(const executor_env *env, app_schema *schema, gql_request *request,
-                  const auth_identity *identity, bool wait_for_sync, const char *request_id,
+                  const auth_identity *identity, bool wait_for_sync, lsn_t min_lsn, const char *request_id,
                   executor_done_fn done, void *arg);
 
 #endif

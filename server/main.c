@@ -24,6 +24,7 @@
 #include "server/graphiql/graphiql.h"
 #include "server/status.h"
 #include "server/sync_wait.h"
+#include "server/replica.h"
 #include "server/worker.h"
 
 /* STATUS= is sent this often, and at once when the database goes or returns (checked
@@ -202,6 +203,14 @@ int main(int argc, char **argv)
                     "statement will be cut by the deadline and its connection reset instead of being canceled by "
                     "PostgreSQL; set statement_timeout lower", config->server.statement_timeout_ms,
                     config->server.request_deadline_ms);
+    server->replicas = replica_set_new(config, error, sizeof error);
+    if (server->replicas == NULL) {
+        log_error("%s", error);
+        exit_code = TVSYNC_EXIT_CONFIG;
+        goto done_config;
+    }
+    for (int i = 0; i < replica_set_count(server->replicas); i++)
+        log_info("queries may be answered by replica %d: %s", i + 1, replica_set_url(server->replicas, i));
     app_schema_failure failure;
     app_schema *schema = app_schema_load(config->server.schema, config, &failure, error, sizeof error);
     if (schema == NULL) {
@@ -323,6 +332,7 @@ done_server:
     prom_registry_free(server->registry);
     pthread_mutex_destroy(&server->schema_lock);
 done_config:
+    replica_set_free(server->replicas);
     cli_state_free(&state.cli);
     config_free(config);
     free(config);

@@ -42,6 +42,7 @@ struct sync_waiter {
 struct sync_hub {
     pthread_mutex_t lock;      /* guards leader and followers */
     atomic_ullong applied;     /* the leader's applied LSN */
+    atomic_ullong origin;      /* the highest origin progress tvsync-cdc notified (not the slot's) */
     atomic_bool listening;
     atomic_int running_followers;
     atomic_bool polling;       /* the leader's poll timer is armed */
@@ -78,6 +79,7 @@ sync_hub *sync_hub_new(void)
     sync_hub *hub = alloc_calloc(1, sizeof *hub);
     pthread_mutex_init(&hub->lock, NULL);
     atomic_init(&hub->applied, 0);
+    atomic_init(&hub->origin, 0);
     atomic_init(&hub->listening, false);
     atomic_init(&hub->running_followers, 0);
     atomic_init(&hub->polling, false);
@@ -211,7 +213,7 @@ static void release_reached(sync_wait *wait)
 
 /* A payload: the applied position, then (tvsync-cdc's notifications) the last intent
  * message of each source transaction the apply held, all as LSN text separated by spaces. */
-static void advance(sync_wait *wait, const char *text)
+static void advance(sync_wait *wait, const char *text, bool notified)
 {
     lsn_t lsn;
     const char *space = text ? strchr(text, ' ') : NULL;
@@ -227,6 +229,9 @@ static void advance(sync_wait *wait, const char *text)
         log_warning("ignoring %s notification with payload \"%.60s\": not an LSN", SYNC_CHANNEL, text);
         return;
     }
+    /* Before the messages: whoever finds its message sees the progress of its apply. */
+    if (notified && lsn > atomic_load(&wait->hub->origin))
+        atomic_store(&wait->hub->origin, lsn);
     bool messages = false;
     if (space != NULL) {
         sync_hub *hub = wait->hub;
@@ -282,7 +287,7 @@ static void set_listening(sync_wait *wait, bool listening)
 static void notify_cb(void *arg, const char *channel, const char *payload)
 {
     if (strcmp(channel, SYNC_CHANNEL) == 0)
-        advance(arg, payload);
+        advance(arg, payload, true);
 }
 
 static void progress_cb(void *arg, const PGresult *result, const char *error)
@@ -300,7 +305,7 @@ static void progress_cb(void *arg, const PGresult *result, const char *error)
         return;
     }
     if (PQntuples(result) == 1 && !PQgetisnull(result, 0, 0))
-        advance(wait, PQgetvalue(result, 0, 0));
+        advance(wait, PQgetvalue(result, 0, 0), false);
 }
 
 static void listen_cb(void *arg, const PGresult *result, const char *error)
@@ -539,4 +544,12 @@ bool sync_wait_listening(const sync_wait *wait)
 int sync_wait_pending(const sync_wait *wait)
 {
     return wait->pending;
+}
+
+lsn_t sync_wait_token(const sync_wait *wait, lsn_t message, lsn_t bound)
+{
+    lsn_t origin = atomic_load(&wait->hub->origin);
+    if (origin >= bound || recent_contains(wait->hub, message))
+        return origin;
+    return sync_wait_applied(wait);
 }

@@ -49,6 +49,12 @@ bool sync_wait_followers_stopped(const sync_wait *wait);
 void sync_wait_until(sync_wait *wait, lsn_t message, lsn_t bound, int timeout_ms, sync_wait_fn fn, void *arg);
 
 lsn_t sync_wait_applied(const sync_wait *wait);
+/* For a mutation whose sync_wait_until(message, bound) said applied: the consistency token,
+ * a position a replica's replayed origin progress reaches only once it replayed that apply.
+ * The origin progress tvsync-cdc notified with the apply (exact); when the wait ended through
+ * the slot's confirmed position instead (a lost notification), that position (never too low;
+ * a replica may reach it only with tvsync-cdc's next apply). */
+lsn_t sync_wait_token(const sync_wait *wait, lsn_t message, lsn_t bound);
 bool sync_wait_listening(const sync_wait *wait);
 int sync_wait_pending(const sync_wait *wait);
 

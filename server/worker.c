@@ -32,6 +32,7 @@
 #include "server/graphql_http.h"
 #include "server/http.h"
 #include "server/persisted_operations.h"
+#include "server/replica.h"
 #include "server/sync_wait.h"
 
 #define WORKER_STATS_INTERVAL_MS 1000
@@ -54,6 +55,8 @@ struct worker {
     http_server *http;
     int port;
     db_pool *pool;
+    db_pool **replica_pools;    /* one per replica of server->replicas */
+    unsigned replica_cursor;
     sync_wait *sync;
     executor_env env;
     gql_cost_rules cost_rules;
@@ -84,9 +87,9 @@ struct worker {
     atomic_bool ever_connected;
 };
 
-/* The headers a reply adds besides X-Request-Id and Cache-Control: Allow, Retry-After and
- * Connection, each at most once. */
-#define CALL_EXTRA_HEADERS 3
+/* The headers a reply adds besides X-Request-Id and Cache-Control: Allow, Retry-After,
+ * Connection, X-Tvsync-Lsn and X-Tvsync-Node, each at most once. */
+#define CALL_EXTRA_HEADERS 5
 
 typedef struct http_call {
     worker *owner;
@@ -99,6 +102,7 @@ typedef struct http_call {
     char request_id[80];
     token_cache_hold identity;  /* who the request runs as; zeroed while authentication is off */
     char www_authenticate[256]; /* the header of a 401 for an invalid token */
+    char lsn[LSN_FORMAT_SIZE];  /* X-Tvsync-Lsn */
 } http_call;
 
 static double seconds_since(const struct timespec *start)
@@ -236,9 +240,14 @@ static void call_reply_error(http_call *call, int status, const char *reason, co
     gql_buf_free(&body);
 }
 
-static void executor_done_cb(void *arg, int http_status, gql_buf *body)
+static void executor_done_cb(void *arg, int http_status, gql_buf *body, const executor_answer *answer)
 {
     http_call *call = arg;
+    if (answer->lsn != 0)
+        call_add_header(call, "X-Tvsync-Lsn", lsn_format(answer->lsn, call->lsn));
+    /* Which node answered a query: for clients and tests that check where reads go. */
+    if (answer->node >= -1 && replica_set_count(call->owner->server->replicas) > 0)
+        call_add_header(call, "X-Tvsync-Node", replica_set_label(call->owner->server->replicas, answer->node));
     const char *reason = "OK";
     if (http_status == 401) {
         call_add_header(call, "WWW-Authenticate",
@@ -328,6 +337,17 @@ static void graphql_cb(worker *w, http_request *request)
                          "Accept must allow application/graphql-response+json or application/json.", NULL);
         return;
     }
+    /* The consistency token of an earlier mutation: read from a node that replayed it. */
+    lsn_t min_lsn = 0;
+    const char *min_lsn_text = http_request_header(request, "X-Tvsync-Min-Lsn");
+    if (min_lsn_text != NULL && !lsn_parse(min_lsn_text, &min_lsn)) {
+        char message[200];
+        snprintf(message, sizeof message,
+                 "X-Tvsync-Min-Lsn: \"%.40s\" is not an LSN; send the value of a mutation's X-Tvsync-Lsn header "
+                 "(e.g. 0/1A2B3C)", min_lsn_text);
+        call_reply_error(call, 400, "Bad Request", message, "BAD_REQUEST");
+        return;
+    }
     const auth_identity *identity = NULL;
     if (w->server->auth != NULL) {
         if (!call_authenticate(call))
@@ -396,7 +416,8 @@ static void graphql_cb(worker *w, http_request *request)
         reply_graphql_errors(call, errors);
         return;
     }
-    executor_run(&w->env, schema, planned, identity, wait_for_sync, call->request_id, executor_done_cb, call);
+    executor_run(&w->env, schema, planned, identity, wait_for_sync, min_lsn, call->request_id, executor_done_cb,
+                 call);
 }
 
 /* Connections closed for not answering, or whose attempts hang, are a database that does
@@ -428,6 +449,32 @@ static const char *health_database_state(worker *w, const db_pool_stats *stats, 
     return "up";
 }
 
+/* ,"replicas":[...]: each replica's state, lag and replayed progress (no host: anyone who
+ * reaches the port reads this; the log names them). A replica down does not make the
+ * server unhealthy: the primary answers its reads. */
+static void health_replicas(worker *w, gql_buf *body)
+{
+    const replica_set *replicas = w->server->replicas;
+    int count = replica_set_count(replicas);
+    if (count == 0)
+        return;
+    gql_buf_puts(body, ",\"replicas\":[");
+    for (int i = 0; i < count; i++) {
+        replica_view view;
+        replica_set_view(replicas, i, &view);
+        char progress[LSN_FORMAT_SIZE];
+        lsn_format(view.replayed_progress, progress);
+        gql_buf_printf(body, "%s{\"replica\":\"%s\",\"state\":\"%s\",\"lag_seconds\":", i ? "," : "",
+                       replica_set_label(replicas, i), replica_state_name(view.state));
+        if (view.lag_seconds < 0)
+            gql_buf_puts(body, "null");
+        else
+            gql_buf_printf(body, "%.3f", view.lag_seconds);
+        gql_buf_printf(body, ",\"replayed_lsn\":\"%s\"}", progress);
+    }
+    gql_buf_puts(body, "]");
+}
+
 static void health_cb(worker *w, http_request *request)
 {
     http_call *call = call_begin(w, request);
@@ -450,10 +497,12 @@ static void health_cb(worker *w, http_request *request)
         gql_buf_printf(&body, ",\"waiting_ms\":%ld", silence_ms);
     }
     gql_buf_printf(&body, ",\"listener\":\"%s\",\"applied_lsn\":\"%s\",\"slot_lag_bytes\":%lld,"
-                          "\"pool\":{\"size\":%d,\"connected\":%d,\"busy\":%d,\"queued\":%zu}}",
+                          "\"pool\":{\"size\":%d,\"connected\":%d,\"busy\":%d,\"queued\":%zu}",
                    sync_wait_listening(w->sync) ? "up" : "down", applied,
                    (long long) atomic_load(&w->server->slot_lag_bytes), stats.size, stats.connected, stats.busy,
                    stats.queued);
+    health_replicas(w, &body);
+    gql_buf_puts(&body, "}");
     call_reply(call, database_up ? 200 : 503, database_up ? "OK" : "Service Unavailable", GRAPHQL_HTTP_JSON_TYPE,
                body.data, body.len);
     gql_buf_free(&body);
@@ -491,11 +540,30 @@ static void update_pool_gauges(worker *w)
     }
 }
 
+static void update_replica_gauges(worker *w)
+{
+    const replica_set *replicas = w->server->replicas;
+    app_metrics *metrics = &w->server->metrics;
+    static const replica_state states[] = {REPLICA_UP, REPLICA_LAGGING, REPLICA_DOWN};
+    for (int i = 0; i < replica_set_count(replicas); i++) {
+        replica_view view;
+        replica_set_view(replicas, i, &view);
+        const char *label[] = {replica_set_label(replicas, i), NULL};
+        for (size_t s = 0; s < sizeof states / sizeof states[0]; s++) {
+            label[1] = replica_state_name(states[s]);
+            prom_gauge_set(metrics->replica_up, label, view.state == states[s] ? 1 : 0);
+        }
+        prom_gauge_set(metrics->replica_lag_seconds, label, view.lag_seconds < 0 ? 0 : view.lag_seconds);
+        prom_gauge_set(metrics->replica_replayed_lsn, label, (double) view.replayed_progress);
+    }
+}
+
 static void metrics_cb(worker *w, http_request *request)
 {
     http_call *call = call_begin(w, request);
     call->operation = "metrics";
     update_pool_gauges(w);
+    update_replica_gauges(w);
     app_schema *schema = app_schema_acquire(w->server);
     gql_plan_cache_stats cache;
     gql_plan_cache_get_stats(schema->cache, &cache);
@@ -695,6 +763,21 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
     w->pool = db_pool_new(w->base, config->database.url, application_name, config->server.pool_size,
                           config->database.connect_timeout_ms, setup_sql, config->server.request_deadline_ms);
     db_pool_set_deadline(w->pool, config->server.request_deadline_ms, WORKER_DB_PROBE_MS);
+    int replica_count = replica_set_count(server->replicas);
+    if (replica_count > 0) {
+        /* Each replica gets a pool of server.pool_size, like the primary: queries move there. */
+        w->replica_pools = alloc_calloc((size_t) replica_count, sizeof *w->replica_pools);
+        for (int i = 0; i < replica_count; i++) {
+            snprintf(application_name, sizeof application_name, "tvsync-server w%d %s", index,
+                     replica_set_label(server->replicas, i));
+            w->replica_pools[i] = db_pool_new(w->base, replica_set_url(server->replicas, i), application_name,
+                                              config->server.pool_size, config->database.connect_timeout_ms,
+                                              setup_sql, config->server.request_deadline_ms);
+            db_pool_set_deadline(w->replica_pools[i], config->server.request_deadline_ms, 0);
+        }
+        if (index == 0)
+            replica_set_start_prober(server->replicas, w->base);
+    }
     w->sync = sync_wait_new(w->base, server->sync_hub, config->database.url, config->slot.name,
                             config->database.connect_timeout_ms);
     sync_wait_on_followers_stopped(w->sync, followers_stopped, w);
@@ -711,6 +794,10 @@ worker *worker_new(app *server, int index, int worker_count, const char *host, i
     w->env.server = server;
     w->env.pool = w->pool;
     w->env.sync = w->sync;
+    w->env.base = w->base;
+    w->env.replicas = server->replicas;
+    w->env.replica_pools = w->replica_pools;
+    w->env.replica_cursor = &w->replica_cursor;
     w->drain_event = alloc_check(event_new(w->base, -1, 0, drain_cb, w));
     w->force_exit_timer = alloc_check(evtimer_new(w->base, force_exit_cb, w));
     w->stats_timer = alloc_check(event_new(w->base, -1, EV_PERSIST, stats_timer_cb, w));
@@ -779,6 +866,11 @@ void worker_join_free(worker *w)
     /* Waiters first (a timed-out mutation still queues its read), then the pool (its
      * statements fail and their requests are answered), then HTTP. */
     sync_wait_free(w->sync);
+    if (w->index == 0)
+        replica_set_stop_prober(w->server->replicas);
+    for (int i = 0; i < replica_set_count(w->server->replicas) && w->replica_pools != NULL; i++)
+        db_pool_free(w->replica_pools[i]);
+    free(w->replica_pools);
     db_pool_free(w->pool);
     http_server_free(w->http);
     token_cache_free(w->tokens);

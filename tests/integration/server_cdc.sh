@@ -47,7 +47,7 @@ out=$(gql_query "{ post(id: \"$POST1\") { commentCount comments { content } } }"
 assert_eq 4 "$(jq '.data.post.commentCount' <<<"$out")" "the post's commentCount includes the new comment at once"
 assert_eq '"Read your writes"' "$(jq -c '.data.post.comments[-1].content' <<<"$out")" "and lists it last (oldest first)"
 out=$(gql_query "mutation { updateUser(id: \"$BOB\", username: \"robert\") { username } }")
-assert_eq '{"data":{"updateUser":{"username":"robert"}}}' "$out" "updateUser"
+assert_eq '{"data":{"updateUser":{"username":"robert"}}}' "$(without_token <<<"$out")" "updateUser"
 out=$(gql_query "{ comment(id: \"$COMMENT\") { author { username } } }")
 assert_eq '{"data":{"comment":{"author":{"username":"robert"}}}}' "$out" "a rename reaches the user's comments through the cascade"
 out=$(gql_query "mutation { deleteComment(id: \"$COMMENT\") }")
@@ -97,7 +97,7 @@ assert_eq 1 "$(pgcluster_psql -c "SELECT count(*) FROM tb_comment WHERE content 
 assert_contains "$(grep 'could not build its read model' "$SERVER_LOG")" "cannot be built: boom" \
     "the server log has the dead letter's reason for operators"
 out=$(gql_query "mutation { createComment(postId: \"$POST1\", authorId: \"$BOB\", content: \"fine\") { content } }")
-assert_eq '{"data":{"createComment":{"content":"fine"}}}' "$out" "a normal createComment still answers its document"
+assert_eq '{"data":{"createComment":{"content":"fine"}}}' "$(without_token <<<"$out")" "a normal createComment still answers its document"
 
 # Four workers, one LISTEN connection (the first worker's): mutations waiting on every
 # worker are released through it, also while the server drains on SIGTERM (the listening

@@ -60,6 +60,13 @@ gql() {
     curl -s --max-time 60 -H 'Content-Type: application/json' "$@" --data-binary "$body" "$SERVER_URL"
 }
 
+# without_token: a response (stdin) without the consistency token a mutation answers with
+# (extensions.tvsync.lsn), and without extensions when nothing else is left in them.
+without_token() {
+    jq -c 'del(.extensions.tvsync.lsn) | if .extensions.tvsync == {} then del(.extensions.tvsync) else . end
+           | if .extensions == {} then del(.extensions) else . end'
+}
+
 # gql_query QUERY [VARIABLES_JSON]: wraps a document into a request body.
 gql_query() {
     local variables=${2:-null}
