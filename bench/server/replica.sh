@@ -23,8 +23,7 @@ pgcluster_start "max_connections = 200" "shared_buffers = 256MB" || exit 1
 pgcluster_on_exit server_lib_cleanup
 pgcluster_standby_start "max_connections = 200" "shared_buffers = 256MB" || exit 1
 # tvsync's programs read TVSYNC_<SECTION>_<KEY> variables and refuse unknown ones.
-STANDBY_URL=$TVSYNC_STANDBY_URL
-unset TVSYNC_STANDBY_URL
+STANDBY_URL=$PGCLUSTER_STANDBY_URL
 pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null && wait "$CDC_PID" 2>/dev/null'
 pgcluster_on_exit '[ -n "${SERVER2_PID:-}" ] && kill "$SERVER2_PID" 2>/dev/null'
 pgcluster_migrate >/dev/null 2>&1 || { echo "migrate failed" >&2; exit 1; }

@@ -13,8 +13,7 @@ pgcluster_start || { echo "starting PostgreSQL failed"; exit 1; }
 pgcluster_on_exit server_lib_cleanup
 pgcluster_standby_start || { echo "starting the standby failed"; exit 1; }
 # tvsync's programs read TVSYNC_<SECTION>_<KEY> variables and refuse unknown ones.
-STANDBY_URL=$TVSYNC_STANDBY_URL
-unset TVSYNC_STANDBY_URL
+STANDBY_URL=$PGCLUSTER_STANDBY_URL
 pgcluster_on_exit '[ -n "${CDC_PID:-}" ] && kill "$CDC_PID" 2>/dev/null && wait "$CDC_PID" 2>/dev/null; rm -f "${CDC_LOG:-}"'
 pgcluster_on_exit '[ -n "${LOAD_PID:-}" ] && kill "$LOAD_PID" 2>/dev/null'
 migrate() {
