@@ -223,16 +223,19 @@ static cJSON *parse_document(exec_request *exec, size_t index, const char *text)
     return value;
 }
 
-/* A replica's failure the primary may not have: the replica is down, was lost, does not
- * answer, or canceled the read in a conflict with its recovery (SQLSTATE 40001, 57P04). */
+/* A replica's failure the primary may not have: the replica is down or was lost, or
+ * canceled the read in a conflict with its recovery (SQLSTATE 40001, 57P04). Not a
+ * statement_timeout or the request's deadline: the read would cost as much again on
+ * the primary, past the limits the request had. */
 static bool replica_error_retryable(const char *error)
 {
     switch (db_pool_error_classify(error)) {
-    case DB_POOL_ERROR_TIMEOUT:
     case DB_POOL_ERROR_UNAVAILABLE:
     case DB_POOL_ERROR_LOST:
-    case DB_POOL_ERROR_CANCELED:
         return true;
+    case DB_POOL_ERROR_TIMEOUT:
+    case DB_POOL_ERROR_CANCELED:
+        return false;
     case DB_POOL_ERROR_STATEMENT:
         return strstr(error, "conflict with recovery") != NULL || strstr(error, "(SQLSTATE 40001)") != NULL ||
                strstr(error, "(SQLSTATE 57P04)") != NULL;

@@ -148,6 +148,26 @@ assert_exit 0 "the restarted standby is up again" -- wait_for 30 replica_is up
 query_on "$PGCLUSTER_DIR/q.h" "{ user(id: \"$BOB\") { username } }" >/dev/null
 assert_eq replica1 "$(header_of "$PGCLUSTER_DIR/q.h" X-Tvsync-Node)" "and answers reads again"
 
+# --- (e) a read the standby cancels by statement_timeout is not run again on the primary:
+# that would cost the request its limits twice over. A lock taken on the primary is replayed
+# on the standby and blocks the read there.
+server_stop
+server_start --set "server.replica_urls=$STANDBY_URL" --set server.statement_timeout=500ms \
+    || { echo "server did not start"; exit 1; }
+assert_exit 0 "the standby is up for the lock test" -- wait_for 20 replica_is up
+pgcluster_psql -c "BEGIN; LOCK TABLE tv_user IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT" >/dev/null 2>&1 &
+LOCK_PID=$!
+standby_locked() {
+    # A commit flushes the WAL, the lock's record with it, and so sends it to the standby.
+    pgcluster_psql -c "SELECT txid_current()" >/dev/null
+    [ "$(pgcluster_standby_psql -c "SELECT count(*) FROM pg_locks WHERE relation = 'tv_user'::regclass AND mode = 'AccessExclusiveLock'")" != 0 ]
+}
+assert_exit 0 "the standby replays the lock" -- wait_for 10 standby_locked
+out=$(query_on "$PGCLUSTER_DIR/q.h" "{ user(id: \"$BOB\") { username } }")
+assert_contains "$out" '"code":"DATABASE_TIMEOUT"' "a read canceled on the standby by statement_timeout answers DATABASE_TIMEOUT"
+assert_eq replica1 "$(header_of "$PGCLUSTER_DIR/q.h" X-Tvsync-Node)" "from the standby: it is not run again on the primary"
+wait "$LOCK_PID" 2>/dev/null
+
 # --- (d) a malformed token ---------------------------------------------------------------
 status=$(curl -s -o "$PGCLUSTER_DIR/bad.out" -w '%{http_code}' -H 'Content-Type: application/json' \
     -H 'X-Tvsync-Min-Lsn: 12345' --data-binary '{"query":"{ __typename }"}' "$SERVER_URL")
