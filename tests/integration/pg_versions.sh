@@ -29,7 +29,7 @@ server_database_start
 echo "$(dirname "$(pgcluster_datadir)")" >"$CHILD_INFO"
 version=$(pgcluster_psql -c "SHOW server_version_num")
 assert_eq "$major" "$((version / 10000))" "server_version_num $version is of PostgreSQL $major"
-assert_eq "22" "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.schema_migrations")" \
+assert_eq "23" "$(pgcluster_psql -c "SELECT count(*) FROM tvsync.schema_migrations")" \
     "the engine's and the blog's migrations are applied"
 assert_eq "alice bob charlie" "$(pgcluster_psql -c "SELECT string_agg(data->>'username', ' ' ORDER BY data->>'username') FROM tv_user")" \
     "the blog's seed is in its read models"
